@@ -1,0 +1,1 @@
+//! Shared helpers for the benchmarks (the sort-based yardstick lives here).

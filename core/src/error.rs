@@ -1,0 +1,67 @@
+//! The one error type of the library.
+
+use core::fmt;
+
+/// Why a call was refused. Every function validates all of its input before it writes
+/// anything: when an `Error` is returned, every output, gradient and scratch buffer the caller
+/// passed is left exactly as it was.
+///
+/// The discriminants are stable and are the (negated) status codes of the C ABI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(i32)]
+#[non_exhaustive]
+pub enum Error {
+    /// Two buffers that must have matching lengths do not (for example `y.len() != x.len()`,
+    /// or `logits.len() != batch * classes`), or a size product overflows `usize`.
+    LengthMismatch = 1,
+    /// `k` is NaN, infinite, negative, or larger than the number of elements it counts.
+    InvalidK = 2,
+    /// The hard top-k mask needs an integer `k`.
+    NonIntegerK = 3,
+    /// The temperature τ is zero, negative, NaN or infinite.
+    InvalidTau = 4,
+    /// An input value is NaN or infinite.
+    NonFiniteInput = 5,
+    /// Every input is finite, but some `x_i / τ` overflows the element type
+    /// (for example `x = 1e30`, `τ = 1e-10` in `f32`).
+    ScaleOverflow = 6,
+    /// A class label is `>= classes`.
+    LabelOutOfRange = 7,
+    /// The caller's scratch buffer is shorter than the documented size.
+    ScratchTooSmall = 8,
+    /// A target is outside `[0, 1]` (or NaN).
+    InvalidTarget = 9,
+    /// An unknown reduction code was passed (C ABI only; Rust uses [`crate::Reduction`]).
+    InvalidReduction = 10,
+}
+
+impl Error {
+    /// A short, static, human-readable description.
+    pub const fn message(self) -> &'static str {
+        match self {
+            Error::LengthMismatch => "buffer lengths do not match (or a size overflows)",
+            Error::InvalidK => {
+                "k is NaN, infinite, negative, or larger than the number of elements"
+            }
+            Error::NonIntegerK => "the hard top-k mask needs an integer k",
+            Error::InvalidTau => "tau must be finite and > 0",
+            Error::NonFiniteInput => "an input value is NaN or infinite",
+            Error::ScaleOverflow => "x / tau overflows the element type",
+            Error::LabelOutOfRange => "a class label is >= the number of classes",
+            Error::ScratchTooSmall => "the scratch buffer is too small",
+            Error::InvalidTarget => "a target is outside [0, 1] or NaN",
+            Error::InvalidReduction => "unknown reduction code",
+        }
+    }
+
+    /// The stable numeric code (1, 2, …) of this error.
+    pub const fn code(self) -> i32 {
+        self as i32
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}

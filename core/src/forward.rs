@@ -1,0 +1,169 @@
+//! Forward pass: Soft-Binary-Argmax@k, the Euclidean projection onto the hypersimplex.
+//!
+//! `y = Π_Δ(n,k)(x/τ) = argmin { ‖y − x/τ‖² : y ∈ [0,1]^n, Σ y_i = k }`, whose KKT conditions
+//! give `y_i = clip(x_i/τ − λ, 0, 1)` for the scalar λ with `Σ y_i = k`.
+//!
+//! # Start point
+//! For `n ≥` [`SAMPLE_FROM`] the solver starts from the λ of a strided sample of
+//! [`SAMPLE_SIZE`] elements solved for `k·m/n` (about `6·m` element reads, a few percent of
+//! one pass at n = 8192); the sample's λ is within a few percent of the answer for smooth data,
+//! so Newton lands on the exact piece after two or three passes. Smaller inputs start from the
+//! "all coordinates free" estimate `λ = (Σz − k)/n`.
+//!
+//! # Accuracy (tested in `tests/reference.rs` against an `f64` sort-based reference)
+//! With `z_i = fl(x_i · fl(1/τ))`, `M = max(1, max_i |z_i|, |λ|)` and ε the element type's
+//! machine epsilon: `|y_i − y*_i| ≤ 8·ε·M` for every i and `|Σ y_i − k| ≤ 8·ε·M·max(1, |F|)`,
+//! where `y*` is the exact projection of `x/τ`.
+
+use crate::error::Error;
+use crate::kernel::{write_clip, write_clip_in_place, Reductions, ScalarPasses, Source, Strided};
+use crate::real::Real;
+use crate::solve::{solve, Fill, Solution};
+
+/// Inputs at least this long start from a sampled estimate of λ.
+pub const SAMPLE_FROM: usize = 2048;
+/// Number of elements in the sample.
+pub const SAMPLE_SIZE: usize = 256;
+
+/// What the forward pass found besides `y`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Projection {
+    /// The threshold λ in units of `x/τ`: `y_i = clip(x_i/τ − λ, 0, 1)`. Where the answer lies
+    /// on a flat piece (`free == 0`), λ is one of many valid thresholds.
+    pub lambda: f64,
+    /// Number of free coordinates, `0 < y_i < 1` (the support of the Jacobian).
+    pub free: usize,
+    /// Number of coordinates with `y_i = 1`.
+    pub upper: usize,
+    /// Passes over the input, the final write included (a diagnostic; typically 4–6).
+    pub passes: u32,
+}
+
+impl<T: Real> From<Solution<T>> for Projection {
+    fn from(s: Solution<T>) -> Self {
+        Projection {
+            lambda: s.lambda.to_f64(),
+            free: s.free,
+            upper: s.upper,
+            passes: s.passes + 1,
+        }
+    }
+}
+
+/// Checks τ and k for a vector of `n` elements and returns the scale `s = fl(1/τ)`.
+///
+/// # Errors
+/// [`Error::InvalidTau`] unless `0 < τ < ∞`; [`Error::InvalidK`] unless `0 ≤ k ≤ n`;
+/// [`Error::ScaleOverflow`] when `1/τ` overflows (τ subnormal).
+pub fn check_k_tau<T: Real>(n: usize, k: f64, tau: T) -> Result<T, Error> {
+    if !(tau > T::ZERO && tau.is_finite()) {
+        return Err(Error::InvalidTau);
+    }
+    if !(k >= 0.0 && k <= n as f64) {
+        return Err(Error::InvalidK);
+    }
+    let scale = T::ONE / tau;
+    if !scale.is_finite() {
+        return Err(Error::ScaleOverflow);
+    }
+    Ok(scale)
+}
+
+/// After the solver saw a non-finite `z`: was it the input, or the scaling by 1/τ?
+pub fn classify_nonfinite<T: Real>(x: &[T]) -> Error {
+    if x.iter().all(|v| v.is_finite()) {
+        Error::ScaleOverflow
+    } else {
+        Error::NonFiniteInput
+    }
+}
+
+/// The sampled start point for the solver (see the module docs); `None` for short inputs.
+pub fn initial_guess<T: Real>(x: &[T], scale: T, k: f64) -> Option<T> {
+    let n = x.len();
+    if n < SAMPLE_FROM {
+        return None;
+    }
+    let stride = n / SAMPLE_SIZE;
+    let sample = Strided::new(x, stride / 2, stride);
+    let m = sample.len() as f64;
+    let ks = k * m / n as f64;
+    solve(&mut ScalarPasses::new(&sample, scale), ks, None)
+        .ok()
+        .map(|s| s.lambda)
+}
+
+/// Solves for λ over `x` with any [`Reductions`] implementation (scalar here, SIMD elsewhere).
+/// `k`, τ must be validated; `scale = 1/τ`.
+pub fn solve_lambda<T: Real, R: Reductions<T> + ?Sized>(
+    passes: &mut R,
+    x: &[T],
+    k: f64,
+    scale: T,
+) -> Result<Solution<T>, Error> {
+    solve(passes, k, initial_guess(x, scale, k)).map_err(|_| classify_nonfinite(x))
+}
+
+/// Writes the projection for a solved λ.
+pub fn write_solution<T: Real>(x: &[T], scale: T, sol: &Solution<T>, y: &mut [T]) {
+    match sol.fill {
+        Fill::Clip => write_clip(x, scale, sol.lambda, y),
+        Fill::Zeros => y.iter_mut().for_each(|v| *v = T::ZERO),
+        Fill::Ones => y.iter_mut().for_each(|v| *v = T::ONE),
+    }
+}
+
+/// Soft-Binary-Argmax@k: `y = Π_Δ(n,k)(x/τ)`, the projection of `x/τ` onto
+/// `Δ(n,k) = { y ∈ [0,1]^n : Σ y_i = k }`.
+///
+/// `y_i = clip(x_i/τ − λ, 0, 1)` with λ such that `Σ y_i = k`. Any real `k ∈ [0, n]` is
+/// accepted (`k = 1` is sparsemax of `x/τ`; integer `k` is the paper's operator). Exact up to
+/// the element type's rounding (see the module docs), `O(n)` time, no allocation.
+///
+/// # Errors
+/// [`Error::LengthMismatch`] if `y.len() != x.len()`; [`Error::InvalidK`],
+/// [`Error::InvalidTau`], [`Error::NonFiniteInput`], [`Error::ScaleOverflow`]. On error `y`
+/// is not modified.
+///
+/// # Example
+/// ```
+/// let x = [3.0f32, 1.0, 0.2, -1.0];
+/// let mut y = [0.0f32; 4];
+/// let p = hypersimplex::soft_binary_argmax(&x, 2.0, 1.0, &mut y).unwrap();
+/// assert!((y.iter().sum::<f32>() - 2.0).abs() < 1e-6);
+/// assert_eq!(y[0], 1.0);          // far above the threshold: saturated
+/// assert_eq!(p.upper, 1);
+/// ```
+pub fn soft_binary_argmax<T: Real>(
+    x: &[T],
+    k: f64,
+    tau: T,
+    y: &mut [T],
+) -> Result<Projection, Error> {
+    if y.len() != x.len() {
+        return Err(Error::LengthMismatch);
+    }
+    let scale = check_k_tau(x.len(), k, tau)?;
+    let sol = solve_lambda(&mut ScalarPasses::new(x, scale), x, k, scale)?;
+    write_solution(x, scale, &sol, y);
+    Ok(sol.into())
+}
+
+/// [`soft_binary_argmax`] computed in place: `x ← Π_Δ(n,k)(x/τ)`.
+///
+/// # Errors
+/// As [`soft_binary_argmax`]; on error `x` is not modified.
+pub fn soft_binary_argmax_in_place<T: Real>(
+    x: &mut [T],
+    k: f64,
+    tau: T,
+) -> Result<Projection, Error> {
+    let scale = check_k_tau(x.len(), k, tau)?;
+    let sol = solve_lambda(&mut ScalarPasses::new(&*x, scale), x, k, scale)?;
+    match sol.fill {
+        Fill::Clip => write_clip_in_place(x, scale, sol.lambda),
+        Fill::Zeros => x.iter_mut().for_each(|v| *v = T::ZERO),
+        Fill::Ones => x.iter_mut().for_each(|v| *v = T::ONE),
+    }
+    Ok(sol.into())
+}

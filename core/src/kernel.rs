@@ -1,0 +1,350 @@
+//! The streaming passes the forward solver is built from, and their portable scalar kernels.
+//!
+//! Every pass reads the scaled input `z_i = x_i · s` (with `s = fl(1/τ)`), forms the shifted
+//! value `d_i = fl(z_i − λ)` in the element type, and reduces. The projection is then
+//! `y_i = clip(d_i, 0, 1)`, computed with the *same* `d_i`, so the partition a pass reports is
+//! exactly the partition of the output that is finally written:
+//!
+//! * free set `F(λ) = { i : 0 < d_i < 1 }`, upper set `U(λ) = { i : d_i ≥ 1 }`;
+//! * `f(λ) = Σ_{i∈F} d_i + |U|` is Σy for this λ (continuous, piecewise linear, non-increasing).
+//!
+//! [`Reductions`] is the interface between the root finder in [`crate::solve`] and whoever
+//! streams the data: [`ScalarPasses`] here, the vectorized and multi-threaded kernels of the
+//! `hypersimplex-simd` crate elsewhere. The solver never touches the data itself.
+
+use crate::real::{Real, SumAcc};
+
+/// What one pass at a given λ learns: `|F(λ)|`, `|U(λ)|` and `Σ_{i∈F(λ)} d_i`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Piece {
+    /// Number of free coordinates, `|{ i : 0 < d_i < 1 }|`.
+    pub free: usize,
+    /// Number of upper coordinates, `|{ i : d_i ≥ 1 }|`.
+    pub upper: usize,
+    /// `Σ_{i∈F} d_i`, accumulated with the element type's [`Real::Sum`].
+    pub sum_free: f64,
+}
+
+impl Piece {
+    /// `f(λ) − k = Σ_F d_i + |U| − k`: positive when λ must increase.
+    #[inline]
+    pub fn excess(&self, k: f64) -> f64 {
+        self.sum_free + self.upper as f64 - k
+    }
+}
+
+/// Summary statistics of the scaled input `z`, from the first pass over the data.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Stats<T> {
+    /// `Σ z_i` (as `f64`).
+    pub sum: f64,
+    /// `min z_i`.
+    pub min: T,
+    /// `max z_i`.
+    pub max: T,
+    /// `true` when every `z_i` is finite (no NaN or infinite input, no overflow of `x_i · s`).
+    pub finite: bool,
+}
+
+/// The reductions the root finder needs, over one vector `z = x · s` of length [`Self::len`].
+///
+/// Implementations must compute `d_i = fl(fl(x_i · s) − λ)` in the element type, with no fused
+/// multiply-add, so that every implementation agrees on the partition at a given λ.
+pub trait Reductions<T: Real> {
+    /// Number of elements.
+    fn len(&self) -> usize;
+    /// `true` when there are no elements.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Σz, min z, max z and finiteness.
+    fn stats(&mut self) -> Stats<T>;
+    /// The piece at λ.
+    fn piece(&mut self, lambda: T) -> Piece;
+    /// The piece at λ and the statistics of z, in one pass. The default runs two passes.
+    fn piece_and_stats(&mut self, lambda: T) -> (Piece, Stats<T>) {
+        let s = self.stats();
+        (self.piece(lambda), s)
+    }
+}
+
+/// Read access to a vector of elements, contiguous or strided, without bounds panics.
+pub trait Source<T: Real> {
+    /// Number of elements.
+    fn len(&self) -> usize;
+    /// `true` when there are no elements.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Calls `f` on every element, in order.
+    fn for_each<F: FnMut(T)>(&self, f: F);
+    /// Calls `quad` on consecutive groups of four elements, in order, and returns the
+    /// `len % 4` remaining elements (first `.1` entries of `.0`).
+    fn for_each_quad<Q: FnMut([T; 4])>(&self, quad: Q) -> ([T; 4], usize);
+}
+
+impl<T: Real> Source<T> for [T] {
+    #[inline]
+    fn len(&self) -> usize {
+        <[T]>::len(self)
+    }
+    #[inline(always)]
+    fn for_each<F: FnMut(T)>(&self, mut f: F) {
+        for &v in self {
+            f(v)
+        }
+    }
+    #[inline(always)]
+    fn for_each_quad<Q: FnMut([T; 4])>(&self, mut quad: Q) -> ([T; 4], usize) {
+        let mut chunks = self.chunks_exact(4);
+        for c in &mut chunks {
+            if let [a, b, c, d] = *c {
+                quad([a, b, c, d]);
+            }
+        }
+        let mut rest = [T::ZERO; 4];
+        let tail = chunks.remainder();
+        for (r, &v) in rest.iter_mut().zip(tail) {
+            *r = v;
+        }
+        (rest, tail.len())
+    }
+}
+
+/// Every `stride`-th element of a slice, starting at `start`: a column of a row-major matrix,
+/// or a sample of a vector.
+#[derive(Clone, Copy, Debug)]
+pub struct Strided<'a, T> {
+    data: &'a [T],
+    start: usize,
+    stride: usize,
+    len: usize,
+}
+
+impl<'a, T: Real> Strided<'a, T> {
+    /// The elements `data[start + j·stride]` for `j = 0, 1, …` while the index is in range.
+    /// A `stride` of 0 is treated as 1.
+    pub fn new(data: &'a [T], start: usize, stride: usize) -> Self {
+        let stride = if stride == 0 { 1 } else { stride };
+        let len = if start < data.len() {
+            (data.len() - start - 1) / stride + 1
+        } else {
+            0
+        };
+        Strided {
+            data,
+            start,
+            stride,
+            len,
+        }
+    }
+}
+
+impl<T: Real> Source<T> for Strided<'_, T> {
+    #[inline]
+    fn len(&self) -> usize {
+        self.len
+    }
+    #[inline(always)]
+    fn for_each<F: FnMut(T)>(&self, mut f: F) {
+        let mut i = self.start;
+        while let Some(&v) = self.data.get(i) {
+            f(v);
+            i = match i.checked_add(self.stride) {
+                Some(j) => j,
+                None => break,
+            };
+        }
+    }
+    #[inline(always)]
+    fn for_each_quad<Q: FnMut([T; 4])>(&self, mut quad: Q) -> ([T; 4], usize) {
+        let mut buf = [T::ZERO; 4];
+        let mut fill = 0usize;
+        self.for_each(|v| {
+            if let Some(slot) = buf.get_mut(fill) {
+                *slot = v;
+            }
+            fill += 1;
+            if fill == 4 {
+                quad(buf);
+                fill = 0;
+            }
+        });
+        (buf, fill)
+    }
+}
+
+/// Number of independent accumulators in the scalar passes: breaks the dependency chain of
+/// the floating-point adds (4 cycles of latency each) so a pass runs near one element a cycle.
+const LANES: usize = 4;
+
+/// The portable scalar implementation of [`Reductions`] over any [`Source`].
+#[derive(Clone, Copy, Debug)]
+pub struct ScalarPasses<'a, T: Real, S: Source<T> + ?Sized> {
+    src: &'a S,
+    scale: T,
+}
+
+impl<'a, T: Real, S: Source<T> + ?Sized> ScalarPasses<'a, T, S> {
+    /// Passes over `z = src · scale`.
+    pub fn new(src: &'a S, scale: T) -> Self {
+        ScalarPasses { src, scale }
+    }
+}
+
+impl<T: Real, S: Source<T> + ?Sized> Reductions<T> for ScalarPasses<'_, T, S> {
+    fn len(&self) -> usize {
+        self.src.len()
+    }
+
+    fn stats(&mut self) -> Stats<T> {
+        let s = self.scale;
+        let mut st = [ZStats::<T>::EMPTY; LANES];
+        let (rest, m) = self.src.for_each_quad(|q| {
+            for (acc, v) in st.iter_mut().zip(q) {
+                acc.push(v * s);
+            }
+        });
+        for &v in rest.iter().take(m) {
+            st[0].push(v * s);
+        }
+        let [a, b, c, d] = st;
+        a.merge(b).merge(c.merge(d)).finish()
+    }
+
+    fn piece(&mut self, lambda: T) -> Piece {
+        let s = self.scale;
+        let mut acc = [PieceAcc::<T>::EMPTY; LANES];
+        let (rest, m) = self.src.for_each_quad(|q| {
+            for (a, v) in acc.iter_mut().zip(q) {
+                a.push(v * s - lambda);
+            }
+        });
+        for &v in rest.iter().take(m) {
+            acc[0].push(v * s - lambda);
+        }
+        let [a, b, c, d] = acc;
+        a.merge(b).merge(c.merge(d)).finish()
+    }
+    fn piece_and_stats(&mut self, lambda: T) -> (Piece, Stats<T>) {
+        let s = self.scale;
+        let mut st = [ZStats::<T>::EMPTY; LANES];
+        let mut acc = [PieceAcc::<T>::EMPTY; LANES];
+        let (rest, m) = self.src.for_each_quad(|q| {
+            for ((zs, a), v) in st.iter_mut().zip(acc.iter_mut()).zip(q) {
+                let z = v * s;
+                zs.push(z);
+                a.push(z - lambda);
+            }
+        });
+        for &v in rest.iter().take(m) {
+            let z = v * s;
+            st[0].push(z);
+            acc[0].push(z - lambda);
+        }
+        let [a, b, c, d] = acc;
+        let [e, f, g, h] = st;
+        (
+            a.merge(b).merge(c.merge(d)).finish(),
+            e.merge(f).merge(g.merge(h)).finish(),
+        )
+    }
+}
+
+/// One lane of a [`Piece`] reduction.
+#[derive(Clone, Copy, Debug)]
+struct PieceAcc<T: Real> {
+    free: usize,
+    upper: usize,
+    sum: T::Sum,
+}
+
+impl<T: Real> PieceAcc<T> {
+    const EMPTY: Self = PieceAcc {
+        free: 0,
+        upper: 0,
+        sum: <T::Sum as SumAcc<T>>::ZERO,
+    };
+    /// Classifies one shifted value `d`, branch-free.
+    #[inline(always)]
+    fn push(&mut self, d: T) {
+        let is_free = (d > T::ZERO) & (d < T::ONE);
+        self.free += is_free as usize;
+        self.upper += (d >= T::ONE) as usize;
+        self.sum.add(if is_free { d } else { T::ZERO });
+    }
+    #[inline(always)]
+    fn merge(mut self, o: Self) -> Self {
+        self.free += o.free;
+        self.upper += o.upper;
+        self.sum.merge(o.sum);
+        self
+    }
+    #[inline]
+    fn finish(self) -> Piece {
+        Piece {
+            free: self.free,
+            upper: self.upper,
+            sum_free: self.sum.value(),
+        }
+    }
+}
+
+/// One lane of a [`Stats`] reduction.
+#[derive(Clone, Copy, Debug)]
+struct ZStats<T: Real> {
+    sum: T::Sum,
+    min: T,
+    max: T,
+    finite: bool,
+}
+
+impl<T: Real> ZStats<T> {
+    const EMPTY: Self = ZStats {
+        sum: <T::Sum as SumAcc<T>>::ZERO,
+        min: T::MAX,
+        max: T::LOWEST,
+        finite: true,
+    };
+    #[inline(always)]
+    fn push(&mut self, z: T) {
+        // `|z| <= MAX` is false for NaN and ±inf.
+        self.finite &= z.abs() <= T::MAX;
+        self.min = if z < self.min { z } else { self.min };
+        self.max = if z > self.max { z } else { self.max };
+        self.sum.add(z);
+    }
+    #[inline(always)]
+    fn merge(mut self, o: Self) -> Self {
+        self.finite &= o.finite;
+        self.min = if o.min < self.min { o.min } else { self.min };
+        self.max = if o.max > self.max { o.max } else { self.max };
+        self.sum.merge(o.sum);
+        self
+    }
+    #[inline]
+    fn finish(self) -> Stats<T> {
+        Stats {
+            sum: self.sum.value(),
+            min: self.min,
+            max: self.max,
+            finite: self.finite,
+        }
+    }
+}
+
+/// Writes `y_i = clip(fl(x_i · s) − λ, 0, 1)` (the final pass of the forward projection).
+#[inline]
+pub fn write_clip<T: Real>(x: &[T], scale: T, lambda: T, y: &mut [T]) {
+    for (yi, &xi) in y.iter_mut().zip(x) {
+        *yi = (xi * scale - lambda).clip01();
+    }
+}
+
+/// In-place [`write_clip`]: `x_i ← clip(fl(x_i · s) − λ, 0, 1)`.
+#[inline]
+pub fn write_clip_in_place<T: Real>(x: &mut [T], scale: T, lambda: T) {
+    for xi in x.iter_mut() {
+        *xi = (*xi * scale - lambda).clip01();
+    }
+}

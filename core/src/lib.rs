@@ -1,0 +1,65 @@
+//! # hypersimplex
+//!
+//! Exact, linear-time, allocation-free Soft-Binary-Argmax@k and HyperSimplex losses
+//! (Gomez, Wang, Tang, *Differentiable Zero-One Loss via Hypersimplex Projections*, 2026).
+//!
+//! The hypersimplex is `Δ(n,k) = { y ∈ [0,1]^n : Σ y_i = k }`. For logits `x` and a
+//! temperature `τ > 0`:
+//!
+//! | function | computes |
+//! |---|---|
+//! | [`soft_binary_argmax`] | `y = Π_Δ(n,k)(x/τ)`, i.e. `y_i = clip(x_i/τ − λ, 0, 1)` with `Σy = k` |
+//! | [`binary_argmax`] | the top-k 0/1 mask `r_k(x)`, the τ → 0 limit |
+//! | [`soft_binary_argmax_vjp`] | `Jᵀg = (1/τ)(g − mean_A g)` on the free set `A = {0<y<1}` |
+//! | [`soft_binary_argmax_jacobian`] | `J = (1/τ)(diag(a) − a aᵀ/|A|)` |
+//! | [`hypersimplex_loss`] | `½‖Π_Δ(n,k)(x/τ) − t‖²` and its gradient |
+//! | [`hypersimplex_loss_multiclass`] | `Σ_c ½‖Π_Δ(B,k_c)(X[:,c]/τ) − Y[:,c]‖²` (or the mean) and its gradient |
+//!
+//! Everything works on caller-provided slices of `f32` or `f64` ([`Real`]), with real-valued
+//! `k ∈ [0, n]`. The crate is `#![no_std]`, never allocates, and its public functions do not
+//! panic: bad input returns an [`Error`] and leaves every output buffer untouched.
+//!
+//! Layout: [`forward`] (projection), [`solve`] (the root finder for λ), [`kernel`] (the
+//! streaming passes, the interface the SIMD crate implements), [`topk`] (hard mask),
+//! [`backward`] (Jacobian products), [`loss`] (losses), [`real`] (element types and sums).
+//!
+//! ```
+//! use hypersimplex::{soft_binary_argmax, soft_binary_argmax_vjp};
+//! let x = [1.2f32, -0.3, 0.8, 0.1, -2.0];
+//! let (k, tau) = (2.0, 0.5);
+//! let mut y = [0.0f32; 5];
+//! let info = soft_binary_argmax(&x, k, tau, &mut y)?;
+//! assert!((y.iter().sum::<f32>() - 2.0).abs() < 1e-6);
+//! // backward: gradient of <w, y> with respect to x
+//! let w = [1.0f32, 0.0, 0.0, 0.0, 0.0];
+//! let mut gx = [0.0f32; 5];
+//! soft_binary_argmax_vjp(&y, &w, tau, &mut gx)?;
+//! assert!(gx.iter().sum::<f32>().abs() < 1e-6); // J has zero row sums
+//! # let _ = info;
+//! # Ok::<(), hypersimplex::Error>(())
+//! ```
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+pub mod backward;
+pub mod error;
+pub mod forward;
+pub mod kernel;
+pub mod loss;
+pub mod real;
+pub mod solve;
+pub mod topk;
+
+pub use backward::{
+    soft_binary_argmax_jacobian, soft_binary_argmax_jvp, soft_binary_argmax_vjp,
+    soft_binary_argmax_vjp_in_place,
+};
+pub use error::Error;
+pub use forward::{soft_binary_argmax, soft_binary_argmax_in_place, Projection};
+pub use loss::{
+    hypersimplex_loss, hypersimplex_loss_multiclass, multiclass_scratch_len, target_k, ClassK,
+    Reduction,
+};
+pub use real::Real;
+pub use topk::binary_argmax;

@@ -1,0 +1,264 @@
+//! The HyperSimplex losses: squared distance between the Soft-Binary-Argmax@k of the logits
+//! and the labels, with their gradients.
+//!
+//! * Binary: `ŷ = Π_Δ(n,k)(x/τ)`, `L = ½ ‖ŷ − t‖²`, `∇_x L = Jᵀ (ŷ − t)`, so
+//!   `(∇_x L)_i = (1/τ)(r_i − mean_{j∈A} r_j)` on `A = {0 < ŷ_j < 1}` and 0 elsewhere, with
+//!   `r = ŷ − t`.
+//! * Multiclass (the paper's recipe): logits `X ∈ R^{B×C}` row-major, labels `l ∈ [0, C)^B`,
+//!   one-hot targets `Y`. Each class column is projected *down the batch*:
+//!   `p^(c) = Π_Δ(B,k_c)(X[:,c]/τ)`, and
+//!   `L = ½ Σ_c ‖p^(c) − Y[:,c]‖²` ([`Reduction::Sum`]) or
+//!   `L = (1/(B·C)) Σ_c ‖p^(c) − Y[:,c]‖²` ([`Reduction::Mean`], the authors' training script).
+
+use crate::error::Error;
+use crate::forward::{check_k_tau, classify_nonfinite, solve_lambda};
+use crate::kernel::ScalarPasses;
+use crate::real::{Real, SumAcc};
+
+/// The number of positives in a target vector, `Σ t_i` (for soft targets in [0, 1]: the
+/// expected number). This is the natural `k` of the binary loss.
+pub fn target_k<T: Real>(target: &[T]) -> f64 {
+    let mut s = <T::Sum as SumAcc<T>>::ZERO;
+    target.iter().for_each(|&t| s.add(t));
+    s.value()
+}
+
+/// What one pass over `(x_i, t_i)` at a solved λ gives: `Σ r_i²`, `|A|` and `Σ_{i∈A} r_i`,
+/// with `ŷ_i = clip(x_i·s − λ, 0, 1)`, `r_i = ŷ_i − t_i`, `A = {0 < ŷ_i < 1}`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Residual {
+    /// `Σ_i r_i²`.
+    pub sq: f64,
+    /// `|A|`.
+    pub free: usize,
+    /// `Σ_{i∈A} r_i`.
+    pub sum_free: f64,
+}
+
+/// One pass over `(x_i, t_i)` pairs computing the [`Residual`] at λ.
+#[inline]
+pub fn residual<T: Real, I: IntoIterator<Item = (T, T)>>(
+    pairs: I,
+    scale: T,
+    lambda: T,
+) -> Residual {
+    let mut sq = <T::Sum as SumAcc<T>>::ZERO;
+    let mut sum = <T::Sum as SumAcc<T>>::ZERO;
+    let mut free = 0usize;
+    for (x, t) in pairs {
+        let d = x * scale - lambda;
+        let p = d.clip01();
+        let r = p - t;
+        let f = (d > T::ZERO) & (d < T::ONE);
+        sq.add(r * r);
+        free += f as usize;
+        sum.add(if f { r } else { T::ZERO });
+    }
+    Residual {
+        sq: sq.value(),
+        free,
+        sum_free: sum.value(),
+    }
+}
+
+/// The gradient entry `w·s·(r_i − m)` on the free set, 0 elsewhere, for one `(x_i, t_i)`.
+/// `factor = w·s` (weight times 1/τ), `mean = m`.
+#[inline(always)]
+pub fn grad_entry<T: Real>(x: T, t: T, scale: T, lambda: T, mean: T, factor: T) -> T {
+    let d = x * scale - lambda;
+    if (d > T::ZERO) & (d < T::ONE) {
+        (d - t - mean) * factor
+    } else {
+        T::ZERO
+    }
+}
+
+impl Residual {
+    /// `mean_{i∈A} r_i` rounded to `T` (0 if A is empty).
+    pub fn mean<T: Real>(&self) -> T {
+        if self.free > 0 {
+            T::from_f64(self.sum_free / self.free as f64)
+        } else {
+            T::ZERO
+        }
+    }
+}
+
+/// Binary HyperSimplex loss `L = ½ ‖Π_Δ(n,k)(x/τ) − t‖²` and, when `grad_x` is given, its
+/// gradient `∇_x L = Jᵀ(ŷ − t)` (see the module docs for the formula).
+///
+/// `t` holds targets in `[0, 1]` (0/1 labels, or soft labels); `k` is usually the number of
+/// positives, [`target_k`]`(t)`. Three to five passes for the projection plus one (loss only)
+/// or two (with gradient); no allocation.
+///
+/// # Errors
+/// [`Error::LengthMismatch`] unless x, t (and `grad_x`) have one length;
+/// [`Error::InvalidTarget`] for a target outside `[0, 1]`; [`Error::InvalidK`],
+/// [`Error::InvalidTau`], [`Error::NonFiniteInput`], [`Error::ScaleOverflow`].
+/// On error `grad_x` is not modified.
+///
+/// # Example
+/// ```
+/// let x = [2.0f32, -1.0, 0.5, 0.4];
+/// let t = [1.0f32, 0.0, 1.0, 0.0];
+/// let mut g = [0.0f32; 4];
+/// let k = hypersimplex::target_k(&t);
+/// let loss = hypersimplex::hypersimplex_loss(&x, &t, k, 1.0, Some(&mut g[..])).unwrap();
+/// assert!(loss > 0.0 && loss < 0.5);
+/// assert!(g[2] < 0.0 && g[3] > 0.0);  // push the positive up, the negative down
+/// ```
+pub fn hypersimplex_loss<T: Real>(
+    x: &[T],
+    target: &[T],
+    k: f64,
+    tau: T,
+    grad_x: Option<&mut [T]>,
+) -> Result<T, Error> {
+    let n = x.len();
+    if target.len() != n || grad_x.as_ref().is_some_and(|g| g.len() != n) {
+        return Err(Error::LengthMismatch);
+    }
+    if !target.iter().all(|&t| t >= T::ZERO && t <= T::ONE) {
+        return Err(Error::InvalidTarget);
+    }
+    let scale = check_k_tau(n, k, tau)?;
+    let sol = solve_lambda(&mut ScalarPasses::new(x, scale), x, k, scale)?;
+    let lam = sol.lambda;
+    let res = residual(x.iter().copied().zip(target.iter().copied()), scale, lam);
+    if let Some(g) = grad_x {
+        let mean = res.mean::<T>();
+        for ((gi, &xi), &ti) in g.iter_mut().zip(x).zip(target) {
+            *gi = grad_entry(xi, ti, scale, lam, mean, scale);
+        }
+    }
+    Ok(T::from_f64(0.5 * res.sq))
+}
+
+/// How the multiclass loss picks `k_c`, the target sum of class column c.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ClassK<'a> {
+    /// `k_c` = the number of samples labelled c in this batch (the paper's text).
+    LabelCounts,
+    /// One `k` for every class (the authors' script uses `B/2`).
+    Fixed(f64),
+    /// Caller-given real `k_c`, one per class (e.g. expected counts `B·prior_c`).
+    PerClass(&'a [f64]),
+}
+
+/// How the multiclass loss reduces the squared errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reduction {
+    /// `½ Σ_c ‖p^(c) − Y[:,c]‖²` (the paper's formula).
+    Sum,
+    /// `(1/(B·C)) Σ_c ‖p^(c) − Y[:,c]‖²`, the mean squared error over all entries (the
+    /// authors' training script).
+    Mean,
+}
+
+/// Scratch length, in elements of the logits' type, that [`hypersimplex_loss_multiclass`]
+/// needs: one class column, `batch` elements.
+pub const fn multiclass_scratch_len(batch: usize, _classes: usize) -> usize {
+    batch
+}
+
+/// Multiclass HyperSimplex loss over row-major `logits` (`batch × classes`, `batch =
+/// labels.len()`) with integer labels, and optionally its gradient w.r.t. the logits (same
+/// shape). See the module docs for the formula; `k` chooses `k_c`, `reduction` the scaling.
+///
+/// `scratch` must hold at least [`multiclass_scratch_len`]`(batch, classes)` elements; each
+/// class column is gathered there so that the solver streams contiguous memory.
+///
+/// # Errors
+/// [`Error::LengthMismatch`] (`logits.len() != batch·classes`, `grad` of another length, or a
+/// `PerClass` slice whose length is not `classes`); [`Error::LabelOutOfRange`];
+/// [`Error::InvalidK`] (a `k_c` outside `[0, batch]` or NaN); [`Error::InvalidTau`];
+/// [`Error::ScratchTooSmall`]; [`Error::NonFiniteInput`]; [`Error::ScaleOverflow`].
+/// On error `grad` is not modified.
+#[allow(clippy::too_many_arguments)]
+pub fn hypersimplex_loss_multiclass<T: Real>(
+    logits: &[T],
+    labels: &[u32],
+    classes: usize,
+    k: ClassK<'_>,
+    tau: T,
+    reduction: Reduction,
+    mut grad: Option<&mut [T]>,
+    scratch: &mut [T],
+) -> Result<T, Error> {
+    let batch = labels.len();
+    let total = batch.checked_mul(classes).ok_or(Error::LengthMismatch)?;
+    if logits.len() != total || grad.as_ref().is_some_and(|g| g.len() != total) {
+        return Err(Error::LengthMismatch);
+    }
+    if labels.iter().any(|&l| l as usize >= classes) {
+        return Err(Error::LabelOutOfRange);
+    }
+    let scale = check_k_tau(batch, 0.0, tau)?;
+    let bf = batch as f64;
+    match k {
+        ClassK::LabelCounts => {}
+        ClassK::Fixed(kc) => {
+            if !(kc >= 0.0 && kc <= bf) {
+                return Err(Error::InvalidK);
+            }
+        }
+        ClassK::PerClass(ks) => {
+            if ks.len() != classes {
+                return Err(Error::LengthMismatch);
+            }
+            if !ks.iter().all(|&kc| kc >= 0.0 && kc <= bf) {
+                return Err(Error::InvalidK);
+            }
+        }
+    }
+    if scratch.len() < multiclass_scratch_len(batch, classes) {
+        return Err(Error::ScratchTooSmall);
+    }
+    if !logits.iter().all(|&v| (v * scale).is_finite()) {
+        return Err(classify_nonfinite(logits));
+    }
+    if total == 0 {
+        return Ok(T::ZERO);
+    }
+    let col = scratch.get_mut(..batch).ok_or(Error::ScratchTooSmall)?;
+    let factor = match reduction {
+        Reduction::Sum => scale,
+        Reduction::Mean => T::from_f64(2.0 / total as f64) * scale,
+    };
+    let mut sq = 0.0f64;
+    for c in 0..classes {
+        let mut count = 0usize;
+        for ((dst, row), &l) in col.iter_mut().zip(logits.chunks_exact(classes)).zip(labels) {
+            *dst = row.get(c).copied().unwrap_or(T::ZERO);
+            count += (l as usize == c) as usize;
+        }
+        let kc = match k {
+            ClassK::LabelCounts => count as f64,
+            ClassK::Fixed(kc) => kc,
+            ClassK::PerClass(ks) => ks.get(c).copied().unwrap_or(0.0),
+        };
+        let col = &*col;
+        let sol = solve_lambda(&mut ScalarPasses::new(col, scale), col, kc, scale)?;
+        let lam = sol.lambda;
+        let onehot = |l: u32| if l as usize == c { T::ONE } else { T::ZERO };
+        let res = residual(
+            col.iter().copied().zip(labels.iter().map(|&l| onehot(l))),
+            scale,
+            lam,
+        );
+        sq += res.sq;
+        if let Some(g) = grad.as_deref_mut() {
+            let mean = res.mean::<T>();
+            for ((grow, &xi), &l) in g.chunks_exact_mut(classes).zip(col).zip(labels) {
+                if let Some(gi) = grow.get_mut(c) {
+                    *gi = grad_entry(xi, onehot(l), scale, lam, mean, factor);
+                }
+            }
+        }
+    }
+    let loss = match reduction {
+        Reduction::Sum => 0.5 * sq,
+        Reduction::Mean => sq / total as f64,
+    };
+    Ok(T::from_f64(loss))
+}

@@ -1,0 +1,288 @@
+//! The two floating-point types the library works in, and how it adds them up.
+//!
+//! [`Real`] is implemented for `f32` and `f64` only (it is sealed). Every per-element sum the
+//! library takes (the free-set sums that locate λ, the means of the backward pass, the losses)
+//! goes through the type's [`Real::Sum`] accumulator:
+//!
+//! * `f64` data, and `f32` data on targets with double-precision hardware: a plain `f64`
+//!   accumulator. For `f32` data this is exact for every partial sum of up to 2^29 values of
+//!   magnitude ≤ 1 in the free set, so Σy stays within a few ulp of k up to n = 10^8.
+//! * `f32` data on targets whose FPU has no double precision (Cortex-M4F, `target_arch = "arm"`
+//!   without the `fp64` feature): a compensated (Kahan) pair of `f32`, so the hot loops never
+//!   call the software `f64` routines. Its error is bounded by 2·eps_f32·Σ|v_i| + O(n·eps²).
+
+use core::fmt::Debug;
+use core::ops::{Add, Div, Mul, Neg, Sub};
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+/// A floating-point element type: `f32` or `f64`.
+pub trait Real:
+    Copy
+    + PartialOrd
+    + PartialEq
+    + Default
+    + Debug
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+    + Send
+    + Sync
+    + 'static
+    + sealed::Sealed
+{
+    /// 0.
+    const ZERO: Self;
+    /// 1.
+    const ONE: Self;
+    /// The largest finite value.
+    const MAX: Self;
+    /// The most negative finite value (`-MAX`).
+    const LOWEST: Self;
+    /// Machine epsilon (the gap between 1 and the next larger value).
+    const EPSILON: Self;
+    /// Number of bits in the representation (32 or 64).
+    const BITS: u32;
+    /// The accumulator used for sums over elements of this type.
+    type Sum: SumAcc<Self>;
+
+    /// Widen to `f64` (exact).
+    fn to_f64(self) -> f64;
+    /// Round an `f64` to this type (round to nearest).
+    fn from_f64(v: f64) -> Self;
+    /// `true` if neither infinite nor NaN.
+    fn is_finite(self) -> bool;
+    /// |self|.
+    fn abs(self) -> Self;
+    /// `clip(self, 0, 1)`, computed as `min(max(self, 0), 1)`; maps NaN to 0.
+    #[inline(always)]
+    fn clip01(self) -> Self {
+        let v = if self > Self::ZERO { self } else { Self::ZERO };
+        if v < Self::ONE {
+            v
+        } else {
+            Self::ONE
+        }
+    }
+    /// A signed integer whose order is the order of the finite values of `self`
+    /// (−0 and +0 map to neighbours). Used to bisect over representable values.
+    fn to_ordered(self) -> i64;
+    /// Inverse of [`Real::to_ordered`].
+    fn from_ordered(v: i64) -> Self;
+}
+
+/// A running sum of values of type `T`, read out as `f64`.
+pub trait SumAcc<T>: Copy + Debug {
+    /// The empty sum.
+    const ZERO: Self;
+    /// Adds one value.
+    fn add(&mut self, v: T);
+    /// Adds another partial sum.
+    fn merge(&mut self, other: Self);
+    /// The sum, rounded to `f64`.
+    fn value(&self) -> f64;
+}
+
+/// Plain `f64` accumulation (for `f64` data, and `f32` data where the FPU has `f64`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct WideSum(pub f64);
+
+impl SumAcc<f64> for WideSum {
+    const ZERO: Self = WideSum(0.0);
+    #[inline(always)]
+    fn add(&mut self, v: f64) {
+        self.0 += v;
+    }
+    #[inline(always)]
+    fn merge(&mut self, other: Self) {
+        self.0 += other.0;
+    }
+    #[inline(always)]
+    fn value(&self) -> f64 {
+        self.0
+    }
+}
+
+impl SumAcc<f32> for WideSum {
+    const ZERO: Self = WideSum(0.0);
+    #[inline(always)]
+    fn add(&mut self, v: f32) {
+        self.0 += v as f64;
+    }
+    #[inline(always)]
+    fn merge(&mut self, other: Self) {
+        self.0 += other.0;
+    }
+    #[inline(always)]
+    fn value(&self) -> f64 {
+        self.0
+    }
+}
+
+/// Compensated (Kahan) `f32` accumulation: `hi + lo` carries about 48 bits of the sum
+/// without any `f64` arithmetic per element. Used for `f32` on FPUs without double precision.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct CompensatedSum {
+    /// Leading part of the sum.
+    pub hi: f32,
+    /// Accumulated rounding error of `hi`.
+    pub lo: f32,
+}
+
+impl SumAcc<f32> for CompensatedSum {
+    const ZERO: Self = CompensatedSum { hi: 0.0, lo: 0.0 };
+    #[inline(always)]
+    fn add(&mut self, v: f32) {
+        // Kahan summation: the low part lost by the previous add is fed back into this one,
+        // so `lo` stays below one ulp of `hi` even when the rounding errors are systematic.
+        let y = v + self.lo;
+        let t = self.hi + y;
+        self.lo = y - (t - self.hi);
+        self.hi = t;
+    }
+    #[inline(always)]
+    fn merge(&mut self, other: Self) {
+        self.add(other.hi);
+        self.add(other.lo);
+    }
+    #[inline(always)]
+    fn value(&self) -> f64 {
+        self.hi as f64 + self.lo as f64
+    }
+}
+
+/// The accumulator `f32` uses on this target (see the module docs).
+#[cfg(not(all(target_arch = "arm", not(target_feature = "fp64"))))]
+pub type F32Sum = WideSum;
+/// The accumulator `f32` uses on this target (see the module docs).
+#[cfg(all(target_arch = "arm", not(target_feature = "fp64")))]
+pub type F32Sum = CompensatedSum;
+
+impl Real for f32 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    const MAX: Self = f32::MAX;
+    const LOWEST: Self = f32::MIN;
+    const EPSILON: Self = f32::EPSILON;
+    const BITS: u32 = 32;
+    type Sum = F32Sum;
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    #[inline(always)]
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+    #[inline(always)]
+    fn is_finite(self) -> bool {
+        f32::is_finite(self)
+    }
+    #[inline(always)]
+    fn abs(self) -> Self {
+        f32::from_bits(self.to_bits() & 0x7fff_ffff)
+    }
+    #[inline]
+    fn to_ordered(self) -> i64 {
+        let b = self.to_bits() as i32;
+        // Negative values: flip the magnitude bits so larger magnitude sorts lower.
+        (if b < 0 { b ^ 0x7fff_ffff } else { b }) as i64
+    }
+    #[inline]
+    fn from_ordered(v: i64) -> Self {
+        let b = v as i32;
+        f32::from_bits((if b < 0 { b ^ 0x7fff_ffff } else { b }) as u32)
+    }
+}
+
+impl Real for f64 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    const MAX: Self = f64::MAX;
+    const LOWEST: Self = f64::MIN;
+    const EPSILON: Self = f64::EPSILON;
+    const BITS: u32 = 64;
+    type Sum = WideSum;
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+    #[inline(always)]
+    fn is_finite(self) -> bool {
+        f64::is_finite(self)
+    }
+    #[inline(always)]
+    fn abs(self) -> Self {
+        f64::from_bits(self.to_bits() & 0x7fff_ffff_ffff_ffff)
+    }
+    #[inline]
+    fn to_ordered(self) -> i64 {
+        let b = self.to_bits() as i64;
+        if b < 0 {
+            b ^ 0x7fff_ffff_ffff_ffff
+        } else {
+            b
+        }
+    }
+    #[inline]
+    fn from_ordered(v: i64) -> Self {
+        f64::from_bits((if v < 0 { v ^ 0x7fff_ffff_ffff_ffff } else { v }) as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ordered_is_monotone_and_invertible() {
+        let vals = [
+            -3.5f32, -1.0, -1e-30, -0.0, 0.0, 1e-40, 1e-30, 0.5, 1.0, 7.0,
+        ];
+        for w in vals.windows(2) {
+            assert!(w[0].to_ordered() < w[1].to_ordered(), "{w:?}");
+        }
+        for &v in &vals {
+            assert_eq!(f32::from_ordered(v.to_ordered()).to_bits(), v.to_bits());
+            let d = v as f64;
+            assert_eq!(f64::from_ordered(d.to_ordered()).to_bits(), d.to_bits());
+        }
+        // adjacent representable values are adjacent integers
+        assert_eq!(
+            1.0f32.to_ordered() + 1,
+            f32::from_bits(1.0f32.to_bits() + 1).to_ordered()
+        );
+    }
+
+    #[test]
+    fn compensated_sum_is_accurate() {
+        let mut c = <CompensatedSum as SumAcc<f32>>::ZERO;
+        let mut naive = 0.0f32;
+        for _ in 0..10_000_000 {
+            c.add(0.1f32);
+            naive += 0.1f32;
+        }
+        let exact = 0.1f32 as f64 * 1e7;
+        assert!((c.value() - exact).abs() < 1e-6 * exact, "{}", c.value());
+        // the naive f32 sum is far off, so the test can tell the difference
+        assert!((naive as f64 - exact).abs() > 1e-2 * exact);
+    }
+
+    #[test]
+    fn clip01_bounds() {
+        assert_eq!((-2.0f32).clip01(), 0.0);
+        assert_eq!(0.25f32.clip01(), 0.25);
+        assert_eq!(3.0f64.clip01(), 1.0);
+        assert_eq!(f64::NAN.clip01(), 0.0);
+    }
+}

@@ -1,0 +1,277 @@
+//! Hard Binary-Argmax@k: the top-k 0/1 mask `r_k(x)`.
+//!
+//! `r_k(x)_i = 1` for the k largest entries of x and 0 elsewhere; among equal values the
+//! lower indices win. It is the limit of Soft-Binary-Argmax@k as τ → 0 when the k-th and
+//! (k+1)-th largest values differ.
+//!
+//! # Method
+//! Copy x into the output buffer, find the k-th largest value `v` there by introselect
+//! (quickselect with a median-of-three / ninther pivot and a three-way partition, so runs of
+//! equal values cost one pass), then write the mask from x: every `x_i > v`, and the first
+//! `k − |{x_i > v}|` indices with `x_i = v`. Expected `O(n)`. If the partitions stop shrinking
+//! (more than `2·log2(n)` rounds, as on inputs built to defeat the pivot rule), the window is
+//! finished by heap selection, so the worst case is `O(n log n)`, never quadratic.
+
+use crate::error::Error;
+use crate::real::Real;
+
+/// Windows up to this length are finished by insertion sort.
+const SMALL: usize = 16;
+
+/// Swaps `v[i]` and `v[j]`.
+///
+/// # Safety
+/// `i < v.len()` and `j < v.len()`.
+#[inline(always)]
+unsafe fn swap_unchecked<T>(v: &mut [T], i: usize, j: usize) {
+    let p = v.as_mut_ptr();
+    // SAFETY: the caller guarantees both indices are in bounds; `ptr::swap` allows i == j.
+    unsafe { core::ptr::swap(p.add(i), p.add(j)) }
+}
+
+/// Reads `v[i]`.
+///
+/// # Safety
+/// `i < v.len()`.
+#[inline(always)]
+unsafe fn at<T: Copy>(v: &[T], i: usize) -> T {
+    // SAFETY: the caller guarantees `i < v.len()`.
+    unsafe { *v.get_unchecked(i) }
+}
+
+/// Median of `v[a], v[b], v[c]` (indices in bounds, checked by the caller).
+#[inline]
+fn median3<T: Real>(v: &[T], a: usize, b: usize, c: usize) -> T {
+    let (x, y, z) = match (v.get(a), v.get(b), v.get(c)) {
+        (Some(&x), Some(&y), Some(&z)) => (x, y, z),
+        _ => return T::ZERO, // unreachable for in-bounds indices; any pivot is correct
+    };
+    if x < y {
+        if y < z {
+            y
+        } else if x < z {
+            z
+        } else {
+            x
+        }
+    } else if x < z {
+        x
+    } else if y < z {
+        z
+    } else {
+        y
+    }
+}
+
+/// Sorts `v` ascending by insertion (for short windows).
+fn insertion_sort<T: Real>(v: &mut [T]) {
+    for i in 1..v.len() {
+        let mut j = i;
+        // SAFETY: 1 ≤ j ≤ i < v.len() inside the loop, so j and j − 1 are in bounds.
+        while j > 0 && unsafe { at(v, j) < at(v, j - 1) } {
+            unsafe { swap_unchecked(v, j, j - 1) };
+            j -= 1;
+        }
+    }
+}
+
+/// Restores the max-heap property below `root` in `v[..end]`.
+fn sift_down<T: Real>(v: &mut [T], mut root: usize, end: usize) {
+    let end = end.min(v.len());
+    loop {
+        let left = match root.checked_mul(2).and_then(|r| r.checked_add(1)) {
+            Some(l) if l < end => l,
+            _ => return,
+        };
+        let right = left + 1;
+        // SAFETY: left < end ≤ v.len(); right is read only when right < end.
+        let child = if right < end && unsafe { at(v, right) > at(v, left) } {
+            right
+        } else {
+            left
+        };
+        // SAFETY: root < left < end and child < end, both ≤ v.len().
+        if unsafe { at(v, child) > at(v, root) } {
+            unsafe { swap_unchecked(v, child, root) };
+            root = child;
+        } else {
+            return;
+        }
+    }
+}
+
+/// The value of ascending rank `r` in `v` by heap selection, `O(m log m)` worst case.
+fn heap_select<T: Real>(v: &mut [T], r: usize) -> T {
+    let m = v.len();
+    if r >= m {
+        return T::ZERO;
+    }
+    for i in (0..m / 2).rev() {
+        sift_down(v, i, m);
+    }
+    // Pop the maximum m − 1 − r times; the root is then the value of rank r.
+    let mut end = m;
+    while end > r + 1 {
+        end -= 1;
+        // SAFETY: 0 < end < m = v.len().
+        unsafe { swap_unchecked(v, 0, end) };
+        sift_down(v, 0, end);
+    }
+    v.first().copied().unwrap_or(T::ZERO)
+}
+
+/// The value of ascending rank `r` (`0 ≤ r < v.len()`) in `v`, reordering `v`.
+/// Returns 0 for an out-of-range `r` (never the case for the callers in this crate).
+pub(crate) fn select<T: Real>(v: &mut [T], r: usize) -> T {
+    let mut lo = 0usize;
+    let mut hi = v.len();
+    if r >= hi {
+        return T::ZERO;
+    }
+    let mut budget = 2 * (usize::BITS - hi.leading_zeros()) + 4;
+    // Invariant: lo ≤ r < hi ≤ v.len(), and v[lo..hi] holds the values of ranks lo..hi.
+    loop {
+        let len = hi - lo;
+        let w = match v.get_mut(lo..hi) {
+            Some(w) => w,
+            None => return T::ZERO,
+        };
+        if len <= SMALL {
+            insertion_sort(w);
+            return w.get(r - lo).copied().unwrap_or(T::ZERO);
+        }
+        if budget == 0 {
+            return heap_select(w, r - lo);
+        }
+        budget -= 1;
+        let mid = len / 2;
+        let p = if len >= 128 {
+            let e = len / 8;
+            let a = median3(w, 0, e, 2 * e);
+            let b = median3(w, mid - e, mid, mid + e);
+            let c = median3(w, len - 1 - 2 * e, len - 1 - e, len - 1);
+            if a < b {
+                if b < c {
+                    b
+                } else if a < c {
+                    c
+                } else {
+                    a
+                }
+            } else if a < c {
+                a
+            } else if b < c {
+                c
+            } else {
+                b
+            }
+        } else {
+            median3(w, 0, mid, len - 1)
+        };
+        // Three-way partition: w[..lt] < p, w[lt..gt] == p, w[gt..] > p.
+        let (mut lt, mut i, mut gt) = (0usize, 0usize, len);
+        while i < gt {
+            // SAFETY: invariant lt ≤ i < gt ≤ len = w.len().
+            let vi = unsafe { at(w, i) };
+            if vi < p {
+                // SAFETY: lt ≤ i < w.len().
+                unsafe { swap_unchecked(w, lt, i) };
+                lt += 1;
+                i += 1;
+            } else if vi > p {
+                gt -= 1;
+                // SAFETY: i < gt < w.len() after the decrement (i < old gt).
+                unsafe { swap_unchecked(w, i, gt) };
+            } else {
+                i += 1;
+            }
+        }
+        let rr = r - lo;
+        if rr < lt {
+            hi = lo + lt;
+        } else if rr >= gt {
+            lo += gt;
+        } else {
+            return p;
+        }
+    }
+}
+
+/// Binary-Argmax@k: writes the top-k mask of `x` into `y` (`1` on the k largest entries, `0`
+/// elsewhere; ties broken toward the lower index), so `Σ y = k`.
+///
+/// `k` is an `f64` holding an integer in `[0, n]`. `O(n)` expected time (selection, no sort),
+/// `O(n log n)` worst case; `y` doubles as the selection's scratch space.
+///
+/// # Errors
+/// [`Error::LengthMismatch`], [`Error::InvalidK`] (NaN, negative or `> n`),
+/// [`Error::NonIntegerK`], [`Error::NonFiniteInput`]. On error `y` is not modified.
+///
+/// # Example
+/// ```
+/// let mut y = [0.0f32; 5];
+/// hypersimplex::binary_argmax(&[0.3f32, 2.0, 0.3, -1.0, 0.3], 2.0, &mut y).unwrap();
+/// assert_eq!(y, [1.0, 1.0, 0.0, 0.0, 0.0]);   // the tie at 0.3 goes to index 0
+/// ```
+pub fn binary_argmax<T: Real>(x: &[T], k: f64, y: &mut [T]) -> Result<(), Error> {
+    let n = x.len();
+    if y.len() != n {
+        return Err(Error::LengthMismatch);
+    }
+    if !(k >= 0.0 && k <= n as f64) {
+        return Err(Error::InvalidK);
+    }
+    if k != (k as u64) as f64 {
+        return Err(Error::NonIntegerK);
+    }
+    if !x.iter().all(|v| v.is_finite()) {
+        return Err(Error::NonFiniteInput);
+    }
+    let k = k as usize;
+    if k == 0 || k == n {
+        let fill = if k == 0 { T::ZERO } else { T::ONE };
+        y.iter_mut().for_each(|v| *v = fill);
+        return Ok(());
+    }
+    y.copy_from_slice(x);
+    let v = select(y, n - k);
+    let above = x.iter().filter(|&&xi| xi > v).count();
+    let mut ties = k.saturating_sub(above);
+    for (yi, &xi) in y.iter_mut().zip(x) {
+        let take = xi > v || (xi == v && ties > 0);
+        if xi == v && take {
+            ties -= 1;
+        }
+        *yi = if take { T::ONE } else { T::ZERO };
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn select_matches_sort() {
+        let mut seed = 12345u64;
+        for len in [1usize, 2, 3, 15, 16, 17, 100, 1000] {
+            for _ in 0..20 {
+                let mut data = std::vec::Vec::with_capacity(len);
+                for _ in 0..len {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    data.push(((seed >> 33) % 7) as f64 - 3.0 + (seed >> 60) as f64 * 0.1);
+                }
+                let mut sorted = data.clone();
+                sorted.sort_by(|a, b| a.partial_cmp(b).unwrap());
+                for r in [0, len / 3, len / 2, len - 1] {
+                    let mut w = data.clone();
+                    assert_eq!(select(&mut w, r), sorted[r]);
+                    let mut w = data.clone();
+                    assert_eq!(heap_select(&mut w, r), sorted[r]);
+                }
+            }
+        }
+    }
+}
