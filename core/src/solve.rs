@@ -115,8 +115,17 @@ pub fn solve<T: Real, R: Reductions<T> + ?Sized>(
     let mut lo = next_down(T::from_f64(stats.min.to_f64() - 1.0));
     let mut hi = stats.max;
     if k >= nf {
+        // The losses recompute ŷ_i = clip(fl(z_i − λ), 0, 1) from λ, so λ must give
+        // fl(z_i − λ) ≥ 1 for every i. `lo` does, unless `min z − 1` saturated at the lowest
+        // finite value (min z = −MAX): then no finite λ does, and −∞ is used. (Found by
+        // tests/reference.rs `extremes_*`: x = (−MAX, 0, 0.5), k = n gave loss 0.5, not 0.)
+        let lambda = if lo > T::LOWEST {
+            lo
+        } else {
+            T::from_f64(f64::NEG_INFINITY)
+        };
         return Ok(Solution {
-            lambda: lo,
+            lambda,
             free: 0,
             upper: n,
             fill: Fill::Ones,
