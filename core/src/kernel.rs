@@ -70,6 +70,42 @@ pub trait Reductions<T: Real> {
         let s = self.stats();
         (self.piece(lambda), s)
     }
+    /// The distances from λ to the nearest breakpoints of `f` on either side, for a λ on a
+    /// flat piece (no free coordinate): `(min_{d_i ≥ 1} (d_i − 1), max_{d_i ≤ 0} d_i)`, with
+    /// `+∞` / `−∞` for an empty set. The solver calls it only on flat pieces, which are rare on
+    /// ordinary data but are all there is on data spread over many orders of magnitude; `None`
+    /// (the default) makes the solver bisect instead.
+    fn gaps(&mut self, lambda: T) -> Option<(f64, f64)> {
+        let _ = lambda;
+        None
+    }
+}
+
+/// [`Reductions::gaps`] over any [`Source`] (a scalar pass).
+pub fn gaps_scalar<T: Real, S: Source<T> + ?Sized>(src: &S, scale: T, lambda: T) -> (f64, f64) {
+    let mut up = T::MAX;
+    let mut down = T::LOWEST;
+    let mut any_up = false;
+    let mut any_down = false;
+    src.for_each(|v| {
+        let d = v * scale - lambda;
+        if d >= T::ONE {
+            any_up = true;
+            let e = d - T::ONE;
+            up = if e < up { e } else { up };
+        } else if d <= T::ZERO {
+            any_down = true;
+            down = if d > down { d } else { down };
+        }
+    });
+    (
+        if any_up { up.to_f64() } else { f64::INFINITY },
+        if any_down {
+            down.to_f64()
+        } else {
+            f64::NEG_INFINITY
+        },
+    )
 }
 
 /// Read access to a vector of elements, contiguous or strided, without bounds panics.
@@ -182,6 +218,11 @@ impl<T: Real> Source<T> for Strided<'_, T> {
 /// the floating-point adds (4 cycles of latency each) so a pass runs near one element a cycle.
 const LANES: usize = 4;
 
+/// On 32-bit Arm (microcontrollers: in-order cores, a one-cycle single-precision add, few
+/// registers) the passes use one accumulator: four would only spill to the stack (measured on
+/// the Cortex-M4F: 676 instead of 884 bytes of stack for the forward pass, 3.8 KB less flash).
+const ONE_LANE: bool = cfg!(target_arch = "arm");
+
 /// The portable scalar implementation of [`Reductions`] over any [`Source`].
 #[derive(Clone, Copy, Debug)]
 pub struct ScalarPasses<'a, T: Real, S: Source<T> + ?Sized> {
@@ -203,6 +244,11 @@ impl<T: Real, S: Source<T> + ?Sized> Reductions<T> for ScalarPasses<'_, T, S> {
 
     fn stats(&mut self) -> Stats<T> {
         let s = self.scale;
+        if ONE_LANE {
+            let mut st = ZStats::<T>::EMPTY;
+            self.src.for_each(|v| st.push(v * s));
+            return st.finish();
+        }
         let mut st = [ZStats::<T>::EMPTY; LANES];
         let (rest, m) = self.src.for_each_quad(|q| {
             for (acc, v) in st.iter_mut().zip(q) {
@@ -218,6 +264,11 @@ impl<T: Real, S: Source<T> + ?Sized> Reductions<T> for ScalarPasses<'_, T, S> {
 
     fn piece(&mut self, lambda: T) -> Piece {
         let s = self.scale;
+        if ONE_LANE {
+            let mut acc = PieceAcc::<T>::EMPTY;
+            self.src.for_each(|v| acc.push(v * s - lambda));
+            return acc.finish();
+        }
         let mut acc = [PieceAcc::<T>::EMPTY; LANES];
         let (rest, m) = self.src.for_each_quad(|q| {
             for (a, v) in acc.iter_mut().zip(q) {
@@ -230,8 +281,22 @@ impl<T: Real, S: Source<T> + ?Sized> Reductions<T> for ScalarPasses<'_, T, S> {
         let [a, b, c, d] = acc;
         a.merge(b).merge(c.merge(d)).finish()
     }
+    fn gaps(&mut self, lambda: T) -> Option<(f64, f64)> {
+        Some(gaps_scalar(self.src, self.scale, lambda))
+    }
+
     fn piece_and_stats(&mut self, lambda: T) -> (Piece, Stats<T>) {
         let s = self.scale;
+        if ONE_LANE {
+            let mut st = ZStats::<T>::EMPTY;
+            let mut acc = PieceAcc::<T>::EMPTY;
+            self.src.for_each(|v| {
+                let z = v * s;
+                st.push(z);
+                acc.push(z - lambda);
+            });
+            return (acc.finish(), st.finish());
+        }
         let mut st = [ZStats::<T>::EMPTY; LANES];
         let mut acc = [PieceAcc::<T>::EMPTY; LANES];
         let (rest, m) = self.src.for_each_quad(|q| {

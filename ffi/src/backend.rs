@@ -1,0 +1,158 @@
+//! The one place where the C ABI calls into the computational kernels.
+//!
+//! Today every function routes to the portable `hypersimplex` core crate. A faster backend
+//! (the SIMD / multi-threaded `hypersimplex-simd` crate in std builds) replaces the bodies of
+//! this module and nothing else: the ABI layer in `lib.rs` has already checked pointers,
+//! lengths and overlaps, and, for the `*_rows` functions, every value that could make a row
+//! fail, so the row loops here never fail half way.
+
+use hs_core::{ClassK, Error, Real, Reduction};
+
+/// `y = Π_Δ(n,k)(x/τ)`.
+#[inline]
+pub(crate) fn soft_binary_argmax<T: Real>(
+    x: &[T],
+    k: f64,
+    tau: T,
+    y: &mut [T],
+) -> Result<(), Error> {
+    hs_core::soft_binary_argmax(x, k, tau, y).map(|_| ())
+}
+
+/// `x ← Π_Δ(n,k)(x/τ)`.
+#[inline]
+pub(crate) fn soft_binary_argmax_in_place<T: Real>(
+    x: &mut [T],
+    k: f64,
+    tau: T,
+) -> Result<(), Error> {
+    hs_core::soft_binary_argmax_in_place(x, k, tau).map(|_| ())
+}
+
+/// `grad_x = Jᵀ g`.
+#[inline]
+pub(crate) fn vjp<T: Real>(y: &[T], g: &[T], tau: T, grad_x: &mut [T]) -> Result<(), Error> {
+    hs_core::soft_binary_argmax_vjp(y, g, tau, grad_x)
+}
+
+/// `g ← Jᵀ g`.
+#[inline]
+pub(crate) fn vjp_in_place<T: Real>(y: &[T], g: &mut [T], tau: T) -> Result<(), Error> {
+    hs_core::soft_binary_argmax_vjp_in_place(y, g, tau)
+}
+
+/// Top-k mask of `x` into `y`.
+#[inline]
+pub(crate) fn binary_argmax<T: Real>(x: &[T], k: f64, y: &mut [T]) -> Result<(), Error> {
+    hs_core::binary_argmax(x, k, y)
+}
+
+/// Top-k mask of `x` written over `x`.
+#[inline]
+pub(crate) fn binary_argmax_in_place<T: Real>(x: &mut [T], k: f64) -> Result<(), Error> {
+    crate::inplace::binary_argmax_in_place(x, k)
+}
+
+/// Row-wise forward (`n > 0`, `x.len() == y.len() == ks.len() * n`, inputs pre-validated).
+pub(crate) fn soft_binary_argmax_rows<T: Real>(
+    x: &[T],
+    n: usize,
+    ks: &[f64],
+    tau: T,
+    y: &mut [T],
+) -> Result<(), Error> {
+    if n == 0 {
+        return Ok(()); // also proves to the optimizer that `chunks_exact(n)` cannot panic
+    }
+    for ((xr, yr), &k) in x.chunks_exact(n).zip(y.chunks_exact_mut(n)).zip(ks) {
+        soft_binary_argmax(xr, k, tau, yr)?;
+    }
+    Ok(())
+}
+
+/// Row-wise forward in place (`n > 0`, pre-validated).
+pub(crate) fn soft_binary_argmax_rows_in_place<T: Real>(
+    x: &mut [T],
+    n: usize,
+    ks: &[f64],
+    tau: T,
+) -> Result<(), Error> {
+    if n == 0 {
+        return Ok(()); // also proves to the optimizer that `chunks_exact(n)` cannot panic
+    }
+    for (xr, &k) in x.chunks_exact_mut(n).zip(ks) {
+        soft_binary_argmax_in_place(xr, k, tau)?;
+    }
+    Ok(())
+}
+
+/// Row-wise VJP (`n > 0`, pre-validated).
+pub(crate) fn vjp_rows<T: Real>(
+    y: &[T],
+    g: &[T],
+    n: usize,
+    tau: T,
+    grad_x: &mut [T],
+) -> Result<(), Error> {
+    if n == 0 {
+        return Ok(()); // also proves to the optimizer that `chunks_exact(n)` cannot panic
+    }
+    for ((yr, gr), or) in y
+        .chunks_exact(n)
+        .zip(g.chunks_exact(n))
+        .zip(grad_x.chunks_exact_mut(n))
+    {
+        vjp(yr, gr, tau, or)?;
+    }
+    Ok(())
+}
+
+/// Row-wise VJP in place over `g` (`n > 0`, pre-validated).
+pub(crate) fn vjp_rows_in_place<T: Real>(
+    y: &[T],
+    g: &mut [T],
+    n: usize,
+    tau: T,
+) -> Result<(), Error> {
+    if n == 0 {
+        return Ok(()); // also proves to the optimizer that `chunks_exact(n)` cannot panic
+    }
+    for (yr, gr) in y.chunks_exact(n).zip(g.chunks_exact_mut(n)) {
+        vjp_in_place(yr, gr, tau)?;
+    }
+    Ok(())
+}
+
+/// Binary HyperSimplex loss and optional gradient.
+#[inline]
+pub(crate) fn loss<T: Real>(
+    x: &[T],
+    target: &[T],
+    k: f64,
+    tau: T,
+    grad_x: Option<&mut [T]>,
+) -> Result<T, Error> {
+    hs_core::hypersimplex_loss(x, target, k, tau, grad_x)
+}
+
+/// Multiclass HyperSimplex loss with caller scratch.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub(crate) fn loss_multiclass<T: Real>(
+    logits: &[T],
+    labels: &[u32],
+    classes: usize,
+    k: ClassK<'_>,
+    tau: T,
+    reduction: Reduction,
+    grad: Option<&mut [T]>,
+    scratch: &mut [T],
+) -> Result<T, Error> {
+    hs_core::hypersimplex_loss_multiclass(logits, labels, classes, k, tau, reduction, grad, scratch)
+}
+
+/// Scratch elements the multiclass loss needs.
+#[inline]
+pub(crate) fn multiclass_scratch_len(batch: usize, classes: usize) -> usize {
+    hs_core::multiclass_scratch_len(batch, classes)
+}
