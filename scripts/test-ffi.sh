@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Tests of the C ABI (issue 3): builds libhypersimplex (release), checks that the committed
+# header is fresh, compiles it as C99 and C++11 with -Werror, builds and runs the C and C++
+# examples against the static and the shared library (plain, ASan+UBSan, valgrind memcheck),
+# checks the documented pkg-config build command, runs the Python (ctypes/NumPy, PyTorch when
+# installed) tests, and builds the no_std variant. Installs what it needs (Debian 12).
+# Prints one PASS/FAIL line per step; exits non-zero if any step failed.
+set -u
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+LIBDIR="$TARGET/release"
+WORK="$TARGET/ffi-test"
+mkdir -p "$WORK"
+FAILED=0
+
+# step NAME COMMAND...: runs COMMAND with its output in a log; prints PASS/FAIL (+ log tail).
+step() {
+    local name="$1"; shift
+    local log="$WORK/$(echo "$name" | tr -c 'A-Za-z0-9_-' '_').log"
+    if "$@" >"$log" 2>&1; then
+        echo "PASS ffi: $name"
+    else
+        echo "FAIL ffi: $name (log: $log)"
+        tail -n 40 "$log" | sed 's/^/    /'
+        FAILED=1
+    fi
+}
+
+# -- tools ---------------------------------------------------------------------------------------
+PKGS="gcc g++ make libc6-dev valgrind pkg-config python3 python3-numpy python3-pytest"
+install_tools() {
+    local missing=""
+    for p in $PKGS; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+    done
+    [ -z "$missing" ] && return 0
+    local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing
+}
+step "install tools (apt: $PKGS)" install_tools
+# Debian's python3 has python3-numpy/pytest; a pyenv or venv python3 on PATH may not.
+PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
+
+# -- Rust: build, unit/ABI tests, header freshness -----------------------------------------------
+step "cargo build --release -p hypersimplex-ffi" cargo build --release -p hypersimplex-ffi
+step "cargo test -p hypersimplex-ffi (ABI tests, header is fresh)" cargo test -p hypersimplex-ffi
+
+# -- header compiles as C99 and C++11 ------------------------------------------------------------
+header_compiles() {
+    printf '#include "hypersimplex.h"\nint main(void) { return hs_version() == 0; }\n' >"$WORK/h.c"
+    cp "$WORK/h.c" "$WORK/h.cpp"
+    gcc -std=c99 -Wall -Wextra -Werror -pedantic -Iinclude -c "$WORK/h.c" -o "$WORK/h_c.o" &&
+        g++ -std=c++11 -Wall -Wextra -Werror -pedantic -Iinclude -c "$WORK/h.cpp" -o "$WORK/h_cpp.o"
+}
+step "header compiles: C99 and C++11, -Wall -Wextra -Werror -pedantic" header_compiles
+
+# -- C / C++ examples ----------------------------------------------------------------------------
+MK=(make -C c-examples LIBDIR="$LIBDIR" OUT="$WORK/c-examples")
+step "c-examples: C and C++ x static and shared, outputs checked" "${MK[@]}" run
+step "c-examples: -fsanitize=address,undefined (static and shared)" "${MK[@]}" asan
+step "c-examples: valgrind memcheck, zero reports" "${MK[@]}" valgrind
+
+# The sanitizer and valgrind checks must be able to fail: a deliberate heap overflow.
+negative_controls() {
+    printf '#include <stdlib.h>\nint main(void){ int *p = malloc(4 * sizeof *p); volatile int i = 4; int r = p[i]; free(p); return r & 0; }\n' >"$WORK/bad.c"
+    gcc -g -fsanitize=address,undefined "$WORK/bad.c" -o "$WORK/bad_san" &&
+        gcc -g "$WORK/bad.c" -o "$WORK/bad" || return 1
+    if "$WORK/bad_san" >/dev/null 2>&1; then echo "ASan missed a heap overflow"; return 1; fi
+    if valgrind -q --error-exitcode=99 "$WORK/bad" >/dev/null 2>&1; then echo "valgrind missed it"; return 1; fi
+}
+step "negative control: ASan and valgrind catch a heap overflow" negative_controls
+
+# The documented one-line build commands (pkg-config; --define-variable for a custom target dir).
+pkg_config_build() {
+    local pc=(env PKG_CONFIG_PATH="$ROOT/ffi/pkgconfig" pkg-config --define-variable=libdir="$LIBDIR")
+    gcc -std=c99 c-examples/example.c $("${pc[@]}" --cflags --libs hypersimplex) -lm -o "$WORK/pc_shared" &&
+        "$WORK/pc_shared" &&
+        g++ -std=c++11 c-examples/example.cpp $("${pc[@]}" --cflags --libs hypersimplex-static) -o "$WORK/pc_static" &&
+        "$WORK/pc_static" &&
+        ! ldd "$WORK/pc_static" | grep -q hypersimplex
+}
+step "pkg-config: hypersimplex (shared) and hypersimplex-static build commands" pkg_config_build
+
+# -- Python --------------------------------------------------------------------------------------
+step "python: ctypes module vs NumPy reference (+ torch gradcheck if installed)" \
+    env HYPERSIMPLEX_LIB="$LIBDIR/libhypersimplex.so" PYTHONDONTWRITEBYTECODE=1 \
+    "$PY" -m pytest -q -rs -p no:cacheprovider python
+if ! "$PY" -c "import torch" >/dev/null 2>&1; then
+    echo "NOTE ffi: PyTorch is not installed; the autograd.Function gradcheck test was skipped"
+fi
+
+# -- no_std --------------------------------------------------------------------------------------
+# Own target dir so the std libraries in target/release are not replaced. panic=abort is
+# required for a no_std staticlib/cdylib on a hosted target (rustc refuses unwinding there).
+NOSTD="$TARGET/ffi-nostd"
+nostd_build() {
+    CARGO_TARGET_DIR="$NOSTD" CARGO_PROFILE_RELEASE_PANIC=abort \
+        cargo build --release -p hypersimplex-ffi --no-default-features || return 1
+    local a="$NOSTD/release/libhypersimplex.a"
+    # no allocation, no threads: the archive needs nothing from libc's allocator or pthreads
+    if nm -u "$a" | grep -E ' (malloc|calloc|realloc|free|pthread_[a-z_]+|__rust_alloc)$'; then
+        echo "no_std archive refers to an allocator or threads"; return 1
+    fi
+    if nm "$a" | grep -q ' T hs_hypersimplex_loss_multiclass_f32$'; then
+        echo "allocating multiclass function exported by the no_std build"; return 1
+    fi
+    cat >"$WORK/nostd.c" <<'EOF'
+#include "hypersimplex.h"
+int main(void) {
+    const float x[5] = {1.2f, -0.3f, 0.8f, 0.1f, -2.0f};
+    float y[5], loss, scratch[2];
+    const float logits[4] = {1.5f, -0.5f, 0.2f, 0.7f};
+    const uint32_t labels[2] = {0, 1};
+    if (hs_soft_binary_argmax_f32(x, 5, 2.0, 2.0f, y) != HS_OK) return 1;
+    if (y[0] < 0.87499f || y[0] > 0.87501f || y[4] != 0.0f) return 2;
+    if (hs_soft_binary_argmax_f32(x, 5, 2.0, 0.0f, y) != HS_ERR_INVALID_TAU) return 3;
+    if (hs_hypersimplex_loss_multiclass_scratch_f32(logits, labels, 2, 2, 0, 1.0f, HS_REDUCTION_SUM,
+                                                    &loss, 0, scratch, 2) != HS_OK) return 4;
+    return 0;
+}
+EOF
+    gcc -std=c99 -Wall -Wextra -Werror -Iinclude "$WORK/nostd.c" "$a" -o "$WORK/nostd_static" &&
+        "$WORK/nostd_static" &&
+        gcc -std=c99 -Iinclude "$WORK/nostd.c" -L"$NOSTD/release" -Wl,-rpath,"$NOSTD/release" -lhypersimplex -o "$WORK/nostd_shared" &&
+        "$WORK/nostd_shared"
+}
+step "no_std: cargo build -p hypersimplex-ffi --no-default-features (host, no alloc), C links and runs" nostd_build
+
+if [ "$FAILED" -ne 0 ]; then
+    echo "FAIL ffi: some steps failed"
+    exit 1
+fi
+echo "PASS ffi: all steps"
