@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Checks of the training demo (issue 6): builds the ffi static library and c-examples/train, checks
+# the library's multiclass loss and gradient against the program's independent reference
+# (`train --check`), runs a tiny training (1 seed, 3 epochs) and checks its table and SVG, and
+# runs python/train_torch.py --smoke (which skips with a message where torch is missing).
+# Prints PASS/FAIL lines; exits non-zero on failure.
+set -u
+cd "$(dirname "$0")/.."
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+OUT=$(mktemp -d)
+trap 'rm -rf "$OUT"' EXIT
+fail=0
+check() {  # check NAME COMMAND...
+  local name=$1; shift
+  if "$@" >"$OUT/log" 2>&1; then echo "PASS: demo: $name"; else
+    echo "FAIL: demo: $name"; tail -30 "$OUT/log"; fail=1; fi
+}
+command -v g++ >/dev/null 2>&1 || {
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -q --no-install-recommends g++ >/dev/null
+}
+check "cargo build --release -p hypersimplex-ffi" cargo build --release -q -p hypersimplex-ffi
+check "build train.cpp (-Wall -Wextra -Werror, static lib)" g++ -std=c++17 -O3 -ffp-contract=off -Wall -Wextra -Werror -Iinclude \
+  c-examples/train/train.cpp "$TARGET_DIR/release/libhypersimplex.a" -lpthread -ldl -lm -o "$OUT/train"
+check "library loss/gradient vs reference (train --check)" "$OUT/train" --check
+tiny() {
+  "$OUT/train" --seeds 2 --epochs 3 --batches 32,full --svg "$OUT/plot.svg" >"$OUT/tiny.txt" || return 1
+  cat "$OUT/tiny.txt"
+  # two tables (k = counts, k = B/2), one row per batch size
+  [ "$(grep -cE '^\| (32|1438) \| 0\.[0-9]{4} ± 0\.[0-9]{4} \| 0\.[0-9]{4} ± ' "$OUT/tiny.txt")" = 4 ] ||
+    { echo "table rows missing"; return 1; }
+  # backprop + Adam learn: after 3 epochs at batch 32 both losses are far above chance (0.1)
+  awk -F'|' '$2 ~ /^ 32 $/ { split($3, ce, " "); split($4, hs, " ");
+      if (ce[1] < 0.6 || hs[1] < 0.4) { print "not learning:", $0; bad = 1 } }
+      END { exit bad }' "$OUT/tiny.txt" || return 1
+  grep -q '^Plot: ' "$OUT/tiny.txt" || return 1
+  grep -q '</svg>' "$OUT/plot.svg" && grep -q 'Cross-entropy' "$OUT/plot.svg" && grep -q 'HS, k = B/2' "$OUT/plot.svg"
+}
+check "tiny training run: table and SVG" tiny
+if command -v python3 >/dev/null 2>&1 && [ -f python/train_torch.py ]; then
+  check "python/train_torch.py --smoke (skips without torch)" python3 python/train_torch.py --smoke
+fi
+exit $fail
