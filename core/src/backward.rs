@@ -14,7 +14,7 @@
 //! does not: see `shared/docs/paper.md`).
 
 use crate::error::Error;
-use crate::real::{Real, SumAcc};
+use crate::real::{Real, SumAcc, Wide};
 
 /// `true` for a free coordinate, `0 < y < 1`.
 #[inline(always)]
@@ -59,7 +59,7 @@ fn prepare<T: Real>(y: &[T], g: &[T], tau: T) -> Result<(T, T), Error> {
         return Err(Error::NonFiniteInput);
     }
     let mean = if count > 0 {
-        T::from_f64(sum / count as f64)
+        T::from_wide(T::Wide::from_f64(sum) / T::Wide::from_usize(count))
     } else {
         T::ZERO
     };
@@ -154,7 +154,7 @@ pub fn soft_binary_argmax_jacobian<T: Real>(y: &[T], tau: T, jac: &mut [T]) -> R
     }
     let count = y.iter().filter(|&&v| is_free(v)).count();
     let off = if count > 0 {
-        T::from_f64(1.0 / count as f64) * scale
+        T::from_wide(T::Wide::ONE / T::Wide::from_usize(count)) * scale
     } else {
         T::ZERO
     };

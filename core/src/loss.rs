@@ -13,7 +13,7 @@
 use crate::error::Error;
 use crate::forward::{check_k_tau, classify_nonfinite, solve_lambda};
 use crate::kernel::ScalarPasses;
-use crate::real::{Real, SumAcc};
+use crate::real::{Real, SumAcc, Wide};
 
 /// The number of positives in a target vector, `Σ t_i` (for soft targets in [0, 1]: the
 /// expected number). This is the natural `k` of the binary loss.
@@ -77,7 +77,7 @@ impl Residual {
     /// `mean_{i∈A} r_i` rounded to `T` (0 if A is empty).
     pub fn mean<T: Real>(&self) -> T {
         if self.free > 0 {
-            T::from_f64(self.sum_free / self.free as f64)
+            T::from_wide(T::Wide::from_f64(self.sum_free) / T::Wide::from_usize(self.free))
         } else {
             T::ZERO
         }
@@ -131,7 +131,7 @@ pub fn hypersimplex_loss<T: Real>(
             *gi = grad_entry(xi, ti, scale, lam, mean, scale);
         }
     }
-    Ok(T::from_f64(0.5 * res.sq))
+    Ok(T::from_wide(T::Wide::HALF * T::Wide::from_f64(res.sq)))
 }
 
 /// How the multiclass loss picks `k_c`, the target sum of class column c.
@@ -223,9 +223,11 @@ pub fn hypersimplex_loss_multiclass<T: Real>(
     let col = scratch.get_mut(..batch).ok_or(Error::ScratchTooSmall)?;
     let factor = match reduction {
         Reduction::Sum => scale,
-        Reduction::Mean => T::from_f64(2.0 / total as f64) * scale,
+        Reduction::Mean => {
+            T::from_wide((T::Wide::ONE + T::Wide::ONE) / T::Wide::from_usize(total)) * scale
+        }
     };
-    let mut sq = 0.0f64;
+    let mut sq = T::Wide::ZERO;
     for c in 0..classes {
         let mut count = 0usize;
         for ((dst, row), &l) in col.iter_mut().zip(logits.chunks_exact(classes)).zip(labels) {
@@ -246,7 +248,7 @@ pub fn hypersimplex_loss_multiclass<T: Real>(
             scale,
             lam,
         );
-        sq += res.sq;
+        sq = sq + T::Wide::from_f64(res.sq);
         if let Some(g) = grad.as_deref_mut() {
             let mean = res.mean::<T>();
             for ((grow, &xi), &l) in g.chunks_exact_mut(classes).zip(col).zip(labels) {
@@ -257,8 +259,8 @@ pub fn hypersimplex_loss_multiclass<T: Real>(
         }
     }
     let loss = match reduction {
-        Reduction::Sum => 0.5 * sq,
-        Reduction::Mean => sq / total as f64,
+        Reduction::Sum => T::Wide::HALF * sq,
+        Reduction::Mean => sq / T::Wide::from_usize(total),
     };
-    Ok(T::from_f64(loss))
+    Ok(T::from_wide(loss))
 }

@@ -52,6 +52,14 @@ pub trait Real:
     const BITS: u32;
     /// The accumulator used for sums over elements of this type.
     type Sum: SumAcc<Self>;
+    /// The type of the solver's per-pass scalar arithmetic (Newton steps, means): `f64`,
+    /// except for `f32` on 32-bit Arm, where it is `f32` so that no software double-precision
+    /// add, multiply or divide is linked into Cortex-M firmware.
+    type Wide: Wide;
+    /// Converts to [`Real::Wide`] (exact).
+    fn to_wide(self) -> Self::Wide;
+    /// Rounds a [`Real::Wide`] to this type.
+    fn from_wide(w: Self::Wide) -> Self;
 
     /// Widen to `f64` (exact).
     fn to_f64(self) -> f64;
@@ -77,6 +85,84 @@ pub trait Real:
     /// Inverse of [`Real::to_ordered`].
     fn from_ordered(v: i64) -> Self;
 }
+
+/// Arithmetic of the solver's scalar (per-pass, not per-element) work: `f64` or `f32`.
+pub trait Wide:
+    Copy
+    + PartialOrd
+    + Debug
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+{
+    /// 0.
+    const ZERO: Self;
+    /// 1.
+    const ONE: Self;
+    /// 1/2.
+    const HALF: Self;
+    /// Rounds an `f64`.
+    fn from_f64(v: f64) -> Self;
+    /// Widens to `f64`.
+    fn to_f64(self) -> f64;
+    /// Converts a count (rounding above 2^24 in `f32`).
+    fn from_usize(n: usize) -> Self;
+    /// |self|.
+    fn abs(self) -> Self;
+}
+
+impl Wide for f64 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    const HALF: Self = 0.5;
+    #[inline(always)]
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn from_usize(n: usize) -> Self {
+        n as f64
+    }
+    #[inline(always)]
+    fn abs(self) -> Self {
+        f64::from_bits(self.to_bits() & 0x7fff_ffff_ffff_ffff)
+    }
+}
+
+impl Wide for f32 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    const HALF: Self = 0.5;
+    #[inline(always)]
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    #[inline(always)]
+    fn from_usize(n: usize) -> Self {
+        n as f32
+    }
+    #[inline(always)]
+    fn abs(self) -> Self {
+        f32::from_bits(self.to_bits() & 0x7fff_ffff)
+    }
+}
+
+/// The solver arithmetic `f32` data uses on this target (see [`Real::Wide`]).
+#[cfg(not(target_arch = "arm"))]
+pub type F32Wide = f64;
+/// The solver arithmetic `f32` data uses on this target (see [`Real::Wide`]).
+#[cfg(target_arch = "arm")]
+pub type F32Wide = f32;
 
 /// A running sum of values of type `T`, read out as `f64`.
 pub trait SumAcc<T>: Copy + Debug {
@@ -154,7 +240,9 @@ impl SumAcc<f32> for CompensatedSum {
     }
     #[inline(always)]
     fn value(&self) -> f64 {
-        self.hi as f64 + self.lo as f64
+        // Rounded in f32 first: the consumers of this sum (on targets without f64 hardware)
+        // work in f32, and a single conversion avoids a software double add.
+        (self.hi + self.lo) as f64
     }
 }
 
@@ -173,6 +261,15 @@ impl Real for f32 {
     const EPSILON: Self = f32::EPSILON;
     const BITS: u32 = 32;
     type Sum = F32Sum;
+    type Wide = F32Wide;
+    #[inline(always)]
+    fn to_wide(self) -> F32Wide {
+        self as F32Wide
+    }
+    #[inline(always)]
+    fn from_wide(w: F32Wide) -> Self {
+        w as f32
+    }
     #[inline(always)]
     fn to_f64(self) -> f64 {
         self as f64
@@ -210,6 +307,15 @@ impl Real for f64 {
     const EPSILON: Self = f64::EPSILON;
     const BITS: u32 = 64;
     type Sum = WideSum;
+    type Wide = f64;
+    #[inline(always)]
+    fn to_wide(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn from_wide(w: f64) -> Self {
+        w
+    }
     #[inline(always)]
     fn to_f64(self) -> f64 {
         self

@@ -39,7 +39,10 @@
 
 use crate::error::Error;
 use crate::kernel::{Piece, Reductions};
-use crate::real::Real;
+use crate::real::{Real, Wide};
+
+/// The solver's scalar arithmetic for element type `T` (see [`Real::Wide`]).
+type W<T> = <T as Real>::Wide;
 
 /// Trial points taken by safeguarded Newton before the solver falls back to bisection over the
 /// representable values.
@@ -96,6 +99,9 @@ pub fn solve<T: Real, R: Reductions<T> + ?Sized>(
 ) -> Result<Solution<T>, Error> {
     let n = r.len();
     let nf = n as f64;
+    let kw = W::<T>::from_f64(k);
+    // f(λ) − k on a piece: `|U| − k` first (exact or small near the root), then Σ_F d.
+    let excess = |p: &Piece| W::<T>::from_f64(p.sum_free) + (W::<T>::from_usize(p.upper) - kw);
     let guess = guess.filter(|g| g.is_finite());
     let (first, stats) = match guess {
         Some(g) => {
@@ -119,7 +125,7 @@ pub fn solve<T: Real, R: Reductions<T> + ?Sized>(
         });
     }
     // f(lo) = n and f(hi) = 0 exactly, in the element type's arithmetic.
-    let mut lo = next_down(T::from_f64(stats.min.to_f64() - 1.0));
+    let mut lo = next_down(stats.min - T::ONE);
     let mut hi = stats.max;
     if k >= nf {
         // The losses recompute ŷ_i = clip(fl(z_i − λ), 0, 1) from λ, so λ must give
@@ -143,7 +149,7 @@ pub fn solve<T: Real, R: Reductions<T> + ?Sized>(
         Some(gp) => gp,
         None => {
             // All-free start: if every coordinate were free, Σ(z_i − λ) = k.
-            let l = T::from_f64((stats.sum - k) / nf);
+            let l = T::from_wide((W::<T>::from_f64(stats.sum) - kw) / W::<T>::from_usize(n));
             let l = if l > lo && l < hi {
                 l
             } else {
@@ -169,11 +175,11 @@ pub fn solve<T: Real, R: Reductions<T> + ?Sized>(
     // speed on data spread over many binades and bisection's guarantee everywhere.
     let mut width_before_jump: Option<i128> = None;
     for _ in 0..MAX_NEWTON {
-        let g = piece.excess(k);
-        if g == 0.0 || (newton && prev == (piece.free, piece.upper)) {
+        let g = excess(&piece);
+        if g == W::<T>::ZERO || (newton && prev == (piece.free, piece.upper)) {
             return Ok(done(lam, piece, passes));
         }
-        if g > 0.0 {
+        if g > W::<T>::ZERO {
             lo = lam;
         } else {
             hi = lam;
@@ -181,15 +187,25 @@ pub fn solve<T: Real, R: Reductions<T> + ?Sized>(
         let width = hi.to_ordered() as i128 - lo.to_ordered() as i128;
         let jumps = width_before_jump.take().is_none_or(|w0| width <= w0 / 2);
         let step = if piece.free > 0 {
-            Some(T::from_f64(lam.to_f64() + g / piece.free as f64))
+            Some(T::from_wide(
+                lam.to_wide() + g / W::<T>::from_usize(piece.free),
+            ))
         } else if let Some((up, down)) = r.gaps(lam).filter(|_| jumps) {
             // Flat piece (no slope): jump to the breakpoint in the direction of the root.
             passes += 1;
             // Past the breakpoint the slope is at least 1, so the root lies within |g| of
             // it; a step of at most 1 (one clip ramp) lands in the dense region near the root
             // without jumping over it by far when many coordinates sit there.
-            let edge = if g > 0.0 { up } else { down };
-            let st = T::from_f64(lam.to_f64() + edge + g.clamp(-1.0, 1.0));
+            let one = W::<T>::ONE;
+            let edge = W::<T>::from_f64(if g > W::<T>::ZERO { up } else { down });
+            let step = if g > one {
+                one
+            } else if g < -one {
+                -one
+            } else {
+                g
+            };
+            let st = T::from_wide(lam.to_wide() + edge + step);
             // A target at or beyond the bracket means the root lies within rounding of its
             // end: try the representable value next to that end.
             Some(if st >= hi {
@@ -216,11 +232,11 @@ pub fn solve<T: Real, R: Reductions<T> + ?Sized>(
             // root of its piece. A breakpoint within that last ulp (a flat piece just beyond,
             // where y is exactly 0/1) can make the neighbour better: keep the better one.
             Some(st) if newton_step && st == lam => {
-                let nb = T::from_ordered(lam.to_ordered() + if g > 0.0 { 1 } else { -1 });
+                let nb = T::from_ordered(lam.to_ordered() + if g > W::<T>::ZERO { 1 } else { -1 });
                 if nb > lo && nb < hi {
                     let p = r.piece(nb);
                     passes += 1;
-                    if p.excess(k).abs() < g.abs() {
+                    if excess(&p).abs() < g.abs() {
                         return Ok(done(nb, p, passes));
                     }
                 }
@@ -249,11 +265,11 @@ pub fn solve<T: Real, R: Reductions<T> + ?Sized>(
         let mid = T::from_ordered((a + (b - a) / 2) as i64);
         let p = r.piece(mid);
         passes += 1;
-        let g = p.excess(k);
-        if g == 0.0 {
+        let g = excess(&p);
+        if g == W::<T>::ZERO {
             return Ok(done(mid, p, passes));
         }
-        if g > 0.0 {
+        if g > W::<T>::ZERO {
             lo = mid;
         } else {
             hi = mid;
@@ -262,7 +278,7 @@ pub fn solve<T: Real, R: Reductions<T> + ?Sized>(
     let pl = r.piece(lo);
     let ph = r.piece(hi);
     passes += 2;
-    if pl.excess(k).abs() <= ph.excess(k).abs() {
+    if excess(&pl).abs() <= excess(&ph).abs() {
         Ok(done(lo, pl, passes))
     } else {
         Ok(done(hi, ph, passes))
@@ -276,17 +292,20 @@ pub fn solve<T: Real, R: Reductions<T> + ?Sized>(
 /// 0 when it straddles 0, and otherwise halved in representable-value order, which for
 /// same-signed ends is close to the geometric mean: a factor 2^60 of range closes in ~6 steps.
 fn midpoint<T: Real>(lo: T, hi: T) -> T {
-    let (l, h) = (lo.to_f64(), hi.to_f64());
-    let arith = T::from_f64(0.5 * l + 0.5 * h);
-    let wide = 0.5 * h - 0.5 * l > 128.0 * (1.0 + l.abs().min(h.abs()));
+    let (l, h) = (lo.to_wide(), hi.to_wide());
+    let half = W::<T>::HALF;
+    let zero = W::<T>::ZERO;
+    let arith = T::from_wide(half * l + half * h);
+    let near = if l.abs() < h.abs() { l.abs() } else { h.abs() };
+    let wide = half * h - half * l > W::<T>::from_f64(128.0) * (W::<T>::ONE + near);
     let m = if !wide {
         arith
-    } else if l < 0.0 && h > 0.0 {
+    } else if l < zero && h > zero {
         T::ZERO
     } else {
         // Same sign (or one end at 0, replaced by ±1 so the split stays geometric).
-        let a = if l == 0.0 { T::ONE } else { lo };
-        let b = if h == 0.0 { -T::ONE } else { hi };
+        let a = if l == zero { T::ONE } else { lo };
+        let b = if h == zero { -T::ONE } else { hi };
         let (oa, ob) = (a.to_ordered() as i128, b.to_ordered() as i128);
         T::from_ordered(((oa + ob) / 2) as i64)
     };
