@@ -43,7 +43,7 @@ fn free_mean<T: Real>(y: &[T], g: &[T]) -> (usize, f64, bool) {
         finite &= (yi.abs() <= T::MAX) & (gi.abs() <= T::MAX);
         let f = is_free(yi);
         count += f as usize;
-        sum.add(if f { gi } else { T::ZERO });
+        sum.add(gi.keep_if(f));
     }
     (count, sum.value(), finite)
 }
@@ -69,11 +69,7 @@ fn prepare<T: Real>(y: &[T], g: &[T], tau: T) -> Result<(T, T), Error> {
 /// `(J g)_i = (g_i − m)·s` on the free set, 0 elsewhere.
 #[inline(always)]
 fn vjp_entry<T: Real>(yi: T, gi: T, mean: T, scale: T) -> T {
-    if is_free(yi) {
-        (gi - mean) * scale
-    } else {
-        T::ZERO
-    }
+    ((gi - mean) * scale).keep_if(is_free(yi))
 }
 
 /// Vector-Jacobian product of Soft-Binary-Argmax@k, from the forward output `y`:

@@ -107,17 +107,27 @@ pub fn initial_guess<T: Real>(x: &[T], scale: T, k: f64) -> Option<T> {
     if n < SAMPLE_FROM {
         return None;
     }
+    // Gather the sample (every `stride`-th element) so the sample's passes stream contiguous
+    // memory; only compiled where SAMPLE_FROM is reachable (not on bare-metal targets).
     let stride = n / SAMPLE_SIZE;
-    let sample = Strided::new(x, stride / 2, stride);
-    let m = sample.len() as f64;
-    let ks = k * m / n as f64;
-    solve(&mut ScalarPasses::new(&sample, scale), ks, None)
+    let mut buf = [T::ZERO; SAMPLE_SIZE];
+    let mut m = 0usize;
+    Strided::new(x, stride / 2, stride).for_each(|v| {
+        if let Some(slot) = buf.get_mut(m) {
+            *slot = v;
+            m += 1;
+        }
+    });
+    let sample = buf.get(..m)?;
+    let ks = k * m as f64 / n as f64;
+    solve(&mut ScalarPasses::new(sample, scale), ks, None)
         .ok()
         .map(|s| s.lambda)
 }
 
 /// Solves for λ over `x` with any [`Reductions`] implementation (scalar here, SIMD elsewhere).
 /// `k`, τ must be validated; `scale = 1/τ`.
+#[inline]
 pub fn solve_lambda<T: Real, R: Reductions<T> + ?Sized>(
     passes: &mut R,
     x: &[T],

@@ -340,7 +340,7 @@ impl<T: Real> PieceAcc<T> {
         let is_free = (d > T::ZERO) & (d < T::ONE);
         self.free += is_free as usize;
         self.upper += (d >= T::ONE) as usize;
-        self.sum.add(if is_free { d } else { T::ZERO });
+        self.sum.add(d.keep_if(is_free));
     }
     #[inline(always)]
     fn merge(mut self, o: Self) -> Self {

@@ -52,7 +52,7 @@ pub fn residual<T: Real, I: IntoIterator<Item = (T, T)>>(
         let f = (d > T::ZERO) & (d < T::ONE);
         sq.add(r * r);
         free += f as usize;
-        sum.add(if f { r } else { T::ZERO });
+        sum.add(r.keep_if(f));
     }
     Residual {
         sq: sq.value(),
@@ -66,11 +66,9 @@ pub fn residual<T: Real, I: IntoIterator<Item = (T, T)>>(
 #[inline(always)]
 pub fn grad_entry<T: Real>(x: T, t: T, scale: T, lambda: T, mean: T, factor: T) -> T {
     let d = x * scale - lambda;
-    if (d > T::ZERO) & (d < T::ONE) {
-        (d - t - mean) * factor
-    } else {
-        T::ZERO
-    }
+    // `clip(d)` equals d on the free set and keeps the masked-out value finite (d is +∞ for
+    // k = n at x = −MAX, where λ = −∞), so the mask-by-multiplication cannot make a NaN.
+    ((d.clip01() - t - mean) * factor).keep_if((d > T::ZERO) & (d < T::ONE))
 }
 
 impl Residual {

@@ -79,6 +79,11 @@ pub trait Real:
             Self::ONE
         }
     }
+    /// `self` if `keep`, else `±0`, without a branch: the per-element loops use it to sum over
+    /// the free set, where a branch would be mispredicted on random data. Computed as a
+    /// multiplication by 0 or 1 (exact), which the optimizer cannot turn back into a branch as
+    /// it does with a bit mask or an `if`.
+    fn keep_if(self, keep: bool) -> Self;
     /// A signed integer whose order is the order of the finite values of `self`
     /// (−0 and +0 map to neighbours). Used to bisect over representable values.
     fn to_ordered(self) -> i64;
@@ -286,6 +291,10 @@ impl Real for f32 {
     fn abs(self) -> Self {
         f32::from_bits(self.to_bits() & 0x7fff_ffff)
     }
+    #[inline(always)]
+    fn keep_if(self, keep: bool) -> Self {
+        self * (keep as u8 as f32)
+    }
     #[inline]
     fn to_ordered(self) -> i64 {
         let b = self.to_bits() as i32;
@@ -331,6 +340,10 @@ impl Real for f64 {
     #[inline(always)]
     fn abs(self) -> Self {
         f64::from_bits(self.to_bits() & 0x7fff_ffff_ffff_ffff)
+    }
+    #[inline(always)]
+    fn keep_if(self, keep: bool) -> Self {
+        self * (keep as u8 as f64)
     }
     #[inline]
     fn to_ordered(self) -> i64 {

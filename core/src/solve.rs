@@ -173,7 +173,7 @@ pub fn solve<T: Real, R: Reductions<T> + ?Sized>(
     // A breakpoint jump (below) must at least halve the bracket, counted in representable
     // values; if it did not, the next flat piece is bisected instead. This keeps the jumps'
     // speed on data spread over many binades and bisection's guarantee everywhere.
-    let mut width_before_jump: Option<i128> = None;
+    let mut width_before_jump: Option<u64> = None;
     for _ in 0..MAX_NEWTON {
         let g = excess(&piece);
         if g == W::<T>::ZERO || (newton && prev == (piece.free, piece.upper)) {
@@ -184,7 +184,7 @@ pub fn solve<T: Real, R: Reductions<T> + ?Sized>(
         } else {
             hi = lam;
         }
-        let width = hi.to_ordered() as i128 - lo.to_ordered() as i128;
+        let width = ordered_gap(lo, hi);
         let jumps = width_before_jump.take().is_none_or(|w0| width <= w0 / 2);
         let step = if piece.free > 0 {
             Some(T::from_wide(
@@ -256,13 +256,46 @@ pub fn solve<T: Real, R: Reductions<T> + ?Sized>(
         passes += 1;
     }
 
-    // Fallback: bisection over representable values, then the better neighbour.
-    loop {
-        let (a, b) = (lo.to_ordered() as i128, hi.to_ordered() as i128);
-        if b - a <= 1 {
-            break;
-        }
-        let mid = T::from_ordered((a + (b - a) / 2) as i64);
+    bisect(r, kw, lo, hi, passes)
+}
+
+/// `hi − lo` counted in representable values (`lo ≤ hi`; exact, the count fits in 64 bits).
+#[inline]
+fn ordered_gap<T: Real>(lo: T, hi: T) -> u64 {
+    (hi.to_ordered() as u64).wrapping_sub(lo.to_ordered() as u64)
+}
+
+/// The value halfway between `lo ≤ hi` in representable-value order.
+#[inline]
+fn ordered_mid<T: Real>(lo: T, hi: T) -> T {
+    T::from_ordered(
+        lo.to_ordered()
+            .wrapping_add((ordered_gap(lo, hi) / 2) as i64),
+    )
+}
+
+/// The solver's fallback: bisection over representable values until `lo` and `hi` are
+/// neighbours, then the better of the two. Kept out of line: it is rarely taken, and its
+/// locals would otherwise enlarge the solver's stack frame on small targets.
+#[cold]
+#[inline(never)]
+fn bisect<T: Real, R: Reductions<T> + ?Sized>(
+    r: &mut R,
+    kw: W<T>,
+    mut lo: T,
+    mut hi: T,
+    mut passes: u32,
+) -> Result<Solution<T>, Error> {
+    let excess = |p: &Piece| W::<T>::from_f64(p.sum_free) + (W::<T>::from_usize(p.upper) - kw);
+    let done = |lambda: T, p: Piece, passes: u32| Solution {
+        lambda,
+        free: p.free,
+        upper: p.upper,
+        fill: Fill::Clip,
+        passes,
+    };
+    while ordered_gap(lo, hi) > 1 {
+        let mid = ordered_mid(lo, hi);
         let p = r.piece(mid);
         passes += 1;
         let g = excess(&p);
@@ -306,8 +339,11 @@ fn midpoint<T: Real>(lo: T, hi: T) -> T {
         // Same sign (or one end at 0, replaced by ±1 so the split stays geometric).
         let a = if l == zero { T::ONE } else { lo };
         let b = if h == zero { -T::ONE } else { hi };
-        let (oa, ob) = (a.to_ordered() as i128, b.to_ordered() as i128);
-        T::from_ordered(((oa + ob) / 2) as i64)
+        if a <= b {
+            ordered_mid(a, b)
+        } else {
+            ordered_mid(b, a)
+        }
     };
     if m > lo && m < hi {
         m
