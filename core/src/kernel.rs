@@ -242,6 +242,9 @@ impl<T: Real, S: Source<T> + ?Sized> Reductions<T> for ScalarPasses<'_, T, S> {
         self.src.len()
     }
 
+    // One out-of-line copy per pass kind on microcontrollers (flash), and the per-pass
+    // bookkeeping of the solver stays outside the per-element loops.
+    #[cfg_attr(target_arch = "arm", inline(never))]
     fn stats(&mut self) -> Stats<T> {
         let s = self.scale;
         if ONE_LANE {
@@ -262,6 +265,9 @@ impl<T: Real, S: Source<T> + ?Sized> Reductions<T> for ScalarPasses<'_, T, S> {
         a.merge(b).merge(c.merge(d)).finish()
     }
 
+    // One out-of-line copy per pass kind on microcontrollers (flash), and the per-pass
+    // bookkeeping of the solver stays outside the per-element loops.
+    #[cfg_attr(target_arch = "arm", inline(never))]
     fn piece(&mut self, lambda: T) -> Piece {
         let s = self.scale;
         if ONE_LANE {
@@ -281,10 +287,16 @@ impl<T: Real, S: Source<T> + ?Sized> Reductions<T> for ScalarPasses<'_, T, S> {
         let [a, b, c, d] = acc;
         a.merge(b).merge(c.merge(d)).finish()
     }
+    // One out-of-line copy per pass kind on microcontrollers (flash), and the per-pass
+    // bookkeeping of the solver stays outside the per-element loops.
+    #[cfg_attr(target_arch = "arm", inline(never))]
     fn gaps(&mut self, lambda: T) -> Option<(f64, f64)> {
         Some(gaps_scalar(self.src, self.scale, lambda))
     }
 
+    // One out-of-line copy per pass kind on microcontrollers (flash), and the per-pass
+    // bookkeeping of the solver stays outside the per-element loops.
+    #[cfg_attr(target_arch = "arm", inline(never))]
     fn piece_and_stats(&mut self, lambda: T) -> (Piece, Stats<T>) {
         let s = self.scale;
         if ONE_LANE {

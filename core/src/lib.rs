@@ -62,4 +62,4 @@ pub use loss::{
     Reduction,
 };
 pub use real::Real;
-pub use topk::binary_argmax;
+pub use topk::{binary_argmax, binary_argmax_in_place};

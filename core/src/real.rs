@@ -91,6 +91,21 @@ pub trait Real:
     fn from_ordered(v: i64) -> Self;
 }
 
+/// `hi − lo` counted in representable values (`lo ≤ hi`; exact: the count fits in 64 bits).
+#[inline]
+pub(crate) fn ordered_gap<T: Real>(lo: T, hi: T) -> u64 {
+    (hi.to_ordered() as u64).wrapping_sub(lo.to_ordered() as u64)
+}
+
+/// The value halfway between `lo ≤ hi` in representable-value order.
+#[inline]
+pub(crate) fn ordered_mid<T: Real>(lo: T, hi: T) -> T {
+    T::from_ordered(
+        lo.to_ordered()
+            .wrapping_add((ordered_gap(lo, hi) / 2) as i64),
+    )
+}
+
 /// Arithmetic of the solver's scalar (per-pass, not per-element) work: `f64` or `f32`.
 pub trait Wide:
     Copy

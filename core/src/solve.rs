@@ -39,7 +39,7 @@
 
 use crate::error::Error;
 use crate::kernel::{Piece, Reductions};
-use crate::real::{Real, Wide};
+use crate::real::{ordered_gap, ordered_mid, Real, Wide};
 
 /// The solver's scalar arithmetic for element type `T` (see [`Real::Wide`]).
 type W<T> = <T as Real>::Wide;
@@ -257,21 +257,6 @@ pub fn solve<T: Real, R: Reductions<T> + ?Sized>(
     }
 
     bisect(r, kw, lo, hi, passes)
-}
-
-/// `hi − lo` counted in representable values (`lo ≤ hi`; exact, the count fits in 64 bits).
-#[inline]
-fn ordered_gap<T: Real>(lo: T, hi: T) -> u64 {
-    (hi.to_ordered() as u64).wrapping_sub(lo.to_ordered() as u64)
-}
-
-/// The value halfway between `lo ≤ hi` in representable-value order.
-#[inline]
-fn ordered_mid<T: Real>(lo: T, hi: T) -> T {
-    T::from_ordered(
-        lo.to_ordered()
-            .wrapping_add((ordered_gap(lo, hi) / 2) as i64),
-    )
 }
 
 /// The solver's fallback: bisection over representable values until `lo` and `hi` are

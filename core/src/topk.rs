@@ -13,7 +13,7 @@
 //! finished by heap selection, so the worst case is `O(n log n)`, never quadratic.
 
 use crate::error::Error;
-use crate::real::Real;
+use crate::real::{ordered_gap, ordered_mid, Real};
 
 /// Windows up to this length are finished by insertion sort.
 const SMALL: usize = 16;
@@ -197,6 +197,33 @@ pub(crate) fn select<T: Real>(v: &mut [T], r: usize) -> T {
     }
 }
 
+/// Validates `(x, k)` for the hard mask and returns `k` as an integer.
+fn prepare<T: Real>(x: &[T], k: f64) -> Result<usize, Error> {
+    let n = x.len();
+    if !(k >= 0.0 && k <= n as f64) {
+        return Err(Error::InvalidK);
+    }
+    if k != (k as u64) as f64 {
+        return Err(Error::NonIntegerK);
+    }
+    if !x.iter().all(|v| v.is_finite()) {
+        return Err(Error::NonFiniteInput);
+    }
+    Ok(k as usize)
+}
+
+/// Overwrites `v` (a copy of x, in the original order) with its top-k mask, given the k-th
+/// largest value `t`: every value `> t`, and the first `k − |{v > t}|` values equal to `t`.
+fn mask_in_place<T: Real>(v: &mut [T], t: T, k: usize) {
+    let above = v.iter().filter(|&&xi| xi > t).count();
+    let mut ties = k.saturating_sub(above);
+    for xi in v.iter_mut() {
+        let tie = *xi == t && ties > 0;
+        ties -= tie as usize;
+        *xi = if *xi > t || tie { T::ONE } else { T::ZERO };
+    }
+}
+
 /// Binary-Argmax@k: writes the top-k mask of `x` into `y` (`1` on the k largest entries, `0`
 /// elsewhere; ties broken toward the lower index), so `Σ y = k`.
 ///
@@ -218,32 +245,55 @@ pub fn binary_argmax<T: Real>(x: &[T], k: f64, y: &mut [T]) -> Result<(), Error>
     if y.len() != n {
         return Err(Error::LengthMismatch);
     }
-    if !(k >= 0.0 && k <= n as f64) {
-        return Err(Error::InvalidK);
-    }
-    if k != (k as u64) as f64 {
-        return Err(Error::NonIntegerK);
-    }
-    if !x.iter().all(|v| v.is_finite()) {
-        return Err(Error::NonFiniteInput);
-    }
-    let k = k as usize;
+    let k = prepare(x, k)?;
     if k == 0 || k == n {
         let fill = if k == 0 { T::ZERO } else { T::ONE };
         y.iter_mut().for_each(|v| *v = fill);
         return Ok(());
     }
     y.copy_from_slice(x);
-    let v = select(y, n - k);
-    let above = x.iter().filter(|&&xi| xi > v).count();
-    let mut ties = k.saturating_sub(above);
-    for (yi, &xi) in y.iter_mut().zip(x) {
-        let take = xi > v || (xi == v && ties > 0);
-        if xi == v && take {
-            ties -= 1;
-        }
-        *yi = if take { T::ONE } else { T::ZERO };
+    let t = select(y, n - k);
+    y.copy_from_slice(x);
+    mask_in_place(y, t, k);
+    Ok(())
+}
+
+/// [`binary_argmax`] computed in place, `x ← r_k(x)`, without scratch memory.
+///
+/// With no room to reorder a copy, the k-th largest value is found by bisection over the
+/// representable values between `min x` and `max x` (each step one counting pass: at most 33
+/// passes for `f32`, 65 for `f64`), so this is `O(n · bits)`; prefer the out-of-place version
+/// when a separate output buffer is available.
+///
+/// # Errors
+/// As [`binary_argmax`] (no length check); on error `x` is not modified.
+pub fn binary_argmax_in_place<T: Real>(x: &mut [T], k: f64) -> Result<(), Error> {
+    let n = x.len();
+    let k = prepare(x, k)?;
+    if k == 0 || k == n {
+        let fill = if k == 0 { T::ZERO } else { T::ONE };
+        x.iter_mut().for_each(|v| *v = fill);
+        return Ok(());
     }
+    let count_ge = |t: T| x.iter().filter(|&&v| v >= t).count();
+    let (mut lo, mut hi) = x.iter().fold((T::MAX, T::LOWEST), |(a, b), &v| {
+        (if v < a { v } else { a }, if v > b { v } else { b })
+    });
+    // Invariant: count(x ≥ lo) ≥ k > count(x ≥ hi); the answer is the largest such lo, which
+    // is a value of x (the count drops just above it).
+    if count_ge(hi) >= k {
+        lo = hi;
+    } else {
+        while ordered_gap(lo, hi) > 1 {
+            let mid = ordered_mid(lo, hi);
+            if count_ge(mid) >= k {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+    }
+    mask_in_place(x, lo, k);
     Ok(())
 }
 

@@ -5,10 +5,10 @@ mod common;
 
 use common::*;
 use hypersimplex::{
-    binary_argmax, hypersimplex_loss, hypersimplex_loss_multiclass, multiclass_scratch_len,
-    soft_binary_argmax, soft_binary_argmax_in_place, soft_binary_argmax_jacobian,
-    soft_binary_argmax_jvp, soft_binary_argmax_vjp, soft_binary_argmax_vjp_in_place, ClassK, Error,
-    Reduction,
+    binary_argmax, binary_argmax_in_place, hypersimplex_loss, hypersimplex_loss_multiclass,
+    multiclass_scratch_len, soft_binary_argmax, soft_binary_argmax_in_place,
+    soft_binary_argmax_jacobian, soft_binary_argmax_jvp, soft_binary_argmax_vjp,
+    soft_binary_argmax_vjp_in_place, ClassK, Error, Reduction,
 };
 
 /// A recognisable value that no function would write.
@@ -214,6 +214,19 @@ fn topk_errors<T: TestReal>() {
         let mut y = filled::<T>(ylen);
         assert_eq!(binary_argmax(x, k, &mut y), Err(want), "{} {what}", T::NAME);
         untouched(&y, what);
+        if want != Error::LengthMismatch {
+            // the in-place variant refuses the same input and leaves x as it was
+            let mut z = x.to_vec();
+            assert_eq!(
+                binary_argmax_in_place(&mut z, k),
+                Err(want),
+                "in place {what}"
+            );
+            assert!(z
+                .iter()
+                .zip(x)
+                .all(|(a, b)| a.to_f64().to_bits() == b.to_f64().to_bits()));
+        }
     };
     check(&x, n - 1, 1.0, Error::LengthMismatch, "y shorter");
     check(&x, n + 1, 1.0, Error::LengthMismatch, "y longer");

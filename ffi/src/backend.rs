@@ -50,7 +50,7 @@ pub(crate) fn binary_argmax<T: Real>(x: &[T], k: f64, y: &mut [T]) -> Result<(),
 /// Top-k mask of `x` written over `x`.
 #[inline]
 pub(crate) fn binary_argmax_in_place<T: Real>(x: &mut [T], k: f64) -> Result<(), Error> {
-    crate::inplace::binary_argmax_in_place(x, k)
+    hs_core::binary_argmax_in_place(x, k)
 }
 
 /// Row-wise forward (`n > 0`, `x.len() == y.len() == ks.len() * n`, inputs pre-validated).
@@ -61,11 +61,18 @@ pub(crate) fn soft_binary_argmax_rows<T: Real>(
     tau: T,
     y: &mut [T],
 ) -> Result<(), Error> {
-    if n == 0 {
-        return Ok(()); // also proves to the optimizer that `chunks_exact(n)` cannot panic
-    }
-    for ((xr, yr), &k) in x.chunks_exact(n).zip(y.chunks_exact_mut(n)).zip(ks) {
+    // `split_at_checked` rather than `chunks_exact`: no division and no panic path at all,
+    // which the firmware's link-time no-panic proof checks.
+    let (mut x, mut y) = (x, y);
+    for &k in ks {
+        let (Some((xr, xt)), Some((yr, yt))) = (
+            x.split_at_checked(n),
+            core::mem::take(&mut y).split_at_mut_checked(n),
+        ) else {
+            break;
+        };
         soft_binary_argmax(xr, k, tau, yr)?;
+        (x, y) = (xt, yt);
     }
     Ok(())
 }
@@ -77,11 +84,13 @@ pub(crate) fn soft_binary_argmax_rows_in_place<T: Real>(
     ks: &[f64],
     tau: T,
 ) -> Result<(), Error> {
-    if n == 0 {
-        return Ok(()); // also proves to the optimizer that `chunks_exact(n)` cannot panic
-    }
-    for (xr, &k) in x.chunks_exact_mut(n).zip(ks) {
+    let mut x = x;
+    for &k in ks {
+        let Some((xr, xt)) = core::mem::take(&mut x).split_at_mut_checked(n) else {
+            break;
+        };
         soft_binary_argmax_in_place(xr, k, tau)?;
+        x = xt;
     }
     Ok(())
 }
@@ -95,14 +104,16 @@ pub(crate) fn vjp_rows<T: Real>(
     grad_x: &mut [T],
 ) -> Result<(), Error> {
     if n == 0 {
-        return Ok(()); // also proves to the optimizer that `chunks_exact(n)` cannot panic
+        return Ok(());
     }
-    for ((yr, gr), or) in y
-        .chunks_exact(n)
-        .zip(g.chunks_exact(n))
-        .zip(grad_x.chunks_exact_mut(n))
-    {
+    let (mut y, mut g, mut o) = (y, g, grad_x);
+    while let (Some((yr, yt)), Some((gr, gt)), Some((or, ot))) = (
+        y.split_at_checked(n),
+        g.split_at_checked(n),
+        core::mem::take(&mut o).split_at_mut_checked(n),
+    ) {
         vjp(yr, gr, tau, or)?;
+        (y, g, o) = (yt, gt, ot);
     }
     Ok(())
 }
@@ -115,10 +126,15 @@ pub(crate) fn vjp_rows_in_place<T: Real>(
     tau: T,
 ) -> Result<(), Error> {
     if n == 0 {
-        return Ok(()); // also proves to the optimizer that `chunks_exact(n)` cannot panic
+        return Ok(());
     }
-    for (yr, gr) in y.chunks_exact(n).zip(g.chunks_exact_mut(n)) {
+    let (mut y, mut g) = (y, g);
+    while let (Some((yr, yt)), Some((gr, gt))) = (
+        y.split_at_checked(n),
+        core::mem::take(&mut g).split_at_mut_checked(n),
+    ) {
         vjp_in_place(yr, gr, tau)?;
+        (y, g) = (yt, gt);
     }
     Ok(())
 }

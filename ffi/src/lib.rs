@@ -38,7 +38,6 @@
 #[cfg(test)]
 mod abi_tests;
 mod backend;
-mod inplace;
 mod ptr;
 pub mod status;
 
@@ -873,14 +872,14 @@ mod tests {
                     let mut want = std::vec![0.0f64; n];
                     hs_core::binary_argmax(&x, k as f64, &mut want).unwrap();
                     let mut got = x.clone();
-                    inplace::binary_argmax_in_place(&mut got, k as f64).unwrap();
+                    hs_core::binary_argmax_in_place(&mut got, k as f64).unwrap();
                     assert_eq!(got, want, "n={n} k={k} x={x:?}");
                     let xf: std::vec::Vec<f32> =
                         x.iter().map(|&v| v.clamp(-1e30, 1e30) as f32).collect();
                     let mut want = std::vec![0.0f32; n];
                     hs_core::binary_argmax(&xf, k as f64, &mut want).unwrap();
                     let mut got = xf.clone();
-                    inplace::binary_argmax_in_place(&mut got, k as f64).unwrap();
+                    hs_core::binary_argmax_in_place(&mut got, k as f64).unwrap();
                     assert_eq!(got, want, "f32 n={n} k={k}");
                 }
             }
