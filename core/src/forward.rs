@@ -176,10 +176,18 @@ pub fn soft_binary_argmax<T: Real>(
     if y.len() != x.len() {
         return Err(Error::LengthMismatch);
     }
-    let scale = check_k_tau(x.len(), k, tau)?;
-    let sol = solve_lambda(&mut ScalarPasses::new(x, scale), x, k, scale)?;
+    let (sol, scale) = solved(x, k, tau)?;
     write_solution(x, scale, &sol, y);
     Ok(sol.into())
+}
+
+/// Validation and the solve, shared by the out-of-place and in-place entry points (one copy
+/// of the solver's call site in firmware images).
+#[inline(never)]
+pub(crate) fn solved<T: Real>(x: &[T], k: f64, tau: T) -> Result<(Solution<T>, T), Error> {
+    let scale = check_k_tau(x.len(), k, tau)?;
+    let sol = solve_lambda(&mut ScalarPasses::new(x, scale), x, k, scale)?;
+    Ok((sol, scale))
 }
 
 /// [`soft_binary_argmax`] computed in place: `x ← Π_Δ(n,k)(x/τ)`.
@@ -191,8 +199,7 @@ pub fn soft_binary_argmax_in_place<T: Real>(
     k: f64,
     tau: T,
 ) -> Result<Projection, Error> {
-    let scale = check_k_tau(x.len(), k, tau)?;
-    let sol = solve_lambda(&mut ScalarPasses::new(&*x, scale), x, k, scale)?;
+    let (sol, scale) = solved(x, k, tau)?;
     match sol.fill {
         Fill::Clip => write_clip_in_place(x, scale, sol.lambda),
         Fill::Zeros => x.iter_mut().for_each(|v| *v = T::ZERO),

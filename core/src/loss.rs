@@ -11,8 +11,7 @@
 //!   `L = (1/(B·C)) Σ_c ‖p^(c) − Y[:,c]‖²` ([`Reduction::Mean`], the authors' training script).
 
 use crate::error::Error;
-use crate::forward::{check_k_tau, classify_nonfinite, solve_lambda};
-use crate::kernel::ScalarPasses;
+use crate::forward::{check_k_tau, classify_nonfinite, solved};
 use crate::real::{Real, SumAcc, Wide};
 
 /// The number of positives in a target vector, `Σ t_i` (for soft targets in [0, 1]: the
@@ -119,8 +118,7 @@ pub fn hypersimplex_loss<T: Real>(
     if !target.iter().all(|&t| t >= T::ZERO && t <= T::ONE) {
         return Err(Error::InvalidTarget);
     }
-    let scale = check_k_tau(n, k, tau)?;
-    let sol = solve_lambda(&mut ScalarPasses::new(x, scale), x, k, scale)?;
+    let (sol, scale) = solved(x, k, tau)?;
     let lam = sol.lambda;
     let res = residual(x.iter().copied().zip(target.iter().copied()), scale, lam);
     if let Some(g) = grad_x {
@@ -238,7 +236,7 @@ pub fn hypersimplex_loss_multiclass<T: Real>(
             ClassK::PerClass(ks) => ks.get(c).copied().unwrap_or(0.0),
         };
         let col = &*col;
-        let sol = solve_lambda(&mut ScalarPasses::new(col, scale), col, kc, scale)?;
+        let (sol, _) = solved(col, kc, tau)?;
         let lam = sol.lambda;
         let onehot = |l: u32| if l as usize == c { T::ONE } else { T::ZERO };
         let res = residual(

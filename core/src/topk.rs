@@ -10,7 +10,9 @@
 //! equal values cost one pass), then write the mask from x: every `x_i > v`, and the first
 //! `k − |{x_i > v}|` indices with `x_i = v`. Expected `O(n)`. If the partitions stop shrinking
 //! (more than `2·log2(n)` rounds, as on inputs built to defeat the pivot rule), the window is
-//! finished by heap selection, so the worst case is `O(n log n)`, never quadratic.
+//! finished by heap selection, so the worst case is `O(n log n)`, never quadratic. On bare-metal
+//! targets, where flash is scarce and vectors short, the threshold is found by bisection over
+//! representable values instead (see [`binary_argmax_in_place`]).
 
 use crate::error::Error;
 use crate::real::{ordered_gap, ordered_mid, Real};
@@ -203,7 +205,9 @@ fn prepare<T: Real>(x: &[T], k: f64) -> Result<usize, Error> {
     if !(k >= 0.0 && k <= n as f64) {
         return Err(Error::InvalidK);
     }
-    if k != (k as u64) as f64 {
+    // k ≤ n fits in usize; converting through usize (not u64) keeps the 64-bit software
+    // conversions out of 32-bit firmware.
+    if k != (k as usize) as f64 {
         return Err(Error::NonIntegerK);
     }
     if !x.iter().all(|v| v.is_finite()) {
@@ -252,11 +256,23 @@ pub fn binary_argmax<T: Real>(x: &[T], k: f64, y: &mut [T]) -> Result<(), Error>
         return Ok(());
     }
     y.copy_from_slice(x);
-    let t = select(y, n - k);
-    y.copy_from_slice(x);
+    let t = if SELECT {
+        let t = select(y, n - k);
+        y.copy_from_slice(x);
+        t
+    } else {
+        threshold_by_bisection(y, k)
+    };
     mask_in_place(y, t, k);
     Ok(())
 }
+
+/// Whether [`binary_argmax`] finds the threshold by selection (expected `O(n)`, ~1.2 KB of
+/// code) or, on bare-metal targets (`target_os = "none"`), by the bisection of
+/// [`binary_argmax_in_place`] (`O(n · bits)`, a few hundred bytes): on a microcontroller the
+/// vectors are short and flash is the scarce resource (this keeps forward + backward + top-k +
+/// loss within 8 KiB on the Cortex-M4F).
+const SELECT: bool = !cfg!(target_os = "none");
 
 /// [`binary_argmax`] computed in place, `x ← r_k(x)`, without scratch memory.
 ///
@@ -275,6 +291,14 @@ pub fn binary_argmax_in_place<T: Real>(x: &mut [T], k: f64) -> Result<(), Error>
         x.iter_mut().for_each(|v| *v = fill);
         return Ok(());
     }
+    let t = threshold_by_bisection(x, k);
+    mask_in_place(x, t, k);
+    Ok(())
+}
+
+/// The k-th largest value of `x` (`1 ≤ k < n`, finite values) by bisection over the
+/// representable values between `min x` and `max x`: one counting pass per step.
+fn threshold_by_bisection<T: Real>(x: &[T], k: usize) -> T {
     let count_ge = |t: T| x.iter().filter(|&&v| v >= t).count();
     let (mut lo, mut hi) = x.iter().fold((T::MAX, T::LOWEST), |(a, b), &v| {
         (if v < a { v } else { a }, if v > b { v } else { b })
@@ -282,19 +306,17 @@ pub fn binary_argmax_in_place<T: Real>(x: &mut [T], k: f64) -> Result<(), Error>
     // Invariant: count(x ≥ lo) ≥ k > count(x ≥ hi); the answer is the largest such lo, which
     // is a value of x (the count drops just above it).
     if count_ge(hi) >= k {
-        lo = hi;
-    } else {
-        while ordered_gap(lo, hi) > 1 {
-            let mid = ordered_mid(lo, hi);
-            if count_ge(mid) >= k {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
+        return hi;
+    }
+    while ordered_gap(lo, hi) > 1 {
+        let mid = ordered_mid(lo, hi);
+        if count_ge(mid) >= k {
+            lo = mid;
+        } else {
+            hi = mid;
         }
     }
-    mask_in_place(x, lo, k);
-    Ok(())
+    lo
 }
 
 #[cfg(test)]
