@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Tests of the benchmark part: the sort-based yardstick against core, the main-job example,
+# a one-iteration smoke run of every criterion benchmark, and scripts/bench-table.py on
+# synthetic criterion output. Prints PASS/FAIL per step; exits non-zero on any failure.
+# Usage: bash scripts/test-bench.sh   (no timing assertions: speed is measured by `cargo bench`)
+set -u
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+
+if ! command -v python3 >/dev/null; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends python3 >/dev/null
+fi
+command -v cargo >/dev/null || { echo "FAIL: cargo not found (run scripts/install-deps.sh)"; exit 1; }
+
+failed=0
+step() {  # step NAME COMMAND...
+  local name=$1; shift
+  if "$@"; then echo "PASS: bench: $name"; else echo "FAIL: bench: $name"; failed=$((failed + 1)); fi
+}
+
+table_selftest() {
+  # Fake criterion output: one group with the op, memcpy and sort; 1000 elements.
+  local d; d=$(mktemp -d)
+  for f in "hypersimplex 5000" "memcpy 500" "sort 40000"; do
+    set -- $f
+    mkdir -p "$d/forward_10x100/$1/new"
+    printf '{"group_id":"forward/10x100","function_id":"%s","throughput":{"Elements":1000}}' "$1" \
+      > "$d/forward_10x100/$1/new/benchmark.json"
+    printf '{"mean":{"point_estimate":1.0},"median":{"point_estimate":%s}}' "$2" \
+      > "$d/forward_10x100/$1/new/estimates.json"
+  done
+  local out; out=$(python3 scripts/bench-table.py "$d"); rm -rf "$d"
+  echo "$out"
+  # 5 ns/elem, memcpy 0.5, sort 40: 10× memcpy, 8× faster than sort.
+  echo "$out" | grep -q '^| forward/10x100 | hypersimplex | 5 | 0.5 | 40 | 10.0× | 8.00× |$'
+}
+
+step "yardstick agrees with core (unit tests)" cargo test -q -p hypersimplex-benches --lib
+step "main job: example batch (checks sum(y) = k)" cargo run -q --release -p hypersimplex --example batch
+step "criterion smoke run (each benchmark once)" cargo test -q -p hypersimplex-benches --bench core
+step "bench-table.py on synthetic criterion output" table_selftest
+
+[ "$failed" = 0 ] && echo "PASS: bench (all)" || echo "FAIL: bench ($failed step(s))"
+[ "$failed" = 0 ]

@@ -1,0 +1,356 @@
+//! AVX2 + FMA kernels (x86-64): 256-bit vectors of 8 `f32` or 4 `f64`.
+//!
+//! Written with `core::arch` intrinsics inside `#[target_feature(enable = "avx2,fma")]`
+//! functions, so a build without `-C target-cpu` still emits `ymm` instructions here; the
+//! dispatcher in [`crate::platform`] calls them only after `is_x86_feature_detected!`.
+//! (`wide`'s vector types pick their instructions from the *compile-time* target features, so
+//! inside these functions they would still be SSE2: that is why this module uses intrinsics.)
+//!
+//! No fused multiply-add is used anywhere: `d = (x·s) − λ` must round twice, like the scalar
+//! code, so that every path agrees on the partition and on the values written.
+#![allow(unused_unsafe)]
+
+/// `f32` kernels: `__m256`, 8 lanes; sums widen each half with `vcvtps2pd` into 4 `f64` lanes.
+pub mod f32k {
+    use core::arch::x86_64::*;
+
+    pub(crate) type T = f32;
+    type V = __m256;
+    type M = __m256;
+    type A = __m256d;
+    type C = __m256i;
+    const W: usize = 8;
+    const SUM_FLAGS_NONFINITE: bool = true;
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn load(p: *const T) -> V {
+        // SAFETY: the caller passes a pointer to 8 readable f32 (unaligned is fine).
+        unsafe { _mm256_loadu_ps(p) }
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn store(p: *mut T, v: V) {
+        // SAFETY: the caller passes a pointer to 8 writable f32.
+        unsafe { _mm256_storeu_ps(p, v) }
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn splat(v: T) -> V {
+        _mm256_set1_ps(v)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn add(a: V, b: V) -> V {
+        _mm256_add_ps(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn sub(a: V, b: V) -> V {
+        _mm256_sub_ps(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn mul(a: V, b: V) -> V {
+        _mm256_mul_ps(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn gt(a: V, b: V) -> M {
+        _mm256_cmp_ps::<_CMP_GT_OQ>(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn lt(a: V, b: V) -> M {
+        _mm256_cmp_ps::<_CMP_LT_OQ>(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn ge(a: V, b: V) -> M {
+        _mm256_cmp_ps::<_CMP_GE_OQ>(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn le(a: V, b: V) -> M {
+        _mm256_cmp_ps::<_CMP_LE_OQ>(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn mand(a: M, b: M) -> M {
+        _mm256_and_ps(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn mtrue() -> M {
+        _mm256_castsi256_ps(_mm256_set1_epi32(-1))
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn mall(m: M) -> bool {
+        _mm256_movemask_ps(m) == 0xff
+    }
+    /// `v` where the mask is set, `+0.0` elsewhere.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn sel(m: M, v: V) -> V {
+        _mm256_and_ps(m, v)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn vmin(a: V, b: V) -> V {
+        _mm256_min_ps(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn vmax(a: V, b: V) -> V {
+        _mm256_max_ps(a, b)
+    }
+    /// `min(max(d, 0), 1)`; `vmaxps` returns its second operand (0) for NaN, like `clip01`.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn clip01(d: V) -> V {
+        _mm256_min_ps(_mm256_max_ps(d, _mm256_setzero_ps()), _mm256_set1_ps(1.0))
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn vabs(v: V) -> V {
+        _mm256_and_ps(v, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fff_ffff)))
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn lanes(v: V) -> [T; W] {
+        let mut a = [0.0; W];
+        // SAFETY: `a` holds 8 f32.
+        unsafe { _mm256_storeu_ps(a.as_mut_ptr(), v) };
+        a
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn hmin(v: V) -> T {
+        // SAFETY: same target features.
+        let a = unsafe { lanes(v) };
+        a.iter().fold(T::MAX, |m, &x| if x < m { x } else { m })
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn hmax(v: V) -> T {
+        // SAFETY: same target features.
+        let a = unsafe { lanes(v) };
+        a.iter().fold(T::MIN, |m, &x| if x > m { x } else { m })
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn czero() -> C {
+        _mm256_setzero_si256()
+    }
+    /// Adds 1 to each lane whose mask is set (a set mask lane is the integer −1).
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn cadd(c: C, m: M) -> C {
+        _mm256_sub_epi32(c, _mm256_castps_si256(m))
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn csum(c: C) -> usize {
+        let mut a = [0u32; 8];
+        // SAFETY: `a` holds 32 bytes.
+        unsafe { _mm256_storeu_si256(a.as_mut_ptr().cast(), c) };
+        a.iter().map(|&v| v as usize).sum()
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn azero() -> A {
+        _mm256_setzero_pd()
+    }
+    /// Widens the low and the high four lanes to `f64` (exact) and adds them to `a` and `b`.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn acc(a: &mut A, b: &mut A, v: V) {
+        *a = _mm256_add_pd(*a, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+        *b = _mm256_add_pd(*b, _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(v)));
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn asum(a: A) -> f64 {
+        let mut l = [0.0f64; 4];
+        // SAFETY: `l` holds 4 f64.
+        unsafe { _mm256_storeu_pd(l.as_mut_ptr(), a) };
+        (l[0] + l[1]) + (l[2] + l[3])
+    }
+
+    kernels!(#[target_feature(enable = "avx2,fma")]);
+}
+
+/// `f64` kernels: `__m256d`, 4 lanes.
+pub mod f64k {
+    use core::arch::x86_64::*;
+
+    pub(crate) type T = f64;
+    type V = __m256d;
+    type M = __m256d;
+    type A = __m256d;
+    type C = __m256i;
+    const W: usize = 4;
+    const SUM_FLAGS_NONFINITE: bool = false;
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn load(p: *const T) -> V {
+        // SAFETY: the caller passes a pointer to 4 readable f64 (unaligned is fine).
+        unsafe { _mm256_loadu_pd(p) }
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn store(p: *mut T, v: V) {
+        // SAFETY: the caller passes a pointer to 4 writable f64.
+        unsafe { _mm256_storeu_pd(p, v) }
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn splat(v: T) -> V {
+        _mm256_set1_pd(v)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn add(a: V, b: V) -> V {
+        _mm256_add_pd(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn sub(a: V, b: V) -> V {
+        _mm256_sub_pd(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn mul(a: V, b: V) -> V {
+        _mm256_mul_pd(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn gt(a: V, b: V) -> M {
+        _mm256_cmp_pd::<_CMP_GT_OQ>(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn lt(a: V, b: V) -> M {
+        _mm256_cmp_pd::<_CMP_LT_OQ>(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn ge(a: V, b: V) -> M {
+        _mm256_cmp_pd::<_CMP_GE_OQ>(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn le(a: V, b: V) -> M {
+        _mm256_cmp_pd::<_CMP_LE_OQ>(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn mand(a: M, b: M) -> M {
+        _mm256_and_pd(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn mtrue() -> M {
+        _mm256_castsi256_pd(_mm256_set1_epi64x(-1))
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn mall(m: M) -> bool {
+        _mm256_movemask_pd(m) == 0xf
+    }
+    /// `v` where the mask is set, `+0.0` elsewhere.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn sel(m: M, v: V) -> V {
+        _mm256_and_pd(m, v)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn vmin(a: V, b: V) -> V {
+        _mm256_min_pd(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn vmax(a: V, b: V) -> V {
+        _mm256_max_pd(a, b)
+    }
+    /// `min(max(d, 0), 1)`; `vmaxpd` returns its second operand (0) for NaN, like `clip01`.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn clip01(d: V) -> V {
+        _mm256_min_pd(_mm256_max_pd(d, _mm256_setzero_pd()), _mm256_set1_pd(1.0))
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn vabs(v: V) -> V {
+        _mm256_and_pd(
+            v,
+            _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fff_ffff_ffff_ffff)),
+        )
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn lanes(v: V) -> [T; W] {
+        let mut a = [0.0; W];
+        // SAFETY: `a` holds 4 f64.
+        unsafe { _mm256_storeu_pd(a.as_mut_ptr(), v) };
+        a
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn hmin(v: V) -> T {
+        // SAFETY: same target features.
+        let a = unsafe { lanes(v) };
+        a.iter().fold(T::MAX, |m, &x| if x < m { x } else { m })
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn hmax(v: V) -> T {
+        // SAFETY: same target features.
+        let a = unsafe { lanes(v) };
+        a.iter().fold(T::MIN, |m, &x| if x > m { x } else { m })
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn czero() -> C {
+        _mm256_setzero_si256()
+    }
+    /// Adds 1 to each lane whose mask is set (a set mask lane is the integer −1).
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn cadd(c: C, m: M) -> C {
+        _mm256_sub_epi64(c, _mm256_castpd_si256(m))
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn csum(c: C) -> usize {
+        let mut a = [0u64; 4];
+        // SAFETY: `a` holds 32 bytes.
+        unsafe { _mm256_storeu_si256(a.as_mut_ptr().cast(), c) };
+        a.iter().map(|&v| v as usize).sum()
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn azero() -> A {
+        _mm256_setzero_pd()
+    }
+    /// Adds `v` to `a` (`b` is unused for `f64`: the main loops already alternate two
+    /// accumulator pairs).
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn acc(a: &mut A, _b: &mut A, v: V) {
+        *a = _mm256_add_pd(*a, v);
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn asum(a: A) -> f64 {
+        let mut l = [0.0f64; 4];
+        // SAFETY: `l` holds 4 f64.
+        unsafe { _mm256_storeu_pd(l.as_mut_ptr(), a) };
+        (l[0] + l[1]) + (l[2] + l[3])
+    }
+
+    kernels!(#[target_feature(enable = "avx2,fma")]);
+}

@@ -1,0 +1,586 @@
+//! Batched entry points: the rows of a row-major matrix, its columns (the multiclass layout,
+//! without the caller transposing), the backward pass for both, and the multiclass loss.
+//!
+//! Every entry point works in two phases: first it validates the arguments and runs every
+//! reduction (solving λ for each line, or the free-set mean for each line), and only when all
+//! lines succeeded does it write the outputs. So on any error no output is modified.
+//! Batches of at least [`BATCH_PAR_MIN`] elements run on the current rayon pool; each line is
+//! computed exactly as it would be alone, so the results do not depend on the thread count.
+
+use hypersimplex::forward::{check_k_tau, classify_nonfinite};
+use hypersimplex::solve::{Fill, Solution};
+use hypersimplex::{ClassK, Error, Reduction};
+use rayon::prelude::*;
+
+use crate::passes::{merge_residual, reduce2};
+use crate::platform::{Element, Kernels};
+use crate::{check_tau, reduce_free};
+
+/// Batches with at least this many elements run on the rayon pool.
+pub const BATCH_PAR_MIN: usize = 1 << 14;
+/// Elements per rayon task, at least (rows or columns are grouped up to this size).
+const TASK_MIN: usize = 1 << 13;
+/// Rows per block in the column-wise backward reduction (fixed: results do not depend on the
+/// number of threads).
+const COL_BLOCK_ROWS: usize = 1 << 10;
+
+/// The `k` of each line of a batch: one for all, or one per line.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RowK<'a> {
+    /// The same `k` for every line.
+    All(f64),
+    /// `k[i]` for line `i` (the slice must have one entry per line).
+    PerRow(&'a [f64]),
+}
+
+impl RowK<'_> {
+    fn get(&self, i: usize) -> f64 {
+        match *self {
+            RowK::All(k) => k,
+            RowK::PerRow(ks) => ks.get(i).copied().unwrap_or(f64::NAN),
+        }
+    }
+}
+
+fn use_pool(total: usize) -> bool {
+    total >= BATCH_PAR_MIN && rayon::current_num_threads() > 1
+}
+
+/// Lines per rayon task for lines of `len` elements.
+fn lines_per_task(len: usize) -> usize {
+    (TASK_MIN / len.max(1)).max(1)
+}
+
+/// Validates a `lines × len` batch's k and τ (and the `PerRow` length); returns `1/τ`.
+fn check_lines<T: Element>(lines: usize, len: usize, k: RowK<'_>, tau: T) -> Result<T, Error> {
+    if let RowK::PerRow(ks) = k {
+        if ks.len() != lines {
+            return Err(Error::LengthMismatch);
+        }
+    }
+    // τ (and 1/τ) first, as the core crate does, then every k.
+    let scale = check_k_tau(len, 0.0, tau)?;
+    for i in 0..lines {
+        check_k_tau(len, k.get(i), tau)?;
+    }
+    Ok(scale)
+}
+
+/// `rows · n`, or [`Error::LengthMismatch`] on overflow.
+fn shape(rows: usize, n: usize) -> Result<usize, Error> {
+    rows.checked_mul(n).ok_or(Error::LengthMismatch)
+}
+
+/// The first error of a batch of results, in line order.
+fn first_error<R: Copy>(v: &[Result<R, Error>]) -> Result<Vec<R>, Error> {
+    v.iter().copied().collect()
+}
+
+/// The λ that makes `clip(z − λ, 0, 1)` write what `sol.fill` asks for (±∞ for the flat
+/// cases: `z − ∞ = −∞ → 0`, `z + ∞ = ∞ → 1`, for every finite z).
+fn effective_lambda<T: Element>(sol: &Solution<T>) -> T {
+    match sol.fill {
+        Fill::Clip => sol.lambda,
+        Fill::Zeros => T::from_f64(f64::INFINITY),
+        Fill::Ones => T::from_f64(f64::NEG_INFINITY),
+    }
+}
+
+/// Gathers column `c` of a row-major matrix with `cols` columns into `buf`.
+fn gather<T: Element>(x: &[T], cols: usize, c: usize, buf: &mut Vec<T>) {
+    buf.clear();
+    buf.extend(x.iter().skip(c).step_by(cols.max(1)).copied());
+}
+
+impl Kernels {
+    /// Soft-Binary-Argmax@k of each row: see [`soft_binary_argmax_rows`].
+    ///
+    /// # Errors
+    /// See [`soft_binary_argmax_rows`].
+    pub fn soft_binary_argmax_rows<T: Element>(
+        self,
+        x: &[T],
+        rows: usize,
+        n: usize,
+        k: RowK<'_>,
+        tau: T,
+        y: &mut [T],
+    ) -> Result<(), Error> {
+        let total = shape(rows, n)?;
+        if x.len() != total || y.len() != total {
+            return Err(Error::LengthMismatch);
+        }
+        let scale = check_lines(rows, n, k, tau)?;
+        if total == 0 {
+            return Ok(());
+        }
+        if rows > 1 {
+            // Every row must be known finite before any row is written: then no row's solve
+            // can fail, and each row is solved and written in one go (its last pass usually
+            // writing it, see `passes::WritingPasses`). One row needs no separate check:
+            // its own first pass is the check.
+            let fin = crate::passes::reduce(x, |c| T::all_finite(self, c, scale), |a, b| a & b);
+            if fin == Some(false) {
+                return Err(classify_nonfinite(x));
+            }
+        }
+        let project = |(i, (xr, yr)): (usize, (&[T], &mut [T]))| {
+            self.project(xr, k.get(i), scale, yr).map(|_| ())
+        };
+        // After the checks above no row can fail (the solver fails only on non-finite input),
+        // so the `Err` arms below are unreachable; they only pass the error on.
+        if use_pool(total) {
+            x.par_chunks(n)
+                .zip(y.par_chunks_mut(n))
+                .with_min_len(lines_per_task(n))
+                .enumerate()
+                .try_for_each(project)
+        } else {
+            x.chunks(n)
+                .zip(y.chunks_mut(n))
+                .enumerate()
+                .try_for_each(project)
+        }
+    }
+
+    /// Soft-Binary-Argmax@k of each column: see [`soft_binary_argmax_columns`].
+    ///
+    /// # Errors
+    /// See [`soft_binary_argmax_columns`].
+    pub fn soft_binary_argmax_columns<T: Element>(
+        self,
+        x: &[T],
+        rows: usize,
+        cols: usize,
+        k: RowK<'_>,
+        tau: T,
+        y: &mut [T],
+    ) -> Result<(), Error> {
+        let total = shape(rows, cols)?;
+        if x.len() != total || y.len() != total {
+            return Err(Error::LengthMismatch);
+        }
+        let scale = check_lines(cols, rows, k, tau)?;
+        if total == 0 {
+            return Ok(());
+        }
+        let solve = |buf: &mut Vec<T>, c: usize| {
+            gather(x, cols, c, buf);
+            self.solve(buf, k.get(c), scale)
+                .map(|s| effective_lambda(&s))
+        };
+        let lams: Vec<Result<T, Error>> = if use_pool(total) {
+            (0..cols)
+                .into_par_iter()
+                .map_init(|| Vec::with_capacity(rows), solve)
+                .collect()
+        } else {
+            let mut buf = Vec::with_capacity(rows);
+            (0..cols).map(|c| solve(&mut buf, c)).collect()
+        };
+        let lams = first_error(&lams)?;
+        let put = |(yb, xb): (&mut [T], &[T])| {
+            for (yr, xr) in yb.chunks_exact_mut(cols).zip(xb.chunks_exact(cols)) {
+                for ((o, &v), &l) in yr.iter_mut().zip(xr).zip(&lams) {
+                    *o = (v * scale - l).clip01();
+                }
+            }
+        };
+        let block = cols * lines_per_task(cols);
+        if use_pool(total) {
+            y.par_chunks_mut(block)
+                .zip(x.par_chunks(block))
+                .for_each(put);
+        } else {
+            y.chunks_mut(block).zip(x.chunks(block)).for_each(put);
+        }
+        Ok(())
+    }
+
+    /// VJP of each row: see [`soft_binary_argmax_vjp_rows`].
+    ///
+    /// # Errors
+    /// See [`soft_binary_argmax_vjp_rows`].
+    pub fn soft_binary_argmax_vjp_rows<T: Element>(
+        self,
+        y: &[T],
+        g: &[T],
+        rows: usize,
+        n: usize,
+        tau: T,
+        grad_x: &mut [T],
+    ) -> Result<(), Error> {
+        let total = shape(rows, n)?;
+        if y.len() != total || g.len() != total || grad_x.len() != total {
+            return Err(Error::LengthMismatch);
+        }
+        let scale = check_tau(tau)?;
+        if total == 0 {
+            return Ok(());
+        }
+        let mean = |(yr, gr): (&[T], &[T])| {
+            let (count, sum, finite) = reduce_free(self, yr, gr);
+            if !finite {
+                Err(Error::NonFiniteInput)
+            } else if count > 0 {
+                Ok(T::from_f64(sum / count as f64))
+            } else {
+                Ok(T::ZERO)
+            }
+        };
+        let means: Vec<Result<T, Error>> = if use_pool(total) {
+            y.par_chunks(n)
+                .zip(g.par_chunks(n))
+                .with_min_len(lines_per_task(n))
+                .map(mean)
+                .collect()
+        } else {
+            y.chunks(n).zip(g.chunks(n)).map(mean).collect()
+        };
+        let means = first_error(&means)?;
+        #[allow(clippy::type_complexity)]
+        let put = |((o, (yr, gr)), &m): ((&mut [T], (&[T], &[T])), &T)| {
+            crate::passes::write2(yr, gr, o, |a, b, out| T::vjp(self, a, b, m, scale, out))
+        };
+        if use_pool(total) {
+            grad_x
+                .par_chunks_mut(n)
+                .zip(y.par_chunks(n).zip(g.par_chunks(n)))
+                .zip(means.par_iter())
+                .with_min_len(lines_per_task(n))
+                .for_each(put);
+        } else {
+            grad_x
+                .chunks_mut(n)
+                .zip(y.chunks(n).zip(g.chunks(n)))
+                .zip(means.iter())
+                .for_each(put);
+        }
+        Ok(())
+    }
+
+    /// VJP of each column: see [`soft_binary_argmax_vjp_columns`].
+    ///
+    /// # Errors
+    /// See [`soft_binary_argmax_vjp_columns`].
+    pub fn soft_binary_argmax_vjp_columns<T: Element>(
+        self,
+        y: &[T],
+        g: &[T],
+        rows: usize,
+        cols: usize,
+        tau: T,
+        grad_x: &mut [T],
+    ) -> Result<(), Error> {
+        let total = shape(rows, cols)?;
+        if y.len() != total || g.len() != total || grad_x.len() != total {
+            return Err(Error::LengthMismatch);
+        }
+        let scale = check_tau(tau)?;
+        if total == 0 {
+            return Ok(());
+        }
+        // Per-column (count, Σ_A g) over fixed blocks of rows, folded in block order.
+        let block = cols * COL_BLOCK_ROWS;
+        let partial = |(yb, gb): (&[T], &[T])| {
+            let mut count = vec![0usize; cols];
+            let mut sum = vec![0.0f64; cols];
+            let mut finite = true;
+            for (yr, gr) in yb.chunks_exact(cols).zip(gb.chunks_exact(cols)) {
+                for (((c, s), &yi), &gi) in count.iter_mut().zip(sum.iter_mut()).zip(yr).zip(gr) {
+                    finite &= (yi.abs() <= T::MAX) & (gi.abs() <= T::MAX);
+                    let f = (yi > T::ZERO) & (yi < T::ONE);
+                    *c += f as usize;
+                    *s += gi.keep_if(f).to_f64();
+                }
+            }
+            (count, sum, finite)
+        };
+        let parts: Vec<(Vec<usize>, Vec<f64>, bool)> = if use_pool(total) {
+            y.par_chunks(block)
+                .zip(g.par_chunks(block))
+                .map(partial)
+                .collect()
+        } else {
+            y.chunks(block).zip(g.chunks(block)).map(partial).collect()
+        };
+        let mut count = vec![0usize; cols];
+        let mut sum = vec![0.0f64; cols];
+        let mut finite = true;
+        for (c, s, f) in parts {
+            count.iter_mut().zip(&c).for_each(|(a, b)| *a += b);
+            sum.iter_mut().zip(&s).for_each(|(a, b)| *a += b);
+            finite &= f;
+        }
+        if !finite {
+            return Err(Error::NonFiniteInput);
+        }
+        let means: Vec<T> = count
+            .iter()
+            .zip(&sum)
+            .map(|(&c, &s)| {
+                if c > 0 {
+                    T::from_f64(s / c as f64)
+                } else {
+                    T::ZERO
+                }
+            })
+            .collect();
+        let put = |(ob, (yb, gb)): (&mut [T], (&[T], &[T]))| {
+            for ((or, yr), gr) in ob
+                .chunks_exact_mut(cols)
+                .zip(yb.chunks_exact(cols))
+                .zip(gb.chunks_exact(cols))
+            {
+                for (((o, &yi), &gi), &m) in or.iter_mut().zip(yr).zip(gr).zip(&means) {
+                    let f = (yi > T::ZERO) & (yi < T::ONE);
+                    *o = ((gi - m) * scale).keep_if(f);
+                }
+            }
+        };
+        let wblock = cols * lines_per_task(cols);
+        if use_pool(total) {
+            grad_x
+                .par_chunks_mut(wblock)
+                .zip(y.par_chunks(wblock).zip(g.par_chunks(wblock)))
+                .for_each(put);
+        } else {
+            grad_x
+                .chunks_mut(wblock)
+                .zip(y.chunks(wblock).zip(g.chunks(wblock)))
+                .for_each(put);
+        }
+        Ok(())
+    }
+
+    /// Multiclass HyperSimplex loss: see [`crate::hypersimplex_loss_multiclass`].
+    ///
+    /// # Errors
+    /// See [`crate::hypersimplex_loss_multiclass`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn hypersimplex_loss_multiclass<T: Element>(
+        self,
+        logits: &[T],
+        labels: &[u32],
+        classes: usize,
+        k: ClassK<'_>,
+        tau: T,
+        reduction: Reduction,
+        grad: Option<&mut [T]>,
+    ) -> Result<T, Error> {
+        // Validation in the order of `hypersimplex::hypersimplex_loss_multiclass`.
+        let batch = labels.len();
+        let total = shape(batch, classes)?;
+        if logits.len() != total || grad.as_ref().is_some_and(|g| g.len() != total) {
+            return Err(Error::LengthMismatch);
+        }
+        if labels.iter().any(|&l| l as usize >= classes) {
+            return Err(Error::LabelOutOfRange);
+        }
+        let scale = check_k_tau(batch, 0.0, tau)?;
+        let bf = batch as f64;
+        match k {
+            ClassK::LabelCounts => {}
+            ClassK::Fixed(kc) => {
+                if !(kc >= 0.0 && kc <= bf) {
+                    return Err(Error::InvalidK);
+                }
+            }
+            ClassK::PerClass(ks) => {
+                if ks.len() != classes {
+                    return Err(Error::LengthMismatch);
+                }
+                if !ks.iter().all(|&kc| kc >= 0.0 && kc <= bf) {
+                    return Err(Error::InvalidK);
+                }
+            }
+        }
+        let all_finite =
+            crate::passes::reduce(logits, |c| T::all_finite(self, c, scale), |a, b| a & b);
+        if all_finite == Some(false) {
+            return Err(classify_nonfinite(logits));
+        }
+        if total == 0 {
+            return Ok(T::ZERO);
+        }
+        let factor = match reduction {
+            Reduction::Sum => scale,
+            Reduction::Mean => T::from_f64(2.0 / total as f64) * scale,
+        };
+        // Transpose once into per-class columns (contiguous for the vector passes), with the
+        // one-hot targets beside them, and count the labels.
+        let mut xt = vec![T::ZERO; total];
+        let mut tt = vec![T::ZERO; total];
+        let mut counts = vec![0usize; classes];
+        for (c, ((xc, tc), n)) in xt
+            .chunks_exact_mut(batch)
+            .zip(tt.chunks_exact_mut(batch))
+            .zip(counts.iter_mut())
+            .enumerate()
+        {
+            for (d, row) in xc.iter_mut().zip(logits.chunks_exact(classes)) {
+                *d = row.get(c).copied().unwrap_or(T::ZERO);
+            }
+            let mut count = 0usize;
+            for (t, &l) in tc.iter_mut().zip(labels) {
+                let hit = l as usize == c;
+                *t = T::ONE.keep_if(hit);
+                count += hit as usize;
+            }
+            *n = count;
+        }
+        // Per class: solve, residual, and (into a transposed scratch) the gradient.
+        let want_grad = grad.is_some();
+        let mut gt = vec![T::ZERO; if want_grad { total } else { 0 }];
+        #[allow(clippy::type_complexity)]
+        let class = |(c, ((col, tcol), gcol)): (usize, ((&[T], &[T]), &mut [T]))| {
+            let kc = match k {
+                ClassK::LabelCounts => counts.get(c).copied().unwrap_or(0) as f64,
+                ClassK::Fixed(kc) => kc,
+                ClassK::PerClass(ks) => ks.get(c).copied().unwrap_or(0.0),
+            };
+            let sol = self.solve(col, kc, scale)?;
+            let lam = sol.lambda;
+            let res = reduce2(
+                col,
+                tcol,
+                |p, q| T::residual(self, p, q, scale, lam),
+                merge_residual,
+            )
+            .unwrap_or_default();
+            let mean = res.mean::<T>();
+            if want_grad {
+                crate::passes::write2(col, tcol, gcol, |p, q, o| {
+                    T::grad(self, p, q, scale, lam, mean, factor, o)
+                });
+            }
+            Ok(res.sq)
+        };
+        let per_class: Vec<Result<f64, Error>> = if want_grad {
+            if use_pool(total) {
+                xt.par_chunks(batch)
+                    .zip(tt.par_chunks(batch))
+                    .zip(gt.par_chunks_mut(batch))
+                    .enumerate()
+                    .map(class)
+                    .collect()
+            } else {
+                xt.chunks(batch)
+                    .zip(tt.chunks(batch))
+                    .zip(gt.chunks_mut(batch))
+                    .enumerate()
+                    .map(class)
+                    .collect()
+            }
+        } else {
+            let none = |(c, (col, tcol)): (usize, (&[T], &[T]))| class((c, ((col, tcol), &mut [])));
+            if use_pool(total) {
+                xt.par_chunks(batch)
+                    .zip(tt.par_chunks(batch))
+                    .enumerate()
+                    .map(none)
+                    .collect()
+            } else {
+                xt.chunks(batch)
+                    .zip(tt.chunks(batch))
+                    .enumerate()
+                    .map(none)
+                    .collect()
+            }
+        };
+        let per_class = first_error(&per_class)?;
+        let sq: f64 = per_class.iter().fold(0.0, |a, &q| a + q);
+        // Every class succeeded: transpose the gradient into the caller's buffer.
+        if let Some(g) = grad {
+            for (c, gc) in gt.chunks_exact(batch).enumerate() {
+                for (grow, &v) in g.chunks_exact_mut(classes).zip(gc) {
+                    if let Some(o) = grow.get_mut(c) {
+                        *o = v;
+                    }
+                }
+            }
+        }
+        let loss = match reduction {
+            Reduction::Sum => 0.5 * sq,
+            Reduction::Mean => sq / total as f64,
+        };
+        Ok(T::from_f64(loss))
+    }
+}
+
+/// Soft-Binary-Argmax@k of every row of the row-major `rows × n` matrix `x`, on the
+/// [`crate::active_path`]: `y[i,:] = Π_Δ(n,k_i)(x[i,:]/τ)`.
+///
+/// Rows run in parallel on the rayon pool for batches of at least [`BATCH_PAR_MIN`] elements;
+/// each row's result is bitwise the same as [`crate::soft_binary_argmax`] on that row alone.
+///
+/// # Errors
+/// [`Error::LengthMismatch`] unless `x.len() == y.len() == rows·n` (or if the product
+/// overflows) and a `PerRow` slice has `rows` entries; [`Error::InvalidTau`],
+/// [`Error::ScaleOverflow`], [`Error::InvalidK`] (any row); [`Error::NonFiniteInput`] (any
+/// row). On error `y` is not modified (no row is written).
+pub fn soft_binary_argmax_rows<T: Element>(
+    x: &[T],
+    rows: usize,
+    n: usize,
+    k: RowK<'_>,
+    tau: T,
+    y: &mut [T],
+) -> Result<(), Error> {
+    Kernels::active().soft_binary_argmax_rows(x, rows, n, k, tau, y)
+}
+
+/// Soft-Binary-Argmax@k of every column of the row-major `rows × cols` matrix `x` (the
+/// multiclass layout, one projection per class down the batch):
+/// `y[:,c] = Π_Δ(rows,k_c)(x[:,c]/τ)`. `k` has one entry per column (`PerRow` of length
+/// `cols`) or one for all. Columns are gathered into per-thread scratch; the output is written
+/// row by row.
+///
+/// # Errors
+/// As [`soft_binary_argmax_rows`], with columns for rows. On error `y` is not modified.
+pub fn soft_binary_argmax_columns<T: Element>(
+    x: &[T],
+    rows: usize,
+    cols: usize,
+    k: RowK<'_>,
+    tau: T,
+    y: &mut [T],
+) -> Result<(), Error> {
+    Kernels::active().soft_binary_argmax_columns(x, rows, cols, k, tau, y)
+}
+
+/// The VJP of every row: `grad_x[i,:] = J_iᵀ g[i,:]`, `(J_iᵀg)_j = (1/τ)(g_ij − mean_{A_i} g_i)`
+/// on `A_i = {j : 0 < y_ij < 1}`, 0 elsewhere.
+///
+/// # Errors
+/// [`Error::LengthMismatch`] unless `y`, `g`, `grad_x` all have `rows·n` elements;
+/// [`Error::InvalidTau`], [`Error::ScaleOverflow`], [`Error::NonFiniteInput`] (any row). On
+/// error `grad_x` is not modified.
+pub fn soft_binary_argmax_vjp_rows<T: Element>(
+    y: &[T],
+    g: &[T],
+    rows: usize,
+    n: usize,
+    tau: T,
+    grad_x: &mut [T],
+) -> Result<(), Error> {
+    Kernels::active().soft_binary_argmax_vjp_rows(y, g, rows, n, tau, grad_x)
+}
+
+/// The VJP of every column of a row-major `rows × cols` matrix (the backward pass of
+/// [`soft_binary_argmax_columns`]): `(J_cᵀg)_i = (1/τ)(g_ic − mean_{A_c} g_{·c})` on
+/// `A_c = {i : 0 < y_ic < 1}`. The per-column means are reduced over fixed blocks of rows,
+/// so they do not depend on the thread count.
+///
+/// # Errors
+/// As [`soft_binary_argmax_vjp_rows`]. On error `grad_x` is not modified.
+pub fn soft_binary_argmax_vjp_columns<T: Element>(
+    y: &[T],
+    g: &[T],
+    rows: usize,
+    cols: usize,
+    tau: T,
+    grad_x: &mut [T],
+) -> Result<(), Error> {
+    Kernels::active().soft_binary_argmax_vjp_columns(y, g, rows, cols, tau, grad_x)
+}

@@ -1,0 +1,517 @@
+//! The kernel bodies, written once over a small set of vector primitives.
+//!
+//! Each instruction-set module (`avx2::f32k`, `avx2::f64k`, `neon::f32k`, `neon::f64k`) defines
+//! the element type `T`, the vector `V` of `W` lanes, the lane mask `M`, the `f64` accumulator
+//! `A`, the lane counter `C` and these primitives (all `#[inline]` with the module's target
+//! features, so they inline into the kernels):
+//!
+//! `load store splat sub mul gt lt ge le mand mtrue mall sel vmin vmax clip01 vabs hmin
+//! hmax czero cadd csum azero acc asum`, and the constant `SUM_FLAGS_NONFINITE`: `true` for
+//! `f32`, whose `f64` lane sums are finite exactly when every summed `z_i` is (|z| ≤ 2^128,
+//! so no sum of fewer than 2^800 of them overflows; NaN and ±∞ propagate), which lets the
+//! statistics passes skip the per-element finiteness test. `f64` sums can overflow, so the
+//! `f64` kernels test `|z| ≤ MAX` per element.
+//!
+//! and then invokes [`kernels!`] with its `#[target_feature]` attribute. Every kernel
+//! processes two vectors per iteration and finishes the last `< 2·W` elements with the scalar
+//! formula of `hypersimplex`, so any length and any alignment is handled.
+//!
+//! Rounding: `d = sub(mul(x, s), λ)` is two separately rounded operations (never a fused
+//! multiply-add), so the partition and every written value equal the scalar code's bit for
+//! bit. Sums are accumulated in `f64` lanes (`acc` widens `f32` lanes exactly), in a fixed
+//! order that depends only on the length: they can differ from the scalar code's sums by the
+//! rounding of a different summation order, `≤ (n − 1)·2^-53·Σ|v_i|`.
+
+/// Defines the kernels of one instruction-set module (see the module docs).
+macro_rules! kernels {
+    ($(#[$attr:meta])*) => {
+        use hypersimplex::kernel::{Piece, Stats};
+        use hypersimplex::loss::Residual;
+        use hypersimplex::Real;
+
+        /// Elements per iteration of the main loops.
+        const W2: usize = 2 * W;
+
+        /// Σz, min z, max z and finiteness of `z = x·s`.
+        ///
+        /// # Safety
+        /// The CPU must support this module's target features; `x.len() < 2^31`.
+        $(#[$attr])*
+        pub unsafe fn stats(x: &[T], s: T) -> Stats<T> {
+            let n = x.len();
+            let p = x.as_ptr();
+            let mut i = 0;
+            // SAFETY: the caller guarantees the target features; every load reads
+            // `p.add(i)..p.add(i + W2)` with `i + W2 <= n`, inside `x`.
+            let (vsum, vmn, vmx, vfin) = unsafe {
+                let vs = splat(s);
+                let big = splat(T::MAX);
+                let (mut a0, mut a1, mut a2, mut a3) = (azero(), azero(), azero(), azero());
+                let mut mn = splat(T::MAX);
+                let mut mx = splat(T::LOWEST);
+                let mut fin = mtrue();
+                while i + W2 <= n {
+                    let z0 = mul(load(p.add(i)), vs);
+                    let z1 = mul(load(p.add(i + W)), vs);
+                    if !SUM_FLAGS_NONFINITE {
+                        fin = mand(fin, mand(le(vabs(z0), big), le(vabs(z1), big)));
+                    }
+                    mn = vmin(mn, vmin(z0, z1));
+                    mx = vmax(mx, vmax(z0, z1));
+                    acc(&mut a0, &mut a1, z0);
+                    acc(&mut a2, &mut a3, z1);
+                    i += W2;
+                }
+                let sum = (asum(a0) + asum(a1)) + (asum(a2) + asum(a3));
+                let fin = if SUM_FLAGS_NONFINITE {
+                    sum.is_finite()
+                } else {
+                    mall(fin)
+                };
+                (sum, hmin(mn), hmax(mx), fin)
+            };
+            let (mut sum, mut mn, mut mx, mut fin) = (0.0f64, vmn, vmx, vfin);
+            for &v in x.get(i..).unwrap_or(&[]) {
+                let z = v * s;
+                fin &= z.abs() <= T::MAX;
+                mn = if z < mn { z } else { mn };
+                mx = if z > mx { z } else { mx };
+                sum += z.to_f64();
+            }
+            Stats { sum: vsum + sum, min: mn, max: mx, finite: fin }
+        }
+
+        /// The piece at λ: `|F|`, `|U|`, `Σ_F d_i` with `d_i = fl(fl(x_i·s) − λ)`.
+        ///
+        /// # Safety
+        /// The CPU must support this module's target features; `x.len() < 2^31`.
+        $(#[$attr])*
+        pub unsafe fn piece(x: &[T], s: T, lam: T) -> Piece {
+            let n = x.len();
+            let p = x.as_ptr();
+            let mut i = 0;
+            // SAFETY: as in `stats`.
+            let (mut free, mut upper, vsum) = unsafe {
+                let (vs, vl) = (splat(s), splat(lam));
+                let (zero, one) = (splat(T::ZERO), splat(T::ONE));
+                let (mut a0, mut a1, mut a2, mut a3) = (azero(), azero(), azero(), azero());
+                let (mut cf, mut cu) = (czero(), czero());
+                while i + W2 <= n {
+                    let d0 = sub(mul(load(p.add(i)), vs), vl);
+                    let d1 = sub(mul(load(p.add(i + W)), vs), vl);
+                    let f0 = mand(gt(d0, zero), lt(d0, one));
+                    let f1 = mand(gt(d1, zero), lt(d1, one));
+                    cf = cadd(cadd(cf, f0), f1);
+                    cu = cadd(cadd(cu, ge(d0, one)), ge(d1, one));
+                    acc(&mut a0, &mut a1, sel(f0, d0));
+                    acc(&mut a2, &mut a3, sel(f1, d1));
+                    i += W2;
+                }
+                (
+                    csum(cf),
+                    csum(cu),
+                    (asum(a0) + asum(a1)) + (asum(a2) + asum(a3)),
+                )
+            };
+            let mut sum = 0.0f64;
+            for &v in x.get(i..).unwrap_or(&[]) {
+                let d = v * s - lam;
+                let f = (d > T::ZERO) & (d < T::ONE);
+                free += f as usize;
+                upper += (d >= T::ONE) as usize;
+                sum += d.keep_if(f).to_f64();
+            }
+            Piece { free, upper, sum_free: vsum + sum }
+        }
+
+        /// [`piece`] and [`stats`] in one pass.
+        ///
+        /// # Safety
+        /// The CPU must support this module's target features; `x.len() < 2^31`.
+        $(#[$attr])*
+        pub unsafe fn piece_stats(x: &[T], s: T, lam: T) -> (Piece, Stats<T>) {
+            let n = x.len();
+            let p = x.as_ptr();
+            let mut i = 0;
+            // SAFETY: as in `stats`.
+            let (mut free, mut upper, psum, zsum, vmn, vmx, vfin) = unsafe {
+                let (vs, vl) = (splat(s), splat(lam));
+                let (zero, one, big) = (splat(T::ZERO), splat(T::ONE), splat(T::MAX));
+                let (mut a0, mut a1, mut b0, mut b1) = (azero(), azero(), azero(), azero());
+                let (mut cf, mut cu) = (czero(), czero());
+                let mut mn = splat(T::MAX);
+                let mut mx = splat(T::LOWEST);
+                let mut fin = mtrue();
+                while i + W2 <= n {
+                    let z0 = mul(load(p.add(i)), vs);
+                    let z1 = mul(load(p.add(i + W)), vs);
+                    if !SUM_FLAGS_NONFINITE {
+                        fin = mand(fin, mand(le(vabs(z0), big), le(vabs(z1), big)));
+                    }
+                    mn = vmin(mn, vmin(z0, z1));
+                    mx = vmax(mx, vmax(z0, z1));
+                    acc(&mut b0, &mut b1, z0);
+                    acc(&mut b0, &mut b1, z1);
+                    let d0 = sub(z0, vl);
+                    let d1 = sub(z1, vl);
+                    let f0 = mand(gt(d0, zero), lt(d0, one));
+                    let f1 = mand(gt(d1, zero), lt(d1, one));
+                    cf = cadd(cadd(cf, f0), f1);
+                    cu = cadd(cadd(cu, ge(d0, one)), ge(d1, one));
+                    acc(&mut a0, &mut a1, sel(f0, d0));
+                    acc(&mut a0, &mut a1, sel(f1, d1));
+                    i += W2;
+                }
+                let zsum = asum(b0) + asum(b1);
+                let fin = if SUM_FLAGS_NONFINITE {
+                    zsum.is_finite()
+                } else {
+                    mall(fin)
+                };
+                (
+                    csum(cf),
+                    csum(cu),
+                    asum(a0) + asum(a1),
+                    zsum,
+                    hmin(mn),
+                    hmax(mx),
+                    fin,
+                )
+            };
+            let (mut ps, mut zs, mut mn, mut mx, mut fin) = (0.0f64, 0.0f64, vmn, vmx, vfin);
+            for &v in x.get(i..).unwrap_or(&[]) {
+                let z = v * s;
+                fin &= z.abs() <= T::MAX;
+                mn = if z < mn { z } else { mn };
+                mx = if z > mx { z } else { mx };
+                zs += z.to_f64();
+                let d = z - lam;
+                let f = (d > T::ZERO) & (d < T::ONE);
+                free += f as usize;
+                upper += (d >= T::ONE) as usize;
+                ps += d.keep_if(f).to_f64();
+            }
+            (
+                Piece { free, upper, sum_free: psum + ps },
+                Stats { sum: zsum + zs, min: mn, max: mx, finite: fin },
+            )
+        }
+
+        /// `true` when every `fl(x_i·s)` is finite.
+        ///
+        /// # Safety
+        /// The CPU must support this module's target features.
+        $(#[$attr])*
+        pub unsafe fn all_finite(x: &[T], s: T) -> bool {
+            let n = x.len();
+            let p = x.as_ptr();
+            let mut i = 0;
+            // SAFETY: as in `stats`.
+            let vfin = unsafe {
+                let (vs, big) = (splat(s), splat(T::MAX));
+                let mut fin = mtrue();
+                while i + W2 <= n {
+                    let z0 = mul(load(p.add(i)), vs);
+                    let z1 = mul(load(p.add(i + W)), vs);
+                    fin = mand(fin, mand(le(vabs(z0), big), le(vabs(z1), big)));
+                    i += W2;
+                }
+                mall(fin)
+            };
+            x.get(i..)
+                .unwrap_or(&[])
+                .iter()
+                .fold(vfin, |ok, &v| ok & ((v * s).abs() <= T::MAX))
+        }
+
+        /// [`piece`] at λ, also writing `y_i = clip(d_i, 0, 1)` (the final write of the
+        /// forward pass, fused with the pass that may turn out to be the last one).
+        ///
+        /// # Safety
+        /// The CPU must support this module's target features; `x.len() < 2^31`.
+        $(#[$attr])*
+        pub unsafe fn piece_write(x: &[T], s: T, lam: T, y: &mut [T]) -> Piece {
+            let n = x.len().min(y.len());
+            let (p, q) = (x.as_ptr(), y.as_mut_ptr());
+            let mut i = 0;
+            // SAFETY: target features guaranteed by the caller; `i + W2 <= n` keeps every
+            // load inside `x` and every store inside `y` (distinct borrows).
+            let (mut free, mut upper, vsum) = unsafe {
+                let (vs, vl) = (splat(s), splat(lam));
+                let (zero, one) = (splat(T::ZERO), splat(T::ONE));
+                let (mut a0, mut a1, mut a2, mut a3) = (azero(), azero(), azero(), azero());
+                let (mut cf, mut cu) = (czero(), czero());
+                while i + W2 <= n {
+                    let d0 = sub(mul(load(p.add(i)), vs), vl);
+                    let d1 = sub(mul(load(p.add(i + W)), vs), vl);
+                    store(q.add(i), clip01(d0));
+                    store(q.add(i + W), clip01(d1));
+                    let f0 = mand(gt(d0, zero), lt(d0, one));
+                    let f1 = mand(gt(d1, zero), lt(d1, one));
+                    cf = cadd(cadd(cf, f0), f1);
+                    cu = cadd(cadd(cu, ge(d0, one)), ge(d1, one));
+                    acc(&mut a0, &mut a1, sel(f0, d0));
+                    acc(&mut a2, &mut a3, sel(f1, d1));
+                    i += W2;
+                }
+                (
+                    csum(cf),
+                    csum(cu),
+                    (asum(a0) + asum(a1)) + (asum(a2) + asum(a3)),
+                )
+            };
+            let mut sum = 0.0f64;
+            let (xt, yt) = (x.get(i..n).unwrap_or(&[]), y.get_mut(i..n).unwrap_or(&mut []));
+            for (o, &v) in yt.iter_mut().zip(xt) {
+                let d = v * s - lam;
+                *o = d.clip01();
+                let f = (d > T::ZERO) & (d < T::ONE);
+                free += f as usize;
+                upper += (d >= T::ONE) as usize;
+                sum += d.keep_if(f).to_f64();
+            }
+            Piece { free, upper, sum_free: vsum + sum }
+        }
+
+        /// `y_i = clip(fl(x_i·s) − λ, 0, 1)` for `i < min(x.len(), y.len())`.
+        ///
+        /// # Safety
+        /// The CPU must support this module's target features.
+        $(#[$attr])*
+        pub unsafe fn clip(x: &[T], s: T, lam: T, y: &mut [T]) {
+            let n = x.len().min(y.len());
+            let (p, q) = (x.as_ptr(), y.as_mut_ptr());
+            let mut i = 0;
+            // SAFETY: target features guaranteed by the caller; `i + W2 <= n` keeps every
+            // load inside `x` and every store inside `y` (distinct borrows, no overlap).
+            unsafe {
+                let (vs, vl) = (splat(s), splat(lam));
+                while i + W2 <= n {
+                    let y0 = clip01(sub(mul(load(p.add(i)), vs), vl));
+                    let y1 = clip01(sub(mul(load(p.add(i + W)), vs), vl));
+                    store(q.add(i), y0);
+                    store(q.add(i + W), y1);
+                    i += W2;
+                }
+            }
+            let (xt, yt) = (x.get(i..n).unwrap_or(&[]), y.get_mut(i..n).unwrap_or(&mut []));
+            for (o, &v) in yt.iter_mut().zip(xt) {
+                *o = (v * s - lam).clip01();
+            }
+        }
+
+        /// In-place [`clip`].
+        ///
+        /// # Safety
+        /// The CPU must support this module's target features.
+        $(#[$attr])*
+        pub unsafe fn clip_in_place(x: &mut [T], s: T, lam: T) {
+            let n = x.len();
+            let p = x.as_mut_ptr();
+            let mut i = 0;
+            // SAFETY: target features guaranteed by the caller; `i + W2 <= n` keeps every
+            // access inside `x`, each vector is read before it is written.
+            unsafe {
+                let (vs, vl) = (splat(s), splat(lam));
+                while i + W2 <= n {
+                    let y0 = clip01(sub(mul(load(p.add(i)), vs), vl));
+                    let y1 = clip01(sub(mul(load(p.add(i + W)), vs), vl));
+                    store(p.add(i), y0);
+                    store(p.add(i + W), y1);
+                    i += W2;
+                }
+            }
+            for v in x.get_mut(i..).unwrap_or(&mut []) {
+                *v = (*v * s - lam).clip01();
+            }
+        }
+
+        /// `(|A|, Σ_{i∈A} g_i, all finite)` with `A = {0 < y_i < 1}`, over
+        /// `min(y.len(), g.len())` elements.
+        ///
+        /// # Safety
+        /// The CPU must support this module's target features; length `< 2^31`.
+        $(#[$attr])*
+        pub unsafe fn free_mean(y: &[T], g: &[T]) -> (usize, f64, bool) {
+            let n = y.len().min(g.len());
+            let (p, q) = (y.as_ptr(), g.as_ptr());
+            let mut i = 0;
+            // SAFETY: target features guaranteed by the caller; loads stay below `n`.
+            let (mut count, vsum, vfin) = unsafe {
+                let (zero, one, big) = (splat(T::ZERO), splat(T::ONE), splat(T::MAX));
+                let (mut a0, mut a1, mut a2, mut a3) = (azero(), azero(), azero(), azero());
+                let mut cf = czero();
+                let mut fin = mtrue();
+                while i + W2 <= n {
+                    let (y0, y1) = (load(p.add(i)), load(p.add(i + W)));
+                    let (g0, g1) = (load(q.add(i)), load(q.add(i + W)));
+                    let ok0 = mand(le(vabs(y0), big), le(vabs(g0), big));
+                    let ok1 = mand(le(vabs(y1), big), le(vabs(g1), big));
+                    fin = mand(fin, mand(ok0, ok1));
+                    let f0 = mand(gt(y0, zero), lt(y0, one));
+                    let f1 = mand(gt(y1, zero), lt(y1, one));
+                    cf = cadd(cadd(cf, f0), f1);
+                    acc(&mut a0, &mut a1, sel(f0, g0));
+                    acc(&mut a2, &mut a3, sel(f1, g1));
+                    i += W2;
+                }
+                (csum(cf), (asum(a0) + asum(a1)) + (asum(a2) + asum(a3)), mall(fin))
+            };
+            let (mut sum, mut fin) = (0.0f64, vfin);
+            let (yt, gt_) = (y.get(i..n).unwrap_or(&[]), g.get(i..n).unwrap_or(&[]));
+            for (&yi, &gi) in yt.iter().zip(gt_) {
+                fin &= (yi.abs() <= T::MAX) & (gi.abs() <= T::MAX);
+                let f = (yi > T::ZERO) & (yi < T::ONE);
+                count += f as usize;
+                sum += gi.keep_if(f).to_f64();
+            }
+            (count, vsum + sum, fin)
+        }
+
+        /// `out_i = (g_i − m)·s` where `0 < y_i < 1`, else that times 0 (a signed zero, as the
+        /// core crate's `keep_if` mask-by-multiplication gives).
+        ///
+        /// # Safety
+        /// The CPU must support this module's target features.
+        $(#[$attr])*
+        pub unsafe fn vjp(y: &[T], g: &[T], mean: T, s: T, out: &mut [T]) {
+            let n = y.len().min(g.len()).min(out.len());
+            let (p, q, o) = (y.as_ptr(), g.as_ptr(), out.as_mut_ptr());
+            let mut i = 0;
+            // SAFETY: target features guaranteed by the caller; accesses stay below `n`.
+            unsafe {
+                let (zero, one, vm, vs) = (splat(T::ZERO), splat(T::ONE), splat(mean), splat(s));
+                while i + W2 <= n {
+                    let (y0, y1) = (load(p.add(i)), load(p.add(i + W)));
+                    let (g0, g1) = (load(q.add(i)), load(q.add(i + W)));
+                    let f0 = mand(gt(y0, zero), lt(y0, one));
+                    let f1 = mand(gt(y1, zero), lt(y1, one));
+                    store(o.add(i), mul(mul(sub(g0, vm), vs), sel(f0, one)));
+                    store(o.add(i + W), mul(mul(sub(g1, vm), vs), sel(f1, one)));
+                    i += W2;
+                }
+            }
+            let (yt, gt_) = (y.get(i..n).unwrap_or(&[]), g.get(i..n).unwrap_or(&[]));
+            let ot = out.get_mut(i..n).unwrap_or(&mut []);
+            for ((o, &yi), &gi) in ot.iter_mut().zip(yt).zip(gt_) {
+                let f = (yi > T::ZERO) & (yi < T::ONE);
+                *o = ((gi - mean) * s).keep_if(f);
+            }
+        }
+
+        /// In-place [`vjp`]: `g ← Jᵀ g`.
+        ///
+        /// # Safety
+        /// The CPU must support this module's target features.
+        $(#[$attr])*
+        pub unsafe fn vjp_in_place(y: &[T], g: &mut [T], mean: T, s: T) {
+            let n = y.len().min(g.len());
+            let (p, q) = (y.as_ptr(), g.as_mut_ptr());
+            let mut i = 0;
+            // SAFETY: target features guaranteed by the caller; accesses stay below `n`.
+            unsafe {
+                let (zero, one, vm, vs) = (splat(T::ZERO), splat(T::ONE), splat(mean), splat(s));
+                while i + W2 <= n {
+                    let (y0, y1) = (load(p.add(i)), load(p.add(i + W)));
+                    let (g0, g1) = (load(q.add(i)), load(q.add(i + W)));
+                    let f0 = mand(gt(y0, zero), lt(y0, one));
+                    let f1 = mand(gt(y1, zero), lt(y1, one));
+                    store(q.add(i), mul(mul(sub(g0, vm), vs), sel(f0, one)));
+                    store(q.add(i + W), mul(mul(sub(g1, vm), vs), sel(f1, one)));
+                    i += W2;
+                }
+            }
+            let yt = y.get(i..n).unwrap_or(&[]);
+            for (gi, &yi) in g.get_mut(i..n).unwrap_or(&mut []).iter_mut().zip(yt) {
+                let f = (yi > T::ZERO) & (yi < T::ONE);
+                *gi = ((*gi - mean) * s).keep_if(f);
+            }
+        }
+
+        /// The loss residual at λ: `Σ r_i²`, `|A|`, `Σ_A r_i` with `r_i = clip(d_i) − t_i`.
+        ///
+        /// # Safety
+        /// The CPU must support this module's target features; length `< 2^31`.
+        $(#[$attr])*
+        pub unsafe fn residual(x: &[T], t: &[T], s: T, lam: T) -> Residual {
+            let n = x.len().min(t.len());
+            let (p, q) = (x.as_ptr(), t.as_ptr());
+            let mut i = 0;
+            // SAFETY: target features guaranteed by the caller; loads stay below `n`.
+            let (mut free, vsq, vsum) = unsafe {
+                let (vs, vl) = (splat(s), splat(lam));
+                let (zero, one) = (splat(T::ZERO), splat(T::ONE));
+                let (mut q0, mut q1, mut a0, mut a1) = (azero(), azero(), azero(), azero());
+                let mut cf = czero();
+                while i + W2 <= n {
+                    let d0 = sub(mul(load(p.add(i)), vs), vl);
+                    let d1 = sub(mul(load(p.add(i + W)), vs), vl);
+                    let r0 = sub(clip01(d0), load(q.add(i)));
+                    let r1 = sub(clip01(d1), load(q.add(i + W)));
+                    acc(&mut q0, &mut q1, mul(r0, r0));
+                    acc(&mut q0, &mut q1, mul(r1, r1));
+                    let f0 = mand(gt(d0, zero), lt(d0, one));
+                    let f1 = mand(gt(d1, zero), lt(d1, one));
+                    cf = cadd(cadd(cf, f0), f1);
+                    acc(&mut a0, &mut a1, sel(f0, r0));
+                    acc(&mut a0, &mut a1, sel(f1, r1));
+                    i += W2;
+                }
+                (csum(cf), asum(q0) + asum(q1), asum(a0) + asum(a1))
+            };
+            let (mut sq, mut sum) = (0.0f64, 0.0f64);
+            let (xt, tt) = (x.get(i..n).unwrap_or(&[]), t.get(i..n).unwrap_or(&[]));
+            for (&xi, &ti) in xt.iter().zip(tt) {
+                let d = xi * s - lam;
+                let r = d.clip01() - ti;
+                let f = (d > T::ZERO) & (d < T::ONE);
+                sq += (r * r).to_f64();
+                free += f as usize;
+                sum += r.keep_if(f).to_f64();
+            }
+            Residual { sq: vsq + sq, free, sum_free: vsum + sum }
+        }
+
+        /// `out_i = ((clip(d_i) − t_i) − m)·factor` where `0 < d_i < 1`, else that times 0
+        /// (`hypersimplex::loss::grad_entry`, including the sign of its zeros).
+        ///
+        /// # Safety
+        /// The CPU must support this module's target features.
+        #[allow(clippy::too_many_arguments)]
+        $(#[$attr])*
+        pub unsafe fn grad(
+            x: &[T],
+            t: &[T],
+            s: T,
+            lam: T,
+            mean: T,
+            factor: T,
+            out: &mut [T],
+        ) {
+            let n = x.len().min(t.len()).min(out.len());
+            let (p, q, o) = (x.as_ptr(), t.as_ptr(), out.as_mut_ptr());
+            let mut i = 0;
+            // SAFETY: target features guaranteed by the caller; accesses stay below `n`.
+            unsafe {
+                let (vs, vl, vm, vf) = (splat(s), splat(lam), splat(mean), splat(factor));
+                let (zero, one) = (splat(T::ZERO), splat(T::ONE));
+                while i + W2 <= n {
+                    let d0 = sub(mul(load(p.add(i)), vs), vl);
+                    let d1 = sub(mul(load(p.add(i + W)), vs), vl);
+                    let f0 = mand(gt(d0, zero), lt(d0, one));
+                    let f1 = mand(gt(d1, zero), lt(d1, one));
+                    let g0 = mul(sub(sub(clip01(d0), load(q.add(i))), vm), vf);
+                    let g1 = mul(sub(sub(clip01(d1), load(q.add(i + W))), vm), vf);
+                    store(o.add(i), mul(g0, sel(f0, one)));
+                    store(o.add(i + W), mul(g1, sel(f1, one)));
+                    i += W2;
+                }
+            }
+            let (xt, tt) = (x.get(i..n).unwrap_or(&[]), t.get(i..n).unwrap_or(&[]));
+            let ot = out.get_mut(i..n).unwrap_or(&mut []);
+            for ((o, &xi), &ti) in ot.iter_mut().zip(xt).zip(tt) {
+                *o = hypersimplex::loss::grad_entry(xi, ti, s, lam, mean, factor);
+            }
+        }
+    };
+}

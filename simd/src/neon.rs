@@ -1,0 +1,309 @@
+//! NEON kernels (aarch64): 128-bit vectors of 4 `f32` or 2 `f64`.
+//!
+//! NEON is part of the aarch64 baseline, so these need no run-time check beyond the one in
+//! [`crate::platform`]. Clipping uses `fmaxnm`/`fminnm` (`vmaxnmq`/`vminnmq`), which, like the
+//! scalar `clip01`, map NaN to the other operand (0). No fused multiply-add is used.
+#![allow(unused_unsafe)]
+
+/// `f32` kernels: `float32x4_t`, 4 lanes; sums widen with `fcvtl`/`fcvtl2` into `f64` pairs.
+pub mod f32k {
+    use core::arch::aarch64::*;
+
+    pub(crate) type T = f32;
+    type V = float32x4_t;
+    type M = uint32x4_t;
+    type A = float64x2_t;
+    type C = uint32x4_t;
+    const W: usize = 4;
+    const SUM_FLAGS_NONFINITE: bool = true;
+
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn load(p: *const T) -> V {
+        // SAFETY: the caller passes a pointer to 4 readable f32.
+        unsafe { vld1q_f32(p) }
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn store(p: *mut T, v: V) {
+        // SAFETY: the caller passes a pointer to 4 writable f32.
+        unsafe { vst1q_f32(p, v) }
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn splat(v: T) -> V {
+        vdupq_n_f32(v)
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn add(a: V, b: V) -> V {
+        vaddq_f32(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn sub(a: V, b: V) -> V {
+        vsubq_f32(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn mul(a: V, b: V) -> V {
+        vmulq_f32(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn gt(a: V, b: V) -> M {
+        vcgtq_f32(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn lt(a: V, b: V) -> M {
+        vcltq_f32(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn ge(a: V, b: V) -> M {
+        vcgeq_f32(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn le(a: V, b: V) -> M {
+        vcleq_f32(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn mand(a: M, b: M) -> M {
+        vandq_u32(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn mtrue() -> M {
+        vdupq_n_u32(u32::MAX)
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn mall(m: M) -> bool {
+        vminvq_u32(m) == u32::MAX
+    }
+    /// `v` where the mask is set, `+0.0` elsewhere.
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn sel(m: M, v: V) -> V {
+        vreinterpretq_f32_u32(vandq_u32(m, vreinterpretq_u32_f32(v)))
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn vmin(a: V, b: V) -> V {
+        vminq_f32(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn vmax(a: V, b: V) -> V {
+        vmaxq_f32(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn clip01(d: V) -> V {
+        vminnmq_f32(vmaxnmq_f32(d, vdupq_n_f32(0.0)), vdupq_n_f32(1.0))
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn vabs(v: V) -> V {
+        vabsq_f32(v)
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn hmin(v: V) -> T {
+        vminvq_f32(v)
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn hmax(v: V) -> T {
+        vmaxvq_f32(v)
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn czero() -> C {
+        vdupq_n_u32(0)
+    }
+    /// Adds 1 to each lane whose mask is set (all ones = −1).
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn cadd(c: C, m: M) -> C {
+        vsubq_u32(c, m)
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn csum(c: C) -> usize {
+        vaddlvq_u32(c) as usize
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn azero() -> A {
+        vdupq_n_f64(0.0)
+    }
+    /// Widens the low and high pairs of lanes to `f64` (exact) and adds them to `a` and `b`.
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn acc(a: &mut A, b: &mut A, v: V) {
+        *a = vaddq_f64(*a, vcvt_f64_f32(vget_low_f32(v)));
+        *b = vaddq_f64(*b, vcvt_high_f64_f32(v));
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn asum(a: A) -> f64 {
+        vgetq_lane_f64::<0>(a) + vgetq_lane_f64::<1>(a)
+    }
+
+    kernels!(#[target_feature(enable = "neon")]);
+}
+
+/// `f64` kernels: `float64x2_t`, 2 lanes.
+pub mod f64k {
+    use core::arch::aarch64::*;
+
+    pub(crate) type T = f64;
+    type V = float64x2_t;
+    type M = uint64x2_t;
+    type A = float64x2_t;
+    type C = uint64x2_t;
+    const W: usize = 2;
+    const SUM_FLAGS_NONFINITE: bool = false;
+
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn load(p: *const T) -> V {
+        // SAFETY: the caller passes a pointer to 2 readable f64.
+        unsafe { vld1q_f64(p) }
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn store(p: *mut T, v: V) {
+        // SAFETY: the caller passes a pointer to 2 writable f64.
+        unsafe { vst1q_f64(p, v) }
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn splat(v: T) -> V {
+        vdupq_n_f64(v)
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn add(a: V, b: V) -> V {
+        vaddq_f64(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn sub(a: V, b: V) -> V {
+        vsubq_f64(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn mul(a: V, b: V) -> V {
+        vmulq_f64(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn gt(a: V, b: V) -> M {
+        vcgtq_f64(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn lt(a: V, b: V) -> M {
+        vcltq_f64(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn ge(a: V, b: V) -> M {
+        vcgeq_f64(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn le(a: V, b: V) -> M {
+        vcleq_f64(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn mand(a: M, b: M) -> M {
+        vandq_u64(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn mtrue() -> M {
+        vdupq_n_u64(u64::MAX)
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn mall(m: M) -> bool {
+        (vgetq_lane_u64::<0>(m) & vgetq_lane_u64::<1>(m)) == u64::MAX
+    }
+    /// `v` where the mask is set, `+0.0` elsewhere.
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn sel(m: M, v: V) -> V {
+        vreinterpretq_f64_u64(vandq_u64(m, vreinterpretq_u64_f64(v)))
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn vmin(a: V, b: V) -> V {
+        vminq_f64(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn vmax(a: V, b: V) -> V {
+        vmaxq_f64(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn clip01(d: V) -> V {
+        vminnmq_f64(vmaxnmq_f64(d, vdupq_n_f64(0.0)), vdupq_n_f64(1.0))
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn vabs(v: V) -> V {
+        vabsq_f64(v)
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn hmin(v: V) -> T {
+        vminvq_f64(v)
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn hmax(v: V) -> T {
+        vmaxvq_f64(v)
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn czero() -> C {
+        vdupq_n_u64(0)
+    }
+    /// Adds 1 to each lane whose mask is set (all ones = −1).
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn cadd(c: C, m: M) -> C {
+        vsubq_u64(c, m)
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn csum(c: C) -> usize {
+        (vgetq_lane_u64::<0>(c) + vgetq_lane_u64::<1>(c)) as usize
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn azero() -> A {
+        vdupq_n_f64(0.0)
+    }
+    /// Adds `v` to `a` (`b` is unused for `f64`).
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn acc(a: &mut A, _b: &mut A, v: V) {
+        *a = vaddq_f64(*a, v);
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn asum(a: A) -> f64 {
+        vgetq_lane_f64::<0>(a) + vgetq_lane_f64::<1>(a)
+    }
+
+    kernels!(#[target_feature(enable = "neon")]);
+}

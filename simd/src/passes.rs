@@ -1,0 +1,307 @@
+//! Fixed-block reductions and writes over one vector, sequential or on rayon, and the
+//! [`Reductions`] implementation the core root finder drives.
+//!
+//! Every reduction splits its input into blocks of [`BLOCK`] elements (the last one shorter),
+//! reduces each block with one kernel call, and folds the block results left to right. The
+//! blocks depend only on the length, never on the number of threads, so the result is bitwise
+//! identical whether the blocks run on one thread or on many. Vectors of at least [`PAR_MIN`]
+//! elements run their blocks on the current rayon pool (when it has more than one thread).
+
+use hypersimplex::kernel::{gaps_scalar, Piece, Reductions, Stats};
+use hypersimplex::loss::Residual;
+use rayon::prelude::*;
+
+use crate::platform::{Element, Kernels};
+
+/// Elements per reduction block.
+pub const BLOCK: usize = 1 << 16;
+/// A single vector at least this long splits its passes over the rayon pool.
+pub const PAR_MIN: usize = 1 << 20;
+
+fn parallel(n: usize) -> bool {
+    n >= PAR_MIN && rayon::current_num_threads() > 1
+}
+
+/// Reduces `x` block by block with `f` and folds the results in block order with `merge`.
+pub(crate) fn reduce<T: Sync, R: Send>(
+    x: &[T],
+    f: impl Fn(&[T]) -> R + Sync,
+    merge: impl Fn(R, R) -> R,
+) -> Option<R> {
+    if x.len() <= BLOCK {
+        Some(f(x))
+    } else if parallel(x.len()) {
+        let parts: Vec<R> = x.par_chunks(BLOCK).map(&f).collect();
+        parts.into_iter().reduce(merge)
+    } else {
+        x.chunks(BLOCK).map(f).reduce(merge)
+    }
+}
+
+/// [`reduce`] over two slices of equal length, block by block.
+pub(crate) fn reduce2<T: Sync, R: Send>(
+    a: &[T],
+    b: &[T],
+    f: impl Fn(&[T], &[T]) -> R + Sync,
+    merge: impl Fn(R, R) -> R,
+) -> Option<R> {
+    if a.len() <= BLOCK {
+        Some(f(a, b))
+    } else if parallel(a.len()) {
+        let parts: Vec<R> = a
+            .par_chunks(BLOCK)
+            .zip(b.par_chunks(BLOCK))
+            .map(|(p, q)| f(p, q))
+            .collect();
+        parts.into_iter().reduce(merge)
+    } else {
+        a.chunks(BLOCK)
+            .zip(b.chunks(BLOCK))
+            .map(|(p, q)| f(p, q))
+            .reduce(merge)
+    }
+}
+
+/// Applies `f` to matching blocks of `x` and `out`, in parallel for long vectors.
+pub(crate) fn write<T: Sync + Send>(x: &[T], out: &mut [T], f: impl Fn(&[T], &mut [T]) + Sync) {
+    if x.len() <= BLOCK {
+        f(x, out)
+    } else if parallel(x.len()) {
+        out.par_chunks_mut(BLOCK)
+            .zip(x.par_chunks(BLOCK))
+            .for_each(|(o, p)| f(p, o));
+    } else {
+        out.chunks_mut(BLOCK)
+            .zip(x.chunks(BLOCK))
+            .for_each(|(o, p)| f(p, o));
+    }
+}
+
+/// Applies `f` to matching blocks of `a`, `b` and `out`.
+pub(crate) fn write2<T: Sync + Send>(
+    a: &[T],
+    b: &[T],
+    out: &mut [T],
+    f: impl Fn(&[T], &[T], &mut [T]) + Sync,
+) {
+    if a.len() <= BLOCK {
+        f(a, b, out)
+    } else if parallel(a.len()) {
+        out.par_chunks_mut(BLOCK)
+            .zip(a.par_chunks(BLOCK).zip(b.par_chunks(BLOCK)))
+            .for_each(|(o, (p, q))| f(p, q, o));
+    } else {
+        out.chunks_mut(BLOCK)
+            .zip(a.chunks(BLOCK).zip(b.chunks(BLOCK)))
+            .for_each(|(o, (p, q))| f(p, q, o));
+    }
+}
+
+/// Applies `f` to the blocks of `x` in place.
+pub(crate) fn write_in_place<T: Send>(x: &mut [T], f: impl Fn(&mut [T]) + Sync) {
+    if x.len() <= BLOCK {
+        f(x)
+    } else if parallel(x.len()) {
+        x.par_chunks_mut(BLOCK).for_each(&f);
+    } else {
+        x.chunks_mut(BLOCK).for_each(f);
+    }
+}
+
+pub(crate) fn merge_piece(a: Piece, b: Piece) -> Piece {
+    Piece {
+        free: a.free + b.free,
+        upper: a.upper + b.upper,
+        sum_free: a.sum_free + b.sum_free,
+    }
+}
+
+pub(crate) fn merge_stats<T: Element>(a: Stats<T>, b: Stats<T>) -> Stats<T> {
+    Stats {
+        sum: a.sum + b.sum,
+        min: if b.min < a.min { b.min } else { a.min },
+        max: if b.max > a.max { b.max } else { a.max },
+        finite: a.finite & b.finite,
+    }
+}
+
+pub(crate) fn merge_residual(a: Residual, b: Residual) -> Residual {
+    Residual {
+        sq: a.sq + b.sq,
+        free: a.free + b.free,
+        sum_free: a.sum_free + b.sum_free,
+    }
+}
+
+fn empty_stats<T: Element>() -> Stats<T> {
+    Stats {
+        sum: 0.0,
+        min: T::MAX,
+        max: T::LOWEST,
+        finite: true,
+    }
+}
+
+/// The vectorized (and, for long vectors, multi-threaded) passes over `z = x·s`: the
+/// [`Reductions`] the core root finder `hypersimplex::solve::solve` runs on.
+#[derive(Clone, Copy, Debug)]
+pub struct SimdPasses<'a, T> {
+    kernels: Kernels,
+    x: &'a [T],
+    scale: T,
+}
+
+impl<'a, T: Element> SimdPasses<'a, T> {
+    /// Passes over `z = x · scale` with the given kernels.
+    pub fn new(kernels: Kernels, x: &'a [T], scale: T) -> Self {
+        SimdPasses { kernels, x, scale }
+    }
+}
+
+impl<T: Element> Reductions<T> for SimdPasses<'_, T> {
+    fn len(&self) -> usize {
+        self.x.len()
+    }
+    fn stats(&mut self) -> Stats<T> {
+        let (k, s) = (self.kernels, self.scale);
+        reduce(self.x, |c| T::stats(k, c, s), merge_stats).unwrap_or_else(empty_stats)
+    }
+    fn piece(&mut self, lambda: T) -> Piece {
+        let (k, s) = (self.kernels, self.scale);
+        reduce(self.x, |c| T::piece(k, c, s, lambda), merge_piece).unwrap_or_default()
+    }
+    fn piece_and_stats(&mut self, lambda: T) -> (Piece, Stats<T>) {
+        let (k, s) = (self.kernels, self.scale);
+        reduce(
+            self.x,
+            |c| T::piece_stats(k, c, s, lambda),
+            |a, b| (merge_piece(a.0, b.0), merge_stats(a.1, b.1)),
+        )
+        .unwrap_or_else(|| (Piece::default(), empty_stats()))
+    }
+    fn gaps(&mut self, lambda: T) -> Option<(f64, f64)> {
+        // Rare (flat pieces only): the core's scalar pass, block by block.
+        let s = self.scale;
+        reduce(
+            self.x,
+            |c| gaps_scalar(c, s, lambda),
+            |a, b| (a.0.min(b.0), a.1.max(b.1)),
+        )
+        .or(Some((f64::INFINITY, f64::NEG_INFINITY)))
+    }
+}
+
+/// [`SimdPasses`] that also writes the projection during a pass that is predicted to be the
+/// solver's last one, so that the final write pass can usually be skipped.
+///
+/// The core solver stops when a Newton step lands on the piece it started from, and then
+/// returns the λ of that very pass. Before each pass this wrapper predicts how many
+/// breakpoints lie between the previous λ and the new one (from the count changes per unit λ
+/// seen on the previous step); when fewer than [`SPECULATE_BELOW`] are expected, the pass runs the fused
+/// kernel that also writes `y_i = clip(d_i, 0, 1)`. If the solver then returns that λ, `y` is
+/// complete ([`WritingPasses::written`]); otherwise the caller writes `y` as usual. The
+/// values written are the same, bit for bit, as those of the separate write.
+///
+/// Writes happen only after the first pass (which checks that every `z_i` is finite), so a
+/// failing solve never touches `y`.
+#[derive(Debug)]
+pub struct WritingPasses<'a, 'b, T> {
+    inner: SimdPasses<'a, T>,
+    y: &'b mut [T],
+    written: Option<T>,
+    last: Option<(T, Piece)>,
+    density: Option<f64>,
+}
+
+impl<'a, 'b, T: Element> WritingPasses<'a, 'b, T> {
+    /// Passes over `z = x · scale` that may write `y` (same length as `x`).
+    pub fn new(kernels: Kernels, x: &'a [T], scale: T, y: &'b mut [T]) -> Self {
+        WritingPasses {
+            inner: SimdPasses::new(kernels, x, scale),
+            y,
+            written: None,
+            last: None,
+            density: None,
+        }
+    }
+
+    /// The λ whose projection `y` currently holds, if any.
+    pub fn written(&self) -> Option<T> {
+        self.written
+    }
+
+    fn record(&mut self, lam: T, p: Piece) {
+        if let Some((l0, p0)) = self.last {
+            let dl = (lam.to_f64() - l0.to_f64()).abs();
+            if dl > 0.0 {
+                let du = p.upper as f64 - p0.upper as f64;
+                let df = p.free as f64 - p0.free as f64;
+                self.density = Some(((df + du).abs() + du.abs()) / dl);
+            }
+        }
+        self.last = Some((lam, p));
+    }
+}
+
+impl<T: Element> Reductions<T> for WritingPasses<'_, '_, T> {
+    fn len(&self) -> usize {
+        self.inner.x.len()
+    }
+    fn stats(&mut self) -> Stats<T> {
+        self.inner.stats()
+    }
+    fn piece(&mut self, lambda: T) -> Piece {
+        let speculate = match (self.last, self.density) {
+            (Some((l0, _)), Some(d)) => d * (lambda.to_f64() - l0.to_f64()).abs() < SPECULATE_BELOW,
+            _ => false,
+        };
+        let p = if speculate {
+            let (k, s, x) = (self.inner.kernels, self.inner.scale, self.inner.x);
+            self.written = Some(lambda);
+            reduce_write(x, self.y, |c, o| T::piece_write(k, c, s, lambda, o))
+        } else {
+            self.inner.piece(lambda)
+        };
+        self.record(lambda, p);
+        p
+    }
+    fn gaps(&mut self, lambda: T) -> Option<(f64, f64)> {
+        self.inner.gaps(lambda)
+    }
+    fn piece_and_stats(&mut self, lambda: T) -> (Piece, Stats<T>) {
+        let r = self.inner.piece_and_stats(lambda);
+        self.record(lambda, r.0);
+        r
+    }
+}
+
+/// Speculate when fewer breakpoints than this are expected between the previous λ and the
+/// new one. With Poisson-like crossings the chance that the pass is the last is about
+/// `exp(−μ)`; a wrong guess costs the writes of one pass (about a third of a pass), a right
+/// one saves a whole read-and-write pass, so speculating pays from about `exp(−μ) > 0.25`.
+const SPECULATE_BELOW: f64 = 1.4;
+
+/// Block-wise reduction that also writes the matching blocks of `out`.
+fn reduce_write<T: Sync + Send>(
+    x: &[T],
+    out: &mut [T],
+    f: impl Fn(&[T], &mut [T]) -> Piece + Sync,
+) -> Piece {
+    if x.len() <= BLOCK {
+        return f(x, out);
+    }
+    if parallel(x.len()) {
+        let parts: Vec<Piece> = x
+            .par_chunks(BLOCK)
+            .zip(out.par_chunks_mut(BLOCK))
+            .map(|(c, o)| f(c, o))
+            .collect();
+        parts.into_iter().reduce(merge_piece)
+    } else {
+        x.chunks(BLOCK)
+            .zip(out.chunks_mut(BLOCK))
+            .map(|(c, o)| f(c, o))
+            .reduce(merge_piece)
+    }
+    .unwrap_or_default()
+}

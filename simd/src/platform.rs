@@ -1,0 +1,318 @@
+//! Run-time detection of the instruction set, the choice of kernel path, and dispatch.
+//!
+//! One portable build carries every path its target can have: on x86-64 the AVX2+FMA kernels
+//! (compiled with `#[target_feature(enable = "avx2,fma")]`, executed only when
+//! `is_x86_feature_detected!` says the CPU has both), on aarch64 the NEON kernels (NEON is part
+//! of the aarch64 baseline), and everywhere the portable scalar code of `hypersimplex`.
+//!
+//! [`active_path`] reports the path the free functions of this crate use. The scalar path can be
+//! forced for testing and for bug reports: set the environment variable
+//! `HYPERSIMPLEX_FORCE_SCALAR=1` (read once, at the first call), or call [`set_force_scalar`].
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::OnceLock;
+
+use hypersimplex::kernel::{Piece, ScalarPasses, Stats};
+use hypersimplex::loss::Residual;
+use hypersimplex::Real;
+
+use crate::portable;
+
+/// A kernel implementation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Path {
+    /// The portable scalar code of the `hypersimplex` crate.
+    Scalar,
+    /// 256-bit AVX2 + FMA kernels (x86-64): 8 `f32` or 4 `f64` lanes.
+    Avx2,
+    /// 128-bit NEON kernels (aarch64): 4 `f32` or 2 `f64` lanes.
+    Neon,
+}
+
+impl Path {
+    /// Every path, best first.
+    pub const ALL: [Path; 3] = [Path::Avx2, Path::Neon, Path::Scalar];
+
+    /// A short lowercase name: `"scalar"`, `"avx2"` or `"neon"`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Path::Scalar => "scalar",
+            Path::Avx2 => "avx2",
+            Path::Neon => "neon",
+        }
+    }
+
+    /// `true` when this build contains the path and the CPU it runs on can execute it.
+    pub fn is_supported(self) -> bool {
+        match self {
+            Path::Scalar => true,
+            Path::Avx2 => avx2_supported(),
+            Path::Neon => neon_supported(),
+        }
+    }
+
+    /// The paths this machine supports, best first (always ends with [`Path::Scalar`]).
+    pub fn supported() -> Vec<Path> {
+        Path::ALL.into_iter().filter(|p| p.is_supported()).collect()
+    }
+}
+
+impl core::fmt::Display for Path {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn avx2_supported() -> bool {
+    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+}
+#[cfg(not(target_arch = "x86_64"))]
+fn avx2_supported() -> bool {
+    false
+}
+
+#[cfg(target_arch = "aarch64")]
+fn neon_supported() -> bool {
+    std::arch::is_aarch64_feature_detected!("neon")
+}
+#[cfg(not(target_arch = "aarch64"))]
+fn neon_supported() -> bool {
+    false
+}
+
+/// The best path this CPU supports, ignoring any forcing.
+pub fn detected_path() -> Path {
+    static DETECTED: OnceLock<Path> = OnceLock::new();
+    *DETECTED.get_or_init(|| {
+        Path::ALL
+            .into_iter()
+            .find(|p| p.is_supported())
+            .unwrap_or(Path::Scalar)
+    })
+}
+
+/// 0: follow the environment variable; 1: scalar forced; 2: not forced.
+static FORCE: AtomicU8 = AtomicU8::new(0);
+
+fn env_forces_scalar() -> bool {
+    static ENV: OnceLock<bool> = OnceLock::new();
+    *ENV.get_or_init(|| {
+        std::env::var("HYPERSIMPLEX_FORCE_SCALAR")
+            .map(|v| {
+                let v = v.trim();
+                !(v.is_empty() || v == "0" || v.eq_ignore_ascii_case("false"))
+            })
+            .unwrap_or(false)
+    })
+}
+
+/// Forces ( `true`) or stops forcing (`false`) the scalar path for the free functions of this
+/// crate, overriding `HYPERSIMPLEX_FORCE_SCALAR`. Affects every thread.
+pub fn set_force_scalar(on: bool) {
+    FORCE.store(if on { 1 } else { 2 }, Ordering::Relaxed);
+}
+
+/// `true` when the scalar path is forced (by [`set_force_scalar`] or the environment).
+pub fn scalar_forced() -> bool {
+    match FORCE.load(Ordering::Relaxed) {
+        1 => true,
+        2 => false,
+        _ => env_forces_scalar(),
+    }
+}
+
+/// The path the free functions of this crate use now: [`Path::Scalar`] when forced, else
+/// [`detected_path`].
+pub fn active_path() -> Path {
+    if scalar_forced() {
+        Path::Scalar
+    } else {
+        detected_path()
+    }
+}
+
+/// A kernel path that has been checked to run on this CPU. The only way to make one is
+/// [`Kernels::new`] (or [`Kernels::active`]), which is what makes the dispatch below sound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Kernels {
+    path: Path,
+}
+
+impl Kernels {
+    /// The kernels for `path`, or `None` when this CPU (or build) cannot run it.
+    pub fn new(path: Path) -> Option<Kernels> {
+        path.is_supported().then_some(Kernels { path })
+    }
+    /// The kernels of [`active_path`].
+    pub fn active() -> Kernels {
+        // `active_path` only returns supported paths.
+        Kernels {
+            path: active_path(),
+        }
+    }
+    /// The portable scalar kernels (always available).
+    pub const fn scalar() -> Kernels {
+        Kernels { path: Path::Scalar }
+    }
+    /// Which path these kernels run.
+    pub const fn path(self) -> Path {
+        self.path
+    }
+}
+
+/// The element types with vectorized kernels (`f32`, `f64`): the per-block kernels behind
+/// [`Kernels`]. Each function works on one block of at most [`crate::passes::BLOCK`]
+/// elements (the callers split longer inputs) and has the semantics of the scalar code in
+/// `hypersimplex` (see [`crate::portable`]).
+pub trait Element: Real {
+    /// Σz, min z, max z, finiteness of `z = x·s`.
+    fn stats(k: Kernels, x: &[Self], s: Self) -> Stats<Self>;
+    /// The piece at λ: `d_i = fl(fl(x_i·s) − λ)`.
+    fn piece(k: Kernels, x: &[Self], s: Self, lam: Self) -> Piece;
+    /// [`Element::piece`] and [`Element::stats`] in one pass.
+    fn piece_stats(k: Kernels, x: &[Self], s: Self, lam: Self) -> (Piece, Stats<Self>);
+    /// `true` when every `fl(x_i·s)` is finite.
+    fn all_finite(k: Kernels, x: &[Self], s: Self) -> bool;
+    /// [`Element::piece`], also writing `y_i = clip(d_i, 0, 1)` like [`Element::clip`].
+    fn piece_write(k: Kernels, x: &[Self], s: Self, lam: Self, y: &mut [Self]) -> Piece;
+    /// `y_i = clip(fl(x_i·s) − λ, 0, 1)` over `min(x.len(), y.len())` elements.
+    fn clip(k: Kernels, x: &[Self], s: Self, lam: Self, y: &mut [Self]);
+    /// In-place [`Element::clip`].
+    fn clip_in_place(k: Kernels, x: &mut [Self], s: Self, lam: Self);
+    /// `(|A|, Σ_{A} g_i, all finite)` over `A = {0 < y_i < 1}`.
+    fn free_mean(k: Kernels, y: &[Self], g: &[Self]) -> (usize, f64, bool);
+    /// `out_i = (g_i − m)·s` where `0 < y_i < 1`, else 0.
+    fn vjp(k: Kernels, y: &[Self], g: &[Self], mean: Self, s: Self, out: &mut [Self]);
+    /// In-place [`Element::vjp`] (`g ← out`).
+    fn vjp_in_place(k: Kernels, y: &[Self], g: &mut [Self], mean: Self, s: Self);
+    /// The loss residual at λ (see `hypersimplex::loss::residual`).
+    fn residual(k: Kernels, x: &[Self], t: &[Self], s: Self, lam: Self) -> Residual;
+    /// `out_i = hypersimplex::loss::grad_entry(x_i, t_i, s, λ, m, factor)`.
+    #[allow(clippy::too_many_arguments)]
+    fn grad(
+        k: Kernels,
+        x: &[Self],
+        t: &[Self],
+        s: Self,
+        lam: Self,
+        mean: Self,
+        factor: Self,
+        out: &mut [Self],
+    );
+}
+
+/// Inputs shorter than this run the scalar code on every path (see `dispatch!`).
+pub const VECTOR_MIN: usize = 32;
+
+/// Expands to the dispatch of one kernel: `$m` is the module of the element type inside
+/// `avx2`/`neon`, `$f` the function, the rest its arguments.
+macro_rules! dispatch {
+    ($k:expr, $m:ident, $f:ident ( $x:expr $(, $a:expr)* ), $portable:expr) => {{
+        match $k.path {
+            // Short inputs: the vector kernels' fixed costs (horizontal reductions) exceed
+            // their gain, so they take the scalar code, which computes the same values.
+            _ if $x.len() < VECTOR_MIN => $portable,
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: a `Kernels` with `Path::Avx2` exists only after `Path::is_supported`
+            // confirmed (with `is_x86_feature_detected!`) that this CPU has AVX2 and FMA.
+            Path::Avx2 => unsafe { crate::avx2::$m::$f($x $(, $a)*) },
+            #[cfg(target_arch = "aarch64")]
+            // SAFETY: a `Kernels` with `Path::Neon` exists only after `Path::is_supported`
+            // confirmed that this CPU has NEON (always true on aarch64).
+            Path::Neon => unsafe { crate::neon::$m::$f($x $(, $a)*) },
+            _ => $portable,
+        }
+    }};
+}
+
+macro_rules! element_impl {
+    ($t:ty, $m:ident) => {
+        impl Element for $t {
+            fn stats(k: Kernels, x: &[$t], s: $t) -> Stats<$t> {
+                use hypersimplex::kernel::Reductions;
+                dispatch!(k, $m, stats(x, s), ScalarPasses::new(x, s).stats())
+            }
+            fn piece(k: Kernels, x: &[$t], s: $t, lam: $t) -> Piece {
+                use hypersimplex::kernel::Reductions;
+                dispatch!(k, $m, piece(x, s, lam), ScalarPasses::new(x, s).piece(lam))
+            }
+            fn piece_stats(k: Kernels, x: &[$t], s: $t, lam: $t) -> (Piece, Stats<$t>) {
+                use hypersimplex::kernel::Reductions;
+                dispatch!(
+                    k,
+                    $m,
+                    piece_stats(x, s, lam),
+                    ScalarPasses::new(x, s).piece_and_stats(lam)
+                )
+            }
+            fn all_finite(k: Kernels, x: &[$t], s: $t) -> bool {
+                dispatch!(k, $m, all_finite(x, s), portable::all_finite(x, s))
+            }
+            fn piece_write(k: Kernels, x: &[$t], s: $t, lam: $t, y: &mut [$t]) -> Piece {
+                dispatch!(k, $m, piece_write(x, s, lam, y), {
+                    portable::clip(x, s, lam, y);
+                    hypersimplex::kernel::Reductions::piece(&mut ScalarPasses::new(x, s), lam)
+                })
+            }
+            fn clip(k: Kernels, x: &[$t], s: $t, lam: $t, y: &mut [$t]) {
+                dispatch!(k, $m, clip(x, s, lam, y), portable::clip(x, s, lam, y))
+            }
+            fn clip_in_place(k: Kernels, x: &mut [$t], s: $t, lam: $t) {
+                dispatch!(
+                    k,
+                    $m,
+                    clip_in_place(x, s, lam),
+                    portable::clip_in_place(x, s, lam)
+                )
+            }
+            fn free_mean(k: Kernels, y: &[$t], g: &[$t]) -> (usize, f64, bool) {
+                dispatch!(k, $m, free_mean(y, g), portable::free_mean(y, g))
+            }
+            fn vjp(k: Kernels, y: &[$t], g: &[$t], mean: $t, s: $t, out: &mut [$t]) {
+                dispatch!(
+                    k,
+                    $m,
+                    vjp(y, g, mean, s, out),
+                    portable::vjp(y, g, mean, s, out)
+                )
+            }
+            fn vjp_in_place(k: Kernels, y: &[$t], g: &mut [$t], mean: $t, s: $t) {
+                dispatch!(
+                    k,
+                    $m,
+                    vjp_in_place(y, g, mean, s),
+                    portable::vjp_in_place(y, g, mean, s)
+                )
+            }
+            fn residual(k: Kernels, x: &[$t], t: &[$t], s: $t, lam: $t) -> Residual {
+                dispatch!(
+                    k,
+                    $m,
+                    residual(x, t, s, lam),
+                    portable::residual(x, t, s, lam)
+                )
+            }
+            fn grad(
+                k: Kernels,
+                x: &[$t],
+                t: &[$t],
+                s: $t,
+                lam: $t,
+                mean: $t,
+                factor: $t,
+                out: &mut [$t],
+            ) {
+                dispatch!(
+                    k,
+                    $m,
+                    grad(x, t, s, lam, mean, factor, out),
+                    portable::grad(x, t, s, lam, mean, factor, out)
+                )
+            }
+        }
+    };
+}
+
+element_impl!(f32, f32k);
+element_impl!(f64, f64k);

@@ -1,0 +1,71 @@
+//! The scalar path: `hypersimplex`'s own kernels where it exports them (`ScalarPasses`,
+//! `write_clip`, `loss::residual`, `loss::grad_entry`), and the same formulas written out
+//! here for the backward pass (whose per-element helpers the core crate keeps private).
+//!
+//! These functions define the semantics every vectorized kernel must reproduce:
+//! `d_i = fl(fl(x_i·s) − λ)` with no fused multiply-add, the free set `0 < d_i < 1`, sums in
+//! the element type's `Real::Sum` (an `f64` accumulator for `f32` on every target with
+//! double-precision hardware).
+
+use hypersimplex::backward::is_free;
+use hypersimplex::kernel::{write_clip, write_clip_in_place};
+use hypersimplex::loss::{grad_entry, Residual};
+use hypersimplex::real::SumAcc;
+use hypersimplex::Real;
+
+/// `y_i = clip(fl(x_i·s) − λ, 0, 1)`.
+pub fn clip<T: Real>(x: &[T], s: T, lam: T, y: &mut [T]) {
+    write_clip(x, s, lam, y)
+}
+
+/// In-place [`clip`].
+pub fn clip_in_place<T: Real>(x: &mut [T], s: T, lam: T) {
+    write_clip_in_place(x, s, lam)
+}
+
+/// `(|A|, Σ_{i∈A} g_i, all y_i and g_i finite)` with `A = {0 < y_i < 1}`.
+pub fn free_mean<T: Real>(y: &[T], g: &[T]) -> (usize, f64, bool) {
+    let mut count = 0usize;
+    let mut sum = <T::Sum as SumAcc<T>>::ZERO;
+    let mut finite = true;
+    for (&yi, &gi) in y.iter().zip(g) {
+        finite &= (yi.abs() <= T::MAX) & (gi.abs() <= T::MAX);
+        let f = is_free(yi);
+        count += f as usize;
+        sum.add(gi.keep_if(f)); // branch-free: a branch here is mispredicted half the time
+    }
+    (count, sum.value(), finite)
+}
+
+/// `out_i = ((g_i − m)·s).keep_if(0 < y_i < 1)` (the core crate's VJP entry: masked by a
+/// multiplication by 0 or 1, so a masked entry is a signed zero).
+pub fn vjp<T: Real>(y: &[T], g: &[T], mean: T, s: T, out: &mut [T]) {
+    for ((o, &yi), &gi) in out.iter_mut().zip(y).zip(g) {
+        *o = ((gi - mean) * s).keep_if(is_free(yi));
+    }
+}
+
+/// In-place [`vjp`].
+pub fn vjp_in_place<T: Real>(y: &[T], g: &mut [T], mean: T, s: T) {
+    for (gi, &yi) in g.iter_mut().zip(y) {
+        *gi = ((*gi - mean) * s).keep_if(is_free(yi));
+    }
+}
+
+/// The loss residual at λ over `(x_i, t_i)`.
+pub fn residual<T: Real>(x: &[T], t: &[T], s: T, lam: T) -> Residual {
+    hypersimplex::loss::residual(x.iter().copied().zip(t.iter().copied()), s, lam)
+}
+
+/// `out_i = grad_entry(x_i, t_i, s, λ, m, factor)`.
+#[allow(clippy::too_many_arguments)]
+pub fn grad<T: Real>(x: &[T], t: &[T], s: T, lam: T, mean: T, factor: T, out: &mut [T]) {
+    for ((o, &xi), &ti) in out.iter_mut().zip(x).zip(t) {
+        *o = grad_entry(xi, ti, s, lam, mean, factor);
+    }
+}
+
+/// `true` when every `fl(x_i·s)` is finite.
+pub fn all_finite<T: Real>(x: &[T], s: T) -> bool {
+    x.iter().fold(true, |ok, &v| ok & ((v * s).abs() <= T::MAX))
+}
