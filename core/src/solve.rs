@@ -97,6 +97,29 @@ pub fn solve<T: Real, R: Reductions<T> + ?Sized>(
     k: f64,
     guess: Option<T>,
 ) -> Result<Solution<T>, Error> {
+    // The Newton phase and the bisection fallback are separate out-of-line functions so that
+    // the stack depth is the larger of the two, not their sum (it matters on microcontrollers).
+    match newton(r, k, guess)? {
+        Newton::Done(s) => Ok(s),
+        Newton::Bisect { lo, hi, passes } => bisect(r, W::<T>::from_f64(k), lo, hi, passes),
+    }
+}
+
+/// How the Newton phase ended.
+enum Newton<T> {
+    /// With the answer.
+    Done(Solution<T>),
+    /// Out of Newton trials (or with neighbouring bracket ends): bisect `[lo, hi]`.
+    Bisect { lo: T, hi: T, passes: u32 },
+}
+
+/// The safeguarded Newton phase of [`solve`].
+#[inline(never)]
+fn newton<T: Real, R: Reductions<T> + ?Sized>(
+    r: &mut R,
+    k: f64,
+    guess: Option<T>,
+) -> Result<Newton<T>, Error> {
     let n = r.len();
     let nf = n as f64;
     let kw = W::<T>::from_f64(k);
@@ -116,13 +139,13 @@ pub fn solve<T: Real, R: Reductions<T> + ?Sized>(
     }
     if n == 0 || k <= 0.0 {
         let lambda = if n == 0 { T::ZERO } else { stats.max };
-        return Ok(Solution {
+        return Ok(Newton::Done(Solution {
             lambda,
             free: 0,
             upper: 0,
             fill: Fill::Zeros,
             passes,
-        });
+        }));
     }
     // f(lo) = n and f(hi) = 0 exactly, in the element type's arithmetic.
     let mut lo = next_down(stats.min - T::ONE);
@@ -137,13 +160,13 @@ pub fn solve<T: Real, R: Reductions<T> + ?Sized>(
         } else {
             T::from_f64(f64::NEG_INFINITY)
         };
-        return Ok(Solution {
+        return Ok(Newton::Done(Solution {
             lambda,
             free: 0,
             upper: n,
             fill: Fill::Ones,
             passes,
-        });
+        }));
     }
     let (mut lam, mut piece) = match first {
         Some(gp) => gp,
@@ -177,7 +200,7 @@ pub fn solve<T: Real, R: Reductions<T> + ?Sized>(
     for _ in 0..MAX_NEWTON {
         let g = excess(&piece);
         if g == W::<T>::ZERO || (newton && prev == (piece.free, piece.upper)) {
-            return Ok(done(lam, piece, passes));
+            return Ok(Newton::Done(done(lam, piece, passes)));
         }
         if g > W::<T>::ZERO {
             lo = lam;
@@ -237,10 +260,10 @@ pub fn solve<T: Real, R: Reductions<T> + ?Sized>(
                     let p = r.piece(nb);
                     passes += 1;
                     if excess(&p).abs() < g.abs() {
-                        return Ok(done(nb, p, passes));
+                        return Ok(Newton::Done(done(nb, p, passes)));
                     }
                 }
-                return Ok(done(lam, piece, passes));
+                return Ok(Newton::Done(done(lam, piece, passes)));
             }
             _ => {
                 let m = midpoint(lo, hi);
@@ -256,7 +279,7 @@ pub fn solve<T: Real, R: Reductions<T> + ?Sized>(
         passes += 1;
     }
 
-    bisect(r, kw, lo, hi, passes)
+    Ok(Newton::Bisect { lo, hi, passes })
 }
 
 /// The solver's fallback: bisection over representable values until `lo` and `hi` are
