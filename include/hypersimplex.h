@@ -23,10 +23,13 @@
  *    Any other overlap is detected and returns HS_ERR_OVERLAP (nothing is written).
  *  - Lengths are element counts (not bytes). Matrices are row-major. k is a double so that
  *    counts above 2^24 stay exact; tau is in the units of x.
- *  - Thread-safe and reentrant: no global mutable state. The current build computes on the
- *    calling thread; a future std build may use rayon's global thread pool, which the host
- *    application caps with the environment variable RAYON_NUM_THREADS (set before the first
- *    call).
+ *  - Thread-safe and reentrant: no global mutable state except a thread pool. The std build
+ *    runs SIMD kernels chosen at run time (AVX2 on x86-64 CPUs that have it, NEON on aarch64,
+ *    portable code otherwise) and splits batches of >= 16384 elements and vectors of >= 2^20
+ *    elements over rayon's global thread pool; results are bitwise identical for every
+ *    thread count. Cap the pool with the environment variable RAYON_NUM_THREADS (read when
+ *    the pool starts, i.e. before the first large call); RAYON_NUM_THREADS=1 keeps all work
+ *    on the calling thread. HYPERSIMPLEX_FORCE_SCALAR=1 forces the portable kernels.
  *  - No panic ever unwinds into C: the std build catches it and returns HS_ERR_PANIC.
  *  - no_std builds (cargo feature "std" off, e.g. for microcontrollers) provide every function
  *    except hs_hypersimplex_loss_multiclass_f32/_f64, which allocate; use the _scratch_

@@ -92,6 +92,7 @@ fn next_down<T: Real>(v: T) -> T {
 /// # Errors
 /// [`Error::NonFiniteInput`] when some `z_i` is not finite; the caller tells apart a
 /// non-finite input from an overflowing `x/τ`.
+#[inline(always)]
 pub fn solve<T: Real, R: Reductions<T> + ?Sized>(
     r: &mut R,
     k: f64,

@@ -1,60 +1,117 @@
 //! The one place where the C ABI calls into the computational kernels.
 //!
-//! Today every function routes to the portable `hypersimplex` core crate. A faster backend
-//! (the SIMD / multi-threaded `hypersimplex-simd` crate in std builds) replaces the bodies of
-//! this module and nothing else: the ABI layer in `lib.rs` has already checked pointers,
-//! lengths and overlaps, and, for the `*_rows` functions, every value that could make a row
-//! fail, so the row loops here never fail half way.
+//! With the `std` feature (the default) every function routes to the `hypersimplex-simd`
+//! crate: AVX2 / NEON kernels chosen at run time, and rayon for large batches and vectors.
+//! Without it (`no_std`, firmware) everything runs on the portable `hypersimplex` core crate.
+//! The ABI layer in `lib.rs` has already checked pointers, lengths and overlaps, and, for the
+//! `*_rows` functions, every value that could make a row fail, so the row loops here never
+//! fail half way.
 
-use hs_core::{ClassK, Error, Real, Reduction};
+#[cfg(not(feature = "std"))]
+use hs_core::Real;
+use hs_core::{ClassK, Error, Reduction};
+
+#[cfg(feature = "std")]
+use hypersimplex_simd as fast;
+
+/// The element types the backend accepts (`f32`, `f64`): the SIMD crate's `Element` in std
+/// builds, the core crate's `Real` otherwise.
+#[cfg(feature = "std")]
+pub(crate) trait Elem: fast::Element {}
+#[cfg(feature = "std")]
+impl<T: fast::Element> Elem for T {}
+/// The element types the backend accepts (`f32`, `f64`).
+#[cfg(not(feature = "std"))]
+pub(crate) trait Elem: Real {}
+#[cfg(not(feature = "std"))]
+impl<T: Real> Elem for T {}
 
 /// `y = Π_Δ(n,k)(x/τ)`.
 #[inline]
-pub(crate) fn soft_binary_argmax<T: Real>(
+pub(crate) fn soft_binary_argmax<T: Elem>(
     x: &[T],
     k: f64,
     tau: T,
     y: &mut [T],
 ) -> Result<(), Error> {
+    #[cfg(feature = "std")]
+    return fast::soft_binary_argmax(x, k, tau, y).map(|_| ());
+    #[cfg(not(feature = "std"))]
     hs_core::soft_binary_argmax(x, k, tau, y).map(|_| ())
 }
 
 /// `x ← Π_Δ(n,k)(x/τ)`.
 #[inline]
-pub(crate) fn soft_binary_argmax_in_place<T: Real>(
+pub(crate) fn soft_binary_argmax_in_place<T: Elem>(
     x: &mut [T],
     k: f64,
     tau: T,
 ) -> Result<(), Error> {
+    #[cfg(feature = "std")]
+    return fast::soft_binary_argmax_in_place(x, k, tau).map(|_| ());
+    #[cfg(not(feature = "std"))]
     hs_core::soft_binary_argmax_in_place(x, k, tau).map(|_| ())
 }
 
 /// `grad_x = Jᵀ g`.
 #[inline]
-pub(crate) fn vjp<T: Real>(y: &[T], g: &[T], tau: T, grad_x: &mut [T]) -> Result<(), Error> {
+pub(crate) fn vjp<T: Elem>(y: &[T], g: &[T], tau: T, grad_x: &mut [T]) -> Result<(), Error> {
+    #[cfg(feature = "std")]
+    return fast::soft_binary_argmax_vjp(y, g, tau, grad_x);
+    #[cfg(not(feature = "std"))]
     hs_core::soft_binary_argmax_vjp(y, g, tau, grad_x)
 }
 
 /// `g ← Jᵀ g`.
 #[inline]
-pub(crate) fn vjp_in_place<T: Real>(y: &[T], g: &mut [T], tau: T) -> Result<(), Error> {
+pub(crate) fn vjp_in_place<T: Elem>(y: &[T], g: &mut [T], tau: T) -> Result<(), Error> {
+    #[cfg(feature = "std")]
+    return fast::soft_binary_argmax_vjp_in_place(y, g, tau);
+    #[cfg(not(feature = "std"))]
     hs_core::soft_binary_argmax_vjp_in_place(y, g, tau)
 }
 
 /// Top-k mask of `x` into `y`.
 #[inline]
-pub(crate) fn binary_argmax<T: Real>(x: &[T], k: f64, y: &mut [T]) -> Result<(), Error> {
+pub(crate) fn binary_argmax<T: Elem>(x: &[T], k: f64, y: &mut [T]) -> Result<(), Error> {
     hs_core::binary_argmax(x, k, y)
 }
 
 /// Top-k mask of `x` written over `x`.
 #[inline]
-pub(crate) fn binary_argmax_in_place<T: Real>(x: &mut [T], k: f64) -> Result<(), Error> {
+pub(crate) fn binary_argmax_in_place<T: Elem>(x: &mut [T], k: f64) -> Result<(), Error> {
     hs_core::binary_argmax_in_place(x, k)
 }
 
+/// Row-wise forward through the SIMD crate's batched entry point (parallel above a size
+/// threshold; every row validated before any is written).
+#[cfg(feature = "std")]
+pub(crate) fn soft_binary_argmax_rows<T: Elem>(
+    x: &[T],
+    n: usize,
+    ks: &[f64],
+    tau: T,
+    y: &mut [T],
+) -> Result<(), Error> {
+    fast::soft_binary_argmax_rows(x, ks.len(), n, fast::RowK::PerRow(ks), tau, y)
+}
+
+/// Row-wise VJP through the SIMD crate's batched entry point.
+#[cfg(feature = "std")]
+pub(crate) fn vjp_rows<T: Elem>(
+    y: &[T],
+    g: &[T],
+    n: usize,
+    tau: T,
+    grad_x: &mut [T],
+) -> Result<(), Error> {
+    let rows = if n == 0 { 0 } else { y.len() / n };
+    fast::soft_binary_argmax_vjp_rows(y, g, rows, n, tau, grad_x)
+}
+
 /// Row-wise forward (`n > 0`, `x.len() == y.len() == ks.len() * n`, inputs pre-validated).
-pub(crate) fn soft_binary_argmax_rows<T: Real>(
+#[cfg(not(feature = "std"))]
+pub(crate) fn soft_binary_argmax_rows<T: Elem>(
     x: &[T],
     n: usize,
     ks: &[f64],
@@ -78,7 +135,7 @@ pub(crate) fn soft_binary_argmax_rows<T: Real>(
 }
 
 /// Row-wise forward in place (`n > 0`, pre-validated).
-pub(crate) fn soft_binary_argmax_rows_in_place<T: Real>(
+pub(crate) fn soft_binary_argmax_rows_in_place<T: Elem>(
     x: &mut [T],
     n: usize,
     ks: &[f64],
@@ -96,7 +153,8 @@ pub(crate) fn soft_binary_argmax_rows_in_place<T: Real>(
 }
 
 /// Row-wise VJP (`n > 0`, pre-validated).
-pub(crate) fn vjp_rows<T: Real>(
+#[cfg(not(feature = "std"))]
+pub(crate) fn vjp_rows<T: Elem>(
     y: &[T],
     g: &[T],
     n: usize,
@@ -119,7 +177,7 @@ pub(crate) fn vjp_rows<T: Real>(
 }
 
 /// Row-wise VJP in place over `g` (`n > 0`, pre-validated).
-pub(crate) fn vjp_rows_in_place<T: Real>(
+pub(crate) fn vjp_rows_in_place<T: Elem>(
     y: &[T],
     g: &mut [T],
     n: usize,
@@ -141,20 +199,23 @@ pub(crate) fn vjp_rows_in_place<T: Real>(
 
 /// Binary HyperSimplex loss and optional gradient.
 #[inline]
-pub(crate) fn loss<T: Real>(
+pub(crate) fn loss<T: Elem>(
     x: &[T],
     target: &[T],
     k: f64,
     tau: T,
     grad_x: Option<&mut [T]>,
 ) -> Result<T, Error> {
+    #[cfg(feature = "std")]
+    return fast::hypersimplex_loss(x, target, k, tau, grad_x);
+    #[cfg(not(feature = "std"))]
     hs_core::hypersimplex_loss(x, target, k, tau, grad_x)
 }
 
 /// Multiclass HyperSimplex loss with caller scratch.
 #[allow(clippy::too_many_arguments)]
 #[inline]
-pub(crate) fn loss_multiclass<T: Real>(
+pub(crate) fn loss_multiclass<T: Elem>(
     logits: &[T],
     labels: &[u32],
     classes: usize,
@@ -164,6 +225,13 @@ pub(crate) fn loss_multiclass<T: Real>(
     grad: Option<&mut [T]>,
     scratch: &mut [T],
 ) -> Result<T, Error> {
+    if scratch.len() < multiclass_scratch_len(labels.len(), classes) {
+        return Err(Error::ScratchTooSmall);
+    }
+    // The SIMD crate gathers columns into its own per-thread scratch.
+    #[cfg(feature = "std")]
+    return fast::hypersimplex_loss_multiclass(logits, labels, classes, k, tau, reduction, grad);
+    #[cfg(not(feature = "std"))]
     hs_core::hypersimplex_loss_multiclass(logits, labels, classes, k, tau, reduction, grad, scratch)
 }
 

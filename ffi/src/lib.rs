@@ -20,9 +20,14 @@
 //! * Outputs must not overlap inputs or each other, except the exact aliases each function
 //!   allows (same pointer, same length): `y == x` in the forward and top-k functions,
 //!   `grad_x == g` in the VJPs. Any other overlap returns `HS_ERR_OVERLAP`.
-//! * No global mutable state; every function is thread-safe and reentrant. The std build runs
-//!   on the calling thread today; a later std backend may use rayon's global pool, whose size
-//!   the host caps with the `RAYON_NUM_THREADS` environment variable.
+//! * No global mutable state except the thread pool; every function is thread-safe and
+//!   reentrant. The std build computes with the `hypersimplex-simd` kernels (AVX2 on x86-64
+//!   when the CPU has it, NEON on aarch64, portable code otherwise, chosen at run time) and,
+//!   for batches of at least 16384 elements or vectors of at least 2^20, splits the work over
+//!   rayon's global thread pool; results are bitwise the same for every thread count. The host
+//!   caps the pool with the `RAYON_NUM_THREADS` environment variable (read when the pool starts,
+//!   i.e. before the first large call); `RAYON_NUM_THREADS=1` keeps all work on the calling
+//!   thread. `HYPERSIMPLEX_FORCE_SCALAR=1` forces the portable kernels (for bug reports).
 //! * std build: a panic (a bug) is caught and reported as `HS_ERR_PANIC`; it never unwinds
 //!   into C. no_std build: the crate's panic handler halts (loops); the core never panics.
 //!
@@ -108,7 +113,7 @@ fn check_scaled<T: Real>(x: &[T], scale: T) -> Result<(), i32> {
 // ---------------------------------------------------------------------------------------------
 // Generic bodies (one per operation; the extern functions below are thin typed wrappers).
 
-fn forward<T: Real>(x: *const T, n: usize, k: f64, tau: T, y: *mut T) -> Result<(), i32> {
+fn forward<T: backend::Elem>(x: *const T, n: usize, k: f64, tau: T, y: *mut T) -> Result<(), i32> {
     let rx = Region::new(x, n)?;
     let ry = Region::new(y, n)?;
     if ry.same(&rx) {
@@ -122,7 +127,7 @@ fn forward<T: Real>(x: *const T, n: usize, k: f64, tau: T, y: *mut T) -> Result<
     backend::soft_binary_argmax(xs, k, tau, ys).map_err(core_err)
 }
 
-fn forward_rows<T: Real>(
+fn forward_rows<T: backend::Elem>(
     x: *const T,
     rows: usize,
     n: usize,
@@ -161,7 +166,13 @@ fn forward_rows<T: Real>(
     }
 }
 
-fn vjp<T: Real>(y: *const T, g: *const T, n: usize, tau: T, grad_x: *mut T) -> Result<(), i32> {
+fn vjp<T: backend::Elem>(
+    y: *const T,
+    g: *const T,
+    n: usize,
+    tau: T,
+    grad_x: *mut T,
+) -> Result<(), i32> {
     let ry = Region::new(y, n)?;
     let rg = Region::new(g, n)?;
     let ro = Region::new(grad_x, n)?;
@@ -177,7 +188,7 @@ fn vjp<T: Real>(y: *const T, g: *const T, n: usize, tau: T, grad_x: *mut T) -> R
     backend::vjp(ys, gs, tau, os).map_err(core_err)
 }
 
-fn vjp_rows<T: Real>(
+fn vjp_rows<T: backend::Elem>(
     y: *const T,
     g: *const T,
     rows: usize,
@@ -215,7 +226,7 @@ fn vjp_rows<T: Real>(
     }
 }
 
-fn topk<T: Real>(x: *const T, n: usize, k: usize, y: *mut T) -> Result<(), i32> {
+fn topk<T: backend::Elem>(x: *const T, n: usize, k: usize, y: *mut T) -> Result<(), i32> {
     let rx = Region::new(x, n)?;
     let ry = Region::new(y, n)?;
     if k > n {
@@ -232,7 +243,7 @@ fn topk<T: Real>(x: *const T, n: usize, k: usize, y: *mut T) -> Result<(), i32> 
     backend::binary_argmax(xs, k as f64, ys).map_err(core_err)
 }
 
-fn loss<T: Real>(
+fn loss<T: backend::Elem>(
     x: *const T,
     target: *const T,
     n: usize,
@@ -273,7 +284,7 @@ enum Scratch<T> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn multiclass<T: Real>(
+fn multiclass<T: backend::Elem>(
     logits: *const T,
     labels: *const u32,
     batch: usize,
