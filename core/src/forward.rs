@@ -181,9 +181,8 @@ pub fn soft_binary_argmax<T: Real>(
     Ok(sol.into())
 }
 
-/// Validation and the solve, shared by the out-of-place and in-place entry points (one copy
-/// of the solver's call site in firmware images).
-#[inline(never)]
+/// Validation and the solve, shared by the forward entry points and the losses.
+#[inline(always)]
 pub(crate) fn solved<T: Real>(x: &[T], k: f64, tau: T) -> Result<(Solution<T>, T), Error> {
     let scale = check_k_tau(x.len(), k, tau)?;
     let sol = solve_lambda(&mut ScalarPasses::new(x, scale), x, k, scale)?;
