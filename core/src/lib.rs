@@ -63,3 +63,8 @@ pub use loss::{
 };
 pub use real::Real;
 pub use topk::{binary_argmax, binary_argmax_in_place};
+
+/// The README's Rust example, compiled and run as a doctest so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
