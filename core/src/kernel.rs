@@ -40,7 +40,9 @@ impl Piece {
 /// Summary statistics of the scaled input `z`, from the first pass over the data.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Stats<T> {
-    /// `Σ z_i` (as `f64`).
+    /// `Σ z_i` (as `f64`). It only seeds the solver's start point, so implementations may
+    /// sum in the element type within blocks (the fused `f32` pass sums 512-element blocks in
+    /// `f32`): relative error up to about `64·ε_T` of `Σ|z_i|`.
     pub sum: f64,
     /// `min z_i`.
     pub min: T,
@@ -121,12 +123,20 @@ pub trait Source<T: Real> {
     /// Calls `quad` on consecutive groups of four elements, in order, and returns the
     /// `len % 4` remaining elements (first `.1` entries of `.0`).
     fn for_each_quad<Q: FnMut([T; 4])>(&self, quad: Q) -> ([T; 4], usize);
+    /// The elements as one contiguous slice, when they are (the fast paths use it).
+    fn as_slice(&self) -> Option<&[T]> {
+        None
+    }
 }
 
 impl<T: Real> Source<T> for [T] {
     #[inline]
     fn len(&self) -> usize {
         <[T]>::len(self)
+    }
+    #[inline]
+    fn as_slice(&self) -> Option<&[T]> {
+        Some(self)
     }
     #[inline(always)]
     fn for_each<F: FnMut(T)>(&self, mut f: F) {
@@ -270,6 +280,11 @@ impl<T: Real, S: Source<T> + ?Sized> Reductions<T> for ScalarPasses<'_, T, S> {
     #[cfg_attr(target_arch = "arm", inline(never))]
     fn piece(&mut self, lambda: T) -> Piece {
         let s = self.scale;
+        if T::FIXED_SUM {
+            if let Some(x) = self.src.as_slice() {
+                return piece_fixed::<T, false>(x, s, lambda).0;
+            }
+        }
         if ONE_LANE {
             let mut acc = PieceAcc::<T>::EMPTY;
             self.src.for_each(|v| acc.push(v * s - lambda));
@@ -299,6 +314,11 @@ impl<T: Real, S: Source<T> + ?Sized> Reductions<T> for ScalarPasses<'_, T, S> {
     #[cfg_attr(target_arch = "arm", inline(never))]
     fn piece_and_stats(&mut self, lambda: T) -> (Piece, Stats<T>) {
         let s = self.scale;
+        if T::FIXED_SUM {
+            if let Some(x) = self.src.as_slice() {
+                return piece_fixed::<T, true>(x, s, lambda);
+            }
+        }
         if ONE_LANE {
             let mut st = ZStats::<T>::EMPTY;
             let mut acc = PieceAcc::<T>::EMPTY;
@@ -330,6 +350,89 @@ impl<T: Real, S: Source<T> + ?Sized> Reductions<T> for ScalarPasses<'_, T, S> {
             e.merge(f).merge(g.merge(h)).finish(),
         )
     }
+}
+
+/// Lanes of the fixed-point piece pass.
+const FX_LANES: usize = 8;
+/// Rounds per block: each `i32` lane adds at most `FX_ROUNDS · 2^23 = 2^29` before the block
+/// is flushed into the `i64` totals, so nothing overflows.
+const FX_ROUNDS: usize = 64;
+
+/// [`Reductions::piece`] over a slice with the free-set sum in 2^-23 fixed point
+/// ([`Real::FIXED_SUM`]): eight `i32` lanes of counts and sums, flushed every 512 elements.
+/// Everything is integer or compare-and-mask, so the optimizer vectorizes it (about twice the
+/// speed of `f64` accumulation); the counts are exact and `Σ_F d` errs by less than `|F|·2^-23`.
+/// With `STATS` it also returns the [`Stats`] of z, with `Σz` summed in `T` within each
+/// 512-element block and in `f64` across blocks (Σz only seeds the solver's start point).
+#[inline(always)]
+fn piece_fixed<T: Real, const STATS: bool>(x: &[T], s: T, lambda: T) -> (Piece, Stats<T>) {
+    let mut free = 0u64;
+    let mut upper = 0u64;
+    let mut sum = 0i64;
+    let mut zsum = 0.0f64;
+    let mut mn = [T::MAX; FX_LANES];
+    let mut mx = [T::LOWEST; FX_LANES];
+    let mut fin = [true; FX_LANES];
+    for block in x.chunks(FX_LANES * FX_ROUNDS) {
+        let mut f = [0i32; FX_LANES];
+        let mut u = [0i32; FX_LANES];
+        let mut q = [0i32; FX_LANES];
+        let mut zs = [T::ZERO; FX_LANES];
+        let mut groups = block.chunks_exact(FX_LANES);
+        for g in &mut groups {
+            if let Ok(g) = <&[T; FX_LANES]>::try_from(g) {
+                for j in 0..FX_LANES {
+                    let z = g[j] * s;
+                    let d = z - lambda;
+                    let m = -(((d > T::ZERO) & (d < T::ONE)) as i32);
+                    f[j] -= m;
+                    u[j] += (d >= T::ONE) as i32;
+                    q[j] += d.to_fixed() & m;
+                    if STATS {
+                        // `|z| <= MAX` is false for NaN and ±inf.
+                        fin[j] &= z.abs() <= T::MAX;
+                        mn[j] = if z < mn[j] { z } else { mn[j] };
+                        mx[j] = if z > mx[j] { z } else { mx[j] };
+                        zs[j] = zs[j] + z;
+                    }
+                }
+            }
+        }
+        for &v in groups.remainder() {
+            let z = v * s;
+            let d = z - lambda;
+            let m = -(((d > T::ZERO) & (d < T::ONE)) as i32);
+            f[0] -= m;
+            u[0] += (d >= T::ONE) as i32;
+            q[0] += d.to_fixed() & m;
+            if STATS {
+                fin[0] &= z.abs() <= T::MAX;
+                mn[0] = if z < mn[0] { z } else { mn[0] };
+                mx[0] = if z > mx[0] { z } else { mx[0] };
+                zs[0] = zs[0] + z;
+            }
+        }
+        free += f.iter().map(|&c| c as u64).sum::<u64>();
+        upper += u.iter().map(|&c| c as u64).sum::<u64>();
+        sum += q.iter().map(|&c| c as i64).sum::<i64>();
+        if STATS {
+            zsum += zs.iter().map(|&v| v.to_f64()).sum::<f64>();
+        }
+    }
+    let piece = Piece {
+        free: free as usize,
+        upper: upper as usize,
+        sum_free: sum as f64 * (1.0 / 8_388_608.0),
+    };
+    let lo = mn.iter().fold(T::MAX, |a, &v| if v < a { v } else { a });
+    let hi = mx.iter().fold(T::LOWEST, |a, &v| if v > a { v } else { a });
+    let stats = Stats {
+        sum: zsum,
+        min: lo,
+        max: hi,
+        finite: fin.iter().all(|&b| b),
+    };
+    (piece, stats)
 }
 
 /// One lane of a [`Piece`] reduction.

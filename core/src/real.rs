@@ -84,6 +84,15 @@ pub trait Real:
     /// multiplication by 0 or 1 (exact), which the optimizer cannot turn back into a branch as
     /// it does with a bit mask or an `if`.
     fn keep_if(self, keep: bool) -> Self;
+    /// Whether the scalar passes sum the free set in 2^-23 fixed point (see
+    /// [`Real::to_fixed`]): `true` for `f32` except on 32-bit Arm. The integer sums are exact
+    /// and vectorize (lanes of `i32` with SSE2 or NEON) where `f64` sums of converted `f32`
+    /// values do not; each element is rounded to a multiple of 2^-23 (error below 2^-23 = ε,
+    /// the `f32` resolution of y just below 1), so λ moves by less than ε.
+    const FIXED_SUM: bool;
+    /// `trunc(fl(clip(self, 0, 1) · 2^23 + 1/2))`, an integer in `[0, 2^23]` within one unit
+    /// of `clip(self, 0, 1) · 2^23`; NaN maps to 0.
+    fn to_fixed(self) -> i32;
     /// A signed integer whose order is the order of the finite values of `self`
     /// (−0 and +0 map to neighbours). Used to bisect over representable values.
     fn to_ordered(self) -> i64;
@@ -281,6 +290,7 @@ impl Real for f32 {
     const EPSILON: Self = f32::EPSILON;
     const BITS: u32 = 32;
     type Sum = F32Sum;
+    const FIXED_SUM: bool = cfg!(not(target_arch = "arm"));
     type Wide = F32Wide;
     #[inline(always)]
     fn to_wide(self) -> F32Wide {
@@ -310,6 +320,18 @@ impl Real for f32 {
     fn keep_if(self, keep: bool) -> Self {
         self * (keep as u8 as f32)
     }
+    #[inline(always)]
+    fn to_fixed(self) -> i32 {
+        // `max`/`min` return the non-NaN operand, so c is in [0, 1] even for NaN input.
+        let c = self.max(0.0).min(1.0);
+        // c·2^23 is exact; adding 1/2 and truncating rounds to an integer, off by less than
+        // one unit when the addition itself rounds. The SIMD kernels do the same two f32
+        // operations, so every implementation gets the same integers.
+        // SAFETY: c·2^23 + 0.5 is finite and in [0.5, 2^23 + 0.5], inside i32's range, which
+        // is the precondition of `to_int_unchecked` (a plain `as` cast would add saturation
+        // code that stops the loops from vectorizing).
+        unsafe { (c * 8_388_608.0 + 0.5).to_int_unchecked::<i32>() }
+    }
     #[inline]
     fn to_ordered(self) -> i64 {
         let b = self.to_bits() as i32;
@@ -331,6 +353,7 @@ impl Real for f64 {
     const EPSILON: Self = f64::EPSILON;
     const BITS: u32 = 64;
     type Sum = WideSum;
+    const FIXED_SUM: bool = false;
     type Wide = f64;
     #[inline(always)]
     fn to_wide(self) -> f64 {
@@ -359,6 +382,12 @@ impl Real for f64 {
     #[inline(always)]
     fn keep_if(self, keep: bool) -> Self {
         self * (keep as u8 as f64)
+    }
+    #[inline(always)]
+    fn to_fixed(self) -> i32 {
+        let c = self.max(0.0).min(1.0);
+        // SAFETY: as for f32: c·2^23 + 0.5 is finite and in [0.5, 2^23 + 0.5].
+        unsafe { (c * 8_388_608.0 + 0.5).to_int_unchecked::<i32>() }
     }
     #[inline]
     fn to_ordered(self) -> i64 {

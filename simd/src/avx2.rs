@@ -178,6 +178,34 @@ pub mod f32k {
         (l[0] + l[1]) + (l[2] + l[3])
     }
 
+    /// Adds `round(clip(d, 0, 1)·2^23)` to the lanes of `q` whose mask is set: the free-set
+    /// sum in the core crate's fixed point (`Real::to_fixed`), exact in integers.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn qacc(q: C, m: M, d: V) -> C {
+        // SAFETY: `clip01` needs the target features this function has.
+        let c = unsafe { clip01(d) };
+        // c·2^23 + 0.5 is exact (c in [0, 1] has a 24-bit mantissa) and the conversion
+        // truncates: round half up, as `Real::to_fixed`.
+        let t = _mm256_add_ps(
+            _mm256_mul_ps(c, _mm256_set1_ps(8_388_608.0)),
+            _mm256_set1_ps(0.5),
+        );
+        _mm256_add_epi32(
+            q,
+            _mm256_and_si256(_mm256_cvttps_epi32(t), _mm256_castps_si256(m)),
+        )
+    }
+    /// The lanes of `q` added up.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn qsum(q: C) -> i64 {
+        let mut a = [0i32; 8];
+        // SAFETY: `a` holds 32 bytes.
+        unsafe { _mm256_storeu_si256(a.as_mut_ptr().cast(), q) };
+        a.iter().map(|&v| v as i64).sum()
+    }
+
     kernels!(#[target_feature(enable = "avx2,fma")]);
 }
 
@@ -350,6 +378,19 @@ pub mod f64k {
         // SAFETY: `l` holds 4 f64.
         unsafe { _mm256_storeu_pd(l.as_mut_ptr(), a) };
         (l[0] + l[1]) + (l[2] + l[3])
+    }
+
+    /// Unused: `f64` sums the free set in `f64` (`Real::FIXED_SUM` is false).
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn qacc(q: C, _m: M, _d: V) -> C {
+        q
+    }
+    /// Unused (see `qacc`).
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn qsum(_q: C) -> i64 {
+        0
     }
 
     kernels!(#[target_feature(enable = "avx2,fma")]);

@@ -32,6 +32,79 @@ macro_rules! kernels {
         /// Elements per iteration of the main loops.
         const W2: usize = 2 * W;
 
+        /// Iterations between flushes of the fixed-point lanes: each iteration adds at most
+        /// 2^23 to a lane, so a lane stays below 2^30.
+        const FX_FLUSH: u32 = 64;
+
+        /// The free-set sum in the core crate's 2^-23 fixed point (`Real::FIXED_SUM`): two
+        /// vectors of integer lanes, flushed into an `i64` every [`FX_FLUSH`] iterations.
+        /// Integer sums are exact and order-free, so the result equals the scalar code's bit
+        /// for bit, for every vector width and thread count.
+        struct Fixed {
+            q0: C,
+            q1: C,
+            rounds: u32,
+            total: i64,
+        }
+
+        impl Fixed {
+            #[inline(always)]
+            unsafe fn new() -> Self {
+                // SAFETY: the caller is a kernel with this module's target features.
+                Fixed { q0: unsafe { czero() }, q1: unsafe { czero() }, rounds: 0, total: 0 }
+            }
+            #[inline(always)]
+            unsafe fn add(&mut self, f0: M, d0: V, f1: M, d1: V) {
+                // SAFETY: as in `new`.
+                unsafe {
+                    self.q0 = qacc(self.q0, f0, d0);
+                    self.q1 = qacc(self.q1, f1, d1);
+                    self.rounds += 1;
+                    if self.rounds == FX_FLUSH {
+                        self.total += qsum(self.q0) + qsum(self.q1);
+                        self.q0 = czero();
+                        self.q1 = czero();
+                        self.rounds = 0;
+                    }
+                }
+            }
+            #[inline(always)]
+            unsafe fn total(self) -> f64 {
+                // SAFETY: as in `new`.
+                let t = self.total + unsafe { qsum(self.q0) + qsum(self.q1) };
+                t as f64 * (1.0 / 8_388_608.0)
+            }
+        }
+
+        /// The scalar tail's free-set sum, in fixed point or `f64` like the vector part.
+        struct Tail {
+            fixed: i64,
+            wide: f64,
+        }
+
+        impl Tail {
+            #[inline(always)]
+            fn new() -> Self {
+                Tail { fixed: 0, wide: 0.0 }
+            }
+            #[inline(always)]
+            fn add(&mut self, d: T, free: bool) {
+                if T::FIXED_SUM {
+                    self.fixed += (d.to_fixed() & -(free as i32)) as i64;
+                } else {
+                    self.wide += d.keep_if(free).to_f64();
+                }
+            }
+            #[inline(always)]
+            fn value(&self) -> f64 {
+                if T::FIXED_SUM {
+                    self.fixed as f64 * (1.0 / 8_388_608.0)
+                } else {
+                    self.wide
+                }
+            }
+        }
+
         /// Σz, min z, max z and finiteness of `z = x·s`.
         ///
         /// # Safety
@@ -96,6 +169,7 @@ macro_rules! kernels {
                 let (zero, one) = (splat(T::ZERO), splat(T::ONE));
                 let (mut a0, mut a1, mut a2, mut a3) = (azero(), azero(), azero(), azero());
                 let (mut cf, mut cu) = (czero(), czero());
+                let mut fx = Fixed::new();
                 while i + W2 <= n {
                     let d0 = sub(mul(load(p.add(i)), vs), vl);
                     let d1 = sub(mul(load(p.add(i + W)), vs), vl);
@@ -103,25 +177,33 @@ macro_rules! kernels {
                     let f1 = mand(gt(d1, zero), lt(d1, one));
                     cf = cadd(cadd(cf, f0), f1);
                     cu = cadd(cadd(cu, ge(d0, one)), ge(d1, one));
-                    acc(&mut a0, &mut a1, sel(f0, d0));
-                    acc(&mut a2, &mut a3, sel(f1, d1));
+                    if T::FIXED_SUM {
+                        fx.add(f0, d0, f1, d1);
+                    } else {
+                        acc(&mut a0, &mut a1, sel(f0, d0));
+                        acc(&mut a2, &mut a3, sel(f1, d1));
+                    }
                     i += W2;
                 }
                 (
                     csum(cf),
                     csum(cu),
-                    (asum(a0) + asum(a1)) + (asum(a2) + asum(a3)),
+                    if T::FIXED_SUM {
+                        fx.total()
+                    } else {
+                        (asum(a0) + asum(a1)) + (asum(a2) + asum(a3))
+                    },
                 )
             };
-            let mut sum = 0.0f64;
+            let mut tail = Tail::new();
             for &v in x.get(i..).unwrap_or(&[]) {
                 let d = v * s - lam;
                 let f = (d > T::ZERO) & (d < T::ONE);
                 free += f as usize;
                 upper += (d >= T::ONE) as usize;
-                sum += d.keep_if(f).to_f64();
+                tail.add(d, f);
             }
-            Piece { free, upper, sum_free: vsum + sum }
+            Piece { free, upper, sum_free: vsum + tail.value() }
         }
 
         /// [`piece`] and [`stats`] in one pass.
@@ -139,6 +221,7 @@ macro_rules! kernels {
                 let (zero, one, big) = (splat(T::ZERO), splat(T::ONE), splat(T::MAX));
                 let (mut a0, mut a1, mut b0, mut b1) = (azero(), azero(), azero(), azero());
                 let (mut cf, mut cu) = (czero(), czero());
+                let mut fx = Fixed::new();
                 let mut mn = splat(T::MAX);
                 let mut mx = splat(T::LOWEST);
                 let mut fin = mtrue();
@@ -158,8 +241,12 @@ macro_rules! kernels {
                     let f1 = mand(gt(d1, zero), lt(d1, one));
                     cf = cadd(cadd(cf, f0), f1);
                     cu = cadd(cadd(cu, ge(d0, one)), ge(d1, one));
-                    acc(&mut a0, &mut a1, sel(f0, d0));
-                    acc(&mut a0, &mut a1, sel(f1, d1));
+                    if T::FIXED_SUM {
+                        fx.add(f0, d0, f1, d1);
+                    } else {
+                        acc(&mut a0, &mut a1, sel(f0, d0));
+                        acc(&mut a0, &mut a1, sel(f1, d1));
+                    }
                     i += W2;
                 }
                 let zsum = asum(b0) + asum(b1);
@@ -171,14 +258,14 @@ macro_rules! kernels {
                 (
                     csum(cf),
                     csum(cu),
-                    asum(a0) + asum(a1),
+                    if T::FIXED_SUM { fx.total() } else { asum(a0) + asum(a1) },
                     zsum,
                     hmin(mn),
                     hmax(mx),
                     fin,
                 )
             };
-            let (mut ps, mut zs, mut mn, mut mx, mut fin) = (0.0f64, 0.0f64, vmn, vmx, vfin);
+            let (mut ps, mut zs, mut mn, mut mx, mut fin) = (Tail::new(), 0.0f64, vmn, vmx, vfin);
             for &v in x.get(i..).unwrap_or(&[]) {
                 let z = v * s;
                 fin &= z.abs() <= T::MAX;
@@ -189,10 +276,10 @@ macro_rules! kernels {
                 let f = (d > T::ZERO) & (d < T::ONE);
                 free += f as usize;
                 upper += (d >= T::ONE) as usize;
-                ps += d.keep_if(f).to_f64();
+                ps.add(d, f);
             }
             (
-                Piece { free, upper, sum_free: psum + ps },
+                Piece { free, upper, sum_free: psum + ps.value() },
                 Stats { sum: zsum + zs, min: mn, max: mx, finite: fin },
             )
         }
@@ -241,6 +328,7 @@ macro_rules! kernels {
                 let (zero, one) = (splat(T::ZERO), splat(T::ONE));
                 let (mut a0, mut a1, mut a2, mut a3) = (azero(), azero(), azero(), azero());
                 let (mut cf, mut cu) = (czero(), czero());
+                let mut fx = Fixed::new();
                 while i + W2 <= n {
                     let d0 = sub(mul(load(p.add(i)), vs), vl);
                     let d1 = sub(mul(load(p.add(i + W)), vs), vl);
@@ -250,17 +338,25 @@ macro_rules! kernels {
                     let f1 = mand(gt(d1, zero), lt(d1, one));
                     cf = cadd(cadd(cf, f0), f1);
                     cu = cadd(cadd(cu, ge(d0, one)), ge(d1, one));
-                    acc(&mut a0, &mut a1, sel(f0, d0));
-                    acc(&mut a2, &mut a3, sel(f1, d1));
+                    if T::FIXED_SUM {
+                        fx.add(f0, d0, f1, d1);
+                    } else {
+                        acc(&mut a0, &mut a1, sel(f0, d0));
+                        acc(&mut a2, &mut a3, sel(f1, d1));
+                    }
                     i += W2;
                 }
                 (
                     csum(cf),
                     csum(cu),
-                    (asum(a0) + asum(a1)) + (asum(a2) + asum(a3)),
+                    if T::FIXED_SUM {
+                        fx.total()
+                    } else {
+                        (asum(a0) + asum(a1)) + (asum(a2) + asum(a3))
+                    },
                 )
             };
-            let mut sum = 0.0f64;
+            let mut tail = Tail::new();
             let (xt, yt) = (x.get(i..n).unwrap_or(&[]), y.get_mut(i..n).unwrap_or(&mut []));
             for (o, &v) in yt.iter_mut().zip(xt) {
                 let d = v * s - lam;
@@ -268,9 +364,9 @@ macro_rules! kernels {
                 let f = (d > T::ZERO) & (d < T::ONE);
                 free += f as usize;
                 upper += (d >= T::ONE) as usize;
-                sum += d.keep_if(f).to_f64();
+                tail.add(d, f);
             }
-            Piece { free, upper, sum_free: vsum + sum }
+            Piece { free, upper, sum_free: vsum + tail.value() }
         }
 
         /// `y_i = clip(fl(x_i·s) − λ, 0, 1)` for `i < min(x.len(), y.len())`.

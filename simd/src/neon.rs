@@ -154,6 +154,24 @@ pub mod f32k {
         vgetq_lane_f64::<0>(a) + vgetq_lane_f64::<1>(a)
     }
 
+    /// Adds `round(clip(d, 0, 1)·2^23)` to the lanes of `q` whose mask is set: the free-set
+    /// sum in the core crate's fixed point (`Real::to_fixed`), exact in integers.
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn qacc(q: C, m: M, d: V) -> C {
+        // SAFETY: `clip01` needs the target features this function has.
+        let c = unsafe { clip01(d) };
+        // c·2^23 + 0.5 is exact and the conversion truncates: round half up (`Real::to_fixed`).
+        let t = vaddq_f32(vmulq_f32(c, vdupq_n_f32(8_388_608.0)), vdupq_n_f32(0.5));
+        vaddq_u32(q, vandq_u32(vreinterpretq_u32_s32(vcvtq_s32_f32(t)), m))
+    }
+    /// The lanes of `q` added up.
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn qsum(q: C) -> i64 {
+        vaddlvq_u32(q) as i64
+    }
+
     kernels!(#[target_feature(enable = "neon")]);
 }
 
@@ -303,6 +321,19 @@ pub mod f64k {
     #[target_feature(enable = "neon")]
     unsafe fn asum(a: A) -> f64 {
         vgetq_lane_f64::<0>(a) + vgetq_lane_f64::<1>(a)
+    }
+
+    /// Unused: `f64` sums the free set in `f64` (`Real::FIXED_SUM` is false).
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn qacc(q: C, _m: M, _d: V) -> C {
+        q
+    }
+    /// Unused (see `qacc`).
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn qsum(_q: C) -> i64 {
+        0
     }
 
     kernels!(#[target_feature(enable = "neon")]);

@@ -46,12 +46,30 @@ fn check_kernels<T: Element>(k: Kernels, x: &[T], tau: T, rng: &mut Rng) {
             (q.free, q.upper),
             "{name} n={n} λ={lam:?}"
         );
-        assert!((p.sum_free - q.sum_free).abs() <= sum_tol(n, q.free as f64));
+        // core's f32 passes sum the free set in 2^-23 fixed point (< 2^-23 per term); the SIMD
+        // kernels use the same integers, so this slack is for the portable paths only
+        let fixed = if <T as hypersimplex::Real>::FIXED_SUM {
+            q.free as f64 * (1.0 / 8_388_608.0)
+        } else {
+            0.0
+        };
+        assert!((p.sum_free - q.sum_free).abs() <= sum_tol(n, q.free as f64) + fixed);
+        if <T as hypersimplex::Real>::FIXED_SUM {
+            // integer sums: every path and the core agree exactly
+            assert_eq!(
+                p.sum_free.to_bits(),
+                q.sum_free.to_bits(),
+                "{name} fixed sum n={n}"
+            );
+        }
         let (p2, st) = T::piece_stats(k, x, s, lam);
         assert_eq!((p2.free, p2.upper), (q.free, q.upper));
-        assert!((p2.sum_free - q.sum_free).abs() <= sum_tol(n, q.free as f64));
+        assert!((p2.sum_free - q.sum_free).abs() <= sum_tol(n, q.free as f64) + fixed);
         assert!(st.min == b.min && st.max == b.max && st.finite == b.finite);
-        assert!((st.sum - b.sum).abs() <= sum_tol(n, abs));
+        // Σz only seeds the start point; core's fused f32 pass sums 512-element blocks in f32
+        // (documented on `Stats::sum`), so compare at the element type's precision.
+        let eps_t = T::EPSILON.to_f64();
+        assert!((st.sum - b.sum).abs() <= sum_tol(n, abs) + 128.0 * eps_t * abs);
         // the clip is bitwise the scalar one
         let mut y1 = vec![T::from_f64(9.0); n];
         let mut y2 = vec![T::from_f64(9.0); n];
@@ -163,7 +181,9 @@ fn check_operators<T: Element>(k: Kernels, x: &[T], kk: f64, tau: T) {
     );
     assert!(
         max_abs_diff(&lg, &lc) <= 8.0 * s * bound::<T>(n, mm),
-        "{name} loss grad"
+        "{name} loss grad n={n} diff={} bound={}",
+        max_abs_diff(&lg, &lc),
+        8.0 * s * bound::<T>(n, mm)
     );
 }
 
