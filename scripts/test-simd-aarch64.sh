@@ -66,13 +66,15 @@ else
   piece=$(fn_body 'hypersimplex_simd::neon::f32k::piece')
   # (clip, vjp, ... inline into their callers on aarch64; piece_write holds the clip)
   clip=$(fn_body 'hypersimplex_simd::neon::f32k::piece_write')
-  c_fcvtl=$(grep -cE 'fcvtl2?\s+v[0-9]+\.2d' <<<"$piece")
+  # f32 free-set sums are fixed point (core's Real::FIXED_SUM): float->int conversions and
+  # integer adds on 4 lanes, no f64 widening
+  c_cvt=$(grep -cE 'fcvtzs\s+v[0-9]+\.4s' <<<"$piece")
   c_fmul=$(grep -cE 'fmul\s+v[0-9]+\.4s' <<<"$piece")
-  c_fadd=$(grep -cE 'fadd\s+v[0-9]+\.2d' <<<"$piece")
+  c_add=$(grep -cE '\badd\s+v[0-9]+\.4s' <<<"$piece")
   c_fmla=$(grep -cE 'fml[as]\s+v' <<<"$piece$clip")
   c_max=$(grep -cE 'fm(ax|in)nm\s+v[0-9]+\.4s' <<<"$clip")
-  echo "neon::f32k::piece: fcvtl(.2d)=$c_fcvtl fmul(.4s)=$c_fmul fadd(.2d)=$c_fadd; neon::f32k::piece_write: fmaxnm/fminnm(.4s)=$c_max; fused fmla/fmls in piece+clip=$c_fmla (must be 0)"
-  if [ "$c_fcvtl" -gt 0 ] && [ "$c_fmul" -gt 0 ] && [ "$c_fadd" -gt 0 ] && [ "$c_max" -gt 0 ] && [ "$c_fmla" = 0 ]; then
+  echo "neon::f32k::piece: fcvtzs(.4s)=$c_cvt fmul(.4s)=$c_fmul add(.4s)=$c_add; neon::f32k::piece_write: fmaxnm/fminnm(.4s)=$c_max; fused fmla/fmls in piece+clip=$c_fmla (must be 0)"
+  if [ "$c_cvt" -gt 0 ] && [ "$c_fmul" -gt 0 ] && [ "$c_add" -gt 0 ] && [ "$c_max" -gt 0 ] && [ "$c_fmla" = 0 ]; then
     echo "PASS: simd-aarch64 NEON kernels use 128-bit vector instructions, no fused multiply-add"
   else
     echo "FAIL: simd-aarch64 disassembly"; fail=1

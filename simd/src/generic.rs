@@ -6,7 +6,7 @@
 //! features, so they inline into the kernels):
 //!
 //! `load store splat sub mul gt lt ge le mand mtrue mall sel vmin vmax clip01 vabs hmin
-//! hmax czero cadd csum azero acc asum`, and the constant `SUM_FLAGS_NONFINITE`: `true` for
+//! hmax czero cadd csum azero acc asum qacc qsum`, and the constant `SUM_FLAGS_NONFINITE`: `true` for
 //! `f32`, whose `f64` lane sums are finite exactly when every summed `z_i` is (|z| ≤ 2^128,
 //! so no sum of fewer than 2^800 of them overflows; NaN and ±∞ propagate), which lets the
 //! statistics passes skip the per-element finiteness test. `f64` sums can overflow, so the
@@ -18,9 +18,12 @@
 //!
 //! Rounding: `d = sub(mul(x, s), λ)` is two separately rounded operations (never a fused
 //! multiply-add), so the partition and every written value equal the scalar code's bit for
-//! bit. Sums are accumulated in `f64` lanes (`acc` widens `f32` lanes exactly), in a fixed
-//! order that depends only on the length: they can differ from the scalar code's sums by the
-//! rounding of a different summation order, `≤ (n − 1)·2^-53·Σ|v_i|`.
+//! bit. The `f32` free-set sums of the piece passes use the core crate's 2^-23 fixed point
+//! (`qacc`/`qsum`: integer lanes, `Real::FIXED_SUM`), so they equal the scalar code's sums
+//! exactly, for every vector width and thread count. Other sums are accumulated in `f64` lanes
+//! (`acc` widens `f32` lanes exactly), in a fixed order that depends only on the length: they
+//! can differ from the scalar code's sums by the rounding of a different summation order,
+//! `≤ (n − 1)·2^-53·Σ|v_i|`.
 
 /// Defines the kernels of one instruction-set module (see the module docs).
 macro_rules! kernels {
