@@ -105,7 +105,7 @@ section "Rust firmware with a deliberately wrong expected value (must fail)"
 fwcargo build --release --bin hypersimplex-firmware --features force-fail 2>&1 | tail -3
 "${QEMU[@]}" firmware/rust/target/$TARGET/release/hypersimplex-firmware >"$OUT/rust-force-fail.log" 2>&1
 rc=$?
-grep -E 'MISMATCH|passed' "$OUT/rust-force-fail.log"
+grep -E 'MISMATCH|passed' "$OUT/rust-force-fail.log" | sed 's/^/  (expected failure) /'
 echo "exit status: $rc (expected 1)"
 result "rust firmware fails on a wrong expected value (exit 1)" "$([ "$rc" = 1 ]; echo $?)"
 
@@ -188,7 +188,7 @@ if [ -f target/thumb-os/$TARGET/release/libhypersimplex.a ]; then
     target/thumb-os/$TARGET/release/libhypersimplex.a -lm -o "$OUT/c-force-fail.elf" &&
     "${QEMU[@]}" "$OUT/c-force-fail.elf" >"$OUT/c-force-fail.log" 2>&1
   rc=$?
-  grep -E 'MISMATCH|passed' "$OUT/c-force-fail.log"
+  grep -E 'MISMATCH|passed' "$OUT/c-force-fail.log" | sed 's/^/  (expected failure) /'
   echo "exit status: $rc (expected 1)"
   result "C firmware fails on a wrong expected value (exit 1)" "$([ "$rc" = 1 ]; echo $?)"
 fi
