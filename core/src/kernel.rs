@@ -81,6 +81,15 @@ pub trait Reductions<T: Real> {
         let _ = lambda;
         None
     }
+    /// A bracket `[a, b]` known to hold the root, `f(a) ≥ k ≥ f(b)`, for implementations
+    /// that only answer for λ in such a bracket (the working-set passes of the
+    /// `hypersimplex-simd` crate, which keep only the elements whose class can change inside
+    /// it). The solver then evaluates `f` only inside `[a, b]`. `None` (the default): the
+    /// solver's bracket is `[min z − 1, max z]`. Ignored on bare-metal targets
+    /// (`target_os = "none"`), which have no such passes.
+    fn bracket(&self) -> Option<(T, T)> {
+        None
+    }
 }
 
 /// [`Reductions::gaps`] over any [`Source`] (a scalar pass).

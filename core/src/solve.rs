@@ -10,7 +10,7 @@
 //! up to the rounding of the element type, and the solver stops.
 //!
 //! Safeguards: every pass tightens a bracket `[lo, hi]` (`f(lo) ≥ k ≥ f(hi)`), starting from
-//! `[min z − 1, max z]`. On a flat piece (`|F| = 0`, no slope) one extra pass finds the nearest
+//! `[min z − 1, max z]` (narrowed to [`Reductions::bracket`] when the passes supply one). On a flat piece (`|F| = 0`, no slope) one extra pass finds the nearest
 //! breakpoints ([`Reductions::gaps`]) and the solver jumps just past the one toward the root;
 //! a jump that does not halve the bracket (counted in representable values) is followed by a
 //! bisection step. A Newton step that leaves the bracket is replaced by the bracket's midpoint,
@@ -168,6 +168,12 @@ fn newton<T: Real, R: Reductions<T> + ?Sized>(
             fill: Fill::Ones,
             passes,
         }));
+    }
+    // (Compiled out on bare metal, which has no bracketing passes: it is 20 bytes of flash.)
+    #[cfg(not(target_os = "none"))]
+    if let Some((a, b)) = r.bracket() {
+        lo = if a > lo { a } else { lo };
+        hi = if b < hi { b } else { hi };
     }
     let (mut lam, mut piece) = match first {
         Some(gp) => gp,

@@ -1,5 +1,6 @@
-//! Times single passes over one long f32 vector (default 10^7): memcpy, one reduction pass
-//! (`piece`), the fused piece+write pass, the clip write and the whole forward pass.
+//! Times single passes over one long f32 vector of normal logits (default 10^7): memcpy, one
+//! reduction pass (`piece`), the fused piece+write pass, the clip write (plain and streaming),
+//! the working-set split pass and the whole forward pass.
 //! `cargo run --release -p hypersimplex-simd --example passbench -- [n]`
 use hypersimplex_simd::{Element, Kernels};
 use std::time::Instant;
@@ -22,8 +23,19 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(10_000_000);
+    // Standard normal logits (Box–Muller on a 64-bit LCG), as in the benchmarks.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut uniform = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
     let x: Vec<f32> = (0..n)
-        .map(|i| ((i * 7919) % 10007) as f32 * 1e-3 - 5.0)
+        .map(|_| {
+            let (u, v) = (uniform(), uniform());
+            ((-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()) as f32
+        })
         .collect();
     let mut y = vec![0.0f32; n];
     let k = Kernels::active();
@@ -50,6 +62,10 @@ fn main() {
         println!(
             "clip        {:9.2} us",
             ms(med(|| f32::clip(k, &x, 0.7, 0.1, &mut y)))
+        );
+        println!(
+            "clip_stream {:9.2} us",
+            ms(med(|| f32::clip_stream(k, &x, 0.7, 0.1, &mut y)))
         );
         println!(
             "piece_stats {:9.2} us",
@@ -98,6 +114,24 @@ fn main() {
                 ));
             }))
         );
+        println!(
+            "split       {:9.2} us",
+            ms(med(|| {
+                let ws = hypersimplex_simd::passes::WorkingSet::split(k, &x, 0.7f32, -0.55, -0.45);
+                std::hint::black_box(ws.map(|w| w.kept()));
+            }))
+        );
+        for (a, b) in [(-10.0f32, -9.99f32), (-0.51, -0.49), (-0.55, -0.45)] {
+            let ws = hypersimplex_simd::passes::WorkingSet::split(k, &x, 0.7f32, a, b);
+            println!(
+                "split [{a}, {b}] keeps {:?}: {:9.2} us",
+                ws.map(|w| w.kept()),
+                ms(med(|| {
+                    let ws = hypersimplex_simd::passes::WorkingSet::split(k, &x, 0.7f32, a, b);
+                    std::hint::black_box(ws.map(|w| w.kept()));
+                }))
+            );
+        }
         println!(
             "forward     {:9.2} us",
             ms(med(|| {

@@ -10,6 +10,49 @@
 //! code, so that every path agrees on the partition and on the values written.
 #![allow(unused_unsafe)]
 
+/// `PACK8[keep]`: the indices of the set bits of the 8-bit lane mask `keep`, in order, one
+/// byte each (unused bytes 0): the `vpermps` control that moves the kept `f32` lanes to the
+/// front (see `compress_unset`).
+static PACK8: [u64; 256] = pack_table::<256>(8, false);
+/// `PACK4[keep]`: as [`PACK8`] for 4 `f64` lanes, as pairs of `f32` lane indices.
+static PACK4: [u64; 16] = pack_table::<16>(4, true);
+/// `POP[keep]`: the number of set bits of `keep`.
+static POP: [u8; 256] = pop_table();
+
+const fn pack_table<const N: usize>(lanes: usize, pairs: bool) -> [u64; N] {
+    let mut t = [0u64; N];
+    let mut m = 0;
+    while m < N {
+        let (mut out, mut pos, mut j) = (0u64, 0, 0);
+        while j < lanes {
+            if (m >> j) & 1 == 1 {
+                if pairs {
+                    out |= ((2 * j) as u64) << (8 * pos);
+                    out |= ((2 * j + 1) as u64) << (8 * (pos + 1));
+                    pos += 2;
+                } else {
+                    out |= (j as u64) << (8 * pos);
+                    pos += 1;
+                }
+            }
+            j += 1;
+        }
+        t[m] = out;
+        m += 1;
+    }
+    t
+}
+
+const fn pop_table() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut m = 0;
+    while m < 256 {
+        t[m] = (m as u32).count_ones() as u8;
+        m += 1;
+    }
+    t
+}
+
 /// `f32` kernels: `__m256`, 8 lanes; sums widen each half with `vcvtps2pd` into 4 `f64` lanes.
 pub mod f32k {
     use core::arch::x86_64::*;
@@ -206,6 +249,49 @@ pub mod f32k {
         a.iter().map(|&v| v as i64).sum()
     }
 
+    /// Lane-wise `a | b` of two masks.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn mor(a: M, b: M) -> M {
+        _mm256_or_ps(a, b)
+    }
+    /// Non-temporal store of `v` at `p`, which must be 32-byte aligned.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn stream(p: *mut T, v: V) {
+        // SAFETY: the caller passes a 32-byte aligned pointer to 8 writable f32.
+        unsafe { _mm256_stream_ps(p, v) }
+    }
+    /// Orders the streaming stores before later memory accesses.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn stream_fence() {
+        _mm_sfence()
+    }
+    /// Adds `round(d·2^23)` (to nearest) to the lanes of `q` whose mask is set, where the
+    /// caller guarantees `0 < d < 1`: the fixed-point sum without `qacc`'s clip.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn qacc_unit(q: C, m: M, d: V) -> C {
+        let t = _mm256_cvtps_epi32(_mm256_mul_ps(d, _mm256_set1_ps(8_388_608.0)));
+        _mm256_add_epi32(q, _mm256_and_si256(t, _mm256_castps_si256(m)))
+    }
+    /// Stores the lanes of `v` whose mask lane is *clear*, in order, at `p`, and returns how
+    /// many there are. Writes all 8 slots `p[0..8]` (those past the count hold other lanes).
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn compress_unset(p: *mut T, v: V, m: M) -> usize {
+        let keep = (!_mm256_movemask_ps(m) & 0xff) as usize;
+        // SAFETY: `keep < 256` indexes the table (8 readable bytes at that entry); the caller
+        // passes a pointer to 8 writable f32.
+        unsafe {
+            let ctl = _mm_loadl_epi64(super::PACK8.as_ptr().add(keep).cast());
+            let idx = _mm256_cvtepu8_epi32(ctl);
+            _mm256_storeu_ps(p, _mm256_permutevar8x32_ps(v, idx));
+        }
+        super::POP[keep] as usize
+    }
+
     kernels!(#[target_feature(enable = "avx2,fma")]);
 }
 
@@ -391,6 +477,48 @@ pub mod f64k {
     #[target_feature(enable = "avx2,fma")]
     unsafe fn qsum(_q: C) -> i64 {
         0
+    }
+
+    /// Lane-wise `a | b` of two masks.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn mor(a: M, b: M) -> M {
+        _mm256_or_pd(a, b)
+    }
+    /// Non-temporal store of `v` at `p`, which must be 32-byte aligned.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn stream(p: *mut T, v: V) {
+        // SAFETY: the caller passes a 32-byte aligned pointer to 4 writable f64.
+        unsafe { _mm256_stream_pd(p, v) }
+    }
+    /// Orders the streaming stores before later memory accesses.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn stream_fence() {
+        _mm_sfence()
+    }
+    /// Unused: `f64` sums the free set in `f64`.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn qacc_unit(q: C, _m: M, _d: V) -> C {
+        q
+    }
+    /// Stores the lanes of `v` whose mask lane is *clear*, in order, at `p`, and returns how
+    /// many there are. Writes all 4 slots `p[0..4]` (those past the count hold other lanes).
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn compress_unset(p: *mut T, v: V, m: M) -> usize {
+        let keep = (!_mm256_movemask_pd(m) & 0xf) as usize;
+        // SAFETY: `keep < 16` indexes the table (8 readable bytes at that entry); the caller
+        // passes a pointer to 4 writable f64.
+        unsafe {
+            let ctl = _mm_loadl_epi64(super::PACK4.as_ptr().add(keep).cast());
+            let idx = _mm256_cvtepu8_epi32(ctl);
+            let moved = _mm256_permutevar8x32_ps(_mm256_castpd_ps(v), idx);
+            _mm256_storeu_pd(p, _mm256_castps_pd(moved));
+        }
+        super::POP[keep] as usize
     }
 
     kernels!(#[target_feature(enable = "avx2,fma")]);

@@ -287,6 +287,154 @@ macro_rules! kernels {
             )
         }
 
+        /// The split pass of the working-set solver (`crate::passes::WorkingSet`): for a
+        /// bracket `a < b`, classifies every `z_i = fl(x_i·s)` by its class over all of
+        /// `λ ∈ [a, b]` (`fl(z − λ)` is monotone in λ, so the classes at the two ends decide):
+        /// upper throughout (`fl(z − b) ≥ 1`), lower throughout (`fl(z − a) ≤ 0`), free
+        /// throughout (`fl(z − b) > 0` and `fl(z − a) < 1`), or *kept*: its class can change
+        /// inside the bracket, and `z_i` is appended to `out`. Also the statistics of `z`.
+        /// Processes `min(x.len(), out.len())` elements (callers pass `out.len() ≥ x.len()`).
+        ///
+        /// # Safety
+        /// The CPU must support this module's target features; `x.len() < 2^31`.
+        $(#[$attr])*
+        pub unsafe fn split(
+            x: &[T],
+            s: T,
+            a: T,
+            b: T,
+            out: &mut [core::mem::MaybeUninit<T>],
+        ) -> crate::platform::Split<T> {
+            let n = x.len().min(out.len());
+            let p = x.as_ptr();
+            let o = out.as_mut_ptr().cast::<T>();
+            let mut i = 0;
+            let mut kept = 0usize;
+            // One vector per iteration (two would spill accumulators to the stack). No Σz and
+            // no per-element finiteness test: ±∞ shows in min/max, and NaN (false in every
+            // comparison) is always kept, where the caller checks the (few) kept elements.
+            // SAFETY: target features guaranteed by the caller. Loads read `p[i..i + W]`
+            // with `i + W <= n`. Each `compress_unset` writes `W` slots from `o + kept`, and
+            // `kept ≤ i` (at most one kept element per element read), so the writes stay
+            // below `i + W <= n`, inside `out`, which is a distinct borrow from `x`.
+            let (free_sum, vmn, vmx, mut upper, mut free) = unsafe {
+                let (vs, va, vb) = (splat(s), splat(a), splat(b));
+                let (zero, one) = (splat(T::ZERO), splat(T::ONE));
+                let (mut a0, mut a1) = (azero(), azero());
+                let (mut cf, mut cu) = (czero(), czero());
+                let (mut q, mut total) = (czero(), 0i64);
+                let mut mn = splat(T::MAX);
+                let mut mx = splat(T::LOWEST);
+                // Runs of at most 2·FX_FLUSH vectors, each adding at most 2^23 to a fixed-point
+                // lane: the lanes are flushed into `total` between runs.
+                while i + W <= n {
+                    let end = n.min(i + 2 * FX_FLUSH as usize * W);
+                    while i + W <= end {
+                        let z = mul(load(p.add(i)), vs);
+                        mn = vmin(mn, z);
+                        mx = vmax(mx, z);
+                        let (da, db) = (sub(z, va), sub(z, vb));
+                        let u = ge(db, one);
+                        let f = mand(gt(db, zero), lt(da, one));
+                        cu = cadd(cu, u);
+                        cf = cadd(cf, f);
+                        if T::FIXED_SUM {
+                            q = qacc_unit(q, f, db);
+                        } else {
+                            acc(&mut a0, &mut a1, sel(f, db));
+                        }
+                        kept += compress_unset(o.add(kept), z, mor(mor(u, le(da, zero)), f));
+                        i += W;
+                    }
+                    if T::FIXED_SUM {
+                        total += qsum(q);
+                        q = czero();
+                    }
+                }
+                (
+                    if T::FIXED_SUM {
+                        (total + qsum(q)) as f64 * (1.0 / 8_388_608.0)
+                    } else {
+                        asum(a0) + asum(a1)
+                    },
+                    hmin(mn),
+                    hmax(mx),
+                    csum(cu),
+                    csum(cf),
+                )
+            };
+            let (mut ps, mut fixed_tail, mut mn, mut mx) = (Tail::new(), 0i64, vmn, vmx);
+            for &v in x.get(i..n).unwrap_or(&[]) {
+                let z = v * s;
+                mn = if z < mn { z } else { mn };
+                mx = if z > mx { z } else { mx };
+                let (da, db) = (z - a, z - b);
+                if db >= T::ONE {
+                    upper += 1;
+                } else if (db > T::ZERO) & (da < T::ONE) {
+                    free += 1;
+                    if T::FIXED_SUM {
+                        // As `qacc_unit`: round to nearest, ties to even.
+                        fixed_tail += (db * (8_388_608.0 as T)).round_ties_even() as i64;
+                    } else {
+                        ps.add(db, true);
+                    }
+                } else if da <= T::ZERO {
+                    // lower throughout
+                } else {
+                    // kept (NaN included: it fails every comparison)
+                    if let Some(slot) = out.get_mut(kept) {
+                        slot.write(z);
+                    }
+                    kept += 1;
+                }
+            }
+            let finite = mn.is_finite() & mx.is_finite();
+            crate::platform::Split {
+                stats: Stats { sum: f64::NAN, min: mn, max: mx, finite },
+                upper,
+                free,
+                free_sum: free_sum + ps.value() + fixed_tail as f64 * (1.0 / 8_388_608.0),
+                kept,
+            }
+        }
+
+        /// [`clip`] with non-temporal (streaming) stores for the vector-aligned part of `y`,
+        /// for outputs much larger than the caches: the stores then skip the read of `y`'s
+        /// cache lines that a plain store costs. The values are [`clip`]'s, bit for bit.
+        ///
+        /// # Safety
+        /// The CPU must support this module's target features.
+        $(#[$attr])*
+        pub unsafe fn clip_stream(x: &[T], s: T, lam: T, y: &mut [T]) {
+            let n = x.len().min(y.len());
+            // Elements before the first slot of `y` aligned for a vector store.
+            let head = y.as_ptr().align_offset(W * core::mem::size_of::<T>()).min(n);
+            let (xh, yh) = (x.get(..head).unwrap_or(&[]), y.get_mut(..head).unwrap_or(&mut []));
+            for (o, &v) in yh.iter_mut().zip(xh) {
+                *o = (v * s - lam).clip01();
+            }
+            let (p, q) = (x.as_ptr(), y.as_mut_ptr());
+            let mut i = head;
+            // SAFETY: target features guaranteed by the caller; `i + W <= n` keeps every load
+            // inside `x` and every store inside `y` (distinct borrows), and `q + i` is aligned
+            // to the vector size from `head` on (`i − head` is a multiple of `W`), as the
+            // streaming store requires. The fence orders the streaming stores before any later
+            // store or load.
+            unsafe {
+                let (vs, vl) = (splat(s), splat(lam));
+                while i + W <= n {
+                    stream(q.add(i), clip01(sub(mul(load(p.add(i)), vs), vl)));
+                    i += W;
+                }
+                stream_fence();
+            }
+            let (xt, yt) = (x.get(i..n).unwrap_or(&[]), y.get_mut(i..n).unwrap_or(&mut []));
+            for (o, &v) in yt.iter_mut().zip(xt) {
+                *o = (v * s - lam).clip01();
+            }
+        }
+
         /// `true` when every `fl(x_i·s)` is finite.
         ///
         /// # Safety

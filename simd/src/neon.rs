@@ -172,6 +172,53 @@ pub mod f32k {
         vaddlvq_u32(q) as i64
     }
 
+    /// Lane-wise `a | b` of two masks.
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn mor(a: M, b: M) -> M {
+        vorrq_u32(a, b)
+    }
+    /// A plain store (NEON has no non-temporal store intrinsic; `clip_stream` is then `clip`).
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn stream(p: *mut T, v: V) {
+        // SAFETY: the caller passes a pointer to one vector of writable elements.
+        unsafe { store(p, v) }
+    }
+    /// Nothing to order (see `stream`).
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn stream_fence() {}
+    /// Adds `round(d·2^23)` (to nearest) to the lanes of `q` whose mask is set, where the
+    /// caller guarantees `0 < d < 1`: the fixed-point sum without `qacc`'s clip.
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn qacc_unit(q: C, m: M, d: V) -> C {
+        let t = vcvtnq_s32_f32(vmulq_f32(d, vdupq_n_f32(8_388_608.0)));
+        vaddq_u32(q, vandq_u32(vreinterpretq_u32_s32(t), m))
+    }
+    /// Stores the lanes of `v` whose mask lane is *clear*, in order, at `p`, and returns how
+    /// many there are (branch-free: every lane is stored at the running count, which advances
+    /// only past kept lanes). Writes within `p[0..4]`.
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn compress_unset(p: *mut T, v: V, m: M) -> usize {
+        let keep = vsubq_u32(vdupq_n_u32(1), vandq_u32(m, vdupq_n_u32(1)));
+        let mut k = 0usize;
+        // SAFETY: `k ≤ j < 4` at the store of lane j, and the caller passes 4 writable f32.
+        unsafe {
+            *p.add(k) = vgetq_lane_f32::<0>(v);
+            k += vgetq_lane_u32::<0>(keep) as usize;
+            *p.add(k) = vgetq_lane_f32::<1>(v);
+            k += vgetq_lane_u32::<1>(keep) as usize;
+            *p.add(k) = vgetq_lane_f32::<2>(v);
+            k += vgetq_lane_u32::<2>(keep) as usize;
+            *p.add(k) = vgetq_lane_f32::<3>(v);
+            k += vgetq_lane_u32::<3>(keep) as usize;
+        }
+        k
+    }
+
     kernels!(#[target_feature(enable = "neon")]);
 }
 
@@ -334,6 +381,45 @@ pub mod f64k {
     #[target_feature(enable = "neon")]
     unsafe fn qsum(_q: C) -> i64 {
         0
+    }
+
+    /// Lane-wise `a | b` of two masks.
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn mor(a: M, b: M) -> M {
+        vorrq_u64(a, b)
+    }
+    /// A plain store (NEON has no non-temporal store intrinsic; `clip_stream` is then `clip`).
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn stream(p: *mut T, v: V) {
+        // SAFETY: the caller passes a pointer to one vector of writable elements.
+        unsafe { store(p, v) }
+    }
+    /// Nothing to order (see `stream`).
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn stream_fence() {}
+    /// Unused: `f64` sums the free set in `f64`.
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn qacc_unit(q: C, _m: M, _d: V) -> C {
+        q
+    }
+    /// Stores the lanes of `v` whose mask lane is *clear*, in order, at `p`, and returns how
+    /// many there are (branch-free, as for `f32`). Writes within `p[0..2]`.
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn compress_unset(p: *mut T, v: V, m: M) -> usize {
+        let mut k = 0usize;
+        // SAFETY: `k ≤ j < 2` at the store of lane j, and the caller passes 2 writable f64.
+        unsafe {
+            *p.add(k) = vgetq_lane_f64::<0>(v);
+            k += 1 - (vgetq_lane_u64::<0>(m) & 1) as usize;
+            *p.add(k) = vgetq_lane_f64::<1>(v);
+            k += 1 - (vgetq_lane_u64::<1>(m) & 1) as usize;
+        }
+        k
     }
 
     kernels!(#[target_feature(enable = "neon")]);

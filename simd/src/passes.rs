@@ -11,7 +11,9 @@ use hypersimplex::kernel::{gaps_scalar, Piece, Reductions, Stats};
 use hypersimplex::loss::Residual;
 use rayon::prelude::*;
 
-use crate::platform::{Element, Kernels};
+use std::mem::MaybeUninit;
+
+use crate::platform::{Element, Kernels, Split};
 
 /// Elements per reduction block.
 pub const BLOCK: usize = 1 << 16;
@@ -304,4 +306,214 @@ fn reduce_write<T: Sync + Send>(
             .reduce(merge_piece)
     }
     .unwrap_or_default()
+}
+
+/// The working set kept by the split pass makes the solver's passes run on a rayon pool when it
+/// has at least this many elements.
+pub const WORKING_SET_PAR_MIN: usize = 1 << 16;
+
+/// The solver's passes restricted to a bracket `[a, b]` of λ known to hold the root: one
+/// streaming *split* pass ([`Element::split`]) over `z = x·s` summarizes the elements whose
+/// class (lower, free, upper) is the same for every λ in the bracket, and copies out the few
+/// whose class can change there (the *working set*, typically a few percent of `x` when the
+/// bracket comes from a good sample). Every later pass of the root finder reads only the
+/// working set, and adds the summary:
+///
+/// `|F(λ)| = |F_ws(λ)| + m`, `|U(λ)| = |U_ws(λ)| + u`,
+/// `Σ_{F(λ)} d_i = Σ_{F_ws(λ)} d_i + Σ_{fixed free} fl(z_i − b) + m·(b − λ)`,
+///
+/// where `m` and `u` count the elements free and upper throughout. The counts (the partition)
+/// are exactly those of a full pass at the same λ; the free-set sum differs from a full pass's
+/// only by the rounding of `fl(z_i − λ)` against `fl(z_i − b) + (b − λ)` (at most about one
+/// unit of `ε` per free element, which moves λ by less than an ulp of the data's scale).
+///
+/// The working set is stored block by block (the blocks of [`BLOCK`] elements of `x`, each
+/// block's kept elements at the front of its own slot of one buffer), so the split runs on the
+/// rayon pool without coordination and every result is independent of the thread count.
+#[derive(Debug)]
+pub struct WorkingSet<T> {
+    kernels: Kernels,
+    /// Capacity `SLOT` per block, length 0: block `j`'s kept elements are initialized in
+    /// `buf[j·SLOT .. j·SLOT + len_j]`, recorded in `parts`.
+    buf: Vec<T>,
+    parts: Vec<(usize, usize)>,
+    kept: usize,
+    upper: usize,
+    free: usize,
+    free_sum: f64,
+    stats: Stats<T>,
+    a: T,
+    b: T,
+    n: usize,
+}
+
+impl<T: Element> WorkingSet<T> {
+    /// Runs the split pass over `z = x·scale` for the bracket `a < b`. `None` when some block
+    /// of `x` keeps more than [`SLOT`] elements (the bracket is too wide to pay off).
+    pub fn split(kernels: Kernels, x: &[T], scale: T, a: T, b: T) -> Option<Self> {
+        let n = x.len();
+        let blocks = n.div_ceil(BLOCK);
+        let mut buf: Vec<T> = Vec::with_capacity(blocks * SLOT);
+        let out = buf
+            .spare_capacity_mut()
+            .get_mut(..blocks * SLOT)
+            .unwrap_or_default();
+        let f = |(c, o): (&[T], &mut [MaybeUninit<T>])| split_block(kernels, c, scale, a, b, o);
+        let blocks: Vec<Option<Split<T>>> = if parallel(n) {
+            x.par_chunks(BLOCK)
+                .zip(out.par_chunks_mut(SLOT))
+                .map(f)
+                .collect()
+        } else {
+            x.chunks(BLOCK).zip(out.chunks_mut(SLOT)).map(f).collect()
+        };
+        let mut ws = WorkingSet {
+            kernels,
+            buf: Vec::new(),
+            parts: Vec::new(),
+            kept: 0,
+            upper: 0,
+            free: 0,
+            free_sum: 0.0,
+            stats: empty_stats(),
+            a,
+            b,
+            n,
+        };
+        for (j, s) in blocks.iter().enumerate() {
+            let s = (*s)?;
+            ws.stats = merge_stats(ws.stats, s.stats);
+            ws.upper += s.upper;
+            ws.free += s.free;
+            ws.free_sum += s.free_sum;
+            ws.kept += s.kept;
+            if s.kept > 0 {
+                ws.parts.push((j * SLOT, s.kept.min(SLOT)));
+            }
+        }
+        ws.buf = buf;
+        // NaN inputs are never classified, so they are kept: check the kept elements.
+        if ws.stats.finite {
+            let k = ws.kernels;
+            ws.stats.finite = ws.over_parts(|c| T::all_finite(k, c, T::ONE), true, |a, b| a & b);
+        }
+        Some(ws)
+    }
+
+    /// Number of kept elements (whose class can change inside the bracket).
+    pub fn kept(&self) -> usize {
+        self.kept
+    }
+
+    /// The statistics of all of `z`, from the split pass.
+    pub fn stats(&self) -> Stats<T> {
+        self.stats
+    }
+
+    fn part(&self, (start, len): (usize, usize)) -> &[T] {
+        // SAFETY: `parts` only holds ranges `start + len ≤ capacity` of `buf` whose
+        // elements the split kernel wrote (it writes its `kept` elements to the front of its
+        // block's slot), and `buf` is not modified after `split`.
+        unsafe { std::slice::from_raw_parts(self.buf.as_ptr().add(start), len) }
+    }
+
+    fn over_parts<R: Send>(
+        &self,
+        f: impl Fn(&[T]) -> R + Sync + Send,
+        init: R,
+        merge: impl Fn(R, R) -> R,
+    ) -> R {
+        if self.kept >= WORKING_SET_PAR_MIN && rayon::current_num_threads() > 1 {
+            let parts: Vec<R> = self.parts.par_iter().map(|&p| f(self.part(p))).collect();
+            parts.into_iter().fold(init, merge)
+        } else {
+            self.parts
+                .iter()
+                .map(|&p| f(self.part(p)))
+                .fold(init, merge)
+        }
+    }
+}
+
+/// Room for kept elements per block of [`BLOCK`] elements: a quarter of it. (A good bracket
+/// keeps a few percent; the working-set buffer is allocated for `n/4` elements.)
+pub const SLOT: usize = BLOCK / 4;
+
+/// The split kernel over one block, in sub-chunks no longer than the room left in the block's
+/// slot (the kernel needs room for every element it reads). `None` when the slot fills up.
+fn split_block<T: Element>(
+    k: Kernels,
+    x: &[T],
+    s: T,
+    a: T,
+    b: T,
+    out: &mut [MaybeUninit<T>],
+) -> Option<Split<T>> {
+    let mut acc: Option<Split<T>> = None;
+    let (mut done, mut kept) = (0usize, 0usize);
+    while done < x.len() {
+        let room = out.len() - kept;
+        if room < 64 {
+            return None;
+        }
+        let take = room.min(x.len() - done);
+        let r = T::split(k, x.get(done..done + take)?, s, a, b, out.get_mut(kept..)?);
+        done += take;
+        kept += r.kept;
+        acc = Some(match acc {
+            None => r,
+            Some(p) => Split {
+                stats: merge_stats(p.stats, r.stats),
+                upper: p.upper + r.upper,
+                free: p.free + r.free,
+                free_sum: p.free_sum + r.free_sum,
+                kept: p.kept + r.kept,
+            },
+        });
+    }
+    acc
+}
+
+impl<T: Element> Reductions<T> for WorkingSet<T> {
+    fn len(&self) -> usize {
+        self.n
+    }
+    fn stats(&mut self) -> Stats<T> {
+        self.stats
+    }
+    fn piece(&mut self, lambda: T) -> Piece {
+        let k = self.kernels;
+        // `z·1 = z` exactly, so the kernel's `d = fl(fl(z·1) − λ)` is the full pass's `d`.
+        let p = self.over_parts(
+            |c| T::piece(k, c, T::ONE, lambda),
+            Piece::default(),
+            merge_piece,
+        );
+        // (`free` is 0 when `b` is the open end MAX, where `b − λ` could overflow.)
+        let fixed = if self.free == 0 {
+            0.0
+        } else {
+            self.free_sum + self.free as f64 * (self.b.to_f64() - lambda.to_f64())
+        };
+        Piece {
+            free: p.free + self.free,
+            upper: p.upper + self.upper,
+            sum_free: p.sum_free + fixed,
+        }
+    }
+    fn piece_and_stats(&mut self, lambda: T) -> (Piece, Stats<T>) {
+        (self.piece(lambda), self.stats)
+    }
+    fn gaps(&mut self, lambda: T) -> Option<(f64, f64)> {
+        // Breakpoints of the kept elements only: the others have theirs outside the bracket,
+        // which the solver never leaves.
+        Some(self.over_parts(
+            |c| gaps_scalar(c, T::ONE, lambda),
+            (f64::INFINITY, f64::NEG_INFINITY),
+            |a, b| (a.0.min(b.0), a.1.max(b.1)),
+        ))
+    }
+    fn bracket(&self) -> Option<(T, T)> {
+        Some((self.a, self.b))
+    }
 }

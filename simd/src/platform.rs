@@ -9,6 +9,7 @@
 //! forced for testing and for bug reports: set the environment variable
 //! `HYPERSIMPLEX_FORCE_SCALAR=1` (read once, at the first call), or call [`set_force_scalar`].
 
+use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::OnceLock;
 
@@ -161,6 +162,29 @@ impl Kernels {
     }
 }
 
+/// What the split pass ([`Element::split`]) learns about `z = x·s` relative to a bracket
+/// `a < b` of λ: the elements whose class is the same for every `λ ∈ [a, b]`, summarized,
+/// and how many others (*kept*) it wrote out. Because `fl(z − λ)` is monotone in λ, an element
+/// is upper throughout when `fl(z − b) ≥ 1`, lower throughout when `fl(z − a) ≤ 0`, and free
+/// throughout when `fl(z − b) > 0` and `fl(z − a) < 1`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Split<T> {
+    /// min and max of `z`, and `finite` when neither is infinite. Not computed: `sum`
+    /// (NaN; the working-set solver always has a start point) and NaN inputs, which are
+    /// never classified (every comparison with NaN is false) and so are always kept: the
+    /// caller checks the kept elements.
+    pub stats: Stats<T>,
+    /// Elements upper throughout the bracket.
+    pub upper: usize,
+    /// Elements free throughout the bracket.
+    pub free: usize,
+    /// `Σ fl(z_i − b)` over the elements free throughout, in the element type's free-set sum
+    /// (the `f32` 2^-23 fixed point, or `f64`).
+    pub free_sum: f64,
+    /// Elements whose class can change inside the bracket, written to `out`.
+    pub kept: usize,
+}
+
 /// The element types with vectorized kernels (`f32`, `f64`): the per-block kernels behind
 /// [`Kernels`]. Each function works on one block of at most [`crate::passes::BLOCK`]
 /// elements (the callers split longer inputs) and has the semantics of the scalar code in
@@ -172,12 +196,25 @@ pub trait Element: Real {
     fn piece(k: Kernels, x: &[Self], s: Self, lam: Self) -> Piece;
     /// [`Element::piece`] and [`Element::stats`] in one pass.
     fn piece_stats(k: Kernels, x: &[Self], s: Self, lam: Self) -> (Piece, Stats<Self>);
+    /// The working-set split of `z = x·s` for the bracket `[a, b]` (see [`Split`]); the kept
+    /// `z_i` are written to the front of `out` (`out.len() ≥ x.len()`).
+    fn split(
+        k: Kernels,
+        x: &[Self],
+        s: Self,
+        a: Self,
+        b: Self,
+        out: &mut [MaybeUninit<Self>],
+    ) -> Split<Self>;
     /// `true` when every `fl(x_i·s)` is finite.
     fn all_finite(k: Kernels, x: &[Self], s: Self) -> bool;
     /// [`Element::piece`], also writing `y_i = clip(d_i, 0, 1)` like [`Element::clip`].
     fn piece_write(k: Kernels, x: &[Self], s: Self, lam: Self, y: &mut [Self]) -> Piece;
     /// `y_i = clip(fl(x_i·s) − λ, 0, 1)` over `min(x.len(), y.len())` elements.
     fn clip(k: Kernels, x: &[Self], s: Self, lam: Self, y: &mut [Self]);
+    /// [`Element::clip`] with streaming (non-temporal) stores where the path has them, for
+    /// outputs much larger than the caches; bitwise the same values.
+    fn clip_stream(k: Kernels, x: &[Self], s: Self, lam: Self, y: &mut [Self]);
     /// In-place [`Element::clip`].
     fn clip_in_place(k: Kernels, x: &mut [Self], s: Self, lam: Self);
     /// `(|A|, Σ_{A} g_i, all finite)` over `A = {0 < y_i < 1}`.
@@ -246,6 +283,21 @@ macro_rules! element_impl {
                     ScalarPasses::new(x, s).piece_and_stats(lam)
                 )
             }
+            fn split(
+                k: Kernels,
+                x: &[$t],
+                s: $t,
+                a: $t,
+                b: $t,
+                out: &mut [MaybeUninit<$t>],
+            ) -> Split<$t> {
+                dispatch!(
+                    k,
+                    $m,
+                    split(x, s, a, b, out),
+                    portable::split(x, s, a, b, out)
+                )
+            }
             fn all_finite(k: Kernels, x: &[$t], s: $t) -> bool {
                 dispatch!(k, $m, all_finite(x, s), portable::all_finite(x, s))
             }
@@ -257,6 +309,14 @@ macro_rules! element_impl {
             }
             fn clip(k: Kernels, x: &[$t], s: $t, lam: $t, y: &mut [$t]) {
                 dispatch!(k, $m, clip(x, s, lam, y), portable::clip(x, s, lam, y))
+            }
+            fn clip_stream(k: Kernels, x: &[$t], s: $t, lam: $t, y: &mut [$t]) {
+                dispatch!(
+                    k,
+                    $m,
+                    clip_stream(x, s, lam, y),
+                    portable::clip(x, s, lam, y)
+                )
             }
             fn clip_in_place(k: Kernels, x: &mut [$t], s: $t, lam: $t) {
                 dispatch!(

@@ -69,3 +69,59 @@ pub fn grad<T: Real>(x: &[T], t: &[T], s: T, lam: T, mean: T, factor: T, out: &m
 pub fn all_finite<T: Real>(x: &[T], s: T) -> bool {
     x.iter().fold(true, |ok, &v| ok & ((v * s).abs() <= T::MAX))
 }
+
+/// The working-set split of `z = x·s` for the bracket `[a, b]` (see
+/// [`crate::platform::Split`]): the kept `z_i` go to the front of `out`, in order.
+pub fn split<T: Real>(
+    x: &[T],
+    s: T,
+    a: T,
+    b: T,
+    out: &mut [core::mem::MaybeUninit<T>],
+) -> crate::platform::Split<T> {
+    let n = x.len().min(out.len());
+    let (mut upper, mut free, mut kept) = (0usize, 0usize, 0usize);
+    let (mut fixed, mut wide) = (0i64, <T::Sum as SumAcc<T>>::ZERO);
+    let (mut mn, mut mx) = (T::MAX, T::LOWEST);
+    for &v in x.get(..n).unwrap_or(&[]) {
+        let z = v * s;
+        mn = if z < mn { z } else { mn };
+        mx = if z > mx { z } else { mx };
+        let (da, db) = (z - a, z - b);
+        if db >= T::ONE {
+            upper += 1;
+        } else if (db > T::ZERO) & (da < T::ONE) {
+            free += 1;
+            if T::FIXED_SUM {
+                // Round to nearest, ties to even, as the vector kernels' `qacc_unit`.
+                fixed += (db.to_f64() * 8_388_608.0).round_ties_even() as i64;
+            } else {
+                wide.add(db);
+            }
+        } else if da <= T::ZERO {
+            // lower throughout
+        } else {
+            // kept (NaN included: it fails every comparison)
+            if let Some(slot) = out.get_mut(kept) {
+                slot.write(z);
+            }
+            kept += 1;
+        }
+    }
+    crate::platform::Split {
+        stats: hypersimplex::kernel::Stats {
+            sum: f64::NAN,
+            min: mn,
+            max: mx,
+            finite: mn.is_finite() & mx.is_finite(),
+        },
+        upper,
+        free,
+        free_sum: if T::FIXED_SUM {
+            fixed as f64 * (1.0 / 8_388_608.0)
+        } else {
+            wide.value()
+        },
+        kept,
+    }
+}

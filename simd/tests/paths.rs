@@ -76,6 +76,16 @@ fn check_kernels<T: Element>(k: Kernels, x: &[T], tau: T, rng: &mut Rng) {
         T::clip(k, x, s, lam, &mut y1);
         hypersimplex::kernel::write_clip(x, s, lam, &mut y2);
         assert_eq!(bits(&y1), bits(&y2), "{name} clip n={n}");
+        // the streaming clip, into every alignment of the output
+        let mut yb = vec![T::from_f64(9.0); n + 8];
+        for off in 0..8 {
+            T::clip_stream(k, x, s, lam, &mut yb[off..off + n]);
+            assert_eq!(
+                bits(&yb[off..off + n]),
+                bits(&y2),
+                "{name} clip_stream n={n}"
+            );
+        }
         // the fused pass: the same piece and the same written values
         let mut y4 = vec![T::from_f64(9.0); n];
         let p4 = T::piece_write(k, x, s, lam, &mut y4);
