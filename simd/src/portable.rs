@@ -69,3 +69,38 @@ pub fn grad<T: Real>(x: &[T], t: &[T], s: T, lam: T, mean: T, factor: T, out: &m
 pub fn all_finite<T: Real>(x: &[T], s: T) -> bool {
     x.iter().fold(true, |ok, &v| ok & ((v * s).abs() <= T::MAX))
 }
+
+/// `out[c·stride + r] = x[r·cols + c]` for the `rows = x.len() / cols` rows of the row-major
+/// `x` (entries past the end of `out` are skipped); `true` when every `fl(x_i·s)` of those
+/// rows is finite.
+pub fn transpose<T: Real>(x: &[T], cols: usize, s: T, out: &mut [T], stride: usize) -> bool {
+    let mut ok = true;
+    if cols == 0 {
+        return ok;
+    }
+    for (r, row) in x.chunks_exact(cols).enumerate() {
+        for (c, &v) in row.iter().enumerate() {
+            ok &= (v * s).abs() <= T::MAX;
+            if let Some(d) = out.get_mut(c * stride + r) {
+                *d = v;
+            }
+        }
+    }
+    ok
+}
+
+/// [`residual`] against the one-hot targets of `class` (`t_i = 1` where `labels[i] == class`).
+pub fn residual_labels<T: Real>(x: &[T], labels: &[u32], class: u32, s: T, lam: T) -> Residual {
+    let pairs = x
+        .iter()
+        .zip(labels)
+        .map(|(&xi, &l)| (xi, T::ONE.keep_if(l == class)));
+    hypersimplex::loss::residual(pairs, s, lam)
+}
+
+/// `out_i = grad_entry(x_i, 0, s, λ_i, m_i, factor)` (a λ and a mean per element).
+pub fn grad_pattern<T: Real>(x: &[T], lam: &[T], mean: &[T], s: T, factor: T, out: &mut [T]) {
+    for (((o, &xi), &li), &mi) in out.iter_mut().zip(x).zip(lam).zip(mean) {
+        *o = grad_entry(xi, T::ZERO, s, li, mi, factor);
+    }
+}
