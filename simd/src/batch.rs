@@ -448,45 +448,51 @@ impl Kernels {
         drop(xt);
         let per_class = first_error(&per_class)?;
         let sq: f64 = per_class.iter().fold(0.0, |a, &(_, _, q)| a + q);
-        // Every class succeeded: the gradient, written row-major straight into `grad` with
-        // each class's λ and mean repeated along a block of rows (target 0), then the one
-        // labelled entry of each row rewritten with target 1.
+        // Every class succeeded: the gradient, written row-major straight into `grad`, block
+        // by block of whole rows, with each class's λ and mean repeated along the block and
+        // the block's one-hot targets set in a zeroed buffer (and cleared again after).
         if let Some(g) = grad {
             let rows = (MC_PATTERN / classes).max(1);
             let width = rows * classes;
             let lam: Vec<T> = per_class.iter().map(|p| p.0).cycle().take(width).collect();
             let mean: Vec<T> = per_class.iter().map(|p| p.1).cycle().take(width).collect();
-            let block = |(b, (xb, gb)): (usize, (&[T], &mut [T]))| {
+            let block = |t: &mut Vec<T>, (b, (xb, gb)): (usize, (&[T], &mut [T]))| {
                 let n = xb.len().min(gb.len());
-                let (lp, mp) = (lam.get(..n).unwrap_or(&[]), mean.get(..n).unwrap_or(&[]));
-                T::grad_pattern(self, xb, lp, mp, scale, factor, gb);
                 let lb = labels.get(b * rows..).unwrap_or(&[]);
-                for ((xr, gr), &l) in xb
-                    .chunks_exact(classes)
-                    .zip(gb.chunks_exact_mut(classes))
-                    .zip(lb)
-                {
-                    let l = l as usize;
-                    if let (Some(&xi), Some(o), Some(p)) =
-                        (xr.get(l), gr.get_mut(l), per_class.get(l))
-                    {
-                        *o = hypersimplex::loss::grad_entry(xi, T::ONE, scale, p.0, p.1, factor);
+                let hot = lb.iter().take(n / classes).enumerate();
+                let at = |(r, &l): (usize, &u32)| r * classes + l as usize;
+                hot.clone().map(at).for_each(|i| {
+                    if let Some(v) = t.get_mut(i) {
+                        *v = T::ONE;
                     }
-                }
+                });
+                let (tp, lp, mp) = (
+                    t.get(..n).unwrap_or(&[]),
+                    lam.get(..n).unwrap_or(&[]),
+                    mean.get(..n).unwrap_or(&[]),
+                );
+                T::grad_pattern(self, xb, tp, lp, mp, scale, factor, gb);
+                hot.map(at).for_each(|i| {
+                    if let Some(v) = t.get_mut(i) {
+                        *v = T::ZERO;
+                    }
+                });
             };
+            let zeros = || vec![T::ZERO; width];
             if use_pool(total) {
                 logits
                     .par_chunks(width)
                     .zip(g.par_chunks_mut(width))
                     .enumerate()
                     .with_min_len((TASK_MIN / width).max(1))
-                    .for_each(block);
+                    .for_each_init(zeros, block);
             } else {
+                let mut t = zeros();
                 logits
                     .chunks(width)
                     .zip(g.chunks_mut(width))
                     .enumerate()
-                    .for_each(block);
+                    .for_each(|item| block(&mut t, item));
             }
         }
         let loss = match reduction {

@@ -720,15 +720,25 @@ macro_rules! kernels {
             Residual { sq: vsq + sq, free, sum_free: vsum + sum }
         }
 
-        /// [`grad`] with target 0 and a λ and a mean per element:
-        /// `out_i = hypersimplex::loss::grad_entry(x_i, 0, s, λ_i, m_i, factor)`.
+        /// [`grad`] with a λ and a mean per element:
+        /// `out_i = hypersimplex::loss::grad_entry(x_i, t_i, s, λ_i, m_i, factor)`.
         ///
         /// # Safety
         /// The CPU must support this module's target features.
+        #[allow(clippy::too_many_arguments)]
         $(#[$attr])*
-        pub unsafe fn grad_pattern(x: &[T], lam: &[T], mean: &[T], s: T, factor: T, out: &mut [T]) {
-            let n = x.len().min(lam.len()).min(mean.len()).min(out.len());
-            let (p, l, m, o) = (x.as_ptr(), lam.as_ptr(), mean.as_ptr(), out.as_mut_ptr());
+        pub unsafe fn grad_pattern(
+            x: &[T],
+            t: &[T],
+            lam: &[T],
+            mean: &[T],
+            s: T,
+            factor: T,
+            out: &mut [T],
+        ) {
+            let n = x.len().min(t.len()).min(lam.len()).min(mean.len()).min(out.len());
+            let (p, q, l, m) = (x.as_ptr(), t.as_ptr(), lam.as_ptr(), mean.as_ptr());
+            let o = out.as_mut_ptr();
             let mut i = 0;
             // SAFETY: target features guaranteed by the caller; accesses stay below `n`.
             unsafe {
@@ -739,22 +749,21 @@ macro_rules! kernels {
                     let d1 = sub(mul(load(p.add(i + W)), vs), load(l.add(i + W)));
                     let f0 = mand(gt(d0, zero), lt(d0, one));
                     let f1 = mand(gt(d1, zero), lt(d1, one));
-                    // `clip(d) − 0` is `clip(d)` bit for bit (also for −0 and NaN).
-                    let g0 = mul(sub(clip01(d0), load(m.add(i))), vf);
-                    let g1 = mul(sub(clip01(d1), load(m.add(i + W))), vf);
+                    let g0 = mul(sub(sub(clip01(d0), load(q.add(i))), load(m.add(i))), vf);
+                    let g1 = mul(
+                        sub(sub(clip01(d1), load(q.add(i + W))), load(m.add(i + W))),
+                        vf,
+                    );
                     store(o.add(i), mul(g0, sel(f0, one)));
                     store(o.add(i + W), mul(g1, sel(f1, one)));
                     i += W2;
                 }
             }
-            let (xt, lt_, mt) = (
-                x.get(i..n).unwrap_or(&[]),
-                lam.get(i..n).unwrap_or(&[]),
-                mean.get(i..n).unwrap_or(&[]),
-            );
+            let (xt, tt) = (x.get(i..n).unwrap_or(&[]), t.get(i..n).unwrap_or(&[]));
+            let (lt_, mt) = (lam.get(i..n).unwrap_or(&[]), mean.get(i..n).unwrap_or(&[]));
             let ot = out.get_mut(i..n).unwrap_or(&mut []);
-            for (((o, &xi), &li), &mi) in ot.iter_mut().zip(xt).zip(lt_).zip(mt) {
-                *o = hypersimplex::loss::grad_entry(xi, T::ZERO, s, li, mi, factor);
+            for ((((o, &xi), &ti), &li), &mi) in ot.iter_mut().zip(xt).zip(tt).zip(lt_).zip(mt) {
+                *o = hypersimplex::loss::grad_entry(xi, ti, s, li, mi, factor);
             }
         }
     };

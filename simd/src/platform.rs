@@ -221,10 +221,13 @@ pub trait Element: Real {
         s: Self,
         lam: Self,
     ) -> Residual;
-    /// `out_i = hypersimplex::loss::grad_entry(x_i, 0, s, λ_i, m_i, factor)`.
+    /// `out_i = hypersimplex::loss::grad_entry(x_i, t_i, s, λ_i, m_i, factor)`: [`Element::grad`]
+    /// with a λ and a mean per element.
+    #[allow(clippy::too_many_arguments)]
     fn grad_pattern(
         k: Kernels,
         x: &[Self],
+        t: &[Self],
         lam: &[Self],
         mean: &[Self],
         s: Self,
@@ -374,6 +377,7 @@ macro_rules! element_impl {
             fn grad_pattern(
                 k: Kernels,
                 x: &[$t],
+                t: &[$t],
                 lam: &[$t],
                 mean: &[$t],
                 s: $t,
@@ -383,8 +387,8 @@ macro_rules! element_impl {
                 dispatch!(
                     k,
                     $m,
-                    grad_pattern(x, lam, mean, s, factor, out),
-                    portable::grad_pattern(x, lam, mean, s, factor, out)
+                    grad_pattern(x, t, lam, mean, s, factor, out),
+                    portable::grad_pattern(x, t, lam, mean, s, factor, out)
                 )
             }
         }

@@ -98,9 +98,19 @@ pub fn residual_labels<T: Real>(x: &[T], labels: &[u32], class: u32, s: T, lam: 
     hypersimplex::loss::residual(pairs, s, lam)
 }
 
-/// `out_i = grad_entry(x_i, 0, s, λ_i, m_i, factor)` (a λ and a mean per element).
-pub fn grad_pattern<T: Real>(x: &[T], lam: &[T], mean: &[T], s: T, factor: T, out: &mut [T]) {
-    for (((o, &xi), &li), &mi) in out.iter_mut().zip(x).zip(lam).zip(mean) {
-        *o = grad_entry(xi, T::ZERO, s, li, mi, factor);
+/// `out_i = grad_entry(x_i, t_i, s, λ_i, m_i, factor)` (a λ and a mean per element).
+#[allow(clippy::too_many_arguments)]
+pub fn grad_pattern<T: Real>(
+    x: &[T],
+    t: &[T],
+    lam: &[T],
+    mean: &[T],
+    s: T,
+    factor: T,
+    out: &mut [T],
+) {
+    let it = out.iter_mut().zip(x).zip(t).zip(lam).zip(mean);
+    for ((((o, &xi), &ti), &li), &mi) in it {
+        *o = grad_entry(xi, ti, s, li, mi, factor);
     }
 }

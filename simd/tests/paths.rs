@@ -138,8 +138,8 @@ fn check_kernels<T: Element>(k: Kernels, x: &[T], tau: T, rng: &mut Rng) {
             .map(|i| lam + T::from_f64((i % 5) as f64 * 0.25 - 0.5))
             .collect();
         let meanv: Vec<T> = (0..n).map(|i| T::from_f64((i % 3) as f64 * 0.05)).collect();
-        T::grad_pattern(k, x, &lamv, &meanv, s, f, &mut o1);
-        hypersimplex_simd::portable::grad_pattern(x, &lamv, &meanv, s, f, &mut o2);
+        T::grad_pattern(k, x, &t, &lamv, &meanv, s, f, &mut o1);
+        hypersimplex_simd::portable::grad_pattern(x, &t, &lamv, &meanv, s, f, &mut o2);
         assert_eq!(bits(&o1), bits(&o2), "{name} grad_pattern n={n}");
     }
 }
