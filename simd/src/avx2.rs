@@ -292,6 +292,43 @@ pub mod f32k {
         super::POP[keep] as usize
     }
 
+    /// Lanes whose label `*p.add(j)` equals `c` (8 `u32` labels).
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn tmask(p: *const u32, c: u32) -> M {
+        // SAFETY: the caller passes a pointer to 8 readable u32 (unaligned is fine).
+        let l = unsafe { _mm256_loadu_si256(p.cast()) };
+        _mm256_castsi256_ps(_mm256_cmpeq_epi32(l, _mm256_set1_epi32(c as i32)))
+    }
+    /// Transposes the 8×8 tile `v` (rows in, columns out).
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn transpose_tile(v: &mut [V; W]) {
+        let [r0, r1, r2, r3, r4, r5, r6, r7] = *v;
+        let (t0, t1) = (_mm256_unpacklo_ps(r0, r1), _mm256_unpackhi_ps(r0, r1));
+        let (t2, t3) = (_mm256_unpacklo_ps(r2, r3), _mm256_unpackhi_ps(r2, r3));
+        let (t4, t5) = (_mm256_unpacklo_ps(r4, r5), _mm256_unpackhi_ps(r4, r5));
+        let (t6, t7) = (_mm256_unpacklo_ps(r6, r7), _mm256_unpackhi_ps(r6, r7));
+        let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+        let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+        let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+        let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+        let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+        let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+        let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+        let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+        *v = [
+            _mm256_permute2f128_ps::<0x20>(u0, u4),
+            _mm256_permute2f128_ps::<0x20>(u1, u5),
+            _mm256_permute2f128_ps::<0x20>(u2, u6),
+            _mm256_permute2f128_ps::<0x20>(u3, u7),
+            _mm256_permute2f128_ps::<0x31>(u0, u4),
+            _mm256_permute2f128_ps::<0x31>(u1, u5),
+            _mm256_permute2f128_ps::<0x31>(u2, u6),
+            _mm256_permute2f128_ps::<0x31>(u3, u7),
+        ];
+    }
+
     kernels!(#[target_feature(enable = "avx2,fma")]);
 }
 
@@ -519,6 +556,29 @@ pub mod f64k {
             _mm256_storeu_pd(p, _mm256_castps_pd(moved));
         }
         super::POP[keep] as usize
+    }
+
+    /// Lanes whose label `*p.add(j)` equals `c` (4 `u32` labels, widened to 64 bits).
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn tmask(p: *const u32, c: u32) -> M {
+        // SAFETY: the caller passes a pointer to 4 readable u32 (unaligned is fine).
+        let l = _mm256_cvtepu32_epi64(unsafe { _mm_loadu_si128(p.cast()) });
+        _mm256_castsi256_pd(_mm256_cmpeq_epi64(l, _mm256_set1_epi64x(c as i64)))
+    }
+    /// Transposes the 4×4 tile `v` (rows in, columns out).
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn transpose_tile(v: &mut [V; W]) {
+        let [r0, r1, r2, r3] = *v;
+        let (t0, t1) = (_mm256_unpacklo_pd(r0, r1), _mm256_unpackhi_pd(r0, r1));
+        let (t2, t3) = (_mm256_unpacklo_pd(r2, r3), _mm256_unpackhi_pd(r2, r3));
+        *v = [
+            _mm256_permute2f128_pd::<0x20>(t0, t2),
+            _mm256_permute2f128_pd::<0x20>(t1, t3),
+            _mm256_permute2f128_pd::<0x31>(t0, t2),
+            _mm256_permute2f128_pd::<0x31>(t1, t3),
+        ];
     }
 
     kernels!(#[target_feature(enable = "avx2,fma")]);

@@ -12,7 +12,7 @@ use hypersimplex::solve::{Fill, Solution};
 use hypersimplex::{ClassK, Error, Reduction};
 use rayon::prelude::*;
 
-use crate::passes::{merge_residual, reduce2};
+use crate::passes::{merge_residual, BLOCK};
 use crate::platform::{Element, Kernels};
 use crate::{check_tau, reduce_free};
 
@@ -23,6 +23,9 @@ const TASK_MIN: usize = 1 << 13;
 /// Rows per block in the column-wise backward reduction (fixed: results do not depend on the
 /// number of threads).
 const COL_BLOCK_ROWS: usize = 1 << 10;
+/// Elements (whole rows, at least one) per block of the multiclass gradient, whose λ and
+/// mean patterns are this long.
+const MC_PATTERN: usize = 1 << 10;
 
 /// The `k` of each line of a batch: one for all, or one per line.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -395,45 +398,29 @@ impl Kernels {
                 }
             }
         }
-        let all_finite =
-            crate::passes::reduce(logits, |c| T::all_finite(self, c, scale), |a, b| a & b);
-        if all_finite == Some(false) {
-            return Err(classify_nonfinite(logits));
-        }
         if total == 0 {
             return Ok(T::ZERO);
+        }
+        // One blocked transpose into per-class columns (contiguous for the solves), which
+        // also checks that every logit is finite.
+        let mut xt = vec![T::ZERO; total];
+        if !T::transpose(self, logits, classes, scale, &mut xt, batch) {
+            return Err(classify_nonfinite(logits));
         }
         let factor = match reduction {
             Reduction::Sum => scale,
             Reduction::Mean => T::from_f64(2.0 / total as f64) * scale,
         };
-        // Transpose once into per-class columns (contiguous for the vector passes), with the
-        // one-hot targets beside them, and count the labels.
-        let mut xt = vec![T::ZERO; total];
-        let mut tt = vec![T::ZERO; total];
         let mut counts = vec![0usize; classes];
-        for (c, ((xc, tc), n)) in xt
-            .chunks_exact_mut(batch)
-            .zip(tt.chunks_exact_mut(batch))
-            .zip(counts.iter_mut())
-            .enumerate()
-        {
-            for (d, row) in xc.iter_mut().zip(logits.chunks_exact(classes)) {
-                *d = row.get(c).copied().unwrap_or(T::ZERO);
+        if matches!(k, ClassK::LabelCounts) {
+            for &l in labels {
+                if let Some(n) = counts.get_mut(l as usize) {
+                    *n += 1;
+                }
             }
-            let mut count = 0usize;
-            for (t, &l) in tc.iter_mut().zip(labels) {
-                let hit = l as usize == c;
-                *t = T::ONE.keep_if(hit);
-                count += hit as usize;
-            }
-            *n = count;
         }
-        // Per class: solve, residual, and (into a transposed scratch) the gradient.
-        let want_grad = grad.is_some();
-        let mut gt = vec![T::ZERO; if want_grad { total } else { 0 }];
-        #[allow(clippy::type_complexity)]
-        let class = |(c, ((col, tcol), gcol)): (usize, ((&[T], &[T]), &mut [T]))| {
+        // Per class: solve, and the residual against the one-hot targets read from `labels`.
+        let class = |(c, col): (usize, &[T])| -> Result<(T, T, f64), Error> {
             let kc = match k {
                 ClassK::LabelCounts => counts.get(c).copied().unwrap_or(0) as f64,
                 ClassK::Fixed(kc) => kc,
@@ -441,63 +428,71 @@ impl Kernels {
             };
             let sol = self.solve(col, kc, scale)?;
             let lam = sol.lambda;
-            let res = reduce2(
-                col,
-                tcol,
-                |p, q| T::residual(self, p, q, scale, lam),
-                merge_residual,
-            )
-            .unwrap_or_default();
-            let mean = res.mean::<T>();
-            if want_grad {
-                crate::passes::write2(col, tcol, gcol, |p, q, o| {
-                    T::grad(self, p, q, scale, lam, mean, factor, o)
-                });
-            }
-            Ok(res.sq)
+            let res = col
+                .chunks(BLOCK)
+                .zip(labels.chunks(BLOCK))
+                .map(|(p, q)| match u32::try_from(c) {
+                    Ok(id) => T::residual_labels(self, p, q, id, scale, lam),
+                    // No u32 label names this class: every target is 0.
+                    Err(_) => T::residual(self, p, &vec![T::ZERO; p.len()], scale, lam),
+                })
+                .reduce(merge_residual)
+                .unwrap_or_default();
+            Ok((lam, res.mean::<T>(), res.sq))
         };
-        let per_class: Vec<Result<f64, Error>> = if want_grad {
-            if use_pool(total) {
-                xt.par_chunks(batch)
-                    .zip(tt.par_chunks(batch))
-                    .zip(gt.par_chunks_mut(batch))
-                    .enumerate()
-                    .map(class)
-                    .collect()
-            } else {
-                xt.chunks(batch)
-                    .zip(tt.chunks(batch))
-                    .zip(gt.chunks_mut(batch))
-                    .enumerate()
-                    .map(class)
-                    .collect()
-            }
+        let per_class: Vec<Result<(T, T, f64), Error>> = if use_pool(total) {
+            xt.par_chunks(batch).enumerate().map(class).collect()
         } else {
-            let none = |(c, (col, tcol)): (usize, (&[T], &[T]))| class((c, ((col, tcol), &mut [])));
-            if use_pool(total) {
-                xt.par_chunks(batch)
-                    .zip(tt.par_chunks(batch))
-                    .enumerate()
-                    .map(none)
-                    .collect()
-            } else {
-                xt.chunks(batch)
-                    .zip(tt.chunks(batch))
-                    .enumerate()
-                    .map(none)
-                    .collect()
-            }
+            xt.chunks(batch).enumerate().map(class).collect()
         };
+        drop(xt);
         let per_class = first_error(&per_class)?;
-        let sq: f64 = per_class.iter().fold(0.0, |a, &q| a + q);
-        // Every class succeeded: transpose the gradient into the caller's buffer.
+        let sq: f64 = per_class.iter().fold(0.0, |a, &(_, _, q)| a + q);
+        // Every class succeeded: the gradient, written row-major straight into `grad`, block
+        // by block of whole rows, with each class's λ and mean repeated along the block and
+        // the block's one-hot targets set in a zeroed buffer (and cleared again after).
         if let Some(g) = grad {
-            for (c, gc) in gt.chunks_exact(batch).enumerate() {
-                for (grow, &v) in g.chunks_exact_mut(classes).zip(gc) {
-                    if let Some(o) = grow.get_mut(c) {
-                        *o = v;
+            let rows = (MC_PATTERN / classes).max(1);
+            let width = rows * classes;
+            let lam: Vec<T> = per_class.iter().map(|p| p.0).cycle().take(width).collect();
+            let mean: Vec<T> = per_class.iter().map(|p| p.1).cycle().take(width).collect();
+            let block = |t: &mut Vec<T>, (b, (xb, gb)): (usize, (&[T], &mut [T]))| {
+                let n = xb.len().min(gb.len());
+                let lb = labels.get(b * rows..).unwrap_or(&[]);
+                let hot = lb.iter().take(n / classes).enumerate();
+                let at = |(r, &l): (usize, &u32)| r * classes + l as usize;
+                hot.clone().map(at).for_each(|i| {
+                    if let Some(v) = t.get_mut(i) {
+                        *v = T::ONE;
                     }
-                }
+                });
+                let (tp, lp, mp) = (
+                    t.get(..n).unwrap_or(&[]),
+                    lam.get(..n).unwrap_or(&[]),
+                    mean.get(..n).unwrap_or(&[]),
+                );
+                T::grad_pattern(self, xb, tp, lp, mp, scale, factor, gb);
+                hot.map(at).for_each(|i| {
+                    if let Some(v) = t.get_mut(i) {
+                        *v = T::ZERO;
+                    }
+                });
+            };
+            let zeros = || vec![T::ZERO; width];
+            if use_pool(total) {
+                logits
+                    .par_chunks(width)
+                    .zip(g.par_chunks_mut(width))
+                    .enumerate()
+                    .with_min_len((TASK_MIN / width).max(1))
+                    .for_each_init(zeros, block);
+            } else {
+                let mut t = zeros();
+                logits
+                    .chunks(width)
+                    .zip(g.chunks_mut(width))
+                    .enumerate()
+                    .for_each(|item| block(&mut t, item));
             }
         }
         let loss = match reduction {

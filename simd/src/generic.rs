@@ -6,7 +6,7 @@
 //! features, so they inline into the kernels):
 //!
 //! `load store splat sub mul gt lt ge le mand mtrue mall sel vmin vmax clip01 vabs hmin
-//! hmax czero cadd csum azero acc asum qacc qsum`, and the constant `SUM_FLAGS_NONFINITE`: `true` for
+//! hmax czero cadd csum azero acc asum qacc qsum tmask transpose_tile`, and the constant `SUM_FLAGS_NONFINITE`: `true` for
 //! `f32`, whose `f64` lane sums are finite exactly when every summed `z_i` is (|z| ≤ 2^128,
 //! so no sum of fewer than 2^800 of them overflows; NaN and ±∞ propagate), which lets the
 //! statistics passes skip the per-element finiteness test. `f64` sums can overflow, so the
@@ -758,6 +758,160 @@ macro_rules! kernels {
             let ot = out.get_mut(i..n).unwrap_or(&mut []);
             for ((o, &xi), &ti) in ot.iter_mut().zip(xt).zip(tt) {
                 *o = hypersimplex::loss::grad_entry(xi, ti, s, lam, mean, factor);
+            }
+        }
+
+        /// Transposes the row-major `rows × cols` matrix `x` (`rows = x.len() / cols`) into
+        /// columns, `out[c·stride + r] = x[r·cols + c]`, and returns whether every
+        /// `fl(x_i·s)` of those rows is finite (the [`all_finite`] test, fused). Tiles of
+        /// `W` rows × `W` columns go through registers (the last column tile overlaps the one
+        /// before it when `W` does not divide `cols`); fewer than `W` columns, the last
+        /// `rows mod W` rows, or an `out` too short for the tiles take the scalar code.
+        ///
+        /// # Safety
+        /// The CPU must support this module's target features.
+        $(#[$attr])*
+        pub unsafe fn transpose(x: &[T], cols: usize, s: T, out: &mut [T], stride: usize) -> bool {
+            let rows = x.len().checked_div(cols).unwrap_or(0);
+            let need = (cols.max(1) - 1).checked_mul(stride).and_then(|v| v.checked_add(rows));
+            let fits = cols >= W && stride >= rows && need.is_some_and(|v| v <= out.len());
+            let mut r0 = 0;
+            let mut fin = true;
+            if fits {
+                let (p, o) = (x.as_ptr(), out.as_mut_ptr());
+                // SAFETY: target features guaranteed by the caller. Loads read
+                // `x[(r0 + j)·cols + c ..][..W]` with `r0 + j < rows` and `c + W <= cols`, so
+                // below `rows·cols <= x.len()`; stores write `out[(c + j)·stride + r0 ..][..W]`
+                // with `c + j < cols` and `r0 + W <= rows`, so below
+                // `(cols − 1)·stride + rows <= out.len()` (checked in `fits`).
+                fin = unsafe {
+                    let (vs, big) = (splat(s), splat(T::MAX));
+                    let mut ok = mtrue();
+                    while r0 + W <= rows {
+                        let mut c0 = 0;
+                        loop {
+                            let c = c0.min(cols - W);
+                            let mut v = [splat(T::ZERO); W];
+                            for (j, vj) in v.iter_mut().enumerate() {
+                                *vj = load(p.add((r0 + j) * cols + c));
+                                ok = mand(ok, le(vabs(mul(*vj, vs)), big));
+                            }
+                            transpose_tile(&mut v);
+                            for (j, vj) in v.iter().enumerate() {
+                                store(o.add((c + j) * stride + r0), *vj);
+                            }
+                            if c + W >= cols {
+                                break;
+                            }
+                            c0 += W;
+                        }
+                        r0 += W;
+                    }
+                    mall(ok)
+                };
+            }
+            if cols > 0 {
+                for (r, row) in x.chunks_exact(cols).enumerate().skip(r0) {
+                    for (c, &v) in row.iter().enumerate() {
+                        fin &= (v * s).abs() <= T::MAX;
+                        if let Some(d) = out.get_mut(c * stride + r) {
+                            *d = v;
+                        }
+                    }
+                }
+            }
+            fin
+        }
+
+        /// [`residual`] against the one-hot targets of `class`: `t_i = 1` where
+        /// `labels[i] == class`, else 0.
+        ///
+        /// # Safety
+        /// The CPU must support this module's target features; length `< 2^31`.
+        $(#[$attr])*
+        pub unsafe fn residual_labels(x: &[T], labels: &[u32], class: u32, s: T, lam: T) -> Residual {
+            let n = x.len().min(labels.len());
+            let (p, q) = (x.as_ptr(), labels.as_ptr());
+            let mut i = 0;
+            // SAFETY: target features guaranteed by the caller; loads stay below `n`.
+            let (mut free, vsq, vsum) = unsafe {
+                let (vs, vl) = (splat(s), splat(lam));
+                let (zero, one) = (splat(T::ZERO), splat(T::ONE));
+                let (mut q0, mut q1, mut a0, mut a1) = (azero(), azero(), azero(), azero());
+                let mut cf = czero();
+                while i + W2 <= n {
+                    let d0 = sub(mul(load(p.add(i)), vs), vl);
+                    let d1 = sub(mul(load(p.add(i + W)), vs), vl);
+                    let r0 = sub(clip01(d0), sel(tmask(q.add(i), class), one));
+                    let r1 = sub(clip01(d1), sel(tmask(q.add(i + W), class), one));
+                    acc(&mut q0, &mut q1, mul(r0, r0));
+                    acc(&mut q0, &mut q1, mul(r1, r1));
+                    let f0 = mand(gt(d0, zero), lt(d0, one));
+                    let f1 = mand(gt(d1, zero), lt(d1, one));
+                    cf = cadd(cadd(cf, f0), f1);
+                    acc(&mut a0, &mut a1, sel(f0, r0));
+                    acc(&mut a0, &mut a1, sel(f1, r1));
+                    i += W2;
+                }
+                (csum(cf), asum(q0) + asum(q1), asum(a0) + asum(a1))
+            };
+            let (mut sq, mut sum) = (0.0f64, 0.0f64);
+            let (xt, lt_) = (x.get(i..n).unwrap_or(&[]), labels.get(i..n).unwrap_or(&[]));
+            for (&xi, &li) in xt.iter().zip(lt_) {
+                let d = xi * s - lam;
+                let r = d.clip01() - T::ONE.keep_if(li == class);
+                let f = (d > T::ZERO) & (d < T::ONE);
+                sq += (r * r).to_f64();
+                free += f as usize;
+                sum += r.keep_if(f).to_f64();
+            }
+            Residual { sq: vsq + sq, free, sum_free: vsum + sum }
+        }
+
+        /// [`grad`] with a λ and a mean per element:
+        /// `out_i = hypersimplex::loss::grad_entry(x_i, t_i, s, λ_i, m_i, factor)`.
+        ///
+        /// # Safety
+        /// The CPU must support this module's target features.
+        #[allow(clippy::too_many_arguments)]
+        $(#[$attr])*
+        pub unsafe fn grad_pattern(
+            x: &[T],
+            t: &[T],
+            lam: &[T],
+            mean: &[T],
+            s: T,
+            factor: T,
+            out: &mut [T],
+        ) {
+            let n = x.len().min(t.len()).min(lam.len()).min(mean.len()).min(out.len());
+            let (p, q, l, m) = (x.as_ptr(), t.as_ptr(), lam.as_ptr(), mean.as_ptr());
+            let o = out.as_mut_ptr();
+            let mut i = 0;
+            // SAFETY: target features guaranteed by the caller; accesses stay below `n`.
+            unsafe {
+                let (vs, vf) = (splat(s), splat(factor));
+                let (zero, one) = (splat(T::ZERO), splat(T::ONE));
+                while i + W2 <= n {
+                    let d0 = sub(mul(load(p.add(i)), vs), load(l.add(i)));
+                    let d1 = sub(mul(load(p.add(i + W)), vs), load(l.add(i + W)));
+                    let f0 = mand(gt(d0, zero), lt(d0, one));
+                    let f1 = mand(gt(d1, zero), lt(d1, one));
+                    let g0 = mul(sub(sub(clip01(d0), load(q.add(i))), load(m.add(i))), vf);
+                    let g1 = mul(
+                        sub(sub(clip01(d1), load(q.add(i + W))), load(m.add(i + W))),
+                        vf,
+                    );
+                    store(o.add(i), mul(g0, sel(f0, one)));
+                    store(o.add(i + W), mul(g1, sel(f1, one)));
+                    i += W2;
+                }
+            }
+            let (xt, tt) = (x.get(i..n).unwrap_or(&[]), t.get(i..n).unwrap_or(&[]));
+            let (lt_, mt) = (lam.get(i..n).unwrap_or(&[]), mean.get(i..n).unwrap_or(&[]));
+            let ot = out.get_mut(i..n).unwrap_or(&mut []);
+            for ((((o, &xi), &ti), &li), &mi) in ot.iter_mut().zip(xt).zip(tt).zip(lt_).zip(mt) {
+                *o = hypersimplex::loss::grad_entry(xi, ti, s, li, mi, factor);
             }
         }
     };

@@ -540,7 +540,8 @@ pub fn hypersimplex_loss<T: Element>(
 /// labels.len()`): each class column is projected down the batch, `p^(c) =
 /// Π_Δ(B,k_c)(X[:,c]/τ)`, and `L = ½ Σ_c ‖p^(c) − Y[:,c]‖²` ([`Reduction::Sum`]) or
 /// `(1/(B·C)) Σ_c ‖p^(c) − Y[:,c]‖²` ([`Reduction::Mean`]); optionally its gradient.
-/// Columns are gathered into per-thread scratch (no caller scratch, no transposing).
+/// The logits are transposed once into internal column scratch (no caller scratch, no
+/// transposing by the caller); the gradient is written row-major directly.
 ///
 /// # Errors
 /// As [`hypersimplex::hypersimplex_loss_multiclass`] (without `ScratchTooSmall`); on error

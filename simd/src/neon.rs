@@ -219,6 +219,28 @@ pub mod f32k {
         k
     }
 
+    /// Lanes whose label `*p.add(j)` equals `c` (4 `u32` labels).
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn tmask(p: *const u32, c: u32) -> M {
+        // SAFETY: the caller passes a pointer to 4 readable u32.
+        vceqq_u32(unsafe { vld1q_u32(p) }, vdupq_n_u32(c))
+    }
+    /// Transposes the 4×4 tile `v` (rows in, columns out).
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn transpose_tile(v: &mut [V; W]) {
+        let [r0, r1, r2, r3] = *v;
+        let a = vtrnq_f32(r0, r1);
+        let b = vtrnq_f32(r2, r3);
+        *v = [
+            vcombine_f32(vget_low_f32(a.0), vget_low_f32(b.0)),
+            vcombine_f32(vget_low_f32(a.1), vget_low_f32(b.1)),
+            vcombine_f32(vget_high_f32(a.0), vget_high_f32(b.0)),
+            vcombine_f32(vget_high_f32(a.1), vget_high_f32(b.1)),
+        ];
+    }
+
     kernels!(#[target_feature(enable = "neon")]);
 }
 
@@ -420,6 +442,21 @@ pub mod f64k {
             k += 1 - (vgetq_lane_u64::<1>(m) & 1) as usize;
         }
         k
+    }
+
+    /// Lanes whose label `*p.add(j)` equals `c` (2 `u32` labels, widened to 64 bits).
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn tmask(p: *const u32, c: u32) -> M {
+        // SAFETY: the caller passes a pointer to 2 readable u32.
+        vceqq_u64(vmovl_u32(unsafe { vld1_u32(p) }), vdupq_n_u64(u64::from(c)))
+    }
+    /// Transposes the 2×2 tile `v` (rows in, columns out).
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn transpose_tile(v: &mut [V; W]) {
+        let [r0, r1] = *v;
+        *v = [vzip1q_f64(r0, r1), vzip2q_f64(r0, r1)];
     }
 
     kernels!(#[target_feature(enable = "neon")]);

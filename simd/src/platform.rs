@@ -237,6 +237,40 @@ pub trait Element: Real {
         factor: Self,
         out: &mut [Self],
     );
+    /// `out[c·stride + r] = x[r·cols + c]` for the `x.len() / cols` rows of the row-major
+    /// `x`; `true` when every `fl(x_i·s)` of those rows is finite (see
+    /// [`crate::portable::transpose`]).
+    fn transpose(
+        k: Kernels,
+        x: &[Self],
+        cols: usize,
+        s: Self,
+        out: &mut [Self],
+        stride: usize,
+    ) -> bool;
+    /// [`Element::residual`] against the one-hot targets of `class`
+    /// (`t_i = 1` where `labels[i] == class`, else 0).
+    fn residual_labels(
+        k: Kernels,
+        x: &[Self],
+        labels: &[u32],
+        class: u32,
+        s: Self,
+        lam: Self,
+    ) -> Residual;
+    /// `out_i = hypersimplex::loss::grad_entry(x_i, t_i, s, λ_i, m_i, factor)`: [`Element::grad`]
+    /// with a λ and a mean per element.
+    #[allow(clippy::too_many_arguments)]
+    fn grad_pattern(
+        k: Kernels,
+        x: &[Self],
+        t: &[Self],
+        lam: &[Self],
+        mean: &[Self],
+        s: Self,
+        factor: Self,
+        out: &mut [Self],
+    );
 }
 
 /// Inputs shorter than this run the scalar code on every path (see `dispatch!`).
@@ -368,6 +402,53 @@ macro_rules! element_impl {
                     $m,
                     grad(x, t, s, lam, mean, factor, out),
                     portable::grad(x, t, s, lam, mean, factor, out)
+                )
+            }
+            fn transpose(
+                k: Kernels,
+                x: &[$t],
+                cols: usize,
+                s: $t,
+                out: &mut [$t],
+                stride: usize,
+            ) -> bool {
+                dispatch!(
+                    k,
+                    $m,
+                    transpose(x, cols, s, out, stride),
+                    portable::transpose(x, cols, s, out, stride)
+                )
+            }
+            fn residual_labels(
+                k: Kernels,
+                x: &[$t],
+                labels: &[u32],
+                class: u32,
+                s: $t,
+                lam: $t,
+            ) -> Residual {
+                dispatch!(
+                    k,
+                    $m,
+                    residual_labels(x, labels, class, s, lam),
+                    portable::residual_labels(x, labels, class, s, lam)
+                )
+            }
+            fn grad_pattern(
+                k: Kernels,
+                x: &[$t],
+                t: &[$t],
+                lam: &[$t],
+                mean: &[$t],
+                s: $t,
+                factor: $t,
+                out: &mut [$t],
+            ) {
+                dispatch!(
+                    k,
+                    $m,
+                    grad_pattern(x, t, lam, mean, s, factor, out),
+                    portable::grad_pattern(x, t, lam, mean, s, factor, out)
                 )
             }
         }

@@ -125,3 +125,48 @@ pub fn split<T: Real>(
         kept,
     }
 }
+
+/// `out[c·stride + r] = x[r·cols + c]` for the `rows = x.len() / cols` rows of the row-major
+/// `x` (entries past the end of `out` are skipped); `true` when every `fl(x_i·s)` of those
+/// rows is finite.
+pub fn transpose<T: Real>(x: &[T], cols: usize, s: T, out: &mut [T], stride: usize) -> bool {
+    let mut ok = true;
+    if cols == 0 {
+        return ok;
+    }
+    for (r, row) in x.chunks_exact(cols).enumerate() {
+        for (c, &v) in row.iter().enumerate() {
+            ok &= (v * s).abs() <= T::MAX;
+            if let Some(d) = out.get_mut(c * stride + r) {
+                *d = v;
+            }
+        }
+    }
+    ok
+}
+
+/// [`residual`] against the one-hot targets of `class` (`t_i = 1` where `labels[i] == class`).
+pub fn residual_labels<T: Real>(x: &[T], labels: &[u32], class: u32, s: T, lam: T) -> Residual {
+    let pairs = x
+        .iter()
+        .zip(labels)
+        .map(|(&xi, &l)| (xi, T::ONE.keep_if(l == class)));
+    hypersimplex::loss::residual(pairs, s, lam)
+}
+
+/// `out_i = grad_entry(x_i, t_i, s, λ_i, m_i, factor)` (a λ and a mean per element).
+#[allow(clippy::too_many_arguments)]
+pub fn grad_pattern<T: Real>(
+    x: &[T],
+    t: &[T],
+    lam: &[T],
+    mean: &[T],
+    s: T,
+    factor: T,
+    out: &mut [T],
+) {
+    let it = out.iter_mut().zip(x).zip(t).zip(lam).zip(mean);
+    for ((((o, &xi), &ti), &li), &mi) in it {
+        *o = grad_entry(xi, ti, s, li, mi, factor);
+    }
+}

@@ -124,7 +124,104 @@ fn check_kernels<T: Element>(k: Kernels, x: &[T], tau: T, rng: &mut Rng) {
         T::grad(k, x, &t, s, lam, mean, f, &mut o1);
         hypersimplex_simd::portable::grad(x, &t, s, lam, mean, f, &mut o2);
         assert_eq!(bits(&o1), bits(&o2), "{name} grad n={n}");
+        // multiclass kernels: one-hot targets read from labels (bitwise the residual kernel
+        // on the materialized one-hot), and a λ and a mean per element with target 0
+        let labels: Vec<u32> = (0..n).map(|_| rng.below(3) as u32).collect();
+        for class in [0u32, 2, 7] {
+            let t: Vec<T> = labels
+                .iter()
+                .map(|&l| if l == class { T::ONE } else { T::ZERO })
+                .collect();
+            let r1 = T::residual_labels(k, x, &labels, class, s, lam);
+            let r2 = hypersimplex_simd::portable::residual_labels(x, &labels, class, s, lam);
+            let r3 = T::residual(k, x, &t, s, lam);
+            assert_eq!(r1.free, r2.free);
+            assert!((r1.sq - r2.sq).abs() <= sum_tol(n, r2.sq));
+            assert!((r1.sum_free - r2.sum_free).abs() <= sum_tol(n, n as f64));
+            assert_eq!(
+                (r1.sq.to_bits(), r1.free, r1.sum_free.to_bits()),
+                (r3.sq.to_bits(), r3.free, r3.sum_free.to_bits()),
+                "{name} residual_labels n={n}"
+            );
+        }
+        let lamv: Vec<T> = (0..n)
+            .map(|i| lam + T::from_f64((i % 5) as f64 * 0.25 - 0.5))
+            .collect();
+        let meanv: Vec<T> = (0..n).map(|i| T::from_f64((i % 3) as f64 * 0.05)).collect();
+        T::grad_pattern(k, x, &t, &lamv, &meanv, s, f, &mut o1);
+        hypersimplex_simd::portable::grad_pattern(x, &t, &lamv, &meanv, s, f, &mut o2);
+        assert_eq!(bits(&o1), bits(&o2), "{name} grad_pattern n={n}");
     }
+}
+
+fn check_transpose<T: Element>(rng: &mut Rng) {
+    let shapes: &[(usize, usize)] = &[
+        (0, 3),
+        (1, 1),
+        (5, 3),
+        (8, 8),
+        (9, 8),
+        (17, 10),
+        (33, 7),
+        (40, 16),
+        (100, 10),
+        (31, 17),
+        (64, 1),
+        (3, 40),
+        (70, 5),
+    ];
+    let s = T::from_f64(0.75);
+    for k in all_kernels() {
+        let name = k.path().name();
+        for &(rows, cols) in shapes {
+            let buf: Vec<T> = data(rng, rows * cols + 1, 0);
+            for off in 0..2 {
+                let mut x = buf[off..off + rows * cols].to_vec();
+                for (extra, short) in [(0, 0), (3, 0), (0, 1)] {
+                    let stride = rows + extra;
+                    let len = (cols * stride).saturating_sub(short);
+                    let mut o1 = vec![T::from_f64(9.0); len];
+                    let mut o2 = o1.clone();
+                    let f1 = T::transpose(k, &x, cols, s, &mut o1, stride);
+                    let f2 = hypersimplex_simd::portable::transpose(&x, cols, s, &mut o2, stride);
+                    assert!(f1 && f2, "{name} {rows}x{cols}");
+                    assert_eq!(bits(&o1), bits(&o2), "{name} transpose {rows}x{cols}");
+                    for r in 0..rows {
+                        for c in 0..cols {
+                            if let Some(&v) = o1.get(c * stride + r) {
+                                assert_eq!(
+                                    v.to_f64().to_bits(),
+                                    x[r * cols + c].to_f64().to_bits()
+                                );
+                            }
+                        }
+                    }
+                }
+                // a non-finite logit (or one whose x·s overflows) anywhere is reported
+                if rows * cols > 0 {
+                    let at = rng.below(rows * cols);
+                    let keep = x[at];
+                    for bad in [T::from_f64(f64::NAN), T::MAX] {
+                        x[at] = bad;
+                        let mut o1 = vec![T::ZERO; rows * cols];
+                        let big = T::from_f64(2.0);
+                        assert!(!T::transpose(k, &x, cols, big, &mut o1, rows), "{name}");
+                        assert!(!hypersimplex_simd::portable::transpose(
+                            &x, cols, big, &mut o1, rows
+                        ));
+                    }
+                    x[at] = keep;
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn transpose_matches_scalar_on_every_path() {
+    let mut rng = Rng(17);
+    check_transpose::<f32>(&mut rng);
+    check_transpose::<f64>(&mut rng);
 }
 
 fn check_operators<T: Element>(k: Kernels, x: &[T], kk: f64, tau: T) {
