@@ -16,16 +16,30 @@
 //! scalar [`portable`] code), split into fixed blocks that run on the rayon pool for long
 //! vectors. The final clip, the backward pass and the loss passes are vectorized the same way.
 //!
+//! Inputs of at least [`WORKING_SET_FROM`] elements (on the vector paths) take the
+//! *working-set* solver: a strided sample gives λ and a bracket `[a, b]` that holds the root
+//! with high probability; one split pass over the data ([`passes::WorkingSet`]) summarizes the
+//! elements whose class (0, free, 1) cannot change inside the bracket and copies out the few
+//! that can; the core root finder then runs on that working set (a few percent of the data)
+//! inside `[a, b]`, and one last pass writes `y` (with streaming stores for outputs of at
+//! least [`STREAM_FROM_BYTES`]). So the data is read about twice instead of 4–6 times. If the
+//! bracket turns out not to hold the root (the sample misled it), the solve falls back to the
+//! full passes, having spent one extra pass.
+//!
 //! ## Results contract
 //! * Every written value is computed with the scalar code's operations in the same order, with
 //!   no fused multiply-add: for the same λ (forward) or the same mean (backward), every path
 //!   writes bitwise the same output as `hypersimplex`.
-//! * Sums (`Σ_F d_i`, means, losses) are accumulated in `f64` in a fixed order that depends on
-//!   the length only. They can differ from the scalar code's sums by summation-order rounding,
-//!   which can move λ by a few units in the last place. Tested bound (`tests/paths.rs`): with
-//!   `M = max(1, max_i |x_i/τ|, |λ|)` and ε the element type's epsilon,
-//!   `|y_i − y_i^core| ≤ 16·ε·M` (the core crate's own accuracy bound is `8·ε·M`), and the
-//!   piece counts at a given λ are identical.
+//! * Sums (`Σ_F d_i`, means, losses) are accumulated in a fixed order that depends on the
+//!   length only: `f32` free-set sums in the core's 2^-23 fixed point (bitwise the core's),
+//!   other sums in `f64`, which can differ from the scalar code's by summation-order rounding.
+//!   The working-set solver sums the elements free throughout its bracket as
+//!   `Σ fl(z_i − b) + m·(b − λ)`, which differs from `Σ fl(z_i − λ)` by at most about one
+//!   rounding per element. Either can move λ by a few units in the last place. Tested bound
+//!   (`tests/paths.rs`, `tests/working_set.rs`): with `M = max(1, max_i |x_i/τ|, |λ|)` and ε
+//!   the element type's epsilon, `|y_i − y_i^core| ≤ 16·ε·M` (the core crate's own accuracy
+//!   bound is `8·ε·M`, which the working-set results also meet against an independent `f64`
+//!   reference), and the piece counts at a given λ are identical.
 //! * Results are bitwise identical for every number of threads.
 //! * On any error nothing is written: batched entry points validate every row before writing
 //!   any.
