@@ -10,14 +10,15 @@
 //! code, so that every path agrees on the partition and on the values written.
 #![allow(unused_unsafe)]
 
-/// `PACK8[keep]`: the indices of the set bits of the 8-bit lane mask `keep`, in order, one
-/// byte each (unused bytes 0): the `vpermps` control that moves the kept `f32` lanes to the
+/// `PACK8[m]`: the indices of the *clear* bits of the 8-bit lane mask `m`, in order, one byte
+/// each (unused bytes 0): the `vpermps` control that moves the unmasked `f32` lanes to the
 /// front (see `compress_unset`).
 static PACK8: [u64; 256] = pack_table::<256>(8, false);
-/// `PACK4[keep]`: as [`PACK8`] for 4 `f64` lanes, as pairs of `f32` lane indices.
+/// `PACK4[m]`: as [`PACK8`] for 4 `f64` lanes, as pairs of `f32` lane indices.
 static PACK4: [u64; 16] = pack_table::<16>(4, true);
-/// `POP[keep]`: the number of set bits of `keep`.
-static POP: [u8; 256] = pop_table();
+/// `CLEAR8[m]`, `CLEAR4[m]`: the number of clear bits of the 8-bit or 4-bit mask `m`.
+static CLEAR8: [u8; 256] = clear_table::<256>(8);
+static CLEAR4: [u8; 16] = clear_table::<16>(4);
 
 const fn pack_table<const N: usize>(lanes: usize, pairs: bool) -> [u64; N] {
     let mut t = [0u64; N];
@@ -25,7 +26,7 @@ const fn pack_table<const N: usize>(lanes: usize, pairs: bool) -> [u64; N] {
     while m < N {
         let (mut out, mut pos, mut j) = (0u64, 0, 0);
         while j < lanes {
-            if (m >> j) & 1 == 1 {
+            if (m >> j) & 1 == 0 {
                 if pairs {
                     out |= ((2 * j) as u64) << (8 * pos);
                     out |= ((2 * j + 1) as u64) << (8 * (pos + 1));
@@ -43,11 +44,11 @@ const fn pack_table<const N: usize>(lanes: usize, pairs: bool) -> [u64; N] {
     t
 }
 
-const fn pop_table() -> [u8; 256] {
-    let mut t = [0u8; 256];
+const fn clear_table<const N: usize>(lanes: usize) -> [u8; N] {
+    let mut t = [0u8; N];
     let mut m = 0;
-    while m < 256 {
-        t[m] = (m as u32).count_ones() as u8;
+    while m < N {
+        t[m] = (lanes as u32 - (m as u32).count_ones()) as u8;
         m += 1;
     }
     t
@@ -281,15 +282,15 @@ pub mod f32k {
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn compress_unset(p: *mut T, v: V, m: M) -> usize {
-        let keep = (!_mm256_movemask_ps(m) & 0xff) as usize;
-        // SAFETY: `keep < 256` indexes the table (8 readable bytes at that entry); the caller
+        let bits = (_mm256_movemask_ps(m) & 0xff) as usize;
+        // SAFETY: `bits < 256` indexes the table (8 readable bytes at that entry); the caller
         // passes a pointer to 8 writable f32.
         unsafe {
-            let ctl = _mm_loadl_epi64(super::PACK8.as_ptr().add(keep).cast());
+            let ctl = _mm_loadl_epi64(super::PACK8.as_ptr().add(bits).cast());
             let idx = _mm256_cvtepu8_epi32(ctl);
             _mm256_storeu_ps(p, _mm256_permutevar8x32_ps(v, idx));
         }
-        super::POP[keep] as usize
+        super::CLEAR8[bits] as usize
     }
 
     /// Lanes whose label `*p.add(j)` equals `c` (8 `u32` labels).
@@ -546,16 +547,16 @@ pub mod f64k {
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn compress_unset(p: *mut T, v: V, m: M) -> usize {
-        let keep = (!_mm256_movemask_pd(m) & 0xf) as usize;
-        // SAFETY: `keep < 16` indexes the table (8 readable bytes at that entry); the caller
+        let bits = (_mm256_movemask_pd(m) & 0xf) as usize;
+        // SAFETY: `bits < 16` indexes the table (8 readable bytes at that entry); the caller
         // passes a pointer to 4 writable f64.
         unsafe {
-            let ctl = _mm_loadl_epi64(super::PACK4.as_ptr().add(keep).cast());
+            let ctl = _mm_loadl_epi64(super::PACK4.as_ptr().add(bits).cast());
             let idx = _mm256_cvtepu8_epi32(ctl);
             let moved = _mm256_permutevar8x32_ps(_mm256_castpd_ps(v), idx);
             _mm256_storeu_pd(p, _mm256_castps_pd(moved));
         }
-        super::POP[keep] as usize
+        super::CLEAR4[bits] as usize
     }
 
     /// Lanes whose label `*p.add(j)` equals `c` (4 `u32` labels, widened to 64 bits).

@@ -317,9 +317,15 @@ macro_rules! kernels {
             // with `i + W <= n`. Each `compress_unset` writes `W` slots from `o + kept`, and
             // `kept ≤ i` (at most one kept element per element read), so the writes stay
             // below `i + W <= n`, inside `out`, which is a distinct borrow from `x`.
+            // The four class tests as comparisons of z itself (exact: `fl(z − a) ≤ 0` iff
+            // `z ≤ a`, `fl(z − b) > 0` iff `z > b`, and `fl(z − c) ≥ 1` iff `z ≥ t_c`, the
+            // least such z, by monotonicity), which saves a subtraction per vector.
+            let (ta, tb) = (
+                crate::platform::unit_threshold(a),
+                crate::platform::unit_threshold(b),
+            );
             let (free_sum, vmn, vmx, mut upper, mut free) = unsafe {
-                let (vs, va, vb) = (splat(s), splat(a), splat(b));
-                let (zero, one) = (splat(T::ZERO), splat(T::ONE));
+                let (vs, va, vb, vta, vtb) = (splat(s), splat(a), splat(b), splat(ta), splat(tb));
                 let (mut a0, mut a1) = (azero(), azero());
                 let (mut cf, mut cu) = (czero(), czero());
                 let (mut q, mut total) = (czero(), 0i64);
@@ -333,17 +339,17 @@ macro_rules! kernels {
                         let z = mul(load(p.add(i)), vs);
                         mn = vmin(mn, z);
                         mx = vmax(mx, z);
-                        let (da, db) = (sub(z, va), sub(z, vb));
-                        let u = ge(db, one);
-                        let f = mand(gt(db, zero), lt(da, one));
+                        let u = ge(z, vtb);
+                        let f = mand(gt(z, vb), lt(z, vta));
                         cu = cadd(cu, u);
                         cf = cadd(cf, f);
+                        let db = sub(z, vb);
                         if T::FIXED_SUM {
                             q = qacc_unit(q, f, db);
                         } else {
                             acc(&mut a0, &mut a1, sel(f, db));
                         }
-                        kept += compress_unset(o.add(kept), z, mor(mor(u, le(da, zero)), f));
+                        kept += compress_unset(o.add(kept), z, mor(mor(u, le(z, va)), f));
                         i += W;
                     }
                     if T::FIXED_SUM {

@@ -185,6 +185,37 @@ pub struct Split<T> {
     pub kept: usize,
 }
 
+/// The least `t` with `fl(t − c) ≥ 1` (`+∞` when only `+∞` qualifies), for finite `c`: by
+/// the monotonicity of `fl(z − c)` in `z`, `fl(z − c) ≥ 1` exactly when `z ≥ t`. Found by
+/// bisection over the representable values between `c` (where it fails) and `fl(c + 1)`
+/// rounded up (where it holds): at most 64 steps, where a linear search can meet billions of
+/// values (for `c = −1` the threshold is about `−2^-54`, far below `fl(c + 1) = 0` in
+/// representable values).
+pub fn unit_threshold<T: Real>(c: T) -> T {
+    let reaches = |t: T| t - c >= T::ONE;
+    let mut hi = c + T::ONE;
+    for _ in 0..4 {
+        if reaches(hi) {
+            break;
+        }
+        hi = T::from_ordered(hi.to_ordered() + 1);
+    }
+    if !reaches(hi) {
+        return T::from_f64(f64::INFINITY); // not reached for finite c
+    }
+    // Ordered integers (`Real::to_ordered`), widened so that the difference cannot overflow.
+    let (mut lo, mut up) = (c.to_ordered() as i128, hi.to_ordered() as i128);
+    while up - lo > 1 {
+        let mid = lo + (up - lo) / 2;
+        if reaches(T::from_ordered(mid as i64)) {
+            up = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    T::from_ordered(up as i64)
+}
+
 /// The element types with vectorized kernels (`f32`, `f64`): the per-block kernels behind
 /// [`Kernels`]. Each function works on one block of at most [`crate::passes::BLOCK`]
 /// elements (the callers split longer inputs) and has the semantics of the scalar code in

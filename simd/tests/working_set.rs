@@ -401,3 +401,49 @@ fn large_working_set_is_bitwise_identical_for_every_thread_count() {
         }
     }
 }
+
+/// `unit_threshold(c)` is the least value `t` with `fl(t − c) ≥ 1`: it qualifies and the value
+/// just below it does not, including where the threshold lies among tiny or subnormal values
+/// (`c = −1`: `fl(z + 1) ≥ 1` already for `z ≥ −2^-54`) and where `c + 1` rounds to `c`.
+fn thresholds<T: Element>() {
+    use hypersimplex_simd::platform::unit_threshold;
+    let mut rng = Rng(61);
+    let mut cs: Vec<f64> = vec![
+        -1.0,
+        -0.5,
+        0.0,
+        -0.0,
+        1.0,
+        -2.0,
+        1e-30,
+        -1e-30,
+        1e30,
+        -1e30,
+        3.0,
+        -3.0,
+        16777216.0,
+        -16777216.0,
+        9007199254740992.0,
+        -9007199254740992.0,
+        0.1,
+        -0.1,
+    ];
+    cs.extend((0..200).map(|_| rng.normal() * 10f64.powi(rng.below(9) as i32 - 4)));
+    for c in cs {
+        let c = T::from_f64(c);
+        let t = unit_threshold(c);
+        assert!(t - c >= T::ONE, "{c:?}: {t:?} does not reach 1");
+        let below = T::from_ordered(t.to_ordered() - 1);
+        assert!(
+            below - c < T::ONE,
+            "{c:?}: {below:?} below {t:?} also reaches 1"
+        );
+    }
+    assert_eq!(unit_threshold(T::MAX).to_f64(), f64::INFINITY);
+}
+
+#[test]
+fn unit_threshold_is_the_least_value_reaching_one() {
+    thresholds::<f32>();
+    thresholds::<f64>();
+}
