@@ -132,6 +132,20 @@ fn main() {
                 }))
             );
         }
+        {
+            // one working-set pass, for a bracket around this data's λ ≈ −0.5 (k = n/2, τ = 1.5)
+            use hypersimplex::kernel::Reductions;
+            let mut ws =
+                hypersimplex_simd::passes::WorkingSet::split(k, &x, 1.0f32 / 1.5, -0.53, -0.47)
+                    .unwrap();
+            println!(
+                "ws.piece ({} kept) {:9.2} us",
+                ws.kept(),
+                ms(med(|| {
+                    std::hint::black_box(ws.piece(-0.5));
+                }))
+            );
+        }
         println!(
             "forward     {:9.2} us",
             ms(med(|| {

@@ -313,10 +313,6 @@ macro_rules! kernels {
             // One vector per iteration (two would spill accumulators to the stack). No Σz and
             // no per-element finiteness test: ±∞ shows in min/max, and NaN (false in every
             // comparison) is always kept, where the caller checks the (few) kept elements.
-            // SAFETY: target features guaranteed by the caller. Loads read `p[i..i + W]`
-            // with `i + W <= n`. Each `compress_unset` writes `W` slots from `o + kept`, and
-            // `kept ≤ i` (at most one kept element per element read), so the writes stay
-            // below `i + W <= n`, inside `out`, which is a distinct borrow from `x`.
             // The four class tests as comparisons of z itself (exact: `fl(z − a) ≤ 0` iff
             // `z ≤ a`, `fl(z − b) > 0` iff `z > b`, and `fl(z − c) ≥ 1` iff `z ≥ t_c`, the
             // least such z, by monotonicity), which saves a subtraction per vector.
@@ -324,6 +320,10 @@ macro_rules! kernels {
                 crate::platform::unit_threshold(a),
                 crate::platform::unit_threshold(b),
             );
+            // SAFETY: target features guaranteed by the caller. Loads read `p[i..i + W]`
+            // with `i + W <= n`. Each `compress_unset` writes `W` slots from `o + kept`, and
+            // `kept ≤ i` (at most one kept element per element read), so the writes stay
+            // below `i + W <= n`, inside `out`, which is a distinct borrow from `x`.
             let (free_sum, vmn, vmx, mut upper, mut free) = unsafe {
                 let (vs, va, vb, vta, vtb) = (splat(s), splat(a), splat(b), splat(ta), splat(tb));
                 let (mut a0, mut a1) = (azero(), azero());

@@ -275,12 +275,21 @@ impl Kernels {
         if !ws.stats().finite {
             return Err(classify_nonfinite(x));
         }
-        let kw = k;
-        let excess = |p: &hypersimplex::kernel::Piece| p.excess(kw);
-        if excess(&ws.piece(a)) < 0.0 || excess(&ws.piece(b)) > 0.0 {
+        let (ga, gb) = (ws.piece(a).excess(k), ws.piece(b).excess(k));
+        if ga < 0.0 || gb > 0.0 {
             return Ok(None);
         }
-        let mut sol = solve(&mut ws, k, Some(lam)).map_err(|_| classify_nonfinite(x))?;
+        // Start from the secant of f over the bracket, which on smooth data is closer than the
+        // sample's λ (f is nearly linear across a narrow bracket), or from λ if it is not
+        // strictly inside.
+        let t = ga / (ga - gb);
+        let secant = T::from_f64(a.to_f64() + t * (b.to_f64() - a.to_f64()));
+        let start = if t.is_finite() && secant > a && secant < b {
+            secant
+        } else {
+            lam
+        };
+        let mut sol = solve(&mut ws, k, Some(start)).map_err(|_| classify_nonfinite(x))?;
         sol.passes += 3; // the split pass and the two bracket checks
         Ok(Some(sol))
     }
