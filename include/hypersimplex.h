@@ -30,6 +30,9 @@
  *    thread count. Cap the pool with the environment variable RAYON_NUM_THREADS (read when
  *    the pool starts, i.e. before the first large call); RAYON_NUM_THREADS=1 keeps all work
  *    on the calling thread. HYPERSIMPLEX_FORCE_SCALAR=1 forces the portable kernels.
+ *    Vectors of >= 32768 elements are solved on a working set, a temporary buffer of about
+ *    n/4 elements allocated per call (if it cannot be allocated, the call takes the slower
+ *    path without it; it does not fail).
  *  - No panic ever unwinds into C: the std build catches it and returns HS_ERR_PANIC.
  *  - no_std builds (cargo feature "std" off, e.g. for microcontrollers) provide every function
  *    except hs_hypersimplex_loss_multiclass_f32/_f64, which allocate; use the _scratch_

@@ -349,11 +349,14 @@ pub struct WorkingSet<T> {
 
 impl<T: Element> WorkingSet<T> {
     /// Runs the split pass over `z = x·scale` for the bracket `a < b`. `None` when some block
-    /// of `x` keeps more than [`SLOT`] elements (the bracket is too wide to pay off).
+    /// of `x` keeps more than [`SLOT`] elements (the bracket is too wide to pay off) or the
+    /// buffer (`SLOT` elements per block, about `n/4`) cannot be allocated.
     pub fn split(kernels: Kernels, x: &[T], scale: T, a: T, b: T) -> Option<Self> {
         let n = x.len();
         let blocks = n.div_ceil(BLOCK);
-        let mut buf: Vec<T> = Vec::with_capacity(blocks * SLOT);
+        let mut buf: Vec<T> = Vec::new();
+        // Without the scratch memory the caller solves over all of `x` instead.
+        buf.try_reserve_exact(blocks * SLOT).ok()?;
         let out = buf
             .spare_capacity_mut()
             .get_mut(..blocks * SLOT)
