@@ -68,6 +68,8 @@ pub trait Reductions<T: Real> {
     /// The piece at λ.
     fn piece(&mut self, lambda: T) -> Piece;
     /// The piece at λ and the statistics of z, in one pass. The default runs two passes.
+    /// The solver calls it only with a start point, where it does not use `Stats::sum`, so
+    /// implementations may leave that NaN.
     fn piece_and_stats(&mut self, lambda: T) -> (Piece, Stats<T>) {
         let s = self.stats();
         (self.piece(lambda), s)

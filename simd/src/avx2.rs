@@ -222,17 +222,17 @@ pub mod f32k {
         (l[0] + l[1]) + (l[2] + l[3])
     }
 
-    /// Adds `round(clip(d, 0, 1)·2^23)` to the lanes of `q` whose mask is set: the free-set
-    /// sum in the core crate's fixed point (`Real::to_fixed`), exact in integers.
+    /// Adds `round(d·2^23)` (half up) to the lanes of `q` whose mask is set, where the caller
+    /// guarantees `0 < d < 1` (a free-set mask): the free-set sum in the core crate's fixed
+    /// point (`Real::to_fixed`), exact in integers.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn qacc(q: C, m: M, d: V) -> C {
-        // SAFETY: `clip01` needs the target features this function has.
-        let c = unsafe { clip01(d) };
-        // c·2^23 + 0.5 is exact (c in [0, 1] has a 24-bit mantissa) and the conversion
-        // truncates: round half up, as `Real::to_fixed`.
+        // d·2^23 + 0.5 is exact where 0 < d < 1 (a 24-bit mantissa) and the conversion
+        // truncates: round half up, as `Real::to_fixed`. Other lanes convert to anything
+        // (the "integer indefinite" for NaN, ±∞ and overflow) and are masked off: no clip.
         let t = _mm256_add_ps(
-            _mm256_mul_ps(c, _mm256_set1_ps(8_388_608.0)),
+            _mm256_mul_ps(d, _mm256_set1_ps(8_388_608.0)),
             _mm256_set1_ps(0.5),
         );
         _mm256_add_epi32(
@@ -269,8 +269,8 @@ pub mod f32k {
     unsafe fn stream_fence() {
         _mm_sfence()
     }
-    /// Adds `round(d·2^23)` (to nearest) to the lanes of `q` whose mask is set, where the
-    /// caller guarantees `0 < d < 1`: the fixed-point sum without `qacc`'s clip.
+    /// As `qacc`, rounding to nearest (ties to even) instead of half up: one instruction
+    /// fewer, for the split pass, whose sums are not compared bit for bit with the core's.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn qacc_unit(q: C, m: M, d: V) -> C {

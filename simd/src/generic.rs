@@ -40,13 +40,13 @@ macro_rules! kernels {
         const FX_FLUSH: u32 = 64;
 
         /// The free-set sum in the core crate's 2^-23 fixed point (`Real::FIXED_SUM`): two
-        /// vectors of integer lanes, flushed into an `i64` every [`FX_FLUSH`] iterations.
-        /// Integer sums are exact and order-free, so the result equals the scalar code's bit
-        /// for bit, for every vector width and thread count.
+        /// vectors of integer lanes, flushed into an `i64` after at most [`FX_FLUSH`]
+        /// iterations (the kernels run their main loops in runs of that many). Integer sums
+        /// are exact and order-free, so the result equals the scalar code's bit for bit, for
+        /// every vector width and thread count.
         struct Fixed {
             q0: C,
             q1: C,
-            rounds: u32,
             total: i64,
         }
 
@@ -54,21 +54,26 @@ macro_rules! kernels {
             #[inline(always)]
             unsafe fn new() -> Self {
                 // SAFETY: the caller is a kernel with this module's target features.
-                Fixed { q0: unsafe { czero() }, q1: unsafe { czero() }, rounds: 0, total: 0 }
+                Fixed { q0: unsafe { czero() }, q1: unsafe { czero() }, total: 0 }
             }
+            /// Adds the free lanes (masks `f0`, `f1`: `0 < d < 1`) of `d0`, `d1`.
             #[inline(always)]
             unsafe fn add(&mut self, f0: M, d0: V, f1: M, d1: V) {
                 // SAFETY: as in `new`.
                 unsafe {
                     self.q0 = qacc(self.q0, f0, d0);
                     self.q1 = qacc(self.q1, f1, d1);
-                    self.rounds += 1;
-                    if self.rounds == FX_FLUSH {
-                        self.total += qsum(self.q0) + qsum(self.q1);
-                        self.q0 = czero();
-                        self.q1 = czero();
-                        self.rounds = 0;
-                    }
+                }
+            }
+            /// Moves the lanes into the `i64` total (each lane is below 2^30 after
+            /// [`FX_FLUSH`] additions of at most 2^23).
+            #[inline(always)]
+            unsafe fn flush(&mut self) {
+                // SAFETY: as in `new`.
+                unsafe {
+                    self.total += qsum(self.q0) + qsum(self.q1);
+                    self.q0 = czero();
+                    self.q1 = czero();
                 }
             }
             #[inline(always)]
@@ -174,19 +179,25 @@ macro_rules! kernels {
                 let (mut cf, mut cu) = (czero(), czero());
                 let mut fx = Fixed::new();
                 while i + W2 <= n {
-                    let d0 = sub(mul(load(p.add(i)), vs), vl);
-                    let d1 = sub(mul(load(p.add(i + W)), vs), vl);
-                    let f0 = mand(gt(d0, zero), lt(d0, one));
-                    let f1 = mand(gt(d1, zero), lt(d1, one));
-                    cf = cadd(cadd(cf, f0), f1);
-                    cu = cadd(cadd(cu, ge(d0, one)), ge(d1, one));
-                    if T::FIXED_SUM {
-                        fx.add(f0, d0, f1, d1);
-                    } else {
-                        acc(&mut a0, &mut a1, sel(f0, d0));
-                        acc(&mut a2, &mut a3, sel(f1, d1));
+                    let end = n.min(i + FX_FLUSH as usize * W2);
+                    while i + W2 <= end {
+                        let d0 = sub(mul(load(p.add(i)), vs), vl);
+                        let d1 = sub(mul(load(p.add(i + W)), vs), vl);
+                        let f0 = mand(gt(d0, zero), lt(d0, one));
+                        let f1 = mand(gt(d1, zero), lt(d1, one));
+                        cf = cadd(cadd(cf, f0), f1);
+                        cu = cadd(cadd(cu, ge(d0, one)), ge(d1, one));
+                        if T::FIXED_SUM {
+                            fx.add(f0, d0, f1, d1);
+                        } else {
+                            acc(&mut a0, &mut a1, sel(f0, d0));
+                            acc(&mut a2, &mut a3, sel(f1, d1));
+                        }
+                        i += W2;
                     }
-                    i += W2;
+                    if T::FIXED_SUM {
+                        fx.flush();
+                    }
                 }
                 (
                     csum(cf),
@@ -218,72 +229,69 @@ macro_rules! kernels {
             let n = x.len();
             let p = x.as_ptr();
             let mut i = 0;
+            // No Σz (`Stats::sum` is NaN): the solver runs this pass only from a start point,
+            // and then does not use it. Finiteness: NaN fails `z ≤ z`, ±∞ shows in min/max.
             // SAFETY: as in `stats`.
-            let (mut free, mut upper, psum, zsum, vmn, vmx, vfin) = unsafe {
+            let (mut free, mut upper, psum, vmn, vmx, vfin) = unsafe {
                 let (vs, vl) = (splat(s), splat(lam));
-                let (zero, one, big) = (splat(T::ZERO), splat(T::ONE), splat(T::MAX));
-                let (mut a0, mut a1, mut b0, mut b1) = (azero(), azero(), azero(), azero());
+                let (zero, one) = (splat(T::ZERO), splat(T::ONE));
+                let (mut a0, mut a1) = (azero(), azero());
                 let (mut cf, mut cu) = (czero(), czero());
                 let mut fx = Fixed::new();
                 let mut mn = splat(T::MAX);
                 let mut mx = splat(T::LOWEST);
                 let mut fin = mtrue();
                 while i + W2 <= n {
-                    let z0 = mul(load(p.add(i)), vs);
-                    let z1 = mul(load(p.add(i + W)), vs);
-                    if !SUM_FLAGS_NONFINITE {
-                        fin = mand(fin, mand(le(vabs(z0), big), le(vabs(z1), big)));
+                    let end = n.min(i + FX_FLUSH as usize * W2);
+                    while i + W2 <= end {
+                        let z0 = mul(load(p.add(i)), vs);
+                        let z1 = mul(load(p.add(i + W)), vs);
+                        fin = mand(fin, mand(le(z0, z0), le(z1, z1)));
+                        mn = vmin(mn, vmin(z0, z1));
+                        mx = vmax(mx, vmax(z0, z1));
+                        let d0 = sub(z0, vl);
+                        let d1 = sub(z1, vl);
+                        let f0 = mand(gt(d0, zero), lt(d0, one));
+                        let f1 = mand(gt(d1, zero), lt(d1, one));
+                        cf = cadd(cadd(cf, f0), f1);
+                        cu = cadd(cadd(cu, ge(d0, one)), ge(d1, one));
+                        if T::FIXED_SUM {
+                            fx.add(f0, d0, f1, d1);
+                        } else {
+                            acc(&mut a0, &mut a1, sel(f0, d0));
+                            acc(&mut a0, &mut a1, sel(f1, d1));
+                        }
+                        i += W2;
                     }
-                    mn = vmin(mn, vmin(z0, z1));
-                    mx = vmax(mx, vmax(z0, z1));
-                    acc(&mut b0, &mut b1, z0);
-                    acc(&mut b0, &mut b1, z1);
-                    let d0 = sub(z0, vl);
-                    let d1 = sub(z1, vl);
-                    let f0 = mand(gt(d0, zero), lt(d0, one));
-                    let f1 = mand(gt(d1, zero), lt(d1, one));
-                    cf = cadd(cadd(cf, f0), f1);
-                    cu = cadd(cadd(cu, ge(d0, one)), ge(d1, one));
                     if T::FIXED_SUM {
-                        fx.add(f0, d0, f1, d1);
-                    } else {
-                        acc(&mut a0, &mut a1, sel(f0, d0));
-                        acc(&mut a0, &mut a1, sel(f1, d1));
+                        fx.flush();
                     }
-                    i += W2;
                 }
-                let zsum = asum(b0) + asum(b1);
-                let fin = if SUM_FLAGS_NONFINITE {
-                    zsum.is_finite()
-                } else {
-                    mall(fin)
-                };
                 (
                     csum(cf),
                     csum(cu),
                     if T::FIXED_SUM { fx.total() } else { asum(a0) + asum(a1) },
-                    zsum,
                     hmin(mn),
                     hmax(mx),
-                    fin,
+                    mall(fin),
                 )
             };
-            let (mut ps, mut zs, mut mn, mut mx, mut fin) = (Tail::new(), 0.0f64, vmn, vmx, vfin);
+            let (mut ps, mut mn, mut mx, mut fin) = (Tail::new(), vmn, vmx, vfin);
             for &v in x.get(i..).unwrap_or(&[]) {
                 let z = v * s;
                 fin &= z.abs() <= T::MAX;
                 mn = if z < mn { z } else { mn };
                 mx = if z > mx { z } else { mx };
-                zs += z.to_f64();
                 let d = z - lam;
                 let f = (d > T::ZERO) & (d < T::ONE);
                 free += f as usize;
                 upper += (d >= T::ONE) as usize;
                 ps.add(d, f);
             }
+            let finite = fin & mn.is_finite() & mx.is_finite();
             (
                 Piece { free, upper, sum_free: psum + ps.value() },
-                Stats { sum: zsum + zs, min: mn, max: mx, finite: fin },
+                Stats { sum: f64::NAN, min: mn, max: mx, finite },
             )
         }
 
@@ -487,21 +495,27 @@ macro_rules! kernels {
                 let (mut cf, mut cu) = (czero(), czero());
                 let mut fx = Fixed::new();
                 while i + W2 <= n {
-                    let d0 = sub(mul(load(p.add(i)), vs), vl);
-                    let d1 = sub(mul(load(p.add(i + W)), vs), vl);
-                    store(q.add(i), clip01(d0));
-                    store(q.add(i + W), clip01(d1));
-                    let f0 = mand(gt(d0, zero), lt(d0, one));
-                    let f1 = mand(gt(d1, zero), lt(d1, one));
-                    cf = cadd(cadd(cf, f0), f1);
-                    cu = cadd(cadd(cu, ge(d0, one)), ge(d1, one));
-                    if T::FIXED_SUM {
-                        fx.add(f0, d0, f1, d1);
-                    } else {
-                        acc(&mut a0, &mut a1, sel(f0, d0));
-                        acc(&mut a2, &mut a3, sel(f1, d1));
+                    let end = n.min(i + FX_FLUSH as usize * W2);
+                    while i + W2 <= end {
+                        let d0 = sub(mul(load(p.add(i)), vs), vl);
+                        let d1 = sub(mul(load(p.add(i + W)), vs), vl);
+                        store(q.add(i), clip01(d0));
+                        store(q.add(i + W), clip01(d1));
+                        let f0 = mand(gt(d0, zero), lt(d0, one));
+                        let f1 = mand(gt(d1, zero), lt(d1, one));
+                        cf = cadd(cadd(cf, f0), f1);
+                        cu = cadd(cadd(cu, ge(d0, one)), ge(d1, one));
+                        if T::FIXED_SUM {
+                            fx.add(f0, d0, f1, d1);
+                        } else {
+                            acc(&mut a0, &mut a1, sel(f0, d0));
+                            acc(&mut a2, &mut a3, sel(f1, d1));
+                        }
+                        i += W2;
                     }
-                    i += W2;
+                    if T::FIXED_SUM {
+                        fx.flush();
+                    }
                 }
                 (
                     csum(cf),

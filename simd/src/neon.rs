@@ -154,15 +154,16 @@ pub mod f32k {
         vgetq_lane_f64::<0>(a) + vgetq_lane_f64::<1>(a)
     }
 
-    /// Adds `round(clip(d, 0, 1)·2^23)` to the lanes of `q` whose mask is set: the free-set
-    /// sum in the core crate's fixed point (`Real::to_fixed`), exact in integers.
+    /// Adds `round(d·2^23)` (half up) to the lanes of `q` whose mask is set, where the caller
+    /// guarantees `0 < d < 1` (a free-set mask): the free-set sum in the core crate's fixed
+    /// point (`Real::to_fixed`), exact in integers.
     #[inline]
     #[target_feature(enable = "neon")]
     unsafe fn qacc(q: C, m: M, d: V) -> C {
-        // SAFETY: `clip01` needs the target features this function has.
-        let c = unsafe { clip01(d) };
-        // c·2^23 + 0.5 is exact and the conversion truncates: round half up (`Real::to_fixed`).
-        let t = vaddq_f32(vmulq_f32(c, vdupq_n_f32(8_388_608.0)), vdupq_n_f32(0.5));
+        // d·2^23 + 0.5 is exact where 0 < d < 1 and the conversion truncates: round half up
+        // (`Real::to_fixed`). Other lanes convert to anything (saturated, 0 for NaN) and are
+        // masked off: no clip.
+        let t = vaddq_f32(vmulq_f32(d, vdupq_n_f32(8_388_608.0)), vdupq_n_f32(0.5));
         vaddq_u32(q, vandq_u32(vreinterpretq_u32_s32(vcvtq_s32_f32(t)), m))
     }
     /// The lanes of `q` added up.
@@ -189,8 +190,8 @@ pub mod f32k {
     #[inline]
     #[target_feature(enable = "neon")]
     unsafe fn stream_fence() {}
-    /// Adds `round(d·2^23)` (to nearest) to the lanes of `q` whose mask is set, where the
-    /// caller guarantees `0 < d < 1`: the fixed-point sum without `qacc`'s clip.
+    /// As `qacc`, rounding to nearest (ties to even) instead of half up: one instruction
+    /// fewer, for the split pass, whose sums are not compared bit for bit with the core's.
     #[inline]
     #[target_feature(enable = "neon")]
     unsafe fn qacc_unit(q: C, m: M, d: V) -> C {

@@ -225,7 +225,9 @@ pub trait Element: Real {
     fn stats(k: Kernels, x: &[Self], s: Self) -> Stats<Self>;
     /// The piece at λ: `d_i = fl(fl(x_i·s) − λ)`.
     fn piece(k: Kernels, x: &[Self], s: Self, lam: Self) -> Piece;
-    /// [`Element::piece`] and [`Element::stats`] in one pass.
+    /// [`Element::piece`] and [`Element::stats`] in one pass, except that the vector paths do
+    /// not compute `Stats::sum` (NaN): the core solver runs this pass only from a start point,
+    /// where it does not use Σz.
     fn piece_stats(k: Kernels, x: &[Self], s: Self, lam: Self) -> (Piece, Stats<Self>);
     /// The working-set split of `z = x·s` for the bracket `[a, b]` (see [`Split`]); the kept
     /// `z_i` are written to the front of `out` (`out.len() ≥ x.len()`).

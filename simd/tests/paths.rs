@@ -66,10 +66,15 @@ fn check_kernels<T: Element>(k: Kernels, x: &[T], tau: T, rng: &mut Rng) {
         assert_eq!((p2.free, p2.upper), (q.free, q.upper));
         assert!((p2.sum_free - q.sum_free).abs() <= sum_tol(n, q.free as f64) + fixed);
         assert!(st.min == b.min && st.max == b.max && st.finite == b.finite);
-        // Σz only seeds the start point; core's fused f32 pass sums 512-element blocks in f32
-        // (documented on `Stats::sum`), so compare at the element type's precision.
+        // Σz only seeds the start point when there is none: the vector paths' fused pass
+        // leaves it out (NaN); the scalar code's sums 512-element blocks in f32 (documented on
+        // `Stats::sum`), so compare at the element type's precision.
         let eps_t = T::EPSILON.to_f64();
-        assert!((st.sum - b.sum).abs() <= sum_tol(n, abs) + 128.0 * eps_t * abs);
+        if n >= hypersimplex_simd::platform::VECTOR_MIN && k.path() != Path::Scalar {
+            assert!(st.sum.is_nan(), "{name}: piece_stats computes no Σz");
+        } else {
+            assert!((st.sum - b.sum).abs() <= sum_tol(n, abs) + 128.0 * eps_t * abs);
+        }
         // the clip is bitwise the scalar one
         let mut y1 = vec![T::from_f64(9.0); n];
         let mut y2 = vec![T::from_f64(9.0); n];
@@ -444,5 +449,23 @@ fn long_vector_is_bitwise_identical_for_every_thread_count() {
             "{:?}",
             k.path()
         );
+    }
+}
+
+/// The sampled-start path in f64 (its first pass checks finiteness without a Σz).
+#[test]
+fn nonfinite_f64_input_on_the_sampled_path_is_rejected() {
+    let n = 3000;
+    for k in all_kernels() {
+        for pos in [0, n / 2, n - 1] {
+            for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+                let mut x: Vec<f64> = (0..n).map(|i| (i % 13) as f64 * 0.1).collect();
+                x[pos] = bad;
+                let mut y = vec![7.0f64; n];
+                let r = k.soft_binary_argmax(&x, 100.0, 1.0, &mut y);
+                assert_eq!(r, Err(Error::NonFiniteInput), "{:?} pos={pos}", k.path());
+                assert!(y.iter().all(|&v| v == 7.0));
+            }
+        }
     }
 }
