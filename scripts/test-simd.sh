@@ -43,7 +43,7 @@ else
   dis=$(objdump -d --no-show-raw-insn -C "$exe")
   fn_body() { awk -v f="$1" 'index($0, "<" f ">:") {on=1; next} on && /^$/ {exit} on' <<<"$dis"; }
   ok=1
-  for f in f32k::piece f32k::piece_stats f32k::piece_write f32k::clip f32k::clip_stream f32k::split f32k::free_mean f32k::vjp f32k::residual f32k::grad f32k::transpose f32k::residual_labels f32k::grad_pattern f64k::piece f64k::split f64k::clip; do
+  for f in f32k::piece f32k::piece_stats f32k::piece_write f32k::clip f32k::clip_stream f32k::split f32k::free_mean f32k::vjp f32k::vjp_stream f32k::residual f32k::grad f32k::transpose f32k::residual_labels f32k::grad_pattern f64k::piece f64k::split f64k::clip; do
     body=$(fn_body "hypersimplex_simd::avx2::$f")
     ymm=$(grep -c 'ymm' <<<"$body")
     fma=$(grep -cE 'vfn?m(add|sub)' <<<"$body")

@@ -67,6 +67,26 @@ fn main() {
             "clip_stream {:9.2} us",
             ms(med(|| f32::clip_stream(k, &x, 0.7, 0.1, &mut y)))
         );
+        let g: Vec<f32> = x.iter().map(|v| v * 0.3).collect();
+        let mut gx = vec![0.0f32; n];
+        println!(
+            "free_mean   {:9.2} us",
+            ms(med(|| {
+                std::hint::black_box(f32::free_mean(k, &y, &g));
+            }))
+        );
+        println!(
+            "vjp         {:9.2} us",
+            ms(med(|| f32::vjp(k, &y, &g, 0.1, 0.7, &mut gx)))
+        );
+        println!(
+            "vjp_stream  {:9.2} us",
+            ms(med(|| f32::vjp_stream(k, &y, &g, 0.1, 0.7, &mut gx)))
+        );
+        println!(
+            "backward    {:9.2} us",
+            ms(med(|| k.soft_binary_argmax_vjp(&y, &g, 1.5, &mut gx).unwrap()))
+        );
         println!(
             "piece_stats {:9.2} us",
             ms(med(|| {

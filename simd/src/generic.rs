@@ -449,6 +449,43 @@ macro_rules! kernels {
             }
         }
 
+        /// [`vjp`] with streaming (non-temporal) stores for the vector-aligned part of `out`
+        /// (see [`clip_stream`]); bitwise the same values.
+        ///
+        /// # Safety
+        /// The CPU must support this module's target features.
+        $(#[$attr])*
+        pub unsafe fn vjp_stream(y: &[T], g: &[T], mean: T, s: T, out: &mut [T]) {
+            let n = y.len().min(g.len()).min(out.len());
+            let entry = |yi: T, gi: T| ((gi - mean) * s).keep_if((yi > T::ZERO) & (yi < T::ONE));
+            let head = out.as_ptr().align_offset(W * core::mem::size_of::<T>()).min(n);
+            let (yh, gh) = (y.get(..head).unwrap_or(&[]), g.get(..head).unwrap_or(&[]));
+            let oh = out.get_mut(..head).unwrap_or(&mut []);
+            for ((o, &yi), &gi) in oh.iter_mut().zip(yh).zip(gh) {
+                *o = entry(yi, gi);
+            }
+            let (p, q, o) = (y.as_ptr(), g.as_ptr(), out.as_mut_ptr());
+            let mut i = head;
+            // SAFETY: target features guaranteed by the caller; `i + W <= n` keeps every access
+            // inside the slices, and `o + i` is vector-aligned from `head` on, as the
+            // streaming store requires; the fence orders the streaming stores.
+            unsafe {
+                let (zero, one, vm, vs) = (splat(T::ZERO), splat(T::ONE), splat(mean), splat(s));
+                while i + W <= n {
+                    let (yv, gv) = (load(p.add(i)), load(q.add(i)));
+                    let f = mand(gt(yv, zero), lt(yv, one));
+                    stream(o.add(i), mul(mul(sub(gv, vm), vs), sel(f, one)));
+                    i += W;
+                }
+                stream_fence();
+            }
+            let (yt, gt_) = (y.get(i..n).unwrap_or(&[]), g.get(i..n).unwrap_or(&[]));
+            let ot = out.get_mut(i..n).unwrap_or(&mut []);
+            for ((o, &yi), &gi) in ot.iter_mut().zip(yt).zip(gt_) {
+                *o = entry(yi, gi);
+            }
+        }
+
         /// `true` when every `fl(x_i·s)` is finite.
         ///
         /// # Safety

@@ -254,6 +254,9 @@ pub trait Element: Real {
     fn free_mean(k: Kernels, y: &[Self], g: &[Self]) -> (usize, f64, bool);
     /// `out_i = (g_i − m)·s` where `0 < y_i < 1`, else 0.
     fn vjp(k: Kernels, y: &[Self], g: &[Self], mean: Self, s: Self, out: &mut [Self]);
+    /// [`Element::vjp`] with streaming (non-temporal) stores where the path has them, for
+    /// outputs much larger than the caches; bitwise the same values.
+    fn vjp_stream(k: Kernels, y: &[Self], g: &[Self], mean: Self, s: Self, out: &mut [Self]);
     /// In-place [`Element::vjp`] (`g ← out`).
     fn vjp_in_place(k: Kernels, y: &[Self], g: &mut [Self], mean: Self, s: Self);
     /// The loss residual at λ (see `hypersimplex::loss::residual`).
@@ -401,6 +404,14 @@ macro_rules! element_impl {
                     k,
                     $m,
                     vjp(y, g, mean, s, out),
+                    portable::vjp(y, g, mean, s, out)
+                )
+            }
+            fn vjp_stream(k: Kernels, y: &[$t], g: &[$t], mean: $t, s: $t, out: &mut [$t]) {
+                dispatch!(
+                    k,
+                    $m,
+                    vjp_stream(y, g, mean, s, out),
                     portable::vjp(y, g, mean, s, out)
                 )
             }

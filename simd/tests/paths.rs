@@ -113,6 +113,16 @@ fn check_kernels<T: Element>(k: Kernels, x: &[T], tau: T, rng: &mut Rng) {
         T::vjp(k, &y1, &g, mean, s, &mut o1);
         hypersimplex_simd::portable::vjp(&y1, &g, mean, s, &mut o2);
         assert_eq!(bits(&o1), bits(&o2), "{name} vjp n={n}");
+        // the streaming VJP, into every alignment of the output
+        let mut ob = vec![T::from_f64(5.0); n + 8];
+        for off in 0..8 {
+            T::vjp_stream(k, &y1, &g, mean, s, &mut ob[off..off + n]);
+            assert_eq!(
+                bits(&ob[off..off + n]),
+                bits(&o2),
+                "{name} vjp_stream n={n}"
+            );
+        }
         let mut o3 = g.clone();
         T::vjp_in_place(k, &y1, &mut o3, mean, s);
         assert_eq!(bits(&o3), bits(&o2), "{name} vjp_in_place n={n}");
