@@ -85,7 +85,9 @@ fn main() {
         );
         println!(
             "backward    {:9.2} us",
-            ms(med(|| k.soft_binary_argmax_vjp(&y, &g, 1.5, &mut gx).unwrap()))
+            ms(med(|| k
+                .soft_binary_argmax_vjp(&y, &g, 1.5, &mut gx)
+                .unwrap()))
         );
         println!(
             "piece_stats {:9.2} us",

@@ -183,10 +183,12 @@ macro_rules! kernels {
                     while i + W2 <= end {
                         let d0 = sub(mul(load(p.add(i)), vs), vl);
                         let d1 = sub(mul(load(p.add(i + W)), vs), vl);
-                        let f0 = mand(gt(d0, zero), lt(d0, one));
-                        let f1 = mand(gt(d1, zero), lt(d1, one));
+                        let (p0, p1) = (gt(d0, zero), gt(d1, zero));
+                        let f0 = mand(p0, lt(d0, one));
+                        let f1 = mand(p1, lt(d1, one));
                         cf = cadd(cadd(cf, f0), f1);
-                        cu = cadd(cadd(cu, ge(d0, one)), ge(d1, one));
+                        // |U| = |{d > 0}| − |F| (d ≥ 1 iff d > 0 and not d < 1; NaN in neither)
+                        cu = cadd(cadd(cu, p0), p1);
                         if T::FIXED_SUM {
                             fx.add(f0, d0, f1, d1);
                         } else {
@@ -201,7 +203,7 @@ macro_rules! kernels {
                 }
                 (
                     csum(cf),
-                    csum(cu),
+                    csum(cu) - csum(cf),
                     if T::FIXED_SUM {
                         fx.total()
                     } else {
@@ -538,10 +540,12 @@ macro_rules! kernels {
                         let d1 = sub(mul(load(p.add(i + W)), vs), vl);
                         store(q.add(i), clip01(d0));
                         store(q.add(i + W), clip01(d1));
-                        let f0 = mand(gt(d0, zero), lt(d0, one));
-                        let f1 = mand(gt(d1, zero), lt(d1, one));
+                        let (p0, p1) = (gt(d0, zero), gt(d1, zero));
+                        let f0 = mand(p0, lt(d0, one));
+                        let f1 = mand(p1, lt(d1, one));
                         cf = cadd(cadd(cf, f0), f1);
-                        cu = cadd(cadd(cu, ge(d0, one)), ge(d1, one));
+                        // |U| = |{d > 0}| − |F| (d ≥ 1 iff d > 0 and not d < 1; NaN in neither)
+                        cu = cadd(cadd(cu, p0), p1);
                         if T::FIXED_SUM {
                             fx.add(f0, d0, f1, d1);
                         } else {
@@ -556,7 +560,7 @@ macro_rules! kernels {
                 }
                 (
                     csum(cf),
-                    csum(cu),
+                    csum(cu) - csum(cf),
                     if T::FIXED_SUM {
                         fx.total()
                     } else {
