@@ -12,7 +12,7 @@
 //! Data flows one way: λ is found by the core crate's root finder
 //! (`hypersimplex::forward::solve_lambda`, safeguarded Newton with an exact finish), driven by
 //! [`passes::SimdPasses`], this crate's implementation of `hypersimplex::kernel::Reductions`.
-//! Each pass is one streaming reduction computed by a vector kernel ([`avx2`], [`neon`], or the
+//! Each pass is one streaming reduction computed by a vector kernel (`avx2`, `neon`, or the
 //! scalar [`portable`] code), split into fixed blocks that run on the rayon pool for long
 //! vectors. The final clip, the backward pass and the loss passes are vectorized the same way.
 //!
@@ -94,7 +94,7 @@ pub use platform::{
 use passes::{merge_residual, reduce2, write, write2, write_in_place, SimdPasses, WritingPasses};
 
 /// Inputs at least this long (on the vector paths) are solved on a working set: see
-/// [`Kernels::solve_working_set`]. Below it the whole input stays in cache, and plain
+/// `Kernels::solve_working_set` (crate-private). Below it the whole input stays in cache, and plain
 /// passes cost about as much as the split pass.
 pub const WORKING_SET_FROM: usize = 1 << 15;
 

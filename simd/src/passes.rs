@@ -199,7 +199,7 @@ impl<T: Element> Reductions<T> for SimdPasses<'_, T> {
 /// The core solver stops when a Newton step lands on the piece it started from, and then
 /// returns the λ of that very pass. Before each pass this wrapper predicts how many
 /// breakpoints lie between the previous λ and the new one (from the count changes per unit λ
-/// seen on the previous step); when fewer than [`SPECULATE_BELOW`] are expected, the pass runs the fused
+/// seen on the previous step); when fewer than `SPECULATE_BELOW` (1.4) are expected, the pass runs the fused
 /// kernel that also writes `y_i = clip(d_i, 0, 1)`. If the solver then returns that λ, `y` is
 /// complete ([`WritingPasses::written`]); otherwise the caller writes `y` as usual. The
 /// values written are the same, bit for bit, as those of the separate write.
