@@ -45,6 +45,7 @@ fi
 step "workspace tests (debug)" cargo test --workspace --all-targets -q
 step "core tests (release, incl. large n)" cargo test -p hypersimplex --release -q -- --include-ignored
 step "doc tests" cargo test --workspace --doc -q
+step "rustdoc builds without warnings (core, simd)" env RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p hypersimplex -p hypersimplex-simd
 step "core is no_std with no dependencies" core_nostd_tree
 for s in bench ffi simd simd-aarch64 firmware demo; do
   if [ -f "scripts/test-$s.sh" ]; then step "$s" bash "scripts/test-$s.sh"; fi
