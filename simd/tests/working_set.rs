@@ -447,3 +447,77 @@ fn unit_threshold_is_the_least_value_reaching_one() {
     thresholds::<f32>();
     thresholds::<f64>();
 }
+
+/// Random inputs for the working-set path: a mixture of Gaussian values, ties on a coarse grid
+/// and outliers, at random lengths from `WORKING_SET_FROM` up, random real `k` (including values
+/// near 0 and near n) and τ; the projection must stay within the core crate's bound of the
+/// exact one and within the documented bound of the core's result.
+mod random {
+    use super::*;
+    use proptest::prelude::{prop_oneof, proptest, Just, Strategy};
+    use proptest::test_runner::{Config, RngSeed};
+
+    fn config() -> Config {
+        Config {
+            cases: 24,
+            rng_seed: RngSeed::Fixed(71),
+            failure_persistence: None,
+            ..Config::default()
+        }
+    }
+
+    fn input() -> impl Strategy<Value = (Vec<f32>, f64, f32)> {
+        let n = WORKING_SET_FROM..3 * WORKING_SET_FROM;
+        let mix = (0.0f64..1.0, 0.0f64..0.3, 0.1f64..30.0);
+        let kf = prop_oneof![
+            2 => 0.0f64..1.0,
+            1 => Just(-1.0), // k = 0.5 or 1
+            1 => Just(2.0),  // k = n − 0.5 or n − 1
+        ];
+        let tau = prop_oneof![Just(0.1f32), Just(1.5f32), Just(10.0f32), 0.3f32..3.0];
+        (n, mix, kf, tau, 0u64..u64::MAX).prop_map(|(n, (ties, outl, scale), kf, tau, seed)| {
+            let mut rng = Rng(seed);
+            let x: Vec<f32> = (0..n)
+                .map(|_| {
+                    let u = rng.unit();
+                    let v = if u < ties {
+                        (rng.below(9) as f64 - 4.0) * 0.25
+                    } else if u < ties + outl {
+                        rng.normal() * 1000.0
+                    } else {
+                        rng.normal() * scale
+                    };
+                    v as f32
+                })
+                .collect();
+            let nf = n as f64;
+            let k = if kf < 0.0 {
+                [0.5, 1.0][seed as usize % 2]
+            } else if kf > 1.0 {
+                nf - [0.5, 1.0][seed as usize % 2]
+            } else {
+                kf * nf
+            };
+            (x, k, tau)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+        #[test]
+        fn working_set_projection_is_within_bounds((x, k, tau) in input()) {
+            let n = x.len();
+            let (_, y_ref) = reference(&x, k, tau);
+            let mut yc = vec![0.0f32; n];
+            let pc = hypersimplex::soft_binary_argmax(&x, k, tau, &mut yc).unwrap();
+            let kern = Kernels::active();
+            let mut y = vec![7.0f32; n];
+            let p = kern.soft_binary_argmax(&x, k, tau, &mut y).unwrap();
+            let m = magnitude(&x, tau, p.lambda.abs().max(pc.lambda.abs()));
+            let e = f32::EPSILON as f64 * m;
+            let worst = y.iter().zip(&y_ref).map(|(a, b)| (*a as f64 - b).abs()).fold(0.0, f64::max);
+            assert!(e >= 1.0 / 8.0 || worst <= 8.0 * e + 1e-12 * n as f64, "n={n} k={k}: |y − y*| = {worst:e}");
+            assert!(max_abs_diff(&y, &yc) <= bound::<f32>(n, m), "n={n} k={k}: vs core");
+        }
+    }
+}
