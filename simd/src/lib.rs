@@ -269,8 +269,8 @@ impl Kernels {
             return Ok(None);
         }
         let Some(mut ws) = passes::WorkingSet::split(self, x, scale, a, b) else {
-            // Some block kept too much: the bracket is too wide to pay off. (Non-finite
-            // input is reported by the full solve.)
+            // Some block kept too much (the bracket is too wide to pay off) or no scratch
+            // memory. (Non-finite input is reported by the full solve.)
             return Ok(None);
         };
         if !ws.stats().finite {

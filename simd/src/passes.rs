@@ -135,6 +135,26 @@ pub(crate) fn merge_residual(a: Residual, b: Residual) -> Residual {
     }
 }
 
+pub(crate) fn merge_split<T: Element>(a: Split<T>, b: Split<T>) -> Split<T> {
+    Split {
+        stats: merge_stats(a.stats, b.stats),
+        upper: a.upper + b.upper,
+        free: a.free + b.free,
+        free_sum: a.free_sum + b.free_sum,
+        kept: a.kept + b.kept,
+    }
+}
+
+fn empty_split<T: Element>() -> Split<T> {
+    Split {
+        stats: empty_stats(),
+        upper: 0,
+        free: 0,
+        free_sum: 0.0,
+        kept: 0,
+    }
+}
+
 fn empty_stats<T: Element>() -> Stats<T> {
     Stats {
         sum: 0.0,
@@ -337,11 +357,8 @@ pub struct WorkingSet<T> {
     /// `buf[j·SLOT .. j·SLOT + len_j]`, recorded in `parts`.
     buf: Vec<T>,
     parts: Vec<(usize, usize)>,
-    kept: usize,
-    upper: usize,
-    free: usize,
-    free_sum: f64,
-    stats: Stats<T>,
+    /// The split pass's summary of all of `x` (fixed classes, kept count, statistics).
+    sum: Split<T>,
     a: T,
     b: T,
     n: usize,
@@ -374,43 +391,36 @@ impl<T: Element> WorkingSet<T> {
             kernels,
             buf: Vec::new(),
             parts: Vec::new(),
-            kept: 0,
-            upper: 0,
-            free: 0,
-            free_sum: 0.0,
-            stats: empty_stats(),
+            sum: empty_split(),
             a,
             b,
             n,
         };
         for (j, s) in blocks.iter().enumerate() {
             let s = (*s)?;
-            ws.stats = merge_stats(ws.stats, s.stats);
-            ws.upper += s.upper;
-            ws.free += s.free;
-            ws.free_sum += s.free_sum;
-            ws.kept += s.kept;
+            ws.sum = merge_split(ws.sum, s);
             if s.kept > 0 {
                 ws.parts.push((j * SLOT, s.kept.min(SLOT)));
             }
         }
         ws.buf = buf;
         // NaN inputs are never classified, so they are kept: check the kept elements.
-        if ws.stats.finite {
+        if ws.sum.stats.finite {
             let k = ws.kernels;
-            ws.stats.finite = ws.over_parts(|c| T::all_finite(k, c, T::ONE), true, |a, b| a & b);
+            ws.sum.stats.finite =
+                ws.over_parts(|c| T::all_finite(k, c, T::ONE), true, |a, b| a & b);
         }
         Some(ws)
     }
 
     /// Number of kept elements (whose class can change inside the bracket).
     pub fn kept(&self) -> usize {
-        self.kept
+        self.sum.kept
     }
 
     /// The statistics of all of `z`, from the split pass.
     pub fn stats(&self) -> Stats<T> {
-        self.stats
+        self.sum.stats
     }
 
     fn part(&self, (start, len): (usize, usize)) -> &[T] {
@@ -426,7 +436,7 @@ impl<T: Element> WorkingSet<T> {
         init: R,
         merge: impl Fn(R, R) -> R,
     ) -> R {
-        if self.kept >= WORKING_SET_PAR_MIN && rayon::current_num_threads() > 1 {
+        if self.sum.kept >= WORKING_SET_PAR_MIN && rayon::current_num_threads() > 1 {
             let parts: Vec<R> = self.parts.par_iter().map(|&p| f(self.part(p))).collect();
             parts.into_iter().fold(init, merge)
         } else {
@@ -452,29 +462,26 @@ fn split_block<T: Element>(
     b: T,
     out: &mut [MaybeUninit<T>],
 ) -> Option<Split<T>> {
-    let mut acc: Option<Split<T>> = None;
-    let (mut done, mut kept) = (0usize, 0usize);
+    let mut acc = empty_split();
+    let mut done = 0usize;
     while done < x.len() {
-        let room = out.len() - kept;
+        let room = out.len() - acc.kept;
         if room < 64 {
             return None;
         }
         let take = room.min(x.len() - done);
-        let r = T::split(k, x.get(done..done + take)?, s, a, b, out.get_mut(kept..)?);
+        let r = T::split(
+            k,
+            x.get(done..done + take)?,
+            s,
+            a,
+            b,
+            out.get_mut(acc.kept..)?,
+        );
         done += take;
-        kept += r.kept;
-        acc = Some(match acc {
-            None => r,
-            Some(p) => Split {
-                stats: merge_stats(p.stats, r.stats),
-                upper: p.upper + r.upper,
-                free: p.free + r.free,
-                free_sum: p.free_sum + r.free_sum,
-                kept: p.kept + r.kept,
-            },
-        });
+        acc = merge_split(acc, r);
     }
-    acc
+    Some(acc)
 }
 
 impl<T: Element> Reductions<T> for WorkingSet<T> {
@@ -482,7 +489,7 @@ impl<T: Element> Reductions<T> for WorkingSet<T> {
         self.n
     }
     fn stats(&mut self) -> Stats<T> {
-        self.stats
+        self.sum.stats
     }
     fn piece(&mut self, lambda: T) -> Piece {
         let k = self.kernels;
@@ -493,19 +500,20 @@ impl<T: Element> Reductions<T> for WorkingSet<T> {
             merge_piece,
         );
         // (`free` is 0 when `b` is the open end MAX, where `b − λ` could overflow.)
-        let fixed = if self.free == 0 {
+        let f = &self.sum;
+        let fixed = if f.free == 0 {
             0.0
         } else {
-            self.free_sum + self.free as f64 * (self.b.to_f64() - lambda.to_f64())
+            f.free_sum + f.free as f64 * (self.b.to_f64() - lambda.to_f64())
         };
         Piece {
-            free: p.free + self.free,
-            upper: p.upper + self.upper,
+            free: p.free + f.free,
+            upper: p.upper + f.upper,
             sum_free: p.sum_free + fixed,
         }
     }
     fn piece_and_stats(&mut self, lambda: T) -> (Piece, Stats<T>) {
-        (self.piece(lambda), self.stats)
+        (self.piece(lambda), self.sum.stats)
     }
     fn gaps(&mut self, lambda: T) -> Option<(f64, f64)> {
         // Breakpoints of the kept elements only: the others have theirs outside the bracket,
