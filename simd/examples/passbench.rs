@@ -139,17 +139,18 @@ fn main() {
         println!(
             "split       {:9.2} us",
             ms(med(|| {
-                let ws = hypersimplex_simd::passes::WorkingSet::split(k, &x, 0.7f32, -0.55, -0.45);
+                let ws =
+                    hypersimplex_simd::working_set::WorkingSet::build(k, &x, 0.7f32, -0.55, -0.45);
                 std::hint::black_box(ws.map(|w| w.kept()));
             }))
         );
         for (a, b) in [(-10.0f32, -9.99f32), (-0.51, -0.49), (-0.55, -0.45)] {
-            let ws = hypersimplex_simd::passes::WorkingSet::split(k, &x, 0.7f32, a, b);
+            let ws = hypersimplex_simd::working_set::WorkingSet::build(k, &x, 0.7f32, a, b);
             println!(
                 "split [{a}, {b}] keeps {:?}: {:9.2} us",
                 ws.map(|w| w.kept()),
                 ms(med(|| {
-                    let ws = hypersimplex_simd::passes::WorkingSet::split(k, &x, 0.7f32, a, b);
+                    let ws = hypersimplex_simd::working_set::WorkingSet::build(k, &x, 0.7f32, a, b);
                     std::hint::black_box(ws.map(|w| w.kept()));
                 }))
             );
@@ -157,9 +158,14 @@ fn main() {
         {
             // one working-set pass, for a bracket around this data's λ ≈ −0.5 (k = n/2, τ = 1.5)
             use hypersimplex::kernel::Reductions;
-            let mut ws =
-                hypersimplex_simd::passes::WorkingSet::split(k, &x, 1.0f32 / 1.5, -0.53, -0.47)
-                    .unwrap();
+            let mut ws = hypersimplex_simd::working_set::WorkingSet::build(
+                k,
+                &x,
+                1.0f32 / 1.5,
+                -0.53,
+                -0.47,
+            )
+            .unwrap();
             println!(
                 "ws.piece ({} kept) {:9.2} us",
                 ws.kept(),

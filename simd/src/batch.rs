@@ -12,9 +12,10 @@ use hypersimplex::solve::{Fill, Solution};
 use hypersimplex::{ClassK, Error, Reduction};
 use rayon::prelude::*;
 
+use crate::element::Element;
+use crate::ops::{check_tau, reduce_free};
 use crate::passes::{merge_residual, BLOCK};
-use crate::platform::{Element, Kernels};
-use crate::{check_tau, reduce_free};
+use crate::platform::Kernels;
 
 /// Batches with at least this many elements run on the rayon pool.
 pub const BATCH_PAR_MIN: usize = 1 << 14;

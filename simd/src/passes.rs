@@ -11,16 +11,15 @@ use hypersimplex::kernel::{gaps_scalar, Piece, Reductions, Stats};
 use hypersimplex::loss::Residual;
 use rayon::prelude::*;
 
-use std::mem::MaybeUninit;
-
-use crate::platform::{Element, Kernels, Split};
+use crate::element::Element;
+use crate::platform::Kernels;
 
 /// Elements per reduction block.
 pub const BLOCK: usize = 1 << 16;
 /// A single vector at least this long splits its passes over the rayon pool.
 pub const PAR_MIN: usize = 1 << 20;
 
-fn parallel(n: usize) -> bool {
+pub(crate) fn parallel(n: usize) -> bool {
     n >= PAR_MIN && rayon::current_num_threads() > 1
 }
 
@@ -135,27 +134,7 @@ pub(crate) fn merge_residual(a: Residual, b: Residual) -> Residual {
     }
 }
 
-pub(crate) fn merge_split<T: Element>(a: Split<T>, b: Split<T>) -> Split<T> {
-    Split {
-        stats: merge_stats(a.stats, b.stats),
-        upper: a.upper + b.upper,
-        free: a.free + b.free,
-        free_sum: a.free_sum + b.free_sum,
-        kept: a.kept + b.kept,
-    }
-}
-
-fn empty_split<T: Element>() -> Split<T> {
-    Split {
-        stats: empty_stats(),
-        upper: 0,
-        free: 0,
-        free_sum: 0.0,
-        kept: 0,
-    }
-}
-
-fn empty_stats<T: Element>() -> Stats<T> {
+pub(crate) fn empty_stats<T: Element>() -> Stats<T> {
     Stats {
         sum: 0.0,
         min: T::MAX,
@@ -326,205 +305,4 @@ fn reduce_write<T: Sync + Send>(
             .reduce(merge_piece)
     }
     .unwrap_or_default()
-}
-
-/// The working set kept by the split pass makes the solver's passes run on a rayon pool when it
-/// has at least this many elements.
-pub const WORKING_SET_PAR_MIN: usize = 1 << 16;
-
-/// The solver's passes restricted to a bracket `[a, b]` of λ known to hold the root: one
-/// streaming *split* pass ([`Element::split`]) over `z = x·s` summarizes the elements whose
-/// class (lower, free, upper) is the same for every λ in the bracket, and copies out the few
-/// whose class can change there (the *working set*, typically a few percent of `x` when the
-/// bracket comes from a good sample). Every later pass of the root finder reads only the
-/// working set, and adds the summary:
-///
-/// `|F(λ)| = |F_ws(λ)| + m`, `|U(λ)| = |U_ws(λ)| + u`,
-/// `Σ_{F(λ)} d_i = Σ_{F_ws(λ)} d_i + Σ_{fixed free} fl(z_i − b) + m·(b − λ)`,
-///
-/// where `m` and `u` count the elements free and upper throughout. The counts (the partition)
-/// are exactly those of a full pass at the same λ; the free-set sum differs from a full pass's
-/// only by the rounding of `fl(z_i − λ)` against `fl(z_i − b) + (b − λ)` (at most about one
-/// unit of `ε` per free element, which moves λ by less than an ulp of the data's scale).
-///
-/// The working set is stored block by block (the blocks of [`BLOCK`] elements of `x`, each
-/// block's kept elements at the front of its own slot of one buffer), so the split runs on the
-/// rayon pool without coordination and every result is independent of the thread count.
-#[derive(Debug)]
-pub struct WorkingSet<T> {
-    kernels: Kernels,
-    /// Capacity `SLOT` per block, length 0: block `j`'s kept elements are initialized in
-    /// `buf[j·SLOT .. j·SLOT + len_j]`, recorded in `parts`.
-    buf: Vec<T>,
-    parts: Vec<(usize, usize)>,
-    /// The split pass's summary of all of `x` (fixed classes, kept count, statistics).
-    sum: Split<T>,
-    a: T,
-    b: T,
-    n: usize,
-}
-
-impl<T: Element> WorkingSet<T> {
-    /// Runs the split pass over `z = x·scale` for the bracket `a < b`. `None` when some block
-    /// of `x` keeps more than [`SLOT`] elements (the bracket is too wide to pay off) or the
-    /// buffer (`SLOT` elements per block, about `n/4`) cannot be allocated.
-    pub fn split(kernels: Kernels, x: &[T], scale: T, a: T, b: T) -> Option<Self> {
-        let n = x.len();
-        let blocks = n.div_ceil(BLOCK);
-        let mut buf: Vec<T> = Vec::new();
-        // Without the scratch memory the caller solves over all of `x` instead.
-        buf.try_reserve_exact(blocks * SLOT).ok()?;
-        let out = buf
-            .spare_capacity_mut()
-            .get_mut(..blocks * SLOT)
-            .unwrap_or_default();
-        let f = |(c, o): (&[T], &mut [MaybeUninit<T>])| split_block(kernels, c, scale, a, b, o);
-        let blocks: Vec<Option<Split<T>>> = if parallel(n) {
-            x.par_chunks(BLOCK)
-                .zip(out.par_chunks_mut(SLOT))
-                .map(f)
-                .collect()
-        } else {
-            x.chunks(BLOCK).zip(out.chunks_mut(SLOT)).map(f).collect()
-        };
-        let mut ws = WorkingSet {
-            kernels,
-            buf: Vec::new(),
-            parts: Vec::new(),
-            sum: empty_split(),
-            a,
-            b,
-            n,
-        };
-        for (j, s) in blocks.iter().enumerate() {
-            let s = (*s)?;
-            ws.sum = merge_split(ws.sum, s);
-            if s.kept > 0 {
-                ws.parts.push((j * SLOT, s.kept.min(SLOT)));
-            }
-        }
-        ws.buf = buf;
-        // NaN inputs are never classified, so they are kept: check the kept elements.
-        if ws.sum.stats.finite {
-            let k = ws.kernels;
-            ws.sum.stats.finite =
-                ws.over_parts(|c| T::all_finite(k, c, T::ONE), true, |a, b| a & b);
-        }
-        Some(ws)
-    }
-
-    /// Number of kept elements (whose class can change inside the bracket).
-    pub fn kept(&self) -> usize {
-        self.sum.kept
-    }
-
-    /// The statistics of all of `z`, from the split pass.
-    pub fn stats(&self) -> Stats<T> {
-        self.sum.stats
-    }
-
-    fn part(&self, (start, len): (usize, usize)) -> &[T] {
-        // SAFETY: `parts` only holds ranges `start + len ≤ capacity` of `buf` whose
-        // elements the split kernel wrote (it writes its `kept` elements to the front of its
-        // block's slot), and `buf` is not modified after `split`.
-        unsafe { std::slice::from_raw_parts(self.buf.as_ptr().add(start), len) }
-    }
-
-    fn over_parts<R: Send>(
-        &self,
-        f: impl Fn(&[T]) -> R + Sync + Send,
-        init: R,
-        merge: impl Fn(R, R) -> R,
-    ) -> R {
-        if self.sum.kept >= WORKING_SET_PAR_MIN && rayon::current_num_threads() > 1 {
-            let parts: Vec<R> = self.parts.par_iter().map(|&p| f(self.part(p))).collect();
-            parts.into_iter().fold(init, merge)
-        } else {
-            self.parts
-                .iter()
-                .map(|&p| f(self.part(p)))
-                .fold(init, merge)
-        }
-    }
-}
-
-/// Room for kept elements per block of [`BLOCK`] elements: a quarter of it. (A good bracket
-/// keeps a few percent; the working-set buffer is allocated for `n/4` elements.)
-pub const SLOT: usize = BLOCK / 4;
-
-/// The split kernel over one block, in sub-chunks no longer than the room left in the block's
-/// slot (the kernel needs room for every element it reads). `None` when the slot fills up.
-fn split_block<T: Element>(
-    k: Kernels,
-    x: &[T],
-    s: T,
-    a: T,
-    b: T,
-    out: &mut [MaybeUninit<T>],
-) -> Option<Split<T>> {
-    let mut acc = empty_split();
-    let mut done = 0usize;
-    while done < x.len() {
-        let room = out.len() - acc.kept;
-        if room < 64 {
-            return None;
-        }
-        let take = room.min(x.len() - done);
-        let r = T::split(
-            k,
-            x.get(done..done + take)?,
-            s,
-            a,
-            b,
-            out.get_mut(acc.kept..)?,
-        );
-        done += take;
-        acc = merge_split(acc, r);
-    }
-    Some(acc)
-}
-
-impl<T: Element> Reductions<T> for WorkingSet<T> {
-    fn len(&self) -> usize {
-        self.n
-    }
-    fn stats(&mut self) -> Stats<T> {
-        self.sum.stats
-    }
-    fn piece(&mut self, lambda: T) -> Piece {
-        let k = self.kernels;
-        // `z·1 = z` exactly, so the kernel's `d = fl(fl(z·1) − λ)` is the full pass's `d`.
-        let p = self.over_parts(
-            |c| T::piece(k, c, T::ONE, lambda),
-            Piece::default(),
-            merge_piece,
-        );
-        // (`free` is 0 when `b` is the open end MAX, where `b − λ` could overflow.)
-        let f = &self.sum;
-        let fixed = if f.free == 0 {
-            0.0
-        } else {
-            f.free_sum + f.free as f64 * (self.b.to_f64() - lambda.to_f64())
-        };
-        Piece {
-            free: p.free + f.free,
-            upper: p.upper + f.upper,
-            sum_free: p.sum_free + fixed,
-        }
-    }
-    fn piece_and_stats(&mut self, lambda: T) -> (Piece, Stats<T>) {
-        (self.piece(lambda), self.sum.stats)
-    }
-    fn gaps(&mut self, lambda: T) -> Option<(f64, f64)> {
-        // Breakpoints of the kept elements only: the others have theirs outside the bracket,
-        // which the solver never leaves.
-        Some(self.over_parts(
-            |c| gaps_scalar(c, T::ONE, lambda),
-            (f64::INFINITY, f64::NEG_INFINITY),
-            |a, b| (a.0.min(b.0), a.1.max(b.1)),
-        ))
-    }
-    fn bracket(&self) -> Option<(T, T)> {
-        Some((self.a, self.b))
-    }
 }

@@ -71,14 +71,14 @@ pub fn all_finite<T: Real>(x: &[T], s: T) -> bool {
 }
 
 /// The working-set split of `z = x·s` for the bracket `[a, b]` (see
-/// [`crate::platform::Split`]): the kept `z_i` go to the front of `out`, in order.
+/// [`crate::working_set::SplitSummary`]): the kept `z_i` go to the front of `out`, in order.
 pub fn split<T: Real>(
     x: &[T],
     s: T,
     a: T,
     b: T,
     out: &mut [core::mem::MaybeUninit<T>],
-) -> crate::platform::Split<T> {
+) -> crate::working_set::SplitSummary<T> {
     let n = x.len().min(out.len());
     let (mut upper, mut free, mut kept) = (0usize, 0usize, 0usize);
     let (mut fixed, mut wide) = (0i64, <T::Sum as SumAcc<T>>::ZERO);
@@ -108,7 +108,7 @@ pub fn split<T: Real>(
             kept += 1;
         }
     }
-    crate::platform::Split {
+    crate::working_set::SplitSummary {
         stats: hypersimplex::kernel::Stats {
             sum: f64::NAN,
             min: mn,

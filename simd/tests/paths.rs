@@ -70,7 +70,7 @@ fn check_kernels<T: Element>(k: Kernels, x: &[T], tau: T, rng: &mut Rng) {
         // leaves it out (NaN); the scalar code's sums 512-element blocks in f32 (documented on
         // `Stats::sum`), so compare at the element type's precision.
         let eps_t = T::EPSILON.to_f64();
-        if n >= hypersimplex_simd::platform::VECTOR_MIN && k.path() != Path::Scalar {
+        if n >= hypersimplex_simd::VECTOR_MIN && k.path() != Path::Scalar {
             assert!(st.sum.is_nan(), "{name}: piece_stats computes no Σz");
         } else {
             assert!((st.sum - b.sum).abs() <= sum_tol(n, abs) + 128.0 * eps_t * abs);

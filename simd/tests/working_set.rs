@@ -11,14 +11,15 @@ use std::mem::MaybeUninit;
 use common::*;
 use hypersimplex::kernel::{Reductions, ScalarPasses};
 use hypersimplex::Real;
-use hypersimplex_simd::passes::{WorkingSet, BLOCK, SLOT, WORKING_SET_PAR_MIN};
+use hypersimplex_simd::passes::BLOCK;
+use hypersimplex_simd::working_set::{WorkingSet, SLOT, WORKING_SET_PAR_MIN};
 use hypersimplex_simd::{portable, Element, Error, Kernels, WORKING_SET_FROM};
 
 /// Runs the split kernel into a fresh buffer; returns the summary and the kept elements.
 fn run_split<T: Element>(
-    f: impl Fn(&[T], &mut [MaybeUninit<T>]) -> hypersimplex_simd::platform::Split<T>,
+    f: impl Fn(&[T], &mut [MaybeUninit<T>]) -> hypersimplex_simd::working_set::SplitSummary<T>,
     x: &[T],
-) -> (hypersimplex_simd::platform::Split<T>, Vec<T>) {
+) -> (hypersimplex_simd::working_set::SplitSummary<T>, Vec<T>) {
     let mut out = vec![MaybeUninit::<T>::uninit(); x.len()];
     let r = f(x, &mut out);
     let kept = out[..r.kept]
@@ -152,7 +153,7 @@ fn pieces<T: Element>(n: usize, seed: u64) {
                 let z = x[rng.below(n)] * s;
                 let half = T::from_f64(0.02 + 0.1 * rng.unit());
                 let (a, b) = (z - half, z + half);
-                let Some(mut ws) = WorkingSet::split(k, &x, s, a, b) else {
+                let Some(mut ws) = WorkingSet::build(k, &x, s, a, b) else {
                     continue; // a block kept more than SLOT: allowed, the caller falls back
                 };
                 let mut lams = vec![a, b];
@@ -204,8 +205,8 @@ fn a_bracket_that_keeps_too_much_is_refused() {
     let x: Vec<f32> = (0..BLOCK).map(|i| (i % 1000) as f32 * 1e-3).collect();
     for k in all_kernels() {
         // every element is kept for [0, 1]: more than SLOT per block
-        assert!(WorkingSet::split(k, &x, 1.0, 0.0, 1.0).is_none());
-        let few = WorkingSet::split(k, &x, 1.0, 0.4, 0.401).expect("narrow bracket");
+        assert!(WorkingSet::build(k, &x, 1.0, 0.0, 1.0).is_none());
+        let few = WorkingSet::build(k, &x, 1.0, 0.4, 0.401).expect("narrow bracket");
         assert!(few.kept() <= SLOT);
     }
 }
@@ -378,7 +379,7 @@ fn large_working_set_is_bitwise_identical_for_every_thread_count() {
     let mut rng = Rng(51);
     let x: Vec<f32> = data(&mut rng, n, 0);
     // the bracket keeps enough elements to go parallel
-    let ws = WorkingSet::split(Kernels::active(), &x, 0.5, -0.1, 0.1).unwrap();
+    let ws = WorkingSet::build(Kernels::active(), &x, 0.5, -0.1, 0.1).unwrap();
     assert!(ws.kept() >= WORKING_SET_PAR_MIN);
     for k in all_kernels() {
         let mut first: Option<(Vec<u64>, u64)> = None;
@@ -388,7 +389,7 @@ fn large_working_set_is_bitwise_identical_for_every_thread_count() {
                 let p = k
                     .soft_binary_argmax(&x, n as f64 * 0.5, 2.0, &mut y)
                     .unwrap();
-                let mut ws = WorkingSet::split(k, &x, 0.5, -0.1, 0.1).unwrap();
+                let mut ws = WorkingSet::build(k, &x, 0.5, -0.1, 0.1).unwrap();
                 let piece = ws.piece(0.05);
                 let full = ScalarPasses::new(&x[..], 0.5f32).piece(0.05);
                 assert_eq!((piece.free, piece.upper), (full.free, full.upper));
@@ -406,7 +407,7 @@ fn large_working_set_is_bitwise_identical_for_every_thread_count() {
 /// just below it does not, including where the threshold lies among tiny or subnormal values
 /// (`c = −1`: `fl(z + 1) ≥ 1` already for `z ≥ −2^-54`) and where `c + 1` rounds to `c`.
 fn thresholds<T: Element>() {
-    use hypersimplex_simd::platform::unit_threshold;
+    use hypersimplex_simd::working_set::unit_threshold;
     let mut rng = Rng(61);
     let mut cs: Vec<f64> = vec![
         -1.0,

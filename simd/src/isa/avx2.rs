@@ -1,0 +1,607 @@
+//! AVX2 primitives (x86-64): [`Lanes`](crate::isa::Lanes) for 256-bit vectors of 8 `f32`
+//! ([`F32x8`]) or 4 `f64` ([`F64x4`]), and the kernels' `#[target_feature(enable = "avx2")]`
+//! entry points.
+//!
+//! Written with `core::arch` intrinsics inside `#[target_feature(enable = "avx2")]`
+//! functions, so a build without `-C target-cpu` still emits `ymm` instructions here; the
+//! dispatcher in [`crate::element`] calls them only after `is_x86_feature_detected!`.
+//! (`wide`'s vector types pick their instructions from the *compile-time* target features, so
+//! inside these functions they would still be SSE2: that is why this module uses intrinsics.)
+//!
+//! No fused multiply-add is used anywhere: `d = (x·s) − λ` must round twice, like the scalar
+//! code, so that every path agrees on the partition and on the values written.
+
+/// `PACK8[m]`: the indices of the *clear* bits of the 8-bit lane mask `m`, in order, one byte
+/// each (unused bytes 0): the `vpermps` control that moves the unmasked `f32` lanes to the
+/// front (see `compress_unset`).
+static PACK8: [u64; 256] = pack_table::<256>(8, false);
+/// `PACK4[m]`: as [`PACK8`] for 4 `f64` lanes, as pairs of `f32` lane indices.
+static PACK4: [u64; 16] = pack_table::<16>(4, true);
+/// `CLEAR8[m]`, `CLEAR4[m]`: the number of clear bits of the 8-bit or 4-bit mask `m`.
+static CLEAR8: [u8; 256] = clear_table::<256>(8);
+static CLEAR4: [u8; 16] = clear_table::<16>(4);
+
+const fn pack_table<const N: usize>(lanes: usize, pairs: bool) -> [u64; N] {
+    let mut t = [0u64; N];
+    let mut m = 0;
+    while m < N {
+        let (mut out, mut pos, mut j) = (0u64, 0, 0);
+        while j < lanes {
+            if (m >> j) & 1 == 0 {
+                if pairs {
+                    out |= ((2 * j) as u64) << (8 * pos);
+                    out |= ((2 * j + 1) as u64) << (8 * (pos + 1));
+                    pos += 2;
+                } else {
+                    out |= (j as u64) << (8 * pos);
+                    pos += 1;
+                }
+            }
+            j += 1;
+        }
+        t[m] = out;
+        m += 1;
+    }
+    t
+}
+
+const fn clear_table<const N: usize>(lanes: usize) -> [u8; N] {
+    let mut t = [0u8; N];
+    let mut m = 0;
+    while m < N {
+        t[m] = (lanes as u32 - (m as u32).count_ones()) as u8;
+        m += 1;
+    }
+    t
+}
+
+/// `f32` lanes: `__m256`, 8 lanes; sums widen each half with `vcvtps2pd` into 4 `f64` lanes.
+#[derive(Clone, Copy, Debug)]
+pub struct F32x8;
+
+mod f32k {
+    use super::*;
+    use crate::isa::{FixedLanes, FixedSum, Lanes};
+    use core::arch::x86_64::*;
+
+    type T = f32;
+    type V = __m256;
+    type M = __m256;
+    type A = __m256d;
+    type C = __m256i;
+    type Tile = [V; 8];
+    const LANES: usize = 8;
+
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn lanes(v: V) -> [T; LANES] {
+        let mut a = [0.0; LANES];
+        // SAFETY: `a` holds 8 f32.
+        unsafe { _mm256_storeu_ps(a.as_mut_ptr(), v) };
+        a
+    }
+
+    // SAFETY: each primitive computes what `Lanes` documents, lane by lane, with plain IEEE
+    // operations (no fused multiply-add), and touches memory only as documented.
+    unsafe impl Lanes for F32x8 {
+        type T = T;
+        type V = V;
+        type M = M;
+        type A = A;
+        type C = C;
+        type Tile = Tile;
+        type FreeSum = FixedSum<Self>;
+        const W: usize = 8;
+        const SUM_FLAGS_NONFINITE: bool = true;
+
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn load(p: *const T) -> V {
+            // SAFETY: the caller passes a pointer to 8 readable f32 (unaligned is fine).
+            unsafe { _mm256_loadu_ps(p) }
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn store(p: *mut T, v: V) {
+            // SAFETY: the caller passes a pointer to 8 writable f32.
+            unsafe { _mm256_storeu_ps(p, v) }
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn splat(v: T) -> V {
+            _mm256_set1_ps(v)
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn sub(a: V, b: V) -> V {
+            _mm256_sub_ps(a, b)
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn mul(a: V, b: V) -> V {
+            _mm256_mul_ps(a, b)
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn gt(a: V, b: V) -> M {
+            _mm256_cmp_ps::<_CMP_GT_OQ>(a, b)
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn lt(a: V, b: V) -> M {
+            _mm256_cmp_ps::<_CMP_LT_OQ>(a, b)
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn ge(a: V, b: V) -> M {
+            _mm256_cmp_ps::<_CMP_GE_OQ>(a, b)
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn le(a: V, b: V) -> M {
+            _mm256_cmp_ps::<_CMP_LE_OQ>(a, b)
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn and(a: M, b: M) -> M {
+            _mm256_and_ps(a, b)
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn all_set() -> M {
+            _mm256_castsi256_ps(_mm256_set1_epi32(-1))
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn all(m: M) -> bool {
+            _mm256_movemask_ps(m) == 0xff
+        }
+        // `v` where the mask is set, `+0.0` elsewhere.
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn masked(m: M, v: V) -> V {
+            _mm256_and_ps(m, v)
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn min(a: V, b: V) -> V {
+            _mm256_min_ps(a, b)
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn max(a: V, b: V) -> V {
+            _mm256_max_ps(a, b)
+        }
+        // `min(max(d, 0), 1)`; `vmaxps` returns its second operand (0) for NaN, like `clip01`.
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn clip01(d: V) -> V {
+            _mm256_min_ps(_mm256_max_ps(d, _mm256_setzero_ps()), _mm256_set1_ps(1.0))
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn abs(v: V) -> V {
+            _mm256_and_ps(v, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fff_ffff)))
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn reduce_min(v: V) -> T {
+            // SAFETY: same target features.
+            let a = unsafe { lanes(v) };
+            a.iter().fold(T::MAX, |m, &x| if x < m { x } else { m })
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn reduce_max(v: V) -> T {
+            // SAFETY: same target features.
+            let a = unsafe { lanes(v) };
+            a.iter().fold(T::MIN, |m, &x| if x > m { x } else { m })
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn count_zero() -> C {
+            _mm256_setzero_si256()
+        }
+        // Adds 1 to each lane whose mask is set (a set mask lane is the integer −1).
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn count(c: C, m: M) -> C {
+            _mm256_sub_epi32(c, _mm256_castps_si256(m))
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn count_total(c: C) -> usize {
+            let mut a = [0u32; 8];
+            // SAFETY: `a` holds 32 bytes.
+            unsafe { _mm256_storeu_si256(a.as_mut_ptr().cast(), c) };
+            a.iter().map(|&v| v as usize).sum()
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn sum_zero() -> A {
+            _mm256_setzero_pd()
+        }
+        // Widens the low and the high four lanes to `f64` (exact) and adds them to `a` and `b`.
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn sum_add(a: &mut A, b: &mut A, v: V) {
+            *a = _mm256_add_pd(*a, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+            *b = _mm256_add_pd(*b, _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(v)));
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn sum_total(a: A) -> f64 {
+            let mut l = [0.0f64; 4];
+            // SAFETY: `l` holds 4 f64.
+            unsafe { _mm256_storeu_pd(l.as_mut_ptr(), a) };
+            (l[0] + l[1]) + (l[2] + l[3])
+        }
+        // Lane-wise `a | b` of two masks.
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn or(a: M, b: M) -> M {
+            _mm256_or_ps(a, b)
+        }
+        // Non-temporal store of `v` at `p`, which must be 32-byte aligned.
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn stream(p: *mut T, v: V) {
+            // SAFETY: the caller passes a 32-byte aligned pointer to 8 writable f32.
+            unsafe { _mm256_stream_ps(p, v) }
+        }
+        // Orders the streaming stores before later memory accesses.
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn stream_fence() {
+            _mm_sfence()
+        }
+        // Stores the lanes of `v` whose mask lane is *clear*, in order, at `p`, and returns how
+        // many there are. Writes all 8 slots `p[0..8]` (those past the count hold other lanes).
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn compress_clear(p: *mut T, v: V, m: M) -> usize {
+            let bits = (_mm256_movemask_ps(m) & 0xff) as usize;
+            // SAFETY: `bits < 256` indexes the table (8 readable bytes at that entry); the caller
+            // passes a pointer to 8 writable f32.
+            unsafe {
+                let ctl = _mm_loadl_epi64(super::PACK8.as_ptr().add(bits).cast());
+                let idx = _mm256_cvtepu8_epi32(ctl);
+                _mm256_storeu_ps(p, _mm256_permutevar8x32_ps(v, idx));
+            }
+            super::CLEAR8[bits] as usize
+        }
+        // Lanes whose label `*p.add(j)` equals `c` (8 `u32` labels).
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn label_mask(p: *const u32, c: u32) -> M {
+            // SAFETY: the caller passes a pointer to 8 readable u32 (unaligned is fine).
+            let l = unsafe { _mm256_loadu_si256(p.cast()) };
+            _mm256_castsi256_ps(_mm256_cmpeq_epi32(l, _mm256_set1_epi32(c as i32)))
+        }
+        // Transposes the 8×8 tile `v` (rows in, columns out).
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn transpose_tile(v: &mut Tile) {
+            let [r0, r1, r2, r3, r4, r5, r6, r7] = *v;
+            let (t0, t1) = (_mm256_unpacklo_ps(r0, r1), _mm256_unpackhi_ps(r0, r1));
+            let (t2, t3) = (_mm256_unpacklo_ps(r2, r3), _mm256_unpackhi_ps(r2, r3));
+            let (t4, t5) = (_mm256_unpacklo_ps(r4, r5), _mm256_unpackhi_ps(r4, r5));
+            let (t6, t7) = (_mm256_unpacklo_ps(r6, r7), _mm256_unpackhi_ps(r6, r7));
+            let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+            let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+            let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+            let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+            let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+            let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+            let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+            let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+            *v = [
+                _mm256_permute2f128_ps::<0x20>(u0, u4),
+                _mm256_permute2f128_ps::<0x20>(u1, u5),
+                _mm256_permute2f128_ps::<0x20>(u2, u6),
+                _mm256_permute2f128_ps::<0x20>(u3, u7),
+                _mm256_permute2f128_ps::<0x31>(u0, u4),
+                _mm256_permute2f128_ps::<0x31>(u1, u5),
+                _mm256_permute2f128_ps::<0x31>(u2, u6),
+                _mm256_permute2f128_ps::<0x31>(u3, u7),
+            ];
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn tile() -> Tile {
+            [_mm256_setzero_ps(); 8]
+        }
+    }
+
+    // SAFETY: as for `Lanes`.
+    unsafe impl FixedLanes for F32x8 {
+        // Adds `round(d·2^23)` (half up) to the lanes of `q` whose mask is set, where the caller
+        // guarantees `0 < d < 1` (a free-set mask): the free-set sum in the core crate's fixed
+        // point (`Real::to_fixed`), exact in integers.
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn fixed_add(q: C, m: M, d: V) -> C {
+            // d·2^23 + 0.5 is exact where 0 < d < 1 (a 24-bit mantissa) and the conversion
+            // truncates: round half up, as `Real::to_fixed`. Other lanes convert to anything
+            // (the "integer indefinite" for NaN, ±∞ and overflow) and are masked off: no clip.
+            let t = _mm256_add_ps(
+                _mm256_mul_ps(d, _mm256_set1_ps(8_388_608.0)),
+                _mm256_set1_ps(0.5),
+            );
+            _mm256_add_epi32(
+                q,
+                _mm256_and_si256(_mm256_cvttps_epi32(t), _mm256_castps_si256(m)),
+            )
+        }
+        // The lanes of `q` added up.
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn fixed_total(q: C) -> i64 {
+            let mut a = [0i32; 8];
+            // SAFETY: `a` holds 32 bytes.
+            unsafe { _mm256_storeu_si256(a.as_mut_ptr().cast(), q) };
+            a.iter().map(|&v| v as i64).sum()
+        }
+        // As `fixed_add`, rounding to nearest (ties to even) instead of half up: one instruction
+        // fewer, for the split pass, whose sums are not compared bit for bit with the core's.
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn fixed_add_nearest(q: C, m: M, d: V) -> C {
+            let t = _mm256_cvtps_epi32(_mm256_mul_ps(d, _mm256_set1_ps(8_388_608.0)));
+            _mm256_add_epi32(q, _mm256_and_si256(t, _mm256_castps_si256(m)))
+        }
+    }
+}
+
+/// `f64` lanes: `__m256d`, 4 lanes.
+#[derive(Clone, Copy, Debug)]
+pub struct F64x4;
+
+mod f64k {
+    use super::*;
+    use crate::isa::{LaneSum, Lanes};
+    use core::arch::x86_64::*;
+
+    type T = f64;
+    type V = __m256d;
+    type M = __m256d;
+    type A = __m256d;
+    type C = __m256i;
+    type Tile = [V; 4];
+    const LANES: usize = 4;
+
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn lanes(v: V) -> [T; LANES] {
+        let mut a = [0.0; LANES];
+        // SAFETY: `a` holds 4 f64.
+        unsafe { _mm256_storeu_pd(a.as_mut_ptr(), v) };
+        a
+    }
+
+    // SAFETY: each primitive computes what `Lanes` documents, lane by lane, with plain IEEE
+    // operations (no fused multiply-add), and touches memory only as documented.
+    unsafe impl Lanes for F64x4 {
+        type T = T;
+        type V = V;
+        type M = M;
+        type A = A;
+        type C = C;
+        type Tile = Tile;
+        type FreeSum = LaneSum<Self>;
+        const W: usize = 4;
+        const SUM_FLAGS_NONFINITE: bool = false;
+
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn load(p: *const T) -> V {
+            // SAFETY: the caller passes a pointer to 4 readable f64 (unaligned is fine).
+            unsafe { _mm256_loadu_pd(p) }
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn store(p: *mut T, v: V) {
+            // SAFETY: the caller passes a pointer to 4 writable f64.
+            unsafe { _mm256_storeu_pd(p, v) }
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn splat(v: T) -> V {
+            _mm256_set1_pd(v)
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn sub(a: V, b: V) -> V {
+            _mm256_sub_pd(a, b)
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn mul(a: V, b: V) -> V {
+            _mm256_mul_pd(a, b)
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn gt(a: V, b: V) -> M {
+            _mm256_cmp_pd::<_CMP_GT_OQ>(a, b)
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn lt(a: V, b: V) -> M {
+            _mm256_cmp_pd::<_CMP_LT_OQ>(a, b)
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn ge(a: V, b: V) -> M {
+            _mm256_cmp_pd::<_CMP_GE_OQ>(a, b)
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn le(a: V, b: V) -> M {
+            _mm256_cmp_pd::<_CMP_LE_OQ>(a, b)
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn and(a: M, b: M) -> M {
+            _mm256_and_pd(a, b)
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn all_set() -> M {
+            _mm256_castsi256_pd(_mm256_set1_epi64x(-1))
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn all(m: M) -> bool {
+            _mm256_movemask_pd(m) == 0xf
+        }
+        // `v` where the mask is set, `+0.0` elsewhere.
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn masked(m: M, v: V) -> V {
+            _mm256_and_pd(m, v)
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn min(a: V, b: V) -> V {
+            _mm256_min_pd(a, b)
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn max(a: V, b: V) -> V {
+            _mm256_max_pd(a, b)
+        }
+        // `min(max(d, 0), 1)`; `vmaxpd` returns its second operand (0) for NaN, like `clip01`.
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn clip01(d: V) -> V {
+            _mm256_min_pd(_mm256_max_pd(d, _mm256_setzero_pd()), _mm256_set1_pd(1.0))
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn abs(v: V) -> V {
+            _mm256_and_pd(
+                v,
+                _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fff_ffff_ffff_ffff)),
+            )
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn reduce_min(v: V) -> T {
+            // SAFETY: same target features.
+            let a = unsafe { lanes(v) };
+            a.iter().fold(T::MAX, |m, &x| if x < m { x } else { m })
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn reduce_max(v: V) -> T {
+            // SAFETY: same target features.
+            let a = unsafe { lanes(v) };
+            a.iter().fold(T::MIN, |m, &x| if x > m { x } else { m })
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn count_zero() -> C {
+            _mm256_setzero_si256()
+        }
+        // Adds 1 to each lane whose mask is set (a set mask lane is the integer −1).
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn count(c: C, m: M) -> C {
+            _mm256_sub_epi64(c, _mm256_castpd_si256(m))
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn count_total(c: C) -> usize {
+            let mut a = [0u64; 4];
+            // SAFETY: `a` holds 32 bytes.
+            unsafe { _mm256_storeu_si256(a.as_mut_ptr().cast(), c) };
+            a.iter().map(|&v| v as usize).sum()
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn sum_zero() -> A {
+            _mm256_setzero_pd()
+        }
+        // Adds `v` to `a` (`b` is unused for `f64`: the main loops already alternate two
+        // accumulator pairs).
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn sum_add(a: &mut A, _b: &mut A, v: V) {
+            *a = _mm256_add_pd(*a, v);
+        }
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn sum_total(a: A) -> f64 {
+            let mut l = [0.0f64; 4];
+            // SAFETY: `l` holds 4 f64.
+            unsafe { _mm256_storeu_pd(l.as_mut_ptr(), a) };
+            (l[0] + l[1]) + (l[2] + l[3])
+        }
+        // Lane-wise `a | b` of two masks.
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn or(a: M, b: M) -> M {
+            _mm256_or_pd(a, b)
+        }
+        // Non-temporal store of `v` at `p`, which must be 32-byte aligned.
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn stream(p: *mut T, v: V) {
+            // SAFETY: the caller passes a 32-byte aligned pointer to 4 writable f64.
+            unsafe { _mm256_stream_pd(p, v) }
+        }
+        // Orders the streaming stores before later memory accesses.
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn stream_fence() {
+            _mm_sfence()
+        }
+        // Stores the lanes of `v` whose mask lane is *clear*, in order, at `p`, and returns how
+        // many there are. Writes all 4 slots `p[0..4]` (those past the count hold other lanes).
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn compress_clear(p: *mut T, v: V, m: M) -> usize {
+            let bits = (_mm256_movemask_pd(m) & 0xf) as usize;
+            // SAFETY: `bits < 16` indexes the table (8 readable bytes at that entry); the caller
+            // passes a pointer to 4 writable f64.
+            unsafe {
+                let ctl = _mm_loadl_epi64(super::PACK4.as_ptr().add(bits).cast());
+                let idx = _mm256_cvtepu8_epi32(ctl);
+                let moved = _mm256_permutevar8x32_ps(_mm256_castpd_ps(v), idx);
+                _mm256_storeu_pd(p, _mm256_castps_pd(moved));
+            }
+            super::CLEAR4[bits] as usize
+        }
+        // Lanes whose label `*p.add(j)` equals `c` (4 `u32` labels, widened to 64 bits).
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn label_mask(p: *const u32, c: u32) -> M {
+            // SAFETY: the caller passes a pointer to 4 readable u32 (unaligned is fine).
+            let l = _mm256_cvtepu32_epi64(unsafe { _mm_loadu_si128(p.cast()) });
+            _mm256_castsi256_pd(_mm256_cmpeq_epi64(l, _mm256_set1_epi64x(c as i64)))
+        }
+        // Transposes the 4×4 tile `v` (rows in, columns out).
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn transpose_tile(v: &mut Tile) {
+            let [r0, r1, r2, r3] = *v;
+            let (t0, t1) = (_mm256_unpacklo_pd(r0, r1), _mm256_unpackhi_pd(r0, r1));
+            let (t2, t3) = (_mm256_unpacklo_pd(r2, r3), _mm256_unpackhi_pd(r2, r3));
+            *v = [
+                _mm256_permute2f128_pd::<0x20>(t0, t2),
+                _mm256_permute2f128_pd::<0x20>(t1, t3),
+                _mm256_permute2f128_pd::<0x31>(t0, t2),
+                _mm256_permute2f128_pd::<0x31>(t1, t3),
+            ];
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        unsafe fn tile() -> Tile {
+            [_mm256_setzero_pd(); 4]
+        }
+    }
+}
+
+crate::kernels::entry_points!("avx2");
