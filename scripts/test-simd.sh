@@ -20,19 +20,14 @@ else
   tail -30 $log; echo "FAIL: simd host tests"; fail=1
 fi
 
-echo "=== active path"
-out=$(cargo run -q --release -p hypersimplex-simd --example scaling -- 1 16 64 2>&1)
-echo "$out"
-forced=$(HYPERSIMPLEX_FORCE_SCALAR=1 cargo run -q --release -p hypersimplex-simd --example scaling -- 1 16 64 2>&1 | head -1)
-echo "with HYPERSIMPLEX_FORCE_SCALAR=1: $forced"
-if grep -q ' avx2 *$' /proc/cpuinfo 2>/dev/null || grep -qw avx2 /proc/cpuinfo; then
-  if grep -qw fma /proc/cpuinfo && echo "$out" | grep -q 'path avx2' && echo "$forced" | grep -q 'path scalar'; then
-    echo "PASS: simd active path is avx2 on this CPU (scalar when forced)"
-  else
-    echo "FAIL: simd active path"; fail=1
-  fi
+echo "=== active path (simd/tests/active_path.rs with HYPERSIMPLEX_EXPECT_PATH)"
+expect=scalar
+grep -qw avx2 /proc/cpuinfo 2>/dev/null && expect=avx2
+if HYPERSIMPLEX_EXPECT_PATH=$expect cargo test -q -p hypersimplex-simd --release --test active_path -- --nocapture 2>&1 | grep -E 'active path|test result' &&
+   HYPERSIMPLEX_FORCE_SCALAR=1 HYPERSIMPLEX_EXPECT_PATH=scalar cargo test -q -p hypersimplex-simd --release --test active_path -- --nocapture 2>&1 | grep -E 'active path|test result: ok'; then
+  echo "PASS: simd active path is $expect on this CPU (scalar when forced)"
 else
-  echo "$out" | grep -q 'path scalar' && echo "PASS: simd active path is scalar (no AVX2 here)" || { echo "FAIL: simd active path"; fail=1; }
+  echo "FAIL: simd active path"; fail=1
 fi
 
 echo "=== AVX2 code in a build without -C target-cpu"
@@ -41,20 +36,24 @@ if [ -z "$exe" ] || [ ! -f "$exe" ]; then
   echo "FAIL: simd disassembly (test binary not found)"; fail=1
 else
   dis=$(objdump -d --no-show-raw-insn -C "$exe")
-  fn_body() { awk -v f="$1" 'index($0, "<" f ">:") {on=1; next} on && /^$/ {exit} on' <<<"$dis"; }
+  # The bodies of every function named $1 (generic entry points: one per lane type), each
+  # introduced by a line "=== name".
+  fn_bodies() { awk -v f="$1" 'index($0, "<" f ">:") {on=1; print "=== " f; next} on && /^$/ {on=0} on' <<<"$dis"; }
   ok=1
-  for f in f32k::piece f32k::piece_stats f32k::piece_write f32k::clip f32k::clip_stream f32k::split f32k::free_mean f32k::vjp f32k::vjp_stream f32k::residual f32k::grad f32k::transpose f32k::residual_labels f32k::grad_pattern f64k::piece f64k::split f64k::clip; do
-    body=$(fn_body "hypersimplex_simd::avx2::$f")
-    ymm=$(grep -c 'ymm' <<<"$body")
-    fma=$(grep -cE 'vfn?m(add|sub)' <<<"$body")
-    printf '  avx2::%-22s %4d instructions with ymm, %d fused multiply-add\n' "$f" "$ymm" "$fma"
-    { [ "$ymm" -gt 0 ] && [ "$fma" = 0 ]; } || ok=0
+  # Every instance (f32 and f64 lanes) of every AVX2 entry point (`isa::avx2::<kernel>`).
+  for f in stats piece piece_stats piece_write all_finite clip clip_stream clip_in_place split free_mean vjp vjp_stream vjp_in_place residual residual_labels grad grad_pattern transpose; do
+    bodies=$(fn_bodies "hypersimplex_simd::isa::avx2::$f")
+    inst=$(grep -c '^=== ' <<<"$bodies")
+    ymm=$(grep -c 'ymm' <<<"$bodies")
+    fma=$(grep -cE 'vfn?m(add|sub)' <<<"$bodies")
+    printf '  isa::avx2::%-14s %d instances, %5d instructions with ymm, %d fused multiply-add\n' "$f" "$inst" "$ymm" "$fma"
+    { [ "$inst" -ge 1 ] && [ "$ymm" -gt 0 ] && [ "$fma" = 0 ]; } || ok=0
   done
-  echo "  sample (avx2::f32k::piece main loop):"
-  sample=$(fn_body 'hypersimplex_simd::avx2::f32k::piece')
-  grep -E 'vcvtps2pd|vmulps|vsubps|vcmp' <<<"$sample" | head -6 | sed 's/^/    /'
+  echo "  sample (isa::avx2::piece main loop):"
+  sample=$(fn_bodies 'hypersimplex_simd::isa::avx2::piece')
+  grep -E 'vcvtps2pd|vcvttps2dq|vmulps|vsubps|vcmp' <<<"$sample" | head -6 | sed 's/^/    /'
   if [ $ok = 1 ]; then
-    echo "PASS: simd AVX2 kernels emit 256-bit ymm code (no -C target-cpu), no FMA"
+    echo "PASS: simd AVX2 entry points emit 256-bit ymm code (no -C target-cpu), no FMA"
   else
     echo "FAIL: simd AVX2 disassembly"; fail=1
   fi

@@ -17,10 +17,9 @@ use crate::platform::{Kernels, Path};
 use crate::working_set::WORKING_SET_FROM;
 
 /// Outputs of at least this many bytes (forward `y`, backward `grad_x`) are written with
-/// streaming (non-temporal) stores,
-/// which skip reading the output's cache lines first: measured on the 2-core AMD EPYC test
-/// machine (32 MiB L3), they write 10^7 `f32` about 20% faster, and 10^6 (4 MiB) about 30%
-/// slower than plain stores, whose output then stays in the cache.
+/// streaming (non-temporal) stores, which skip reading the output's cache lines first. Below
+/// it, plain stores win: the output then stays in the cache for the caller (measurements in
+/// `docs/design.md`).
 pub const STREAM_FROM_BYTES: usize = 16 << 20;
 
 /// `1/τ` for a backward pass: [`Error::InvalidTau`] unless `0 < τ < ∞`,

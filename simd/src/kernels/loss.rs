@@ -136,9 +136,9 @@ unsafe fn residual_of<L: Lanes, O: Operand<L>>(x: &[L::T], t: &O, s: L::T, lam: 
         (L::count_total(cf), sq, L::sum_total(a0) + L::sum_total(a1))
     };
     let (mut sq, mut sum) = (0.0f64, 0.0f64);
-    for (j, &xj) in x.iter().enumerate().take(n).skip(i) {
+    for (j, &xj) in x.get(i..n).unwrap_or(&[]).iter().enumerate() {
         let d = xj * s - lam;
-        let r = d.clip01() - t.scalar(j);
+        let r = d.clip01() - t.scalar(i + j);
         let f = (d > L::T::ZERO) & (d < L::T::ONE);
         sq += (r * r).to_f64();
         free += f as usize;
