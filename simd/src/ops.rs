@@ -268,9 +268,9 @@ impl Kernels {
     }
 }
 
-/// Soft-Binary-Argmax@k on the [`active_path`]: `y = Π_Δ(n,k)(x/τ)`, i.e.
+/// Soft-Binary-Argmax@k on the [`active_path`](crate::active_path): `y = Π_Δ(n,k)(x/τ)`, i.e.
 /// `y_i = clip(x_i/τ − λ, 0, 1)` with λ such that `Σy = k`, for real `k ∈ [0, n]`.
-/// Vectors of at least [`passes::PAR_MIN`] elements also split each pass over the rayon pool.
+/// Vectors of at least [`PAR_MIN`](crate::passes::PAR_MIN) elements also split each pass over the rayon pool.
 ///
 /// # Errors
 /// [`Error::LengthMismatch`], [`Error::InvalidK`], [`Error::InvalidTau`],

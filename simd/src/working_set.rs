@@ -1,13 +1,13 @@
 //! The working-set solver for long vectors (at least [`WORKING_SET_FROM`] elements on the
 //! vector paths).
 //!
-//! 1. **Sample** ([`Kernels::sample`]): a strided sample of `4·√n` elements gives a start λ and
+//! 1. **Sample** (`Kernels::sample`): a strided sample of `4·√n` elements gives a start λ and
 //!    a *bracket* `[a, b]` that holds the root with high probability.
 //! 2. **Split** (the kernel `kernels::split`, driven by [`WorkingSet::build`]): one streaming
 //!    pass classifies every `z_i = x_i·s` by its class over the whole bracket: lower, free or
 //!    upper throughout (summarized in a [`SplitSummary`]), or *kept* (its class can change
 //!    inside the bracket: copied into the working set).
-//! 3. **Solve** ([`Kernels::solve_working_set`]): check `f(a) ≥ k ≥ f(b)`, then run the core
+//! 3. **Solve** (`Kernels::solve_working_set`): check `f(a) ≥ k ≥ f(b)`, then run the core
 //!    root finder with the passes of [`WorkingSet`], which read only the kept elements and add
 //!    the summary. If the check fails (a misleading sample) the caller falls back to full passes.
 //!
@@ -391,7 +391,7 @@ impl Kernels {
     /// working set inside `[a, b]`. `Ok(None)` when the check fails (or the bracket cannot be
     /// formed): the caller then solves over all of `x`, having spent one extra pass.
     ///
-    /// The bracket comes from the sample ([`Kernels::sample`]): the sample's `f` at a fixed λ
+    /// The bracket comes from the sample (`Kernels::sample`): the sample's `f` at a fixed λ
     /// estimates `(m/n)·f(λ)` with a standard deviation of at most `σ = √(m·p(1 − p))`,
     /// `p = k/n`, so the sample's λ for `k·m/n ± (c·σ + 1)`, `c` = [`WORKING_SET_SIGMAS`],
     /// bracket the root with high probability for data without structure at the sample's

@@ -11,13 +11,23 @@ fn active_path_is_the_expected_one() {
     let active = active_path();
     assert!(active.is_supported());
     assert!(Path::supported().contains(&detected_path()));
-    assert_eq!(active == Path::Scalar, scalar_forced() || detected_path() == Path::Scalar);
+    assert_eq!(
+        active == Path::Scalar,
+        scalar_forced() || detected_path() == Path::Scalar
+    );
     if cfg!(target_arch = "aarch64") {
-        assert!(Path::Neon.is_supported(), "NEON is part of the aarch64 baseline");
+        assert!(
+            Path::Neon.is_supported(),
+            "NEON is part of the aarch64 baseline"
+        );
     }
     match std::env::var("HYPERSIMPLEX_EXPECT_PATH") {
         Ok(want) if !want.is_empty() => {
-            assert_eq!(active.name(), want.trim(), "active path {active}, expected {want}");
+            assert_eq!(
+                active.name(),
+                want.trim(),
+                "active path {active}, expected {want}"
+            );
             eprintln!("active path: {active} (as expected)");
         }
         _ => eprintln!("active path: {active} (HYPERSIMPLEX_EXPECT_PATH not set)"),

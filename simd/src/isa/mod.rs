@@ -25,7 +25,8 @@ const _: () = assert!(<f32 as Real>::FIXED_SUM && !<f64 as Real>::FIXED_SUM);
 /// Calling any primitive requires a CPU with the instruction set's features (the entry points
 /// are only called after run-time detection), and pointer arguments valid as stated.
 ///
-/// # Safety (for implementors)
+/// # Safety
+/// For implementors:
 /// Each primitive must compute exactly what its documentation states, lane by lane, with the
 /// rounding of the scalar IEEE operation (no fused multiply-add, no flush of subnormals): the
 /// kernels rely on it for bitwise agreement with the scalar code. Memory is accessed only as
@@ -125,7 +126,8 @@ pub unsafe trait Lanes: Copy {
 /// The `f32` primitives of the 2^-23 fixed point (`Real::to_fixed`) in which the free-set sums
 /// are exact integers, for every vector width and thread count.
 ///
-/// # Safety (for implementors)
+/// # Safety
+/// For implementors:
 /// As [`Lanes`].
 pub unsafe trait FixedLanes: Lanes {
     /// Adds `round(d·2^23)`, rounding half up as `Real::to_fixed`, to the counters whose lane

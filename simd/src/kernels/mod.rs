@@ -117,7 +117,11 @@ macro_rules! entry_points {
             ///
             /// # Safety
             /// The CPU must have this instruction set's features (the dispatcher checks).
+            // Never inlined (on x86-64 it cannot be: its callers lack the feature; on aarch64,
+            // where NEON is the baseline, this keeps one symbol per kernel for the
+            // disassembly checks, at the cost of one call per block).
             #[target_feature(enable = $feature)]
+            #[inline(never)]
             #[allow(clippy::too_many_arguments, clippy::unused_unit)]
             pub(crate) unsafe fn $name<L: Lanes>($($arg: $ty),*) -> $ret {
                 // SAFETY: this function runs with the features the caller guaranteed.
