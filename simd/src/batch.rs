@@ -47,7 +47,7 @@ impl RowK<'_> {
 }
 
 fn use_pool(total: usize) -> bool {
-    total >= BATCH_PAR_MIN && rayon::current_num_threads() > 1
+    total >= BATCH_PAR_MIN && crate::pool::current_threads() > 1
 }
 
 /// Lines per rayon task for lines of `len` elements.

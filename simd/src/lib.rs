@@ -69,6 +69,7 @@ mod isa;
 mod kernels;
 mod ops;
 mod platform;
+pub mod pool;
 
 #[doc(hidden)]
 pub mod passes;

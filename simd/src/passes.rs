@@ -20,7 +20,7 @@ pub const BLOCK: usize = 1 << 16;
 pub const PAR_MIN: usize = 1 << 20;
 
 pub(crate) fn parallel(n: usize) -> bool {
-    n >= PAR_MIN && rayon::current_num_threads() > 1
+    n >= PAR_MIN && crate::pool::current_threads() > 1
 }
 
 /// Reduces `x` block by block with `f` and folds the results in block order with `merge`.

@@ -227,7 +227,7 @@ impl<T: Element> WorkingSet<T> {
         init: R,
         merge: impl Fn(R, R) -> R,
     ) -> R {
-        if self.sum.kept >= WORKING_SET_PAR_MIN && rayon::current_num_threads() > 1 {
+        if self.sum.kept >= WORKING_SET_PAR_MIN && crate::pool::current_threads() > 1 {
             let parts: Vec<R> = self.parts.par_iter().map(|&p| f(self.part(p))).collect();
             parts.into_iter().fold(init, merge)
         } else {

@@ -1,0 +1,63 @@
+//! The library's own pool (`hypersimplex_simd::pool`): thread counts, one thread meaning the
+//! caller's thread, recovery from a failed start, and results independent of all of it.
+//! One test function: the pool is process-wide state.
+
+use hypersimplex_simd::pool;
+
+fn forward_bits(x: &[f32]) -> (Vec<u32>, Option<usize>, usize) {
+    pool::run(|| {
+        let mut y = vec![0.0f32; x.len()];
+        hypersimplex_simd::soft_binary_argmax(x, x.len() as f64 * 0.3 + 0.5, 1.5, &mut y).unwrap();
+        let bits = y.iter().map(|v| v.to_bits()).collect();
+        (
+            bits,
+            rayon::current_thread_index(),
+            rayon::current_num_threads(),
+        )
+    })
+}
+
+#[test]
+fn thread_counts_failures_and_results() {
+    // Long enough for the parallel passes (above `passes::PAR_MIN`).
+    let n = (1 << 21) + 77;
+    let x: Vec<f32> = (0..n)
+        .map(|i| ((i as u64 * 2_654_435_761) % 10_007) as f32 * 1e-3 - 5.0)
+        .collect();
+
+    pool::set_num_threads(0);
+    assert_eq!(pool::num_threads(), pool::default_num_threads());
+    assert!(pool::default_num_threads() >= 1);
+
+    // One thread: the caller's, with no pool at all.
+    pool::set_num_threads(1);
+    assert_eq!(pool::num_threads(), 1);
+    let (one, idx, _) = forward_bits(&x);
+    assert_eq!(idx, None, "one thread must run on the caller's thread");
+
+    // Three threads: a pool of three, whatever the machine has.
+    pool::set_num_threads(3);
+    assert_eq!(pool::num_threads(), 3);
+    let (three, idx, threads) = forward_bits(&x);
+    assert!(idx.is_some(), "the call must run on the library's pool");
+    assert_eq!(threads, 3);
+    assert_eq!(one, three, "results must not depend on the thread count");
+
+    // A refused start: the call still succeeds, on the caller's thread, silently...
+    pool::set_num_threads(2);
+    pool::fail_next_builds(1);
+    let (refused, idx, _) = forward_bits(&x);
+    assert_eq!(idx, None);
+    assert_eq!(refused, one);
+    // ...and is not permanent: the next attempt builds the pool.
+    pool::fail_next_builds(0);
+    let (again, idx, threads) = forward_bits(&x);
+    assert!(idx.is_some());
+    assert_eq!(threads, 2);
+    assert_eq!(again, one);
+
+    // Nested calls run where they are.
+    let inner = pool::run(|| pool::run(rayon::current_num_threads));
+    assert_eq!(inner, 2);
+    pool::set_num_threads(0);
+}
