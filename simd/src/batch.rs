@@ -8,6 +8,7 @@
 //! computed exactly as it would be alone, so the results do not depend on the thread count.
 
 use hypersimplex::forward::{check_k_tau, classify_nonfinite};
+use hypersimplex::loss::grad_entry;
 use hypersimplex::solve::{Fill, Solution};
 use hypersimplex::{ClassK, Error, Reduction};
 use rayon::prelude::*;
@@ -75,9 +76,46 @@ fn shape(rows: usize, n: usize) -> Result<usize, Error> {
     rows.checked_mul(n).ok_or(Error::LengthMismatch)
 }
 
-/// The first error of a batch of results, in line order.
+/// The first error of a batch of results, in line order, or the values.
 fn first_error<R: Copy>(v: &[Result<R, Error>]) -> Result<Vec<R>, Error> {
-    v.iter().copied().collect()
+    if let Some(e) = v.iter().find_map(|r| r.err()) {
+        return Err(e);
+    }
+    let mut out = with_room(v.len())?;
+    out.extend(v.iter().filter_map(|r| r.ok()));
+    Ok(out)
+}
+
+/// An empty vector with room for `n` elements, or [`Error::OutOfMemory`]: every buffer of
+/// this module is allocated this way, so that running out of memory is an error, not an abort.
+pub(crate) fn with_room<T>(n: usize) -> Result<Vec<T>, Error> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| Error::OutOfMemory)?;
+    Ok(v)
+}
+
+/// `n` copies of `value` ([`with_room`]).
+pub(crate) fn filled<T: Clone>(n: usize, value: T) -> Result<Vec<T>, Error> {
+    let mut v = with_room(n)?;
+    v.resize(n, value);
+    Ok(v)
+}
+
+/// Collects `lines` results of a (parallel or sequential) map into a vector allocated with
+/// [`with_room`] (the collection then never reallocates).
+fn collect_lines<R: Send>(
+    lines: usize,
+    par: impl FnOnce(&mut Vec<R>),
+    seq: impl FnOnce(&mut Vec<R>),
+    pool: bool,
+) -> Result<Vec<R>, Error> {
+    let mut v = with_room(lines)?;
+    if pool {
+        par(&mut v);
+    } else {
+        seq(&mut v);
+    }
+    Ok(v)
 }
 
 /// The λ that makes `clip(z − λ, 0, 1)` write what `sol.fill` asks for (±∞ for the flat
@@ -173,15 +211,25 @@ impl Kernels {
             self.solve(buf, k.get(c), scale)
                 .map(|s| effective_lambda(&s))
         };
-        let lams: Vec<Result<T, Error>> = if use_pool(total) {
-            (0..cols)
-                .into_par_iter()
-                .map_init(|| Vec::with_capacity(rows), solve)
-                .collect()
-        } else {
-            let mut buf = Vec::with_capacity(rows);
-            (0..cols).map(|c| solve(&mut buf, c)).collect()
+        // Each task's gather buffer; a failed allocation becomes that column's error.
+        let solve_in = |buf: &mut Result<Vec<T>, Error>, c: usize| match buf {
+            Ok(b) => solve(b, c),
+            Err(e) => Err(*e),
         };
+        let lams = collect_lines(
+            cols,
+            |v| {
+                (0..cols)
+                    .into_par_iter()
+                    .map_init(|| with_room(rows), solve_in)
+                    .collect_into_vec(v)
+            },
+            |v| {
+                let mut buf = with_room(rows);
+                v.extend((0..cols).map(|c| solve_in(&mut buf, c)))
+            },
+            use_pool(total),
+        )?;
         let lams = first_error(&lams)?;
         let put = |(yb, xb): (&mut [T], &[T])| {
             for (yr, xr) in yb.chunks_exact_mut(cols).zip(xb.chunks_exact(cols)) {
@@ -232,15 +280,18 @@ impl Kernels {
                 Ok(T::ZERO)
             }
         };
-        let means: Vec<Result<T, Error>> = if use_pool(total) {
-            y.par_chunks(n)
-                .zip(g.par_chunks(n))
-                .with_min_len(lines_per_task(n))
-                .map(mean)
-                .collect()
-        } else {
-            y.chunks(n).zip(g.chunks(n)).map(mean).collect()
-        };
+        let means = collect_lines(
+            rows,
+            |v| {
+                y.par_chunks(n)
+                    .zip(g.par_chunks(n))
+                    .with_min_len(lines_per_task(n))
+                    .map(mean)
+                    .collect_into_vec(v)
+            },
+            |v| v.extend(y.chunks(n).zip(g.chunks(n)).map(mean)),
+            use_pool(total),
+        )?;
         let means = first_error(&means)?;
         #[allow(clippy::type_complexity)]
         let put = |((o, (yr, gr)), &m): ((&mut [T], (&[T], &[T])), &T)| {
@@ -286,9 +337,8 @@ impl Kernels {
         }
         // Per-column (count, Σ_A g) over fixed blocks of rows, folded in block order.
         let block = cols * COL_BLOCK_ROWS;
-        let partial = |(yb, gb): (&[T], &[T])| {
-            let mut count = vec![0usize; cols];
-            let mut sum = vec![0.0f64; cols];
+        let partial = |(yb, gb): (&[T], &[T])| -> Result<_, Error> {
+            let (mut count, mut sum) = (filled(cols, 0usize)?, filled(cols, 0.0f64)?);
             let mut finite = true;
             for (yr, gr) in yb.chunks_exact(cols).zip(gb.chunks_exact(cols)) {
                 for (((c, s), &yi), &gi) in count.iter_mut().zip(sum.iter_mut()).zip(yr).zip(gr) {
@@ -298,20 +348,23 @@ impl Kernels {
                     *s += gi.keep_if(f).to_f64();
                 }
             }
-            (count, sum, finite)
+            Ok((count, sum, finite))
         };
-        let parts: Vec<(Vec<usize>, Vec<f64>, bool)> = if use_pool(total) {
-            y.par_chunks(block)
-                .zip(g.par_chunks(block))
-                .map(partial)
-                .collect()
-        } else {
-            y.chunks(block).zip(g.chunks(block)).map(partial).collect()
-        };
-        let mut count = vec![0usize; cols];
-        let mut sum = vec![0.0f64; cols];
+        let parts = collect_lines(
+            total.div_ceil(block),
+            |v| {
+                y.par_chunks(block)
+                    .zip(g.par_chunks(block))
+                    .map(partial)
+                    .collect_into_vec(v)
+            },
+            |v| v.extend(y.chunks(block).zip(g.chunks(block)).map(partial)),
+            use_pool(total),
+        )?;
+        let (mut count, mut sum) = (filled(cols, 0usize)?, filled(cols, 0.0f64)?);
         let mut finite = true;
-        for (c, s, f) in parts {
+        for part in parts {
+            let (c, s, f) = part?;
             count.iter_mut().zip(&c).for_each(|(a, b)| *a += b);
             sum.iter_mut().zip(&s).for_each(|(a, b)| *a += b);
             finite &= f;
@@ -319,17 +372,14 @@ impl Kernels {
         if !finite {
             return Err(Error::NonFiniteInput);
         }
-        let means: Vec<T> = count
-            .iter()
-            .zip(&sum)
-            .map(|(&c, &s)| {
-                if c > 0 {
-                    T::from_f64(s / c as f64)
-                } else {
-                    T::ZERO
-                }
-            })
-            .collect();
+        let mut means = with_room(cols)?;
+        means.extend(count.iter().zip(&sum).map(|(&c, &s)| {
+            if c > 0 {
+                T::from_f64(s / c as f64)
+            } else {
+                T::ZERO
+            }
+        }));
         let put = |(ob, (yb, gb)): (&mut [T], (&[T], &[T]))| {
             for ((or, yr), gr) in ob
                 .chunks_exact_mut(cols)
@@ -404,7 +454,7 @@ impl Kernels {
         }
         // One blocked transpose into per-class columns (contiguous for the solves), which
         // also checks that every logit is finite.
-        let mut xt = vec![T::ZERO; total];
+        let mut xt = filled(total, T::ZERO)?;
         if !T::transpose(self, logits, classes, scale, &mut xt, batch) {
             return Err(classify_nonfinite(logits));
         }
@@ -412,7 +462,14 @@ impl Kernels {
             Reduction::Sum => scale,
             Reduction::Mean => T::from_f64(2.0 / total as f64) * scale,
         };
-        let mut counts = vec![0usize; classes];
+        let mut counts = filled(
+            if matches!(k, ClassK::LabelCounts) {
+                classes
+            } else {
+                0
+            },
+            0,
+        )?;
         if matches!(k, ClassK::LabelCounts) {
             for &l in labels {
                 if let Some(n) = counts.get_mut(l as usize) {
@@ -435,17 +492,29 @@ impl Kernels {
                 .map(|(p, q)| match u32::try_from(c) {
                     Ok(id) => T::residual_labels(self, p, q, id, scale, lam),
                     // No u32 label names this class: every target is 0.
-                    Err(_) => T::residual(self, p, &vec![T::ZERO; p.len()], scale, lam),
+                    Err(_) => {
+                        let zeros = [T::ZERO; 1024];
+                        p.chunks(zeros.len())
+                            .map(|q| T::residual(self, q, &zeros[..q.len()], scale, lam))
+                            .reduce(merge_residual)
+                            .unwrap_or_default()
+                    }
                 })
                 .reduce(merge_residual)
                 .unwrap_or_default();
             Ok((lam, res.mean::<T>(), res.sq))
         };
-        let per_class: Vec<Result<(T, T, f64), Error>> = if use_pool(total) {
-            xt.par_chunks(batch).enumerate().map(class).collect()
-        } else {
-            xt.chunks(batch).enumerate().map(class).collect()
-        };
+        let per_class = collect_lines(
+            classes,
+            |v| {
+                xt.par_chunks(batch)
+                    .enumerate()
+                    .map(class)
+                    .collect_into_vec(v)
+            },
+            |v| v.extend(xt.chunks(batch).enumerate().map(class)),
+            use_pool(total),
+        )?;
         drop(xt);
         let per_class = first_error(&per_class)?;
         let sq: f64 = per_class.iter().fold(0.0, |a, &(_, _, q)| a + q);
@@ -455,11 +524,24 @@ impl Kernels {
         if let Some(g) = grad {
             let rows = (MC_PATTERN / classes).max(1);
             let width = rows * classes;
-            let lam: Vec<T> = per_class.iter().map(|p| p.0).cycle().take(width).collect();
-            let mean: Vec<T> = per_class.iter().map(|p| p.1).cycle().take(width).collect();
-            let block = |t: &mut Vec<T>, (b, (xb, gb)): (usize, (&[T], &mut [T]))| {
+            let (mut lam, mut mean) = (with_room(width)?, with_room(width)?);
+            lam.extend(per_class.iter().map(|p| p.0).cycle().take(width));
+            mean.extend(per_class.iter().map(|p| p.1).cycle().take(width));
+            let block = |t: &mut Option<Vec<T>>, (b, (xb, gb)): (usize, (&[T], &mut [T]))| {
                 let n = xb.len().min(gb.len());
                 let lb = labels.get(b * rows..).unwrap_or(&[]);
+                let Some(t) = t else {
+                    // No memory for the targets buffer: the same values, element by element.
+                    let rows_b = xb.chunks(classes).zip(gb.chunks_mut(classes)).zip(lb);
+                    for ((xr, gr), &l) in rows_b {
+                        for (c, ((o, &xv), p)) in gr.iter_mut().zip(xr).zip(&per_class).enumerate()
+                        {
+                            let t = T::ONE.keep_if(l as usize == c);
+                            *o = grad_entry(xv, t, scale, p.0, p.1, factor);
+                        }
+                    }
+                    return;
+                };
                 let hot = lb.iter().take(n / classes).enumerate();
                 let at = |(r, &l): (usize, &u32)| r * classes + l as usize;
                 hot.clone().map(at).for_each(|i| {
@@ -479,7 +561,7 @@ impl Kernels {
                     }
                 });
             };
-            let zeros = || vec![T::ZERO; width];
+            let zeros = || filled(width, T::ZERO).ok();
             if use_pool(total) {
                 logits
                     .par_chunks(width)

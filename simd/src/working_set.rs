@@ -343,6 +343,8 @@ impl Kernels {
         let buf: &mut [T] = if 2 * size <= stack.len() {
             &mut stack
         } else {
+            // Without memory for the sample, the caller solves without a start point.
+            heap.try_reserve_exact(2 * size).ok()?;
             heap.resize(2 * size, T::ZERO);
             &mut heap
         };
