@@ -32,9 +32,10 @@
 //! `(0, 0)`).
 
 use crate::error::Error;
-use crate::kernel::{write_clip, write_clip_in_place, Reductions, ScalarPasses, Source, Strided};
+use crate::kernel::{write_clip, write_clip_in_place, Passes, ScalarPasses, Source, Strided};
 use crate::real::Real;
 use crate::solve::{solve, Fill, Solution};
+use crate::validate;
 
 /// Inputs at least this long start from a sampled estimate of λ. On bare-metal targets
 /// (`target_os = "none"`: microcontrollers, short vectors, flash at a premium) the sampled start
@@ -73,33 +74,9 @@ impl<T: Real> From<Solution<T>> for Projection {
     }
 }
 
-/// Checks τ and k for a vector of `n` elements and returns the scale `s = fl(1/τ)`.
-///
-/// # Errors
-/// [`Error::InvalidTau`] unless `0 < τ < ∞`; [`Error::InvalidK`] unless `0 ≤ k ≤ n`;
-/// [`Error::ScaleOverflow`] when `1/τ` overflows (τ subnormal).
-pub fn check_k_tau<T: Real>(n: usize, k: f64, tau: T) -> Result<T, Error> {
-    if !(tau > T::ZERO && tau.is_finite()) {
-        return Err(Error::InvalidTau);
-    }
-    if !(k >= 0.0 && k <= n as f64) {
-        return Err(Error::InvalidK);
-    }
-    let scale = T::ONE / tau;
-    if !scale.is_finite() {
-        return Err(Error::ScaleOverflow);
-    }
-    Ok(scale)
-}
-
-/// After the solver saw a non-finite `z`: was it the input, or the scaling by 1/τ?
-pub fn classify_nonfinite<T: Real>(x: &[T]) -> Error {
-    if x.iter().all(|v| v.is_finite()) {
-        Error::ScaleOverflow
-    } else {
-        Error::NonFiniteInput
-    }
-}
+// The checks moved to `crate::validate`; these two paths stay for the SIMD crate's imports.
+#[doc(hidden)]
+pub use crate::validate::{classify_nonfinite, k_tau as check_k_tau};
 
 /// The sampled start point for the solver (see the module docs); `None` for short inputs.
 pub fn initial_guess<T: Real>(x: &[T], scale: T, k: f64) -> Option<T> {
@@ -125,16 +102,16 @@ pub fn initial_guess<T: Real>(x: &[T], scale: T, k: f64) -> Option<T> {
         .map(|s| s.lambda)
 }
 
-/// Solves for λ over `x` with any [`Reductions`] implementation (scalar here, SIMD elsewhere).
+/// Solves for λ over `x` with any [`Passes`] implementation (scalar here, SIMD elsewhere).
 /// `k`, τ must be validated; `scale = 1/τ`.
 #[inline]
-pub fn solve_lambda<T: Real, R: Reductions<T> + ?Sized>(
+pub fn solve_lambda<T: Real, R: Passes<T> + ?Sized>(
     passes: &mut R,
     x: &[T],
     k: f64,
     scale: T,
 ) -> Result<Solution<T>, Error> {
-    solve(passes, k, initial_guess(x, scale, k)).map_err(|_| classify_nonfinite(x))
+    solve(passes, k, initial_guess(x, scale, k)).map_err(|_| validate::classify_nonfinite(x))
 }
 
 /// Writes the projection for a solved λ.
@@ -184,7 +161,7 @@ pub fn soft_binary_argmax<T: Real>(
 /// Validation and the solve, shared by the forward entry points and the losses.
 #[inline(always)]
 pub(crate) fn solved<T: Real>(x: &[T], k: f64, tau: T) -> Result<(Solution<T>, T), Error> {
-    let scale = check_k_tau(x.len(), k, tau)?;
+    let scale = validate::k_tau(x.len(), k, tau)?;
     let sol = solve_lambda(&mut ScalarPasses::new(x, scale), x, k, scale)?;
     Ok((sol, scale))
 }

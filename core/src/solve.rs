@@ -10,8 +10,8 @@
 //! up to the rounding of the element type, and the solver stops.
 //!
 //! Safeguards: every pass tightens a bracket `[lo, hi]` (`f(lo) ≥ k ≥ f(hi)`), starting from
-//! `[min z − 1, max z]` (narrowed to [`Reductions::bracket`] when the passes supply one). On a flat piece (`|F| = 0`, no slope) one extra pass finds the nearest
-//! breakpoints ([`Reductions::gaps`]) and the solver jumps just past the one toward the root;
+//! `[min z − 1, max z]` (narrowed to [`Passes::bracket`] when the passes supply one). On a flat piece (`|F| = 0`, no slope) one extra pass finds the nearest
+//! breakpoints ([`Passes::gaps`]) and the solver jumps just past the one toward the root;
 //! a jump that does not halve the bracket (counted in representable values) is followed by a
 //! bisection step. A Newton step that leaves the bracket is replaced by the bracket's midpoint,
 //! taken in value for moderate brackets and in representable-value order for brackets spanning
@@ -38,11 +38,11 @@
 //! across threads, and read the caller's buffer without modifying it.
 
 use crate::error::Error;
-use crate::kernel::{Piece, Reductions};
-use crate::real::{ordered_gap, ordered_mid, Real, Wide};
+use crate::kernel::{Passes, Piece};
+use crate::real::{ordered_gap, ordered_mid, Real, SolverFloat};
 
-/// The solver's scalar arithmetic for element type `T` (see [`Real::Wide`]).
-type W<T> = <T as Real>::Wide;
+/// The solver's scalar arithmetic for element type `T` (see [`Real::Solver`]).
+type W<T> = <T as Real>::Solver;
 
 /// Trial points taken by safeguarded Newton before the solver falls back to bisection over the
 /// representable values.
@@ -93,7 +93,7 @@ fn next_down<T: Real>(v: T) -> T {
 /// [`Error::NonFiniteInput`] when some `z_i` is not finite; the caller tells apart a
 /// non-finite input from an overflowing `x/τ`.
 #[inline(always)]
-pub fn solve<T: Real, R: Reductions<T> + ?Sized>(
+pub fn solve<T: Real, R: Passes<T> + ?Sized>(
     r: &mut R,
     k: f64,
     guess: Option<T>,
@@ -116,7 +116,7 @@ enum Newton<T> {
 
 /// The safeguarded Newton phase of [`solve`].
 #[inline(never)]
-fn newton<T: Real, R: Reductions<T> + ?Sized>(
+fn newton<T: Real, R: Passes<T> + ?Sized>(
     r: &mut R,
     k: f64,
     guess: Option<T>,
@@ -179,7 +179,7 @@ fn newton<T: Real, R: Reductions<T> + ?Sized>(
         Some(gp) => gp,
         None => {
             // All-free start: if every coordinate were free, Σ(z_i − λ) = k.
-            let l = T::from_wide((W::<T>::from_f64(stats.sum) - kw) / W::<T>::from_usize(n));
+            let l = T::from_solver((W::<T>::from_f64(stats.sum) - kw) / W::<T>::from_usize(n));
             let l = if l > lo && l < hi {
                 l
             } else {
@@ -217,8 +217,8 @@ fn newton<T: Real, R: Reductions<T> + ?Sized>(
         let width = ordered_gap(lo, hi);
         let jumps = width_before_jump.take().is_none_or(|w0| width <= w0 / 2);
         let step = if piece.free > 0 {
-            Some(T::from_wide(
-                lam.to_wide() + g / W::<T>::from_usize(piece.free),
+            Some(T::from_solver(
+                lam.to_solver() + g / W::<T>::from_usize(piece.free),
             ))
         } else if let Some((up, down)) = r.gaps(lam).filter(|_| jumps) {
             // Flat piece (no slope): jump to the breakpoint in the direction of the root.
@@ -235,7 +235,7 @@ fn newton<T: Real, R: Reductions<T> + ?Sized>(
             } else {
                 g
             };
-            let st = T::from_wide(lam.to_wide() + edge + step);
+            let st = T::from_solver(lam.to_solver() + edge + step);
             // A target at or beyond the bracket means the root lies within rounding of its
             // end: try the representable value next to that end.
             Some(if st >= hi {
@@ -294,7 +294,7 @@ fn newton<T: Real, R: Reductions<T> + ?Sized>(
 /// locals would otherwise enlarge the solver's stack frame on small targets.
 #[cold]
 #[inline(never)]
-fn bisect<T: Real, R: Reductions<T> + ?Sized>(
+fn bisect<T: Real, R: Passes<T> + ?Sized>(
     r: &mut R,
     kw: W<T>,
     mut lo: T,
@@ -340,10 +340,10 @@ fn bisect<T: Real, R: Reductions<T> + ?Sized>(
 /// 0 when it straddles 0, and otherwise halved in representable-value order, which for
 /// same-signed ends is close to the geometric mean: a factor 2^60 of range closes in ~6 steps.
 fn midpoint<T: Real>(lo: T, hi: T) -> T {
-    let (l, h) = (lo.to_wide(), hi.to_wide());
+    let (l, h) = (lo.to_solver(), hi.to_solver());
     let half = W::<T>::HALF;
     let zero = W::<T>::ZERO;
-    let arith = T::from_wide(half * l + half * h);
+    let arith = T::from_solver(half * l + half * h);
     let near = if l.abs() < h.abs() { l.abs() } else { h.abs() };
     let wide = half * h - half * l > W::<T>::from_f64(128.0) * (W::<T>::ONE + near);
     let m = if !wide {
