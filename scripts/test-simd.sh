@@ -2,43 +2,40 @@
 # hypersimplex-simd on the host: the tests (release; every supported kernel path, 1-4 threads),
 # the active path, and proof in the disassembly that a build WITHOUT -C target-cpu emits
 # 256-bit AVX2 code (ymm registers) in the AVX2 kernels and no fused multiply-add there.
-# Prints PASS/FAIL lines; exits non-zero on failure.
+# Prints PASS/FAIL lines (logs under target/logs); exits non-zero on failure.
 set -u
-cd "$(dirname "$0")/.."
-fail=0
+STEP_PREFIX=simd
+. "$(dirname "$0")/lib.sh"
 # The disassembly check is only meaningful for a portable build.
 unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS
-export CARGO_TERM_COLOR=never
 
-echo "=== cargo test -p hypersimplex-simd --release"
-log=/tmp/simd-host-test.log
-cargo test -p hypersimplex-simd --release 2>&1 | tee $log | grep -E '^(test |test result|     Running|error)'
-rc=${PIPESTATUS[0]}
-if [ "$rc" = 0 ] && ! grep -q 'test result: FAILED' $log; then
-  echo "PASS: simd host tests"
-else
-  tail -30 $log; echo "FAIL: simd host tests"; fail=1
-fi
+host_tests() {
+  cargo test -p hypersimplex-simd --release 2>&1 | tee "$LOG_DIR/simd-host-test.log" |
+    grep -E '^(test |test result|     Running|error)'
+  [ "${PIPESTATUS[0]}" = 0 ] && ! grep -q 'test result: FAILED' "$LOG_DIR/simd-host-test.log"
+}
+step "host tests (cargo test -p hypersimplex-simd --release)" host_tests
 
-echo "=== active path"
-out=$(cargo run -q --release -p hypersimplex-simd --example scaling -- 1 16 64 2>&1)
-echo "$out"
-forced=$(HYPERSIMPLEX_FORCE_SCALAR=1 cargo run -q --release -p hypersimplex-simd --example scaling -- 1 16 64 2>&1 | head -1)
-echo "with HYPERSIMPLEX_FORCE_SCALAR=1: $forced"
-if grep -q ' avx2 *$' /proc/cpuinfo 2>/dev/null || grep -qw avx2 /proc/cpuinfo; then
-  if grep -qw fma /proc/cpuinfo && echo "$out" | grep -q 'path avx2' && echo "$forced" | grep -q 'path scalar'; then
-    echo "PASS: simd active path is avx2 on this CPU (scalar when forced)"
+active_path() {
+  local out forced
+  out=$(cargo run -q --release -p hypersimplex-simd --example scaling -- 1 16 64 2>&1)
+  echo "$out"
+  forced=$(HYPERSIMPLEX_FORCE_SCALAR=1 cargo run -q --release -p hypersimplex-simd --example scaling -- 1 16 64 2>&1 | head -1)
+  echo "with HYPERSIMPLEX_FORCE_SCALAR=1: $forced"
+  if grep -qw avx2 /proc/cpuinfo; then
+    echo "expected: avx2 on this CPU (scalar when forced)"
+    grep -qw fma /proc/cpuinfo && echo "$out" | grep -q 'path avx2' && echo "$forced" | grep -q 'path scalar'
   else
-    echo "FAIL: simd active path"; fail=1
+    echo "expected: scalar (no AVX2 here)"
+    echo "$out" | grep -q 'path scalar'
   fi
-else
-  echo "$out" | grep -q 'path scalar' && echo "PASS: simd active path is scalar (no AVX2 here)" || { echo "FAIL: simd active path"; fail=1; }
-fi
+}
+step "active path" active_path
 
-echo "=== AVX2 code in a build without -C target-cpu"
+avx2_disassembly() {
 exe=$(cargo test -p hypersimplex-simd --release --test paths --no-run 2>&1 | grep -oE '\(([^)]*paths-[0-9a-f]+)\)' | tr -d '()' | tail -1)
 if [ -z "$exe" ] || [ ! -f "$exe" ]; then
-  echo "FAIL: simd disassembly (test binary not found)"; fail=1
+  echo "test binary not found"; return 1
 else
   dis=$(objdump -d --no-show-raw-insn -C "$exe")
   fn_body() { awk -v f="$1" 'index($0, "<" f ">:") {on=1; next} on && /^$/ {exit} on' <<<"$dis"; }
@@ -53,10 +50,8 @@ else
   echo "  sample (avx2::f32k::piece main loop):"
   sample=$(fn_body 'hypersimplex_simd::avx2::f32k::piece')
   grep -E 'vcvtps2pd|vmulps|vsubps|vcmp' <<<"$sample" | head -6 | sed 's/^/    /'
-  if [ $ok = 1 ]; then
-    echo "PASS: simd AVX2 kernels emit 256-bit ymm code (no -C target-cpu), no FMA"
-  else
-    echo "FAIL: simd AVX2 disassembly"; fail=1
-  fi
+  [ $ok = 1 ]
 fi
-exit $fail
+}
+step "AVX2 kernels emit 256-bit ymm code (no -C target-cpu), no FMA" avx2_disassembly
+summary

@@ -10,26 +10,7 @@
 //! so Newton lands on the exact piece after two or three passes. Smaller inputs start from the
 //! "all coordinates free" estimate `λ = (Σz − k)/n`.
 //!
-//! # Accuracy (tested in `tests/reference.rs` against an `f64` sort-based reference)
-//! With `z_i = fl(x_i · fl(1/τ))`, `M = max(1, max_i |z_i|, |λ|)`, ε the element type's
-//! machine epsilon and `ε_Σ = 2^-52` the precision of the `f64` accumulator of the free-set
-//! sum `Σ_F d_i`:
-//!
-//! `|y_i − y*_i| ≤ 8·ε·M + ε_Σ·|F|/4` for every i, and
-//! `|Σ y_i − k| ≤ (8·ε·M + ε_Σ·|F|/4)·max(1, |F|)`,
-//!
-//! where `y*` is the exact projection of `x/τ` and `|F|` the number of free coordinates. The
-//! second term is the worst-case rounding of the plain `f64` sum of `|F|` values in (0, 1)
-//! over four lanes (λ absorbs `1/|F|` of it). For `f32` data it is negligible (below `0.05·ε`
-//! for `|F| ≤ 10^8`), so the bound is `8·ε·M`; observed worst over the tests' inputs: `0.9·ε·M`.
-//! For `f64` data it grows with `|F|` (the rounding errors of the sum can all have one sign, as
-//! for all-equal input): the tests' `n = 10^5` inputs are up to `684·ε·M` off (a tenth of the
-//! bound), the `n ≤ 1000` grid at most `24·ε·M`. (Targets whose `f32` sums
-//! use the compensated `f32` accumulator, see [`crate::real`], are not covered by these host
-//! tests.) The bound says nothing once `ε·M ≳ 1/8`: for `|x_i/τ| ≥ 2/ε` the representable
-//! `z_i − λ` are spaced more than 1 apart, so such coordinates can only be 0 or 1 and ties among
-//! them cannot share a fractional value (e.g. `f32` `x = (1e8, 1e8)`, `k = 1` gives `(1, 1)` or
-//! `(0, 0)`).
+//! The accuracy bound is documented on [`soft_binary_argmax`].
 
 use crate::error::Error;
 use crate::kernel::{write_clip, write_clip_in_place, Passes, ScalarPasses, Source, Strided};
@@ -39,8 +20,8 @@ use crate::validate;
 
 /// Inputs at least this long start from a sampled estimate of λ. On bare-metal targets
 /// (`target_os = "none"`: microcontrollers, short vectors, flash at a premium) the sampled start
-/// is compiled out: it would instantiate a second copy of the solver (measured on the
-/// Cortex-M4F: 2.3 KB of flash and 112 bytes of stack).
+/// is compiled out: it would instantiate a second copy of the solver (figures in
+/// docs/design.md).
 pub const SAMPLE_FROM: usize = if cfg!(target_os = "none") {
     usize::MAX
 } else {
@@ -128,7 +109,29 @@ pub fn write_solution<T: Real>(x: &[T], scale: T, sol: &Solution<T>, y: &mut [T]
 ///
 /// `y_i = clip(x_i/τ − λ, 0, 1)` with λ such that `Σ y_i = k`. Any real `k ∈ [0, n]` is
 /// accepted (`k = 1` is sparsemax of `x/τ`; integer `k` is the paper's operator). Exact up to
-/// the element type's rounding (see the module docs), `O(n)` time, no allocation.
+/// the element type's rounding (see below), `O(n)` time, no allocation.
+///
+/// # Accuracy
+/// (Tested in `tests/reference.rs` against an `f64` sort-based reference.)
+/// With `z_i = fl(x_i · fl(1/τ))`, `M = max(1, max_i |z_i|, |λ|)`, ε the element type's
+/// machine epsilon and `ε_Σ = 2^-52` the precision of the `f64` accumulator of the free-set
+/// sum `Σ_F d_i`:
+///
+/// `|y_i − y*_i| ≤ 8·ε·M + ε_Σ·|F|/4` for every i, and
+/// `|Σ y_i − k| ≤ (8·ε·M + ε_Σ·|F|/4)·max(1, |F|)`,
+///
+/// where `y*` is the exact projection of `x/τ` and `|F|` the number of free coordinates. The
+/// second term is the worst-case rounding of the plain `f64` sum of `|F|` values in (0, 1)
+/// over four lanes (λ absorbs `1/|F|` of it). For `f32` data it is negligible (below `0.05·ε`
+/// for `|F| ≤ 10^8`), so the bound is `8·ε·M`; observed worst over the tests' inputs: `0.9·ε·M`.
+/// For `f64` data it grows with `|F|` (the rounding errors of the sum can all have one sign, as
+/// for all-equal input): the tests' `n = 10^5` inputs are up to `684·ε·M` off (a tenth of the
+/// bound), the `n ≤ 1000` grid at most `24·ε·M`. (Targets whose `f32` sums
+/// use the compensated `f32` accumulator on 32-bit Arm are not covered by these host
+/// tests.) The bound says nothing once `ε·M ≳ 1/8`: for `|x_i/τ| ≥ 2/ε` the representable
+/// `z_i − λ` are spaced more than 1 apart, so such coordinates can only be 0 or 1 and ties among
+/// them cannot share a fractional value (e.g. `f32` `x = (1e8, 1e8)`, `k = 1` gives `(1, 1)` or
+/// `(0, 0)`).
 ///
 /// # Errors
 /// [`Error::LengthMismatch`] if `y.len() != x.len()`; [`Error::InvalidK`],

@@ -30,9 +30,7 @@ impl Piece {
     #[inline]
     pub fn excess(&self, k: f64) -> f64 {
         // `|U| − k` first: near the root |U| ≤ k ≤ |U| + |F|, so this difference is exact
-        // (Sterbenz) or small, and adding it to `Σ_F d` loses nothing. The former order,
-        // `(Σ_F d + |U|) − k`, rounded at ulp(|U|): in f64 with n = 10^5, k = n − 1,
-        // |F| = 9 it put λ 600·ε·M off (found by tests/reference.rs, `large_f64`).
+        // (Sterbenz) or small, and adding it to `Σ_F d` loses nothing (docs/design.md).
         self.sum_free + (self.upper as f64 - k)
     }
 }
@@ -246,8 +244,8 @@ impl<T: Real> Source<T> for Strided<'_, T> {
 const LANES: usize = 4;
 
 /// On 32-bit Arm (microcontrollers: in-order cores, a one-cycle single-precision add, few
-/// registers) the passes use one accumulator: four would only spill to the stack (measured on
-/// the Cortex-M4F: 676 instead of 884 bytes of stack for the forward pass, 3.8 KB less flash).
+/// registers) the passes use one accumulator: four would only spill to the stack (figures in
+/// docs/design.md).
 const ONE_LANE: bool = cfg!(target_arch = "arm");
 
 /// The portable scalar implementation of [`Passes`] over any [`Source`].

@@ -83,7 +83,8 @@ impl Residual {
 }
 
 /// Binary HyperSimplex loss `L = ½ ‖Π_Δ(n,k)(x/τ) − t‖²` and, when `grad_x` is given, its
-/// gradient `∇_x L = Jᵀ(ŷ − t)` (see the module docs for the formula).
+/// gradient `∇_x L = Jᵀ(ŷ − t)`: `(∇_x L)_i = (1/τ)(r_i − mean_{j∈A} r_j)` on the free set
+/// `A = {0 < ŷ_j < 1}` and 0 elsewhere, with `ŷ = Π_Δ(n,k)(x/τ)` and `r = ŷ − t`.
 ///
 /// `t` holds targets in `[0, 1]` (0/1 labels, or soft labels); `k` is usually the number of
 /// positives, [`target_k`]`(t)`. Three to five passes for the projection plus one (loss only)
@@ -162,7 +163,10 @@ pub const fn multiclass_scratch_len(batch: usize, _classes: usize) -> usize {
 
 /// Multiclass HyperSimplex loss over row-major `logits` (`batch × classes`, `batch =
 /// labels.len()`) with integer labels, and optionally its gradient w.r.t. the logits (same
-/// shape). See the module docs for the formula; `k` chooses `k_c`, `reduction` the scaling.
+/// shape). With one-hot targets `Y`, each class column is projected *down the batch*,
+/// `p^(c) = Π_Δ(B,k_c)(X[:,c]/τ)`, and `L = ½ Σ_c ‖p^(c) − Y[:,c]‖²` ([`Reduction::Sum`], the
+/// paper's formula) or `L = (1/(B·C)) Σ_c ‖p^(c) − Y[:,c]‖²` ([`Reduction::Mean`], the authors'
+/// training script); `k` chooses `k_c`.
 ///
 /// `scratch` must hold at least [`multiclass_scratch_len`]`(batch, classes)` elements; each
 /// class column is gathered there so that the solver streams contiguous memory.

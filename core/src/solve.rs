@@ -22,20 +22,8 @@
 //! `tests/passes.rs` (inputs spread from 1e-30 to 1e30, Cauchy tails, huge outliers, ties,
 //! subnormals) needs at most 34 passes, ordinary data 3–6 (n ≥ 2048) or 4–11 (smaller n, whose
 //! start is the cruder all-free estimate).
-
-//! # Why this method (the numbers that decided it)
 //!
-//! Pass counts measured with [`crate::Projection::passes`] (stats or first trial, every trial,
-//! and the final write; `cargo test -p hypersimplex --release -- --ignored pass_counts --nocapture`):
-//! Gaussian logits at the paper's shape (n = 8192, τ = 1.5, k = n/2 or n/10) take 4–5 passes
-//! from the sampled start described in [`crate::forward`]; n = 10^7 takes 5–6. The
-//! alternatives cost more passes over the same data: bisection (entmax, jaxopt) needs 24–50
-//! passes and is inexact; sorting (the paper's code) costs `O(n log n)` with ~75 ns per element
-//! at n = 8192 here, where one of our passes costs ~1 ns per element (scalar) and the whole
-//! projection ~5 ns. Selection-based breakpoint search (Kiwiel) is `O(n)` in theory but
-//! partitions (writes) the data on every round and needs a scratch copy; Condat's method is
-//! inherently serial. Newton's passes are pure streaming reductions: they vectorize, split
-//! across threads, and read the caller's buffer without modifying it.
+//! Why this method and not sorting, bisection or selection: `docs/design.md`.
 
 use crate::error::Error;
 use crate::kernel::{Passes, Piece};
@@ -154,8 +142,7 @@ fn newton<T: Real, R: Passes<T> + ?Sized>(
     if k >= nf {
         // The losses recompute ŷ_i = clip(fl(z_i − λ), 0, 1) from λ, so λ must give
         // fl(z_i − λ) ≥ 1 for every i. `lo` does, unless `min z − 1` saturated at the lowest
-        // finite value (min z = −MAX): then no finite λ does, and −∞ is used. (Found by
-        // tests/reference.rs `extremes_*`: x = (−MAX, 0, 0.5), k = n gave loss 0.5, not 0.)
+        // finite value (min z = −MAX): then no finite λ does, and −∞ is used.
         let lambda = if lo > T::LOWEST {
             lo
         } else {

@@ -17,26 +17,12 @@ use crate::real::Real;
 /// (τ subnormal).
 #[inline]
 pub fn tau_scale<T: Real>(tau: T) -> Result<T, Error> {
-    tau_valid(tau)?;
-    scale_of(tau)
-}
-
-/// [`Error::InvalidTau`] unless `0 < τ < ∞`.
-#[inline]
-fn tau_valid<T: Real>(tau: T) -> Result<(), Error> {
-    if tau > T::ZERO && tau.is_finite() {
-        Ok(())
-    } else {
-        Err(Error::InvalidTau)
+    if !(tau > T::ZERO && tau.is_finite()) {
+        return Err(Error::InvalidTau);
     }
-}
-
-/// `fl(1/τ)` for a valid τ, or [`Error::ScaleOverflow`].
-#[inline]
-fn scale_of<T: Real>(tau: T) -> Result<T, Error> {
-    let scale = T::ONE / tau;
-    if scale.is_finite() {
-        Ok(scale)
+    let s = T::ONE / tau;
+    if s.is_finite() {
+        Ok(s)
     } else {
         Err(Error::ScaleOverflow)
     }
@@ -57,11 +43,20 @@ pub fn k_in_range(n: usize, k: f64) -> Result<(), Error> {
 /// # Errors
 /// [`Error::InvalidTau`] unless `0 < τ < ∞`; [`Error::InvalidK`] unless `0 ≤ k ≤ n`;
 /// [`Error::ScaleOverflow`] when `1/τ` overflows (τ subnormal), in this order.
-#[inline]
+// (Written out rather than composed from `tau_scale`: the order differs, and on the Cortex-M4F
+// the composed form costs flash, see docs/design.md.)
 pub fn k_tau<T: Real>(n: usize, k: f64, tau: T) -> Result<T, Error> {
-    tau_valid(tau)?;
-    k_in_range(n, k)?;
-    scale_of(tau)
+    if !(tau > T::ZERO && tau.is_finite()) {
+        return Err(Error::InvalidTau);
+    }
+    if !(k >= 0.0 && k <= n as f64) {
+        return Err(Error::InvalidK);
+    }
+    let scale = T::ONE / tau;
+    if !scale.is_finite() {
+        return Err(Error::ScaleOverflow);
+    }
+    Ok(scale)
 }
 
 /// The hard top-k mask's `k` for `n` elements, as an integer.
@@ -70,7 +65,9 @@ pub fn k_tau<T: Real>(n: usize, k: f64, tau: T) -> Result<T, Error> {
 /// [`Error::InvalidK`] unless `0 ≤ k ≤ n`; [`Error::NonIntegerK`] for a fractional `k`.
 #[inline]
 pub fn integer_k(n: usize, k: f64) -> Result<usize, Error> {
-    k_in_range(n, k)?;
+    if !(k >= 0.0 && k <= n as f64) {
+        return Err(Error::InvalidK);
+    }
     // k ≤ n fits in usize; converting through usize (not u64) keeps the 64-bit software
     // conversions out of 32-bit firmware.
     if k != (k as usize) as f64 {
@@ -85,11 +82,10 @@ pub fn shape(rows: usize, n: usize) -> Result<usize, Error> {
     rows.checked_mul(n).ok_or(Error::LengthMismatch)
 }
 
-/// `true` when every target lies in `[0, 1]` (false for NaN; branch-free, so it vectorizes).
+/// `true` when every target lies in `[0, 1]` (false for NaN).
 #[inline]
 pub fn targets_in_unit<T: Real>(t: &[T]) -> bool {
-    t.iter()
-        .fold(true, |ok, &v| ok & (v >= T::ZERO) & (v <= T::ONE))
+    t.iter().all(|&v| v >= T::ZERO && v <= T::ONE)
 }
 
 /// `true` when every value is finite.

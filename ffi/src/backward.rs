@@ -7,6 +7,7 @@ use crate::status::HS_ERR_NON_FINITE_INPUT;
 use crate::{core_err, run};
 use hs_core::internal::validate;
 
+#[inline]
 fn vjp<T: backend::Elem>(
     y: *const T,
     g: *const T,
@@ -29,6 +30,7 @@ fn vjp<T: backend::Elem>(
     backend::vjp(ys, gs, tau, os).map_err(core_err)
 }
 
+#[inline]
 fn vjp_rows<T: backend::Elem>(
     y: *const T,
     g: *const T,

@@ -5,6 +5,7 @@ use crate::ptr::{disjoint, span, Region};
 use crate::{core_err, run};
 use hs_core::internal::validate;
 
+#[inline]
 fn forward<T: backend::Elem>(x: *const T, n: usize, k: f64, tau: T, y: *mut T) -> Result<(), i32> {
     let rx = Region::new(x, n)?;
     let ry = Region::new(y, n)?;
@@ -19,6 +20,7 @@ fn forward<T: backend::Elem>(x: *const T, n: usize, k: f64, tau: T, y: *mut T) -
     backend::soft_binary_argmax(xs, k, tau, ys).map_err(core_err)
 }
 
+#[inline]
 fn forward_rows<T: backend::Elem>(
     x: *const T,
     rows: usize,

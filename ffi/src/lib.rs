@@ -36,7 +36,7 @@
 //! allocation, no threads. It exports every function except
 //! `hs_hypersimplex_loss_multiclass_f32/_f64` (they allocate their scratch); use
 //! `hs_hypersimplex_loss_multiclass_scratch_f32/_f64` with caller scratch there.
-#![cfg_attr(not(feature = "std"), no_std)]
+#![cfg_attr(all(not(feature = "std"), not(test)), no_std)]
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
@@ -63,6 +63,7 @@ pub use status::*;
 
 /// Runs an ABI function body: `Ok` → `HS_OK`, `Err(s)` → `s`; a panic → `HS_ERR_PANIC`.
 #[cfg(feature = "std")]
+#[inline]
 fn run<F: FnOnce() -> Result<(), i32>>(f: F) -> i32 {
     // AssertUnwindSafe: after a panic nothing of the closure's state is used again; the caller
     // only gets the status (outputs are documented as unspecified after HS_ERR_PANIC).
@@ -74,7 +75,11 @@ fn run<F: FnOnce() -> Result<(), i32>>(f: F) -> i32 {
 }
 
 /// Runs an ABI function body: `Ok` → `HS_OK`, `Err(s)` → `s` (no_std: panics never return).
+// `#[inline]` here and on the generic bodies: each instance has one caller, and the family
+// modules are separate codegen units, so without it every extern function would call out to
+// its body (about 300 bytes more flash on the Cortex-M4F, where the budget is 8 KiB).
 #[cfg(not(feature = "std"))]
+#[inline]
 fn run<F: FnOnce() -> Result<(), i32>>(f: F) -> i32 {
     match f() {
         Ok(()) => HS_OK,
@@ -103,7 +108,7 @@ fn core_err(e: hs_core::Error) -> i32 {
     status::from_error(e)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
 

@@ -8,6 +8,7 @@ use crate::status::*;
 use crate::{core_err, run};
 use hs_core::{ClassK, Reduction};
 
+#[inline]
 fn loss<T: backend::Elem>(
     x: *const T,
     target: *const T,
@@ -49,6 +50,7 @@ enum Scratch<T> {
 }
 
 #[allow(clippy::too_many_arguments)]
+#[inline]
 fn multiclass<T: backend::Elem>(
     logits: *const T,
     labels: *const u32,

@@ -5,6 +5,7 @@ use crate::ptr::{disjoint, span, Region};
 use crate::status::HS_ERR_INVALID_K;
 use crate::{core_err, run};
 
+#[inline]
 fn topk<T: backend::Elem>(x: *const T, n: usize, k: usize, y: *mut T) -> Result<(), i32> {
     let rx = Region::new(x, n)?;
     let ry = Region::new(y, n)?;

@@ -76,6 +76,66 @@ pub(super) fn msg(status: i32) -> String {
         .to_owned()
 }
 
+/// Without the std feature the allocating multiclass functions are not built; the tests call
+/// these stand-ins, which allocate the scratch (none when it cannot be had: the pointer checks
+/// the tests exercise with impossible sizes come first) and call the caller-scratch variant.
+#[cfg(not(feature = "std"))]
+macro_rules! multiclass_stand_in {
+    ($name:ident, $scratch_fn:ident, $t:ty) => {
+        #[allow(clippy::too_many_arguments)]
+        pub(super) unsafe fn $name(
+            logits: *const $t,
+            labels: *const u32,
+            batch: usize,
+            classes: usize,
+            k: *const f64,
+            tau: $t,
+            reduction: i32,
+            loss: *mut $t,
+            grad_logits: *mut $t,
+        ) -> i32 {
+            let len = hs_multiclass_scratch_len(batch, classes);
+            let mut buf: Vec<$t> = Vec::new();
+            if buf.try_reserve_exact(len).is_ok() {
+                buf.resize(len, 0.0);
+            }
+            let (p, n) = if buf.is_empty() {
+                (null_mut(), 0)
+            } else {
+                (buf.as_mut_ptr(), len)
+            };
+            // SAFETY: the caller's pointers are passed on unchanged; the scratch is owned here.
+            unsafe {
+                $scratch_fn(
+                    logits,
+                    labels,
+                    batch,
+                    classes,
+                    k,
+                    tau,
+                    reduction,
+                    loss,
+                    grad_logits,
+                    p,
+                    n,
+                )
+            }
+        }
+    };
+}
+#[cfg(not(feature = "std"))]
+multiclass_stand_in!(
+    hs_hypersimplex_loss_multiclass_f32,
+    hs_hypersimplex_loss_multiclass_scratch_f32,
+    f32
+);
+#[cfg(not(feature = "std"))]
+multiclass_stand_in!(
+    hs_hypersimplex_loss_multiclass_f64,
+    hs_hypersimplex_loss_multiclass_scratch_f64,
+    f64
+);
+
 /// Fill value of the outputs whose untouchedness the tests check.
 pub(super) const SENTINEL: f32 = -12345.0;
 
