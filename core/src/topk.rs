@@ -202,11 +202,12 @@ pub(crate) fn select<T: Real>(v: &mut [T], r: usize) -> T {
 
 /// Validates `(x, k)` for the hard mask and returns `k` as an integer.
 fn prepare<T: Real>(x: &[T], k: f64) -> Result<usize, Error> {
-    let k = validate::integer_k(x.len(), k)?;
+    // (The integer is taken again after the scan: keeping it live across the loop costs flash.)
+    validate::integer_k(x.len(), k)?;
     if !validate::all_finite(x) {
         return Err(Error::NonFiniteInput);
     }
-    Ok(k)
+    Ok(k as usize)
 }
 
 /// Overwrites `v` (a copy of x, in the original order) with its top-k mask, given the k-th
