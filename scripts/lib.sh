@@ -51,7 +51,7 @@ step() {   # step NAME COMMAND... : output to the terminal
 
 step_log() {   # step_log NAME COMMAND... : output to a log, its tail on failure
   local name=$1 t0 st log; shift; t0=$(date +%s)
-  log="$LOG_DIR/${STEP_PREFIX:+$STEP_PREFIX-}$(echo "$name" | tr -c 'A-Za-z0-9_-' '_' | cut -c1-80).log"
+  log="$LOG_DIR/${STEP_PREFIX:+$STEP_PREFIX-}$(printf '%s' "$name" | tr -c 'A-Za-z0-9_-' '_' | cut -c1-80).log"
   "$@" >"$log" 2>&1; st=$?
   [ "$st" = 0 ] || { tail -n 40 "$log" | sed 's/^/    /'; echo "    (log: $log)"; }
   _step_done "$name" "$st" "$t0"
