@@ -145,61 +145,6 @@ int32_t hs_soft_binary_argmax_f32(const float *x,
 // `x` and `y` point to `n` valid elements each (or are NULL with `n == 0`).
 int32_t hs_soft_binary_argmax_f64(const double *x, size_t n, double k, double tau, double *y);
 
-// Backward pass of Soft-Binary-Argmax@k (single precision): the vector-Jacobian product
-// `grad_x = Jᵀ g` where `J = ∂y/∂x`, computed from the forward output y alone:
-// `grad_x[i] = (g[i] − mean_{j∈A} g[j]) / τ` for i in `A = {i : 0 < y[i] < 1}`, 0 elsewhere.
-//
-// * `y`: the n outputs of the forward call; `g`: n upstream gradients (∂L/∂y);
-//   `grad_x`: n outputs (∂L/∂x). `tau`: the forward call's temperature (k is not needed).
-// * NULL: `y`, `g`, `grad_x` may be NULL only when `n == 0`.
-// * Aliasing: `grad_x == g` computes in place; `y == g` is allowed (both are inputs); any
-//   other overlap with `grad_x` is `HS_ERR_OVERLAP`.
-//
-// Errors: `HS_ERR_INVALID_TAU`, `HS_ERR_SCALE_OVERFLOW` (1/τ overflows),
-// `HS_ERR_NON_FINITE_INPUT` (NaN/inf in y or g), and the pointer errors. On error `grad_x`
-// is unchanged.
-//
-// # Safety
-// `y`, `g` and `grad_x` point to `n` valid elements each (or are NULL with `n == 0`).
-int32_t hs_soft_binary_argmax_vjp_f32(const float *y,
-                                      const float *g,
-                                      size_t n,
-                                      float tau,
-                                      float *grad_x);
-
-// Backward pass in double precision: as `hs_soft_binary_argmax_vjp_f32` with `double`.
-//
-// # Safety
-// `y`, `g` and `grad_x` point to `n` valid elements each (or are NULL with `n == 0`).
-int32_t hs_soft_binary_argmax_vjp_f64(const double *y,
-                                      const double *g,
-                                      size_t n,
-                                      double tau,
-                                      double *grad_x);
-
-// Binary-Argmax@k (single precision): the hard top-k mask, `y[i] = 1` for the k largest
-// entries of x and 0 elsewhere; among equal values the lower index wins, so `Σ y = k`
-// exactly. It is the τ → 0 limit of Soft-Binary-Argmax@k.
-//
-// * `x`: n finite values; `y`: n outputs (0 or 1); `k`: `0 <= k <= n`.
-// * NULL: `x`, `y` may be NULL only when `n == 0`.
-// * Aliasing: `y == x` writes the mask over x (then by bisection: up to 37 passes over x for
-//   float, 69 for double, instead of an expected-linear selection); any other overlap is
-//   `HS_ERR_OVERLAP`.
-//
-// Errors: `HS_ERR_INVALID_K` (k > n), `HS_ERR_NON_FINITE_INPUT`, and the pointer errors. On
-// error `y` is unchanged.
-//
-// # Safety
-// `x` and `y` point to `n` valid elements each (or are NULL with `n == 0`).
-int32_t hs_binary_argmax_f32(const float *x, size_t n, size_t k, float *y);
-
-// Binary-Argmax@k in double precision: as `hs_binary_argmax_f32` with `double`.
-//
-// # Safety
-// `x` and `y` point to `n` valid elements each (or are NULL with `n == 0`).
-int32_t hs_binary_argmax_f64(const double *x, size_t n, size_t k, double *y);
-
 // Soft-Binary-Argmax@k of each row of a row-major `rows × n` matrix (single precision):
 // `y[r] = Π_Δ(n,k[r])(x[r]/τ)` for every row r.
 //
@@ -236,6 +181,38 @@ int32_t hs_soft_binary_argmax_rows_f64(const double *x,
                                        double tau,
                                        double *y);
 
+// Backward pass of Soft-Binary-Argmax@k (single precision): the vector-Jacobian product
+// `grad_x = Jᵀ g` where `J = ∂y/∂x`, computed from the forward output y alone:
+// `grad_x[i] = (g[i] − mean_{j∈A} g[j]) / τ` for i in `A = {i : 0 < y[i] < 1}`, 0 elsewhere.
+//
+// * `y`: the n outputs of the forward call; `g`: n upstream gradients (∂L/∂y);
+//   `grad_x`: n outputs (∂L/∂x). `tau`: the forward call's temperature (k is not needed).
+// * NULL: `y`, `g`, `grad_x` may be NULL only when `n == 0`.
+// * Aliasing: `grad_x == g` computes in place; `y == g` is allowed (both are inputs); any
+//   other overlap with `grad_x` is `HS_ERR_OVERLAP`.
+//
+// Errors: `HS_ERR_INVALID_TAU`, `HS_ERR_SCALE_OVERFLOW` (1/τ overflows),
+// `HS_ERR_NON_FINITE_INPUT` (NaN/inf in y or g), and the pointer errors. On error `grad_x`
+// is unchanged.
+//
+// # Safety
+// `y`, `g` and `grad_x` point to `n` valid elements each (or are NULL with `n == 0`).
+int32_t hs_soft_binary_argmax_vjp_f32(const float *y,
+                                      const float *g,
+                                      size_t n,
+                                      float tau,
+                                      float *grad_x);
+
+// Backward pass in double precision: as `hs_soft_binary_argmax_vjp_f32` with `double`.
+//
+// # Safety
+// `y`, `g` and `grad_x` point to `n` valid elements each (or are NULL with `n == 0`).
+int32_t hs_soft_binary_argmax_vjp_f64(const double *y,
+                                      const double *g,
+                                      size_t n,
+                                      double tau,
+                                      double *grad_x);
+
 // Row-wise backward pass (single precision): `grad_x[r] = Jᵀ_r g[r]` for every row of the
 // row-major `rows × n` matrices, with the formula of `hs_soft_binary_argmax_vjp_f32` per row.
 //
@@ -267,6 +244,29 @@ int32_t hs_soft_binary_argmax_vjp_rows_f64(const double *y,
                                            size_t n,
                                            double tau,
                                            double *grad_x);
+
+// Binary-Argmax@k (single precision): the hard top-k mask, `y[i] = 1` for the k largest
+// entries of x and 0 elsewhere; among equal values the lower index wins, so `Σ y = k`
+// exactly. It is the τ → 0 limit of Soft-Binary-Argmax@k.
+//
+// * `x`: n finite values; `y`: n outputs (0 or 1); `k`: `0 <= k <= n`.
+// * NULL: `x`, `y` may be NULL only when `n == 0`.
+// * Aliasing: `y == x` writes the mask over x (then by bisection: up to 37 passes over x for
+//   float, 69 for double, instead of an expected-linear selection); any other overlap is
+//   `HS_ERR_OVERLAP`.
+//
+// Errors: `HS_ERR_INVALID_K` (k > n), `HS_ERR_NON_FINITE_INPUT`, and the pointer errors. On
+// error `y` is unchanged.
+//
+// # Safety
+// `x` and `y` point to `n` valid elements each (or are NULL with `n == 0`).
+int32_t hs_binary_argmax_f32(const float *x, size_t n, size_t k, float *y);
+
+// Binary-Argmax@k in double precision: as `hs_binary_argmax_f32` with `double`.
+//
+// # Safety
+// `x` and `y` point to `n` valid elements each (or are NULL with `n == 0`).
+int32_t hs_binary_argmax_f64(const double *x, size_t n, size_t k, double *y);
 
 // Binary HyperSimplex loss (single precision):
 // `*loss = ½ ‖Π_Δ(n,k)(x/τ) − target‖²` and, when `grad_x` is not NULL, its gradient

@@ -10,20 +10,13 @@
 # On a fresh Debian 12 it installs what is missing (g++, and Debian's cargo-web/rustc-web when no
 # cargo is on PATH; needs root or sudo). About a minute on 2 cores, the library build included.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"    # ROOT (cd's there), LOG_DIR, need_pkgs
 t0=$(date +%s)
 
 missing=()
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
 command -v cargo >/dev/null 2>&1 || missing+=(cargo-web rustc-web)
-if [ ${#missing[@]} -gt 0 ]; then
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-  echo "== installing: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/hypersimplex-demo-apt.log 2>&1 ||
-    { tail -30 /tmp/hypersimplex-demo-apt.log; exit 1; }
-fi
+[ ${#missing[@]} = 0 ] || need_pkgs "${missing[@]}"
 
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 echo "== building the C ABI library (cargo build --release -p hypersimplex-ffi)"

@@ -4,21 +4,11 @@
 # synthetic criterion output. Prints PASS/FAIL per step; exits non-zero on any failure.
 # Usage: bash scripts/test-bench.sh   (no timing assertions: speed is measured by `cargo bench`)
 set -u
-cd "$(dirname "$0")/.."
-export CARGO_TERM_COLOR=never
+STEP_PREFIX=bench
+. "$(dirname "$0")/lib.sh"    # ROOT, need_pkgs, step, summary
 
-if ! command -v python3 >/dev/null; then
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get update -qq &&
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends python3 >/dev/null
-fi
+command -v python3 >/dev/null || need_pkgs python3 || exit 1
 command -v cargo >/dev/null || { echo "FAIL: cargo not found (run scripts/install-deps.sh)"; exit 1; }
-
-failed=0
-step() {  # step NAME COMMAND...
-  local name=$1; shift
-  if "$@"; then echo "PASS: bench: $name"; else echo "FAIL: bench: $name"; failed=$((failed + 1)); fi
-}
 
 table_selftest() {
   # Fake criterion output: one group with the op, memcpy and sort; 1000 elements.
@@ -42,5 +32,4 @@ step "main job: example batch (checks sum(y) = k)" cargo run -q --release -p hyp
 step "criterion smoke run (each benchmark once)" cargo test -q -p hypersimplex-benches --bench core
 step "bench-table.py on synthetic criterion output" table_selftest
 
-[ "$failed" = 0 ] && echo "PASS: bench (all)" || echo "FAIL: bench ($failed step(s))"
-[ "$failed" = 0 ]
+summary

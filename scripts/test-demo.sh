@@ -3,22 +3,15 @@
 # the library's multiclass loss and gradient against the program's independent reference
 # (`train --check`), runs a tiny training (1 seed, 3 epochs) and checks its table and SVG, and
 # runs python/train_torch.py --smoke (which skips with a message where torch is missing).
-# Prints PASS/FAIL lines; exits non-zero on failure.
+# Prints PASS/FAIL lines (logs under target/logs); exits non-zero on failure.
 set -u
-cd "$(dirname "$0")/.."
+STEP_PREFIX=demo
+. "$(dirname "$0")/lib.sh"    # ROOT, LOG_DIR, need_pkgs, step_log, summary
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
-fail=0
-check() {  # check NAME COMMAND...
-  local name=$1; shift
-  if "$@" >"$OUT/log" 2>&1; then echo "PASS: demo: $name"; else
-    echo "FAIL: demo: $name"; tail -30 "$OUT/log"; fail=1; fi
-}
-command -v g++ >/dev/null 2>&1 || {
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-  $SUDO apt-get update -qq && $SUDO apt-get install -y -q --no-install-recommends g++ >/dev/null
-}
+check() { step_log "$@"; }
+command -v g++ >/dev/null 2>&1 || need_pkgs g++ || exit 1
 check "cargo build --release -p hypersimplex-ffi" cargo build --release -q -p hypersimplex-ffi
 check "build train.cpp (-Wall -Wextra -Werror, static lib)" g++ -std=c++17 -O3 -ffp-contract=off -Wall -Wextra -Werror -Iinclude \
   c-examples/train/train.cpp "$TARGET_DIR/release/libhypersimplex.a" -lpthread -ldl -lm -o "$OUT/train"
@@ -40,4 +33,4 @@ check "tiny training run: table and SVG" tiny
 if command -v python3 >/dev/null 2>&1 && [ -f python/train_torch.py ]; then
   check "python/train_torch.py --smoke (skips without torch)" python3 python/train_torch.py --smoke
 fi
-exit $fail
+summary

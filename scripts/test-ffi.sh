@@ -4,41 +4,20 @@
 # examples against the static and the shared library (plain, ASan+UBSan, valgrind memcheck),
 # checks the documented pkg-config build command, runs the Python (ctypes/NumPy, PyTorch when
 # installed) tests, and builds the no_std variant. Installs what it needs (Debian 12).
-# Prints one PASS/FAIL line per step; exits non-zero if any step failed.
+# Prints one PASS/FAIL line per step (each step's output in target/logs/ffi-*.log); exits
+# non-zero if any step failed.
 set -u
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$ROOT"
+STEP_PREFIX=ffi
+. "$(dirname "$0")/lib.sh"    # ROOT, LOG_DIR, need_pkgs, step_log, summary
+step() { step_log "$@"; }
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 LIBDIR="$TARGET/release"
 WORK="$TARGET/ffi-test"
 mkdir -p "$WORK"
-FAILED=0
-
-# step NAME COMMAND...: runs COMMAND with its output in a log; prints PASS/FAIL (+ log tail).
-step() {
-    local name="$1"; shift
-    local log="$WORK/$(echo "$name" | tr -c 'A-Za-z0-9_-' '_').log"
-    if "$@" >"$log" 2>&1; then
-        echo "PASS ffi: $name"
-    else
-        echo "FAIL ffi: $name (log: $log)"
-        tail -n 40 "$log" | sed 's/^/    /'
-        FAILED=1
-    fi
-}
 
 # -- tools ---------------------------------------------------------------------------------------
 PKGS="gcc g++ make libc6-dev valgrind pkg-config python3 python3-numpy python3-pytest"
-install_tools() {
-    local missing=""
-    for p in $PKGS; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
-    done
-    [ -z "$missing" ] && return 0
-    local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
-    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing
-}
-step "install tools (apt: $PKGS)" install_tools
+step "install tools (apt: $PKGS)" need_pkgs $PKGS
 # Debian's python3 has python3-numpy/pytest; a pyenv or venv python3 on PATH may not.
 PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
 
@@ -87,7 +66,7 @@ step "python: ctypes module vs NumPy reference (+ torch gradcheck if installed)"
     env HYPERSIMPLEX_LIB="$LIBDIR/libhypersimplex.so" PYTHONDONTWRITEBYTECODE=1 \
     "$PY" -m pytest -q -rs -p no:cacheprovider python
 if ! "$PY" -c "import torch" >/dev/null 2>&1; then
-    echo "NOTE ffi: PyTorch is not installed; the autograd.Function gradcheck test was skipped"
+    echo "NOTE: ffi: PyTorch is not installed; the autograd.Function gradcheck test was skipped"
 fi
 
 # -- no_std --------------------------------------------------------------------------------------
@@ -127,8 +106,4 @@ EOF
 }
 step "no_std: cargo build -p hypersimplex-ffi --no-default-features (host, no alloc), C links and runs" nostd_build
 
-if [ "$FAILED" -ne 0 ]; then
-    echo "FAIL ffi: some steps failed"
-    exit 1
-fi
-echo "PASS ffi: all steps"
+summary

@@ -11,23 +11,13 @@
 # Prints one PASS/FAIL line per check and exits non-zero if any failed.
 # HS_FIRMWARE_BUDGETS=warn reports the flash/stack budget checks as WARN instead of FAIL.
 set -u
-cd "$(dirname "$0")/.."
-ROOT=$PWD
+STEP_PREFIX=firmware
+. "$(dirname "$0")/lib.sh"    # ROOT (cd's there), LOG_DIR, need_pkgs
 T_START=$(date +%s)
-export CARGO_TERM_COLOR=never
 
 # ---------------------------------------------------------------- install
-PKGS="python3 rustc-web cargo-web rust-web-src qemu-system-arm gcc-arm-none-eabi
-      libnewlib-arm-none-eabi binutils-arm-none-eabi"
-missing=$(for p in $PKGS; do dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p"; done)
-if [ -n "$missing" ]; then
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-  echo "installing:" $missing
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -q --no-install-recommends $missing >/tmp/hs-firmware-apt.log 2>&1 ||
-    { tail -30 /tmp/hs-firmware-apt.log; echo "FAIL: installing $missing"; exit 1; }
-fi
+need_pkgs python3 rustc-web cargo-web rust-web-src qemu-system-arm gcc-arm-none-eabi \
+  libnewlib-arm-none-eabi binutils-arm-none-eabi || exit 1
 
 DCARGO=/usr/bin/cargo
 DRUSTC=/usr/bin/rustc

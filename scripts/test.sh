@@ -6,26 +6,14 @@
 # qemu-system-arm with the link-time no-panic proof, and the training demo's checks (its PyTorch
 # script is skipped with a message where torch is not installed).
 # Prints one PASS/FAIL line per step and a closing "N passed, M failed" line; exits non-zero on failure.
+# Logs of the steps that write them go to target/logs/.
 set -u
-cd "$(dirname "$0")/.."
-ROOT=$PWD
-export CARGO_TERM_COLOR=never
+. "$(dirname "$0")/lib.sh"    # ROOT, step, summary (cd's to the repository root)
 
 # ---------------------------------------------------------------- install
 bash scripts/install-deps.sh || { echo "FAIL: installing dependencies"; exit 1; }
 
 # ---------------------------------------------------------------- steps
-passed=0; failed=0; failures=()
-step() {   # step NAME COMMAND...
-  local name=$1; shift
-  local t0=$(date +%s)
-  echo; echo "=== $name"
-  if "$@"; then
-    echo "PASS: $name ($(( $(date +%s) - t0 ))s)"; passed=$((passed + 1))
-  else
-    echo "FAIL: $name ($(( $(date +%s) - t0 ))s)"; failed=$((failed + 1)); failures+=("$name")
-  fi
-}
 
 core_nostd_tree() {
   # core must have no dependencies at all (so nothing in its tree can need std or alloc),
@@ -47,11 +35,18 @@ step "core tests (release, incl. large n)" cargo test -p hypersimplex --release 
 step "doc tests" cargo test --workspace --doc -q
 step "rustdoc builds without warnings (core, simd)" env RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p hypersimplex -p hypersimplex-simd
 step "core is no_std with no dependencies" core_nostd_tree
+# The library tests in the configurations that change which code runs: the portable kernels
+# instead of AVX2/NEON, one thread instead of rayon's pool (results must be bitwise the same),
+# and the C ABI without its std feature (core only, caller scratch). Release builds of the two
+# crates whose code paths these switch (the debug workspace run above covers the default).
+step "simd + ffi tests, HYPERSIMPLEX_FORCE_SCALAR=1 (release)" \
+  env HYPERSIMPLEX_FORCE_SCALAR=1 cargo test -q --release -p hypersimplex-simd -p hypersimplex-ffi
+step "simd + ffi tests, RAYON_NUM_THREADS=1 (release)" \
+  env RAYON_NUM_THREADS=1 cargo test -q --release -p hypersimplex-simd -p hypersimplex-ffi
+step "ffi ABI tests without default features (no_std build over core)" \
+  cargo test -q -p hypersimplex-ffi --no-default-features --lib
 for s in bench ffi simd simd-aarch64 firmware demo; do
   if [ -f "scripts/test-$s.sh" ]; then step "$s" bash "scripts/test-$s.sh"; fi
 done
 
-echo
-for f in "${failures[@]:-}"; do [ -n "$f" ] && echo "failed: $f"; done
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+summary

@@ -14,24 +14,13 @@
 //! does not: see `shared/docs/paper.md`).
 
 use crate::error::Error;
-use crate::real::{Real, SumAcc, Wide};
+use crate::real::{Real, SolverFloat, SumAcc};
+use crate::validate;
 
 /// `true` for a free coordinate, `0 < y < 1`.
 #[inline(always)]
 pub fn is_free<T: Real>(y: T) -> bool {
     (y > T::ZERO) & (y < T::ONE)
-}
-
-fn check_tau<T: Real>(tau: T) -> Result<T, Error> {
-    if !(tau > T::ZERO && tau.is_finite()) {
-        return Err(Error::InvalidTau);
-    }
-    let s = T::ONE / tau;
-    if s.is_finite() {
-        Ok(s)
-    } else {
-        Err(Error::ScaleOverflow)
-    }
 }
 
 /// One pass over `(y, g)`: `|A|`, `Σ_{i∈A} g_i` and whether everything is finite.
@@ -53,13 +42,13 @@ fn prepare<T: Real>(y: &[T], g: &[T], tau: T) -> Result<(T, T), Error> {
     if g.len() != y.len() {
         return Err(Error::LengthMismatch);
     }
-    let scale = check_tau(tau)?;
+    let scale = validate::tau_scale(tau)?;
     let (count, sum, finite) = free_mean(y, g);
     if !finite {
         return Err(Error::NonFiniteInput);
     }
     let mean = if count > 0 {
-        T::from_wide(T::Wide::from_f64(sum) / T::Wide::from_usize(count))
+        T::from_solver(T::Solver::from_f64(sum) / T::Solver::from_usize(count))
     } else {
         T::ZERO
     };
@@ -144,13 +133,13 @@ pub fn soft_binary_argmax_jacobian<T: Real>(y: &[T], tau: T, jac: &mut [T]) -> R
     if n.checked_mul(n) != Some(jac.len()) {
         return Err(Error::LengthMismatch);
     }
-    let scale = check_tau(tau)?;
-    if !y.iter().all(|v| v.is_finite()) {
+    let scale = validate::tau_scale(tau)?;
+    if !validate::all_finite(y) {
         return Err(Error::NonFiniteInput);
     }
     let count = y.iter().filter(|&&v| is_free(v)).count();
     let off = if count > 0 {
-        T::from_wide(T::Wide::ONE / T::Wide::from_usize(count)) * scale
+        T::from_solver(T::Solver::ONE / T::Solver::from_usize(count)) * scale
     } else {
         T::ZERO
     };

@@ -10,36 +10,18 @@
 //! so Newton lands on the exact piece after two or three passes. Smaller inputs start from the
 //! "all coordinates free" estimate `λ = (Σz − k)/n`.
 //!
-//! # Accuracy (tested in `tests/reference.rs` against an `f64` sort-based reference)
-//! With `z_i = fl(x_i · fl(1/τ))`, `M = max(1, max_i |z_i|, |λ|)`, ε the element type's
-//! machine epsilon and `ε_Σ = 2^-52` the precision of the `f64` accumulator of the free-set
-//! sum `Σ_F d_i`:
-//!
-//! `|y_i − y*_i| ≤ 8·ε·M + ε_Σ·|F|/4` for every i, and
-//! `|Σ y_i − k| ≤ (8·ε·M + ε_Σ·|F|/4)·max(1, |F|)`,
-//!
-//! where `y*` is the exact projection of `x/τ` and `|F|` the number of free coordinates. The
-//! second term is the worst-case rounding of the plain `f64` sum of `|F|` values in (0, 1)
-//! over four lanes (λ absorbs `1/|F|` of it). For `f32` data it is negligible (below `0.05·ε`
-//! for `|F| ≤ 10^8`), so the bound is `8·ε·M`; observed worst over the tests' inputs: `0.9·ε·M`.
-//! For `f64` data it grows with `|F|` (the rounding errors of the sum can all have one sign, as
-//! for all-equal input): the tests' `n = 10^5` inputs are up to `684·ε·M` off (a tenth of the
-//! bound), the `n ≤ 1000` grid at most `24·ε·M`. (Targets whose `f32` sums
-//! use the compensated `f32` accumulator, see [`crate::real`], are not covered by these host
-//! tests.) The bound says nothing once `ε·M ≳ 1/8`: for `|x_i/τ| ≥ 2/ε` the representable
-//! `z_i − λ` are spaced more than 1 apart, so such coordinates can only be 0 or 1 and ties among
-//! them cannot share a fractional value (e.g. `f32` `x = (1e8, 1e8)`, `k = 1` gives `(1, 1)` or
-//! `(0, 0)`).
+//! The accuracy bound is documented on [`soft_binary_argmax`].
 
 use crate::error::Error;
-use crate::kernel::{write_clip, write_clip_in_place, Reductions, ScalarPasses, Source, Strided};
+use crate::kernel::{write_clip, write_clip_in_place, Passes, ScalarPasses, Source, Strided};
 use crate::real::Real;
 use crate::solve::{solve, Fill, Solution};
+use crate::validate;
 
 /// Inputs at least this long start from a sampled estimate of λ. On bare-metal targets
 /// (`target_os = "none"`: microcontrollers, short vectors, flash at a premium) the sampled start
-/// is compiled out: it would instantiate a second copy of the solver (measured on the
-/// Cortex-M4F: 2.3 KB of flash and 112 bytes of stack).
+/// is compiled out: it would instantiate a second copy of the solver (figures in
+/// docs/design.md).
 pub const SAMPLE_FROM: usize = if cfg!(target_os = "none") {
     usize::MAX
 } else {
@@ -73,33 +55,9 @@ impl<T: Real> From<Solution<T>> for Projection {
     }
 }
 
-/// Checks τ and k for a vector of `n` elements and returns the scale `s = fl(1/τ)`.
-///
-/// # Errors
-/// [`Error::InvalidTau`] unless `0 < τ < ∞`; [`Error::InvalidK`] unless `0 ≤ k ≤ n`;
-/// [`Error::ScaleOverflow`] when `1/τ` overflows (τ subnormal).
-pub fn check_k_tau<T: Real>(n: usize, k: f64, tau: T) -> Result<T, Error> {
-    if !(tau > T::ZERO && tau.is_finite()) {
-        return Err(Error::InvalidTau);
-    }
-    if !(k >= 0.0 && k <= n as f64) {
-        return Err(Error::InvalidK);
-    }
-    let scale = T::ONE / tau;
-    if !scale.is_finite() {
-        return Err(Error::ScaleOverflow);
-    }
-    Ok(scale)
-}
-
-/// After the solver saw a non-finite `z`: was it the input, or the scaling by 1/τ?
-pub fn classify_nonfinite<T: Real>(x: &[T]) -> Error {
-    if x.iter().all(|v| v.is_finite()) {
-        Error::ScaleOverflow
-    } else {
-        Error::NonFiniteInput
-    }
-}
+// The checks moved to `crate::validate`; these two paths stay for the SIMD crate's imports.
+#[doc(hidden)]
+pub use crate::validate::{classify_nonfinite, k_tau as check_k_tau};
 
 /// The sampled start point for the solver (see the module docs); `None` for short inputs.
 pub fn initial_guess<T: Real>(x: &[T], scale: T, k: f64) -> Option<T> {
@@ -125,16 +83,16 @@ pub fn initial_guess<T: Real>(x: &[T], scale: T, k: f64) -> Option<T> {
         .map(|s| s.lambda)
 }
 
-/// Solves for λ over `x` with any [`Reductions`] implementation (scalar here, SIMD elsewhere).
+/// Solves for λ over `x` with any [`Passes`] implementation (scalar here, SIMD elsewhere).
 /// `k`, τ must be validated; `scale = 1/τ`.
 #[inline]
-pub fn solve_lambda<T: Real, R: Reductions<T> + ?Sized>(
+pub fn solve_lambda<T: Real, R: Passes<T> + ?Sized>(
     passes: &mut R,
     x: &[T],
     k: f64,
     scale: T,
 ) -> Result<Solution<T>, Error> {
-    solve(passes, k, initial_guess(x, scale, k)).map_err(|_| classify_nonfinite(x))
+    solve(passes, k, initial_guess(x, scale, k)).map_err(|_| validate::classify_nonfinite(x))
 }
 
 /// Writes the projection for a solved λ.
@@ -151,7 +109,29 @@ pub fn write_solution<T: Real>(x: &[T], scale: T, sol: &Solution<T>, y: &mut [T]
 ///
 /// `y_i = clip(x_i/τ − λ, 0, 1)` with λ such that `Σ y_i = k`. Any real `k ∈ [0, n]` is
 /// accepted (`k = 1` is sparsemax of `x/τ`; integer `k` is the paper's operator). Exact up to
-/// the element type's rounding (see the module docs), `O(n)` time, no allocation.
+/// the element type's rounding (see below), `O(n)` time, no allocation.
+///
+/// # Accuracy
+/// (Tested in `tests/reference.rs` against an `f64` sort-based reference.)
+/// With `z_i = fl(x_i · fl(1/τ))`, `M = max(1, max_i |z_i|, |λ|)`, ε the element type's
+/// machine epsilon and `ε_Σ = 2^-52` the precision of the `f64` accumulator of the free-set
+/// sum `Σ_F d_i`:
+///
+/// `|y_i − y*_i| ≤ 8·ε·M + ε_Σ·|F|/4` for every i, and
+/// `|Σ y_i − k| ≤ (8·ε·M + ε_Σ·|F|/4)·max(1, |F|)`,
+///
+/// where `y*` is the exact projection of `x/τ` and `|F|` the number of free coordinates. The
+/// second term is the worst-case rounding of the plain `f64` sum of `|F|` values in (0, 1)
+/// over four lanes (λ absorbs `1/|F|` of it). For `f32` data it is negligible (below `0.05·ε`
+/// for `|F| ≤ 10^8`), so the bound is `8·ε·M`; observed worst over the tests' inputs: `0.9·ε·M`.
+/// For `f64` data it grows with `|F|` (the rounding errors of the sum can all have one sign, as
+/// for all-equal input): the tests' `n = 10^5` inputs are up to `684·ε·M` off (a tenth of the
+/// bound), the `n ≤ 1000` grid at most `24·ε·M`. (Targets whose `f32` sums
+/// use the compensated `f32` accumulator on 32-bit Arm are not covered by these host
+/// tests.) The bound says nothing once `ε·M ≳ 1/8`: for `|x_i/τ| ≥ 2/ε` the representable
+/// `z_i − λ` are spaced more than 1 apart, so such coordinates can only be 0 or 1 and ties among
+/// them cannot share a fractional value (e.g. `f32` `x = (1e8, 1e8)`, `k = 1` gives `(1, 1)` or
+/// `(0, 0)`).
 ///
 /// # Errors
 /// [`Error::LengthMismatch`] if `y.len() != x.len()`; [`Error::InvalidK`],
@@ -184,7 +164,7 @@ pub fn soft_binary_argmax<T: Real>(
 /// Validation and the solve, shared by the forward entry points and the losses.
 #[inline(always)]
 pub(crate) fn solved<T: Real>(x: &[T], k: f64, tau: T) -> Result<(Solution<T>, T), Error> {
-    let scale = check_k_tau(x.len(), k, tau)?;
+    let scale = validate::k_tau(x.len(), k, tau)?;
     let sol = solve_lambda(&mut ScalarPasses::new(x, scale), x, k, scale)?;
     Ok((sol, scale))
 }

@@ -8,7 +8,7 @@
 //! * free set `F(λ) = { i : 0 < d_i < 1 }`, upper set `U(λ) = { i : d_i ≥ 1 }`;
 //! * `f(λ) = Σ_{i∈F} d_i + |U|` is Σy for this λ (continuous, piecewise linear, non-increasing).
 //!
-//! [`Reductions`] is the interface between the root finder in [`crate::solve`] and whoever
+//! [`Passes`] is the interface between the root finder in [`crate::solve`] and whoever
 //! streams the data: [`ScalarPasses`] here, the vectorized and multi-threaded kernels of the
 //! `hypersimplex-simd` crate elsewhere. The solver never touches the data itself.
 
@@ -30,9 +30,7 @@ impl Piece {
     #[inline]
     pub fn excess(&self, k: f64) -> f64 {
         // `|U| − k` first: near the root |U| ≤ k ≤ |U| + |F|, so this difference is exact
-        // (Sterbenz) or small, and adding it to `Σ_F d` loses nothing. The former order,
-        // `(Σ_F d + |U|) − k`, rounded at ulp(|U|): in f64 with n = 10^5, k = n − 1,
-        // |F| = 9 it put λ 600·ε·M off (found by tests/reference.rs, `large_f64`).
+        // (Sterbenz) or small, and adding it to `Σ_F d` loses nothing (docs/design.md).
         self.sum_free + (self.upper as f64 - k)
     }
 }
@@ -52,11 +50,13 @@ pub struct Stats<T> {
     pub finite: bool,
 }
 
-/// The reductions the root finder needs, over one vector `z = x · s` of length [`Self::len`].
+/// The passes the root finder needs, over one vector `z = x · s` of length [`Self::len`]: each
+/// method is one streaming reduction over the data (formerly `Reductions`; its implementations
+/// are [`ScalarPasses`] here and the `*Passes` types of the SIMD crate).
 ///
 /// Implementations must compute `d_i = fl(fl(x_i · s) − λ)` in the element type, with no fused
 /// multiply-add, so that every implementation agrees on the partition at a given λ.
-pub trait Reductions<T: Real> {
+pub trait Passes<T: Real> {
     /// Number of elements.
     fn len(&self) -> usize;
     /// `true` when there are no elements.
@@ -94,7 +94,11 @@ pub trait Reductions<T: Real> {
     }
 }
 
-/// [`Reductions::gaps`] over any [`Source`] (a scalar pass).
+/// The former name of [`Passes`], kept until the SIMD crate imports the new one.
+#[doc(hidden)]
+pub use Passes as Reductions;
+
+/// [`Passes::gaps`] over any [`Source`] (a scalar pass).
 pub fn gaps_scalar<T: Real, S: Source<T> + ?Sized>(src: &S, scale: T, lambda: T) -> (f64, f64) {
     let mut up = T::MAX;
     let mut down = T::LOWEST;
@@ -240,11 +244,11 @@ impl<T: Real> Source<T> for Strided<'_, T> {
 const LANES: usize = 4;
 
 /// On 32-bit Arm (microcontrollers: in-order cores, a one-cycle single-precision add, few
-/// registers) the passes use one accumulator: four would only spill to the stack (measured on
-/// the Cortex-M4F: 676 instead of 884 bytes of stack for the forward pass, 3.8 KB less flash).
+/// registers) the passes use one accumulator: four would only spill to the stack (figures in
+/// docs/design.md).
 const ONE_LANE: bool = cfg!(target_arch = "arm");
 
-/// The portable scalar implementation of [`Reductions`] over any [`Source`].
+/// The portable scalar implementation of [`Passes`] over any [`Source`].
 #[derive(Clone, Copy, Debug)]
 pub struct ScalarPasses<'a, T: Real, S: Source<T> + ?Sized> {
     src: &'a S,
@@ -258,7 +262,7 @@ impl<'a, T: Real, S: Source<T> + ?Sized> ScalarPasses<'a, T, S> {
     }
 }
 
-impl<T: Real, S: Source<T> + ?Sized> Reductions<T> for ScalarPasses<'_, T, S> {
+impl<T: Real, S: Source<T> + ?Sized> Passes<T> for ScalarPasses<'_, T, S> {
     fn len(&self) -> usize {
         self.src.len()
     }
@@ -369,7 +373,7 @@ const FX_LANES: usize = 8;
 /// is flushed into the `i64` totals, so nothing overflows.
 const FX_ROUNDS: usize = 64;
 
-/// [`Reductions::piece`] over a slice with the free-set sum in 2^-23 fixed point
+/// [`Passes::piece`] over a slice with the free-set sum in 2^-23 fixed point
 /// ([`Real::FIXED_SUM`]): eight `i32` lanes of counts and sums, flushed every 512 elements.
 /// Everything is integer or compare-and-mask, so the optimizer vectorizes it (about twice the
 /// speed of `f64` accumulation); the counts are exact and `Σ_F d` errs by less than `|F|·2^-23`.

@@ -19,9 +19,9 @@
 //! `k ∈ [0, n]`. The crate is `#![no_std]`, never allocates, and its public functions do not
 //! panic: bad input returns an [`Error`] and leaves every output buffer untouched.
 //!
-//! Layout: [`forward`] (projection), [`solve`] (the root finder for λ), [`kernel`] (the
-//! streaming passes, the interface the SIMD crate implements), [`topk`] (hard mask),
-//! [`backward`] (Jacobian products), [`loss`] (losses), [`real`] (element types and sums).
+//! The solver's building blocks (the streaming passes, the root finder, validation), which the
+//! `hypersimplex-simd` crate and the C ABI build on, are not public API; how the code is laid
+//! out and why is in the repository's `docs/design.md`.
 //!
 //! ```
 //! use hypersimplex::{soft_binary_argmax, soft_binary_argmax_vjp};
@@ -42,14 +42,26 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+// The modules are public only so that existing imports of the SIMD crate keep compiling
+// (`hypersimplex::kernel::Reductions`, `hypersimplex::forward::check_k_tau`, ...); they are
+// hidden from the documentation and not public API. New code uses [`internal`].
+#[doc(hidden)]
 pub mod backward;
+#[doc(hidden)]
 pub mod error;
+#[doc(hidden)]
 pub mod forward;
+#[doc(hidden)]
 pub mod kernel;
+#[doc(hidden)]
 pub mod loss;
+#[doc(hidden)]
 pub mod real;
+#[doc(hidden)]
 pub mod solve;
+#[doc(hidden)]
 pub mod topk;
+mod validate;
 
 pub use backward::{
     soft_binary_argmax_jacobian, soft_binary_argmax_jvp, soft_binary_argmax_vjp,
@@ -63,6 +75,35 @@ pub use loss::{
 };
 pub use real::Real;
 pub use topk::{binary_argmax, binary_argmax_in_place};
+
+/// What the `hypersimplex-simd` crate and the C ABI build on: the solver, its streaming
+/// passes, the shared input validation, the numeric building blocks. Not public API (no
+/// semver guarantee); `docs/design.md` explains each piece.
+#[doc(hidden)]
+pub mod internal {
+    /// The streaming passes the root finder is built from ([`kernel::Passes`]), the scalar
+    /// implementation, the data sources, the final write.
+    pub mod kernel {
+        pub use crate::kernel::*;
+    }
+    /// The root finder for λ.
+    pub mod solve {
+        pub use crate::solve::*;
+    }
+    /// Input validation shared by every entry point.
+    pub mod validate {
+        pub use crate::validate::*;
+    }
+    /// Element types, the solver arithmetic and the accumulators.
+    pub mod real {
+        pub use crate::real::*;
+    }
+    pub use crate::backward::is_free;
+    pub use crate::forward::{
+        initial_guess, solve_lambda, write_solution, SAMPLE_FROM, SAMPLE_SIZE,
+    };
+    pub use crate::loss::{grad_entry, residual, Residual};
+}
 
 /// The README's Rust example, compiled and run as a doctest so that it stays true.
 #[cfg(doctest)]

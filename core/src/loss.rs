@@ -11,8 +11,9 @@
 //!   `L = (1/(B·C)) Σ_c ‖p^(c) − Y[:,c]‖²` ([`Reduction::Mean`], the authors' training script).
 
 use crate::error::Error;
-use crate::forward::{check_k_tau, classify_nonfinite, solved};
-use crate::real::{Real, SumAcc, Wide};
+use crate::forward::solved;
+use crate::real::{Real, SolverFloat, SumAcc};
+use crate::validate;
 
 /// The number of positives in a target vector, `Σ t_i` (for soft targets in [0, 1]: the
 /// expected number). This is the natural `k` of the binary loss.
@@ -74,7 +75,7 @@ impl Residual {
     /// `mean_{i∈A} r_i` rounded to `T` (0 if A is empty).
     pub fn mean<T: Real>(&self) -> T {
         if self.free > 0 {
-            T::from_wide(T::Wide::from_f64(self.sum_free) / T::Wide::from_usize(self.free))
+            T::from_solver(T::Solver::from_f64(self.sum_free) / T::Solver::from_usize(self.free))
         } else {
             T::ZERO
         }
@@ -82,7 +83,8 @@ impl Residual {
 }
 
 /// Binary HyperSimplex loss `L = ½ ‖Π_Δ(n,k)(x/τ) − t‖²` and, when `grad_x` is given, its
-/// gradient `∇_x L = Jᵀ(ŷ − t)` (see the module docs for the formula).
+/// gradient `∇_x L = Jᵀ(ŷ − t)`: `(∇_x L)_i = (1/τ)(r_i − mean_{j∈A} r_j)` on the free set
+/// `A = {0 < ŷ_j < 1}` and 0 elsewhere, with `ŷ = Π_Δ(n,k)(x/τ)` and `r = ŷ − t`.
 ///
 /// `t` holds targets in `[0, 1]` (0/1 labels, or soft labels); `k` is usually the number of
 /// positives, [`target_k`]`(t)`. Three to five passes for the projection plus one (loss only)
@@ -115,7 +117,7 @@ pub fn hypersimplex_loss<T: Real>(
     if target.len() != n || grad_x.as_ref().is_some_and(|g| g.len() != n) {
         return Err(Error::LengthMismatch);
     }
-    if !target.iter().all(|&t| t >= T::ZERO && t <= T::ONE) {
+    if !validate::targets_in_unit(target) {
         return Err(Error::InvalidTarget);
     }
     let (sol, scale) = solved(x, k, tau)?;
@@ -127,7 +129,9 @@ pub fn hypersimplex_loss<T: Real>(
             *gi = grad_entry(xi, ti, scale, lam, mean, scale);
         }
     }
-    Ok(T::from_wide(T::Wide::HALF * T::Wide::from_f64(res.sq)))
+    Ok(T::from_solver(
+        T::Solver::HALF * T::Solver::from_f64(res.sq),
+    ))
 }
 
 /// How the multiclass loss picks `k_c`, the target sum of class column c.
@@ -159,7 +163,10 @@ pub const fn multiclass_scratch_len(batch: usize, _classes: usize) -> usize {
 
 /// Multiclass HyperSimplex loss over row-major `logits` (`batch × classes`, `batch =
 /// labels.len()`) with integer labels, and optionally its gradient w.r.t. the logits (same
-/// shape). See the module docs for the formula; `k` chooses `k_c`, `reduction` the scaling.
+/// shape). With one-hot targets `Y`, each class column is projected *down the batch*,
+/// `p^(c) = Π_Δ(B,k_c)(X[:,c]/τ)`, and `L = ½ Σ_c ‖p^(c) − Y[:,c]‖²` ([`Reduction::Sum`], the
+/// paper's formula) or `L = (1/(B·C)) Σ_c ‖p^(c) − Y[:,c]‖²` ([`Reduction::Mean`], the authors'
+/// training script); `k` chooses `k_c`.
 ///
 /// `scratch` must hold at least [`multiclass_scratch_len`]`(batch, classes)` elements; each
 /// class column is gathered there so that the solver streams contiguous memory.
@@ -182,37 +189,13 @@ pub fn hypersimplex_loss_multiclass<T: Real>(
     scratch: &mut [T],
 ) -> Result<T, Error> {
     let batch = labels.len();
-    let total = batch.checked_mul(classes).ok_or(Error::LengthMismatch)?;
-    if logits.len() != total || grad.as_ref().is_some_and(|g| g.len() != total) {
-        return Err(Error::LengthMismatch);
-    }
-    if labels.iter().any(|&l| l as usize >= classes) {
-        return Err(Error::LabelOutOfRange);
-    }
-    let scale = check_k_tau(batch, 0.0, tau)?;
-    let bf = batch as f64;
-    match k {
-        ClassK::LabelCounts => {}
-        ClassK::Fixed(kc) => {
-            if !(kc >= 0.0 && kc <= bf) {
-                return Err(Error::InvalidK);
-            }
-        }
-        ClassK::PerClass(ks) => {
-            if ks.len() != classes {
-                return Err(Error::LengthMismatch);
-            }
-            if !ks.iter().all(|&kc| kc >= 0.0 && kc <= bf) {
-                return Err(Error::InvalidK);
-            }
-        }
-    }
+    let grad_len = grad.as_ref().map(|g| g.len());
+    let (total, scale) =
+        validate::multiclass_args(logits.len(), labels, classes, k, tau, grad_len)?;
     if scratch.len() < multiclass_scratch_len(batch, classes) {
         return Err(Error::ScratchTooSmall);
     }
-    if !logits.iter().all(|&v| (v * scale).is_finite()) {
-        return Err(classify_nonfinite(logits));
-    }
+    validate::scaled_finite(logits, scale)?;
     if total == 0 {
         return Ok(T::ZERO);
     }
@@ -220,10 +203,10 @@ pub fn hypersimplex_loss_multiclass<T: Real>(
     let factor = match reduction {
         Reduction::Sum => scale,
         Reduction::Mean => {
-            T::from_wide((T::Wide::ONE + T::Wide::ONE) / T::Wide::from_usize(total)) * scale
+            T::from_solver((T::Solver::ONE + T::Solver::ONE) / T::Solver::from_usize(total)) * scale
         }
     };
-    let mut sq = T::Wide::ZERO;
+    let mut sq = T::Solver::ZERO;
     for c in 0..classes {
         let mut count = 0usize;
         for ((dst, row), &l) in col.iter_mut().zip(logits.chunks_exact(classes)).zip(labels) {
@@ -244,7 +227,7 @@ pub fn hypersimplex_loss_multiclass<T: Real>(
             scale,
             lam,
         );
-        sq = sq + T::Wide::from_f64(res.sq);
+        sq = sq + T::Solver::from_f64(res.sq);
         if let Some(g) = grad.as_deref_mut() {
             let mean = res.mean::<T>();
             for ((grow, &xi), &l) in g.chunks_exact_mut(classes).zip(col).zip(labels) {
@@ -255,8 +238,8 @@ pub fn hypersimplex_loss_multiclass<T: Real>(
         }
     }
     let loss = match reduction {
-        Reduction::Sum => T::Wide::HALF * sq,
-        Reduction::Mean => sq / T::Wide::from_usize(total),
+        Reduction::Sum => T::Solver::HALF * sq,
+        Reduction::Mean => sq / T::Solver::from_usize(total),
     };
-    Ok(T::from_wide(loss))
+    Ok(T::from_solver(loss))
 }

@@ -21,7 +21,10 @@ mod sealed {
     impl Sealed for f64 {}
 }
 
-/// A floating-point element type: `f32` or `f64`.
+/// A floating-point element type: `f32` or `f64` (sealed: no other type implements it).
+///
+/// Its hidden items (the accumulator type `Sum`, the solver arithmetic, fixed-point
+/// and order-preserving conversions) serve the library's own kernels and are not public API.
 pub trait Real:
     Copy
     + PartialOrd
@@ -51,15 +54,19 @@ pub trait Real:
     /// Number of bits in the representation (32 or 64).
     const BITS: u32;
     /// The accumulator used for sums over elements of this type.
+    #[doc(hidden)]
     type Sum: SumAcc<Self>;
     /// The type of the solver's per-pass scalar arithmetic (Newton steps, means): `f64`,
     /// except for `f32` on 32-bit Arm, where it is `f32` so that no software double-precision
     /// add, multiply or divide is linked into Cortex-M firmware.
-    type Wide: Wide;
-    /// Converts to [`Real::Wide`] (exact).
-    fn to_wide(self) -> Self::Wide;
-    /// Rounds a [`Real::Wide`] to this type.
-    fn from_wide(w: Self::Wide) -> Self;
+    #[doc(hidden)]
+    type Solver: SolverFloat;
+    /// Converts to [`Real::Solver`] (exact).
+    #[doc(hidden)]
+    fn to_solver(self) -> Self::Solver;
+    /// Rounds a [`Real::Solver`] to this type.
+    #[doc(hidden)]
+    fn from_solver(w: Self::Solver) -> Self;
 
     /// Widen to `f64` (exact).
     fn to_f64(self) -> f64;
@@ -71,6 +78,7 @@ pub trait Real:
     fn abs(self) -> Self;
     /// `clip(self, 0, 1)`, computed as `min(max(self, 0), 1)`; maps NaN to 0.
     #[inline(always)]
+    #[doc(hidden)]
     fn clip01(self) -> Self {
         let v = if self > Self::ZERO { self } else { Self::ZERO };
         if v < Self::ONE {
@@ -83,20 +91,25 @@ pub trait Real:
     /// the free set, where a branch would be mispredicted on random data. Computed as a
     /// multiplication by 0 or 1 (exact), which the optimizer cannot turn back into a branch as
     /// it does with a bit mask or an `if`.
+    #[doc(hidden)]
     fn keep_if(self, keep: bool) -> Self;
     /// Whether the scalar passes sum the free set in 2^-23 fixed point (see
     /// [`Real::to_fixed`]): `true` for `f32` except on 32-bit Arm. The integer sums are exact
     /// and vectorize (lanes of `i32` with SSE2 or NEON) where `f64` sums of converted `f32`
     /// values do not; each element is rounded to a multiple of 2^-23 (error below 2^-23 = ε,
     /// the `f32` resolution of y just below 1), so λ moves by less than ε.
+    #[doc(hidden)]
     const FIXED_SUM: bool;
     /// `trunc(fl(clip(self, 0, 1) · 2^23 + 1/2))`, an integer in `[0, 2^23]` within one unit
     /// of `clip(self, 0, 1) · 2^23`; NaN maps to 0.
+    #[doc(hidden)]
     fn to_fixed(self) -> i32;
     /// A signed integer whose order is the order of the finite values of `self`
     /// (−0 and +0 map to neighbours). Used to bisect over representable values.
+    #[doc(hidden)]
     fn to_ordered(self) -> i64;
     /// Inverse of [`Real::to_ordered`].
+    #[doc(hidden)]
     fn from_ordered(v: i64) -> Self;
 }
 
@@ -115,8 +128,10 @@ pub(crate) fn ordered_mid<T: Real>(lo: T, hi: T) -> T {
     )
 }
 
-/// Arithmetic of the solver's scalar (per-pass, not per-element) work: `f64` or `f32`.
-pub trait Wide:
+/// Arithmetic of the solver's scalar (per-pass, not per-element) work: `f64`, or `f32` for
+/// `f32` data on 32-bit Arm (see [`Real::Solver`]). Not to be confused with [`F64Sum`], the
+/// per-element accumulator, which is always `f64`.
+pub trait SolverFloat:
     Copy
     + PartialOrd
     + Debug
@@ -142,7 +157,7 @@ pub trait Wide:
     fn abs(self) -> Self;
 }
 
-impl Wide for f64 {
+impl SolverFloat for f64 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
     const HALF: Self = 0.5;
@@ -164,7 +179,7 @@ impl Wide for f64 {
     }
 }
 
-impl Wide for f32 {
+impl SolverFloat for f32 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
     const HALF: Self = 0.5;
@@ -186,12 +201,12 @@ impl Wide for f32 {
     }
 }
 
-/// The solver arithmetic `f32` data uses on this target (see [`Real::Wide`]).
+/// The solver arithmetic `f32` data uses on this target (see [`Real::Solver`]).
 #[cfg(not(target_arch = "arm"))]
-pub type F32Wide = f64;
-/// The solver arithmetic `f32` data uses on this target (see [`Real::Wide`]).
+pub type F32Solver = f64;
+/// The solver arithmetic `f32` data uses on this target (see [`Real::Solver`]).
 #[cfg(target_arch = "arm")]
-pub type F32Wide = f32;
+pub type F32Solver = f32;
 
 /// A running sum of values of type `T`, read out as `f64`.
 pub trait SumAcc<T>: Copy + Debug {
@@ -206,11 +221,12 @@ pub trait SumAcc<T>: Copy + Debug {
 }
 
 /// Plain `f64` accumulation (for `f64` data, and `f32` data where the FPU has `f64`).
+/// (Formerly `WideSum`.)
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct WideSum(pub f64);
+pub struct F64Sum(pub f64);
 
-impl SumAcc<f64> for WideSum {
-    const ZERO: Self = WideSum(0.0);
+impl SumAcc<f64> for F64Sum {
+    const ZERO: Self = F64Sum(0.0);
     #[inline(always)]
     fn add(&mut self, v: f64) {
         self.0 += v;
@@ -225,8 +241,8 @@ impl SumAcc<f64> for WideSum {
     }
 }
 
-impl SumAcc<f32> for WideSum {
-    const ZERO: Self = WideSum(0.0);
+impl SumAcc<f32> for F64Sum {
+    const ZERO: Self = F64Sum(0.0);
     #[inline(always)]
     fn add(&mut self, v: f32) {
         self.0 += v as f64;
@@ -277,7 +293,7 @@ impl SumAcc<f32> for CompensatedSum {
 
 /// The accumulator `f32` uses on this target (see the module docs).
 #[cfg(not(target_arch = "arm"))]
-pub type F32Sum = WideSum;
+pub type F32Sum = F64Sum;
 /// The accumulator `f32` uses on this target (see the module docs).
 #[cfg(target_arch = "arm")]
 pub type F32Sum = CompensatedSum;
@@ -291,13 +307,13 @@ impl Real for f32 {
     const BITS: u32 = 32;
     type Sum = F32Sum;
     const FIXED_SUM: bool = cfg!(not(target_arch = "arm"));
-    type Wide = F32Wide;
+    type Solver = F32Solver;
     #[inline(always)]
-    fn to_wide(self) -> F32Wide {
-        self as F32Wide
+    fn to_solver(self) -> F32Solver {
+        self as F32Solver
     }
     #[inline(always)]
-    fn from_wide(w: F32Wide) -> Self {
+    fn from_solver(w: F32Solver) -> Self {
         w as f32
     }
     #[inline(always)]
@@ -352,15 +368,15 @@ impl Real for f64 {
     const LOWEST: Self = f64::MIN;
     const EPSILON: Self = f64::EPSILON;
     const BITS: u32 = 64;
-    type Sum = WideSum;
+    type Sum = F64Sum;
     const FIXED_SUM: bool = false;
-    type Wide = f64;
+    type Solver = f64;
     #[inline(always)]
-    fn to_wide(self) -> f64 {
+    fn to_solver(self) -> f64 {
         self
     }
     #[inline(always)]
-    fn from_wide(w: f64) -> Self {
+    fn from_solver(w: f64) -> Self {
         w
     }
     #[inline(always)]

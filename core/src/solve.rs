@@ -10,8 +10,8 @@
 //! up to the rounding of the element type, and the solver stops.
 //!
 //! Safeguards: every pass tightens a bracket `[lo, hi]` (`f(lo) ≥ k ≥ f(hi)`), starting from
-//! `[min z − 1, max z]` (narrowed to [`Reductions::bracket`] when the passes supply one). On a flat piece (`|F| = 0`, no slope) one extra pass finds the nearest
-//! breakpoints ([`Reductions::gaps`]) and the solver jumps just past the one toward the root;
+//! `[min z − 1, max z]` (narrowed to [`Passes::bracket`] when the passes supply one). On a flat piece (`|F| = 0`, no slope) one extra pass finds the nearest
+//! breakpoints ([`Passes::gaps`]) and the solver jumps just past the one toward the root;
 //! a jump that does not halve the bracket (counted in representable values) is followed by a
 //! bisection step. A Newton step that leaves the bracket is replaced by the bracket's midpoint,
 //! taken in value for moderate brackets and in representable-value order for brackets spanning
@@ -22,27 +22,15 @@
 //! `tests/passes.rs` (inputs spread from 1e-30 to 1e30, Cauchy tails, huge outliers, ties,
 //! subnormals) needs at most 34 passes, ordinary data 3–6 (n ≥ 2048) or 4–11 (smaller n, whose
 //! start is the cruder all-free estimate).
-
-//! # Why this method (the numbers that decided it)
 //!
-//! Pass counts measured with [`crate::Projection::passes`] (stats or first trial, every trial,
-//! and the final write; `cargo test -p hypersimplex --release -- --ignored pass_counts --nocapture`):
-//! Gaussian logits at the paper's shape (n = 8192, τ = 1.5, k = n/2 or n/10) take 4–5 passes
-//! from the sampled start described in [`crate::forward`]; n = 10^7 takes 5–6. The
-//! alternatives cost more passes over the same data: bisection (entmax, jaxopt) needs 24–50
-//! passes and is inexact; sorting (the paper's code) costs `O(n log n)` with ~75 ns per element
-//! at n = 8192 here, where one of our passes costs ~1 ns per element (scalar) and the whole
-//! projection ~5 ns. Selection-based breakpoint search (Kiwiel) is `O(n)` in theory but
-//! partitions (writes) the data on every round and needs a scratch copy; Condat's method is
-//! inherently serial. Newton's passes are pure streaming reductions: they vectorize, split
-//! across threads, and read the caller's buffer without modifying it.
+//! Why this method and not sorting, bisection or selection: `docs/design.md`.
 
 use crate::error::Error;
-use crate::kernel::{Piece, Reductions};
-use crate::real::{ordered_gap, ordered_mid, Real, Wide};
+use crate::kernel::{Passes, Piece};
+use crate::real::{ordered_gap, ordered_mid, Real, SolverFloat};
 
-/// The solver's scalar arithmetic for element type `T` (see [`Real::Wide`]).
-type W<T> = <T as Real>::Wide;
+/// The solver's scalar arithmetic for element type `T` (see [`Real::Solver`]).
+type W<T> = <T as Real>::Solver;
 
 /// Trial points taken by safeguarded Newton before the solver falls back to bisection over the
 /// representable values.
@@ -93,7 +81,7 @@ fn next_down<T: Real>(v: T) -> T {
 /// [`Error::NonFiniteInput`] when some `z_i` is not finite; the caller tells apart a
 /// non-finite input from an overflowing `x/τ`.
 #[inline(always)]
-pub fn solve<T: Real, R: Reductions<T> + ?Sized>(
+pub fn solve<T: Real, R: Passes<T> + ?Sized>(
     r: &mut R,
     k: f64,
     guess: Option<T>,
@@ -116,7 +104,7 @@ enum Newton<T> {
 
 /// The safeguarded Newton phase of [`solve`].
 #[inline(never)]
-fn newton<T: Real, R: Reductions<T> + ?Sized>(
+fn newton<T: Real, R: Passes<T> + ?Sized>(
     r: &mut R,
     k: f64,
     guess: Option<T>,
@@ -154,8 +142,7 @@ fn newton<T: Real, R: Reductions<T> + ?Sized>(
     if k >= nf {
         // The losses recompute ŷ_i = clip(fl(z_i − λ), 0, 1) from λ, so λ must give
         // fl(z_i − λ) ≥ 1 for every i. `lo` does, unless `min z − 1` saturated at the lowest
-        // finite value (min z = −MAX): then no finite λ does, and −∞ is used. (Found by
-        // tests/reference.rs `extremes_*`: x = (−MAX, 0, 0.5), k = n gave loss 0.5, not 0.)
+        // finite value (min z = −MAX): then no finite λ does, and −∞ is used.
         let lambda = if lo > T::LOWEST {
             lo
         } else {
@@ -179,7 +166,7 @@ fn newton<T: Real, R: Reductions<T> + ?Sized>(
         Some(gp) => gp,
         None => {
             // All-free start: if every coordinate were free, Σ(z_i − λ) = k.
-            let l = T::from_wide((W::<T>::from_f64(stats.sum) - kw) / W::<T>::from_usize(n));
+            let l = T::from_solver((W::<T>::from_f64(stats.sum) - kw) / W::<T>::from_usize(n));
             let l = if l > lo && l < hi {
                 l
             } else {
@@ -217,8 +204,8 @@ fn newton<T: Real, R: Reductions<T> + ?Sized>(
         let width = ordered_gap(lo, hi);
         let jumps = width_before_jump.take().is_none_or(|w0| width <= w0 / 2);
         let step = if piece.free > 0 {
-            Some(T::from_wide(
-                lam.to_wide() + g / W::<T>::from_usize(piece.free),
+            Some(T::from_solver(
+                lam.to_solver() + g / W::<T>::from_usize(piece.free),
             ))
         } else if let Some((up, down)) = r.gaps(lam).filter(|_| jumps) {
             // Flat piece (no slope): jump to the breakpoint in the direction of the root.
@@ -235,7 +222,7 @@ fn newton<T: Real, R: Reductions<T> + ?Sized>(
             } else {
                 g
             };
-            let st = T::from_wide(lam.to_wide() + edge + step);
+            let st = T::from_solver(lam.to_solver() + edge + step);
             // A target at or beyond the bracket means the root lies within rounding of its
             // end: try the representable value next to that end.
             Some(if st >= hi {
@@ -294,7 +281,7 @@ fn newton<T: Real, R: Reductions<T> + ?Sized>(
 /// locals would otherwise enlarge the solver's stack frame on small targets.
 #[cold]
 #[inline(never)]
-fn bisect<T: Real, R: Reductions<T> + ?Sized>(
+fn bisect<T: Real, R: Passes<T> + ?Sized>(
     r: &mut R,
     kw: W<T>,
     mut lo: T,
@@ -340,10 +327,10 @@ fn bisect<T: Real, R: Reductions<T> + ?Sized>(
 /// 0 when it straddles 0, and otherwise halved in representable-value order, which for
 /// same-signed ends is close to the geometric mean: a factor 2^60 of range closes in ~6 steps.
 fn midpoint<T: Real>(lo: T, hi: T) -> T {
-    let (l, h) = (lo.to_wide(), hi.to_wide());
+    let (l, h) = (lo.to_solver(), hi.to_solver());
     let half = W::<T>::HALF;
     let zero = W::<T>::ZERO;
-    let arith = T::from_wide(half * l + half * h);
+    let arith = T::from_solver(half * l + half * h);
     let near = if l.abs() < h.abs() { l.abs() } else { h.abs() };
     let wide = half * h - half * l > W::<T>::from_f64(128.0) * (W::<T>::ONE + near);
     let m = if !wide {

@@ -16,6 +16,7 @@
 
 use crate::error::Error;
 use crate::real::{ordered_gap, ordered_mid, Real};
+use crate::validate;
 
 /// Windows up to this length are finished by insertion sort.
 const SMALL: usize = 16;
@@ -201,16 +202,9 @@ pub(crate) fn select<T: Real>(v: &mut [T], r: usize) -> T {
 
 /// Validates `(x, k)` for the hard mask and returns `k` as an integer.
 fn prepare<T: Real>(x: &[T], k: f64) -> Result<usize, Error> {
-    let n = x.len();
-    if !(k >= 0.0 && k <= n as f64) {
-        return Err(Error::InvalidK);
-    }
-    // k ≤ n fits in usize; converting through usize (not u64) keeps the 64-bit software
-    // conversions out of 32-bit firmware.
-    if k != (k as usize) as f64 {
-        return Err(Error::NonIntegerK);
-    }
-    if !x.iter().all(|v| v.is_finite()) {
+    // (The integer is taken again after the scan: keeping it live across the loop costs flash.)
+    validate::integer_k(x.len(), k)?;
+    if !validate::all_finite(x) {
         return Err(Error::NonFiniteInput);
     }
     Ok(k as usize)

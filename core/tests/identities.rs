@@ -416,3 +416,47 @@ fn binary_argmax_n0_and_extremes() {
         topk_case(&x, k);
     }
 }
+
+/// The in-place mask (bisection over representable values) equals the out-of-place one
+/// (selection) on ties, ±0, huge magnitudes and ordinary data, for f64 and f32.
+#[test]
+fn binary_argmax_in_place_matches_out_of_place() {
+    let mut seed = 7u64;
+    for n in [1usize, 2, 3, 5, 17, 100, 300] {
+        for rep in 0..20 {
+            let x: Vec<f64> = (0..n)
+                .map(|_| {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    let r = (seed >> 33) as f64 / (1u64 << 31) as f64;
+                    match rep % 4 {
+                        0 => (r * 6.0).floor() - 3.0, // many ties
+                        1 => r * 2e300 - 1e300,
+                        2 => {
+                            if r < 0.5 {
+                                -0.0
+                            } else {
+                                0.0
+                            }
+                        }
+                        _ => r - 0.5,
+                    }
+                })
+                .collect();
+            for k in [0, 1, n / 2, n.saturating_sub(1), n] {
+                let mut want = vec![0.0f64; n];
+                binary_argmax(&x, k as f64, &mut want).unwrap();
+                let mut got = x.clone();
+                binary_argmax_in_place(&mut got, k as f64).unwrap();
+                assert_eq!(got, want, "n={n} k={k} x={x:?}");
+                let xf: Vec<f32> = x.iter().map(|&v| v.clamp(-1e30, 1e30) as f32).collect();
+                let mut want = vec![0.0f32; n];
+                binary_argmax(&xf, k as f64, &mut want).unwrap();
+                let mut got = xf.clone();
+                binary_argmax_in_place(&mut got, k as f64).unwrap();
+                assert_eq!(got, want, "f32 n={n} k={k}");
+            }
+        }
+    }
+}

@@ -132,3 +132,49 @@ pub(crate) fn message(status: i32) -> *const c_char {
         .map_or(UNKNOWN, |(_, m)| m)
         .as_ptr()
 }
+
+/// A static, NUL-terminated, human-readable description of any status value (`"success"` for
+/// `HS_OK`, `"unknown status"` for values that are not status codes). Never NULL; do not free.
+#[no_mangle]
+pub extern "C" fn hs_status_message(status: i32) -> *const c_char {
+    message(status)
+}
+
+/// The library version, `"MAJOR.MINOR.PATCH"`, as a static NUL-terminated string. Never
+/// NULL; do not free.
+#[no_mangle]
+pub extern "C" fn hs_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_match_core() {
+        use hs_core::Error::*;
+        for e in [
+            LengthMismatch,
+            InvalidK,
+            NonIntegerK,
+            InvalidTau,
+            NonFiniteInput,
+            ScaleOverflow,
+            LabelOutOfRange,
+            ScratchTooSmall,
+            InvalidTarget,
+            InvalidReduction,
+        ] {
+            let p = hs_status_message(from_error(e));
+            // SAFETY: hs_status_message returns a static NUL-terminated string.
+            let s = unsafe { core::ffi::CStr::from_ptr(p) }.to_str().unwrap();
+            assert_eq!(s, e.message(), "{e:?}");
+        }
+        let codes: std::vec::Vec<i32> = MESSAGES.iter().map(|m| m.0).collect();
+        for (i, c) in codes.iter().enumerate() {
+            assert!(*c <= 0);
+            assert!(!codes[i + 1..].contains(c), "duplicate status {c}");
+        }
+    }
+}

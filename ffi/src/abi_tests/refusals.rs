@@ -1,0 +1,365 @@
+//! Bad input of every kind: a specific status, and every output left as it was.
+
+use super::*;
+
+/// One bad call: it must return `want` and leave the sentinel-filled outputs untouched.
+fn expect_refused(name: &str, want: i32, got: i32, outputs: &[&[f32]]) {
+    assert_eq!(
+        got,
+        want,
+        "{name}: got {got} ({}), want {want} ({})",
+        msg(got),
+        msg(want)
+    );
+    for o in outputs {
+        assert!(o.iter().all(|&v| v == SENTINEL), "{name}: output modified");
+    }
+}
+
+#[test]
+fn bad_input_gives_specific_status_and_untouched_outputs() {
+    let x = [0.5f32, 1.0, -1.0, 2.0];
+    let t = [1.0f32, 0.0, 0.0, 1.0];
+    let mut y = [SENTINEL; 4];
+    let mut g = [SENTINEL; 4];
+    let mut loss = [SENTINEL; 1];
+    let inf = f32::INFINITY;
+    let nan = f32::NAN;
+    unsafe {
+        // SAFETY (whole block): every pointer is valid for the length passed, or deliberately
+        // NULL / misaligned / overlapping, which the library must reject without touching it.
+        let yp = y.as_mut_ptr();
+        let s = hs_soft_binary_argmax_f32(x.as_ptr(), 4, 5.0, 1.0, yp);
+        expect_refused("k > n", HS_ERR_INVALID_K, s, &[&y]);
+        let s = hs_soft_binary_argmax_f32(x.as_ptr(), 4, -0.5, 1.0, yp);
+        expect_refused("k < 0", HS_ERR_INVALID_K, s, &[&y]);
+        let s = hs_soft_binary_argmax_f32(x.as_ptr(), 4, f64::NAN, 1.0, yp);
+        expect_refused("k NaN", HS_ERR_INVALID_K, s, &[&y]);
+        for tau in [0.0, -1.0, nan, inf] {
+            let s = hs_soft_binary_argmax_f32(x.as_ptr(), 4, 2.0, tau, yp);
+            expect_refused("bad tau", HS_ERR_INVALID_TAU, s, &[&y]);
+        }
+        let s = hs_soft_binary_argmax_f32(x.as_ptr(), 4, 2.0, 1e-45, yp);
+        expect_refused("1/tau overflow", HS_ERR_SCALE_OVERFLOW, s, &[&y]);
+        let big = [1e30f32, 0.0, 1.0, 2.0];
+        let s = hs_soft_binary_argmax_f32(big.as_ptr(), 4, 2.0, 1e-10, yp);
+        expect_refused("x/tau overflow", HS_ERR_SCALE_OVERFLOW, s, &[&y]);
+        for bad in [nan, inf, -inf] {
+            let xb = [0.5f32, bad, 1.0, 2.0];
+            let s = hs_soft_binary_argmax_f32(xb.as_ptr(), 4, 2.0, 1.0, yp);
+            expect_refused("non-finite x", HS_ERR_NON_FINITE_INPUT, s, &[&y]);
+            let s = hs_binary_argmax_f32(xb.as_ptr(), 4, 2, yp);
+            expect_refused("top-k non-finite", HS_ERR_NON_FINITE_INPUT, s, &[&y]);
+        }
+        let s = hs_soft_binary_argmax_f32(null(), 4, 2.0, 1.0, yp);
+        expect_refused("NULL x", HS_ERR_NULL_POINTER, s, &[&y]);
+        let s = hs_soft_binary_argmax_f32(x.as_ptr(), 4, 2.0, 1.0, null_mut());
+        assert_eq!(s, HS_ERR_NULL_POINTER);
+        // NULL is fine with n == 0
+        assert_eq!(
+            hs_soft_binary_argmax_f32(null(), 0, 0.0, 1.0, null_mut()),
+            HS_OK
+        );
+        assert_eq!(
+            hs_soft_binary_argmax_f32(null(), 0, 1.0, 1.0, null_mut()),
+            HS_ERR_INVALID_K
+        );
+        assert_eq!(hs_binary_argmax_f32(null(), 0, 0, null_mut()), HS_OK);
+        assert_eq!(
+            hs_soft_binary_argmax_vjp_f32(null(), null(), 0, 1.0, null_mut()),
+            HS_OK
+        );
+        // misaligned
+        let mut raw = [SENTINEL; 9];
+        let mis = (raw.as_mut_ptr() as *mut u8).add(1) as *mut f32;
+        let s = hs_soft_binary_argmax_f32(x.as_ptr(), 4, 2.0, 1.0, mis);
+        expect_refused("misaligned y", HS_ERR_MISALIGNED, s, &[&raw]);
+        // partial overlap (y = x shifted by one element)
+        let mut buf = [0.5f32, 1.0, -1.0, 2.0, SENTINEL];
+        let before = buf;
+        let s = hs_soft_binary_argmax_f32(buf.as_ptr(), 4, 2.0, 1.0, buf.as_mut_ptr().add(1));
+        assert_eq!(s, HS_ERR_OVERLAP);
+        assert_eq!(buf, before);
+        let s = hs_binary_argmax_f32(buf.as_ptr().add(1), 4, 2, buf.as_mut_ptr());
+        assert_eq!(s, HS_ERR_OVERLAP);
+        assert_eq!(buf, before);
+        // size overflow
+        let s = hs_soft_binary_argmax_f32(x.as_ptr(), usize::MAX / 2, 2.0, 1.0, yp);
+        expect_refused("len overflow", HS_ERR_LENGTH_MISMATCH, s, &[&y]);
+        let s = hs_binary_argmax_f32(x.as_ptr(), 4, 5, yp);
+        expect_refused("top-k k > n", HS_ERR_INVALID_K, s, &[&y]);
+
+        // rows
+        let ks = [2.0f64, 5.0];
+        let x8 = [0.5f32, 1.0, -1.0, 2.0, 0.0, 0.1, 0.2, 0.3];
+        let mut y8 = [SENTINEL; 8];
+        let s =
+            hs_soft_binary_argmax_rows_f32(x8.as_ptr(), 2, 4, ks.as_ptr(), 1.0, y8.as_mut_ptr());
+        expect_refused("rows: k of row 1 > n", HS_ERR_INVALID_K, s, &[&y8]);
+        let ks = [2.0f64, 1.0];
+        let x8b = [0.5f32, 1.0, -1.0, 2.0, 0.0, 0.1, nan, 0.3];
+        let s =
+            hs_soft_binary_argmax_rows_f32(x8b.as_ptr(), 2, 4, ks.as_ptr(), 1.0, y8.as_mut_ptr());
+        expect_refused("rows: NaN in row 1", HS_ERR_NON_FINITE_INPUT, s, &[&y8]);
+        let mut xb = x8b;
+        let s =
+            hs_soft_binary_argmax_rows_f32(xb.as_ptr(), 2, 4, ks.as_ptr(), 1.0, xb.as_mut_ptr());
+        assert_eq!(s, HS_ERR_NON_FINITE_INPUT);
+        assert_eq!(
+            xb[..6],
+            x8b[..6],
+            "in-place rows: row 0 must not be written"
+        );
+        let s = hs_soft_binary_argmax_rows_f32(
+            x8.as_ptr(),
+            usize::MAX,
+            4,
+            ks.as_ptr(),
+            1.0,
+            y8.as_mut_ptr(),
+        );
+        expect_refused("rows*n overflow", HS_ERR_LENGTH_MISMATCH, s, &[&y8]);
+        let s = hs_soft_binary_argmax_rows_f32(x8.as_ptr(), 2, 4, null(), 1.0, y8.as_mut_ptr());
+        expect_refused("rows: NULL k", HS_ERR_NULL_POINTER, s, &[&y8]);
+        let s =
+            hs_soft_binary_argmax_rows_f32(x8.as_ptr(), 2, 4, ks.as_ptr(), 0.0, y8.as_mut_ptr());
+        expect_refused("rows: tau", HS_ERR_INVALID_TAU, s, &[&y8]);
+        assert_eq!(
+            hs_soft_binary_argmax_rows_f32(null(), 3, 0, [0.0; 3].as_ptr(), 1.0, null_mut()),
+            HS_OK
+        );
+        assert_eq!(
+            hs_soft_binary_argmax_rows_f32(null(), 3, 0, [1.0, 0.0, 0.0].as_ptr(), 1.0, null_mut()),
+            HS_ERR_INVALID_K
+        );
+        let s = hs_soft_binary_argmax_vjp_rows_f32(
+            x8.as_ptr(),
+            x8b.as_ptr(),
+            2,
+            4,
+            1.0,
+            y8.as_mut_ptr(),
+        );
+        expect_refused("vjp rows: NaN g", HS_ERR_NON_FINITE_INPUT, s, &[&y8]);
+        let s = hs_soft_binary_argmax_vjp_rows_f32(
+            x8.as_ptr(),
+            x8.as_ptr(),
+            2,
+            4,
+            -1.0,
+            y8.as_mut_ptr(),
+        );
+        expect_refused("vjp rows: tau", HS_ERR_INVALID_TAU, s, &[&y8]);
+
+        // vjp
+        let gp = g.as_mut_ptr();
+        let s =
+            hs_soft_binary_argmax_vjp_f32(x.as_ptr(), [0.0, nan, 0.0, 0.0].as_ptr(), 4, 1.0, gp);
+        expect_refused("vjp NaN g", HS_ERR_NON_FINITE_INPUT, s, &[&g]);
+        let s = hs_soft_binary_argmax_vjp_f32(x.as_ptr(), x.as_ptr(), 4, 0.0, gp);
+        expect_refused("vjp tau", HS_ERR_INVALID_TAU, s, &[&g]);
+        let mut yy = [0.5f32, 0.5, 0.0, 1.0];
+        let s = hs_soft_binary_argmax_vjp_f32(yy.as_ptr(), x.as_ptr(), 4, 1.0, yy.as_mut_ptr());
+        assert_eq!(s, HS_ERR_OVERLAP, "grad_x == y is not an allowed alias");
+        assert_eq!(yy, [0.5, 0.5, 0.0, 1.0]);
+
+        // binary loss
+        let lp = loss.as_mut_ptr();
+        let s = hs_hypersimplex_loss_f32(
+            x.as_ptr(),
+            [0.0, 1.5, 0.0, 1.0].as_ptr(),
+            4,
+            2.0,
+            1.0,
+            lp,
+            gp,
+        );
+        expect_refused("target > 1", HS_ERR_INVALID_TARGET, s, &[&loss, &g]);
+        let s = hs_hypersimplex_loss_f32(
+            x.as_ptr(),
+            [0.0, nan, 0.0, 1.0].as_ptr(),
+            4,
+            2.0,
+            1.0,
+            lp,
+            gp,
+        );
+        expect_refused("target NaN", HS_ERR_INVALID_TARGET, s, &[&loss, &g]);
+        let s = hs_hypersimplex_loss_f32(x.as_ptr(), t.as_ptr(), 4, 4.5, 1.0, lp, gp);
+        expect_refused("loss k", HS_ERR_INVALID_K, s, &[&loss, &g]);
+        let s = hs_hypersimplex_loss_f32(x.as_ptr(), t.as_ptr(), 4, 2.0, nan, lp, gp);
+        expect_refused("loss tau", HS_ERR_INVALID_TAU, s, &[&loss, &g]);
+        let s = hs_hypersimplex_loss_f32(
+            [inf, 0.0, 0.0, 0.0].as_ptr(),
+            t.as_ptr(),
+            4,
+            2.0,
+            1.0,
+            lp,
+            gp,
+        );
+        expect_refused("loss inf x", HS_ERR_NON_FINITE_INPUT, s, &[&loss, &g]);
+        let s = hs_hypersimplex_loss_f32(x.as_ptr(), t.as_ptr(), 4, 2.0, 1.0, null_mut(), gp);
+        expect_refused("NULL loss", HS_ERR_NULL_POINTER, s, &[&g]);
+        let mut xl = [0.5f32, 1.0, -1.0, 2.0, SENTINEL];
+        let s = hs_hypersimplex_loss_f32(
+            xl.as_ptr(),
+            t.as_ptr(),
+            4,
+            2.0,
+            1.0,
+            xl.as_mut_ptr().add(2),
+            gp,
+        );
+        expect_refused("loss inside x", HS_ERR_OVERLAP, s, &[&g]);
+        let s = hs_hypersimplex_loss_f32(xl.as_ptr(), t.as_ptr(), 4, 2.0, 1.0, lp, xl.as_mut_ptr());
+        expect_refused("grad_x == x", HS_ERR_OVERLAP, s, &[&loss]);
+        assert_eq!(xl, [0.5, 1.0, -1.0, 2.0, SENTINEL]);
+
+        // multiclass
+        let logits = [0.1f32, 0.2, 0.3, 0.4, 0.5, 0.6];
+        let labels = [0u32, 2];
+        let mut gl = [SENTINEL; 6];
+        let glp = gl.as_mut_ptr();
+        let s = hs_hypersimplex_loss_multiclass_f32(
+            logits.as_ptr(),
+            [0, 3].as_ptr(),
+            2,
+            3,
+            null(),
+            1.0,
+            0,
+            lp,
+            glp,
+        );
+        expect_refused(
+            "label 3 of 3 classes",
+            HS_ERR_LABEL_OUT_OF_RANGE,
+            s,
+            &[&loss, &gl],
+        );
+        let s = hs_hypersimplex_loss_multiclass_f32(
+            logits.as_ptr(),
+            labels.as_ptr(),
+            2,
+            3,
+            null(),
+            1.0,
+            2,
+            lp,
+            glp,
+        );
+        expect_refused("reduction 2", HS_ERR_INVALID_REDUCTION, s, &[&loss, &gl]);
+        let s = hs_hypersimplex_loss_multiclass_f32(
+            logits.as_ptr(),
+            labels.as_ptr(),
+            2,
+            3,
+            [1.0, 3.0, 0.0].as_ptr(),
+            1.0,
+            0,
+            lp,
+            glp,
+        );
+        expect_refused("k_c > batch", HS_ERR_INVALID_K, s, &[&loss, &gl]);
+        let s = hs_hypersimplex_loss_multiclass_f32(
+            logits.as_ptr(),
+            labels.as_ptr(),
+            2,
+            3,
+            null(),
+            -2.0,
+            0,
+            lp,
+            glp,
+        );
+        expect_refused("multiclass tau", HS_ERR_INVALID_TAU, s, &[&loss, &gl]);
+        let s = hs_hypersimplex_loss_multiclass_f32(
+            [0.1f32, 0.2, nan, 0.4, 0.5, 0.6].as_ptr(),
+            labels.as_ptr(),
+            2,
+            3,
+            null(),
+            1.0,
+            0,
+            lp,
+            glp,
+        );
+        expect_refused("multiclass NaN", HS_ERR_NON_FINITE_INPUT, s, &[&loss, &gl]);
+        let s = hs_hypersimplex_loss_multiclass_f32(
+            logits.as_ptr(),
+            labels.as_ptr(),
+            usize::MAX,
+            3,
+            null(),
+            1.0,
+            0,
+            lp,
+            glp,
+        );
+        expect_refused(
+            "batch*classes overflow",
+            HS_ERR_LENGTH_MISMATCH,
+            s,
+            &[&loss, &gl],
+        );
+        let s = hs_hypersimplex_loss_multiclass_f32(
+            logits.as_ptr(),
+            null(),
+            2,
+            3,
+            null(),
+            1.0,
+            0,
+            lp,
+            glp,
+        );
+        expect_refused("NULL labels", HS_ERR_NULL_POINTER, s, &[&loss, &gl]);
+        let mut scratch = [SENTINEL; 1];
+        let s = hs_hypersimplex_loss_multiclass_scratch_f32(
+            logits.as_ptr(),
+            labels.as_ptr(),
+            2,
+            3,
+            null(),
+            1.0,
+            0,
+            lp,
+            glp,
+            scratch.as_mut_ptr(),
+            1,
+        );
+        expect_refused("scratch 1 < 2", HS_ERR_SCRATCH_TOO_SMALL, s, &[&loss, &gl]);
+        let s = hs_hypersimplex_loss_multiclass_scratch_f32(
+            logits.as_ptr(),
+            labels.as_ptr(),
+            2,
+            3,
+            null(),
+            1.0,
+            0,
+            lp,
+            glp,
+            glp,
+            6,
+        );
+        expect_refused("scratch == grad", HS_ERR_OVERLAP, s, &[&loss, &gl]);
+        // empty batch is fine and writes loss 0
+        let mut l0 = SENTINEL;
+        assert_eq!(
+            hs_hypersimplex_loss_multiclass_f32(
+                null(),
+                null(),
+                0,
+                3,
+                null(),
+                1.0,
+                1,
+                &mut l0,
+                null_mut()
+            ),
+            HS_OK
+        );
+        assert_eq!(l0, 0.0);
+    }
+}

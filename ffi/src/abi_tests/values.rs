@@ -1,0 +1,283 @@
+//! Results against the f64 references and finite differences; in-place aliases against
+//! out-of-place calls.
+
+use super::*;
+
+#[test]
+fn forward_matches_reference_and_in_place() {
+    let x = [1.2f32, -0.3, 0.8, 0.1, -2.0, 0.8];
+    for &(k, tau) in &[
+        (2.0, 0.5f32),
+        (1.0, 1.0),
+        (0.0, 1.0),
+        (6.0, 2.0),
+        (3.5, 0.1),
+    ] {
+        let mut y = [SENTINEL; 6];
+        // SAFETY: valid buffers of length 6.
+        let s = unsafe { hs_soft_binary_argmax_f32(x.as_ptr(), 6, k, tau, y.as_mut_ptr()) };
+        assert_eq!(s, HS_OK);
+        let z: Vec<f64> = x.iter().map(|&v| v as f64 / tau as f64).collect();
+        let r = reference_projection(&z, k);
+        for (a, b) in y.iter().zip(&r) {
+            assert!((*a as f64 - b).abs() < 1e-5, "{y:?} vs {r:?}");
+        }
+        let mut xy = x;
+        // SAFETY: y == x is the documented in-place alias.
+        let s = unsafe { hs_soft_binary_argmax_f32(xy.as_ptr(), 6, k, tau, xy.as_mut_ptr()) };
+        assert_eq!(s, HS_OK);
+        assert_eq!(xy, y);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+    #[test]
+    fn forward_f64_and_rows_match_reference(
+        data in prop::collection::vec(-50.0f64..50.0, 1..40),
+        kf in 0.0f64..1.0,
+        tau in 0.05f64..5.0,
+        rows in 1usize..4,
+    ) {
+        let n = data.len();
+        let k = kf * n as f64;
+        let mut y = vec![0.0f64; n];
+        // SAFETY: valid buffers of length n.
+        let s = unsafe { hs_soft_binary_argmax_f64(data.as_ptr(), n, k, tau, y.as_mut_ptr()) };
+        prop_assert_eq!(s, HS_OK);
+        let z: Vec<f64> = data.iter().map(|v| v / tau).collect();
+        let r = reference_projection(&z, k);
+        for (a, b) in y.iter().zip(&r) {
+            prop_assert!((a - b).abs() < 1e-9 * (1.0 + z.iter().fold(0.0f64, |m, v| m.max(v.abs()))));
+        }
+        // rows: row r is the data shifted by r, with its own k
+        let x: Vec<f32> = (0..rows).flat_map(|r| data.iter().map(move |&v| (v + r as f64) as f32)).collect();
+        let ks: Vec<f64> = (0..rows).map(|r| (k + r as f64).min(n as f64)).collect();
+        let mut yr = vec![SENTINEL; rows * n];
+        // SAFETY: valid buffers of rows*n and rows elements.
+        let s = unsafe { hs_soft_binary_argmax_rows_f32(x.as_ptr(), rows, n, ks.as_ptr(), tau as f32, yr.as_mut_ptr()) };
+        prop_assert_eq!(s, HS_OK);
+        for r in 0..rows {
+            let mut y1 = vec![0.0f32; n];
+            // SAFETY: valid buffers of length n.
+            let s = unsafe { hs_soft_binary_argmax_f32(x[r * n..].as_ptr(), n, ks[r], tau as f32, y1.as_mut_ptr()) };
+            prop_assert_eq!(s, HS_OK);
+            prop_assert_eq!(&yr[r * n..(r + 1) * n], &y1[..]);
+        }
+        let mut xy = x.clone();
+        // SAFETY: y == x in-place alias.
+        let s = unsafe { hs_soft_binary_argmax_rows_f32(xy.as_ptr(), rows, n, ks.as_ptr(), tau as f32, xy.as_mut_ptr()) };
+        prop_assert_eq!(s, HS_OK);
+        prop_assert_eq!(&xy, &yr);
+
+        // backward, single and rows, out of place and in place, against the reference
+        let g: Vec<f32> = (0..rows * n).map(|i| ((i * 7919) % 13) as f32 - 6.0).collect();
+        let mut gx = vec![SENTINEL; rows * n];
+        // SAFETY: valid buffers of rows*n elements.
+        let s = unsafe { hs_soft_binary_argmax_vjp_rows_f32(yr.as_ptr(), g.as_ptr(), rows, n, tau as f32, gx.as_mut_ptr()) };
+        prop_assert_eq!(s, HS_OK);
+        for r in 0..rows {
+            let y64: Vec<f64> = yr[r * n..(r + 1) * n].iter().map(|&v| v as f64).collect();
+            let g64: Vec<f64> = g[r * n..(r + 1) * n].iter().map(|&v| v as f64).collect();
+            let want = reference_vjp(&y64, &g64, tau as f32 as f64);
+            for (a, b) in gx[r * n..(r + 1) * n].iter().zip(&want) {
+                prop_assert!((*a as f64 - b).abs() < 1e-4 * (1.0 + b.abs()), "{} vs {}", a, b);
+            }
+            let mut g1 = vec![0.0f32; n];
+            // SAFETY: valid buffers of length n.
+            let s = unsafe { hs_soft_binary_argmax_vjp_f32(yr[r * n..].as_ptr(), g[r * n..].as_ptr(), n, tau as f32, g1.as_mut_ptr()) };
+            prop_assert_eq!(s, HS_OK);
+            prop_assert_eq!(&gx[r * n..(r + 1) * n], &g1[..]);
+        }
+        let mut gg = g.clone();
+        // SAFETY: grad_x == g in-place alias.
+        let s = unsafe { hs_soft_binary_argmax_vjp_rows_f32(yr.as_ptr(), gg.as_ptr(), rows, n, tau as f32, gg.as_mut_ptr()) };
+        prop_assert_eq!(s, HS_OK);
+        prop_assert_eq!(&gg, &gx);
+        let mut gg = g[..n].to_vec();
+        // SAFETY: grad_x == g in-place alias.
+        let s = unsafe { hs_soft_binary_argmax_vjp_f32(yr.as_ptr(), gg.as_ptr(), n, tau as f32, gg.as_mut_ptr()) };
+        prop_assert_eq!(s, HS_OK);
+        prop_assert_eq!(&gg[..], &gx[..n]);
+    }
+
+    #[test]
+    fn topk_matches_sort_reference(data in prop::collection::vec(-4i32..4, 0..60), kf in 0.0f64..=1.0) {
+        let n = data.len();
+        let k = ((kf * n as f64) as usize).min(n);
+        let x: Vec<f64> = data.iter().map(|&v| v as f64 * 0.5).collect();
+        // reference: stable sort of indices by value descending, ties by index
+        let mut idx: Vec<usize> = (0..n).collect();
+        idx.sort_by(|&a, &b| x[b].partial_cmp(&x[a]).unwrap().then(a.cmp(&b)));
+        let mut want = vec![0.0f64; n];
+        for &i in &idx[..k] { want[i] = 1.0; }
+        let mut y = vec![7.0f64; n];
+        // SAFETY: valid buffers of length n.
+        let s = unsafe { hs_binary_argmax_f64(x.as_ptr(), n, k, y.as_mut_ptr()) };
+        prop_assert_eq!(s, HS_OK);
+        prop_assert_eq!(&y, &want);
+        let mut xy = x.clone();
+        // SAFETY: y == x in-place alias.
+        let s = unsafe { hs_binary_argmax_f64(xy.as_ptr(), n, k, xy.as_mut_ptr()) };
+        prop_assert_eq!(s, HS_OK);
+        prop_assert_eq!(&xy, &want);
+        let xf: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+        let mut yf = vec![7.0f32; n];
+        // SAFETY: valid buffers of length n.
+        let s = unsafe { hs_binary_argmax_f32(xf.as_ptr(), n, k, yf.as_mut_ptr()) };
+        prop_assert_eq!(s, HS_OK);
+        prop_assert!(yf.iter().zip(&want).all(|(a, b)| *a as f64 == *b));
+    }
+}
+
+/// Reference multiclass loss in f64 (sum reduction, label-count k).
+fn reference_multiclass(logits: &[f64], labels: &[u32], classes: usize, tau: f64) -> f64 {
+    let b = labels.len();
+    let mut total = 0.0;
+    for c in 0..classes {
+        let z: Vec<f64> = (0..b).map(|i| logits[i * classes + c] / tau).collect();
+        let kc = labels.iter().filter(|&&l| l as usize == c).count() as f64;
+        let p = reference_projection(&z, kc);
+        for i in 0..b {
+            let t = if labels[i] as usize == c { 1.0 } else { 0.0 };
+            total += 0.5 * (p[i] - t) * (p[i] - t);
+        }
+    }
+    total
+}
+
+#[test]
+fn losses_match_reference_and_finite_differences() {
+    // binary
+    let x = [0.9f64, 0.5, 0.1, -3.0, 1.5, 0.2];
+    let t = [1.0f64, 0.0, 1.0, 0.0, 0.0, 0.0];
+    let (k, tau) = (2.0, 0.7);
+    let mut loss = f64::NAN;
+    let mut g = [0.0f64; 6];
+    // SAFETY: valid buffers.
+    let s = unsafe {
+        hs_hypersimplex_loss_f64(x.as_ptr(), t.as_ptr(), 6, k, tau, &mut loss, g.as_mut_ptr())
+    };
+    assert_eq!(s, HS_OK);
+    let lf = |x: &[f64]| {
+        let z: Vec<f64> = x.iter().map(|v| v / tau).collect();
+        let p = reference_projection(&z, k);
+        p.iter()
+            .zip(&t)
+            .map(|(a, b)| 0.5 * (a - b) * (a - b))
+            .sum::<f64>()
+    };
+    assert!((loss - lf(&x)).abs() < 1e-12);
+    for i in 0..6 {
+        let h = 1e-6;
+        let (mut xp, mut xm) = (x, x);
+        xp[i] += h;
+        xm[i] -= h;
+        let fd = (lf(&xp) - lf(&xm)) / (2.0 * h);
+        assert!((fd - g[i]).abs() < 1e-5, "i={i} fd={fd} g={}", g[i]);
+    }
+    // no gradient requested
+    let mut loss2 = 0.0f64;
+    // SAFETY: grad_x NULL means "skip".
+    let s = unsafe {
+        hs_hypersimplex_loss_f64(x.as_ptr(), t.as_ptr(), 6, k, tau, &mut loss2, null_mut())
+    };
+    assert_eq!(s, HS_OK);
+    assert_eq!(loss, loss2);
+
+    // multiclass: alloc and scratch variants agree, match the reference and finite differences
+    let (b, c) = (6usize, 3usize);
+    let logits: Vec<f64> = (0..b * c).map(|i| (i as f64 * 1.37).sin() * 1.5).collect();
+    let labels = [0u32, 2, 1, 0, 2, 2];
+    let mut l1 = 0.0f64;
+    let mut g1 = vec![0.0f64; b * c];
+    // SAFETY: valid buffers.
+    let s = unsafe {
+        hs_hypersimplex_loss_multiclass_f64(
+            logits.as_ptr(),
+            labels.as_ptr(),
+            b,
+            c,
+            null(),
+            0.9,
+            HS_REDUCTION_SUM,
+            &mut l1,
+            g1.as_mut_ptr(),
+        )
+    };
+    assert_eq!(s, HS_OK);
+    assert!((l1 - reference_multiclass(&logits, &labels, c, 0.9)).abs() < 1e-12);
+    let mut l2 = 0.0f64;
+    let mut g2 = vec![0.0f64; b * c];
+    let mut scratch = vec![0.0f64; hs_multiclass_scratch_len(b, c)];
+    // SAFETY: valid buffers.
+    let s = unsafe {
+        hs_hypersimplex_loss_multiclass_scratch_f64(
+            logits.as_ptr(),
+            labels.as_ptr(),
+            b,
+            c,
+            null(),
+            0.9,
+            HS_REDUCTION_SUM,
+            &mut l2,
+            g2.as_mut_ptr(),
+            scratch.as_mut_ptr(),
+            scratch.len(),
+        )
+    };
+    assert_eq!(s, HS_OK);
+    assert_eq!((l1, &g1), (l2, &g2));
+    for i in 0..b * c {
+        let h = 1e-6;
+        let (mut p, mut m) = (logits.clone(), logits.clone());
+        p[i] += h;
+        m[i] -= h;
+        let fd = (reference_multiclass(&p, &labels, c, 0.9)
+            - reference_multiclass(&m, &labels, c, 0.9))
+            / (2.0 * h);
+        assert!((fd - g1[i]).abs() < 1e-5, "i={i} fd={fd} g={}", g1[i]);
+    }
+    // mean reduction = sum·2/(B·C); explicit per-class k equal to the label counts = NULL k
+    let counts = [2.0f64, 1.0, 3.0];
+    let mut l3 = 0.0f64;
+    let mut g3 = vec![0.0f64; b * c];
+    // SAFETY: valid buffers.
+    let s = unsafe {
+        hs_hypersimplex_loss_multiclass_f64(
+            logits.as_ptr(),
+            labels.as_ptr(),
+            b,
+            c,
+            counts.as_ptr(),
+            0.9,
+            HS_REDUCTION_MEAN,
+            &mut l3,
+            g3.as_mut_ptr(),
+        )
+    };
+    assert_eq!(s, HS_OK);
+    assert!((l3 - l1 * 2.0 / (b * c) as f64).abs() < 1e-12);
+    for (a, b_) in g3.iter().zip(&g1) {
+        assert!((a - b_ * 2.0 / (b * c) as f64).abs() < 1e-12);
+    }
+    // f32 version agrees with f64
+    let lf32: Vec<f32> = logits.iter().map(|&v| v as f32).collect();
+    let mut l4 = 0.0f32;
+    // SAFETY: valid buffers.
+    let s = unsafe {
+        hs_hypersimplex_loss_multiclass_f32(
+            lf32.as_ptr(),
+            labels.as_ptr(),
+            b,
+            c,
+            null(),
+            0.9,
+            HS_REDUCTION_SUM,
+            &mut l4,
+            null_mut(),
+        )
+    };
+    assert_eq!(s, HS_OK);
+    assert!((l4 as f64 - l1).abs() < 1e-5);
+}
