@@ -55,10 +55,6 @@ impl<T: Real> From<Solution<T>> for Projection {
     }
 }
 
-// The checks moved to `crate::validate`; these two paths stay for the SIMD crate's imports.
-#[doc(hidden)]
-pub use crate::validate::{classify_nonfinite, k_tau as check_k_tau};
-
 /// The sampled start point for the solver (see the module docs); `None` for short inputs.
 pub fn initial_guess<T: Real>(x: &[T], scale: T, k: f64) -> Option<T> {
     let n = x.len();

@@ -94,10 +94,6 @@ pub trait Passes<T: Real> {
     }
 }
 
-/// The former name of [`Passes`], kept until the SIMD crate imports the new one.
-#[doc(hidden)]
-pub use Passes as Reductions;
-
 /// [`Passes::gaps`] over any [`Source`] (a scalar pass).
 pub fn gaps_scalar<T: Real, S: Source<T> + ?Sized>(src: &S, scale: T, lambda: T) -> (f64, f64) {
     let mut up = T::MAX;

@@ -42,25 +42,14 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
-// The modules are public only so that existing imports of the SIMD crate keep compiling
-// (`hypersimplex::kernel::Reductions`, `hypersimplex::forward::check_k_tau`, ...); they are
-// hidden from the documentation and not public API. New code uses [`internal`].
-#[doc(hidden)]
-pub mod backward;
-#[doc(hidden)]
-pub mod error;
-#[doc(hidden)]
-pub mod forward;
-#[doc(hidden)]
-pub mod kernel;
-#[doc(hidden)]
-pub mod loss;
-#[doc(hidden)]
-pub mod real;
-#[doc(hidden)]
-pub mod solve;
-#[doc(hidden)]
-pub mod topk;
+mod backward;
+mod error;
+mod forward;
+mod kernel;
+mod loss;
+mod real;
+mod solve;
+mod topk;
 mod validate;
 
 pub use backward::{

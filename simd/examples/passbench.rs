@@ -103,7 +103,7 @@ fn main() {
         println!(
             "sp.piece    {:9.2} us",
             ms(med(|| {
-                use hypersimplex::kernel::Reductions;
+                use hypersimplex::internal::kernel::Passes;
                 let mut sp = hypersimplex_simd::passes::SimdPasses::new(k, &x, 0.7f32);
                 std::hint::black_box(sp.piece(0.1));
             }))
@@ -111,7 +111,7 @@ fn main() {
         println!(
             "sp.p&stats  {:9.2} us",
             ms(med(|| {
-                use hypersimplex::kernel::Reductions;
+                use hypersimplex::internal::kernel::Passes;
                 let mut sp = hypersimplex_simd::passes::SimdPasses::new(k, &x, 0.7f32);
                 std::hint::black_box(sp.piece_and_stats(0.1));
             }))
@@ -121,7 +121,7 @@ fn main() {
             ms(med(|| {
                 let mut sp = hypersimplex_simd::passes::SimdPasses::new(k, &x, 1.0f32 / 1.5);
                 std::hint::black_box(
-                    hypersimplex::forward::solve_lambda(&mut sp, &x, n as f64 / 2.0, 1.0f32 / 1.5)
+                    hypersimplex::internal::solve_lambda(&mut sp, &x, n as f64 / 2.0, 1.0f32 / 1.5)
                         .unwrap(),
                 );
             }))
@@ -129,7 +129,7 @@ fn main() {
         println!(
             "guess       {:9.2} us",
             ms(med(|| {
-                std::hint::black_box(hypersimplex::forward::initial_guess(
+                std::hint::black_box(hypersimplex::internal::initial_guess(
                     &x,
                     1.0f32 / 1.5,
                     n as f64 / 2.0,
@@ -157,7 +157,7 @@ fn main() {
         }
         {
             // one working-set pass, for a bracket around this data's λ ≈ −0.5 (k = n/2, τ = 1.5)
-            use hypersimplex::kernel::Reductions;
+            use hypersimplex::internal::kernel::Passes;
             let mut ws = hypersimplex_simd::working_set::WorkingSet::build(
                 k,
                 &x,

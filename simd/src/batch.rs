@@ -7,14 +7,16 @@
 //! Batches of at least [`BATCH_PAR_MIN`] elements run on the current rayon pool; each line is
 //! computed exactly as it would be alone, so the results do not depend on the thread count.
 
-use hypersimplex::forward::{check_k_tau, classify_nonfinite};
-use hypersimplex::loss::grad_entry;
-use hypersimplex::solve::{Fill, Solution};
+use hypersimplex::internal::grad_entry;
+use hypersimplex::internal::solve::{Fill, Solution};
+use hypersimplex::internal::validate::{
+    classify_nonfinite, k_tau as check_k_tau, multiclass_args, shape, tau_scale as check_tau,
+};
 use hypersimplex::{ClassK, Error, Reduction};
 use rayon::prelude::*;
 
 use crate::element::Element;
-use crate::ops::{check_tau, reduce_free};
+use crate::ops::reduce_free;
 use crate::passes::{merge_residual, BLOCK};
 use crate::platform::Kernels;
 
@@ -69,11 +71,6 @@ fn check_lines<T: Element>(lines: usize, len: usize, k: RowK<'_>, tau: T) -> Res
         check_k_tau(len, k.get(i), tau)?;
     }
     Ok(scale)
-}
-
-/// `rows · n`, or [`Error::LengthMismatch`] on overflow.
-fn shape(rows: usize, n: usize) -> Result<usize, Error> {
-    rows.checked_mul(n).ok_or(Error::LengthMismatch)
 }
 
 /// The first error of a batch of results, in line order, or the values.
@@ -422,33 +419,10 @@ impl Kernels {
         reduction: Reduction,
         grad: Option<&mut [T]>,
     ) -> Result<T, Error> {
-        // Validation in the order of `hypersimplex::hypersimplex_loss_multiclass`.
+        // The same checks, in the same order, as `hypersimplex::hypersimplex_loss_multiclass`.
         let batch = labels.len();
-        let total = shape(batch, classes)?;
-        if logits.len() != total || grad.as_ref().is_some_and(|g| g.len() != total) {
-            return Err(Error::LengthMismatch);
-        }
-        if labels.iter().any(|&l| l as usize >= classes) {
-            return Err(Error::LabelOutOfRange);
-        }
-        let scale = check_k_tau(batch, 0.0, tau)?;
-        let bf = batch as f64;
-        match k {
-            ClassK::LabelCounts => {}
-            ClassK::Fixed(kc) => {
-                if !(kc >= 0.0 && kc <= bf) {
-                    return Err(Error::InvalidK);
-                }
-            }
-            ClassK::PerClass(ks) => {
-                if ks.len() != classes {
-                    return Err(Error::LengthMismatch);
-                }
-                if !ks.iter().all(|&kc| kc >= 0.0 && kc <= bf) {
-                    return Err(Error::InvalidK);
-                }
-            }
-        }
+        let grad_len = grad.as_ref().map(|g| g.len());
+        let (total, scale) = multiclass_args(logits.len(), labels, classes, k, tau, grad_len)?;
         if total == 0 {
             return Ok(T::ZERO);
         }

@@ -3,8 +3,8 @@
 
 use std::mem::MaybeUninit;
 
-use hypersimplex::kernel::{Piece, Reductions, ScalarPasses, Stats};
-use hypersimplex::loss::Residual;
+use hypersimplex::internal::kernel::{Passes, Piece, ScalarPasses, Stats};
+use hypersimplex::internal::Residual;
 use hypersimplex::Real;
 
 use crate::platform::{Kernels, Path};
@@ -134,11 +134,11 @@ pub trait Element: Real {
             portable::vjp_in_place(y, g, mean, s)
         )
     }
-    /// The loss residual at λ (see `hypersimplex::loss::residual`).
+    /// The loss residual at λ (see `hypersimplex::internal::residual`).
     fn residual(k: Kernels, x: &[Self], t: &[Self], s: Self, lam: Self) -> Residual {
         dispatch!(k, residual(x, t, s, lam), portable::residual(x, t, s, lam))
     }
-    /// `out_i = hypersimplex::loss::grad_entry(x_i, t_i, s, λ, m, factor)`.
+    /// `out_i = hypersimplex::internal::grad_entry(x_i, t_i, s, λ, m, factor)`.
     #[allow(clippy::too_many_arguments)]
     fn grad(
         k: Kernels,
@@ -179,7 +179,7 @@ pub trait Element: Real {
         let scalar = || portable::residual_labels(x, labels, class, s, lam);
         dispatch!(k, residual_labels(x, labels, class, s, lam), scalar())
     }
-    /// `out_i = hypersimplex::loss::grad_entry(x_i, t_i, s, λ_i, m_i, factor)`:
+    /// `out_i = hypersimplex::internal::grad_entry(x_i, t_i, s, λ_i, m_i, factor)`:
     /// [`Element::grad`] with a λ and a mean per element.
     #[allow(clippy::too_many_arguments)]
     fn grad_pattern(

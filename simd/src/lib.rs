@@ -10,8 +10,8 @@
 //!
 //! ## How it is built
 //! Data flows one way: λ is found by the core crate's root finder
-//! (`hypersimplex::forward::solve_lambda`, safeguarded Newton with an exact finish), driven by
-//! `passes::SimdPasses`, this crate's implementation of `hypersimplex::kernel::Reductions`.
+//! (`hypersimplex::internal::solve_lambda`, safeguarded Newton with an exact finish), driven by
+//! `passes::SimdPasses`, this crate's implementation of `hypersimplex::internal::kernel::Passes`.
 //! Each pass is one streaming reduction computed by a vector kernel (`avx2`, `neon`, or the
 //! scalar [`portable`] code), split into fixed blocks that run on the rayon pool for long
 //! vectors. The final clip, the backward pass and the loss passes are vectorized the same way.

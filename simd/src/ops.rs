@@ -2,11 +2,13 @@
 //! finder driven by this crate's passes), the backward pass and the binary loss, and the free
 //! functions that run them on the active path.
 
-use hypersimplex::forward::{
-    check_k_tau, classify_nonfinite, solve_lambda, write_solution, SAMPLE_FROM,
+use hypersimplex::internal::kernel::{Passes, ScalarPasses};
+use hypersimplex::internal::solve::{solve, Fill, Solution};
+use hypersimplex::internal::validate::{
+    classify_nonfinite, k_tau as check_k_tau, targets_in_unit as valid_targets,
+    tau_scale as check_tau,
 };
-use hypersimplex::kernel::{Reductions, ScalarPasses};
-use hypersimplex::solve::{solve, Fill, Solution};
+use hypersimplex::internal::{solve_lambda, write_solution, SAMPLE_FROM};
 use hypersimplex::{ClassK, Error, Projection, Reduction};
 
 use crate::element::Element;
@@ -22,26 +24,6 @@ use crate::working_set::WORKING_SET_FROM;
 /// `docs/design.md`).
 pub const STREAM_FROM_BYTES: usize = 16 << 20;
 
-/// `1/τ` for a backward pass: [`Error::InvalidTau`] unless `0 < τ < ∞`,
-/// [`Error::ScaleOverflow`] if `1/τ` overflows.
-pub(crate) fn check_tau<T: Element>(tau: T) -> Result<T, Error> {
-    if !(tau > T::ZERO && tau.is_finite()) {
-        return Err(Error::InvalidTau);
-    }
-    let s = T::ONE / tau;
-    if s.is_finite() {
-        Ok(s)
-    } else {
-        Err(Error::ScaleOverflow)
-    }
-}
-
-/// `true` when every target lies in `[0, 1]` (branch-free, so it vectorizes).
-pub(crate) fn valid_targets<T: Element>(t: &[T]) -> bool {
-    t.iter()
-        .fold(true, |ok, &v| ok & (v >= T::ZERO) & (v <= T::ONE))
-}
-
 fn merge_free(a: (usize, f64, bool), b: (usize, f64, bool)) -> (usize, f64, bool) {
     (a.0 + b.0, a.1 + b.1, a.2 & b.2)
 }
@@ -52,12 +34,12 @@ impl Kernels {
         self.solve_with(&mut SimdPasses::new(self, x, scale), x, k, scale)
     }
 
-    /// `hypersimplex::forward::solve_lambda` (the core root finder `hypersimplex::solve::solve`
+    /// `hypersimplex::internal::solve_lambda` (the core root finder `hypersimplex::internal::solve::solve`
     /// from a sampled start point) with the start point computed by these kernels (see
     /// [`Kernels::sample`]), and, for inputs of at least [`WORKING_SET_FROM`] elements, the
     /// working-set solver ([`Kernels::solve_working_set`]). The scalar path and short inputs
     /// use the core function unchanged.
-    pub(crate) fn solve_with<T: Element, R: Reductions<T>>(
+    pub(crate) fn solve_with<T: Element, R: Passes<T>>(
         self,
         passes: &mut R,
         x: &[T],

@@ -1,5 +1,5 @@
 //! Fixed-block reductions and writes over one vector, sequential or on rayon, and the
-//! [`Reductions`] implementation the core root finder drives.
+//! [`Passes`] implementation the core root finder drives.
 //!
 //! Every reduction splits its input into blocks of [`BLOCK`] elements (the last one shorter),
 //! reduces each block with one kernel call, and folds the block results left to right. The
@@ -7,8 +7,8 @@
 //! identical whether the blocks run on one thread or on many. Vectors of at least [`PAR_MIN`]
 //! elements run their blocks on the current rayon pool (when it has more than one thread).
 
-use hypersimplex::kernel::{gaps_scalar, Piece, Reductions, Stats};
-use hypersimplex::loss::Residual;
+use hypersimplex::internal::kernel::{gaps_scalar, Passes, Piece, Stats};
+use hypersimplex::internal::Residual;
 use rayon::prelude::*;
 
 use crate::element::Element;
@@ -144,7 +144,7 @@ pub(crate) fn empty_stats<T: Element>() -> Stats<T> {
 }
 
 /// The vectorized (and, for long vectors, multi-threaded) passes over `z = x·s`: the
-/// [`Reductions`] the core root finder `hypersimplex::solve::solve` runs on.
+/// [`Passes`] the core root finder `hypersimplex::internal::solve::solve` runs on.
 #[derive(Clone, Copy, Debug)]
 pub struct SimdPasses<'a, T> {
     kernels: Kernels,
@@ -159,7 +159,7 @@ impl<'a, T: Element> SimdPasses<'a, T> {
     }
 }
 
-impl<T: Element> Reductions<T> for SimdPasses<'_, T> {
+impl<T: Element> Passes<T> for SimdPasses<'_, T> {
     fn len(&self) -> usize {
         self.x.len()
     }
@@ -244,7 +244,7 @@ impl<'a, 'b, T: Element> WritingPasses<'a, 'b, T> {
     }
 }
 
-impl<T: Element> Reductions<T> for WritingPasses<'_, '_, T> {
+impl<T: Element> Passes<T> for WritingPasses<'_, '_, T> {
     fn len(&self) -> usize {
         self.inner.x.len()
     }

@@ -7,10 +7,10 @@
 //! the element type's `Real::Sum` (an `f64` accumulator for `f32` on every target with
 //! double-precision hardware).
 
-use hypersimplex::backward::is_free;
-use hypersimplex::kernel::{write_clip, write_clip_in_place};
-use hypersimplex::loss::{grad_entry, Residual};
-use hypersimplex::real::SumAcc;
+use hypersimplex::internal::is_free;
+use hypersimplex::internal::kernel::{write_clip, write_clip_in_place};
+use hypersimplex::internal::real::SumAcc;
+use hypersimplex::internal::{grad_entry, Residual};
 use hypersimplex::Real;
 
 /// `y_i = clip(fl(x_i·s) − λ, 0, 1)`.
@@ -54,7 +54,7 @@ pub fn vjp_in_place<T: Real>(y: &[T], g: &mut [T], mean: T, s: T) {
 
 /// The loss residual at λ over `(x_i, t_i)`.
 pub fn residual<T: Real>(x: &[T], t: &[T], s: T, lam: T) -> Residual {
-    hypersimplex::loss::residual(x.iter().copied().zip(t.iter().copied()), s, lam)
+    hypersimplex::internal::residual(x.iter().copied().zip(t.iter().copied()), s, lam)
 }
 
 /// `out_i = grad_entry(x_i, t_i, s, λ, m, factor)`.
@@ -109,7 +109,7 @@ pub fn split<T: Real>(
         }
     }
     crate::working_set::SplitSummary {
-        stats: hypersimplex::kernel::Stats {
+        stats: hypersimplex::internal::kernel::Stats {
             sum: f64::NAN,
             min: mn,
             max: mx,
@@ -151,7 +151,7 @@ pub fn residual_labels<T: Real>(x: &[T], labels: &[u32], class: u32, s: T, lam: 
         .iter()
         .zip(labels)
         .map(|(&xi, &l)| (xi, T::ONE.keep_if(l == class)));
-    hypersimplex::loss::residual(pairs, s, lam)
+    hypersimplex::internal::residual(pairs, s, lam)
 }
 
 /// `out_i = grad_entry(x_i, t_i, s, λ_i, m_i, factor)` (a λ and a mean per element).

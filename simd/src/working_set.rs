@@ -15,9 +15,10 @@
 
 use std::mem::MaybeUninit;
 
-use hypersimplex::forward::{classify_nonfinite, SAMPLE_SIZE};
-use hypersimplex::kernel::{gaps_scalar, Piece, Reductions, Stats};
-use hypersimplex::solve::{solve, Solution};
+use hypersimplex::internal::kernel::{gaps_scalar, Passes, Piece, Stats};
+use hypersimplex::internal::solve::{solve, Solution};
+use hypersimplex::internal::validate::classify_nonfinite;
+use hypersimplex::internal::SAMPLE_SIZE;
 use hypersimplex::{Error, Real};
 use rayon::prelude::*;
 
@@ -275,7 +276,7 @@ fn split_block<T: Element>(
     Some(acc)
 }
 
-impl<T: Element> Reductions<T> for WorkingSet<T> {
+impl<T: Element> Passes<T> for WorkingSet<T> {
     fn len(&self) -> usize {
         self.n
     }

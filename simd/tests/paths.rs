@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use hypersimplex::kernel::{Reductions, ScalarPasses};
+use hypersimplex::internal::kernel::{Passes, ScalarPasses};
 use hypersimplex_simd::passes::{SimdPasses, PAR_MIN};
 use hypersimplex_simd::{Element, Error, Kernels, Path};
 
@@ -79,7 +79,7 @@ fn check_kernels<T: Element>(k: Kernels, x: &[T], tau: T, rng: &mut Rng) {
         let mut y1 = vec![T::from_f64(9.0); n];
         let mut y2 = vec![T::from_f64(9.0); n];
         T::clip(k, x, s, lam, &mut y1);
-        hypersimplex::kernel::write_clip(x, s, lam, &mut y2);
+        hypersimplex::internal::kernel::write_clip(x, s, lam, &mut y2);
         assert_eq!(bits(&y1), bits(&y2), "{name} clip n={n}");
         // the streaming clip, into every alignment of the output
         let mut yb = vec![T::from_f64(9.0); n + 8];
@@ -433,7 +433,7 @@ fn long_vector_is_bitwise_identical_for_every_thread_count() {
                     .unwrap();
                 let mut gx = vec![0.0f32; n];
                 k.soft_binary_argmax_vjp(&y, &g, 0.8, &mut gx).unwrap();
-                // the Reductions impl itself
+                // the Passes impl itself
                 let mut sp = SimdPasses::new(k, &x, 1.25f32);
                 let piece = sp.piece(0.5);
                 let sc = ScalarPasses::new(&x[..], 1.25f32).piece(0.5);

@@ -9,7 +9,7 @@ mod common;
 use std::mem::MaybeUninit;
 
 use common::*;
-use hypersimplex::kernel::{Reductions, ScalarPasses};
+use hypersimplex::internal::kernel::{Passes, ScalarPasses};
 use hypersimplex::Real;
 use hypersimplex_simd::passes::BLOCK;
 use hypersimplex_simd::working_set::{WorkingSet, SLOT, WORKING_SET_PAR_MIN};

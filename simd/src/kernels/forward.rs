@@ -1,7 +1,7 @@
 //! Forward-pass kernels: the statistics of `z = x·s`, the piece at a trial λ (the solver's
 //! pass, optionally fused with the write of `y`), finiteness, and the clips that write `y`.
 
-use hypersimplex::kernel::{Piece, Stats};
+use hypersimplex::internal::kernel::{Piece, Stats};
 use hypersimplex::Real;
 
 use super::{Tail, FX_FLUSH};

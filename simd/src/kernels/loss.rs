@@ -2,7 +2,7 @@
 //! the gradient `((clip(d) − t) − m)·factor` on the free set, and the blocked transpose that
 //! turns the multiclass logits into class columns.
 
-use hypersimplex::loss::{grad_entry, Residual};
+use hypersimplex::internal::{grad_entry, Residual};
 use hypersimplex::Real;
 
 use crate::isa::Lanes;
@@ -152,7 +152,7 @@ unsafe fn residual_of<L: Lanes, O: Operand<L>>(x: &[L::T], t: &O, s: L::T, lam: 
 }
 
 /// `out_i = ((clip(d_i) − t_i) − m)·factor` where `0 < d_i < 1`, else that times 0
-/// (`hypersimplex::loss::grad_entry`, including the sign of its zeros).
+/// (`hypersimplex::internal::grad_entry`, including the sign of its zeros).
 ///
 /// # Safety
 /// The CPU must support `L`'s instruction set.
@@ -177,7 +177,7 @@ pub(crate) unsafe fn grad<L: Lanes>(
 }
 
 /// [`grad`] with a λ and a mean per element:
-/// `out_i = hypersimplex::loss::grad_entry(x_i, t_i, s, λ_i, m_i, factor)`.
+/// `out_i = hypersimplex::internal::grad_entry(x_i, t_i, s, λ_i, m_i, factor)`.
 ///
 /// # Safety
 /// The CPU must support `L`'s instruction set.

@@ -106,8 +106,8 @@ macro_rules! entry_points {
         #[allow(unused_imports)]
         use {
             core::mem::MaybeUninit,
-            hypersimplex::kernel::{Piece, Stats},
-            hypersimplex::loss::Residual,
+            hypersimplex::internal::kernel::{Piece, Stats},
+            hypersimplex::internal::Residual,
             $crate::isa::Lanes,
             $crate::working_set::SplitSummary,
         };

@@ -2,7 +2,7 @@
 
 use core::mem::MaybeUninit;
 
-use hypersimplex::kernel::Stats;
+use hypersimplex::internal::kernel::Stats;
 use hypersimplex::Real;
 
 use super::{Tail, FX_FLUSH};

@@ -17,7 +17,7 @@
 mod rt;
 
 use core::hint::black_box as bb;
-use hypersimplex::kernel::{Reductions, ScalarPasses, Source, Strided};
+use hypersimplex::internal::kernel::{Passes, ScalarPasses, Source, Strided};
 use hypersimplex::{ClassK, Error, Real, Reduction};
 
 extern "C" {
@@ -101,15 +101,15 @@ fn all<T: Real>(a: &mut [T], b: &mut [T], c: &mut [T], d: &mut [T]) -> u32 {
 
     // internals other crates (ffi, simd) build on
     note(
-        hypersimplex::forward::check_k_tau(a.len(), k, tau).map(|s| {
+        hypersimplex::internal::validate::k_tau(a.len(), k, tau).map(|s| {
             bb(s);
         }),
     );
-    bb(hypersimplex::forward::classify_nonfinite(a));
-    bb(hypersimplex::forward::initial_guess(a, tau, k));
+    bb(hypersimplex::internal::validate::classify_nonfinite(a));
+    bb(hypersimplex::internal::initial_guess(a, tau, k));
     let mut passes = ScalarPasses::new(&*a, tau);
-    if let Ok(sol) = hypersimplex::forward::solve_lambda(&mut passes, a, k, tau) {
-        hypersimplex::forward::write_solution(a, tau, &sol, b);
+    if let Ok(sol) = hypersimplex::internal::solve_lambda(&mut passes, a, k, tau) {
+        hypersimplex::internal::write_solution(a, tau, &sol, b);
     }
     bb(passes.stats());
     bb(passes.piece(tau));
@@ -121,13 +121,13 @@ fn all<T: Real>(a: &mut [T], b: &mut [T], c: &mut [T], d: &mut [T]) -> u32 {
     bb(strided.for_each_quad(|_| s += 1));
     bb(s);
     let mut sp = ScalarPasses::new(&strided, tau);
-    let _ = bb(hypersimplex::solve::solve(&mut sp, k, Some(tau)).map(|s| s.lambda));
-    hypersimplex::kernel::write_clip(a, tau, tau, b);
-    hypersimplex::kernel::write_clip_in_place(b, tau, tau);
-    let res = hypersimplex::loss::residual(a.iter().copied().zip(b.iter().copied()), tau, tau);
+    let _ = bb(hypersimplex::internal::solve::solve(&mut sp, k, Some(tau)).map(|s| s.lambda));
+    hypersimplex::internal::kernel::write_clip(a, tau, tau, b);
+    hypersimplex::internal::kernel::write_clip_in_place(b, tau, tau);
+    let res = hypersimplex::internal::residual(a.iter().copied().zip(b.iter().copied()), tau, tau);
     bb(res.mean::<T>());
-    bb(hypersimplex::loss::grad_entry(tau, tau, tau, tau, tau, tau));
-    bb(hypersimplex::backward::is_free(tau));
+    bb(hypersimplex::internal::grad_entry(tau, tau, tau, tau, tau, tau));
+    bb(hypersimplex::internal::is_free(tau));
 
     // the error type: codes, messages, Display
     let e: Error = match bb(0u8) {
