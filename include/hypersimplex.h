@@ -23,16 +23,23 @@
  *    Any other overlap is detected and returns HS_ERR_OVERLAP (nothing is written).
  *  - Lengths are element counts (not bytes). Matrices are row-major. k is a double so that
  *    counts above 2^24 stay exact; tau is in the units of x.
- *  - Thread-safe and reentrant: no global mutable state except a thread pool. The std build
- *    runs SIMD kernels chosen at run time (AVX2 on x86-64 CPUs that have it, NEON on aarch64,
- *    portable code otherwise) and splits batches of >= 16384 elements and vectors of >= 2^20
- *    elements over rayon's global thread pool; results are bitwise identical for every
- *    thread count. Cap the pool with the environment variable RAYON_NUM_THREADS (read when
- *    the pool starts, i.e. before the first large call); RAYON_NUM_THREADS=1 keeps all work
- *    on the calling thread. HYPERSIMPLEX_FORCE_SCALAR=1 forces the portable kernels.
- *    Vectors of >= 32768 elements are solved on a working set, a temporary buffer of about
- *    n/4 elements allocated per call (if it cannot be allocated, the call takes the slower
- *    path without it; it does not fail).
+ *  - Thread-safe and reentrant: no global mutable state except the library's thread pool.
+ *    The std build runs SIMD kernels chosen at run time (AVX2 on x86-64 CPUs that have it,
+ *    NEON on aarch64, portable code otherwise) and splits batches of >= 16384 elements and
+ *    vectors of >= 2^20 elements over its own pool (hs_set_num_threads; by default
+ *    RAYON_NUM_THREADS when it is a positive integer, else the CPU count; an invalid value is
+ *    ignored); results are bitwise identical for every thread count. If the system refuses to
+ *    start threads, calls run on the calling thread (retried a second later, nothing printed).
+ *    After fork() the child builds its own pool on its first large call (the parent's workers
+ *    do not exist there), so calls in a child never wait on them. HYPERSIMPLEX_FORCE_SCALAR=1
+ *    forces the portable kernels.
+ *  - Memory: no function allocates except, in the std build, hs_hypersimplex_loss_multiclass
+ *    _f32/_f64 (see them for the amounts; HS_ERR_OUT_OF_MEMORY when they cannot) and the
+ *    large-input helpers: vectors of >= 32768 elements are solved on a working set of about
+ *    n/4 elements allocated per call, batches over several threads collect per-row results
+ *    (a few bytes per row); when those cannot be allocated the call takes a path without them
+ *    or returns HS_ERR_OUT_OF_MEMORY, outputs untouched. The _scratch_ variants use only the
+ *    caller's scratch (they run the portable single-thread code, bitwise the same result).
  *  - No panic ever unwinds into C: the std build catches it and returns HS_ERR_PANIC.
  *  - no_std builds (cargo feature "std" off, e.g. for microcontrollers) provide every function
  *    except hs_hypersimplex_loss_multiclass_f32/_f64, which allocate; use the _scratch_
@@ -305,8 +312,15 @@ int32_t hs_hypersimplex_loss_f64(const double *x,
                                  double *loss,
                                  double *grad_x);
 
-// Multiclass HyperSimplex loss (single precision; std build only, it allocates `batch`
-// floats of scratch; in no_std builds use `hs_hypersimplex_loss_multiclass_scratch_f32`).
+// Multiclass HyperSimplex loss (single precision; std build only, since it allocates; the
+// `_scratch_` variants use only the caller's memory).
+//
+// Memory: a transposed copy of the logits (`batch·classes` floats), 24 bytes per class, with
+// `grad_logits` two buffers of about 1024 floats and one more per worker thread, and, for
+// `batch >= 32768`, a working set of about `batch/4` floats and a sample of a few thousand per
+// column being solved (one column per thread). The copy and the per-class results are required: if they cannot be
+// allocated the call returns `HS_ERR_OUT_OF_MEMORY` with the outputs untouched; the other
+// buffers are optional (without them the same values are computed more slowly).
 //
 // Logits `X` (row-major `batch × classes`), labels `l[b]` in `[0, classes)`, one-hot targets
 // `Y`. Each class column is projected down the batch: `p_c = Π_Δ(batch,k_c)(X[:,c]/τ)`, and
@@ -395,6 +409,27 @@ int32_t hs_hypersimplex_loss_multiclass_scratch_f64(const double *logits,
 // `hs_hypersimplex_loss_multiclass_scratch_f32/_f64` need for a `batch × classes` problem
 // (currently `batch`).
 size_t hs_multiclass_scratch_len(size_t batch, size_t classes);
+
+// Sets the number of threads the library computes with.
+//
+// * `n = 0`: the default: `RAYON_NUM_THREADS` when it holds a positive integer, else the
+//   number of CPUs the process may use (an invalid, empty or zero `RAYON_NUM_THREADS` is
+//   ignored, never an error);
+// * `n = 1`: every call runs on the calling thread and no worker thread is started;
+// * `n > 1`: a pool of `n` threads (the calling thread waits while they work).
+//
+// Takes effect for the next call; a pool already running finishes its calls first. Results
+// are bitwise the same for every thread count. If threads cannot be started, calls run on the
+// calling thread instead (and starting is retried a second later). After `fork()`, the child
+// gets a fresh pool on its first large call (the parent's workers do not exist there).
+// Thread-safe. Returns `HS_OK`. In the no_std build (no threads) it accepts any `n` and
+// changes nothing.
+int32_t hs_set_num_threads(size_t n);
+
+// The number of threads the library computes with (the calling thread counts as one; 1 means
+// no pool). The default is the value `hs_set_num_threads(0)` describes. Always 1 in the no_std
+// build.
+size_t hs_get_num_threads(void);
 
 // A static, NUL-terminated, human-readable description of any status value (`"success"` for
 // `HS_OK`, `"unknown status"` for values that are not status codes). Never NULL; do not free.

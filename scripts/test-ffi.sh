@@ -61,6 +61,20 @@ pkg_config_build() {
 }
 step "pkg-config: hypersimplex (shared) and hypersimplex-static build commands" pkg_config_build
 
+# -- hostile process conditions (issue 13): thread count, fork after the pool ran, out of memory
+reliability() {
+    local lib
+    gcc -std=c99 -O2 -Wall -Wextra -Werror -Iinclude c-examples/tests/reliability.c \
+        "$LIBDIR/libhypersimplex.a" -lpthread -ldl -lm -o "$WORK/reliability_static" &&
+        gcc -std=c99 -O2 -Wall -Wextra -Werror -Iinclude c-examples/tests/reliability.c \
+            -L"$LIBDIR" -Wl,-rpath,"$LIBDIR" -lhypersimplex -lm -o "$WORK/reliability_shared" || return 1
+    for lib in static shared; do
+        echo "-- $lib"
+        timeout 120 "$WORK/reliability_$lib" || return 1
+    done
+}
+step "reliability: hs_set/get_num_threads, fork() child after the pool ran, RLIMIT_AS -> HS_ERR_OUT_OF_MEMORY" reliability
+
 # -- Python --------------------------------------------------------------------------------------
 step "python: ctypes module vs NumPy reference (+ torch gradcheck if installed)" \
     env HYPERSIMPLEX_LIB="$LIBDIR/libhypersimplex.so" PYTHONDONTWRITEBYTECODE=1 \

@@ -212,10 +212,13 @@ pub(crate) fn loss<T: Elem>(
     hs_core::hypersimplex_loss(x, target, k, tau, grad_x)
 }
 
-/// Multiclass HyperSimplex loss with caller scratch.
+/// Multiclass HyperSimplex loss with caller scratch (at least `multiclass_scratch_len`
+/// elements): the core crate's code in every build, so that no memory other than the caller's
+/// scratch is used (single thread, portable kernels; bitwise the same result as
+/// [`loss_multiclass_alloc`]).
 #[allow(clippy::too_many_arguments)]
 #[inline]
-pub(crate) fn loss_multiclass<T: Elem>(
+pub(crate) fn loss_multiclass_scratch<T: Elem>(
     logits: &[T],
     labels: &[u32],
     classes: usize,
@@ -225,14 +228,24 @@ pub(crate) fn loss_multiclass<T: Elem>(
     grad: Option<&mut [T]>,
     scratch: &mut [T],
 ) -> Result<T, Error> {
-    if scratch.len() < multiclass_scratch_len(labels.len(), classes) {
-        return Err(Error::ScratchTooSmall);
-    }
-    // The SIMD crate gathers columns into its own per-thread scratch.
-    #[cfg(feature = "std")]
-    return fast::hypersimplex_loss_multiclass(logits, labels, classes, k, tau, reduction, grad);
-    #[cfg(not(feature = "std"))]
     hs_core::hypersimplex_loss_multiclass(logits, labels, classes, k, tau, reduction, grad, scratch)
+}
+
+/// Multiclass HyperSimplex loss on the SIMD crate (std only): vectorized, columns solved in
+/// parallel; allocates the transposed logits (`batch·classes` elements) and small per-class
+/// and per-thread buffers, each fallibly (`Error::OutOfMemory`).
+#[cfg(feature = "std")]
+#[inline]
+pub(crate) fn loss_multiclass_alloc<T: Elem>(
+    logits: &[T],
+    labels: &[u32],
+    classes: usize,
+    k: ClassK<'_>,
+    tau: T,
+    reduction: Reduction,
+    grad: Option<&mut [T]>,
+) -> Result<T, Error> {
+    fast::hypersimplex_loss_multiclass(logits, labels, classes, k, tau, reduction, grad)
 }
 
 /// Scratch elements the multiclass loss needs.

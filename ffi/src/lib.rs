@@ -24,10 +24,10 @@
 //!   reentrant. The std build computes with the `hypersimplex-simd` kernels (AVX2 on x86-64
 //!   when the CPU has it, NEON on aarch64, portable code otherwise, chosen at run time) and,
 //!   for batches of at least 16384 elements or vectors of at least 2^20, splits the work over
-//!   rayon's global thread pool; results are bitwise the same for every thread count. The host
-//!   caps the pool with the `RAYON_NUM_THREADS` environment variable (read when the pool starts,
-//!   i.e. before the first large call); `RAYON_NUM_THREADS=1` keeps all work on the calling
-//!   thread. `HYPERSIMPLEX_FORCE_SCALAR=1` forces the portable kernels (for bug reports).
+//!   the library's own thread pool (`hs_set_num_threads`; default `RAYON_NUM_THREADS` or the
+//!   CPU count); results are bitwise the same for every thread count. If threads cannot be
+//!   started the call runs on the calling thread; after `fork()` the child builds its own pool.
+//!   `HYPERSIMPLEX_FORCE_SCALAR=1` forces the portable kernels (for bug reports).
 //! * std build: a panic (a bug) is caught and reported as `HS_ERR_PANIC`; it never unwinds
 //!   into C. no_std build: the crate's panic handler halts (loops); the core never panics.
 //!
@@ -57,21 +57,42 @@ mod topk;
 
 mod loss;
 
+mod threads;
+
 pub mod status;
 
 pub use status::*;
+pub use threads::{hs_get_num_threads, hs_set_num_threads};
 
-/// Runs an ABI function body: `Ok` → `HS_OK`, `Err(s)` → `s`; a panic → `HS_ERR_PANIC`.
+/// Runs an ABI function body on the library's pool (`hypersimplex_simd::pool`): `Ok` →
+/// `HS_OK`, `Err(s)` → `s`; a panic → `HS_ERR_PANIC`.
 #[cfg(feature = "std")]
 #[inline]
 fn run<F: FnOnce() -> Result<(), i32>>(f: F) -> i32 {
-    // AssertUnwindSafe: after a panic nothing of the closure's state is used again; the caller
-    // only gets the status (outputs are documented as unspecified after HS_ERR_PANIC).
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-        Ok(Ok(())) => HS_OK,
-        Ok(Err(s)) => s,
-        Err(_) => HS_ERR_PANIC,
+    /// The body with its raw pointers, moved to the pool's thread for the duration of the call.
+    struct Body<F>(F);
+    // SAFETY: the body only reads and writes the caller's buffers through the pointers it
+    // captured, and the calling thread is blocked in `pool::run` until the body has finished,
+    // exactly as if the body ran on that thread; the C contract already requires the buffers
+    // to stay valid and unshared with concurrent writers for the duration of the call.
+    unsafe impl<F> Send for Body<F> {}
+    impl<F: FnOnce() -> Result<(), i32>> Body<F> {
+        fn call(self) -> i32 {
+            // AssertUnwindSafe: after a panic nothing of the closure's state is used again; the
+            // caller only gets the status (outputs are unspecified after HS_ERR_PANIC).
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(self.0)) {
+                Ok(Ok(())) => HS_OK,
+                Ok(Err(s)) => s,
+                Err(_) => HS_ERR_PANIC,
+            }
+        }
     }
+    let body = Body(f);
+    // A panic escaping `pool::run` itself (not the body) must not unwind into C either.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        hypersimplex_simd::pool::run(move || body.call())
+    }))
+    .unwrap_or(HS_ERR_PANIC)
 }
 
 /// Runs an ABI function body: `Ok` → `HS_OK`, `Err(s)` → `s` (no_std: panics never return).

@@ -44,7 +44,7 @@ fn loss<T: backend::Elem>(
 enum Scratch<T> {
     /// The caller's buffer (`scratch`, `scratch_len` elements).
     Caller(*mut T, usize),
-    /// Allocate `multiclass_scratch_len(batch, classes)` elements (std only).
+    /// None: the SIMD crate allocates what it needs (std only).
     #[cfg(feature = "std")]
     Alloc,
 }
@@ -110,17 +110,12 @@ fn multiclass<T: backend::Elem>(
         Some(r) => {
             // SAFETY: scratch is disjoint from every other argument (checked above).
             let ss = unsafe { r.slice_mut() };
-            backend::loss_multiclass(xs, ls, classes, ck, tau, reduction, gs, ss)
+            backend::loss_multiclass_scratch(xs, ls, classes, ck, tau, reduction, gs, ss)
         }
         None => {
             #[cfg(feature = "std")]
             {
-                let len = backend::multiclass_scratch_len(batch, classes);
-                let mut buf = std::vec::Vec::new();
-                buf.try_reserve_exact(len)
-                    .map_err(|_| HS_ERR_OUT_OF_MEMORY)?;
-                buf.resize(len, T::ZERO);
-                backend::loss_multiclass(xs, ls, classes, ck, tau, reduction, gs, &mut buf)
+                backend::loss_multiclass_alloc(xs, ls, classes, ck, tau, reduction, gs)
             }
             #[cfg(not(feature = "std"))]
             {
@@ -181,8 +176,15 @@ pub unsafe extern "C" fn hs_hypersimplex_loss_f64(
     run(|| self::loss(x, target, n, k, tau, loss, grad_x))
 }
 
-/// Multiclass HyperSimplex loss (single precision; std build only, it allocates `batch`
-/// floats of scratch; in no_std builds use `hs_hypersimplex_loss_multiclass_scratch_f32`).
+/// Multiclass HyperSimplex loss (single precision; std build only, since it allocates; the
+/// `_scratch_` variants use only the caller's memory).
+///
+/// Memory: a transposed copy of the logits (`batch·classes` floats), 24 bytes per class, with
+/// `grad_logits` two buffers of about 1024 floats and one more per worker thread, and, for
+/// `batch >= 32768`, a working set of about `batch/4` floats and a sample of a few thousand per
+/// column being solved (one column per thread). The copy and the per-class results are required: if they cannot be
+/// allocated the call returns `HS_ERR_OUT_OF_MEMORY` with the outputs untouched; the other
+/// buffers are optional (without them the same values are computed more slowly).
 ///
 /// Logits `X` (row-major `batch × classes`), labels `l[b]` in `[0, classes)`, one-hot targets
 /// `Y`. Each class column is projected down the batch: `p_c = Π_Δ(batch,k_c)(X[:,c]/τ)`, and

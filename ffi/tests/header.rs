@@ -41,6 +41,8 @@ fn header_is_fresh() {
         "hs_hypersimplex_loss_multiclass_scratch_f32",
         "hs_status_message",
         "hs_version",
+        "hs_set_num_threads",
+        "hs_get_num_threads",
     ] {
         let lines: Vec<&str> = fresh.lines().collect();
         let decl = lines

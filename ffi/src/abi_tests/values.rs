@@ -281,3 +281,78 @@ fn losses_match_reference_and_finite_differences() {
     assert_eq!(s, HS_OK);
     assert!((l4 as f64 - l1).abs() < 1e-5);
 }
+
+/// The `_scratch_` variant (core code, caller scratch only) and the allocating one (SIMD
+/// kernels, columns in parallel, working sets for long columns) give the same loss and
+/// gradient: bitwise for one block, up to the summation order above, for every class-k rule and reduction, up to batches that take the
+/// working-set and multi-thread paths.
+#[cfg(feature = "std")]
+#[test]
+fn multiclass_scratch_and_alloc_agree_bitwise() {
+    let mut seed = 0x2545f4914f6cdd1du64;
+    let mut unit = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed >> 11) as f64 / (1u64 << 53) as f64
+    };
+    for &(b, c) in &[(1usize, 1usize), (7, 3), (1000, 10), (40_000, 3)] {
+        let logits: Vec<f32> = (0..b * c).map(|_| (unit() * 6.0 - 3.0) as f32).collect();
+        let labels: Vec<u32> = (0..b)
+            .map(|_| (unit() * c as f64) as u32 % c as u32)
+            .collect();
+        let ks: Vec<f64> = (0..c).map(|_| unit() * b as f64).collect();
+        for (kp, red) in [(null(), HS_REDUCTION_SUM), (ks.as_ptr(), HS_REDUCTION_MEAN)] {
+            let (mut l1, mut l2) = (0.0f32, 0.0f32);
+            let (mut g1, mut g2) = (vec![0.0f32; b * c], vec![0.0f32; b * c]);
+            let mut scratch = vec![0.0f32; hs_multiclass_scratch_len(b, c)];
+            // SAFETY: valid buffers of the stated lengths.
+            let (s1, s2) = unsafe {
+                (
+                    hs_hypersimplex_loss_multiclass_f32(
+                        logits.as_ptr(),
+                        labels.as_ptr(),
+                        b,
+                        c,
+                        kp,
+                        0.7,
+                        red,
+                        &mut l1,
+                        g1.as_mut_ptr(),
+                    ),
+                    hs_hypersimplex_loss_multiclass_scratch_f32(
+                        logits.as_ptr(),
+                        labels.as_ptr(),
+                        b,
+                        c,
+                        kp,
+                        0.7,
+                        red,
+                        &mut l2,
+                        g2.as_mut_ptr(),
+                        scratch.as_mut_ptr(),
+                        scratch.len(),
+                    ),
+                )
+            };
+            assert_eq!((s1, s2), (HS_OK, HS_OK), "b={b} c={c}");
+            // The loss sums in a different order (the SIMD crate by blocks), so it may differ
+            // in the last bit of the f32 result above one block.
+            assert!(
+                (l1 - l2).abs() <= 2.0 * f32::EPSILON * l1.abs(),
+                "loss b={b} c={c}: {l1} vs {l2}"
+            );
+            // Above one block the free-set means are summed in another order too.
+            let gmax = g1.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            let tol = if b <= 1000 {
+                0.0
+            } else {
+                4.0 * f32::EPSILON * gmax
+            };
+            assert!(
+                g1.iter().zip(&g2).all(|(p, q)| (p - q).abs() <= tol),
+                "gradient b={b} c={c}"
+            );
+        }
+    }
+}
