@@ -198,7 +198,8 @@ int32_t hs_soft_binary_argmax_rows_f64(const double *x,
 // * Aliasing: `grad_x == g` computes in place; `y == g` is allowed (both are inputs); any
 //   other overlap with `grad_x` is `HS_ERR_OVERLAP`.
 //
-// Errors: `HS_ERR_INVALID_TAU`, `HS_ERR_SCALE_OVERFLOW` (1/τ overflows),
+// Errors: `HS_ERR_INVALID_TAU`, `HS_ERR_SCALE_OVERFLOW` (1/τ overflows, or an entry
+// `(g[i] − mean)/τ` on the free set does: entries outside it are exactly 0 whatever g holds),
 // `HS_ERR_NON_FINITE_INPUT` (NaN/inf in y or g), and the pointer errors. On error `grad_x`
 // is unchanged.
 //

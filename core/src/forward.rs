@@ -143,6 +143,7 @@ pub fn write_solution<T: Real>(x: &[T], scale: T, sol: &Solution<T>, y: &mut [T]
 /// assert_eq!(y[0], 1.0);          // far above the threshold: saturated
 /// assert_eq!(p.upper, 1);
 /// ```
+#[inline(always)] // thin: the work is in `forward_solved` (one frame less on the stack)
 pub fn soft_binary_argmax<T: Real>(
     x: &[T],
     k: f64,
@@ -152,7 +153,7 @@ pub fn soft_binary_argmax<T: Real>(
     if y.len() != x.len() {
         return Err(Error::LengthMismatch);
     }
-    let (sol, scale) = solved(x, k, tau)?;
+    let (sol, scale) = forward_solved(x, k, tau)?;
     write_solution(x, scale, &sol, y);
     Ok(sol.into())
 }
@@ -165,16 +166,25 @@ pub(crate) fn solved<T: Real>(x: &[T], k: f64, tau: T) -> Result<(Solution<T>, T
     Ok((sol, scale))
 }
 
+/// [`solved`] as one function for the two forward entry points (out of place and in place),
+/// so that microcontroller firmware holds its code once (about 250 bytes of flash); the
+/// losses inline [`solved`] instead (their stack depth is the tighter budget).
+#[inline(never)]
+fn forward_solved<T: Real>(x: &[T], k: f64, tau: T) -> Result<(Solution<T>, T), Error> {
+    solved(x, k, tau)
+}
+
 /// [`soft_binary_argmax`] computed in place: `x ← Π_Δ(n,k)(x/τ)`.
 ///
 /// # Errors
 /// As [`soft_binary_argmax`]; on error `x` is not modified.
+#[inline(always)] // thin: the work is in `forward_solved` (one frame less on the stack)
 pub fn soft_binary_argmax_in_place<T: Real>(
     x: &mut [T],
     k: f64,
     tau: T,
 ) -> Result<Projection, Error> {
-    let (sol, scale) = solved(x, k, tau)?;
+    let (sol, scale) = forward_solved(x, k, tau)?;
     match sol.fill {
         Fill::Clip => write_clip_in_place(x, scale, sol.lambda),
         Fill::Zeros => x.iter_mut().for_each(|v| *v = T::ZERO),

@@ -87,7 +87,7 @@ pub mod internal {
     pub mod real {
         pub use crate::real::*;
     }
-    pub use crate::backward::is_free;
+    pub use crate::backward::{is_free, vjp_entry, vjp_mean_checked};
     pub use crate::forward::{
         initial_guess, solve_lambda, write_solution, SAMPLE_FROM, SAMPLE_SIZE,
     };

@@ -121,6 +121,9 @@ pub fn hypersimplex_loss<T: Real>(
         return Err(Error::InvalidTarget);
     }
     let (sol, scale) = solved(x, k, tau)?;
+    if grad_x.is_some() {
+        validate::grad_scale(scale)?;
+    }
     let lam = sol.lambda;
     let res = residual(x.iter().copied().zip(target.iter().copied()), scale, lam);
     if let Some(g) = grad_x {

@@ -28,6 +28,32 @@ pub fn tau_scale<T: Real>(tau: T) -> Result<T, Error> {
     }
 }
 
+/// The bound on `|g_i|` below which no VJP entry `(g_i − mean)·s` can overflow: with every
+/// `|g_i| ≤ L` the mean is in `[−L, L]`, `|g_i − mean| ≤ 2L` and `2L·s ≤ MAX/2`. Inputs above it
+/// take the checking pass `backward::vjp_mean_checked`.
+#[inline]
+pub fn vjp_limit<T: Real>(scale: T) -> T {
+    let two = T::ONE + T::ONE;
+    let four = two + two;
+    if scale > T::ONE {
+        T::MAX / (four * scale)
+    } else {
+        T::MAX / four
+    }
+}
+
+/// [`Error::ScaleOverflow`] when a loss gradient entry could overflow: each is
+/// `(clip(d) − t − mean)·factor` with `|clip(d) − t − mean| ≤ 2` and `factor ≤ s = 1/τ`, so
+/// `2s` finite keeps every entry finite (only subnormal τ fail: τ < 2/MAX).
+#[inline]
+pub fn grad_scale<T: Real>(scale: T) -> Result<(), Error> {
+    if (scale + scale).abs() <= T::MAX {
+        Ok(())
+    } else {
+        Err(Error::ScaleOverflow)
+    }
+}
+
 /// [`Error::InvalidK`] unless `0 ≤ k ≤ n` (NaN fails).
 #[inline]
 pub fn k_in_range(n: usize, k: f64) -> Result<(), Error> {
@@ -142,6 +168,9 @@ pub fn multiclass_args<T: Real>(
         return Err(Error::LabelOutOfRange);
     }
     let scale = k_tau(batch, 0.0, tau)?;
+    if grad_len.is_some() {
+        grad_scale(scale)?;
+    }
     match k {
         ClassK::LabelCounts => {}
         ClassK::Fixed(kc) => k_in_range(batch, kc)?,

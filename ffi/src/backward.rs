@@ -3,9 +3,8 @@
 
 use crate::backend;
 use crate::ptr::{disjoint, span, Region};
-use crate::status::HS_ERR_NON_FINITE_INPUT;
 use crate::{core_err, run};
-use hs_core::internal::validate;
+use hs_core::internal::{validate, vjp_mean_checked};
 
 #[inline]
 fn vjp<T: backend::Elem>(
@@ -47,14 +46,18 @@ fn vjp_rows<T: backend::Elem>(
     if !in_place {
         disjoint(&ro, &[span(&rg)])?;
     }
-    validate::tau_scale(tau).map_err(core_err)?;
-    // SAFETY: checked regions; these shared slices end before grad_x is borrowed mutably.
-    let finite = unsafe { ry.slice().iter().chain(rg.slice()).all(|v| v.is_finite()) };
-    if !finite {
-        return Err(HS_ERR_NON_FINITE_INPUT);
-    }
+    let scale = validate::tau_scale(tau).map_err(core_err)?;
     if n == 0 {
         return Ok(());
+    }
+    // Every row's checks (NaN/±∞, an overflowing entry) before any row is written, so that the
+    // row loops below never fail half way.
+    // SAFETY: checked regions; these shared slices end before grad_x is borrowed mutably.
+    let (mut ys, mut gs) = unsafe { (ry.slice(), rg.slice()) };
+    // `split_at_checked`: no panic path (the firmware's link-time no-panic proof).
+    while let (Some((yr, yt)), Some((gr, gt))) = (ys.split_at_checked(n), gs.split_at_checked(n)) {
+        vjp_mean_checked(yr, gr, scale).map_err(core_err)?;
+        (ys, gs) = (yt, gt);
     }
     // SAFETY: grad_x does not overlap y (checked above).
     let ys = unsafe { ry.slice() };
@@ -79,7 +82,8 @@ fn vjp_rows<T: backend::Elem>(
 /// * Aliasing: `grad_x == g` computes in place; `y == g` is allowed (both are inputs); any
 ///   other overlap with `grad_x` is `HS_ERR_OVERLAP`.
 ///
-/// Errors: `HS_ERR_INVALID_TAU`, `HS_ERR_SCALE_OVERFLOW` (1/τ overflows),
+/// Errors: `HS_ERR_INVALID_TAU`, `HS_ERR_SCALE_OVERFLOW` (1/τ overflows, or an entry
+/// `(g[i] − mean)/τ` on the free set does: entries outside it are exactly 0 whatever g holds),
 /// `HS_ERR_NON_FINITE_INPUT` (NaN/inf in y or g), and the pointer errors. On error `grad_x`
 /// is unchanged.
 ///

@@ -7,16 +7,17 @@
 //! Batches of at least [`BATCH_PAR_MIN`] elements run on the current rayon pool; each line is
 //! computed exactly as it would be alone, so the results do not depend on the thread count.
 
-use hypersimplex::internal::grad_entry;
 use hypersimplex::internal::solve::{Fill, Solution};
 use hypersimplex::internal::validate::{
     classify_nonfinite, k_tau as check_k_tau, multiclass_args, shape, tau_scale as check_tau,
+    vjp_limit,
 };
+use hypersimplex::internal::{grad_entry, vjp_entry, vjp_mean_checked};
 use hypersimplex::{ClassK, Error, Reduction};
 use rayon::prelude::*;
 
 use crate::element::Element;
-use crate::ops::reduce_free;
+use crate::ops::vjp_mean;
 use crate::passes::{merge_residual, BLOCK};
 use crate::platform::Kernels;
 
@@ -267,16 +268,7 @@ impl Kernels {
         if total == 0 {
             return Ok(());
         }
-        let mean = |(yr, gr): (&[T], &[T])| {
-            let (count, sum, finite) = reduce_free(self, yr, gr);
-            if !finite {
-                Err(Error::NonFiniteInput)
-            } else if count > 0 {
-                Ok(T::from_f64(sum / count as f64))
-            } else {
-                Ok(T::ZERO)
-            }
-        };
+        let mean = |(yr, gr): (&[T], &[T])| vjp_mean(self, yr, gr, scale);
         let means = collect_lines(
             rows,
             |v| {
@@ -334,12 +326,13 @@ impl Kernels {
         }
         // Per-column (count, Σ_A g) over fixed blocks of rows, folded in block order.
         let block = cols * COL_BLOCK_ROWS;
+        let limit = vjp_limit(scale);
         let partial = |(yb, gb): (&[T], &[T])| -> Result<_, Error> {
             let (mut count, mut sum) = (filled(cols, 0usize)?, filled(cols, 0.0f64)?);
             let mut finite = true;
             for (yr, gr) in yb.chunks_exact(cols).zip(gb.chunks_exact(cols)) {
                 for (((c, s), &yi), &gi) in count.iter_mut().zip(sum.iter_mut()).zip(yr).zip(gr) {
-                    finite &= (yi.abs() <= T::MAX) & (gi.abs() <= T::MAX);
+                    finite &= (yi.abs() <= T::MAX) & (gi.abs() <= limit);
                     let f = (yi > T::ZERO) & (yi < T::ONE);
                     *c += f as usize;
                     *s += gi.keep_if(f).to_f64();
@@ -366,17 +359,24 @@ impl Kernels {
             sum.iter_mut().zip(&s).for_each(|(a, b)| *a += b);
             finite &= f;
         }
-        if !finite {
-            return Err(Error::NonFiniteInput);
-        }
         let mut means = with_room(cols)?;
-        means.extend(count.iter().zip(&sum).map(|(&c, &s)| {
-            if c > 0 {
-                T::from_f64(s / c as f64)
-            } else {
-                T::ZERO
+        if finite {
+            means.extend(count.iter().zip(&sum).map(|(&c, &s)| {
+                if c > 0 {
+                    T::from_f64(s / c as f64)
+                } else {
+                    T::ZERO
+                }
+            }));
+        } else {
+            // Some |g| above the limit: the checking pass (NaN/±∞, overflow) column by column.
+            let (mut yc, mut gc) = (with_room(rows)?, with_room(rows)?);
+            for c in 0..cols {
+                gather(y, cols, c, &mut yc);
+                gather(g, cols, c, &mut gc);
+                means.push(vjp_mean_checked(&yc, &gc, scale)?);
             }
-        }));
+        }
         let put = |(ob, (yb, gb)): (&mut [T], (&[T], &[T]))| {
             for ((or, yr), gr) in ob
                 .chunks_exact_mut(cols)
@@ -384,8 +384,7 @@ impl Kernels {
                 .zip(gb.chunks_exact(cols))
             {
                 for (((o, &yi), &gi), &m) in or.iter_mut().zip(yr).zip(gr).zip(&means) {
-                    let f = (yi > T::ZERO) & (yi < T::ONE);
-                    *o = ((gi - m) * scale).keep_if(f);
+                    *o = vjp_entry(yi, gi, m, scale);
                 }
             }
         };

@@ -105,11 +105,11 @@ pub trait Element: Real {
             portable::clip_in_place(x, s, lam)
         )
     }
-    /// `(|A|, Σ_{A} g_i, all finite)` over `A = {0 < y_i < 1}`.
-    fn free_mean(k: Kernels, y: &[Self], g: &[Self]) -> (usize, f64, bool) {
-        dispatch!(k, free_mean(y, g), portable::free_mean(y, g))
+    /// `(|A|, Σ_{A} g_i, every |y_i| ≤ MAX and |g_i| ≤ limit)` over `A = {0 < y_i < 1}`.
+    fn free_mean(k: Kernels, y: &[Self], g: &[Self], limit: Self) -> (usize, f64, bool) {
+        dispatch!(k, free_mean(y, g, limit), portable::free_mean(y, g, limit))
     }
-    /// `out_i = (g_i − m)·s` where `0 < y_i < 1`, else 0.
+    /// `out_i = (g_i − m)·s` where `0 < y_i < 1`, else `+0`.
     fn vjp(k: Kernels, y: &[Self], g: &[Self], mean: Self, s: Self, out: &mut [Self]) {
         dispatch!(
             k,

@@ -5,10 +5,10 @@
 use hypersimplex::internal::kernel::{Passes, ScalarPasses};
 use hypersimplex::internal::solve::{solve, Fill, Solution};
 use hypersimplex::internal::validate::{
-    classify_nonfinite, k_tau as check_k_tau, targets_in_unit as valid_targets,
-    tau_scale as check_tau,
+    classify_nonfinite, grad_scale, k_tau as check_k_tau, targets_in_unit as valid_targets,
+    tau_scale as check_tau, vjp_limit,
 };
-use hypersimplex::internal::{solve_lambda, write_solution, SAMPLE_FROM};
+use hypersimplex::internal::{solve_lambda, vjp_mean_checked, write_solution, SAMPLE_FROM};
 use hypersimplex::{ClassK, Error, Projection, Reduction};
 
 use crate::element::Element;
@@ -83,16 +83,7 @@ impl Kernels {
             return Err(Error::LengthMismatch);
         }
         let scale = check_tau(tau)?;
-        let (count, sum, finite) =
-            reduce2(y, g, |a, b| T::free_mean(self, a, b), merge_free).unwrap_or((0, 0.0, true));
-        if !finite {
-            return Err(Error::NonFiniteInput);
-        }
-        let mean = if count > 0 {
-            T::from_f64(sum / count as f64)
-        } else {
-            T::ZERO
-        };
+        let mean = vjp_mean(self, y, g, scale)?;
         Ok((scale, mean))
     }
 
@@ -232,6 +223,9 @@ impl Kernels {
         }
         let scale = check_k_tau(n, k, tau)?;
         let sol = self.solve(x, k, scale)?;
+        if grad_x.is_some() {
+            grad_scale(scale)?;
+        }
         let lam = sol.lambda;
         let res = reduce2(
             x,
@@ -352,7 +346,20 @@ pub fn hypersimplex_loss_multiclass<T: Element>(
     Kernels::active().hypersimplex_loss_multiclass(logits, labels, classes, k, tau, reduction, grad)
 }
 
-/// Reduction helper re-exported for the batch module.
-pub(crate) fn reduce_free<T: Element>(k: Kernels, y: &[T], g: &[T]) -> (usize, f64, bool) {
-    reduce2(y, g, |a, b| T::free_mean(k, a, b), merge_free).unwrap_or((0, 0.0, true))
+/// `mean_{i∈A} g_i` over the free set `A = {0 < y_i < 1}` (0 if A is empty), after checking
+/// that every VJP entry `(g_i − mean)·scale` is finite: one reduction pass, plus the core
+/// crate's checking pass (`hypersimplex::internal::vjp_mean_checked`) only when some `|g_i|` is above
+/// `validate::vjp_limit(scale)`. Errors: `NonFiniteInput`, `ScaleOverflow`.
+pub(crate) fn vjp_mean<T: Element>(k: Kernels, y: &[T], g: &[T], scale: T) -> Result<T, Error> {
+    let limit = vjp_limit(scale);
+    let (count, sum, small) =
+        reduce2(y, g, |a, b| T::free_mean(k, a, b, limit), merge_free).unwrap_or((0, 0.0, true));
+    if !small {
+        return vjp_mean_checked(y, g, scale);
+    }
+    Ok(if count > 0 {
+        T::from_f64(sum / count as f64)
+    } else {
+        T::ZERO
+    })
 }

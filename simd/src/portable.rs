@@ -7,10 +7,10 @@
 //! the element type's `Real::Sum` (an `f64` accumulator for `f32` on every target with
 //! double-precision hardware).
 
-use hypersimplex::internal::is_free;
 use hypersimplex::internal::kernel::{write_clip, write_clip_in_place};
 use hypersimplex::internal::real::SumAcc;
 use hypersimplex::internal::{grad_entry, Residual};
+use hypersimplex::internal::{is_free, vjp_entry};
 use hypersimplex::Real;
 
 /// `y_i = clip(fl(x_i·s) − λ, 0, 1)`.
@@ -23,13 +23,13 @@ pub fn clip_in_place<T: Real>(x: &mut [T], s: T, lam: T) {
     write_clip_in_place(x, s, lam)
 }
 
-/// `(|A|, Σ_{i∈A} g_i, all y_i and g_i finite)` with `A = {0 < y_i < 1}`.
-pub fn free_mean<T: Real>(y: &[T], g: &[T]) -> (usize, f64, bool) {
+/// `(|A|, Σ_{i∈A} g_i, every |y_i| ≤ MAX and |g_i| ≤ limit)` with `A = {0 < y_i < 1}`.
+pub fn free_mean<T: Real>(y: &[T], g: &[T], limit: T) -> (usize, f64, bool) {
     let mut count = 0usize;
     let mut sum = <T::Sum as SumAcc<T>>::ZERO;
     let mut finite = true;
     for (&yi, &gi) in y.iter().zip(g) {
-        finite &= (yi.abs() <= T::MAX) & (gi.abs() <= T::MAX);
+        finite &= (yi.abs() <= T::MAX) & (gi.abs() <= limit);
         let f = is_free(yi);
         count += f as usize;
         sum.add(gi.keep_if(f)); // branch-free: a branch here is mispredicted half the time
@@ -37,18 +37,18 @@ pub fn free_mean<T: Real>(y: &[T], g: &[T]) -> (usize, f64, bool) {
     (count, sum.value(), finite)
 }
 
-/// `out_i = ((g_i − m)·s).keep_if(0 < y_i < 1)` (the core crate's VJP entry: masked by a
-/// multiplication by 0 or 1, so a masked entry is a signed zero).
+/// `out_i = (g_i − m)·s` on the free set `0 < y_i < 1`, `+0` elsewhere (the core crate's
+/// VJP entry, `hypersimplex::internal::vjp_entry`).
 pub fn vjp<T: Real>(y: &[T], g: &[T], mean: T, s: T, out: &mut [T]) {
     for ((o, &yi), &gi) in out.iter_mut().zip(y).zip(g) {
-        *o = ((gi - mean) * s).keep_if(is_free(yi));
+        *o = vjp_entry(yi, gi, mean, s);
     }
 }
 
 /// In-place [`vjp`].
 pub fn vjp_in_place<T: Real>(y: &[T], g: &mut [T], mean: T, s: T) {
     for (gi, &yi) in g.iter_mut().zip(y) {
-        *gi = ((*gi - mean) * s).keep_if(is_free(yi));
+        *gi = vjp_entry(yi, *gi, mean, s);
     }
 }
 

@@ -1,26 +1,32 @@
 //! Backward-pass kernels: the free-set mean of `g`, and the VJP
 //! `out_i = (g_i − m)·s` on the free set `A = {0 < y_i < 1}`, 0 elsewhere.
 
+use hypersimplex::internal::vjp_entry;
 use hypersimplex::Real;
 
 use crate::isa::Lanes;
 
-/// `(|A|, Σ_{i∈A} g_i, all finite)` with `A = {0 < y_i < 1}`, over `min(y.len(), g.len())`
-/// elements.
+/// `(|A|, Σ_{i∈A} g_i, every |y_i| ≤ MAX and |g_i| ≤ limit)` with `A = {0 < y_i < 1}`, over
+/// `min(y.len(), g.len())` elements (`limit` is `hypersimplex::internal::validate::vjp_limit`).
 ///
 /// # Safety
 /// The CPU must support `L`'s instruction set; length `< 2^31`.
 #[inline(always)]
-pub(crate) unsafe fn free_mean<L: Lanes>(y: &[L::T], g: &[L::T]) -> (usize, f64, bool) {
+pub(crate) unsafe fn free_mean<L: Lanes>(
+    y: &[L::T],
+    g: &[L::T],
+    limit: L::T,
+) -> (usize, f64, bool) {
     let (n, w) = (y.len().min(g.len()), L::W);
     let (p, q) = (y.as_ptr(), g.as_ptr());
     let mut i = 0;
     // SAFETY: the caller guarantees the instruction set; loads stay below `n`.
     let (mut count, vsum, vfin) = unsafe {
-        let (zero, one, big) = (
+        let (zero, one, big, lim) = (
             L::splat(L::T::ZERO),
             L::splat(L::T::ONE),
             L::splat(L::T::MAX),
+            L::splat(limit),
         );
         let (mut a0, mut a1, mut a2, mut a3) =
             (L::sum_zero(), L::sum_zero(), L::sum_zero(), L::sum_zero());
@@ -29,8 +35,8 @@ pub(crate) unsafe fn free_mean<L: Lanes>(y: &[L::T], g: &[L::T]) -> (usize, f64,
         while i + 2 * w <= n {
             let (y0, y1) = (L::load(p.add(i)), L::load(p.add(i + w)));
             let (g0, g1) = (L::load(q.add(i)), L::load(q.add(i + w)));
-            let ok0 = L::and(L::le(L::abs(y0), big), L::le(L::abs(g0), big));
-            let ok1 = L::and(L::le(L::abs(y1), big), L::le(L::abs(g1), big));
+            let ok0 = L::and(L::le(L::abs(y0), big), L::le(L::abs(g0), lim));
+            let ok1 = L::and(L::le(L::abs(y1), big), L::le(L::abs(g1), lim));
             fin = L::and(fin, L::and(ok0, ok1));
             let f0 = L::and(L::gt(y0, zero), L::lt(y0, one));
             let f1 = L::and(L::gt(y1, zero), L::lt(y1, one));
@@ -45,7 +51,7 @@ pub(crate) unsafe fn free_mean<L: Lanes>(y: &[L::T], g: &[L::T]) -> (usize, f64,
     let (mut sum, mut fin) = (0.0f64, vfin);
     let (yt, gt) = (y.get(i..n).unwrap_or(&[]), g.get(i..n).unwrap_or(&[]));
     for (&yi, &gi) in yt.iter().zip(gt) {
-        fin &= (yi.abs() <= L::T::MAX) & (gi.abs() <= L::T::MAX);
+        fin &= (yi.abs() <= L::T::MAX) & (gi.abs() <= limit);
         let f = (yi > L::T::ZERO) & (yi < L::T::ONE);
         count += f as usize;
         sum += gi.keep_if(f).to_f64();
@@ -53,8 +59,8 @@ pub(crate) unsafe fn free_mean<L: Lanes>(y: &[L::T], g: &[L::T]) -> (usize, f64,
     (count, vsum + sum, fin)
 }
 
-/// `out_i = (g_i − m)·s` where `0 < y_i < 1`, else that times 0 (a signed zero, as the core
-/// crate's `keep_if` mask-by-multiplication gives).
+/// `out_i = (g_i − m)·s` where `0 < y_i < 1`, else `+0` whatever `g_i` holds (as the core
+/// crate's `vjp_entry`).
 ///
 /// # Safety
 /// The CPU must support `L`'s instruction set.
@@ -84,7 +90,7 @@ pub(crate) unsafe fn vjp_stream<L: Lanes>(
 /// The VJP of one element (the scalar formula of the vector loops).
 #[inline(always)]
 fn entry<T: Real>(yi: T, gi: T, mean: T, s: T) -> T {
-    ((gi - mean) * s).keep_if((yi > T::ZERO) & (yi < T::ONE))
+    vjp_entry(yi, gi, mean, s)
 }
 
 /// The scalar VJP over the elements before and after the vector part.
@@ -127,10 +133,7 @@ unsafe fn vjp_pass<L: Lanes, const STREAM: bool>(
             while i + w <= n {
                 let (yv, gv) = (L::load(p.add(i)), L::load(q.add(i)));
                 let f = L::and(L::gt(yv, zero), L::lt(yv, one));
-                L::stream(
-                    o.add(i),
-                    L::mul(L::mul(L::sub(gv, vm), vs), L::masked(f, one)),
-                );
+                L::stream(o.add(i), L::masked(f, L::mul(L::sub(gv, vm), vs)));
                 i += w;
             }
             L::stream_fence();
@@ -140,14 +143,8 @@ unsafe fn vjp_pass<L: Lanes, const STREAM: bool>(
                 let (g0, g1) = (L::load(q.add(i)), L::load(q.add(i + w)));
                 let f0 = L::and(L::gt(y0, zero), L::lt(y0, one));
                 let f1 = L::and(L::gt(y1, zero), L::lt(y1, one));
-                L::store(
-                    o.add(i),
-                    L::mul(L::mul(L::sub(g0, vm), vs), L::masked(f0, one)),
-                );
-                L::store(
-                    o.add(i + w),
-                    L::mul(L::mul(L::sub(g1, vm), vs), L::masked(f1, one)),
-                );
+                L::store(o.add(i), L::masked(f0, L::mul(L::sub(g0, vm), vs)));
+                L::store(o.add(i + w), L::masked(f1, L::mul(L::sub(g1, vm), vs)));
                 i += 2 * w;
             }
         }
@@ -174,14 +171,8 @@ pub(crate) unsafe fn vjp_in_place<L: Lanes>(y: &[L::T], g: &mut [L::T], mean: L:
             let (g0, g1) = (L::load(q.add(i)), L::load(q.add(i + w)));
             let f0 = L::and(L::gt(y0, zero), L::lt(y0, one));
             let f1 = L::and(L::gt(y1, zero), L::lt(y1, one));
-            L::store(
-                q.add(i),
-                L::mul(L::mul(L::sub(g0, vm), vs), L::masked(f0, one)),
-            );
-            L::store(
-                q.add(i + w),
-                L::mul(L::mul(L::sub(g1, vm), vs), L::masked(f1, one)),
-            );
+            L::store(q.add(i), L::masked(f0, L::mul(L::sub(g0, vm), vs)));
+            L::store(q.add(i + w), L::masked(f1, L::mul(L::sub(g1, vm), vs)));
             i += 2 * w;
         }
     }

@@ -91,7 +91,7 @@ macro_rules! entry_points {
             clip_stream(x: &[L::T], s: L::T, lam: L::T, y: &mut [L::T]) -> ();
             clip_in_place(x: &mut [L::T], s: L::T, lam: L::T) -> ();
             split(x: &[L::T], s: L::T, a: L::T, b: L::T, out: &mut [MaybeUninit<L::T>]) -> SplitSummary<L::T>;
-            free_mean(y: &[L::T], g: &[L::T]) -> (usize, f64, bool);
+            free_mean(y: &[L::T], g: &[L::T], limit: L::T) -> (usize, f64, bool);
             vjp(y: &[L::T], g: &[L::T], mean: L::T, s: L::T, out: &mut [L::T]) -> ();
             vjp_stream(y: &[L::T], g: &[L::T], mean: L::T, s: L::T, out: &mut [L::T]) -> ();
             vjp_in_place(y: &[L::T], g: &mut [L::T], mean: L::T, s: L::T) -> ();
