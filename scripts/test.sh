@@ -48,5 +48,7 @@ step "ffi ABI tests without default features (no_std build over core)" \
 for s in bench ffi simd simd-aarch64 firmware demo; do
   if [ -f "scripts/test-$s.sh" ]; then step "$s" bash "scripts/test-$s.sh"; fi
 done
+# The C ABI under libFuzzer: every family, 20 s each, committed regressions replayed first.
+step "fuzz (C ABI, 20 s per target)" bash scripts/fuzz.sh 20
 
 summary

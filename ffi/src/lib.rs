@@ -48,21 +48,27 @@ mod ptr;
 // One module per operation family; the extern "C" functions are thin typed wrappers over one
 // generic body each. The order of these modules is the order of the functions in the generated
 // header (cbindgen, `sort_by = "None"`), so `status` (codes, messages, version) comes last.
-// (Blank lines keep rustfmt from sorting them.)
-mod forward;
+// (Blank lines keep rustfmt from sorting them.) The modules are public (hidden) only so that the
+// fuzz targets in `fuzz/`, which compile this crate as a Rust library, can name the functions;
+// C callers see the same functions through the header.
+#[doc(hidden)]
+pub mod forward;
 
-mod backward;
+#[doc(hidden)]
+pub mod backward;
 
-mod topk;
+#[doc(hidden)]
+pub mod topk;
 
-mod loss;
+#[doc(hidden)]
+pub mod loss;
 
-mod threads;
+#[doc(hidden)]
+pub mod threads;
 
 pub mod status;
 
 pub use status::*;
-pub use threads::{hs_get_num_threads, hs_set_num_threads};
 
 /// Runs an ABI function body on the library's pool (`hypersimplex_simd::pool`): `Ok` →
 /// `HS_OK`, `Err(s)` → `s`; a panic → `HS_ERR_PANIC`.

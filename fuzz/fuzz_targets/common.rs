@@ -1,0 +1,341 @@
+//! Shared by the fuzz targets: the fuzzer's bytes decoded into sizes, values and flags; the two
+//! element types with their C functions; an f64 bisection reference; the checks every target
+//! makes (a documented status only, never `HS_ERR_PANIC`; outputs untouched on error).
+#![allow(dead_code)]
+
+use std::fmt::Debug;
+
+pub use hs_ffi::status::*;
+
+/// A reader over the fuzzer's bytes; reads past the end give zeros.
+pub struct Bytes<'a>(pub &'a [u8]);
+
+impl Bytes<'_> {
+    pub fn u8(&mut self) -> u8 {
+        let (b, rest) = self.0.split_first().map_or((0, &[][..]), |(b, r)| (*b, r));
+        self.0 = rest;
+        b
+    }
+    pub fn u16(&mut self) -> u16 {
+        u16::from(self.u8()) | (u16::from(self.u8()) << 8)
+    }
+    /// In `0..n` (0 when n is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            usize::from(self.u16()) % n
+        }
+    }
+    /// A value: mostly on a coarse grid (ties, exact breakpoints), some spread, some special.
+    pub fn value(&mut self, mag: f64) -> f64 {
+        match self.u8() {
+            b @ 0..=199 => (f64::from(b) - 100.0) / 8.0 * mag,
+            200..=239 => (f64::from(self.u16()) / 65536.0 - 0.5) * 1e3 * mag,
+            240 => f64::NAN,
+            241 => f64::INFINITY,
+            242 => f64::NEG_INFINITY,
+            243 => f64::MAX,
+            244 => -f64::MAX,
+            245 => f32::MAX as f64,
+            246 => -(f32::MAX as f64),
+            247 => 1e-40,
+            248 => -1e-300,
+            249 => 0.0,
+            250 => -0.0,
+            b => f64::from(b - 250) * 1e30,
+        }
+    }
+    /// A magnitude for a whole vector: 1, or a power of ten up to 1e30 or down to 1e-30.
+    pub fn magnitude(&mut self) -> f64 {
+        match self.u8() {
+            0..=159 => 1.0,
+            b => 10f64.powi(i32::from(b - 160) % 61 - 30),
+        }
+    }
+    /// A k for length n: in [0, n] mostly (0, n, integers, fractions), sometimes outside or NaN.
+    pub fn k(&mut self, n: usize) -> f64 {
+        let n = n as f64;
+        match self.u8() {
+            0..=49 => 0.0,
+            50..=99 => n,
+            100..=199 => (f64::from(self.u16()) / 65535.0 * n).floor(),
+            200..=239 => f64::from(self.u16()) / 65535.0 * n,
+            240 => f64::NAN,
+            241 => -1.0,
+            242 => n + 0.5,
+            243 => f64::INFINITY,
+            b => f64::from(b) * 1e-3 * n.min(1.0),
+        }
+    }
+    /// A τ: mostly in [1e-3, 1e3], sometimes 0, negative, NaN, ±∞, subnormal, huge.
+    pub fn tau(&mut self) -> f64 {
+        match self.u8() {
+            0..=219 => 10f64.powf(f64::from(self.u8()) / 255.0 * 6.0 - 3.0),
+            220 => 0.0,
+            221 => -1.0,
+            222 => f64::NAN,
+            223 => f64::INFINITY,
+            224 => 1e-45,
+            225 => 4e-39,
+            226 => 1e-310,
+            227 => 1e30,
+            _ => 1.0,
+        }
+    }
+}
+
+/// Every status the header documents (never `HS_ERR_PANIC`).
+pub fn documented(s: i32) -> bool {
+    s == HS_OK || (-10..=-1).contains(&s) || (-103..=-100).contains(&s)
+}
+
+pub fn check_status(s: i32, what: &str) {
+    assert!(documented(s), "{what}: undocumented status {s}");
+}
+
+/// The element types (`f32`, `f64`) and their C functions.
+pub trait F: Copy + PartialEq + Debug + Default + 'static {
+    const EPS: f64;
+    /// The smallest positive (subnormal) value.
+    const TINY: f64;
+    const SENTINEL: Self;
+    fn of(v: f64) -> Self;
+    fn to(self) -> f64;
+    fn bits(self) -> u64;
+    /// `fl(x · fl(1/τ))` in this type, widened.
+    fn z(x: Self, tau: Self) -> f64;
+    unsafe fn forward(x: *const Self, n: usize, k: f64, tau: Self, y: *mut Self) -> i32;
+    unsafe fn vjp(y: *const Self, g: *const Self, n: usize, tau: Self, o: *mut Self) -> i32;
+    unsafe fn topk(x: *const Self, n: usize, k: usize, y: *mut Self) -> i32;
+    unsafe fn rows(
+        x: *const Self,
+        r: usize,
+        n: usize,
+        k: *const f64,
+        tau: Self,
+        y: *mut Self,
+    ) -> i32;
+    unsafe fn vjp_rows(
+        y: *const Self,
+        g: *const Self,
+        r: usize,
+        n: usize,
+        tau: Self,
+        o: *mut Self,
+    ) -> i32;
+    unsafe fn loss(
+        x: *const Self,
+        t: *const Self,
+        n: usize,
+        k: f64,
+        tau: Self,
+        l: *mut Self,
+        g: *mut Self,
+    ) -> i32;
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn mc(
+        x: *const Self,
+        lab: *const u32,
+        b: usize,
+        c: usize,
+        k: *const f64,
+        tau: Self,
+        red: i32,
+        l: *mut Self,
+        g: *mut Self,
+    ) -> i32;
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn mc_scratch(
+        x: *const Self,
+        lab: *const u32,
+        b: usize,
+        c: usize,
+        k: *const f64,
+        tau: Self,
+        red: i32,
+        l: *mut Self,
+        g: *mut Self,
+        s: *mut Self,
+        sl: usize,
+    ) -> i32;
+}
+
+macro_rules! element {
+    ($t:ty, $eps:expr, $fw:ident, $vjp:ident, $topk:ident, $rows:ident, $vrows:ident,
+     $loss:ident, $mc:ident, $mcs:ident) => {
+        impl F for $t {
+            const EPS: f64 = $eps;
+            const TINY: f64 = <$t>::from_bits(1) as f64;
+            const SENTINEL: Self = -7.25;
+            fn of(v: f64) -> Self {
+                v as $t
+            }
+            fn to(self) -> f64 {
+                self as f64
+            }
+            fn bits(self) -> u64 {
+                self.to_bits() as u64
+            }
+            fn z(x: Self, tau: Self) -> f64 {
+                (x * (1.0 / tau)) as f64
+            }
+            unsafe fn forward(x: *const Self, n: usize, k: f64, tau: Self, y: *mut Self) -> i32 {
+                unsafe { hs_ffi::forward::$fw(x, n, k, tau, y) }
+            }
+            unsafe fn vjp(
+                y: *const Self,
+                g: *const Self,
+                n: usize,
+                tau: Self,
+                o: *mut Self,
+            ) -> i32 {
+                unsafe { hs_ffi::backward::$vjp(y, g, n, tau, o) }
+            }
+            unsafe fn topk(x: *const Self, n: usize, k: usize, y: *mut Self) -> i32 {
+                unsafe { hs_ffi::topk::$topk(x, n, k, y) }
+            }
+            unsafe fn rows(
+                x: *const Self,
+                r: usize,
+                n: usize,
+                k: *const f64,
+                tau: Self,
+                y: *mut Self,
+            ) -> i32 {
+                unsafe { hs_ffi::forward::$rows(x, r, n, k, tau, y) }
+            }
+            unsafe fn vjp_rows(
+                y: *const Self,
+                g: *const Self,
+                r: usize,
+                n: usize,
+                tau: Self,
+                o: *mut Self,
+            ) -> i32 {
+                unsafe { hs_ffi::backward::$vrows(y, g, r, n, tau, o) }
+            }
+            unsafe fn loss(
+                x: *const Self,
+                t: *const Self,
+                n: usize,
+                k: f64,
+                tau: Self,
+                l: *mut Self,
+                g: *mut Self,
+            ) -> i32 {
+                unsafe { hs_ffi::loss::$loss(x, t, n, k, tau, l, g) }
+            }
+            unsafe fn mc(
+                x: *const Self,
+                lab: *const u32,
+                b: usize,
+                c: usize,
+                k: *const f64,
+                tau: Self,
+                red: i32,
+                l: *mut Self,
+                g: *mut Self,
+            ) -> i32 {
+                unsafe { hs_ffi::loss::$mc(x, lab, b, c, k, tau, red, l, g) }
+            }
+            unsafe fn mc_scratch(
+                x: *const Self,
+                lab: *const u32,
+                b: usize,
+                c: usize,
+                k: *const f64,
+                tau: Self,
+                red: i32,
+                l: *mut Self,
+                g: *mut Self,
+                s: *mut Self,
+                sl: usize,
+            ) -> i32 {
+                unsafe { hs_ffi::loss::$mcs(x, lab, b, c, k, tau, red, l, g, s, sl) }
+            }
+        }
+    };
+}
+
+element!(
+    f32,
+    f32::EPSILON as f64,
+    hs_soft_binary_argmax_f32,
+    hs_soft_binary_argmax_vjp_f32,
+    hs_binary_argmax_f32,
+    hs_soft_binary_argmax_rows_f32,
+    hs_soft_binary_argmax_vjp_rows_f32,
+    hs_hypersimplex_loss_f32,
+    hs_hypersimplex_loss_multiclass_f32,
+    hs_hypersimplex_loss_multiclass_scratch_f32
+);
+element!(
+    f64,
+    f64::EPSILON,
+    hs_soft_binary_argmax_f64,
+    hs_soft_binary_argmax_vjp_f64,
+    hs_binary_argmax_f64,
+    hs_soft_binary_argmax_rows_f64,
+    hs_soft_binary_argmax_vjp_rows_f64,
+    hs_hypersimplex_loss_f64,
+    hs_hypersimplex_loss_multiclass_f64,
+    hs_hypersimplex_loss_multiclass_scratch_f64
+);
+
+/// `n` values of one vector (one magnitude for all).
+pub fn vector<T: F>(b: &mut Bytes<'_>, n: usize) -> Vec<T> {
+    let mag = b.magnitude();
+    (0..n).map(|_| T::of(b.value(mag))).collect()
+}
+
+pub fn bits<T: F>(v: &[T]) -> Vec<u64> {
+    v.iter().map(|x| x.bits()).collect()
+}
+
+pub fn untouched<T: F>(v: &[T], what: &str) {
+    assert!(
+        v.iter().all(|x| x.bits() == T::SENTINEL.bits()),
+        "{what}: output written on error"
+    );
+}
+
+/// The projection of `z` onto Δ(n, k) in f64, by bisection on λ (the reference), and λ.
+pub fn reference(z: &[f64], k: f64) -> (Vec<f64>, f64) {
+    let f = |l: f64| z.iter().map(|&v| (v - l).clamp(0.0, 1.0)).sum::<f64>();
+    let lo0 = z.iter().copied().fold(f64::INFINITY, f64::min) - 1.0;
+    let hi0 = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (mut lo, mut hi) = (lo0, hi0);
+    for _ in 0..2000 {
+        let mid = 0.5 * (lo + hi);
+        if mid <= lo || mid >= hi {
+            break;
+        }
+        if f(mid) > k {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    let l = 0.5 * (lo + hi);
+    (z.iter().map(|&v| (v - l).clamp(0.0, 1.0)).collect(), l)
+}
+
+/// `|y − Π(z)|` within the documented bound `c·ε·M`, `M = max(1, max|z|, |λ|)`.
+pub fn check_projection<T: F>(x: &[T], tau: T, k: f64, y: &[T], what: &str) {
+    let z: Vec<f64> = x.iter().map(|&v| T::z(v, tau)).collect();
+    let (want, lam) = reference(&z, k);
+    let m = z.iter().fold(1f64.max(lam.abs()), |a, v| a.max(v.abs()));
+    let tol = 64.0 * T::EPS * m;
+    for (i, (&a, &b)) in y.iter().zip(&want).enumerate() {
+        let a = a.to();
+        assert!(
+            (0.0..=1.0).contains(&a),
+            "{what}: y[{i}] = {a} outside [0, 1]"
+        );
+        assert!(
+            (a - b).abs() <= tol,
+            "{what}: y[{i}] = {a}, reference {b} (tol {tol:e})"
+        );
+    }
+}

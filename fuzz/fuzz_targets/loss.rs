@@ -1,0 +1,103 @@
+//! `hs_hypersimplex_loss_f32/_f64`: documented status only; on error `*loss` and the gradient
+//! are untouched; on success the loss is ½‖ŷ − t‖² for the forward call's ŷ and the gradient is
+//! the VJP of ŷ − t (both against f64 computations from the library's own ŷ), with or
+//! without the gradient the same loss.
+#![no_main]
+
+#[path = "common.rs"]
+mod common;
+use common::*;
+
+fn run<T: F>(b: &mut Bytes<'_>) {
+    let n = b.below(300);
+    let tau = T::of(b.tau());
+    let x: Vec<T> = vector(b, n);
+    let t: Vec<T> = (0..n)
+        .map(|_| {
+            T::of(match b.u8() {
+                0..=119 => 0.0,
+                120..=239 => 1.0,
+                240..=253 => 0.25,
+                254 => 1.5,
+                _ => f64::NAN,
+            })
+        })
+        .collect();
+    let k = if b.u8() < 200 {
+        t.iter().map(|v| v.to()).sum::<f64>().clamp(0.0, n as f64)
+    } else {
+        b.k(n)
+    };
+    let with_grad = b.u8() & 1 == 0;
+    let (mut l, mut gr) = (T::SENTINEL, vec![T::SENTINEL; n]);
+    let gp = if with_grad {
+        gr.as_mut_ptr()
+    } else {
+        std::ptr::null_mut()
+    };
+    // SAFETY (every call): buffers of length n; `gp` NULL means no gradient.
+    let s = unsafe { T::loss(x.as_ptr(), t.as_ptr(), n, k, tau, &mut l, gp) };
+    check_status(s, "loss");
+    if s != HS_OK {
+        assert_eq!(l.bits(), T::SENTINEL.bits(), "loss written on error");
+        untouched(&gr, "loss gradient");
+        return;
+    }
+    let mut y = vec![T::SENTINEL; n];
+    let sy = unsafe { T::forward(x.as_ptr(), n, k, tau, y.as_mut_ptr()) };
+    assert_eq!(sy, HS_OK, "loss succeeded where the forward fails");
+    let r: Vec<f64> = y.iter().zip(&t).map(|(a, b)| a.to() - b.to()).collect();
+    let want = 0.5 * r.iter().map(|v| v * v).sum::<f64>();
+    let got = l.to();
+    assert!(got.is_finite() && got >= 0.0, "loss {got}");
+    let tol = 64.0 * T::EPS * (want + n as f64);
+    assert!((got - want).abs() <= tol, "loss {got}, want {want}");
+    if with_grad {
+        let free: Vec<bool> = y.iter().map(|v| v.to() > 0.0 && v.to() < 1.0).collect();
+        let cnt = free.iter().filter(|&&f| f).count().max(1);
+        let mean = r
+            .iter()
+            .zip(&free)
+            .filter(|p| *p.1)
+            .map(|p| p.0)
+            .sum::<f64>()
+            / cnt as f64;
+        let s = 1.0 / tau.to();
+        for i in 0..n {
+            let v = gr[i].to();
+            assert!(v.is_finite(), "gradient[{i}] not finite");
+            // ŷ inside the library may differ from this forward call's y by the accuracy
+            // bound, which can move an entry across 0 or 1: compare only clearly free ones.
+            let yi = y[i].to();
+            if free[i] && yi > 1e-3 && yi < 1.0 - 1e-3 {
+                let want = (r[i] - mean) * s;
+                let tol = 1e-3 * s + 64.0 * T::EPS * s * n as f64;
+                assert!((v - want).abs() <= tol, "gradient[{i}] {v}, want {want}");
+            }
+        }
+        // without the gradient: the same loss
+        let mut l2 = T::SENTINEL;
+        let s2 = unsafe {
+            T::loss(
+                x.as_ptr(),
+                t.as_ptr(),
+                n,
+                k,
+                tau,
+                &mut l2,
+                std::ptr::null_mut(),
+            )
+        };
+        assert_eq!(s2, HS_OK);
+        assert_eq!(l2.bits(), l.bits(), "loss with and without the gradient");
+    }
+}
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let mut b = Bytes(data);
+    if b.u8() & 1 == 0 {
+        run::<f32>(&mut b)
+    } else {
+        run::<f64>(&mut b)
+    }
+});

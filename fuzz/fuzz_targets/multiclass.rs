@@ -1,0 +1,116 @@
+//! `hs_hypersimplex_loss_multiclass_*` and its `_scratch_` variant: documented status only, the
+//! same status from both, `HS_ERR_SCRATCH_TOO_SMALL` for a short scratch; on error `*loss` and
+//! the gradient untouched; on success a finite non-negative loss, the same from both variants
+//! (up to summation order) and bitwise the same gradient.
+#![no_main]
+
+#[path = "common.rs"]
+mod common;
+use common::*;
+
+fn run<T: F>(b: &mut Bytes<'_>) {
+    let batch = b.below(48);
+    let classes = b.below(7);
+    let tau = T::of(b.tau());
+    let red = match b.u8() {
+        0..=120 => HS_REDUCTION_SUM,
+        121..=250 => HS_REDUCTION_MEAN,
+        v => i32::from(v),
+    };
+    let labels: Vec<u32> = (0..batch)
+        .map(|_| match b.u8() {
+            255 => classes as u32,
+            v => u32::from(v) % (classes.max(1) as u32),
+        })
+        .collect();
+    let ks: Vec<f64> = (0..classes).map(|_| b.k(batch)).collect();
+    let kp = if b.u8() < 128 {
+        std::ptr::null()
+    } else {
+        ks.as_ptr()
+    };
+    let x: Vec<T> = vector(b, batch * classes);
+    let with_grad = b.u8() & 1 == 0;
+    let short = b.u8() < 16;
+    let (mut l1, mut g1) = (T::SENTINEL, vec![T::SENTINEL; batch * classes]);
+    let (mut l2, mut g2) = (T::SENTINEL, vec![T::SENTINEL; batch * classes]);
+    let gp1 = if with_grad {
+        g1.as_mut_ptr()
+    } else {
+        std::ptr::null_mut()
+    };
+    let gp2 = if with_grad {
+        g2.as_mut_ptr()
+    } else {
+        std::ptr::null_mut()
+    };
+    let need = hs_ffi::loss::hs_multiclass_scratch_len(batch, classes);
+    let mut scratch = vec![T::default(); need];
+    let len = if short && need > 0 { need - 1 } else { need };
+    // SAFETY (both calls): buffers of the stated lengths; NULL k and gradient are allowed.
+    let s1 = unsafe {
+        T::mc(
+            x.as_ptr(),
+            labels.as_ptr(),
+            batch,
+            classes,
+            kp,
+            tau,
+            red,
+            &mut l1,
+            gp1,
+        )
+    };
+    let s2 = unsafe {
+        T::mc_scratch(
+            x.as_ptr(),
+            labels.as_ptr(),
+            batch,
+            classes,
+            kp,
+            tau,
+            red,
+            &mut l2,
+            gp2,
+            scratch.as_mut_ptr(),
+            len,
+        )
+    };
+    check_status(s1, "multiclass");
+    check_status(s2, "multiclass scratch");
+    if s1 != HS_OK {
+        assert_eq!(l1.bits(), T::SENTINEL.bits(), "loss written on error");
+        untouched(&g1, "multiclass gradient");
+    }
+    if s2 != HS_OK {
+        assert_eq!(
+            l2.bits(),
+            T::SENTINEL.bits(),
+            "scratch: loss written on error"
+        );
+        untouched(&g2, "multiclass scratch gradient");
+    }
+    if short && need > 0 && s1 == HS_OK {
+        assert_eq!(s2, HS_ERR_SCRATCH_TOO_SMALL, "short scratch accepted");
+        return;
+    }
+    if !(short && need > 0) {
+        assert_eq!(s1, s2, "alloc and scratch variants: other status");
+    }
+    if s1 != HS_OK || s2 != HS_OK {
+        return;
+    }
+    let (a, c) = (l1.to(), l2.to());
+    assert!(a.is_finite() && a >= 0.0, "loss {a}");
+    assert!((a - c).abs() <= 4.0 * T::EPS * a.abs(), "losses {a} vs {c}");
+    assert_eq!(bits(&g1), bits(&g2), "gradients differ");
+}
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let mut b = Bytes(data);
+    if b.u8() & 1 == 0 {
+        run::<f32>(&mut b)
+    } else {
+        run::<f64>(&mut b)
+    }
+});

@@ -1,0 +1,47 @@
+//! `hs_binary_argmax_f32/_f64`: documented status only; on error the output is untouched; on
+//! success exactly k ones, on the k largest entries (ties: lower index), in place the same.
+#![no_main]
+
+#[path = "common.rs"]
+mod common;
+use common::*;
+
+fn run<T: F>(b: &mut Bytes<'_>) {
+    let n = b.below(300);
+    let k = b.below(n + 2);
+    let x: Vec<T> = vector(b, n);
+    let mut y = vec![T::SENTINEL; n];
+    // SAFETY: buffers of length n.
+    let s = unsafe { T::topk(x.as_ptr(), n, k, y.as_mut_ptr()) };
+    check_status(s, "topk");
+    let mut xi = x.clone();
+    // SAFETY: one buffer of length n, in place.
+    let si = unsafe { T::topk(xi.as_ptr(), n, k, xi.as_mut_ptr()) };
+    assert_eq!(s, si, "in place: other status");
+    if s != HS_OK {
+        untouched(&y, "topk");
+        assert_eq!(bits(&xi), bits(&x), "in place: x changed on error");
+        assert!(
+            k > n || x.iter().any(|v| !v.to().is_finite()),
+            "topk refused valid input: {s}"
+        );
+        return;
+    }
+    assert_eq!(bits(&xi), bits(&y), "in place: other bits");
+    let mut order: Vec<usize> = (0..n).collect();
+    // By value (−0 and +0 tie), larger first, ties to the lower index.
+    order.sort_by(|&i, &j| x[j].to().partial_cmp(&x[i].to()).unwrap().then(i.cmp(&j)));
+    for (rank, &i) in order.iter().enumerate() {
+        let want = if rank < k { 1.0 } else { 0.0 };
+        assert_eq!(y[i].to(), want, "topk: y[{i}] (rank {rank}, k {k})");
+    }
+}
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let mut b = Bytes(data);
+    if b.u8() & 1 == 0 {
+        run::<f32>(&mut b)
+    } else {
+        run::<f64>(&mut b)
+    }
+});
