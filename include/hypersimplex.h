@@ -165,7 +165,8 @@ int32_t hs_soft_binary_argmax_f64(const double *x, size_t n, double k, double ta
 // Every row is validated before any row is written. Errors (checked in this order after the
 // pointers): `HS_ERR_LENGTH_MISMATCH` (`rows*n` overflows), `HS_ERR_INVALID_TAU`,
 // `HS_ERR_SCALE_OVERFLOW` (1/τ), `HS_ERR_INVALID_K` (any row), `HS_ERR_NON_FINITE_INPUT` /
-// `HS_ERR_SCALE_OVERFLOW` (any x). On error `y` is unchanged.
+// `HS_ERR_SCALE_OVERFLOW` (any x), `HS_ERR_OUT_OF_MEMORY` (std build: the per-row results,
+// a few bytes per row). On error `y` is unchanged.
 //
 // # Safety
 // `x`, `y` point to `rows*n` valid elements and `k` to `rows` (or NULL as above).
@@ -230,7 +231,8 @@ int32_t hs_soft_binary_argmax_vjp_f64(const double *y,
 //   `grad_x` is `HS_ERR_OVERLAP`.
 //
 // Errors: `HS_ERR_LENGTH_MISMATCH` (`rows*n` overflows), `HS_ERR_INVALID_TAU`,
-// `HS_ERR_SCALE_OVERFLOW`, `HS_ERR_NON_FINITE_INPUT`, pointer errors; all rows are validated
+// `HS_ERR_SCALE_OVERFLOW`, `HS_ERR_NON_FINITE_INPUT`, `HS_ERR_OUT_OF_MEMORY` (std build: the
+// per-row means, a few bytes per row), pointer errors; all rows are validated
 // before any is written, and on error `grad_x` is unchanged.
 //
 // # Safety

@@ -124,7 +124,8 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_vjp_f64(
 ///   `grad_x` is `HS_ERR_OVERLAP`.
 ///
 /// Errors: `HS_ERR_LENGTH_MISMATCH` (`rows*n` overflows), `HS_ERR_INVALID_TAU`,
-/// `HS_ERR_SCALE_OVERFLOW`, `HS_ERR_NON_FINITE_INPUT`, pointer errors; all rows are validated
+/// `HS_ERR_SCALE_OVERFLOW`, `HS_ERR_NON_FINITE_INPUT`, `HS_ERR_OUT_OF_MEMORY` (std build: the
+/// per-row means, a few bytes per row), pointer errors; all rows are validated
 /// before any is written, and on error `grad_x` is unchanged.
 ///
 /// # Safety
