@@ -369,6 +369,46 @@ int32_t hs_hypersimplex_loss_multiclass_f64(const double *logits,
                                             double *loss,
                                             double *grad_logits);
 
+// Multiclass HyperSimplex loss that also reports each class column's threshold (single
+// precision; std build only): as `hs_hypersimplex_loss_multiclass_f32`, and `lambda`
+// receives `classes` doubles, `lambda[c] = λ_c` with the projected column
+// `p[b][c] = clip(X[b][c]/τ − λ_c, 0, 1)` (no extra pass over the data). For `k_c = 0` it is
+// `max_b X[b][c]/τ`, for `k_c = batch` it is `min_b X[b][c]/τ − 1`; with `batch == 0`, 0.
+// Keep a running mean of λ over training batches and predict with `hs_calibrated_argmax_f32`.
+//
+// * NULL: `lambda` only when `classes == 0`. It must not overlap any other argument.
+//
+// Errors: as `hs_hypersimplex_loss_multiclass_f32`. On error `*loss`, `grad_logits` and
+// `lambda` are unchanged.
+//
+// # Safety
+// Each non-NULL pointer points to as many valid elements as stated above.
+int32_t hs_hypersimplex_loss_multiclass_lambda_f32(const float *logits,
+                                                   const uint32_t *labels,
+                                                   size_t batch,
+                                                   size_t classes,
+                                                   const double *k,
+                                                   float tau,
+                                                   int32_t reduction,
+                                                   float *loss,
+                                                   float *grad_logits,
+                                                   double *lambda);
+
+// `hs_hypersimplex_loss_multiclass_lambda_f32` in double precision (std build only).
+//
+// # Safety
+// Each non-NULL pointer points to as many valid elements as stated for the f32 version.
+int32_t hs_hypersimplex_loss_multiclass_lambda_f64(const double *logits,
+                                                   const uint32_t *labels,
+                                                   size_t batch,
+                                                   size_t classes,
+                                                   const double *k,
+                                                   double tau,
+                                                   int32_t reduction,
+                                                   double *loss,
+                                                   double *grad_logits,
+                                                   double *lambda);
+
 // Multiclass HyperSimplex loss with caller-provided scratch (single precision; available in
 // every build, including no_std): as `hs_hypersimplex_loss_multiclass_f32`, with `scratch`
 // pointing to `scratch_len` floats, at least `hs_multiclass_scratch_len(batch, classes)`.
@@ -412,6 +452,41 @@ int32_t hs_hypersimplex_loss_multiclass_scratch_f64(const double *logits,
 // `hs_hypersimplex_loss_multiclass_scratch_f32/_f64` need for a `batch × classes` problem
 // (currently `batch`).
 size_t hs_multiclass_scratch_len(size_t batch, size_t classes);
+
+// Calibrated prediction for the multiclass HyperSimplex loss (single precision):
+// `pred[b] = argmax_c (logits[b][c]/τ − lambda[c])`, ties to the lower class, over row-major
+// `batch × classes` logits. `lambda` holds `classes` thresholds, typically running means of
+// the λ that `hs_hypersimplex_loss_multiclass_lambda_f32` reports in training (the columns are
+// projected independently, so raw `argmax_c logits[b][c]` compares uncalibrated scores).
+// Use the training temperature τ. No allocation; available in every build.
+//
+// * NULL: `logits` only when `batch*classes == 0`, `lambda` only when `classes == 0`,
+//   `pred` only when `batch == 0`. `pred` must not overlap the inputs.
+//
+// Errors: `HS_ERR_LENGTH_MISMATCH` (`batch*classes` overflows, or `classes == 0` with
+// `batch > 0`), `HS_ERR_INVALID_TAU`, `HS_ERR_SCALE_OVERFLOW` (`1/τ` or some `logits/τ`),
+// `HS_ERR_NON_FINITE_INPUT` (NaN/inf in logits, NaN in lambda), pointer errors. On error
+// `pred` is unchanged.
+//
+// # Safety
+// Each non-NULL pointer points to as many valid elements as stated above.
+int32_t hs_calibrated_argmax_f32(const float *logits,
+                                 size_t batch,
+                                 size_t classes,
+                                 const double *lambda,
+                                 float tau,
+                                 uint32_t *pred);
+
+// `hs_calibrated_argmax_f32` in double precision.
+//
+// # Safety
+// Each non-NULL pointer points to as many valid elements as stated for the f32 version.
+int32_t hs_calibrated_argmax_f64(const double *logits,
+                                 size_t batch,
+                                 size_t classes,
+                                 const double *lambda,
+                                 double tau,
+                                 uint32_t *pred);
 
 // Sets the number of threads the library computes with.
 //

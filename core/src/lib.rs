@@ -47,6 +47,7 @@ mod error;
 mod forward;
 mod kernel;
 mod loss;
+mod predict;
 mod real;
 mod solve;
 mod topk;
@@ -59,9 +60,10 @@ pub use backward::{
 pub use error::Error;
 pub use forward::{soft_binary_argmax, soft_binary_argmax_in_place, Projection};
 pub use loss::{
-    hypersimplex_loss, hypersimplex_loss_multiclass, multiclass_scratch_len, target_k, ClassK,
-    Reduction,
+    hypersimplex_loss, hypersimplex_loss_multiclass, hypersimplex_loss_multiclass_lambda,
+    multiclass_scratch_len, target_k, ClassK, Reduction,
 };
+pub use predict::calibrated_argmax;
 pub use real::Real;
 pub use topk::{binary_argmax, binary_argmax_in_place};
 

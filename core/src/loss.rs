@@ -188,8 +188,62 @@ pub fn hypersimplex_loss_multiclass<T: Real>(
     k: ClassK<'_>,
     tau: T,
     reduction: Reduction,
+    grad: Option<&mut [T]>,
+    scratch: &mut [T],
+) -> Result<T, Error> {
+    multiclass(
+        logits, labels, classes, k, tau, reduction, grad, scratch, None,
+    )
+}
+
+/// [`hypersimplex_loss_multiclass`] that also reports each class column's threshold: `lambda[c]
+/// = λ_c` with `p^(c)_b = clip(X[b,c]/τ − λ_c, 0, 1)` (`classes` values, no extra pass). For
+/// `k_c = 0` it is `max_b X[b,c]/τ` (every entry at 0), for `k_c = batch` it is
+/// `min_b X[b,c]/τ − 1` (every entry at 1). A running mean of λ over training batches
+/// calibrates prediction: see [`calibrated_argmax`](crate::calibrated_argmax).
+///
+/// # Errors
+/// As [`hypersimplex_loss_multiclass`], and [`Error::LengthMismatch`] unless
+/// `lambda.len() == classes`. On error `grad` and `lambda` are not modified.
+#[allow(clippy::too_many_arguments)]
+pub fn hypersimplex_loss_multiclass_lambda<T: Real>(
+    logits: &[T],
+    labels: &[u32],
+    classes: usize,
+    k: ClassK<'_>,
+    tau: T,
+    reduction: Reduction,
+    grad: Option<&mut [T]>,
+    scratch: &mut [T],
+    lambda: &mut [f64],
+) -> Result<T, Error> {
+    if lambda.len() != classes {
+        return Err(Error::LengthMismatch);
+    }
+    multiclass(
+        logits,
+        labels,
+        classes,
+        k,
+        tau,
+        reduction,
+        grad,
+        scratch,
+        Some(lambda),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn multiclass<T: Real>(
+    logits: &[T],
+    labels: &[u32],
+    classes: usize,
+    k: ClassK<'_>,
+    tau: T,
+    reduction: Reduction,
     mut grad: Option<&mut [T]>,
     scratch: &mut [T],
+    mut lambda: Option<&mut [f64]>,
 ) -> Result<T, Error> {
     let batch = labels.len();
     let grad_len = grad.as_ref().map(|g| g.len());
@@ -200,6 +254,10 @@ pub fn hypersimplex_loss_multiclass<T: Real>(
     }
     validate::scaled_finite(logits, scale)?;
     if total == 0 {
+        // No entries: every (empty) column has λ = 0.
+        if let Some(l) = lambda.as_deref_mut() {
+            l.iter_mut().for_each(|v| *v = 0.0);
+        }
         return Ok(T::ZERO);
     }
     let col = scratch.get_mut(..batch).ok_or(Error::ScratchTooSmall)?;
@@ -224,6 +282,9 @@ pub fn hypersimplex_loss_multiclass<T: Real>(
         let col = &*col;
         let (sol, _) = solved(col, kc, tau)?;
         let lam = sol.lambda;
+        if let Some(out) = lambda.as_deref_mut().and_then(|l| l.get_mut(c)) {
+            *out = lam.to_solver().to_f64();
+        }
         let onehot = |l: u32| if l as usize == c { T::ONE } else { T::ZERO };
         let res = residual(
             col.iter().copied().zip(labels.iter().map(|&l| onehot(l))),

@@ -244,8 +244,16 @@ pub(crate) fn loss_multiclass_alloc<T: Elem>(
     tau: T,
     reduction: Reduction,
     grad: Option<&mut [T]>,
+    lambda: Option<&mut [f64]>,
 ) -> Result<T, Error> {
-    fast::hypersimplex_loss_multiclass(logits, labels, classes, k, tau, reduction, grad)
+    match lambda {
+        None => {
+            fast::hypersimplex_loss_multiclass(logits, labels, classes, k, tau, reduction, grad)
+        }
+        Some(l) => fast::hypersimplex_loss_multiclass_lambda(
+            logits, labels, classes, k, tau, reduction, grad, l,
+        ),
+    }
 }
 
 /// Scratch elements the multiclass loss needs.

@@ -64,6 +64,9 @@ pub mod topk;
 pub mod loss;
 
 #[doc(hidden)]
+pub mod predict;
+
+#[doc(hidden)]
 pub mod threads;
 
 pub mod status;

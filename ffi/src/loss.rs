@@ -62,6 +62,7 @@ fn multiclass<T: backend::Elem>(
     loss: *mut T,
     grad_logits: *mut T,
     scratch: Scratch<T>,
+    lambda: Option<*mut f64>,
 ) -> Result<(), i32> {
     let rx = Region::new2(logits, batch, classes)?;
     let rlab = Region::new(labels, batch)?;
@@ -92,6 +93,14 @@ fn multiclass<T: backend::Elem>(
         disjoint(rs, &inputs)?;
         disjoint(rs, &[span(&rl), rg.as_ref().map_or(empty, span)])?;
     }
+    let rlam = match lambda {
+        Some(p) => Some(Region::new(p, classes)?),
+        None => None,
+    };
+    if let Some(r) = &rlam {
+        disjoint(r, &inputs)?;
+        disjoint(r, &[span(&rl), rg.as_ref().map_or(empty, span)])?;
+    }
     let reduction = match reduction {
         HS_REDUCTION_SUM => Reduction::Sum,
         HS_REDUCTION_MEAN => Reduction::Mean,
@@ -115,7 +124,9 @@ fn multiclass<T: backend::Elem>(
         None => {
             #[cfg(feature = "std")]
             {
-                backend::loss_multiclass_alloc(xs, ls, classes, ck, tau, reduction, gs)
+                // SAFETY: lambda is disjoint from every other argument (checked above).
+                let lam = rlam.map(|r| unsafe { r.slice_mut() });
+                backend::loss_multiclass_alloc(xs, ls, classes, ck, tau, reduction, gs, lam)
             }
             #[cfg(not(feature = "std"))]
             {
@@ -230,6 +241,7 @@ pub unsafe extern "C" fn hs_hypersimplex_loss_multiclass_f32(
             loss,
             grad_logits,
             Scratch::Alloc,
+            None,
         )
     })
 }
@@ -264,6 +276,87 @@ pub unsafe extern "C" fn hs_hypersimplex_loss_multiclass_f64(
             loss,
             grad_logits,
             Scratch::Alloc,
+            None,
+        )
+    })
+}
+
+/// Multiclass HyperSimplex loss that also reports each class column's threshold (single
+/// precision; std build only): as `hs_hypersimplex_loss_multiclass_f32`, and `lambda`
+/// receives `classes` doubles, `lambda[c] = λ_c` with the projected column
+/// `p[b][c] = clip(X[b][c]/τ − λ_c, 0, 1)` (no extra pass over the data). For `k_c = 0` it is
+/// `max_b X[b][c]/τ`, for `k_c = batch` it is `min_b X[b][c]/τ − 1`; with `batch == 0`, 0.
+/// Keep a running mean of λ over training batches and predict with `hs_calibrated_argmax_f32`.
+///
+/// * NULL: `lambda` only when `classes == 0`. It must not overlap any other argument.
+///
+/// Errors: as `hs_hypersimplex_loss_multiclass_f32`. On error `*loss`, `grad_logits` and
+/// `lambda` are unchanged.
+///
+/// # Safety
+/// Each non-NULL pointer points to as many valid elements as stated above.
+#[cfg(feature = "std")]
+#[no_mangle]
+pub unsafe extern "C" fn hs_hypersimplex_loss_multiclass_lambda_f32(
+    logits: *const f32,
+    labels: *const u32,
+    batch: usize,
+    classes: usize,
+    k: *const f64,
+    tau: f32,
+    reduction: i32,
+    loss: *mut f32,
+    grad_logits: *mut f32,
+    lambda: *mut f64,
+) -> i32 {
+    run(|| {
+        multiclass(
+            logits,
+            labels,
+            batch,
+            classes,
+            k,
+            tau,
+            reduction,
+            loss,
+            grad_logits,
+            Scratch::Alloc,
+            Some(lambda),
+        )
+    })
+}
+
+/// `hs_hypersimplex_loss_multiclass_lambda_f32` in double precision (std build only).
+///
+/// # Safety
+/// Each non-NULL pointer points to as many valid elements as stated for the f32 version.
+#[cfg(feature = "std")]
+#[no_mangle]
+pub unsafe extern "C" fn hs_hypersimplex_loss_multiclass_lambda_f64(
+    logits: *const f64,
+    labels: *const u32,
+    batch: usize,
+    classes: usize,
+    k: *const f64,
+    tau: f64,
+    reduction: i32,
+    loss: *mut f64,
+    grad_logits: *mut f64,
+    lambda: *mut f64,
+) -> i32 {
+    run(|| {
+        multiclass(
+            logits,
+            labels,
+            batch,
+            classes,
+            k,
+            tau,
+            reduction,
+            loss,
+            grad_logits,
+            Scratch::Alloc,
+            Some(lambda),
         )
     })
 }
@@ -304,6 +397,7 @@ pub unsafe extern "C" fn hs_hypersimplex_loss_multiclass_scratch_f32(
             loss,
             grad_logits,
             Scratch::Caller(scratch, scratch_len),
+            None,
         )
     })
 }
@@ -339,6 +433,7 @@ pub unsafe extern "C" fn hs_hypersimplex_loss_multiclass_scratch_f64(
             loss,
             grad_logits,
             Scratch::Caller(scratch, scratch_len),
+            None,
         )
     })
 }

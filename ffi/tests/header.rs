@@ -41,6 +41,8 @@ fn header_is_fresh() {
         "hs_hypersimplex_loss_multiclass_scratch_f32",
         "hs_status_message",
         "hs_version",
+        "hs_hypersimplex_loss_multiclass_lambda_f32",
+        "hs_calibrated_argmax_f32",
         "hs_set_num_threads",
         "hs_get_num_threads",
     ] {

@@ -418,11 +418,32 @@ impl Kernels {
         reduction: Reduction,
         grad: Option<&mut [T]>,
     ) -> Result<T, Error> {
+        self.multiclass(logits, labels, classes, k, tau, reduction, grad, None)
+    }
+
+    /// [`Kernels::hypersimplex_loss_multiclass`], writing each class's λ into `lambda` when
+    /// given (length checked by the caller).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn multiclass<T: Element>(
+        self,
+        logits: &[T],
+        labels: &[u32],
+        classes: usize,
+        k: ClassK<'_>,
+        tau: T,
+        reduction: Reduction,
+        grad: Option<&mut [T]>,
+        lambda: Option<&mut [f64]>,
+    ) -> Result<T, Error> {
         // The same checks, in the same order, as `hypersimplex::hypersimplex_loss_multiclass`.
         let batch = labels.len();
         let grad_len = grad.as_ref().map(|g| g.len());
         let (total, scale) = multiclass_args(logits.len(), labels, classes, k, tau, grad_len)?;
         if total == 0 {
+            // No entries: every (empty) column has λ = 0, as in the core crate.
+            if let Some(l) = lambda {
+                l.iter_mut().for_each(|v| *v = 0.0);
+            }
             return Ok(T::ZERO);
         }
         // One blocked transpose into per-class columns (contiguous for the solves), which
@@ -490,6 +511,11 @@ impl Kernels {
         )?;
         drop(xt);
         let per_class = first_error(&per_class)?;
+        if let Some(l) = lambda {
+            for (o, p) in l.iter_mut().zip(&per_class) {
+                *o = p.0.to_f64();
+            }
+        }
         let sq: f64 = per_class.iter().fold(0.0, |a, &(_, _, q)| a + q);
         // Every class succeeded: the gradient, written row-major straight into `grad`, block
         // by block of whole rows, with each class's λ and mean repeated along the block and

@@ -86,9 +86,9 @@ pub use batch::{
 };
 pub use element::{Element, VECTOR_MIN};
 pub use ops::{
-    binary_argmax, hypersimplex_loss, hypersimplex_loss_multiclass, soft_binary_argmax,
-    soft_binary_argmax_in_place, soft_binary_argmax_vjp, soft_binary_argmax_vjp_in_place,
-    STREAM_FROM_BYTES,
+    binary_argmax, hypersimplex_loss, hypersimplex_loss_multiclass,
+    hypersimplex_loss_multiclass_lambda, soft_binary_argmax, soft_binary_argmax_in_place,
+    soft_binary_argmax_vjp, soft_binary_argmax_vjp_in_place, STREAM_FROM_BYTES,
 };
 pub use platform::{active_path, detected_path, scalar_forced, set_force_scalar, Kernels, Path};
 pub use working_set::{WORKING_SET_FROM, WORKING_SET_SIGMAS};

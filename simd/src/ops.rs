@@ -346,6 +346,38 @@ pub fn hypersimplex_loss_multiclass<T: Element>(
     Kernels::active().hypersimplex_loss_multiclass(logits, labels, classes, k, tau, reduction, grad)
 }
 
+/// [`hypersimplex_loss_multiclass`] that also reports each class column's threshold λ_c in
+/// `lambda` (`classes` values; see [`hypersimplex::hypersimplex_loss_multiclass_lambda`]).
+///
+/// # Errors
+/// As [`hypersimplex_loss_multiclass`], and `LengthMismatch` unless `lambda.len() ==
+/// classes`; on error `grad` and `lambda` are not modified.
+#[allow(clippy::too_many_arguments)]
+pub fn hypersimplex_loss_multiclass_lambda<T: Element>(
+    logits: &[T],
+    labels: &[u32],
+    classes: usize,
+    k: ClassK<'_>,
+    tau: T,
+    reduction: Reduction,
+    grad: Option<&mut [T]>,
+    lambda: &mut [f64],
+) -> Result<T, Error> {
+    if lambda.len() != classes {
+        return Err(Error::LengthMismatch);
+    }
+    Kernels::active().multiclass(
+        logits,
+        labels,
+        classes,
+        k,
+        tau,
+        reduction,
+        grad,
+        Some(lambda),
+    )
+}
+
 /// `mean_{i∈A} g_i` over the free set `A = {0 < y_i < 1}` (0 if A is empty), after checking
 /// that every VJP entry `(g_i − mean)·scale` is finite: one reduction pass, plus the core
 /// crate's checking pass (`hypersimplex::internal::vjp_mean_checked`) only when some `|g_i|` is above

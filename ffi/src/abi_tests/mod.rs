@@ -11,6 +11,7 @@ mod values;
 use crate::backward::*;
 use crate::forward::*;
 use crate::loss::*;
+use crate::predict::*;
 use crate::status::*;
 use crate::topk::*;
 use proptest::prelude::*;

@@ -356,3 +356,113 @@ fn multiclass_scratch_and_alloc_agree_bitwise() {
         }
     }
 }
+
+/// Issue 18: the multiclass λ through the C ABI equals the Rust functions' (same loss, same
+/// gradient), and the calibrated prediction equals core's; bad pointers are refused with
+/// the outputs untouched.
+#[cfg(feature = "std")]
+#[test]
+fn multiclass_lambda_and_calibrated_argmax() {
+    let (b, c) = (50usize, 4usize);
+    let logits: Vec<f32> = (0..b * c)
+        .map(|i| ((i * 37 % 23) as f32 - 11.0) * 0.3)
+        .collect();
+    let labels: Vec<u32> = (0..b).map(|i| (i * 7 % c) as u32).collect();
+    let mut l1 = 0.0f32;
+    let (mut g1, mut g2) = (vec![0.0f32; b * c], vec![0.0f32; b * c]);
+    let mut lambda = vec![f64::NAN; c];
+    // SAFETY (every call): buffers of the stated lengths.
+    let s = unsafe {
+        hs_hypersimplex_loss_multiclass_lambda_f32(
+            logits.as_ptr(),
+            labels.as_ptr(),
+            b,
+            c,
+            null(),
+            0.8,
+            HS_REDUCTION_MEAN,
+            &mut l1,
+            g1.as_mut_ptr(),
+            lambda.as_mut_ptr(),
+        )
+    };
+    assert_eq!(s, HS_OK);
+    let mut want = vec![0.0f64; c];
+    let l2 = hypersimplex_simd::hypersimplex_loss_multiclass_lambda(
+        &logits,
+        &labels,
+        c,
+        hs_core::ClassK::LabelCounts,
+        0.8,
+        hs_core::Reduction::Mean,
+        Some(&mut g2[..]),
+        &mut want,
+    )
+    .unwrap();
+    assert_eq!((l1, &g1, &lambda), (l2, &g2, &want));
+    // calibrated prediction against core
+    let mut pred = vec![99u32; b];
+    let s = unsafe {
+        hs_calibrated_argmax_f32(
+            logits.as_ptr(),
+            b,
+            c,
+            lambda.as_ptr(),
+            0.8,
+            pred.as_mut_ptr(),
+        )
+    };
+    assert_eq!(s, HS_OK);
+    let mut pw = vec![0u32; b];
+    hs_core::calibrated_argmax(&logits, c, &lambda, 0.8f32, &mut pw).unwrap();
+    assert_eq!(pred, pw);
+    // refusals: NULL lambda, λ overlapping the gradient, pred overlapping λ; NaN in λ
+    let mut keep = vec![5u32; b];
+    let s =
+        unsafe { hs_calibrated_argmax_f32(logits.as_ptr(), b, c, null(), 0.8, keep.as_mut_ptr()) };
+    assert_eq!(s, HS_ERR_NULL_POINTER);
+    let bad = [0.0, f64::NAN, 0.0, 0.0];
+    let s = unsafe {
+        hs_calibrated_argmax_f32(logits.as_ptr(), b, c, bad.as_ptr(), 0.8, keep.as_mut_ptr())
+    };
+    assert_eq!(s, HS_ERR_NON_FINITE_INPUT);
+    let mut lam8 = [0.0f64; 8];
+    let p = lam8.as_mut_ptr();
+    let s =
+        unsafe { hs_calibrated_argmax_f64(lam8.as_ptr(), 2, 2, p.add(4), 1.0, p.add(5).cast()) };
+    assert_eq!(s, HS_ERR_OVERLAP);
+    assert!(keep.iter().all(|&v| v == 5));
+    let mut g3 = vec![7.0f32; b * c];
+    let mut l3 = 7.0f32;
+    let s = unsafe {
+        hs_hypersimplex_loss_multiclass_lambda_f32(
+            logits.as_ptr(),
+            labels.as_ptr(),
+            b,
+            c,
+            null(),
+            0.8,
+            HS_REDUCTION_MEAN,
+            &mut l3,
+            g3.as_mut_ptr(),
+            null_mut(),
+        )
+    };
+    assert_eq!(s, HS_ERR_NULL_POINTER);
+    let s = unsafe {
+        hs_hypersimplex_loss_multiclass_lambda_f32(
+            logits.as_ptr(),
+            labels.as_ptr(),
+            b,
+            c,
+            null(),
+            0.8,
+            HS_REDUCTION_MEAN,
+            &mut l3,
+            g3.as_mut_ptr(),
+            g3.as_mut_ptr().cast(),
+        )
+    };
+    assert_eq!(s, HS_ERR_OVERLAP);
+    assert!(l3 == 7.0 && g3.iter().all(|&v| v == 7.0));
+}

@@ -96,6 +96,35 @@ fn all<T: Real>(a: &mut [T], b: &mut [T], c: &mut [T], d: &mut [T]) -> u32 {
             bb(v);
         }),
     );
+    {
+        let mut lam = [0.0f64; 3];
+        let lam = bb(&mut lam[..]);
+        let grad = if bb(true) { Some(&mut *c) } else { None };
+        note(
+            hypersimplex::hypersimplex_loss_multiclass_lambda(
+                a,
+                labels,
+                bb(3),
+                class_k,
+                tau,
+                reduction,
+                grad,
+                d,
+                lam,
+            )
+            .map(|v| {
+                bb(v);
+            }),
+        );
+        let mut pred = [0u32; 3];
+        note(hypersimplex::calibrated_argmax(
+            a,
+            bb(3),
+            bb(&lam[..]),
+            tau,
+            bb(&mut pred[..]),
+        ));
+    }
     bb(hypersimplex::target_k(a));
     bb(hypersimplex::multiclass_scratch_len(bb(3), bb(4)));
 
