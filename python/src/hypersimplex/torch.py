@@ -163,7 +163,7 @@ def _sba_bwd_backward(ctx, gg):
 
 
 def _topk_setup(ctx, inputs, output):
-    ctx.mark_non_differentiable(output)
+    pass  # (mark_non_differentiable on a single output breaks Dynamo's graph in torch 2.15)
 
 
 def _topk_backward(ctx, g):
