@@ -18,6 +18,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 import torch
+from torch.utils._python_dispatch import _get_current_dispatch_mode
 
 from . import _numpy as _hs
 from ._numpy import HypersimplexError
@@ -63,32 +64,28 @@ def _k_np(k, batch_shape):
 # -- custom ops -----------------------------------------------------------------------------------
 
 
-@torch.library.custom_op("hypersimplex::soft_binary_argmax", mutates_args=())
-def _sba_op(x: torch.Tensor, k: torch.Tensor, tau: float) -> torch.Tensor:
+def _sba_impl(x: torch.Tensor, k: torch.Tensor, tau: float) -> torch.Tensor:
     """y = Π_Δ(n,k)(x/τ) along the last dim; k broadcasts to x.shape[:-1]."""
     x2, shape = _rows(x)
     y2 = _hs._sba_rows(x2, _k_np(k, shape[:-1]), tau, np.empty_like(x2))
     return _tensor(y2.reshape(shape), x)
 
 
-@torch.library.custom_op("hypersimplex::soft_binary_argmax_backward", mutates_args=())
-def _sba_bwd_op(y: torch.Tensor, g: torch.Tensor, tau: float) -> torch.Tensor:
+def _sba_bwd_impl(y: torch.Tensor, g: torch.Tensor, tau: float) -> torch.Tensor:
     """Jᵀg along the last dim, from the forward output y."""
     y2, shape = _rows(y)
     g2, _ = _rows(g, y2.dtype)
     return _tensor(_hs._vjp_rows(y2, g2, tau, np.empty_like(y2)).reshape(shape), y)
 
 
-@torch.library.custom_op("hypersimplex::binary_argmax", mutates_args=())
-def _topk_op(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+def _topk_impl(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     """Top-k mask along the last dim; k (integers) broadcasts to x.shape[:-1]."""
     x2, shape = _rows(x)
     y2 = _hs._topk_rows(x2, _k_np(k, shape[:-1]), np.empty_like(x2))
     return _tensor(y2.reshape(shape), x)
 
 
-@torch.library.custom_op("hypersimplex::hypersimplex_loss_rows", mutates_args=())
-def _loss_op(
+def _loss_impl(
     x: torch.Tensor, target: torch.Tensor, k: Optional[torch.Tensor], tau: float
 ) -> Tuple[torch.Tensor, torch.Tensor]:
     """Per-vector ½‖Π_Δ(n,k)(x/τ) − t‖² along the last dim (shape x.shape[:-1]) and its
@@ -101,8 +98,7 @@ def _loss_op(
     return _tensor(per.reshape(shape[:-1]), x), _tensor(g2.reshape(shape), x)
 
 
-@torch.library.custom_op("hypersimplex::hypersimplex_loss_multiclass", mutates_args=())
-def _mc_op(
+def _mc_impl(
     logits: torch.Tensor, labels: torch.Tensor, k: Optional[torch.Tensor], tau: float, reduction: str
 ) -> Tuple[torch.Tensor, torch.Tensor]:
     """Multiclass loss of (batch, classes) logits and integer labels, and ∂loss/∂logits."""
@@ -110,6 +106,19 @@ def _mc_op(
         _np(logits), _np(labels), None if k is None else _np(k, np.float64), tau, reduction
     )
     return _tensor(np.asarray(loss), logits), _tensor(grad, logits)
+
+
+_sba_op = torch.library.custom_op("hypersimplex::soft_binary_argmax", _sba_impl, mutates_args=())
+_sba_bwd_op = torch.library.custom_op(
+    "hypersimplex::soft_binary_argmax_backward", _sba_bwd_impl, mutates_args=()
+)
+_topk_op = torch.library.custom_op("hypersimplex::binary_argmax", _topk_impl, mutates_args=())
+_loss_op = torch.library.custom_op(
+    "hypersimplex::hypersimplex_loss_rows", _loss_impl, mutates_args=()
+)
+_mc_op = torch.library.custom_op(
+    "hypersimplex::hypersimplex_loss_multiclass", _mc_impl, mutates_args=()
+)
 
 
 @_sba_op.register_fake
@@ -147,7 +156,7 @@ def _sba_setup(ctx, inputs, output):
 
 def _sba_backward(ctx, g):
     (y,) = ctx.saved_tensors
-    return _SBABwd.apply(y, g, ctx.tau), None, None
+    return _apply(_SBABwd, y, g, ctx.tau), None, None
 
 
 def _sba_bwd_setup(ctx, inputs, output):
@@ -159,7 +168,7 @@ def _sba_bwd_backward(ctx, gg):
     # Jᵀg is linear in g with a symmetric J, so its gradient in g is J gg = Jᵀ gg; in y it is
     # zero almost everywhere (the free set is piecewise constant).
     (y,) = ctx.saved_tensors
-    return None, _SBABwd.apply(y, gg, ctx.tau), None
+    return None, _apply(_SBABwd, y, gg, ctx.tau), None
 
 
 def _topk_setup(ctx, inputs, output):
@@ -193,9 +202,12 @@ _loss_op.register_autograd(_loss_backward, setup_context=_grad_setup)
 _mc_op.register_autograd(_mc_backward, setup_context=_grad_setup)
 
 
-def _function(name, op, setup, backward):
+def _function(name, op, impl, setup, backward):
+    """Two autograd.Functions over one op: the traced one (through ``torch.ops``, with
+    ``setup_context`` and a generated vmap rule: compile, export, vmap, grad) and an eager one
+    that calls the implementation directly (no custom-op dispatch: less per-call overhead)."""
     op = getattr(torch.ops.hypersimplex, op._name).default  # an OpOverload, which Dynamo traces
-    return type(
+    traced = type(
         name,
         (torch.autograd.Function,),
         {
@@ -206,12 +218,41 @@ def _function(name, op, setup, backward):
         },
     )
 
+    def forward(ctx, *args):
+        out = impl(*args)
+        setup(ctx, args, out)
+        return out
 
-_SBA = _function("_SoftBinaryArgmaxFn", _sba_op, _sba_setup, _sba_backward)
-_SBABwd = _function("_SoftBinaryArgmaxBackwardFn", _sba_bwd_op, _sba_bwd_setup, _sba_bwd_backward)
-_TopK = _function("_BinaryArgmaxFn", _topk_op, _topk_setup, _topk_backward)
-_Loss = _function("_HypersimplexLossFn", _loss_op, _grad_setup, _loss_backward)
-_MC = _function("_MulticlassLossFn", _mc_op, _grad_setup, _mc_backward)
+    eager = type(
+        name + "Eager",
+        (torch.autograd.Function,),
+        {"forward": staticmethod(forward), "backward": staticmethod(backward)},
+    )
+    return traced, eager
+
+
+_PLAIN = (torch.Tensor, torch.nn.Parameter)
+
+
+def _apply(fns, *args):
+    """The eager Function for plain tensors outside compile, tracing and torch.func
+    transforms; the traced one otherwise."""
+    eager = (
+        not torch.compiler.is_compiling()
+        and not torch._C._are_functorch_transforms_active()
+        and _get_current_dispatch_mode() is None
+        and all(type(a) in _PLAIN for a in args if isinstance(a, torch.Tensor))
+    )
+    return fns[eager].apply(*args)
+
+
+_SBA = _function("_SoftBinaryArgmaxFn", _sba_op, _sba_impl, _sba_setup, _sba_backward)
+_SBABwd = _function(
+    "_SoftBinaryArgmaxBackwardFn", _sba_bwd_op, _sba_bwd_impl, _sba_bwd_setup, _sba_bwd_backward
+)
+_TopK = _function("_BinaryArgmaxFn", _topk_op, _topk_impl, _topk_setup, _topk_backward)
+_Loss = _function("_HypersimplexLossFn", _loss_op, _loss_impl, _grad_setup, _loss_backward)
+_MC = _function("_MulticlassLossFn", _mc_op, _mc_impl, _grad_setup, _mc_backward)
 
 
 # -- vmap rules (batch dim moved to the front; every op works row-wise) ---------------------------
@@ -277,14 +318,14 @@ def soft_binary_argmax(x, k, tau=1.0, dim=-1):
     """Soft-Binary-Argmax@k along ``dim``: ``y = Π_Δ(n,k)(x/τ)``, i.e.
     ``y_i = clip(x_i/τ − λ, 0, 1)`` with ``Σ y = k`` per vector. ``k``: a number in [0, n] or a
     tensor broadcastable to x's shape without ``dim``. Differentiable in ``x``."""
-    y = _SBA.apply(x.movedim(dim, -1), _k_tensor(k), float(tau))
+    y = _apply(_SBA, x.movedim(dim, -1), _k_tensor(k), float(tau))
     return y.movedim(-1, dim)
 
 
 def binary_argmax(x, k, dim=-1):
     """Hard top-k mask along ``dim`` (1 on the k largest entries, ties toward the lower index);
     its gradient is zero."""
-    return _TopK.apply(x.movedim(dim, -1), _k_tensor(k)).movedim(-1, dim)
+    return _apply(_TopK, x.movedim(dim, -1), _k_tensor(k)).movedim(-1, dim)
 
 
 def hypersimplex_loss(x, target, k=None, tau=1.0, dim=-1, reduction="mean"):
@@ -293,7 +334,7 @@ def hypersimplex_loss(x, target, k=None, tau=1.0, dim=-1, reduction="mean"):
     x.numel()), "sum" (½ Σ over the vectors) or "none" (per vector)."""
     if reduction not in ("mean", "sum", "none"):
         _hs._fail("HS_ERR_INVALID_REDUCTION", "reduction must be 'mean', 'sum' or 'none'")
-    per, _ = _Loss.apply(x.movedim(dim, -1), target.movedim(dim, -1), _k_tensor(k), float(tau))
+    per, _ = _apply(_Loss, x.movedim(dim, -1), target.movedim(dim, -1), _k_tensor(k), float(tau))
     if reduction == "none":
         return per
     if reduction == "sum":
@@ -308,7 +349,7 @@ def hypersimplex_loss_multiclass(logits, labels, k=None, tau=1.0, reduction="mea
     ``reduction``: "mean" (Σ/(batch·classes)) or "sum" (½·Σ)."""
     if labels.dtype.is_floating_point or labels.dtype.is_complex or labels.dtype == torch.bool:
         raise TypeError(f"labels must be an integer tensor, got {labels.dtype}")
-    loss, _ = _MC.apply(logits, labels, _k_tensor(k), float(tau), reduction)
+    loss, _ = _apply(_MC, logits, labels, _k_tensor(k), float(tau), reduction)
     return loss
 
 
