@@ -22,7 +22,8 @@ echo "python: $PY"
 
 build_wheel() {
     rm -rf "$WHEELS"
-    (cd python && "$PY" -m maturin build --release -o "$WHEELS" -i "$PY") || return 1
+    # own target dir: maturin strips the library, which would rebuild target/release each time
+    (cd python && CARGO_TARGET_DIR="$TARGET/wheel-build" "$PY" -m maturin build --release -o "$WHEELS" -i "$PY") || return 1
     local w; w=$(ls "$WHEELS"/hypersimplex-*.whl) || return 1
     case "$w" in *-py3-none-manylinux*_x86_64.whl | *-py3-none-manylinux*_aarch64.whl) ;;
         *) echo "unexpected wheel tag: $w"; return 1 ;; esac
@@ -32,12 +33,13 @@ step "maturin build --release (py3-none manylinux wheel with the C library)" bui
 
 install_wheel() {
     rm -rf "$VW"
-    python3 -m venv "$VW" || return 1
+    "$PY" -m venv --without-pip "$VW" || return 1
     local parent own
     parent=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
     own=$("$VW/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
     echo "$parent" >"$own/_hypersimplex_test_deps.pth"     # numpy, cffi, torch, pytest
-    "$VW/bin/python" -m pip install -q --no-index --find-links "$WHEELS" hypersimplex
+    "$PY" -m pip --python "$VW/bin/python" install -q --no-index --find-links "$WHEELS" hypersimplex &&
+        "$PY" -m pip --python "$VW/bin/python" list 2>/dev/null | grep -E '^hypersimplex +0\.2\.0$'
 }
 step "the wheel installs into a fresh venv (pip --no-index: no build, no Rust)" install_wheel
 
