@@ -1,14 +1,13 @@
 #!/usr/bin/env python3
 """PyTorch version of the training demo: a 64-64-10 MLP on the optical digits (data/), trained with
-cross-entropy and with the multiclass HyperSimplex loss (hypersimplex_torch, i.e. the C library
-through ctypes) with k_c = label counts of each batch and with the authors' k_c = B/2, tau = 1.5,
+cross-entropy and with the multiclass HyperSimplex loss (hypersimplex.torch, the installed package:
+`pip install ./python`) with k_c = label counts of each batch and with the authors' k_c = B/2, tau = 1.5,
 mean reduction, Adam lr 1e-2 (as c-examples/train, which also explains the results).
 
     python3 python/train_torch.py [--batch 256] [--epochs 60] [--smoke]
 
---smoke: 5 epochs on one batch size (what the tests run). Exits 0 with "skipped: torch not
-installed" where torch cannot be imported. Needs target/release/libhypersimplex.so (cargo build
---release -p hypersimplex-ffi) or HYPERSIMPLEX_LIB.
+--smoke: 5 epochs on one batch size (what the tests run). Exits 0 with "skipped: ..." where torch
+or the hypersimplex package cannot be imported (scripts/test-python.sh runs it with both).
 """
 import argparse
 import sys
@@ -16,13 +15,12 @@ from pathlib import Path
 
 try:
     import torch
-except ImportError:
-    print("skipped: torch not installed (python/train_torch.py needs PyTorch)")
+
+    import hypersimplex.torch as hst
+except ImportError as e:
+    print(f"skipped: {e} (python/train_torch.py needs PyTorch and `pip install ./python`)")
     sys.exit(0)
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import hypersimplex_torch as hst  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--batch", type=int, default=256)

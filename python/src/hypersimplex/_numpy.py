@@ -1,0 +1,285 @@
+"""NumPy API of hypersimplex (re-exported by the package) and the row kernels that
+:mod:`hypersimplex.torch` shares.
+
+The ``_*_rows`` helpers call the C library on C-contiguous 2-D ``(rows, n)`` float32/float64
+arrays with no conversion; the public functions move ``axis`` last (a view), make it contiguous
+in the compute dtype (no copy when it already is), reshape to rows, call them, and move back.
+"""
+
+import numpy as np
+
+from ._native import ffi, lib
+
+# Status codes of include/hypersimplex.h.
+STATUS = {
+    "HS_OK": 0,
+    "HS_ERR_LENGTH_MISMATCH": -1,
+    "HS_ERR_INVALID_K": -2,
+    "HS_ERR_NON_INTEGER_K": -3,
+    "HS_ERR_INVALID_TAU": -4,
+    "HS_ERR_NON_FINITE_INPUT": -5,
+    "HS_ERR_SCALE_OVERFLOW": -6,
+    "HS_ERR_LABEL_OUT_OF_RANGE": -7,
+    "HS_ERR_SCRATCH_TOO_SMALL": -8,
+    "HS_ERR_INVALID_TARGET": -9,
+    "HS_ERR_INVALID_REDUCTION": -10,
+    "HS_ERR_NULL_POINTER": -100,
+    "HS_ERR_MISALIGNED": -101,
+    "HS_ERR_OVERLAP": -102,
+    "HS_ERR_OUT_OF_MEMORY": -103,
+    "HS_ERR_PANIC": -104,
+}
+_NAMES = {v: k for k, v in STATUS.items()}
+_REDUCTIONS = {"sum": 0, "mean": 1}
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+_CTYPE = {_F32: "float[]", _F64: "double[]"}
+_FN = {
+    (name, dt): getattr(lib, f"hs_{name}_{tag}")
+    for name in (
+        "soft_binary_argmax_rows",
+        "soft_binary_argmax_vjp_rows",
+        "binary_argmax",
+        "hypersimplex_loss_multiclass",
+    )
+    for dt, tag in ((_F32, "f32"), (_F64, "f64"))
+}
+
+
+def status_message(status):
+    """The library's description of a status code."""
+    return ffi.string(lib.hs_status_message(int(status))).decode()
+
+
+def version():
+    """The C library's version, ``"MAJOR.MINOR.PATCH"`` (``hs_version()``)."""
+    return ffi.string(lib.hs_version()).decode()
+
+
+class HypersimplexError(ValueError):
+    """A call was refused: ``.status`` is the library's status code (``STATUS``), ``.name`` its
+    constant; the message is the library's (``hs_status_message``), plus a detail if any."""
+
+    def __init__(self, status, detail=None):
+        self.status = int(status)
+        self.name = _NAMES.get(self.status, "unknown")
+        msg = f"{self.name} ({self.status}): {status_message(self.status)}"
+        super().__init__(msg + (f" ({detail})" if detail else ""))
+
+
+def _fail(name, detail=None):
+    raise HypersimplexError(STATUS[name], detail)
+
+
+def _check(status):
+    if status != 0:
+        raise HypersimplexError(status)
+
+
+def _rd(a):
+    return ffi.from_buffer(_CTYPE[a.dtype], a)
+
+
+def _wr(a):
+    return ffi.from_buffer(_CTYPE[a.dtype], a, require_writable=True)
+
+
+def _k_ptr(k1):
+    return ffi.NULL if k1 is None else ffi.from_buffer("double[]", k1)
+
+
+# -- row kernels (C-contiguous (rows, n) float32/float64 arrays, one dtype) -----------------------
+
+
+def _sba_rows(x2, k1, tau, y2):
+    """``y2[r] = Π_Δ(n,k1[r])(x2[r]/τ)``; k1: (rows,) float64."""
+    rows, n = x2.shape
+    _check(_FN["soft_binary_argmax_rows", x2.dtype](_rd(x2), rows, n, _k_ptr(k1), tau, _wr(y2)))
+    return y2
+
+
+def _vjp_rows(y2, g2, tau, gx2):
+    """``gx2[r] = J_rᵀ g2[r]`` from the forward output y2."""
+    rows, n = y2.shape
+    _check(_FN["soft_binary_argmax_vjp_rows", y2.dtype](_rd(y2), _rd(g2), rows, n, tau, _wr(gx2)))
+    return gx2
+
+
+def _topk_rows(x2, k1, y2):
+    """Top-k mask of each row; k1 (rows,) float64 must hold integers in [0, n]."""
+    rows, n = x2.shape
+    if not np.all(np.isfinite(k1) & (k1 >= 0) & (k1 <= n)):
+        _fail("HS_ERR_INVALID_K", f"k must lie in [0, {n}]")
+    if not np.all(k1 == np.floor(k1)):
+        _fail("HS_ERR_NON_INTEGER_K", "the top-k mask needs an integer k")
+    f, px, py = _FN["binary_argmax", x2.dtype], _rd(x2), _wr(y2)
+    for r, k in enumerate(k1.tolist()):
+        _check(f(px + r * n, n, int(k), py + r * n))
+    return y2
+
+
+def _loss_rows(x2, t2, k1, tau):
+    """Per-row ``½‖Π_Δ(n,k)(x/τ) − t‖²`` (float64, (rows,)) and its gradient (x2's dtype);
+    k1 None: k = Σ t per row."""
+    if not np.all((t2 >= 0) & (t2 <= 1)):  # NaN fails both comparisons
+        _fail("HS_ERR_INVALID_TARGET", "targets must lie in [0, 1]")
+    if k1 is None:
+        k1 = t2.sum(axis=1, dtype=np.float64)
+    y2 = _sba_rows(x2, k1, tau, np.empty_like(x2))
+    r2 = y2 - t2
+    per = 0.5 * np.einsum("ij,ij->i", r2, r2, dtype=np.float64)
+    return per, _vjp_rows(y2, r2, tau, r2)  # in place: grad_x == g is allowed
+
+
+def _multiclass(x2, lab, k1, tau, reduction):
+    """Multiclass loss of (batch, classes) logits and uint32 labels: (loss, grad) in x2's dtype."""
+    batch, classes = x2.shape
+    loss, gx = np.zeros(1, x2.dtype), np.empty_like(x2)
+    f = _FN["hypersimplex_loss_multiclass", x2.dtype]
+    lp = ffi.from_buffer("uint32_t[]", lab)
+    _check(f(_rd(x2), lp, batch, classes, _k_ptr(k1), tau, reduction, _wr(loss), _wr(gx)))
+    return loss[0], gx
+
+
+# -- NumPy API --------------------------------------------------------------------------------------
+
+
+def _dtypes(*arrays):
+    """(compute dtype, result dtype): float16 computes in float32, non-floats in float64."""
+    dt = np.result_type(*arrays)
+    if dt in (_F32, _F64):
+        return dt, dt
+    if dt == np.float16:
+        return _F32, dt
+    if dt.kind in "biu" or dt == np.longdouble:
+        return _F64, _F64
+    raise TypeError(f"hypersimplex: unsupported dtype {dt}")
+
+
+def _rows(a, axis, dt):
+    """``a`` with ``axis`` moved last, as C-contiguous (rows, n) of dtype dt (a view when it can
+    be), and the moved shape."""
+    if a.ndim == 0:
+        _fail("HS_ERR_LENGTH_MISMATCH", "a 0-d array has no axis")
+    m = np.moveaxis(a, axis, -1)
+    c = np.ascontiguousarray(m, dtype=dt)
+    return c.reshape(int(np.prod(m.shape[:-1])), m.shape[-1]), m.shape
+
+
+def _unrows(a2, mshape, axis, rdt):
+    return np.moveaxis(a2.reshape(mshape), -1, axis).astype(rdt, copy=False)
+
+
+def _k_rows(k, batch_shape):
+    kk = np.asarray(k, dtype=np.float64)
+    try:
+        kk = np.broadcast_to(kk, batch_shape)
+    except ValueError:
+        raise HypersimplexError(
+            STATUS["HS_ERR_LENGTH_MISMATCH"], f"k of shape {kk.shape} does not broadcast to {batch_shape}"
+        ) from None
+    return np.ascontiguousarray(kk).reshape(-1)
+
+
+def _same_shape(a, b, what):
+    if a.shape != b.shape:
+        _fail("HS_ERR_LENGTH_MISMATCH", f"{what}: shapes {a.shape} and {b.shape} differ")
+
+
+def soft_binary_argmax(x, k, tau=1.0, axis=-1, out=None):
+    """Soft-Binary-Argmax@k along ``axis``: ``y = Π_Δ(n,k)(x/τ)``, i.e.
+    ``y_i = clip(x_i/τ − λ, 0, 1)`` with ``Σ_i y_i = k`` for every vector along ``axis``.
+
+    ``k``: real in ``[0, n]``, a scalar or an array broadcastable to ``x``'s shape without
+    ``axis``. ``tau`` > 0. ``out``: optional array of x's shape and result dtype (written in
+    place, without a temporary, when it is C-contiguous along ``axis = -1``; may be ``x``)."""
+    x = np.asarray(x)
+    dt, rdt = _dtypes(x)
+    x2, mshape = _rows(x, axis, dt)
+    k1 = _k_rows(k, mshape[:-1])
+    direct = None
+    if out is not None:
+        if not isinstance(out, np.ndarray) or out.shape != x.shape or out.dtype != rdt:
+            raise ValueError(f"out must be an ndarray of shape {x.shape} and dtype {rdt}")
+        om = np.moveaxis(out, axis, -1)
+        if om.dtype == dt and om.flags.c_contiguous:
+            direct = om.reshape(x2.shape)
+    y2 = _sba_rows(x2, k1, float(tau), np.empty_like(x2) if direct is None else direct)
+    if out is None:
+        return _unrows(y2, mshape, axis, rdt)
+    if direct is None:
+        np.copyto(out, _unrows(y2, mshape, axis, rdt))
+    return out
+
+
+def soft_binary_argmax_vjp(y, g, tau=1.0, axis=-1):
+    """Backward pass: ``Jᵀ g`` along ``axis``, ``(Jᵀg)_i = (g_i − mean_{j∈A} g_j)/τ`` on the
+    free set ``A = {0 < y_i < 1}`` of the forward output ``y``, 0 elsewhere."""
+    y, g = np.asarray(y), np.asarray(g)
+    _same_shape(y, g, "y and g")
+    dt, rdt = _dtypes(y, g)
+    y2, mshape = _rows(y, axis, dt)
+    g2, _ = _rows(g, axis, dt)
+    return _unrows(_vjp_rows(y2, g2, float(tau), np.empty_like(y2)), mshape, axis, rdt)
+
+
+def binary_argmax(x, k, axis=-1):
+    """Binary-Argmax@k along ``axis``: 1 on the k largest entries of each vector (ties toward
+    the lower index), 0 elsewhere. ``k``: integers in ``[0, n]``, scalar or broadcastable."""
+    x = np.asarray(x)
+    dt, rdt = _dtypes(x)
+    x2, mshape = _rows(x, axis, dt)
+    y2 = _topk_rows(x2, _k_rows(k, mshape[:-1]), np.empty_like(x2))
+    return _unrows(y2, mshape, axis, rdt)
+
+
+def hypersimplex_loss(x, target, k=None, tau=1.0, axis=-1, reduction="sum"):
+    """Binary HyperSimplex loss along ``axis``: per vector ``½‖Π_Δ(n,k)(x/τ) − t‖²`` with
+    targets t in [0, 1]; ``k`` defaults to ``target.sum(axis)``.
+
+    ``reduction``: ``"sum"`` (½ Σ over all vectors), ``"mean"`` (Σ(ŷ−t)² / x.size) or
+    ``"none"`` (per-vector losses, shape of x without axis). Returns ``(loss, grad)``, grad =
+    ∂(reduced loss)/∂x (for "none": of the sum of the per-vector losses)."""
+    x, t = np.asarray(x), np.asarray(target)
+    _same_shape(x, t, "x and target")
+    if reduction not in ("sum", "mean", "none"):
+        _fail("HS_ERR_INVALID_REDUCTION", "reduction must be 'sum', 'mean' or 'none'")
+    dt, rdt = _dtypes(x, t)
+    x2, mshape = _rows(x, axis, dt)
+    t2, _ = _rows(t, axis, dt)
+    k1 = None if k is None else _k_rows(k, mshape[:-1])
+    per, g2 = _loss_rows(x2, t2, k1, float(tau))
+    if reduction == "none":
+        loss = per.reshape(mshape[:-1]).astype(rdt)
+    elif reduction == "sum":
+        loss = rdt.type(per.sum())
+    else:
+        scale = 2.0 / x.size if x.size else 0.0
+        loss = rdt.type(per.sum() * scale)
+        g2 *= g2.dtype.type(scale)
+    return loss, _unrows(g2, mshape, axis, rdt)
+
+
+def hypersimplex_loss_multiclass(logits, labels, k=None, tau=1.0, reduction="sum"):
+    """Multiclass HyperSimplex loss of ``logits`` (batch, classes) and integer ``labels``
+    (batch,): each class column is projected down the batch onto Δ(batch, k_c) and compared
+    with the one-hot targets. ``k``: None (label counts of the batch) or per-class values
+    (scalar or (classes,)). ``reduction``: "sum" (½·Σ) or "mean" (Σ/(batch·classes)).
+    Returns ``(loss, grad)`` with grad = ∂loss/∂logits."""
+    x, lab = np.asarray(logits), np.asarray(labels)
+    if x.ndim != 2:
+        _fail("HS_ERR_LENGTH_MISMATCH", f"logits must be 2-D (batch, classes), got shape {x.shape}")
+    if lab.dtype.kind not in "iu":
+        raise TypeError(f"labels must be an integer array, got dtype {lab.dtype}")
+    if lab.shape != x.shape[:1]:
+        _fail("HS_ERR_LENGTH_MISMATCH", f"labels of shape {lab.shape} for logits {x.shape}")
+    if lab.size and (lab.min() < 0 or lab.max() >= x.shape[1]):
+        _fail("HS_ERR_LABEL_OUT_OF_RANGE", f"labels must lie in [0, {x.shape[1]})")
+    if reduction not in _REDUCTIONS:
+        _fail("HS_ERR_INVALID_REDUCTION", "reduction must be 'sum' or 'mean'")
+    dt, rdt = _dtypes(x)
+    k1 = None if k is None else _k_rows(k, x.shape[1:])
+    loss, gx = _multiclass(
+        np.ascontiguousarray(x, dt), np.ascontiguousarray(lab, np.uint32), k1, float(tau),
+        _REDUCTIONS[reduction],
+    )
+    return rdt.type(loss), gx.astype(rdt, copy=False)

@@ -1,0 +1,376 @@
+"""PyTorch operators of hypersimplex (``import hypersimplex.torch as hst``).
+
+    model = torch.nn.Linear(64, 10)
+    loss = hst.HyperSimplexLoss(tau=1.5)(model(x), labels)     # like nn.CrossEntropyLoss
+    loss.backward()
+
+The computation is registered as ``torch.library`` custom ops ``torch.ops.hypersimplex.*`` (with
+fake, autograd and vmap rules), so ``torch.compile(fullgraph=True)``, ``torch.export`` and
+``opcheck`` see opaque ops. The public functions call those ops through
+``torch.autograd.Function``s with ``setup_context`` and ``generate_vmap_rule`` (what
+``torch.func.grad``/``vmap`` need; the wrapper ``register_autograd`` builds has no
+``setup_context``). float32/float64 run in their precision, float16/bfloat16 in float32. The C
+library runs on the CPU: tensors on another device are copied to the CPU and the result back
+(two transfers and a synchronisation per call). Targets and labels get no gradient.
+"""
+
+from typing import Optional, Tuple
+
+import numpy as np
+import torch
+from torch.utils._python_dispatch import _get_current_dispatch_mode
+
+from . import _numpy as _hs
+from ._numpy import HypersimplexError
+
+__all__ = [
+    "soft_binary_argmax",
+    "binary_argmax",
+    "hypersimplex_loss",
+    "hypersimplex_loss_multiclass",
+    "SoftBinaryArgmax",
+    "HyperSimplexLoss",
+    "HypersimplexError",
+]
+
+_HALF = (torch.float16, torch.bfloat16)
+
+
+def _np(t, dtype=None):
+    """A CPU NumPy view (or copy) of ``t``; half types as float32."""
+    t = t.detach()
+    if t.device.type != "cpu":
+        t = t.cpu()
+    if t.dtype in _HALF:
+        t = t.float()
+    a = t.numpy()
+    return a if dtype is None else a.astype(dtype, copy=False)
+
+
+def _tensor(a, like):
+    return torch.from_numpy(a).to(device=like.device, dtype=like.dtype)
+
+
+def _rows(t, dtype=None):
+    """``t`` as C-contiguous (rows, n) NumPy array (last dim n) and its shape."""
+    a = _np(t, dtype)
+    return _hs._rows(a, -1, a.dtype)
+
+
+def _k_np(k, batch_shape):
+    return None if k is None else _hs._k_rows(_np(k, np.float64), batch_shape)
+
+
+# -- custom ops -----------------------------------------------------------------------------------
+
+
+def _sba_impl(x: torch.Tensor, k: torch.Tensor, tau: float) -> torch.Tensor:
+    """y = Π_Δ(n,k)(x/τ) along the last dim; k broadcasts to x.shape[:-1]."""
+    x2, shape = _rows(x)
+    y2 = _hs._sba_rows(x2, _k_np(k, shape[:-1]), tau, np.empty_like(x2))
+    return _tensor(y2.reshape(shape), x)
+
+
+def _sba_bwd_impl(y: torch.Tensor, g: torch.Tensor, tau: float) -> torch.Tensor:
+    """Jᵀg along the last dim, from the forward output y."""
+    y2, shape = _rows(y)
+    g2, _ = _rows(g, y2.dtype)
+    return _tensor(_hs._vjp_rows(y2, g2, tau, np.empty_like(y2)).reshape(shape), y)
+
+
+def _topk_impl(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """Top-k mask along the last dim; k (integers) broadcasts to x.shape[:-1]."""
+    x2, shape = _rows(x)
+    y2 = _hs._topk_rows(x2, _k_np(k, shape[:-1]), np.empty_like(x2))
+    return _tensor(y2.reshape(shape), x)
+
+
+def _loss_impl(
+    x: torch.Tensor, target: torch.Tensor, k: Optional[torch.Tensor], tau: float
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Per-vector ½‖Π_Δ(n,k)(x/τ) − t‖² along the last dim (shape x.shape[:-1]) and its
+    gradient with respect to x."""
+    if x.shape != target.shape:
+        _hs._fail("HS_ERR_LENGTH_MISMATCH", f"x {tuple(x.shape)} and target {tuple(target.shape)}")
+    x2, shape = _rows(x)
+    t2, _ = _rows(target, x2.dtype)
+    per, g2 = _hs._loss_rows(x2, t2, _k_np(k, shape[:-1]), tau)
+    return _tensor(per.reshape(shape[:-1]), x), _tensor(g2.reshape(shape), x)
+
+
+def _mc_impl(
+    logits: torch.Tensor, labels: torch.Tensor, k: Optional[torch.Tensor], tau: float, reduction: str
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Multiclass loss of (batch, classes) logits and integer labels, and ∂loss/∂logits."""
+    loss, grad = _hs.hypersimplex_loss_multiclass(
+        _np(logits), _np(labels), None if k is None else _np(k, np.float64), tau, reduction
+    )
+    return _tensor(np.asarray(loss), logits), _tensor(grad, logits)
+
+
+_sba_op = torch.library.custom_op("hypersimplex::soft_binary_argmax", _sba_impl, mutates_args=())
+_sba_bwd_op = torch.library.custom_op(
+    "hypersimplex::soft_binary_argmax_backward", _sba_bwd_impl, mutates_args=()
+)
+_topk_op = torch.library.custom_op("hypersimplex::binary_argmax", _topk_impl, mutates_args=())
+_loss_op = torch.library.custom_op(
+    "hypersimplex::hypersimplex_loss_rows", _loss_impl, mutates_args=()
+)
+_mc_op = torch.library.custom_op(
+    "hypersimplex::hypersimplex_loss_multiclass", _mc_impl, mutates_args=()
+)
+
+
+@_sba_op.register_fake
+def _(x, k, tau):
+    return x.new_empty(x.shape)
+
+
+@_sba_bwd_op.register_fake
+def _(y, g, tau):
+    return y.new_empty(y.shape)
+
+
+@_topk_op.register_fake
+def _(x, k):
+    return x.new_empty(x.shape)
+
+
+@_loss_op.register_fake
+def _(x, target, k, tau):
+    return x.new_empty(x.shape[:-1]), x.new_empty(x.shape)
+
+
+@_mc_op.register_fake
+def _(logits, labels, k, tau, reduction):
+    return logits.new_empty(()), logits.new_empty(logits.shape)
+
+
+# -- autograd (shared by the ops' registrations and the autograd.Functions) -----------------------
+
+
+def _sba_setup(ctx, inputs, output):
+    ctx.save_for_backward(output)
+    ctx.tau = inputs[2]
+
+
+def _sba_backward(ctx, g):
+    (y,) = ctx.saved_tensors
+    return _apply(_SBABwd, y, g, ctx.tau), None, None
+
+
+def _sba_bwd_setup(ctx, inputs, output):
+    ctx.save_for_backward(inputs[0])
+    ctx.tau = inputs[2]
+
+
+def _sba_bwd_backward(ctx, gg):
+    # Jᵀg is linear in g with a symmetric J, so its gradient in g is J gg = Jᵀ gg; in y it is
+    # zero almost everywhere (the free set is piecewise constant).
+    (y,) = ctx.saved_tensors
+    return None, _apply(_SBABwd, y, gg, ctx.tau), None
+
+
+def _topk_setup(ctx, inputs, output):
+    pass  # (mark_non_differentiable on a single output breaks Dynamo's graph in torch 2.15)
+
+
+def _topk_backward(ctx, g):
+    return torch.zeros_like(g), None
+
+
+def _grad_setup(ctx, inputs, output):  # the losses: output = (loss, ∂loss/∂x)
+    ctx.save_for_backward(output[1])
+    ctx.mark_non_differentiable(output[1])
+    ctx.n_inputs = len(inputs)
+
+
+def _loss_backward(ctx, g_loss, _g_grad):
+    (grad,) = ctx.saved_tensors
+    return (g_loss.unsqueeze(-1) * grad,) + (None,) * (ctx.n_inputs - 1)
+
+
+def _mc_backward(ctx, g_loss, _g_grad):
+    (grad,) = ctx.saved_tensors
+    return (g_loss * grad,) + (None,) * (ctx.n_inputs - 1)
+
+
+_sba_op.register_autograd(_sba_backward, setup_context=_sba_setup)
+_sba_bwd_op.register_autograd(_sba_bwd_backward, setup_context=_sba_bwd_setup)
+_topk_op.register_autograd(_topk_backward, setup_context=_topk_setup)
+_loss_op.register_autograd(_loss_backward, setup_context=_grad_setup)
+_mc_op.register_autograd(_mc_backward, setup_context=_grad_setup)
+
+
+def _function(name, op, impl, setup, backward):
+    """Two autograd.Functions over one op: the traced one (through ``torch.ops``, with
+    ``setup_context`` and a generated vmap rule: compile, export, vmap, grad) and an eager one
+    that calls the implementation directly (no custom-op dispatch: less per-call overhead)."""
+    op = getattr(torch.ops.hypersimplex, op._name).default  # an OpOverload, which Dynamo traces
+    traced = type(
+        name,
+        (torch.autograd.Function,),
+        {
+            "generate_vmap_rule": True,
+            "forward": staticmethod(lambda *args: op(*args)),
+            "setup_context": staticmethod(setup),
+            "backward": staticmethod(backward),
+        },
+    )
+
+    def forward(ctx, *args):
+        out = impl(*args)
+        setup(ctx, args, out)
+        return out
+
+    eager = type(
+        name + "Eager",
+        (torch.autograd.Function,),
+        {"forward": staticmethod(forward), "backward": staticmethod(backward)},
+    )
+    return traced, eager
+
+
+_PLAIN = (torch.Tensor, torch.nn.Parameter)
+
+
+def _apply(fns, *args):
+    """The eager Function for plain tensors outside compile, tracing and torch.func
+    transforms; the traced one otherwise."""
+    eager = (
+        not torch.compiler.is_compiling()
+        and not torch._C._are_functorch_transforms_active()
+        and _get_current_dispatch_mode() is None
+        and all(type(a) in _PLAIN for a in args if isinstance(a, torch.Tensor))
+    )
+    return fns[eager].apply(*args)
+
+
+_SBA = _function("_SoftBinaryArgmaxFn", _sba_op, _sba_impl, _sba_setup, _sba_backward)
+_SBABwd = _function(
+    "_SoftBinaryArgmaxBackwardFn", _sba_bwd_op, _sba_bwd_impl, _sba_bwd_setup, _sba_bwd_backward
+)
+_TopK = _function("_BinaryArgmaxFn", _topk_op, _topk_impl, _topk_setup, _topk_backward)
+_Loss = _function("_HypersimplexLossFn", _loss_op, _loss_impl, _grad_setup, _loss_backward)
+_MC = _function("_MulticlassLossFn", _mc_op, _mc_impl, _grad_setup, _mc_backward)
+
+
+# -- vmap rules (batch dim moved to the front; every op works row-wise) ---------------------------
+
+
+def _front(t, bdim, size):
+    return t.movedim(bdim, 0) if bdim is not None else t.expand(size, *t.shape)
+
+
+def _k_front(k, kdim, size, batch_ndim):
+    """Batched k (logical shape broadcastable to x's batch shape of batch_ndim dims) with its
+    batch dim in front and ones inserted so that it broadcasts against (size, *batch)."""
+    if k is None or kdim is None:
+        return k
+    k = k.movedim(kdim, 0)
+    return k.reshape(size, *([1] * (batch_ndim - k.dim() + 1)), *k.shape[1:])
+
+
+@torch.library.register_vmap("hypersimplex::soft_binary_argmax")
+def _(info, in_dims, x, k, tau):
+    x = _front(x, in_dims[0], info.batch_size)
+    return _sba_op(x, _k_front(k, in_dims[1], info.batch_size, x.dim() - 2), tau), 0
+
+
+@torch.library.register_vmap("hypersimplex::soft_binary_argmax_backward")
+def _(info, in_dims, y, g, tau):
+    b = info.batch_size
+    return _sba_bwd_op(_front(y, in_dims[0], b), _front(g, in_dims[1], b), tau), 0
+
+
+@torch.library.register_vmap("hypersimplex::binary_argmax")
+def _(info, in_dims, x, k):
+    x = _front(x, in_dims[0], info.batch_size)
+    return _topk_op(x, _k_front(k, in_dims[1], info.batch_size, x.dim() - 2)), 0
+
+
+@torch.library.register_vmap("hypersimplex::hypersimplex_loss_rows")
+def _(info, in_dims, x, target, k, tau):
+    b = info.batch_size
+    x, t = _front(x, in_dims[0], b), _front(target, in_dims[1], b)
+    return _loss_op(x, t, _k_front(k, in_dims[2], b, x.dim() - 2), tau), (0, 0)
+
+
+@torch.library.register_vmap("hypersimplex::hypersimplex_loss_multiclass")
+def _(info, in_dims, logits, labels, k, tau, reduction):
+    b = info.batch_size
+    x, lab = _front(logits, in_dims[0], b), _front(labels, in_dims[1], b)
+    kk = None if k is None else _front(k, in_dims[2], b)
+    outs = [_mc_op(x[i], lab[i], None if kk is None else kk[i], tau, reduction) for i in range(b)]
+    return (torch.stack([o[0] for o in outs]), torch.stack([o[1] for o in outs])), (0, 0)
+
+
+# -- public functions -----------------------------------------------------------------------------
+
+
+def _k_tensor(k):
+    if k is None or isinstance(k, torch.Tensor):
+        return k
+    return torch.as_tensor(k, dtype=torch.float64)
+
+
+def soft_binary_argmax(x, k, tau=1.0, dim=-1):
+    """Soft-Binary-Argmax@k along ``dim``: ``y = Π_Δ(n,k)(x/τ)``, i.e.
+    ``y_i = clip(x_i/τ − λ, 0, 1)`` with ``Σ y = k`` per vector. ``k``: a number in [0, n] or a
+    tensor broadcastable to x's shape without ``dim``. Differentiable in ``x``."""
+    y = _apply(_SBA, x.movedim(dim, -1), _k_tensor(k), float(tau))
+    return y.movedim(-1, dim)
+
+
+def binary_argmax(x, k, dim=-1):
+    """Hard top-k mask along ``dim`` (1 on the k largest entries, ties toward the lower index);
+    its gradient is zero."""
+    return _apply(_TopK, x.movedim(dim, -1), _k_tensor(k)).movedim(-1, dim)
+
+
+def hypersimplex_loss(x, target, k=None, tau=1.0, dim=-1, reduction="mean"):
+    """Binary HyperSimplex loss along ``dim``: per vector ``½‖Π_Δ(n,k)(x/τ) − t‖²`` with targets
+    in [0, 1]; ``k`` defaults to ``target.sum(dim)``. ``reduction``: "mean" (Σ(ŷ−t)² /
+    x.numel()), "sum" (½ Σ over the vectors) or "none" (per vector)."""
+    if reduction not in ("mean", "sum", "none"):
+        _hs._fail("HS_ERR_INVALID_REDUCTION", "reduction must be 'mean', 'sum' or 'none'")
+    per, _ = _apply(_Loss, x.movedim(dim, -1), target.movedim(dim, -1), _k_tensor(k), float(tau))
+    if reduction == "none":
+        return per
+    if reduction == "sum":
+        return per.sum()
+    return per.sum() * (2.0 / max(x.numel(), 1))
+
+
+def hypersimplex_loss_multiclass(logits, labels, k=None, tau=1.0, reduction="mean"):
+    """Multiclass HyperSimplex loss of ``logits`` (batch, classes) and integer ``labels``
+    (batch,): class column c is projected down the batch onto Δ(batch, k_c) and compared with
+    the one-hot targets. ``k``: None (label counts of the batch), a number or (classes,).
+    ``reduction``: "mean" (Σ/(batch·classes)) or "sum" (½·Σ)."""
+    if labels.dtype.is_floating_point or labels.dtype.is_complex or labels.dtype == torch.bool:
+        raise TypeError(f"labels must be an integer tensor, got {labels.dtype}")
+    loss, _ = _apply(_MC, logits, labels, _k_tensor(k), float(tau), reduction)
+    return loss
+
+
+class SoftBinaryArgmax(torch.nn.Module):
+    """Module form of :func:`soft_binary_argmax`."""
+
+    def __init__(self, k, tau=1.0, dim=-1):
+        super().__init__()
+        self.k, self.tau, self.dim = k, tau, dim
+
+    def forward(self, x):
+        return soft_binary_argmax(x, self.k, self.tau, self.dim)
+
+
+class HyperSimplexLoss(torch.nn.Module):
+    """Multiclass HyperSimplex loss as a module taking ``(logits, labels)`` like
+    ``nn.CrossEntropyLoss`` (see :func:`hypersimplex_loss_multiclass`)."""
+
+    def __init__(self, k=None, tau=1.0, reduction="mean"):
+        super().__init__()
+        self.k, self.tau, self.reduction = k, tau, reduction
+
+    def forward(self, logits, labels):
+        return hypersimplex_loss_multiclass(logits, labels, self.k, self.tau, self.reduction)
