@@ -1,63 +1,45 @@
-// Using libhypersimplex from C++11 the way training code would: a thin exception-throwing
-// wrapper over the C ABI, std::vector buffers, forward, top-k, backward, both losses and error
-// handling. Results are compared with hand-computed values (see example.c for the derivations);
-// the program exits 1 on any mismatch.
+// Using libhypersimplex from C++11 the way training code would: include/hypersimplex.hpp
+// (the exception-throwing C++ interface over the C ABI), std::vector buffers, forward, top-k,
+// backward, both losses and error handling. Results are compared with hand-computed values
+// (see example.c for the derivations); the program exits 1 on any mismatch.
 //
 // Build (from the repository root, after `cargo build --release -p hypersimplex-ffi`):
 //   c++ -std=c++11 c-examples/example.cpp $(PKG_CONFIG_PATH=$PWD/ffi/pkgconfig pkg-config --cflags --libs hypersimplex) -o example_cpp
-#include "hypersimplex.h"
+#include "hypersimplex.hpp"  // namespace hs: templates over the C functions, hs::error
 
 #include <cmath>
 #include <cstdio>
 #include <limits>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
-namespace hs {
-
-struct Error : std::runtime_error {
-    int32_t status;
-    explicit Error(int32_t s) : std::runtime_error(hs_status_message(s)), status(s) {}
-};
-
-inline void check(int32_t s) {
-    if (s != HS_OK) throw Error(s);
-}
-
-// y = Soft-Binary-Argmax@k(x / tau)
-inline std::vector<float> soft_binary_argmax(const std::vector<float> &x, double k, float tau) {
+// Small conveniences of this program (std::vector in and out) over the header's functions.
+static std::vector<float> soft_binary_argmax(const std::vector<float> &x, double k, float tau) {
     std::vector<float> y(x.size());
-    check(hs_soft_binary_argmax_f32(x.data(), x.size(), k, tau, y.data()));
+    hs::soft_binary_argmax(x.data(), x.size(), k, tau, y.data());
     return y;
 }
 
-inline std::vector<float> vjp(const std::vector<float> &y, const std::vector<float> &g, float tau) {
-    if (g.size() != y.size()) throw Error(HS_ERR_LENGTH_MISMATCH);
+static std::vector<float> vjp(const std::vector<float> &y, const std::vector<float> &g, float tau) {
+    if (g.size() != y.size()) throw hs::error(HS_ERR_LENGTH_MISMATCH);
     std::vector<float> gx(y.size());
-    check(hs_soft_binary_argmax_vjp_f32(y.data(), g.data(), y.size(), tau, gx.data()));
+    hs::soft_binary_argmax_vjp(y.data(), g.data(), y.size(), tau, gx.data());
     return gx;
 }
 
-inline std::vector<float> top_k(const std::vector<float> &x, size_t k) {
+static std::vector<float> top_k(const std::vector<float> &x, size_t k) {
     std::vector<float> y(x.size());
-    check(hs_binary_argmax_f32(x.data(), x.size(), k, y.data()));
+    hs::binary_argmax(x.data(), x.size(), k, y.data());
     return y;
 }
 
-// Multiclass loss with gradient, label-count k.
-inline float multiclass(const std::vector<float> &logits, const std::vector<uint32_t> &labels,
+static float multiclass(const std::vector<float> &logits, const std::vector<uint32_t> &labels,
                         size_t classes, float tau, int32_t reduction, std::vector<float> &grad) {
+    if (logits.size() != labels.size() * classes) throw hs::error(HS_ERR_LENGTH_MISMATCH);
     grad.resize(logits.size());
-    float loss = 0.0f;
-    if (logits.size() != labels.size() * classes) throw Error(HS_ERR_LENGTH_MISMATCH);
-    check(hs_hypersimplex_loss_multiclass_f32(logits.data(), labels.data(), labels.size(),
-                                              classes, nullptr, tau, reduction, &loss,
-                                              grad.data()));
-    return loss;
+    return hs::hypersimplex_loss_multiclass(logits.data(), labels.data(), labels.size(), classes,
+                                            nullptr, tau, reduction, grad.data());
 }
-
-}  // namespace hs
 
 static int failures = 0;
 
@@ -73,10 +55,10 @@ int main() {
     std::printf("hypersimplex %s (C++)\n", hs_version());
     const std::vector<float> x = {1.2f, -0.3f, 0.8f, 0.1f, -2.0f};
     try {
-        std::vector<float> y = hs::soft_binary_argmax(x, 2.0, 2.0f);
+        std::vector<float> y = soft_binary_argmax(x, 2.0, 2.0f);
         expect("forward", y, {0.875f, 0.125f, 0.675f, 0.325f, 0.0f});
-        expect("top-k", hs::top_k(x, 2), {1, 0, 1, 0, 0});
-        expect("vjp", hs::vjp(y, {1, 0, 0, 0, 0}, 2.0f), {0.375f, -0.125f, -0.125f, -0.125f, 0});
+        expect("top-k", top_k(x, 2), {1, 0, 1, 0, 0});
+        expect("vjp", vjp(y, {1, 0, 0, 0, 0}, 2.0f), {0.375f, -0.125f, -0.125f, -0.125f, 0});
 
         std::vector<float> t = {1, 0, 1, 0, 0}, grad(5);
         float loss = 0.0f;
@@ -85,11 +67,11 @@ int main() {
         expect("binary loss grad", grad, {-0.0625f, 0.0625f, -0.1625f, 0.1625f, 0.0f});
 
         std::vector<float> logits = {1.5f, -0.5f, 0.2f, 0.7f, 0.9f, 0.1f, -0.4f, 1.3f}, g;
-        float l = hs::multiclass(logits, {0, 1, 0, 1}, 2, 1.0f, HS_REDUCTION_SUM, g);
+        float l = multiclass(logits, {0, 1, 0, 1}, 2, 1.0f, HS_REDUCTION_SUM, g);
         expect("multiclass loss", {l}, {0.0625f});
         expect("multiclass grad", g, {0, 0, 0.15f, -0.2f, -0.15f, 0.2f, 0, 0});
-    } catch (const hs::Error &e) {
-        std::printf("FAIL unexpected error %d: %s\n", e.status, e.what());
+    } catch (const hs::error &e) {
+        std::printf("FAIL unexpected error %d: %s\n", e.status(), e.what());
         ++failures;
     }
 
@@ -128,11 +110,11 @@ int main() {
     expect("outputs untouched after errors", out, std::vector<float>(5, 42.0f));
     expect("loss untouched after errors", {loss}, {42.0f});
     try {
-        hs::soft_binary_argmax(x, 2.0, 0.0f);
+        soft_binary_argmax(x, 2.0, 0.0f);
         std::printf("FAIL no exception for tau = 0\n");
         ++failures;
-    } catch (const hs::Error &e) {
-        bool ok = e.status == HS_ERR_INVALID_TAU && std::string(e.what()).size() > 0;
+    } catch (const hs::error &e) {
+        bool ok = e.status() == HS_ERR_INVALID_TAU && std::string(e.what()).size() > 0;
         std::printf("%s exception: %s\n", ok ? "ok  " : "FAIL", e.what());
         if (!ok) ++failures;
     }
