@@ -92,6 +92,25 @@ pub(crate) fn with_room<T>(n: usize) -> Result<Vec<T>, Error> {
     Ok(v)
 }
 
+/// `n` zeros of an element type, or [`Error::OutOfMemory`]: the allocator's zeroed memory
+/// (`calloc`: large blocks come as fresh zero pages, not written twice), as `vec![0.0; n]`
+/// does, but fallible.
+pub(crate) fn zeroed<T: Element>(n: usize) -> Result<Vec<T>, Error> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let layout = std::alloc::Layout::array::<T>(n).map_err(|_| Error::OutOfMemory)?;
+    // SAFETY: `layout` has a non-zero size (n ≥ 1, T is f32 or f64).
+    let p = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<T>();
+    if p.is_null() {
+        return Err(Error::OutOfMemory);
+    }
+    // SAFETY: `p` was allocated by the global allocator with the layout of `[T; n]` (the
+    // layout `Vec<T>` uses for capacity n), and all-zero bits are the value 0.0 of f32 and f64,
+    // so all n elements are initialized.
+    Ok(unsafe { Vec::from_raw_parts(p, n, n) })
+}
+
 /// `n` copies of `value` ([`with_room`]).
 pub(crate) fn filled<T: Clone>(n: usize, value: T) -> Result<Vec<T>, Error> {
     let mut v = with_room(n)?;
@@ -448,7 +467,7 @@ impl Kernels {
         }
         // One blocked transpose into per-class columns (contiguous for the solves), which
         // also checks that every logit is finite.
-        let mut xt = filled(total, T::ZERO)?;
+        let mut xt = zeroed(total)?;
         if !T::transpose(self, logits, classes, scale, &mut xt, batch) {
             return Err(classify_nonfinite(logits));
         }
@@ -560,7 +579,7 @@ impl Kernels {
                     }
                 });
             };
-            let zeros = || filled(width, T::ZERO).ok();
+            let zeros = || zeroed(width).ok();
             if use_pool(total) {
                 logits
                     .par_chunks(width)
