@@ -3,9 +3,11 @@
 // A 64-H-10 ReLU MLP (hand-written forward/backward, Adam) is trained on the UCI optical-digits
 // images (data/digits_{train,test}.csv) with
 //   (a) softmax cross-entropy (mean over the batch), and
-//   (b) the multiclass HyperSimplex loss, computed by hs_hypersimplex_loss_multiclass_f32 from
-//       libhypersimplex (tau = 1.5, mean reduction as in the authors' script; k_c = the count of
-//       label c in the batch, or the authors' k_c = B/2 for every class),
+//   (b) the multiclass HyperSimplex loss, computed by hs_hypersimplex_loss_multiclass_lambda_f32
+//       from libhypersimplex (tau = 1.5, mean reduction as in the authors' script; k_c = the count
+//       of label c in the batch, or the authors' k_c = B/2 for every class), and scored both by
+//       plain argmax and by the calibrated argmax of logits/τ − λ_c (hs_calibrated_argmax_f32,
+//       see `Rule` below),
 // for several batch sizes and seeds. A seed fixes the initial weights and the order of the
 // mini-batches, and is shared by both losses, so that the comparison is paired. It prints the
 // best test accuracy per loss and batch size (mean ± std over seeds), the difference HS − CE
@@ -299,14 +301,41 @@ struct Config {
     bool check = false;
 };
 
+// Prediction rules, evaluated on the same trained weights after every epoch (issue 18):
+//   Plain:    argmax_c logits[c];
+//   Running:  argmax_c logits[c]/τ − λ̄_c (hs_calibrated_argmax_f32), λ̄ a running mean of the
+//             batches' λ_c that hs_hypersimplex_loss_multiclass_lambda_f32 reports in training
+//             (momentum 0.1, as batch normalization keeps running statistics; a class absent from
+//             the batch under k = counts has k_c = 0 and an arbitrary λ_c, so it is skipped);
+//   TrainSet: the same with the exact λ_c of the whole training set (its logits after the epoch,
+//             with the loss's own k rule: label counts, or N/2), one extra library call per epoch.
+// Cross-entropy has no λ: only Plain applies.
+enum Rule { Plain, Running, TrainSet, kRules };
+const char *rule_name(int r) {
+    switch (r) {
+        case Plain: return "argmax";
+        case Running: return "calibrated, running λ";
+        case TrainSet: return "calibrated, training-set λ";
+    }
+    return "?";
+}
+
 struct Job {
     Loss loss;
     size_t batch;
     int seed;
-    double best = 0.0, last = 0.0, seconds = 0.0;
-    int best_epoch = 0;
+    double best[kRules] = {}, last[kRules] = {};
+    int best_epoch[kRules] = {};
+    double seconds = 0.0;
     int32_t status = 0;
 };
+
+// Test accuracy of pred against labels.
+double accuracy(const std::vector<uint32_t> &pred, const std::vector<uint32_t> &y) {
+    size_t correct = 0;
+    for (size_t i = 0; i < y.size(); ++i) correct += pred[i] == y[i];
+    return y.empty() ? 0.0 : double(correct) / double(y.size());
+}
 
 // Trains one model; returns the best test accuracy over the epochs (evaluated after each).
 void run_job(const Config &cfg, const Dataset &train, const Dataset &test, Job &job) {
@@ -322,6 +351,13 @@ void run_job(const Config &cfg, const Dataset &train, const Dataset &test, Job &
     std::vector<uint32_t> yb(bmax);
     std::vector<double> khalf(kClasses);
     std::vector<float> thid(test.n() * cfg.hidden), tlog(test.n() * kClasses);
+    const bool hs = job.loss != Loss::Ce;
+    // λ bookkeeping (HS only): the batch's λ, the running mean, the training set's λ
+    double lam[kClasses] = {}, lam_run[kClasses] = {}, lam_set[kClasses] = {};
+    bool lam_seen[kClasses] = {};
+    std::vector<float> shid(hs ? n * cfg.hidden : 0), slog(hs ? n * kClasses : 0), sgrad(hs ? n * kClasses : 0);
+    std::vector<double> kset(kClasses, 0.5 * double(n));
+    std::vector<uint32_t> pred(test.n());
     for (int epoch = 1; epoch <= cfg.epochs; ++epoch) {
         for (size_t i = n - 1; i > 0; --i) std::swap(order[i], order[rng.below(i + 1)]);
         for (size_t start = 0; start < n; start += bmax) {
@@ -341,12 +377,19 @@ void run_job(const Config &cfg, const Dataset &train, const Dataset &test, Job &
                     std::fill(khalf.begin(), khalf.end(), 0.5 * double(b));
                     k = khalf.data();
                 }
-                const int32_t st = hs_hypersimplex_loss_multiclass_f32(
+                const int32_t st = hs_hypersimplex_loss_multiclass_lambda_f32(
                     logits.data(), yb.data(), b, kClasses, k, cfg.tau, HS_REDUCTION_MEAN, &loss,
-                    dlogits.data());
+                    dlogits.data(), lam);
                 if (st != HS_OK) {
                     job.status = st;
                     return;
+                }
+                bool present[kClasses] = {};
+                for (size_t i = 0; i < b; ++i) present[yb[i]] = true;
+                for (int c = 0; c < kClasses; ++c) {
+                    if (job.loss == Loss::HsCounts && !present[c]) continue;  // k_c = 0: λ_c arbitrary
+                    lam_run[c] = lam_seen[c] ? 0.9 * lam_run[c] + 0.1 * lam[c] : lam[c];
+                    lam_seen[c] = true;
                 }
             }
             (void)loss;
@@ -354,16 +397,33 @@ void run_job(const Config &cfg, const Dataset &train, const Dataset &test, Job &
             opt.step(net.p, g);
         }
         net.forward(test.x.data(), test.n(), thid.data(), tlog.data());
-        size_t correct = 0;
         for (size_t i = 0; i < test.n(); ++i) {
             const float *l = &tlog[i * kClasses];
-            correct += size_t(std::max_element(l, l + kClasses) - l) == test.y[i];
+            pred[i] = uint32_t(std::max_element(l, l + kClasses) - l);
         }
-        job.last = double(correct) / double(test.n());
-        if (job.last > job.best) {
-            job.best = job.last;
-            job.best_epoch = epoch;
+        job.last[Plain] = accuracy(pred, test.y);
+        if (hs) {
+            // the training set's exact λ: its logits now, projected with the loss's k rule
+            net.forward(train.x.data(), n, shid.data(), slog.data());
+            float set_loss = 0.0f;
+            int32_t st = hs_hypersimplex_loss_multiclass_lambda_f32(
+                slog.data(), train.y.data(), n, kClasses, job.loss == Loss::HsHalf ? kset.data() : nullptr, cfg.tau,
+                HS_REDUCTION_MEAN, &set_loss, sgrad.data(), lam_set);
+            const double *lams[] = {lam_run, lam_set};
+            for (int r = Running; r <= TrainSet && st == HS_OK; ++r) {
+                st = hs_calibrated_argmax_f32(tlog.data(), test.n(), kClasses, lams[r - Running], cfg.tau, pred.data());
+                job.last[r] = accuracy(pred, test.y);
+            }
+            if (st != HS_OK) {
+                job.status = st;
+                return;
+            }
         }
+        for (int r = 0; r < (hs ? int(kRules) : 1); ++r)
+            if (job.last[r] > job.best[r]) {
+                job.best[r] = job.last[r];
+                job.best_epoch[r] = epoch;
+            }
     }
     job.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -403,7 +463,7 @@ struct Series {
 
 bool write_svg(const std::string &path, const std::vector<size_t> &xs, const std::vector<Series> &series,
                const std::string &subtitle) {
-    const double W = 760, H = 470, L = 80, R = 200, T = 60, B = 60;
+    const double W = 820, H = 470, L = 80, R = 260, T = 60, B = 60;
     const double pw = W - L - R, ph = H - T - B;
     double ylo = 1e9, yhi = -1e9;
     for (auto &s : series)
@@ -658,8 +718,12 @@ int main(int argc, char **argv) {
                 std::printf("[%3zu/%zu] %-11s B=%-5zu seed %d: library error %d: %s\n", d, jobs.size(),
                             loss_name(r.loss), r.batch, r.seed, r.status, hs_status_message(r.status));
             } else {
-                std::printf("[%3zu/%zu] %6.1fs  %-11s B=%-5zu seed %d: best acc %.4f (epoch %3d), last %.4f\n", d,
-                            jobs.size(), el, loss_name(r.loss), r.batch, r.seed, r.best, r.best_epoch, r.last);
+                std::printf("[%3zu/%zu] %6.1fs  %-11s B=%-5zu seed %d: best acc %.4f (epoch %3d), last %.4f", d,
+                            jobs.size(), el, loss_name(r.loss), r.batch, r.seed, r.best[Plain], r.best_epoch[Plain],
+                            r.last[Plain]);
+                if (r.loss != Loss::Ce)
+                    std::printf("; calibrated best %.4f / %.4f", r.best[Running], r.best[TrainSet]);
+                std::printf("\n");
             }
             std::fflush(stdout);
         }
@@ -671,50 +735,67 @@ int main(int argc, char **argv) {
     for (const Job &j : jobs)
         if (j.status != 0) return 1;
 
-    auto collect = [&](Loss l, size_t b) {
+    auto collect = [&](Loss l, size_t b, int rule) {
         std::vector<double> v(cfg.seeds);
         for (const Job &j : jobs)
-            if (j.loss == l && j.batch == b) v[j.seed] = j.best;
+            if (j.loss == l && j.batch == b) v[j.seed] = j.best[rule];
         return v;
+    };
+    // "Δ (t, p)" of a paired t-test of hs − ce over seeds
+    auto paired = [&](const std::vector<double> &ce, const std::vector<double> &hs) {
+        std::vector<double> d(cfg.seeds);
+        for (int s = 0; s < cfg.seeds; ++s) d[s] = hs[s] - ce[s];
+        Stat sd = stat(d);
+        if (std::fabs(sd.mean) < 1e-12) sd.mean = 0.0;  // print +0.0000, not -0.0000
+        char buf[96];
+        if (cfg.seeds > 1 && sd.sd > 0) {
+            const double t = sd.mean / (sd.sd / std::sqrt(double(cfg.seeds)));
+            const double p = t_pvalue(t, cfg.seeds - 1);
+            char pbuf[16] = "<0.01";
+            if (p >= 0.01) std::snprintf(pbuf, sizeof pbuf, "%.3f", p);
+            std::snprintf(buf, sizeof buf, "%+.4f | %.2f | %s", sd.mean, t, pbuf);
+        } else {
+            std::snprintf(buf, sizeof buf, "%+.4f | n/a | n/a", sd.mean);
+        }
+        return std::string(buf);
     };
     const char *what = cfg.val ? "validation" : "test";
     std::printf("\nTraining took %.1f s. Best %s accuracy over %d epochs, mean ± std over %d seeds;\n"
-                "Δ = HS − CE, paired t-test over seeds (df = %d).\n",
+                "Δ = HS − CE with its paired t-test over seeds (df = %d). HS rows: the same trained\n"
+                "networks, predicted by plain argmax and by the calibrated argmax of logits/τ − λ_c.\n",
                 total, what, cfg.epochs, cfg.seeds, cfg.seeds - 1);
     for (Loss l : losses) {
         if (l == Loss::Ce) continue;
         std::printf("\n%s (tau %g):\n\n", l == Loss::HsCounts ? "HS with k_c = count of label c in the batch"
                                                                 : "HS with k_c = B/2 (the authors' script)",
                     double(cfg.tau));
-        std::printf("| batch | CE | HS (ours) | Δ | t-stat | p-val |\n|---:|---|---|---:|---:|---:|\n");
+        std::printf("| batch | prediction | CE | HS (ours) | Δ | t-stat | p-val |\n"
+                    "|---:|---|---|---|---:|---:|---:|\n");
         for (size_t b : cfg.batches) {
-            auto ce = collect(Loss::Ce, b), hs = collect(l, b);
-            std::vector<double> d(cfg.seeds);
-            for (int s = 0; s < cfg.seeds; ++s) d[s] = hs[s] - ce[s];
-            const Stat sc = stat(ce), sh = stat(hs);
-            Stat sd = stat(d);
-            if (std::fabs(sd.mean) < 1e-12) sd.mean = 0.0;  // print +0.0000, not -0.0000
-            char tbuf[32] = "n/a", pbuf[32] = "n/a";
-            if (cfg.seeds > 1 && sd.sd > 0) {
-                const double t = sd.mean / (sd.sd / std::sqrt(double(cfg.seeds)));
-                std::snprintf(tbuf, sizeof tbuf, "%.2f", t);
-                const double p = t_pvalue(t, cfg.seeds - 1);
-                if (p < 0.01) std::snprintf(pbuf, sizeof pbuf, "<0.01");
-                else std::snprintf(pbuf, sizeof pbuf, "%.3f", p);
+            const auto ce = collect(Loss::Ce, b, Plain);
+            const Stat sc = stat(ce);
+            for (int r = 0; r < kRules; ++r) {
+                const auto hs = collect(l, b, r);
+                const Stat sh = stat(hs);
+                std::printf("| %zu | %s | %.4f ± %.4f | %.4f ± %.4f | %s |\n", b, rule_name(r), sc.mean, sc.sd,
+                            sh.mean, sh.sd, paired(ce, hs).c_str());
             }
-            std::printf("| %zu | %.4f ± %.4f | %.4f ± %.4f | %+.4f | %s | %s |\n", b, sc.mean, sc.sd, sh.mean, sh.sd,
-                        sd.mean, tbuf, pbuf);
         }
     }
 
+    // plot: CE, then each HS loss with plain and running-λ calibrated prediction
     std::vector<Series> series;
-    const char *colors[] = {"#1f77b4", "#d62728", "#2ca02c"};
-    const char *dashes[] = {"", "", "6,4"};
-    for (size_t li = 0; li < losses.size(); ++li) {
-        Series s{li == 0 ? "Cross-entropy" : (losses[li] == Loss::HsCounts ? "HS, k = counts" : "HS, k = B/2"),
-                 colors[int(losses[li])], dashes[int(losses[li])], {}};
-        for (size_t b : cfg.batches) s.pts.push_back(stat(collect(losses[li], b)));
-        series.push_back(s);
+    for (Loss l : losses) {
+        for (int r : {int(Plain), int(Running)}) {
+            if (l == Loss::Ce && r != Plain) continue;
+            Series s;
+            s.name = l == Loss::Ce ? "Cross-entropy" : (l == Loss::HsCounts ? "HS, k = counts" : "HS, k = B/2");
+            if (l != Loss::Ce) s.name += r == Plain ? ", argmax" : ", calibrated";
+            s.color = l == Loss::Ce ? "#1f77b4" : (l == Loss::HsCounts ? "#d62728" : "#2ca02c");
+            s.dash = r == Plain ? "" : "6,4";
+            for (size_t b : cfg.batches) s.pts.push_back(stat(collect(l, b, r)));
+            series.push_back(s);
+        }
     }
     char sub[200];
     std::snprintf(sub, sizeof sub, "MLP 64-%d-10, Adam %g, %d epochs, tau %g, %d seeds (%s set)", cfg.hidden,

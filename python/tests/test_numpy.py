@@ -172,3 +172,47 @@ def test_reference_can_fail():
     x = np.random.default_rng(0).standard_normal((3, 5))
     with pytest.raises(AssertionError):
         np.testing.assert_allclose(hs.soft_binary_argmax(x, 2), ref.soft_binary_argmax(x, 2.01, 1.0, -1), atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("k", [None, 2.5, "per-class"])
+def test_multiclass_lambda_and_calibrated_argmax(dtype, k):
+    """λ_c from return_lambda: clip(x[:, c]/τ − λ_c, 0, 1) is the reference projection of the
+    column, and the loss and gradient equal the call without λ; calibrated_argmax is the float64
+    argmax of x/τ − λ with ties to the lower class."""
+    rng = np.random.default_rng(11)
+    x = (rng.standard_normal((40, 5)) * 3).astype(dtype)
+    labels = rng.integers(0, 5, 40)
+    labels[:5] = np.arange(5)  # every class present: k_c = count > 0 for k=None
+    kk = rng.uniform(0, 40, 5) if k == "per-class" else k
+    tau = 0.7
+    loss, g, lam = hs.hypersimplex_loss_multiclass(x, labels, kk, tau, "mean", return_lambda=True)
+    l0, g0 = hs.hypersimplex_loss_multiclass(x, labels, kk, tau, "mean")
+    assert lam.dtype == np.float64 and lam.shape == (5,)
+    assert loss == l0 and np.array_equal(g, g0)
+    counts = np.bincount(labels, minlength=5).astype(np.float64)
+    kc = counts if kk is None else np.broadcast_to(np.asarray(kk, np.float64), (5,))
+    z = x.astype(np.float64) / tau
+    for c in range(5):
+        want = ref.proj(z[:, c], kc[c])
+        got = np.clip(z[:, c] - lam[c], 0, 1)
+        np.testing.assert_allclose(got, want, atol=TOL[dtype] * 10)
+    pred = hs.calibrated_argmax(x, lam, tau)
+    assert pred.dtype == np.uint32
+    np.testing.assert_array_equal(pred, np.argmax(z - lam, axis=1))
+    # the calibration matters: some predictions differ from the plain argmax for shifted columns
+    shifted = x + np.arange(5, dtype=dtype) * 4
+    _, _, lam_s = hs.hypersimplex_loss_multiclass(shifted, labels, kk, tau, "mean", return_lambda=True)
+    np.testing.assert_array_equal(hs.calibrated_argmax(shifted, lam_s, tau), pred)
+    assert not np.array_equal(np.argmax(shifted, axis=1), pred)
+
+
+def test_calibrated_argmax_ties_and_errors():
+    x = np.array([[1.0, 1.0, 0.0], [0.0, 2.0, 2.0]])
+    np.testing.assert_array_equal(hs.calibrated_argmax(x, np.zeros(3)), [0, 1])
+    np.testing.assert_array_equal(hs.calibrated_argmax(x, np.array([0.0, 0.5, 0.0]), 1.0), [0, 2])
+    raises("HS_ERR_LENGTH_MISMATCH", hs.calibrated_argmax, x, np.zeros(2))
+    raises("HS_ERR_LENGTH_MISMATCH", hs.calibrated_argmax, x[0], np.zeros(3))
+    raises("HS_ERR_INVALID_TAU", hs.calibrated_argmax, x, np.zeros(3), 0.0)
+    raises("HS_ERR_NON_FINITE_INPUT", hs.calibrated_argmax, x, np.array([0.0, np.nan, 0.0]))
+    assert hs.calibrated_argmax(np.zeros((0, 3)), np.zeros(3)).shape == (0,)

@@ -9,6 +9,7 @@ import torch
 
 import hypersimplex.torch as hst
 import reference as ref
+import hypersimplex as hs_numpy
 from hypersimplex import HypersimplexError
 
 OPS = torch.ops.hypersimplex
@@ -197,3 +198,51 @@ def test_cuda_round_trip():
     y[:, 0].sum().backward()
     assert x.grad.device == x.device
     torch.testing.assert_close(y.cpu(), hst.soft_binary_argmax(x.detach().cpu(), 2, 0.5))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_multiclass_lambda_and_calibrated_argmax(dtype):
+    g = torch.Generator().manual_seed(5)
+    logits = (torch.randn(32, 4, generator=g, dtype=torch.float64) * 2).to(dtype).requires_grad_()
+    labels = torch.arange(32) % 4
+    loss, lam = hst.hypersimplex_loss_multiclass(logits, labels, tau=0.8, return_lambda=True)
+    _, _, want = hs_numpy.hypersimplex_loss_multiclass(
+        logits.detach().numpy(), labels.numpy(), None, 0.8, "mean", return_lambda=True
+    )
+    assert lam.dtype == torch.float64 and not lam.requires_grad
+    np.testing.assert_array_equal(lam.numpy(), want)
+    loss.backward()
+    torch.testing.assert_close(
+        logits.grad, torch.func.grad(lambda a: hst.hypersimplex_loss_multiclass(a, labels, tau=0.8))(logits.detach())
+    )
+    pred = hst.calibrated_argmax(logits, lam, 0.8)
+    assert pred.dtype == torch.int64
+    np.testing.assert_array_equal(pred.numpy(), np.argmax(logits.detach().double().numpy() / 0.8 - want, axis=1))
+    # compiled with the λ output
+    f = torch.compile(lambda a: hst.hypersimplex_loss_multiclass(a, labels, tau=0.8, return_lambda=True), fullgraph=True)
+    lc, lamc = f(logits.detach())
+    torch.testing.assert_close(lamc, lam)
+    torch.testing.assert_close(lc, loss.detach())
+
+
+def test_loss_module_running_lambda():
+    g = torch.Generator().manual_seed(6)
+    mod = hst.HyperSimplexLoss(tau=1.5, momentum=0.25)
+    assert mod.running_lambda is None
+    x0 = torch.randn(16, 3, generator=g, dtype=torch.float64)
+    assert torch.equal(mod.predict(x0), x0.argmax(dim=1))
+    lams = []
+    for _ in range(3):
+        x = torch.randn(16, 3, generator=g, dtype=torch.float64)
+        lab = torch.arange(16) % 3
+        mod(x, lab)
+        lams.append(hst.hypersimplex_loss_multiclass(x, lab, tau=1.5, return_lambda=True)[1])
+    want = lams[0]
+    for lam in lams[1:]:
+        want = 0.75 * want + 0.25 * lam
+    torch.testing.assert_close(mod.running_lambda, want)
+    mod.eval()
+    mod(x0, torch.arange(16) % 3)  # eval: no update
+    torch.testing.assert_close(mod.running_lambda, want)
+    assert torch.equal(mod.predict(x0), hst.calibrated_argmax(x0, want, 1.5))
+    assert "running_lambda" in mod.state_dict()

@@ -40,6 +40,8 @@ _FN = {
         "soft_binary_argmax_vjp_rows",
         "binary_argmax",
         "hypersimplex_loss_multiclass",
+        "hypersimplex_loss_multiclass_lambda",
+        "calibrated_argmax",
     )
     for dt, tag in ((_F32, "f32"), (_F64, "f64"))
 }
@@ -130,13 +132,18 @@ def _loss_rows(x2, t2, k1, tau):
     return per, _vjp_rows(y2, r2, tau, r2)  # in place: grad_x == g is allowed
 
 
-def _multiclass(x2, lab, k1, tau, reduction):
-    """Multiclass loss of (batch, classes) logits and uint32 labels: (loss, grad) in x2's dtype."""
+def _multiclass(x2, lab, k1, tau, reduction, lam=None):
+    """Multiclass loss of (batch, classes) logits and uint32 labels: (loss, grad) in x2's dtype.
+    With ``lam`` (float64, (classes,)), the same call also writes each column's threshold λ_c."""
     batch, classes = x2.shape
     loss, gx = np.zeros(1, x2.dtype), np.empty_like(x2)
-    f = _FN["hypersimplex_loss_multiclass", x2.dtype]
     lp = ffi.from_buffer("uint32_t[]", lab)
-    _check(f(_rd(x2), lp, batch, classes, _k_ptr(k1), tau, reduction, _wr(loss), _wr(gx)))
+    args = (_rd(x2), lp, batch, classes, _k_ptr(k1), tau, reduction, _wr(loss), _wr(gx))
+    if lam is None:
+        _check(_FN["hypersimplex_loss_multiclass", x2.dtype](*args))
+    else:
+        lw = ffi.from_buffer("double[]", lam, require_writable=True)
+        _check(_FN["hypersimplex_loss_multiclass_lambda", x2.dtype](*args, lw))
     return loss[0], gx
 
 
@@ -259,12 +266,8 @@ def hypersimplex_loss(x, target, k=None, tau=1.0, axis=-1, reduction="sum"):
     return loss, _unrows(g2, mshape, axis, rdt)
 
 
-def hypersimplex_loss_multiclass(logits, labels, k=None, tau=1.0, reduction="sum"):
-    """Multiclass HyperSimplex loss of ``logits`` (batch, classes) and integer ``labels``
-    (batch,): each class column is projected down the batch onto Δ(batch, k_c) and compared
-    with the one-hot targets. ``k``: None (label counts of the batch) or per-class values
-    (scalar or (classes,)). ``reduction``: "sum" (½·Σ) or "mean" (Σ/(batch·classes)).
-    Returns ``(loss, grad)`` with grad = ∂loss/∂logits."""
+def _multiclass_args(logits, labels):
+    """Checked (logits, labels) of the multiclass functions."""
     x, lab = np.asarray(logits), np.asarray(labels)
     if x.ndim != 2:
         _fail("HS_ERR_LENGTH_MISMATCH", f"logits must be 2-D (batch, classes), got shape {x.shape}")
@@ -274,12 +277,51 @@ def hypersimplex_loss_multiclass(logits, labels, k=None, tau=1.0, reduction="sum
         _fail("HS_ERR_LENGTH_MISMATCH", f"labels of shape {lab.shape} for logits {x.shape}")
     if lab.size and (lab.min() < 0 or lab.max() >= x.shape[1]):
         _fail("HS_ERR_LABEL_OUT_OF_RANGE", f"labels must lie in [0, {x.shape[1]})")
+    return x, lab
+
+
+def hypersimplex_loss_multiclass(
+    logits, labels, k=None, tau=1.0, reduction="sum", return_lambda=False
+):
+    """Multiclass HyperSimplex loss of ``logits`` (batch, classes) and integer ``labels``
+    (batch,): each class column is projected down the batch onto Δ(batch, k_c) and compared
+    with the one-hot targets. ``k``: None (label counts of the batch) or per-class values
+    (scalar or (classes,)). ``reduction``: "sum" (½·Σ) or "mean" (Σ/(batch·classes)).
+    Returns ``(loss, grad)`` with grad = ∂loss/∂logits; with ``return_lambda=True``,
+    ``(loss, grad, lam)``: ``lam`` (float64, (classes,)) holds each column's threshold λ_c, the
+    ŷ[:, c] = clip(logits[:, c]/τ − λ_c, 0, 1) of this batch, from the same call. A running mean
+    of ``lam`` over training batches is what :func:`calibrated_argmax` expects."""
+    x, lab = _multiclass_args(logits, labels)
     if reduction not in _REDUCTIONS:
         _fail("HS_ERR_INVALID_REDUCTION", "reduction must be 'sum' or 'mean'")
     dt, rdt = _dtypes(x)
     k1 = None if k is None else _k_rows(k, x.shape[1:])
+    lam = np.zeros(x.shape[1], np.float64) if return_lambda else None
     loss, gx = _multiclass(
         np.ascontiguousarray(x, dt), np.ascontiguousarray(lab, np.uint32), k1, float(tau),
-        _REDUCTIONS[reduction],
+        _REDUCTIONS[reduction], lam,
     )
+    if return_lambda:
+        return rdt.type(loss), gx.astype(rdt, copy=False), lam
     return rdt.type(loss), gx.astype(rdt, copy=False)
+
+
+def calibrated_argmax(logits, lam, tau=1.0):
+    """Calibrated prediction for a model trained with the multiclass HyperSimplex loss:
+    ``pred[b] = argmax_c (logits[b, c]/τ − λ_c)`` (ties to the lower class), with ``lam`` the
+    per-class thresholds λ_c (e.g. a running mean of the ``lam`` that
+    ``hypersimplex_loss_multiclass(..., return_lambda=True)`` reports in training) and τ the
+    training temperature. ``logits``: (batch, classes). Returns uint32 class indices (batch,)."""
+    x = np.asarray(logits)
+    if x.ndim != 2:
+        _fail("HS_ERR_LENGTH_MISMATCH", f"logits must be 2-D (batch, classes), got shape {x.shape}")
+    lam = np.ascontiguousarray(lam, np.float64)
+    if lam.shape != x.shape[1:]:
+        _fail("HS_ERR_LENGTH_MISMATCH", f"lam of shape {lam.shape} for logits {x.shape}")
+    dt, _ = _dtypes(x)
+    x2 = np.ascontiguousarray(x, dt)
+    pred = np.zeros(x.shape[0], np.uint32)
+    f = _FN["calibrated_argmax", dt]
+    _check(f(_rd(x2), x.shape[0], x.shape[1], ffi.from_buffer("double[]", lam), float(tau),
+             ffi.from_buffer("uint32_t[]", pred, require_writable=True)))
+    return pred

@@ -28,6 +28,7 @@ __all__ = [
     "binary_argmax",
     "hypersimplex_loss",
     "hypersimplex_loss_multiclass",
+    "calibrated_argmax",
     "SoftBinaryArgmax",
     "HyperSimplexLoss",
     "HypersimplexError",
@@ -100,12 +101,14 @@ def _loss_impl(
 
 def _mc_impl(
     logits: torch.Tensor, labels: torch.Tensor, k: Optional[torch.Tensor], tau: float, reduction: str
-) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Multiclass loss of (batch, classes) logits and integer labels, and ∂loss/∂logits."""
-    loss, grad = _hs.hypersimplex_loss_multiclass(
-        _np(logits), _np(labels), None if k is None else _np(k, np.float64), tau, reduction
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Multiclass loss of (batch, classes) logits and integer labels, ∂loss/∂logits, and the
+    columns' thresholds λ_c (float64, (classes,)) from the same library call."""
+    loss, grad, lam = _hs.hypersimplex_loss_multiclass(
+        _np(logits), _np(labels), None if k is None else _np(k, np.float64), tau, reduction,
+        return_lambda=True,
     )
-    return _tensor(np.asarray(loss), logits), _tensor(grad, logits)
+    return _tensor(np.asarray(loss), logits), _tensor(grad, logits), torch.from_numpy(lam).to(logits.device)
 
 
 _sba_op = torch.library.custom_op("hypersimplex::soft_binary_argmax", _sba_impl, mutates_args=())
@@ -143,7 +146,8 @@ def _(x, target, k, tau):
 
 @_mc_op.register_fake
 def _(logits, labels, k, tau, reduction):
-    return logits.new_empty(()), logits.new_empty(logits.shape)
+    lam = logits.new_empty(logits.shape[1:], dtype=torch.float64)
+    return logits.new_empty(()), logits.new_empty(logits.shape), lam
 
 
 # -- autograd (shared by the ops' registrations and the autograd.Functions) -----------------------
@@ -179,9 +183,9 @@ def _topk_backward(ctx, g):
     return torch.zeros_like(g), None
 
 
-def _grad_setup(ctx, inputs, output):  # the losses: output = (loss, ∂loss/∂x)
+def _grad_setup(ctx, inputs, output):  # the losses: output = (loss, ∂loss/∂x[, λ])
     ctx.save_for_backward(output[1])
-    ctx.mark_non_differentiable(output[1])
+    ctx.mark_non_differentiable(*output[1:])
     ctx.n_inputs = len(inputs)
 
 
@@ -190,7 +194,7 @@ def _loss_backward(ctx, g_loss, _g_grad):
     return (g_loss.unsqueeze(-1) * grad,) + (None,) * (ctx.n_inputs - 1)
 
 
-def _mc_backward(ctx, g_loss, _g_grad):
+def _mc_backward(ctx, g_loss, _g_grad, _g_lam):
     (grad,) = ctx.saved_tensors
     return (g_loss * grad,) + (None,) * (ctx.n_inputs - 1)
 
@@ -302,7 +306,7 @@ def _(info, in_dims, logits, labels, k, tau, reduction):
     x, lab = _front(logits, in_dims[0], b), _front(labels, in_dims[1], b)
     kk = None if k is None else _front(k, in_dims[2], b)
     outs = [_mc_op(x[i], lab[i], None if kk is None else kk[i], tau, reduction) for i in range(b)]
-    return (torch.stack([o[0] for o in outs]), torch.stack([o[1] for o in outs])), (0, 0)
+    return tuple(torch.stack([o[j] for o in outs]) for j in range(3)), (0, 0, 0)
 
 
 # -- public functions -----------------------------------------------------------------------------
@@ -342,15 +346,28 @@ def hypersimplex_loss(x, target, k=None, tau=1.0, dim=-1, reduction="mean"):
     return per.sum() * (2.0 / max(x.numel(), 1))
 
 
-def hypersimplex_loss_multiclass(logits, labels, k=None, tau=1.0, reduction="mean"):
+def hypersimplex_loss_multiclass(logits, labels, k=None, tau=1.0, reduction="mean", return_lambda=False):
     """Multiclass HyperSimplex loss of ``logits`` (batch, classes) and integer ``labels``
     (batch,): class column c is projected down the batch onto Δ(batch, k_c) and compared with
     the one-hot targets. ``k``: None (label counts of the batch), a number or (classes,).
-    ``reduction``: "mean" (Σ/(batch·classes)) or "sum" (½·Σ)."""
+    ``reduction``: "mean" (Σ/(batch·classes)) or "sum" (½·Σ). With ``return_lambda=True``
+    returns ``(loss, lam)``: ``lam`` (float64, (classes,), no gradient) holds the thresholds λ_c
+    of ŷ[:, c] = clip(logits[:, c]/τ − λ_c, 0, 1) in this batch, from the same call; keep a
+    running mean of it for :func:`calibrated_argmax` (as :class:`HyperSimplexLoss` does)."""
     if labels.dtype.is_floating_point or labels.dtype.is_complex or labels.dtype == torch.bool:
         raise TypeError(f"labels must be an integer tensor, got {labels.dtype}")
-    loss, _ = _apply(_MC, logits, labels, _k_tensor(k), float(tau), reduction)
-    return loss
+    loss, _, lam = _apply(_MC, logits, labels, _k_tensor(k), float(tau), reduction)
+    return (loss, lam) if return_lambda else loss
+
+
+def calibrated_argmax(logits, lam, tau=1.0):
+    """Calibrated prediction ``argmax_c (logits[b, c]/τ − λ_c)`` (ties to the lower class) for
+    (batch, classes) logits, with per-class thresholds ``lam`` (e.g. the running mean of the λ
+    that :func:`hypersimplex_loss_multiclass` reports in training) and the training τ. Returns
+    int64 class indices (batch,) on logits' device; not differentiable."""
+    lam = lam.detach().cpu().numpy() if isinstance(lam, torch.Tensor) else lam
+    pred = _hs.calibrated_argmax(_np(logits.detach()), lam, float(tau))
+    return torch.from_numpy(pred.astype(np.int64)).to(logits.device)
 
 
 class SoftBinaryArgmax(torch.nn.Module):
@@ -368,9 +385,29 @@ class HyperSimplexLoss(torch.nn.Module):
     """Multiclass HyperSimplex loss as a module taking ``(logits, labels)`` like
     ``nn.CrossEntropyLoss`` (see :func:`hypersimplex_loss_multiclass`)."""
 
-    def __init__(self, k=None, tau=1.0, reduction="mean"):
+    def __init__(self, k=None, tau=1.0, reduction="mean", momentum=0.1):
         super().__init__()
-        self.k, self.tau, self.reduction = k, tau, reduction
+        self.k, self.tau, self.reduction, self.momentum = k, tau, reduction, momentum
+        self.register_buffer("running_lambda", None)
 
     def forward(self, logits, labels):
-        return hypersimplex_loss_multiclass(logits, labels, self.k, self.tau, self.reduction)
+        """The loss; in training mode also updates ``running_lambda`` with the batch's λ_c, the
+        way batch normalization keeps running statistics:
+        ``running ← (1 − momentum)·running + momentum·λ`` (the first batch sets it)."""
+        loss, lam = hypersimplex_loss_multiclass(
+            logits, labels, self.k, self.tau, self.reduction, return_lambda=True
+        )
+        if self.training:
+            with torch.no_grad():
+                if self.running_lambda is None:
+                    self.running_lambda = lam.clone()
+                else:
+                    self.running_lambda.lerp_(lam, self.momentum)
+        return loss
+
+    def predict(self, logits):
+        """:func:`calibrated_argmax` with ``running_lambda`` (plain argmax before any training
+        batch)."""
+        if self.running_lambda is None:
+            return logits.argmax(dim=1)
+        return calibrated_argmax(logits, self.running_lambda, self.tau)
