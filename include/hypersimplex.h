@@ -66,7 +66,8 @@
 // Buffer lengths do not match, or a size product (`rows*n`, `batch*classes`, bytes) overflows.
 #define HS_ERR_LENGTH_MISMATCH -1
 
-// `k` is NaN, infinite, negative, or larger than the number of elements it counts.
+// `k` is NaN, infinite, negative, or larger than the number of elements it counts; or, where x
+// holds +-inf masks, outside [#(+inf), n - #(-inf)].
 #define HS_ERR_INVALID_K -2
 
 // The hard top-k mask needs an integer k (not returned by the current C functions, whose
@@ -76,7 +77,8 @@
 // The temperature tau is zero, negative, NaN or infinite.
 #define HS_ERR_INVALID_TAU -4
 
-// An input value is NaN or infinite.
+// An input value is NaN, or infinite where +-inf is not a mask (the backward functions' y and g,
+// the multiclass logits; every input in the no_std build).
 #define HS_ERR_NON_FINITE_INPUT -5
 
 // Every input is finite but some x/tau overflows the element type (or 1/tau does).
@@ -126,14 +128,18 @@ extern "C" {
 // `x/τ` onto the hypersimplex `{y ∈ [0,1]^n : Σy = k}`, i.e. `y[i] = clip(x[i]/τ − λ, 0, 1)`
 // with the scalar λ such that `Σ y = k`.
 //
-// * `x`: n input logits (any finite values). `y`: n outputs in [0, 1] with sum k.
+// * `x`: n input logits. `-INFINITY` and `+INFINITY` are masks (std build): `y[i] = 0` and
+//   `y[i] = 1` exactly, and the finite entries are projected onto what is left (sum
+//   `k − #(+inf)`); `k` must lie in `[#(+inf), n − #(−inf)]`. `y`: n outputs in [0, 1] with
+//   sum k.
 // * `k`: real target sum, `0 <= k <= n` (need not be an integer; `k = 1` is sparsemax of x/τ).
 //   A double so that counts above 2^24 stay exact.
 // * `tau`: temperature, finite and > 0 (same units as x).
 // * NULL: `x`, `y` may be NULL only when `n == 0`.
 // * Aliasing: `y == x` computes in place; any other overlap of y and x is `HS_ERR_OVERLAP`.
 //
-// Errors: `HS_ERR_INVALID_TAU`, `HS_ERR_INVALID_K`, `HS_ERR_NON_FINITE_INPUT` (NaN/inf in x),
+// Errors: `HS_ERR_INVALID_TAU`, `HS_ERR_INVALID_K` (also: k outside the masks' range),
+// `HS_ERR_NON_FINITE_INPUT` (NaN in x; also ±inf in the no_std build),
 // `HS_ERR_SCALE_OVERFLOW` (x/τ or 1/τ overflows float), and the pointer errors. On error `y`
 // is unchanged.
 //
@@ -259,13 +265,16 @@ int32_t hs_soft_binary_argmax_vjp_rows_f64(const double *y,
 // entries of x and 0 elsewhere; among equal values the lower index wins, so `Σ y = k`
 // exactly. It is the τ → 0 limit of Soft-Binary-Argmax@k.
 //
-// * `x`: n finite values; `y`: n outputs (0 or 1); `k`: `0 <= k <= n`.
+// * `x`: n values, no NaN; `+INFINITY` ranks first and `-INFINITY` last, as masks: k must keep
+//   every +inf in and every -inf out (`#(+inf) <= k <= n - #(-inf)`, std build);
+//   `y`: n outputs (0 or 1); `k`: `0 <= k <= n`.
 // * NULL: `x`, `y` may be NULL only when `n == 0`.
 // * Aliasing: `y == x` writes the mask over x (then by bisection: up to 37 passes over x for
 //   float, 69 for double, instead of an expected-linear selection); any other overlap is
 //   `HS_ERR_OVERLAP`.
 //
-// Errors: `HS_ERR_INVALID_K` (k > n), `HS_ERR_NON_FINITE_INPUT`, and the pointer errors. On
+// Errors: `HS_ERR_INVALID_K` (k > n, or k outside the masks' range), `HS_ERR_NON_FINITE_INPUT`
+// (NaN; also ±inf in the no_std build), and the pointer errors. On
 // error `y` is unchanged.
 //
 // # Safety
@@ -283,7 +292,8 @@ int32_t hs_binary_argmax_f64(const double *x, size_t n, size_t k, double *y);
 // `grad_x = Jᵀ(ŷ − target)`, i.e. `(r[i] − mean_{j∈A} r[j]) / τ` on the free set A of
 // `ŷ = Π_Δ(n,k)(x/τ)`, 0 elsewhere, with `r = ŷ − target`.
 //
-// * `x`: n logits; `target`: n labels in [0, 1] (0/1 or soft); `k`: usually the number of
+// * `x`: n logits, `±INFINITY` as masks as in `hs_soft_binary_argmax_f32` (ŷ = 1 or 0
+//   there, gradient 0); `target`: n labels in [0, 1] (0/1 or soft); `k`: usually the number of
 //   positives, Σ target, in `[0, n]`; `tau` > 0.
 // * `loss`: one float, never NULL. `grad_x`: n floats, or NULL to skip the gradient.
 // * NULL: `x`, `target`, `grad_x` (when given) may be NULL only when `n == 0`.
@@ -339,8 +349,8 @@ int32_t hs_hypersimplex_loss_f64(const double *x,
 //
 // Errors: `HS_ERR_LENGTH_MISMATCH` (`batch*classes` overflows), `HS_ERR_INVALID_REDUCTION`,
 // `HS_ERR_LABEL_OUT_OF_RANGE`, `HS_ERR_INVALID_TAU`, `HS_ERR_INVALID_K`,
-// `HS_ERR_NON_FINITE_INPUT`, `HS_ERR_SCALE_OVERFLOW`, `HS_ERR_OUT_OF_MEMORY`, pointer
-// errors. On error `*loss` and `grad_logits` are unchanged.
+// `HS_ERR_NON_FINITE_INPUT` (NaN or ±inf: the logits have no masks), `HS_ERR_SCALE_OVERFLOW`,
+// `HS_ERR_OUT_OF_MEMORY`, pointer errors. On error `*loss` and `grad_logits` are unchanged.
 //
 // # Safety
 // Each non-NULL pointer points to as many valid elements as stated above.

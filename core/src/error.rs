@@ -14,13 +14,15 @@ pub enum Error {
     /// Two buffers that must have matching lengths do not (for example `y.len() != x.len()`,
     /// or `logits.len() != batch * classes`), or a size product overflows `usize`.
     LengthMismatch = 1,
-    /// `k` is NaN, infinite, negative, or larger than the number of elements it counts.
+    /// `k` is NaN, infinite, negative, or larger than the number of elements it counts; or,
+    /// where the input holds `±∞` masks, outside `[#(+∞), n − #(−∞)]`.
     InvalidK = 2,
     /// The hard top-k mask needs an integer `k`.
     NonIntegerK = 3,
     /// The temperature τ is zero, negative, NaN or infinite.
     InvalidTau = 4,
-    /// An input value is NaN or infinite.
+    /// An input value is NaN, or infinite where `±∞` is not a mask: the backward pass's `y` and
+    /// `g`, the multiclass logits, and every input on bare-metal targets (`target_os = "none"`).
     NonFiniteInput = 5,
     /// Every input is finite, but some `x_i / τ` overflows the element type
     /// (for example `x = 1e30`, `τ = 1e-10` in `f32`).

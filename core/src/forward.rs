@@ -88,7 +88,8 @@ pub fn solve_lambda<T: Real, R: Passes<T> + ?Sized>(
     k: f64,
     scale: T,
 ) -> Result<Solution<T>, Error> {
-    solve(passes, k, initial_guess(x, scale, k)).map_err(|_| validate::classify_nonfinite(x))
+    solve(passes, k, initial_guess(x, scale, k))
+        .or_else(|_| validate::nonfinite_fallback(x, k, scale))
 }
 
 /// Writes the projection for a solved λ.
@@ -129,10 +130,18 @@ pub fn write_solution<T: Real>(x: &[T], scale: T, sol: &Solution<T>, y: &mut [T]
 /// them cannot share a fractional value (e.g. `f32` `x = (1e8, 1e8)`, `k = 1` gives `(1, 1)` or
 /// `(0, 0)`).
 ///
+/// # Masks
+/// `x_i = −∞` gives `y_i = 0` and `x_i = +∞` gives `y_i = 1` exactly; the finite entries are
+/// projected onto what is left, `Δ(n_finite, k − #(+∞))` (the limit of the projection as those
+/// entries go to `∓∞`, as masked softmax does), so `k` must lie in `[#(+∞), n − #(−∞)]`. NaN is
+/// an error. `±∞` entries are not free: the VJP is 0 there. The accuracy bound holds with `M`
+/// over the finite entries widened by `2 + 2^-10·M` (the masks' sentinels). Not on bare-metal
+/// targets (`target_os = "none"`), where `±∞` is [`Error::NonFiniteInput`].
+///
 /// # Errors
-/// [`Error::LengthMismatch`] if `y.len() != x.len()`; [`Error::InvalidK`],
-/// [`Error::InvalidTau`], [`Error::NonFiniteInput`], [`Error::ScaleOverflow`]. On error `y`
-/// is not modified.
+/// [`Error::LengthMismatch`] if `y.len() != x.len()`; [`Error::InvalidK`] (also: outside the
+/// masks' range), [`Error::InvalidTau`], [`Error::NonFiniteInput`] (NaN),
+/// [`Error::ScaleOverflow`]. On error `y` is not modified.
 ///
 /// # Example
 /// ```

@@ -47,6 +47,8 @@ mod error;
 mod forward;
 mod kernel;
 mod loss;
+#[cfg(not(target_os = "none"))]
+mod mask;
 mod predict;
 mod real;
 mod solve;
@@ -84,6 +86,11 @@ pub mod internal {
     /// Input validation shared by every entry point.
     pub mod validate {
         pub use crate::validate::*;
+    }
+    /// `±∞` entries as masks (not on bare-metal targets).
+    #[cfg(not(target_os = "none"))]
+    pub mod mask {
+        pub use crate::mask::*;
     }
     /// Element types, the solver arithmetic and the accumulators.
     pub mod real {

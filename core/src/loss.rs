@@ -88,12 +88,13 @@ impl Residual {
 ///
 /// `t` holds targets in `[0, 1]` (0/1 labels, or soft labels); `k` is usually the number of
 /// positives, [`target_k`]`(t)`. Three to five passes for the projection plus one (loss only)
-/// or two (with gradient); no allocation.
+/// or two (with gradient); no allocation. `±∞` entries of x are masks as in
+/// [`soft_binary_argmax`](crate::soft_binary_argmax) (`ŷ_i` = 1 or 0, gradient 0 there).
 ///
 /// # Errors
 /// [`Error::LengthMismatch`] unless x, t (and `grad_x`) have one length;
 /// [`Error::InvalidTarget`] for a target outside `[0, 1]`; [`Error::InvalidK`],
-/// [`Error::InvalidTau`], [`Error::NonFiniteInput`], [`Error::ScaleOverflow`].
+/// [`Error::InvalidTau`], [`Error::NonFiniteInput`] (NaN), [`Error::ScaleOverflow`].
 /// On error `grad_x` is not modified.
 ///
 /// # Example

@@ -205,6 +205,11 @@ fn prepare<T: Real>(x: &[T], k: f64) -> Result<usize, Error> {
     // (The integer is taken again after the scan: keeping it live across the loop costs flash.)
     validate::integer_k(x.len(), k)?;
     if !validate::all_finite(x) {
+        // ±∞ are masks (the selection orders them like any value; k must keep every +∞ in
+        // and every −∞ out); NaN is an error. Bare-metal targets refuse both.
+        #[cfg(not(target_os = "none"))]
+        crate::mask::mask_counts(x).check(x.len(), k)?;
+        #[cfg(target_os = "none")]
         return Err(Error::NonFiniteInput);
     }
     Ok(k as usize)
@@ -230,7 +235,9 @@ fn mask_in_place<T: Real>(v: &mut [T], t: T, k: usize) {
 ///
 /// # Errors
 /// [`Error::LengthMismatch`], [`Error::InvalidK`] (NaN, negative or `> n`),
-/// [`Error::NonIntegerK`], [`Error::NonFiniteInput`]. On error `y` is not modified.
+/// [`Error::NonIntegerK`], [`Error::NonFiniteInput`] (NaN). `±∞` entries rank first and
+/// last like any value, as masks: `k` outside `[#(+∞), n − #(−∞)]` is [`Error::InvalidK`]
+/// (on bare-metal targets `±∞` is [`Error::NonFiniteInput`]). On error `y` is not modified.
 ///
 /// # Example
 /// ```

@@ -132,6 +132,30 @@ pub fn classify_nonfinite<T: Real>(x: &[T]) -> Error {
     }
 }
 
+/// What a solve that met a non-finite `z = x·s` returns instead: the masked solve of
+/// `crate::mask` when `x` holds `±∞` (and no NaN), else the error [`classify_nonfinite`] names.
+/// On bare-metal targets (no masks) always that error.
+///
+/// # Errors
+/// [`Error::NonFiniteInput`], [`Error::ScaleOverflow`], or [`Error::InvalidK`] for a `k`
+/// outside `[#(+∞), n − #(−∞)]`.
+#[cfg_attr(target_os = "none", inline(always))]
+pub fn nonfinite_fallback<T: Real>(
+    x: &[T],
+    k: f64,
+    scale: T,
+) -> Result<crate::solve::Solution<T>, Error> {
+    #[cfg(not(target_os = "none"))]
+    {
+        crate::mask::solve_masked(x, k, scale)
+    }
+    #[cfg(target_os = "none")]
+    {
+        let _ = (k, scale);
+        Err(classify_nonfinite(x))
+    }
+}
+
 /// `Ok` when every `x_i · s` is finite, else the error [`classify_nonfinite`] names: how a
 /// batch is checked before any of its lines is written.
 #[inline]

@@ -68,24 +68,51 @@ fn overflow_case<T: TestReal>() -> (Vec<T>, T) {
     )
 }
 
-/// Inputs with a non-finite value at the start, the middle, the end; short, and long enough
-/// for the sampled start (n ≥ 2048), with the bad value off the sample's stride.
+/// Inputs with a NaN at the start, the middle, the end; short, and long enough for the sampled
+/// start (n ≥ 2048), with the bad value off the sample's stride. (±∞ are masks, not errors:
+/// see [`infeasible_masks`] and tests/masks.rs.)
 fn nonfinite_inputs<T: TestReal>() -> Vec<Vec<T>> {
+    with_value(nan::<T>())
+}
+
+/// Inputs holding `bad` at the positions of [`nonfinite_inputs`].
+fn with_value<T: TestReal>(bad: T) -> Vec<Vec<T>> {
     let mut out = vec![];
-    for bad in [nan::<T>(), inf::<T>(), -inf::<T>()] {
-        for (n, pos) in [
-            (1usize, 0usize),
-            (5, 0),
-            (5, 2),
-            (5, 4),
-            (4099, 4098),
-            (4099, 1),
-        ] {
-            let mut x: Vec<T> = (0..n).map(|i| T::from_f64((i % 7) as f64 * 0.3)).collect();
-            x[pos] = bad;
-            out.push(x);
-        }
+    for (n, pos) in [
+        (1usize, 0usize),
+        (5, 0),
+        (5, 2),
+        (5, 4),
+        (4099, 4098),
+        (4099, 1),
+    ] {
+        let mut x: Vec<T> = (0..n).map(|i| T::from_f64((i % 7) as f64 * 0.3)).collect();
+        x[pos] = bad;
+        out.push(x);
     }
+    out
+}
+
+/// `(x, k)` where `k` cannot be met with x's `±∞` masks (`k < #(+∞)` or `k > n − #(−∞)`):
+/// [`Error::InvalidK`].
+fn infeasible_masks<T: TestReal>() -> Vec<(Vec<T>, f64)> {
+    let mut out = vec![];
+    for x in with_value(inf::<T>()) {
+        out.push((x.clone(), 0.0));
+        out.push((x, 0.5));
+    }
+    for x in with_value(-inf::<T>()) {
+        let n = x.len() as f64;
+        out.push((x.clone(), n));
+        out.push((x, n - 0.25));
+    }
+    let mut two = vec![T::ONE; 6];
+    two[1] = inf();
+    two[4] = inf();
+    out.push((two.clone(), 1.5));
+    two[2] = -inf::<T>();
+    two[3] = -inf::<T>();
+    out.push((two, 4.125)); // > n − #(−∞) = 4
     out
 }
 
@@ -175,6 +202,16 @@ fn forward_errors<T: TestReal>() {
             "non-finite x, k = n",
         );
     }
+    for (xb, k) in infeasible_masks::<T>() {
+        check(
+            &xb,
+            xb.len(),
+            k,
+            one,
+            Error::InvalidK,
+            &format!("masks, k = {k}"),
+        );
+    }
     // NaN together with an overflowing finite value: the NaN is reported
     let mut xo2 = xo.clone();
     xo2.push(nan());
@@ -246,6 +283,17 @@ fn topk_errors<T: TestReal>() {
     for xb in nonfinite_inputs::<T>() {
         for k in [0.0, 1.0, xb.len() as f64] {
             check(&xb, xb.len(), k, Error::NonFiniteInput, "non-finite x");
+        }
+    }
+    for (xb, k) in infeasible_masks::<T>() {
+        if k.fract() == 0.0 {
+            check(
+                &xb,
+                xb.len(),
+                k,
+                Error::InvalidK,
+                &format!("masks, k = {k}"),
+            );
         }
     }
     check(&[], 0, 1.0, Error::InvalidK, "n = 0, k = 1");
@@ -491,6 +539,18 @@ fn loss_errors<T: TestReal>() {
             one,
             Error::NonFiniteInput,
             "non-finite x",
+        );
+    }
+    for (xb, k) in infeasible_masks::<T>() {
+        let tb = vec![T::ZERO; xb.len()];
+        check(
+            &xb,
+            &tb,
+            xb.len(),
+            k,
+            one,
+            Error::InvalidK,
+            &format!("masks, k = {k}"),
         );
     }
     // n = 0, k = 0 is valid, the loss is 0

@@ -45,7 +45,15 @@ fn forward_rows<T: backend::Elem>(
         validate::k_in_range(n, kr).map_err(core_err)?;
     }
     // SAFETY: as above; this shared slice of x ends before y is borrowed mutably.
-    validate::scaled_finite(unsafe { rx.slice() }, scale).map_err(core_err)?;
+    let xs = unsafe { rx.slice() };
+    if let Err(_e) = validate::scaled_finite(xs, scale) {
+        // ±∞ are masks where k allows them; NaN, overflow or an infeasible k fail here.
+        #[cfg(not(target_os = "none"))]
+        hs_core::internal::mask::check_rows(xs, n, |i| ks.get(i).copied().unwrap_or(0.0), scale)
+            .map_err(core_err)?;
+        #[cfg(target_os = "none")]
+        return Err(core_err(_e));
+    }
     if n == 0 {
         return Ok(());
     }
@@ -64,14 +72,18 @@ fn forward_rows<T: backend::Elem>(
 /// `x/τ` onto the hypersimplex `{y ∈ [0,1]^n : Σy = k}`, i.e. `y[i] = clip(x[i]/τ − λ, 0, 1)`
 /// with the scalar λ such that `Σ y = k`.
 ///
-/// * `x`: n input logits (any finite values). `y`: n outputs in [0, 1] with sum k.
+/// * `x`: n input logits. `-INFINITY` and `+INFINITY` are masks (std build): `y[i] = 0` and
+///   `y[i] = 1` exactly, and the finite entries are projected onto what is left (sum
+///   `k − #(+inf)`); `k` must lie in `[#(+inf), n − #(−inf)]`. `y`: n outputs in [0, 1] with
+///   sum k.
 /// * `k`: real target sum, `0 <= k <= n` (need not be an integer; `k = 1` is sparsemax of x/τ).
 ///   A double so that counts above 2^24 stay exact.
 /// * `tau`: temperature, finite and > 0 (same units as x).
 /// * NULL: `x`, `y` may be NULL only when `n == 0`.
 /// * Aliasing: `y == x` computes in place; any other overlap of y and x is `HS_ERR_OVERLAP`.
 ///
-/// Errors: `HS_ERR_INVALID_TAU`, `HS_ERR_INVALID_K`, `HS_ERR_NON_FINITE_INPUT` (NaN/inf in x),
+/// Errors: `HS_ERR_INVALID_TAU`, `HS_ERR_INVALID_K` (also: k outside the masks' range),
+/// `HS_ERR_NON_FINITE_INPUT` (NaN in x; also ±inf in the no_std build),
 /// `HS_ERR_SCALE_OVERFLOW` (x/τ or 1/τ overflows float), and the pointer errors. On error `y`
 /// is unchanged.
 ///

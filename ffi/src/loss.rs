@@ -145,7 +145,8 @@ fn multiclass<T: backend::Elem>(
 /// `grad_x = Jᵀ(ŷ − target)`, i.e. `(r[i] − mean_{j∈A} r[j]) / τ` on the free set A of
 /// `ŷ = Π_Δ(n,k)(x/τ)`, 0 elsewhere, with `r = ŷ − target`.
 ///
-/// * `x`: n logits; `target`: n labels in [0, 1] (0/1 or soft); `k`: usually the number of
+/// * `x`: n logits, `±INFINITY` as masks as in `hs_soft_binary_argmax_f32` (ŷ = 1 or 0
+///   there, gradient 0); `target`: n labels in [0, 1] (0/1 or soft); `k`: usually the number of
 ///   positives, Σ target, in `[0, n]`; `tau` > 0.
 /// * `loss`: one float, never NULL. `grad_x`: n floats, or NULL to skip the gradient.
 /// * NULL: `x`, `target`, `grad_x` (when given) may be NULL only when `n == 0`.
@@ -211,8 +212,8 @@ pub unsafe extern "C" fn hs_hypersimplex_loss_f64(
 ///
 /// Errors: `HS_ERR_LENGTH_MISMATCH` (`batch*classes` overflows), `HS_ERR_INVALID_REDUCTION`,
 /// `HS_ERR_LABEL_OUT_OF_RANGE`, `HS_ERR_INVALID_TAU`, `HS_ERR_INVALID_K`,
-/// `HS_ERR_NON_FINITE_INPUT`, `HS_ERR_SCALE_OVERFLOW`, `HS_ERR_OUT_OF_MEMORY`, pointer
-/// errors. On error `*loss` and `grad_logits` are unchanged.
+/// `HS_ERR_NON_FINITE_INPUT` (NaN or ±inf: the logits have no masks), `HS_ERR_SCALE_OVERFLOW`,
+/// `HS_ERR_OUT_OF_MEMORY`, pointer errors. On error `*loss` and `grad_logits` are unchanged.
 ///
 /// # Safety
 /// Each non-NULL pointer points to as many valid elements as stated above.

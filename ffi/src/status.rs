@@ -12,14 +12,16 @@ use hs_core::Error;
 pub const HS_OK: i32 = 0;
 /// Buffer lengths do not match, or a size product (`rows*n`, `batch*classes`, bytes) overflows.
 pub const HS_ERR_LENGTH_MISMATCH: i32 = -1;
-/// `k` is NaN, infinite, negative, or larger than the number of elements it counts.
+/// `k` is NaN, infinite, negative, or larger than the number of elements it counts; or, where x
+/// holds +-inf masks, outside [#(+inf), n - #(-inf)].
 pub const HS_ERR_INVALID_K: i32 = -2;
 /// The hard top-k mask needs an integer k (not returned by the current C functions, whose
 /// top-k `k` is a `size_t`; reserved so that the numbering matches the core library).
 pub const HS_ERR_NON_INTEGER_K: i32 = -3;
 /// The temperature tau is zero, negative, NaN or infinite.
 pub const HS_ERR_INVALID_TAU: i32 = -4;
-/// An input value is NaN or infinite.
+/// An input value is NaN, or infinite where +-inf is not a mask (the backward functions' y and g,
+/// the multiclass logits; every input in the no_std build).
 pub const HS_ERR_NON_FINITE_INPUT: i32 = -5;
 /// Every input is finite but some x/tau overflows the element type (or 1/tau does).
 pub const HS_ERR_SCALE_OVERFLOW: i32 = -6;

@@ -27,13 +27,16 @@ fn topk<T: backend::Elem>(x: *const T, n: usize, k: usize, y: *mut T) -> Result<
 /// entries of x and 0 elsewhere; among equal values the lower index wins, so `Σ y = k`
 /// exactly. It is the τ → 0 limit of Soft-Binary-Argmax@k.
 ///
-/// * `x`: n finite values; `y`: n outputs (0 or 1); `k`: `0 <= k <= n`.
+/// * `x`: n values, no NaN; `+INFINITY` ranks first and `-INFINITY` last, as masks: k must keep
+///   every +inf in and every -inf out (`#(+inf) <= k <= n - #(-inf)`, std build);
+///   `y`: n outputs (0 or 1); `k`: `0 <= k <= n`.
 /// * NULL: `x`, `y` may be NULL only when `n == 0`.
 /// * Aliasing: `y == x` writes the mask over x (then by bisection: up to 37 passes over x for
 ///   float, 69 for double, instead of an expected-linear selection); any other overlap is
 ///   `HS_ERR_OVERLAP`.
 ///
-/// Errors: `HS_ERR_INVALID_K` (k > n), `HS_ERR_NON_FINITE_INPUT`, and the pointer errors. On
+/// Errors: `HS_ERR_INVALID_K` (k > n, or k outside the masks' range), `HS_ERR_NON_FINITE_INPUT`
+/// (NaN; also ±inf in the no_std build), and the pointer errors. On
 /// error `y` is unchanged.
 ///
 /// # Safety

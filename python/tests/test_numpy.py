@@ -216,3 +216,26 @@ def test_calibrated_argmax_ties_and_errors():
     raises("HS_ERR_INVALID_TAU", hs.calibrated_argmax, x, np.zeros(3), 0.0)
     raises("HS_ERR_NON_FINITE_INPUT", hs.calibrated_argmax, x, np.array([0.0, np.nan, 0.0]))
     assert hs.calibrated_argmax(np.zeros((0, 3)), np.zeros(3)).shape == (0,)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_infinities_are_masks(dtype):
+    """−inf → 0 and +inf → 1 exactly; the finite entries are the reference projection with
+    k − #(+inf); k outside [#(+inf), n − #(−inf)] is HS_ERR_INVALID_K; NaN stays an error."""
+    rng = np.random.default_rng(21)
+    x = rng.standard_normal((6, 9)).astype(dtype)
+    x[:, 2], x[:, 5], x[1, 7] = np.inf, -np.inf, -np.inf
+    k = np.array([1.0, 3.5, 2.0, 6.0, 7.0, 1.0])
+    y = hs.soft_binary_argmax(x, k, tau=0.6)
+    for r in range(6):
+        fin = np.isfinite(x[r])
+        want = ref.proj(x[r, fin].astype(np.float64) / 0.6, k[r] - 1)
+        np.testing.assert_allclose(y[r, fin], want, atol=TOL[dtype] * 10)
+    assert np.all(y[:, 2] == 1) and np.all(y[:, 5] == 0) and y[1, 7] == 0
+    m = hs.binary_argmax(x, 3)
+    assert np.all(m[:, 2] == 1) and np.all(m[:, 5] == 0) and np.all(m.sum(axis=1) == 3)
+    raises("HS_ERR_INVALID_K", hs.soft_binary_argmax, x, 0.5)  # k < #(+inf) = 1
+    raises("HS_ERR_INVALID_K", hs.soft_binary_argmax, x[1], 7.5)  # k > n − #(−inf) = 7
+    bad = x.copy()
+    bad[0, 0] = np.nan
+    raises("HS_ERR_NON_FINITE_INPUT", hs.soft_binary_argmax, bad, 2.0)

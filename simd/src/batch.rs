@@ -7,6 +7,7 @@
 //! Batches of at least [`BATCH_PAR_MIN`] elements run on the current rayon pool; each line is
 //! computed exactly as it would be alone, so the results do not depend on the thread count.
 
+use hypersimplex::internal::mask::check_rows;
 use hypersimplex::internal::solve::{Fill, Solution};
 use hypersimplex::internal::validate::{
     classify_nonfinite, k_tau as check_k_tau, multiclass_args, shape, tau_scale as check_tau,
@@ -180,7 +181,9 @@ impl Kernels {
             // its own first pass is the check.
             let fin = crate::passes::reduce(x, |c| T::all_finite(self, c, scale), |a, b| a & b);
             if fin == Some(false) {
-                return Err(classify_nonfinite(x));
+                // NaN, an overflowing x/τ, or ±∞ masks: the first line that cannot be
+                // projected names the error (masks with a feasible k are fine).
+                check_rows(x, n, |i| k.get(i), scale)?;
             }
         }
         let project = |(i, (xr, yr)): (usize, (&[T], &mut [T]))| {

@@ -5,7 +5,7 @@
 use hypersimplex::internal::kernel::{Passes, ScalarPasses};
 use hypersimplex::internal::solve::{solve, Fill, Solution};
 use hypersimplex::internal::validate::{
-    classify_nonfinite, grad_scale, k_tau as check_k_tau, targets_in_unit as valid_targets,
+    grad_scale, k_tau as check_k_tau, nonfinite_fallback, targets_in_unit as valid_targets,
     tau_scale as check_tau, vjp_limit,
 };
 use hypersimplex::internal::{solve_lambda, vjp_mean_checked, write_solution, SAMPLE_FROM};
@@ -56,7 +56,7 @@ impl Kernels {
                 return Ok(sol);
             }
         }
-        solve(passes, k, sample.map(|s| s.lambda)).map_err(|_| classify_nonfinite(x))
+        solve(passes, k, sample.map(|s| s.lambda)).or_else(|_| nonfinite_fallback(x, k, scale))
     }
 
     /// Writes the projection for a solved λ into `y` (same length as `x`).

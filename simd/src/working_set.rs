@@ -17,7 +17,7 @@ use std::mem::MaybeUninit;
 
 use hypersimplex::internal::kernel::{gaps_scalar, Passes, Piece, Stats};
 use hypersimplex::internal::solve::{solve, Solution};
-use hypersimplex::internal::validate::classify_nonfinite;
+use hypersimplex::internal::validate::nonfinite_fallback;
 use hypersimplex::internal::SAMPLE_SIZE;
 use hypersimplex::{Error, Real};
 use rayon::prelude::*;
@@ -423,7 +423,7 @@ impl Kernels {
             return Ok(None);
         };
         if !ws.stats().finite {
-            return Err(classify_nonfinite(x));
+            return Ok(None); // ±∞ masks or errors: the full solve handles them
         }
         let (ga, gb) = (ws.piece(a).excess(k), ws.piece(b).excess(k));
         if ga < 0.0 || gb > 0.0 {
@@ -439,7 +439,8 @@ impl Kernels {
         } else {
             lam
         };
-        let mut sol = solve(&mut ws, k, Some(start)).map_err(|_| classify_nonfinite(x))?;
+        let mut sol =
+            solve(&mut ws, k, Some(start)).or_else(|_| nonfinite_fallback(x, k, scale))?;
         sol.passes += 3; // the split pass and the two bracket checks
         Ok(Some(sol))
     }

@@ -7,6 +7,7 @@ mod common;
 
 use common::*;
 use hypersimplex::internal::kernel::{Passes, ScalarPasses};
+use hypersimplex::Real;
 use hypersimplex_simd::passes::{SimdPasses, PAR_MIN};
 use hypersimplex_simd::{Element, Error, Kernels, Path};
 
@@ -372,8 +373,13 @@ fn nonfinite_input_is_rejected_and_output_untouched() {
                     x[pos] = bad;
                     let mut y = vec![7.0f32; n];
                     let r = k.soft_binary_argmax(&x, 1.0, 1.0, &mut y);
-                    assert_eq!(r, Err(Error::NonFiniteInput), "{:?} n={n}", k.path());
-                    assert!(y.iter().all(|&v| v == 7.0));
+                    if bad.is_nan() {
+                        assert_eq!(r, Err(Error::NonFiniteInput), "{:?} n={n}", k.path());
+                        assert!(y.iter().all(|&v| v == 7.0));
+                    } else {
+                        // ±∞ is a mask: the core crate's masked projection, bit for bit
+                        masked_as_core(&k, &x, 1.0, &y, r);
+                    }
                     let mut g = vec![7.0f32; n];
                     let yy: Vec<f32> = (0..n).map(|i| (i % 3) as f32 * 0.4).collect();
                     let r = k.soft_binary_argmax_vjp(&yy, &x, 1.0, &mut g);
@@ -473,9 +479,48 @@ fn nonfinite_f64_input_on_the_sampled_path_is_rejected() {
                 x[pos] = bad;
                 let mut y = vec![7.0f64; n];
                 let r = k.soft_binary_argmax(&x, 100.0, 1.0, &mut y);
-                assert_eq!(r, Err(Error::NonFiniteInput), "{:?} pos={pos}", k.path());
-                assert!(y.iter().all(|&v| v == 7.0));
+                if bad.is_nan() {
+                    assert_eq!(r, Err(Error::NonFiniteInput), "{:?} pos={pos}", k.path());
+                    assert!(y.iter().all(|&v| v == 7.0));
+                } else {
+                    masked_as_core(&k, &x, 100.0, &y, r);
+                }
             }
         }
     }
+}
+
+/// A projection of input with `±∞` masks (issue 13): bitwise the core crate's (the masked solve
+/// is the same scalar code on every path), exact 0 and 1 at the masks, and the same in place.
+fn masked_as_core<T: Element + Real + core::fmt::Debug>(
+    k: &Kernels,
+    x: &[T],
+    kk: f64,
+    y: &[T],
+    r: Result<hypersimplex::Projection, Error>,
+) {
+    let mut want = vec![T::ZERO; x.len()];
+    let core_r = hypersimplex::soft_binary_argmax(x, kk, T::ONE, &mut want);
+    if let Err(e) = core_r {
+        // an infeasible k (e.g. n = 1, x = −∞, k = 1): the same error, y untouched
+        assert_eq!(r, Err(e), "{:?}", k.path());
+        assert!(y.iter().all(|v| v.to_f64() == 7.0));
+        return;
+    }
+    let core_info = core_r.unwrap();
+    let info = r.unwrap_or_else(|e| panic!("{:?}: masked input refused: {e:?}", k.path()));
+    assert_eq!(bits(y), bits(&want), "{:?} n={}", k.path(), x.len());
+    assert_eq!(
+        (info.lambda, info.free, info.upper),
+        (core_info.lambda, core_info.free, core_info.upper)
+    );
+    for (xi, yi) in x.iter().zip(y) {
+        if !xi.is_finite() {
+            assert_eq!(yi.to_f64(), if xi.to_f64() > 0.0 { 1.0 } else { 0.0 });
+        }
+    }
+    let mut xi = x.to_vec();
+    k.soft_binary_argmax_in_place(&mut xi, kk, T::ONE)
+        .expect("in place");
+    assert_eq!(bits(&xi), bits(&want), "{:?} in place", k.path());
 }

@@ -44,13 +44,19 @@ fn bad_input_gives_specific_status_and_untouched_outputs() {
         let big = [1e30f32, 0.0, 1.0, 2.0];
         let s = hs_soft_binary_argmax_f32(big.as_ptr(), 4, 2.0, 1e-10, yp);
         expect_refused("x/tau overflow", HS_ERR_SCALE_OVERFLOW, s, &[&y]);
-        for bad in [nan, inf, -inf] {
-            let xb = [0.5f32, bad, 1.0, 2.0];
-            let s = hs_soft_binary_argmax_f32(xb.as_ptr(), 4, 2.0, 1.0, yp);
-            expect_refused("non-finite x", HS_ERR_NON_FINITE_INPUT, s, &[&y]);
-            let s = hs_binary_argmax_f32(xb.as_ptr(), 4, 2, yp);
-            expect_refused("top-k non-finite", HS_ERR_NON_FINITE_INPUT, s, &[&y]);
+        let xb = [0.5f32, nan, 1.0, 2.0];
+        let s = hs_soft_binary_argmax_f32(xb.as_ptr(), 4, 2.0, 1.0, yp);
+        expect_refused("NaN x", HS_ERR_NON_FINITE_INPUT, s, &[&y]);
+        let s = hs_binary_argmax_f32(xb.as_ptr(), 4, 2, yp);
+        expect_refused("top-k NaN", HS_ERR_NON_FINITE_INPUT, s, &[&y]);
+        // ±∞ are masks: k must keep every +∞ at 1 and every −∞ at 0
+        let xm = [inf, inf, 1.0, -inf];
+        for k in [1.0, 1.5, 3.5, 4.0] {
+            let s = hs_soft_binary_argmax_f32(xm.as_ptr(), 4, k, 1.0, yp);
+            expect_refused("infeasible masks", HS_ERR_INVALID_K, s, &[&y]);
         }
+        let s = hs_binary_argmax_f32(xm.as_ptr(), 4, 1, yp);
+        expect_refused("top-k infeasible masks", HS_ERR_INVALID_K, s, &[&y]);
         let s = hs_soft_binary_argmax_f32(null(), 4, 2.0, 1.0, yp);
         expect_refused("NULL x", HS_ERR_NULL_POINTER, s, &[&y]);
         let s = hs_soft_binary_argmax_f32(x.as_ptr(), 4, 2.0, 1.0, null_mut());
@@ -190,7 +196,7 @@ fn bad_input_gives_specific_status_and_untouched_outputs() {
         let s = hs_hypersimplex_loss_f32(x.as_ptr(), t.as_ptr(), 4, 2.0, nan, lp, gp);
         expect_refused("loss tau", HS_ERR_INVALID_TAU, s, &[&loss, &g]);
         let s = hs_hypersimplex_loss_f32(
-            [inf, 0.0, 0.0, 0.0].as_ptr(),
+            [nan, 0.0, 0.0, 0.0].as_ptr(),
             t.as_ptr(),
             4,
             2.0,
@@ -198,7 +204,17 @@ fn bad_input_gives_specific_status_and_untouched_outputs() {
             lp,
             gp,
         );
-        expect_refused("loss inf x", HS_ERR_NON_FINITE_INPUT, s, &[&loss, &g]);
+        expect_refused("loss NaN x", HS_ERR_NON_FINITE_INPUT, s, &[&loss, &g]);
+        let s = hs_hypersimplex_loss_f32(
+            [-inf, 0.0, -inf, 0.0].as_ptr(),
+            t.as_ptr(),
+            4,
+            2.5,
+            1.0,
+            lp,
+            gp,
+        );
+        expect_refused("loss infeasible masks", HS_ERR_INVALID_K, s, &[&loss, &g]);
         let s = hs_hypersimplex_loss_f32(x.as_ptr(), t.as_ptr(), 4, 2.0, 1.0, null_mut(), gp);
         expect_refused("NULL loss", HS_ERR_NULL_POINTER, s, &[&g]);
         let mut xl = [0.5f32, 1.0, -1.0, 2.0, SENTINEL];

@@ -1,0 +1,276 @@
+//! `±∞` entries as masks (issue 13 item 6): `x_i = −∞` gives `y_i = 0`, `x_i = +∞` gives
+//! `y_i = 1`, and the finite entries are projected onto `Δ(n_finite, k − #(+∞))`. Checked
+//! against the sort-based `f64` reference run on the finite entries alone (an independent
+//! computation: no sentinels), for the forward pass (out of place and in place), the VJP of
+//! its output, the binary loss and its gradient, and the top-k mask.
+
+mod common;
+
+use common::*;
+use hypersimplex::{
+    binary_argmax, hypersimplex_loss, soft_binary_argmax, soft_binary_argmax_in_place,
+    soft_binary_argmax_vjp, Error,
+};
+
+fn bits<T: TestReal>(v: &[T]) -> Vec<u64> {
+    v.iter().map(|x| x.to_f64().to_bits()).collect()
+}
+
+/// The masked projection of `x/τ` by the reference: `(y, λ, |free|)`.
+fn masked_reference<T: TestReal>(x: &[T], k: f64, tau: T) -> (Vec<f64>, f64, usize) {
+    let plus = x.iter().filter(|v| v.to_f64() == f64::INFINITY).count();
+    let z: Vec<f64> = x
+        .iter()
+        .filter(|v| v.is_finite())
+        .map(|v| v.to_f64() / tau.to_f64())
+        .collect();
+    let r = reference_projection(&z, k - plus as f64);
+    let mut it = r.y.iter();
+    let y = x
+        .iter()
+        .map(|v| match v.to_f64() {
+            f if f == f64::INFINITY => 1.0,
+            f if f == f64::NEG_INFINITY => 0.0,
+            _ => *it.next().unwrap(),
+        })
+        .collect();
+    (y, r.lambda, r.free)
+}
+
+/// Masked inputs: random finite values with `±∞` sprinkled in, and the edge cases.
+fn cases<T: TestReal>() -> Vec<(Vec<T>, f64, T)> {
+    let inf = T::from_f64(f64::INFINITY);
+    let ninf = T::from_f64(f64::NEG_INFINITY);
+    let mut out = vec![];
+    let mut rng = Rand::new(0x6a5c);
+    for &n in &[1usize, 2, 3, 7, 16, 33, 100, 2049, 5000] {
+        for &(pp, pm) in &[(0.0, 0.3), (0.3, 0.0), (0.2, 0.2), (0.5, 0.45)] {
+            for &mag in &[1.0, 1e3, 1e-3] {
+                let x: Vec<T> = (0..n)
+                    .map(|_| {
+                        let u = rng.uniform();
+                        if u < pp {
+                            inf
+                        } else if u < pp + pm {
+                            ninf
+                        } else {
+                            T::from_f64(rng.normal() * mag)
+                        }
+                    })
+                    .collect();
+                let p = x.iter().filter(|v| **v == inf).count() as f64;
+                let m = x.iter().filter(|v| **v == ninf).count() as f64;
+                let hi = n as f64 - m;
+                // the ends of the feasible range, a fractional k inside, an integer inside
+                let mut ks = vec![p, hi, p + (hi - p) * 0.37];
+                if hi - p >= 2.0 {
+                    ks.push((p + 1.0).floor());
+                }
+                for k in ks {
+                    out.push((x.clone(), k, T::from_f64(if mag > 1.0 { 2.0 } else { 0.7 })));
+                }
+            }
+        }
+    }
+    // every entry masked (k must equal #(+∞)); one finite entry among masks; ties at masks
+    out.push((vec![inf, ninf, inf], 2.0, T::ONE));
+    out.push((vec![ninf; 4], 0.0, T::ONE));
+    out.push((vec![inf; 3], 3.0, T::ONE));
+    out.push((vec![inf, T::from_f64(0.25), ninf], 1.5, T::ONE));
+    out.push((
+        vec![T::ONE, inf, T::ONE, ninf, T::ONE],
+        2.0,
+        T::from_f64(0.5),
+    ));
+    // finite values far from 0, where the sentinels' margin is relative
+    out.push((
+        vec![T::from_f64(1e30), inf, T::from_f64(-1e30), T::from_f64(3.0)],
+        2.5,
+        T::ONE,
+    ));
+    out.push((
+        vec![T::from_f64(-5e6), ninf, T::from_f64(-5e6 + 3.0)],
+        0.5,
+        T::ONE,
+    ));
+    out
+}
+
+fn forward_matches_reference<T: TestReal>() {
+    for (x, k, tau) in cases::<T>() {
+        let (want, lambda, free) = masked_reference(&x, k, tau);
+        let mut y = vec![T::from_f64(7.0); x.len()];
+        let info = soft_binary_argmax(&x, k, tau, &mut y)
+            .unwrap_or_else(|e| panic!("{} n={} k={k}: {e:?}", T::NAME, x.len()));
+        let zmax = x
+            .iter()
+            .filter(|v| v.is_finite())
+            .map(|v| (v.to_f64() / tau.to_f64()).abs())
+            .fold(1.0f64.max(lambda.abs()), f64::max);
+        // the sentinels sit at most 2 + 2^-10·|z| beyond the finite range
+        let tol = bound_unit::<T>(zmax * 1.01 + 2.0, free);
+        for (i, (&yi, &wi)) in y.iter().zip(&want).enumerate() {
+            let xi = x[i].to_f64();
+            if xi.is_infinite() {
+                assert_eq!(yi.to_f64(), wi, "{} mask at {i} (x = {xi})", T::NAME);
+            } else {
+                assert!(
+                    (yi.to_f64() - wi).abs() <= tol,
+                    "{} n={} k={k} i={i}: {} vs {wi} (tol {tol})",
+                    T::NAME,
+                    x.len(),
+                    yi
+                );
+            }
+        }
+        let sum: f64 = y.iter().map(|v| v.to_f64()).sum();
+        assert!(
+            (sum - k).abs() <= tol * (free.max(1) as f64) + 1e-12 * k,
+            "{} Σy = {sum}, k = {k}",
+            T::NAME
+        );
+        let plus = x.iter().filter(|v| v.to_f64() == f64::INFINITY).count();
+        assert!(info.upper >= plus, "+∞ entries count as upper");
+        // in place: the same bits
+        let mut xi = x.clone();
+        soft_binary_argmax_in_place(&mut xi, k, tau).unwrap();
+        assert_eq!(bits(&xi), bits(&y), "{} in place", T::NAME);
+        // the VJP is 0 at the masks (they are not free) and finite everywhere
+        let g: Vec<T> = (0..x.len())
+            .map(|i| T::from_f64((i % 5) as f64 - 2.0))
+            .collect();
+        let mut gx = vec![T::from_f64(7.0); x.len()];
+        soft_binary_argmax_vjp(&y, &g, tau, &mut gx).unwrap();
+        for (i, v) in gx.iter().enumerate() {
+            assert!(v.is_finite());
+            if x[i].to_f64().is_infinite() {
+                assert_eq!(v.to_f64(), 0.0);
+            }
+        }
+    }
+}
+
+#[test]
+fn forward_matches_reference_f32() {
+    forward_matches_reference::<f32>();
+}
+#[test]
+fn forward_matches_reference_f64() {
+    forward_matches_reference::<f64>();
+}
+
+fn loss_matches_reference<T: TestReal>() {
+    for (x, k, tau) in cases::<T>() {
+        let n = x.len();
+        let t: Vec<T> = (0..n)
+            .map(|i| T::from_f64(((i * 7) % 3) as f64 * 0.5))
+            .collect();
+        let (yref, _, _) = masked_reference(&x, k, tau);
+        let mut g = vec![T::from_f64(7.0); n];
+        let loss = hypersimplex_loss(&x, &t, k, tau, Some(&mut g))
+            .unwrap_or_else(|e| panic!("{} n={n} k={k}: {e:?}", T::NAME));
+        let r: Vec<f64> = yref.iter().zip(&t).map(|(y, t)| y - t.to_f64()).collect();
+        let want = 0.5 * r.iter().map(|v| v * v).sum::<f64>();
+        let rel = if T::EPS > 1e-10 { 1e-4 } else { 1e-9 };
+        assert!(
+            (loss.to_f64() - want).abs() <= rel * want.max(1.0),
+            "{} loss {} vs {want}",
+            T::NAME,
+            loss
+        );
+        // gradient: Jᵀr on the free set of the finite entries, 0 at the masks
+        let free: Vec<bool> = yref.iter().map(|&v| v > 0.0 && v < 1.0).collect();
+        let nf = free.iter().filter(|&&f| f).count();
+        let mean = if nf > 0 {
+            r.iter()
+                .zip(&free)
+                .filter(|(_, &f)| f)
+                .map(|(v, _)| v)
+                .sum::<f64>()
+                / nf as f64
+        } else {
+            0.0
+        };
+        for i in 0..n {
+            let w = if free[i] {
+                (r[i] - mean) / tau.to_f64()
+            } else {
+                0.0
+            };
+            let gi = g[i].to_f64();
+            assert!(gi.is_finite(), "{} grad {i} not finite", T::NAME);
+            if x[i].to_f64().is_infinite() {
+                assert_eq!(gi, 0.0, "{} grad at a mask", T::NAME);
+            } else {
+                assert!(
+                    (gi - w).abs() <= rel / tau.to_f64(),
+                    "{} grad {i}: {gi} vs {w}",
+                    T::NAME
+                );
+            }
+        }
+        // without a gradient buffer: the same loss
+        assert_eq!(
+            hypersimplex_loss(&x, &t, k, tau, None).unwrap().to_f64(),
+            loss.to_f64()
+        );
+    }
+}
+
+#[test]
+fn loss_matches_reference_f32() {
+    loss_matches_reference::<f32>();
+}
+#[test]
+fn loss_matches_reference_f64() {
+    loss_matches_reference::<f64>();
+}
+
+fn topk_masks<T: TestReal>() {
+    for (x, k, _) in cases::<T>() {
+        if k.fract() != 0.0 {
+            continue;
+        }
+        let mut y = vec![T::from_f64(7.0); x.len()];
+        binary_argmax(&x, k, &mut y).unwrap();
+        // the reference orders +∞ first and −∞ last like any value (ties to the lower index)
+        let xf = widen(&x);
+        assert_eq!(
+            widen(&y),
+            topk_reference(&xf, k as usize),
+            "{} n={} k={k}",
+            T::NAME,
+            x.len()
+        );
+    }
+}
+
+#[test]
+fn topk_masks_f32() {
+    topk_masks::<f32>();
+}
+#[test]
+fn topk_masks_f64() {
+    topk_masks::<f64>();
+}
+
+/// NaN stays an error, whatever else the input holds; sentinels that overflow are reported.
+#[test]
+fn nan_and_overflow_with_masks() {
+    let mut y = [7.0f32; 3];
+    assert_eq!(
+        soft_binary_argmax(&[f32::INFINITY, f32::NAN, 0.0], 1.0, 1.0, &mut y),
+        Err(Error::NonFiniteInput)
+    );
+    assert_eq!(
+        soft_binary_argmax(&[f32::INFINITY, f32::MAX, 0.0], 1.0, 1.0, &mut y),
+        Err(Error::ScaleOverflow)
+    );
+    assert_eq!(y, [7.0; 3]);
+    let mut y = [7.0f64; 3];
+    assert_eq!(
+        soft_binary_argmax(&[f64::NEG_INFINITY, f64::NAN, 0.0], 1.0, 1.0, &mut y),
+        Err(Error::NonFiniteInput)
+    );
+    assert_eq!(y, [7.0; 3]);
+}
