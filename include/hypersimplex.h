@@ -77,8 +77,8 @@
 // The temperature tau is zero, negative, NaN or infinite.
 #define HS_ERR_INVALID_TAU -4
 
-// An input value is NaN, or infinite where +-inf is not a mask (the backward functions' y and g,
-// the multiclass logits; every input in the no_std build).
+// An input value is NaN, or infinite where +-inf is not a mask (the backward functions' y and g;
+// every input in the no_std build).
 #define HS_ERR_NON_FINITE_INPUT -5
 
 // Every input is finite but some x/tau overflows the element type (or 1/tau does).
@@ -349,7 +349,8 @@ int32_t hs_hypersimplex_loss_f64(const double *x,
 //
 // Errors: `HS_ERR_LENGTH_MISMATCH` (`batch*classes` overflows), `HS_ERR_INVALID_REDUCTION`,
 // `HS_ERR_LABEL_OUT_OF_RANGE`, `HS_ERR_INVALID_TAU`, `HS_ERR_INVALID_K`,
-// `HS_ERR_NON_FINITE_INPUT` (NaN or ±inf: the logits have no masks), `HS_ERR_SCALE_OVERFLOW`,
+// `HS_ERR_NON_FINITE_INPUT` (NaN; ±inf logits are masks per class column, as in
+// `hs_soft_binary_argmax_f32`, and k_c must hold them), `HS_ERR_SCALE_OVERFLOW`,
 // `HS_ERR_OUT_OF_MEMORY`, pointer errors. On error `*loss` and `grad_logits` are unchanged.
 //
 // # Safety

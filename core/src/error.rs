@@ -22,7 +22,7 @@ pub enum Error {
     /// The temperature τ is zero, negative, NaN or infinite.
     InvalidTau = 4,
     /// An input value is NaN, or infinite where `±∞` is not a mask: the backward pass's `y` and
-    /// `g`, the multiclass logits, and every input on bare-metal targets (`target_os = "none"`).
+    /// `g`, and every input on bare-metal targets (`target_os = "none"`).
     NonFiniteInput = 5,
     /// Every input is finite, but some `x_i / τ` overflows the element type
     /// (for example `x = 1e30`, `τ = 1e-10` in `f32`).

@@ -173,13 +173,16 @@ pub const fn multiclass_scratch_len(batch: usize, _classes: usize) -> usize {
 /// training script); `k` chooses `k_c`.
 ///
 /// `scratch` must hold at least [`multiclass_scratch_len`]`(batch, classes)` elements; each
-/// class column is gathered there so that the solver streams contiguous memory.
+/// class column is gathered there so that the solver streams contiguous memory. `±∞` logits
+/// are masks within their class column, as in [`soft_binary_argmax`](crate::soft_binary_argmax)
+/// (e.g. `−∞` for a class a sample cannot have); every column's `k_c` must hold its masks.
 ///
 /// # Errors
 /// [`Error::LengthMismatch`] (`logits.len() != batch·classes`, `grad` of another length, or a
 /// `PerClass` slice whose length is not `classes`); [`Error::LabelOutOfRange`];
-/// [`Error::InvalidK`] (a `k_c` outside `[0, batch]` or NaN); [`Error::InvalidTau`];
-/// [`Error::ScratchTooSmall`]; [`Error::NonFiniteInput`]; [`Error::ScaleOverflow`].
+/// [`Error::InvalidK`] (a `k_c` outside `[0, batch]` or NaN, or outside its column's masks'
+/// range); [`Error::InvalidTau`]; [`Error::ScratchTooSmall`]; [`Error::NonFiniteInput`] (NaN);
+/// [`Error::ScaleOverflow`].
 /// On error `grad` is not modified.
 #[allow(clippy::too_many_arguments)]
 pub fn hypersimplex_loss_multiclass<T: Real>(
@@ -253,7 +256,13 @@ fn multiclass<T: Real>(
     if scratch.len() < multiclass_scratch_len(batch, classes) {
         return Err(Error::ScratchTooSmall);
     }
-    validate::scaled_finite(logits, scale)?;
+    if let Err(_e) = validate::scaled_finite(logits, scale) {
+        // ±∞ logits are masks where every column's k_c allows them (see crate::mask)
+        #[cfg(not(target_os = "none"))]
+        crate::mask::check_columns(logits, labels, classes, k, scale)?;
+        #[cfg(target_os = "none")]
+        return Err(_e);
+    }
     if total == 0 {
         // No entries: every (empty) column has λ = 0.
         if let Some(l) = lambda.as_deref_mut() {

@@ -16,7 +16,8 @@
 //! "none"`: flash), where `±∞` stays [`Error::NonFiniteInput`].
 
 use crate::error::Error;
-use crate::kernel::{ScalarPasses, Source};
+use crate::kernel::{ScalarPasses, Source, Strided};
+use crate::loss::ClassK;
 use crate::real::Real;
 use crate::solve::{solve, Solution};
 
@@ -214,6 +215,33 @@ pub fn check_rows<T: Real, K: Fn(usize) -> f64>(
         check_line(row, k(i), scale)?;
         rest = tail;
         i += 1;
+    }
+    Ok(())
+}
+
+/// The multiclass loss's check of row-major `(batch, classes)` logits whose finiteness check
+/// failed, before any column is solved: NaN anywhere is [`Error::NonFiniteInput`] (as before
+/// masks), then each class column in order must pass [`check_line`] with its `k_c`.
+///
+/// # Errors
+/// As [`solve_masked`], for the first failing column.
+pub fn check_columns<T: Real>(
+    logits: &[T],
+    labels: &[u32],
+    classes: usize,
+    k: ClassK<'_>,
+    scale: T,
+) -> Result<(), Error> {
+    if logits.iter().any(|v| v.partial_cmp(v).is_none()) {
+        return Err(Error::NonFiniteInput);
+    }
+    for c in 0..classes {
+        let kc = match k {
+            ClassK::LabelCounts => labels.iter().filter(|&&l| l as usize == c).count() as f64,
+            ClassK::Fixed(kc) => kc,
+            ClassK::PerClass(ks) => ks.get(c).copied().unwrap_or(0.0),
+        };
+        check_line(&Strided::new(logits, c, classes), kc, scale)?;
     }
     Ok(())
 }

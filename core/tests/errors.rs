@@ -813,20 +813,41 @@ fn multiclass_errors<T: TestReal>() {
         Error::ScratchTooSmall,
         "scratch empty",
     );
-    // non-finite and overflowing logits, in a later column and a later row
-    for bad in [nan::<T>(), inf::<T>(), -inf::<T>()] {
+    // NaN and overflowing logits, in a later column and a later row; ±∞ masks a column's k_c
+    // cannot meet (k_c < #(+∞) or k_c > batch − #(−∞))
+    let mut lb = logits.clone();
+    lb[2 * c + 2] = nan();
+    check(
+        &lb,
+        &labels,
+        c,
+        lc,
+        one,
+        n,
+        sl,
+        Error::NonFiniteInput,
+        "NaN logit",
+    );
+    let batch = (n / c) as f64;
+    for (bad, kc) in [
+        (inf::<T>(), 0.0),
+        (inf::<T>(), 0.5),
+        (-inf::<T>(), batch),
+        (-inf::<T>(), batch - 0.5),
+    ] {
         let mut lb = logits.clone();
         lb[2 * c + 2] = bad;
+        let kf = ClassK::Fixed(kc);
         check(
             &lb,
             &labels,
             c,
-            lc,
+            kf,
             one,
             n,
             sl,
-            Error::NonFiniteInput,
-            "non-finite logit",
+            Error::InvalidK,
+            &format!("mask {bad}, k {kc}"),
         );
     }
     let mut lo = logits.clone();

@@ -274,3 +274,102 @@ fn nan_and_overflow_with_masks() {
     );
     assert_eq!(y, [7.0; 3]);
 }
+
+/// Multiclass logits with masks: `−∞` at classes a sample cannot have, `+∞` at a few true
+/// labels. Each column against the masked reference: loss, gradient (0 at masks) and λ.
+fn multiclass_masks<T: TestReal>() {
+    use hypersimplex::{
+        hypersimplex_loss_multiclass_lambda, multiclass_scratch_len, ClassK, Reduction,
+    };
+    let (b, c) = (24usize, 5usize);
+    let mut rng = Rand::new(99);
+    let labels: Vec<u32> = (0..b).map(|i| (i % c) as u32).collect();
+    let mut x: Vec<T> = (0..b * c)
+        .map(|_| T::from_f64(rng.normal() * 2.0))
+        .collect();
+    for i in 0..b {
+        let l = labels[i] as usize;
+        if i % 7 == 0 {
+            x[i * c + l] = T::from_f64(f64::INFINITY);
+        }
+        if i % 3 == 0 {
+            x[i * c + (l + 1) % c] = T::from_f64(f64::NEG_INFINITY);
+        }
+    }
+    let tau = T::from_f64(0.8);
+    let mut g = vec![T::from_f64(7.0); b * c];
+    let mut s = vec![T::ZERO; multiclass_scratch_len(b, c)];
+    let mut lam = vec![0.0; c];
+    let loss = hypersimplex_loss_multiclass_lambda(
+        &x,
+        &labels,
+        c,
+        ClassK::LabelCounts,
+        tau,
+        Reduction::Sum,
+        Some(&mut g),
+        &mut s,
+        &mut lam,
+    )
+    .unwrap();
+    let mut want_loss = 0.0;
+    for col in 0..c {
+        let xc: Vec<T> = (0..b).map(|i| x[i * c + col]).collect();
+        let t: Vec<f64> = labels
+            .iter()
+            .map(|&l| (l as usize == col) as u8 as f64)
+            .collect();
+        let kc = t.iter().sum::<f64>();
+        let (y, _, _) = masked_reference(&xc, kc, tau);
+        let r: Vec<f64> = y.iter().zip(&t).map(|(a, b)| a - b).collect();
+        want_loss += 0.5 * r.iter().map(|v| v * v).sum::<f64>();
+        let free: Vec<bool> = y.iter().map(|&v| v > 0.0 && v < 1.0).collect();
+        let nf = free.iter().filter(|&&f| f).count().max(1);
+        let mean = r
+            .iter()
+            .zip(&free)
+            .filter(|p| *p.1)
+            .map(|p| p.0)
+            .sum::<f64>()
+            / nf as f64;
+        let tol = if T::EPS > 1e-10 { 1e-4 } else { 1e-9 };
+        for i in 0..b {
+            let gi = g[i * c + col].to_f64();
+            let w = if free[i] {
+                (r[i] - mean) / tau.to_f64()
+            } else {
+                0.0
+            };
+            assert!(
+                gi.is_finite() && (gi - w).abs() <= tol * 2.0,
+                "{} grad [{i},{col}] {gi} vs {w}",
+                T::NAME
+            );
+            if xc[i].to_f64().is_finite() {
+                let yl = (xc[i].to_f64() / tau.to_f64() - lam[col]).clamp(0.0, 1.0);
+                assert!(
+                    (yl - y[i]).abs() <= tol * 10.0,
+                    "{} λ of column {col}",
+                    T::NAME
+                );
+            } else {
+                assert_eq!(gi, 0.0);
+            }
+        }
+    }
+    let tol = if T::EPS > 1e-10 { 1e-4 } else { 1e-9 };
+    assert!(
+        (loss.to_f64() - want_loss).abs() <= tol * want_loss.max(1.0),
+        "{} loss",
+        T::NAME
+    );
+}
+
+#[test]
+fn multiclass_masks_f32() {
+    multiclass_masks::<f32>();
+}
+#[test]
+fn multiclass_masks_f64() {
+    multiclass_masks::<f64>();
+}

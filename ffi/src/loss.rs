@@ -212,7 +212,8 @@ pub unsafe extern "C" fn hs_hypersimplex_loss_f64(
 ///
 /// Errors: `HS_ERR_LENGTH_MISMATCH` (`batch*classes` overflows), `HS_ERR_INVALID_REDUCTION`,
 /// `HS_ERR_LABEL_OUT_OF_RANGE`, `HS_ERR_INVALID_TAU`, `HS_ERR_INVALID_K`,
-/// `HS_ERR_NON_FINITE_INPUT` (NaN or ±inf: the logits have no masks), `HS_ERR_SCALE_OVERFLOW`,
+/// `HS_ERR_NON_FINITE_INPUT` (NaN; ±inf logits are masks per class column, as in
+/// `hs_soft_binary_argmax_f32`, and k_c must hold them), `HS_ERR_SCALE_OVERFLOW`,
 /// `HS_ERR_OUT_OF_MEMORY`, pointer errors. On error `*loss` and `grad_logits` are unchanged.
 ///
 /// # Safety

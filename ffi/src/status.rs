@@ -20,8 +20,8 @@ pub const HS_ERR_INVALID_K: i32 = -2;
 pub const HS_ERR_NON_INTEGER_K: i32 = -3;
 /// The temperature tau is zero, negative, NaN or infinite.
 pub const HS_ERR_INVALID_TAU: i32 = -4;
-/// An input value is NaN, or infinite where +-inf is not a mask (the backward functions' y and g,
-/// the multiclass logits; every input in the no_std build).
+/// An input value is NaN, or infinite where +-inf is not a mask (the backward functions' y and g;
+/// every input in the no_std build).
 pub const HS_ERR_NON_FINITE_INPUT: i32 = -5;
 /// Every input is finite but some x/tau overflows the element type (or 1/tau does).
 pub const HS_ERR_SCALE_OVERFLOW: i32 = -6;

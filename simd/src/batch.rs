@@ -7,11 +7,10 @@
 //! Batches of at least [`BATCH_PAR_MIN`] elements run on the current rayon pool; each line is
 //! computed exactly as it would be alone, so the results do not depend on the thread count.
 
-use hypersimplex::internal::mask::check_rows;
+use hypersimplex::internal::mask::{check_columns, check_rows};
 use hypersimplex::internal::solve::{Fill, Solution};
 use hypersimplex::internal::validate::{
-    classify_nonfinite, k_tau as check_k_tau, multiclass_args, shape, tau_scale as check_tau,
-    vjp_limit,
+    k_tau as check_k_tau, multiclass_args, shape, tau_scale as check_tau, vjp_limit,
 };
 use hypersimplex::internal::{grad_entry, vjp_entry, vjp_mean_checked};
 use hypersimplex::{ClassK, Error, Reduction};
@@ -472,7 +471,8 @@ impl Kernels {
         // also checks that every logit is finite.
         let mut xt = zeroed(total)?;
         if !T::transpose(self, logits, classes, scale, &mut xt, batch) {
-            return Err(classify_nonfinite(logits));
+            // NaN, overflow, or ±∞ masks (fine where every column's k_c allows them)
+            check_columns(logits, labels, classes, k, scale)?;
         }
         let factor = match reduction {
             Reduction::Sum => scale,

@@ -134,3 +134,87 @@ fn loss_and_topk_with_masks_agree_with_core_on_every_path() {
         }
     }
 }
+
+/// The multiclass loss with `±∞` logit masks: every path and thread count gives the core
+/// crate's loss (within rounding), its gradient (0 at masks) and λ.
+#[test]
+fn multiclass_with_masks_agrees_with_core() {
+    use hypersimplex::{multiclass_scratch_len, ClassK, Reduction};
+    for (b, c) in [(24usize, 5usize), (300, 10)] {
+        let mut rng = Rng(b as u64);
+        let labels: Vec<u32> = (0..b).map(|i| (i % c) as u32).collect();
+        let mut x: Vec<f32> = data(&mut rng, b * c, 0);
+        for i in 0..b {
+            let l = labels[i] as usize;
+            if i % 7 == 0 {
+                x[i * c + l] = f32::INFINITY;
+            }
+            if i % 3 == 0 {
+                x[i * c + (l + 1) % c] = f32::NEG_INFINITY;
+            }
+        }
+        let mut gw = vec![0.0f32; b * c];
+        let mut s = vec![0.0f32; multiclass_scratch_len(b, c)];
+        let lw = hypersimplex::hypersimplex_loss_multiclass(
+            &x,
+            &labels,
+            c,
+            ClassK::LabelCounts,
+            0.8,
+            Reduction::Mean,
+            Some(&mut gw),
+            &mut s,
+        )
+        .unwrap();
+        for k in all_kernels() {
+            for t in [1, 2] {
+                let mut g = vec![7.0f32; b * c];
+                let l = with_threads(t, || {
+                    k.hypersimplex_loss_multiclass(
+                        &x,
+                        &labels,
+                        c,
+                        ClassK::LabelCounts,
+                        0.8,
+                        Reduction::Mean,
+                        Some(&mut g),
+                    )
+                })
+                .unwrap();
+                assert!(
+                    (l - lw).abs() <= 1e-5 * lw.max(1.0),
+                    "{:?} loss {l} vs {lw}",
+                    k.path()
+                );
+                for (i, (a, w)) in g.iter().zip(&gw).enumerate() {
+                    assert!(
+                        a.is_finite() && (a - w).abs() <= 1e-5,
+                        "{:?} grad {i}: {a} vs {w}",
+                        k.path()
+                    );
+                    if !x[i].is_finite() {
+                        assert_eq!(*a, 0.0);
+                    }
+                }
+            }
+        }
+        // a column whose k_c cannot hold its masks: refused, gradient untouched
+        let mut xb = x.clone();
+        xb[1] = f32::INFINITY; // row 0 is labelled 0: class 1 gets a +∞ ...
+        let ks = vec![0.0; c]; // ... and k_1 = 0
+        for k in all_kernels() {
+            let mut g = vec![7.0f32; b * c];
+            let r = k.hypersimplex_loss_multiclass(
+                &xb,
+                &labels,
+                c,
+                ClassK::PerClass(&ks),
+                0.8,
+                Reduction::Sum,
+                Some(&mut g),
+            );
+            assert_eq!(r, Err(Error::InvalidK));
+            assert!(g.iter().all(|&v| v == 7.0));
+        }
+    }
+}
