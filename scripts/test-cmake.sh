@@ -4,7 +4,9 @@
 # sizes), c-examples/cmake-consumer (C and C++, shared and static) through find_package with
 # CMAKE_PREFIX_PATH and through add_subdirectory, the C++ program under ASan+UBSan, a pkg-config
 # build from outside the repository against the installed .pc files, and hypersimplex.hpp as
-# C++11, 17 and 20 with -Wall -Wextra -Werror -pedantic. Prints PASS/FAIL per step.
+# C++11, 17 and 20 with -Wall -Wextra -Werror -pedantic, and c-examples/libtorch (LibTorch from
+# the PyPI torch wheel of scripts/python-env.sh) built against the installed package and run:
+# forward vs a reference, gradients vs finite differences, digits training. Prints PASS/FAIL per step.
 set -u
 STEP_PREFIX=cmake
 . "$(dirname "$0")/lib.sh"    # ROOT, LOG_DIR, need_pkgs, step_log, summary
@@ -123,5 +125,21 @@ hpp_standards() {
     done
 }
 step "hypersimplex.hpp compiles and runs as C++11, 17, 20 (-Wall -Wextra -Werror -pedantic)" hpp_standards
+
+libtorch_example() {
+    local py tp t0
+    py=$(bash scripts/python-env.sh | tail -1) || { echo "scripts/python-env.sh failed"; return 1; }
+    tp=$("$py" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)') || return 1
+    rm -rf "$W/libtorch"
+    cmake -S "$ROOT/c-examples/libtorch" -B "$W/libtorch" -DCMAKE_BUILD_TYPE=Release \
+        -DCMAKE_PREFIX_PATH="$P;$tp" || return 1
+    t0=$(date +%s)
+    cmake --build "$W/libtorch" -j2 || return 1
+    echo "compile + link (one translation unit): $(( $(date +%s) - t0 ))s"
+    ldd "$W/libtorch/libtorch_example" | grep -q "libhypersimplex.so.0 => $P/lib/" ||
+        { echo "not linked to the installed libhypersimplex"; return 1; }
+    "$W/libtorch/libtorch_example" "$ROOT/data" 10
+}
+step "LibTorch example: find_package(Torch) from the venv's wheel, FD gradient check, digits MLP" libtorch_example
 
 summary
