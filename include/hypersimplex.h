@@ -39,7 +39,8 @@
  *    n/4 elements allocated per call, batches over several threads collect per-row results
  *    (a few bytes per row); when those cannot be allocated the call takes a path without them
  *    or returns HS_ERR_OUT_OF_MEMORY, outputs untouched. The _scratch_ variants use only the
- *    caller's scratch (they run the portable single-thread code, bitwise the same result).
+ *    caller's scratch (they run the portable single-thread code: the same result up to the
+ *    rounding of the per-class sums, which the allocating variants add in SIMD lane order).
  *  - No panic ever unwinds into C: the std build catches it and returns HS_ERR_PANIC.
  *  - no_std builds (cargo feature "std" off, e.g. for microcontrollers) provide every function
  *    except hs_hypersimplex_loss_multiclass_f32/_f64, which allocate; use the _scratch_

@@ -80,7 +80,9 @@ pub fn initial_guess<T: Real>(x: &[T], scale: T, k: f64) -> Option<T> {
 }
 
 /// Solves for λ over `x` with any [`Passes`] implementation (scalar here, SIMD elsewhere).
-/// `k`, τ must be validated; `scale = 1/τ`.
+/// `k`, τ must be validated; `scale = 1/τ`. Input with `±∞` masks is solved by the masked
+/// scalar solve (`crate::mask`; the losses use this); the forward entry points use
+/// [`solve_lambda_unmasked`] and substitute the masks in their output buffer instead.
 #[inline]
 pub fn solve_lambda<T: Real, R: Passes<T> + ?Sized>(
     passes: &mut R,
@@ -90,6 +92,18 @@ pub fn solve_lambda<T: Real, R: Passes<T> + ?Sized>(
 ) -> Result<Solution<T>, Error> {
     solve(passes, k, initial_guess(x, scale, k))
         .or_else(|_| validate::nonfinite_fallback(x, k, scale))
+}
+
+/// [`solve_lambda`] without the masked solve: non-finite input is
+/// [`Error::NonFiniteInput`] (or [`Error::ScaleOverflow`] when only `x/τ` overflows).
+#[inline]
+pub fn solve_lambda_unmasked<T: Real, R: Passes<T> + ?Sized>(
+    passes: &mut R,
+    x: &[T],
+    k: f64,
+    scale: T,
+) -> Result<Solution<T>, Error> {
+    solve(passes, k, initial_guess(x, scale, k)).map_err(|_| validate::classify_nonfinite(x))
 }
 
 /// Writes the projection for a solved λ.
@@ -162,16 +176,61 @@ pub fn soft_binary_argmax<T: Real>(
     if y.len() != x.len() {
         return Err(Error::LengthMismatch);
     }
-    let (sol, scale) = forward_solved(x, k, tau)?;
-    write_solution(x, scale, &sol, y);
+    match forward_solved(x, k, tau) {
+        Ok((sol, scale)) => {
+            write_solution(x, scale, &sol, y);
+            Ok(sol.into())
+        }
+        #[cfg(not(target_os = "none"))]
+        Err(Error::NonFiniteInput) => masked_forward(x, k, tau, y),
+        Err(e) => Err(e),
+    }
+}
+
+/// The forward pass of input with `±∞` masks (see `crate::mask`): the checks, then `y` = x with
+/// the sentinels, solved in place as ordinary finite input (the fast passes), then the write
+/// with exact 0s and 1s at the masks. `x` may be `y` itself (the in-place entry point).
+#[cfg(not(target_os = "none"))]
+#[inline(never)]
+fn masked_forward<T: Real>(x: &[T], k: f64, tau: T, y: &mut [T]) -> Result<Projection, Error> {
+    let scale = validate::k_tau(x.len(), k, tau)?;
+    let p = crate::mask::prepare(x, k, scale)?;
+    crate::mask::substitute(x, y, p.lo, p.hi);
+    masked_finish(y, k, scale, &p)
+}
+
+/// After the substitution: solve on the finite `v` (unless `k` is at an end of its range) and
+/// write in place.
+#[cfg(not(target_os = "none"))]
+fn masked_finish<T: Real>(
+    v: &mut [T],
+    k: f64,
+    scale: T,
+    p: &crate::mask::Prepared<T>,
+) -> Result<Projection, Error> {
+    let sol = match p.end {
+        Some(sol) => sol,
+        None => solve_lambda_unmasked(&mut ScalarPasses::new(&*v, scale), v, k, scale)?,
+    };
+    crate::mask::write_masked(v, scale, &sol, p.lo, p.hi);
     Ok(sol.into())
 }
 
-/// Validation and the solve, shared by the forward entry points and the losses.
+/// Validation and the solve, shared by the forward entry points (`MASKED = false`: they handle
+/// `±∞` masks themselves) and the losses (`MASKED = true`: the masked scalar solve).
 #[inline(always)]
-pub(crate) fn solved<T: Real>(x: &[T], k: f64, tau: T) -> Result<(Solution<T>, T), Error> {
+pub(crate) fn solved<T: Real, const MASKED: bool>(
+    x: &[T],
+    k: f64,
+    tau: T,
+) -> Result<(Solution<T>, T), Error> {
     let scale = validate::k_tau(x.len(), k, tau)?;
-    let sol = solve_lambda(&mut ScalarPasses::new(x, scale), x, k, scale)?;
+    let passes = &mut ScalarPasses::new(x, scale);
+    let sol = if MASKED {
+        solve_lambda(passes, x, k, scale)?
+    } else {
+        solve_lambda_unmasked(passes, x, k, scale)?
+    };
     Ok((sol, scale))
 }
 
@@ -180,7 +239,7 @@ pub(crate) fn solved<T: Real>(x: &[T], k: f64, tau: T) -> Result<(Solution<T>, T
 /// losses inline [`solved`] instead (their stack depth is the tighter budget).
 #[inline(never)]
 fn forward_solved<T: Real>(x: &[T], k: f64, tau: T) -> Result<(Solution<T>, T), Error> {
-    solved(x, k, tau)
+    solved::<T, false>(x, k, tau)
 }
 
 /// [`soft_binary_argmax`] computed in place: `x ← Π_Δ(n,k)(x/τ)`.
@@ -193,7 +252,17 @@ pub fn soft_binary_argmax_in_place<T: Real>(
     k: f64,
     tau: T,
 ) -> Result<Projection, Error> {
-    let (sol, scale) = forward_solved(x, k, tau)?;
+    let (sol, scale) = match forward_solved(x, k, tau) {
+        Ok(s) => s,
+        #[cfg(not(target_os = "none"))]
+        Err(Error::NonFiniteInput) => {
+            let scale = validate::k_tau(x.len(), k, tau)?;
+            let p = crate::mask::prepare(x, k, scale)?;
+            crate::mask::substitute_in_place(x, p.lo, p.hi);
+            return masked_finish(x, k, scale, &p);
+        }
+        Err(e) => return Err(e),
+    };
     match sol.fill {
         Fill::Clip => write_clip_in_place(x, scale, sol.lambda),
         Fill::Zeros => x.iter_mut().for_each(|v| *v = T::ZERO),

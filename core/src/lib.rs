@@ -98,7 +98,8 @@ pub mod internal {
     }
     pub use crate::backward::{is_free, vjp_entry, vjp_mean_checked};
     pub use crate::forward::{
-        initial_guess, solve_lambda, write_solution, SAMPLE_FROM, SAMPLE_SIZE,
+        initial_guess, solve_lambda, solve_lambda_unmasked, write_solution, SAMPLE_FROM,
+        SAMPLE_SIZE,
     };
     pub use crate::loss::{grad_entry, residual, Residual};
 }

@@ -121,7 +121,7 @@ pub fn hypersimplex_loss<T: Real>(
     if !validate::targets_in_unit(target) {
         return Err(Error::InvalidTarget);
     }
-    let (sol, scale) = solved(x, k, tau)?;
+    let (sol, scale) = solved::<T, true>(x, k, tau)?;
     if grad_x.is_some() {
         validate::grad_scale(scale)?;
     }
@@ -290,7 +290,7 @@ fn multiclass<T: Real>(
             ClassK::PerClass(ks) => ks.get(c).copied().unwrap_or(0.0),
         };
         let col = &*col;
-        let (sol, _) = solved(col, kc, tau)?;
+        let (sol, _) = solved::<T, true>(col, kc, tau)?;
         let lam = sol.lambda;
         if let Some(out) = lambda.as_deref_mut().and_then(|l| l.get_mut(c)) {
             *out = lam.to_solver().to_f64();

@@ -19,7 +19,7 @@ use crate::error::Error;
 use crate::kernel::{ScalarPasses, Source, Strided};
 use crate::loss::ClassK;
 use crate::real::Real;
-use crate::solve::{solve, Solution};
+use crate::solve::{solve, Fill, Solution};
 
 /// What one pass over `x` says about its non-finite entries.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -37,14 +37,14 @@ pub struct MaskCounts {
 /// Counts `±∞` and NaN entries and the finite range of `src`, in one pass.
 pub fn mask_counts<T: Real, S: Source<T> + ?Sized>(src: &S) -> MaskCounts {
     let (mut plus, mut minus, mut nan) = (0usize, 0usize, false);
-    let mut range: Option<(f64, f64)> = None;
+    // the finite range in T (min/max selects; the masks are the rare branch)
+    let (mut lo, mut hi) = (T::MAX, T::LOWEST);
+    let mut finite = 0usize;
     src.for_each(|v| {
         if v.is_finite() {
-            let f = v.to_f64();
-            range = Some(match range {
-                Some((lo, hi)) => (if f < lo { f } else { lo }, if f > hi { f } else { hi }),
-                None => (f, f),
-            });
+            lo = if v < lo { v } else { lo };
+            hi = if v > hi { v } else { hi };
+            finite += 1;
         } else if v > T::ZERO {
             plus += 1;
         } else if v < T::ZERO {
@@ -57,7 +57,7 @@ pub fn mask_counts<T: Real, S: Source<T> + ?Sized>(src: &S) -> MaskCounts {
         plus,
         minus,
         nan,
-        range,
+        range: (finite > 0).then(|| (lo.to_f64(), hi.to_f64())),
     }
 }
 
@@ -74,6 +74,33 @@ impl MaskCounts {
             return Err(Error::InvalidK);
         }
         Ok(())
+    }
+
+    /// The answer when `k` sits at an end of its feasible range, `k = #(+∞)` (every finite entry
+    /// 0) or `k = n − #(−∞)` (every finite entry 1): there the solve on the sentinels could stop
+    /// anywhere on a flat piece that reaches a sentinel's breakpoint, so these are answered
+    /// directly, with `λ = max z` (as for `k = 0`) or `λ` below `min z − 1`.
+    pub fn at_an_end<T: Real>(&self, n: usize, k: f64, scale: T) -> Option<Solution<T>> {
+        let s = scale.to_f64();
+        // z = x·s of the extreme finite entries: exact in f64 for f32, and fl(x·s) for f64
+        let (a, b) = self.range.map_or((0.0, 0.0), |(a, b)| (a * s, b * s));
+        let (lambda, upper) = if k <= self.plus as f64 {
+            (b, self.plus)
+        } else if k >= n.saturating_sub(self.minus) as f64 {
+            (
+                a - 2.0 - a.abs() * (1.0 / 1024.0),
+                n.saturating_sub(self.minus),
+            )
+        } else {
+            return None;
+        };
+        Some(Solution {
+            lambda: T::from_f64(lambda),
+            free: 0,
+            upper,
+            fill: Fill::Clip,
+            passes: 1,
+        })
     }
 
     /// The sentinels `(x⁻, x⁺)` that replace `−∞` and `+∞` (in units of x), for `scale = 1/τ`.
@@ -149,6 +176,74 @@ impl<T: Real, S: Source<T> + ?Sized> Source<T> for Masked<'_, T, S> {
     }
 }
 
+/// What the masked forward needs after its checks.
+#[derive(Clone, Copy, Debug)]
+pub struct Prepared<T> {
+    /// The sentinel for `−∞`.
+    pub lo: T,
+    /// The sentinel for `+∞`.
+    pub hi: T,
+    /// The answer, when `k` is at an end of its range ([`MaskCounts::at_an_end`]).
+    pub end: Option<Solution<T>>,
+}
+
+/// The masked forward's checks, when `x` holds `±∞` masks that `k` can meet; the error
+/// otherwise (as [`solve_masked`]).
+///
+/// # Errors
+/// As [`solve_masked`].
+pub fn prepare<T: Real>(x: &[T], k: f64, scale: T) -> Result<Prepared<T>, Error> {
+    let counts = mask_counts(x);
+    counts.check(x.len(), k)?;
+    if counts.plus == 0 && counts.minus == 0 {
+        return Err(Error::ScaleOverflow);
+    }
+    let (lo, hi) = counts.sentinels(scale)?;
+    Ok(Prepared {
+        lo,
+        hi,
+        end: counts.at_an_end(x.len(), k, scale),
+    })
+}
+
+/// `y_i = x_i` with `−∞ → lo`, `+∞ → hi` (`y` may be `x` itself: see [`substitute_in_place`]).
+pub fn substitute<T: Real>(x: &[T], y: &mut [T], lo: T, hi: T) {
+    let m = Masked::new(x, lo, hi);
+    for (o, &v) in y.iter_mut().zip(x) {
+        *o = m.map(v);
+    }
+}
+
+/// [`substitute`] in place.
+pub fn substitute_in_place<T: Real>(x: &mut [T], lo: T, hi: T) {
+    for v in x.iter_mut() {
+        *v = if v.is_finite() {
+            *v
+        } else if *v > T::ZERO {
+            hi
+        } else {
+            lo
+        };
+    }
+}
+
+/// The masked forward's write over the substituted values `v` (in place): exactly 1 at `hi`,
+/// exactly 0 at `lo` (no finite input equals a sentinel: they lie outside the finite range),
+/// else `clip(fl(v·s) − λ, 0, 1)` as the ordinary write.
+pub fn write_masked<T: Real>(v: &mut [T], scale: T, sol: &Solution<T>, lo: T, hi: T) {
+    let lam = sol.lambda;
+    match sol.fill {
+        Fill::Zeros => v.iter_mut().for_each(|o| *o = T::ZERO),
+        Fill::Ones => v.iter_mut().for_each(|o| *o = T::ONE),
+        Fill::Clip => v.iter_mut().for_each(|o| {
+            let c = (*o * scale - lam).clip01();
+            // selects, not branches: the clip vectorizes
+            let c = if *o == hi { T::ONE } else { c };
+            *o = if *o == lo { T::ZERO } else { c };
+        }),
+    }
+}
+
 /// λ for an input whose ordinary solve met a non-finite `z`: the masked solve when `src` holds
 /// `±∞` (and no NaN), else the error that explains the failure.
 ///
@@ -167,6 +262,9 @@ pub fn solve_masked<T: Real, S: Source<T> + ?Sized>(
         return Err(Error::ScaleOverflow);
     }
     let (lo, hi) = counts.sentinels(scale)?;
+    if let Some(sol) = counts.at_an_end(src.len(), k, scale) {
+        return Ok(sol);
+    }
     solve(
         &mut ScalarPasses::new(&Masked::new(src, lo, hi), scale),
         k,

@@ -214,8 +214,8 @@ pub(crate) fn loss<T: Elem>(
 
 /// Multiclass HyperSimplex loss with caller scratch (at least `multiclass_scratch_len`
 /// elements): the core crate's code in every build, so that no memory other than the caller's
-/// scratch is used (single thread, portable kernels; bitwise the same result as
-/// [`loss_multiclass_alloc`]).
+/// scratch is used (single thread, portable kernels; the result of [`loss_multiclass_alloc`]
+/// up to the rounding of the per-class sums, which the SIMD kernels add in lane order).
 #[allow(clippy::too_many_arguments)]
 #[inline]
 pub(crate) fn loss_multiclass_scratch<T: Elem>(

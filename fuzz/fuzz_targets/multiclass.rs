@@ -102,8 +102,18 @@ fn run<T: F>(b: &mut Bytes<'_>) {
     }
     let (a, c) = (l1.to(), l2.to());
     assert!(a.is_finite() && a >= 0.0, "loss {a}");
-    assert!((a - c).abs() <= 4.0 * T::EPS * a.abs(), "losses {a} vs {c}");
-    assert_eq!(bits(&g1), bits(&g2), "gradients differ");
+    // the two variants add the squared residuals in other orders (SIMD lanes, portable)
+    let ltol = (4.0 + (batch * classes) as f64) * T::EPS * a.abs();
+    assert!((a - c).abs() <= ltol, "losses {a} vs {c}");
+    // The allocating variant (SIMD kernels, per-class sums in their lane order) and the scratch
+    // variant (the portable code) agree to the rounding of the per-class free-set sums: each
+    // gradient entry is (r − mean)·w/τ with |r − mean| ≤ 2, w = 1 (sum) or 2/(B·C) (mean).
+    let w = if red == HS_REDUCTION_SUM { 1.0 } else { 2.0 / (batch * classes) as f64 };
+    let tol = 8.0 * T::EPS * w / tau.to() * (1.0 + batch as f64).sqrt();
+    for (i, (p, q)) in g1.iter().zip(&g2).enumerate() {
+        let (p, q) = (p.to(), q.to());
+        assert!((p - q).abs() <= tol, "gradients differ at {i}: {p} vs {q} (tol {tol:e})");
+    }
 }
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {

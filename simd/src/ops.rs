@@ -3,12 +3,17 @@
 //! functions that run them on the active path.
 
 use hypersimplex::internal::kernel::{Passes, ScalarPasses};
+use hypersimplex::internal::mask::{
+    prepare, substitute, substitute_in_place, write_masked, Prepared,
+};
 use hypersimplex::internal::solve::{solve, Fill, Solution};
 use hypersimplex::internal::validate::{
-    grad_scale, k_tau as check_k_tau, nonfinite_fallback, targets_in_unit as valid_targets,
-    tau_scale as check_tau, vjp_limit,
+    classify_nonfinite, grad_scale, k_tau as check_k_tau, nonfinite_fallback,
+    targets_in_unit as valid_targets, tau_scale as check_tau, vjp_limit,
 };
-use hypersimplex::internal::{solve_lambda, vjp_mean_checked, write_solution, SAMPLE_FROM};
+use hypersimplex::internal::{
+    solve_lambda, solve_lambda_unmasked, vjp_mean_checked, write_solution, SAMPLE_FROM,
+};
 use hypersimplex::{ClassK, Error, Projection, Reduction};
 
 use crate::element::Element;
@@ -29,9 +34,43 @@ fn merge_free(a: (usize, f64, bool), b: (usize, f64, bool)) -> (usize, f64, bool
 }
 
 impl Kernels {
-    /// λ for `x` (validated `k`, `scale = 1/τ`) with these kernels and core's root finder.
+    /// λ for `x` (validated `k`, `scale = 1/τ`) with these kernels and core's root finder;
+    /// input with `±∞` masks takes the masked scalar solve (the losses use this).
     pub(crate) fn solve<T: Element>(self, x: &[T], k: f64, scale: T) -> Result<Solution<T>, Error> {
-        self.solve_with(&mut SimdPasses::new(self, x, scale), x, k, scale)
+        self.solve_with::<T, _, true>(&mut SimdPasses::new(self, x, scale), x, k, scale)
+    }
+
+    /// [`Kernels::solve`] without the masked solve (the forward entry points substitute the
+    /// masks in their output buffer instead: [`Kernels::masked_finish`]).
+    pub(crate) fn solve_unmasked<T: Element>(
+        self,
+        x: &[T],
+        k: f64,
+        scale: T,
+    ) -> Result<Solution<T>, Error> {
+        self.solve_with::<T, _, false>(&mut SimdPasses::new(self, x, scale), x, k, scale)
+    }
+
+    /// The forward pass of input with `±∞` masks, after the checks and the substitution of
+    /// the sentinels into `v` (see `hypersimplex::internal::mask`): the ordinary solve on the
+    /// finite `v`, then the write with exact 0s and 1s at the masks. The same computation as
+    /// the core crate's, so the same bits on every path.
+    pub(crate) fn masked_finish<T: Element>(
+        self,
+        v: &mut [T],
+        k: f64,
+        scale: T,
+        p: &Prepared<T>,
+    ) -> Result<Projection, Error> {
+        let sol = match p.end {
+            Some(sol) => sol,
+            None if v.len() < crate::element::VECTOR_MIN => {
+                solve_lambda_unmasked(&mut ScalarPasses::new(&*v, scale), v, k, scale)?
+            }
+            None => self.solve_unmasked(v, k, scale)?,
+        };
+        write_masked(v, scale, &sol, p.lo, p.hi);
+        Ok(sol.into())
     }
 
     /// `hypersimplex::internal::solve_lambda` (the core root finder `hypersimplex::internal::solve::solve`
@@ -39,7 +78,7 @@ impl Kernels {
     /// [`Kernels::sample`]), and, for inputs of at least [`WORKING_SET_FROM`] elements, the
     /// working-set solver ([`Kernels::solve_working_set`]). The scalar path and short inputs
     /// use the core function unchanged.
-    pub(crate) fn solve_with<T: Element, R: Passes<T>>(
+    pub(crate) fn solve_with<T: Element, R: Passes<T>, const MASKED: bool>(
         self,
         passes: &mut R,
         x: &[T],
@@ -48,7 +87,11 @@ impl Kernels {
     ) -> Result<Solution<T>, Error> {
         let n = x.len();
         if self.path() == Path::Scalar || n < SAMPLE_FROM {
-            return solve_lambda(passes, x, k, scale);
+            return if MASKED {
+                solve_lambda(passes, x, k, scale)
+            } else {
+                solve_lambda_unmasked(passes, x, k, scale)
+            };
         }
         let sample = self.sample(x, k, scale);
         if let Some(s) = sample.filter(|_| n >= WORKING_SET_FROM) {
@@ -56,7 +99,13 @@ impl Kernels {
                 return Ok(sol);
             }
         }
-        solve(passes, k, sample.map(|s| s.lambda)).or_else(|_| nonfinite_fallback(x, k, scale))
+        solve(passes, k, sample.map(|s| s.lambda)).or_else(|_| {
+            if MASKED {
+                nonfinite_fallback(x, k, scale)
+            } else {
+                Err(classify_nonfinite(x))
+            }
+        })
     }
 
     /// Writes the projection for a solved λ into `y` (same length as `x`).
@@ -114,21 +163,40 @@ impl Kernels {
         scale: T,
         y: &mut [T],
     ) -> Result<Projection, Error> {
+        match self.project_finite(x, k, scale, y) {
+            Err(Error::NonFiniteInput) => {
+                // ±∞ masks (or NaN, which `prepare` reports): y gets the sentinels first
+                let p = prepare(x, k, scale)?;
+                substitute(x, y, p.lo, p.hi);
+                self.masked_finish(y, k, scale, &p)
+            }
+            r => r,
+        }
+    }
+
+    /// [`Kernels::project`] of input without masks.
+    fn project_finite<T: Element>(
+        self,
+        x: &[T],
+        k: f64,
+        scale: T,
+        y: &mut [T],
+    ) -> Result<Projection, Error> {
         if x.len() < crate::element::VECTOR_MIN {
             // Short inputs (the kernels would run the scalar code anyway): exactly the core
             // crate's `soft_binary_argmax`, without the block and dispatch layers.
-            let sol = solve_lambda(&mut ScalarPasses::new(x, scale), x, k, scale)?;
+            let sol = solve_lambda_unmasked(&mut ScalarPasses::new(x, scale), x, k, scale)?;
             write_solution(x, scale, &sol, y);
             return Ok(sol.into());
         }
         if self.path() == Path::Scalar {
             // The scalar path stays the core crate's computation, pass for pass.
-            let sol = self.solve(x, k, scale)?;
+            let sol = self.solve_unmasked(x, k, scale)?;
             self.write_solution(x, scale, &sol, y);
             return Ok(sol.into());
         }
         let mut passes = WritingPasses::new(self, x, scale, y);
-        let sol = self.solve_with(&mut passes, x, k, scale)?;
+        let sol = self.solve_with::<T, _, false>(&mut passes, x, k, scale)?;
         let done = sol.fill == Fill::Clip && passes.written() == Some(sol.lambda);
         let mut info: Projection = sol.into();
         if done {
@@ -150,7 +218,15 @@ impl Kernels {
         tau: T,
     ) -> Result<Projection, Error> {
         let scale = check_k_tau(x.len(), k, tau)?;
-        let sol = self.solve(x, k, scale)?;
+        let sol = match self.solve_unmasked(x, k, scale) {
+            Ok(sol) => sol,
+            Err(Error::NonFiniteInput) => {
+                let p = prepare(x, k, scale)?;
+                substitute_in_place(x, p.lo, p.hi);
+                return self.masked_finish(x, k, scale, &p);
+            }
+            Err(e) => return Err(e),
+        };
         let lam = sol.lambda;
         match sol.fill {
             Fill::Clip => write_in_place(x, |c| T::clip_in_place(self, c, scale, lam)),
