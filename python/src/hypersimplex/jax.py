@@ -130,8 +130,8 @@ def _errors(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except jax.errors.JaxRuntimeError as e:
-            m = _ERR.search(str(e))
+        except (jax.errors.JaxRuntimeError, ValueError) as e:  # eager FFI errors are ValueErrors
+            m = None if isinstance(e, HypersimplexError) else _ERR.search(str(e))
             if m is None:
                 raise
             raise HypersimplexError(int(m.group(1))) from e
