@@ -206,6 +206,8 @@ def test_bad_input():
     assert _status(hsj.hypersimplex_loss, x, t * 2)[0] == -9
     assert _status(hsj.hypersimplex_loss_multiclass, x, np.array([0, 1, 2, 6]))[0] == -7
     assert _status(hsj.hypersimplex_loss_multiclass, x, np.array([0, 1, 2, -1]))[0] == -7
+    assert _status(hsj.hypersimplex_loss_multiclass, x, np.array([0, 1, 2, 2**32 + 1]))[0] == -7
+    assert _status(hsj.hypersimplex_loss_multiclass, x, np.array([0, 1, 2, -1], np.int32))[0] == -7
     # inside jit: JaxRuntimeError carrying the library's status and message
     with pytest.raises(jax.errors.JaxRuntimeError, match="hypersimplex error -2: " + hs.status_message(-2)):
         jax.jit(hsj.soft_binary_argmax)(x, 7.0)

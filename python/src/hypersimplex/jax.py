@@ -4,8 +4,9 @@
 
 Forward and backward run the C library inside compiled JAX programs through XLA FFI handlers
 (``jax.ffi.ffi_call``, CPU), with no host callback: they work under ``jax.jit``, ``jax.grad``
-(``jax.custom_vjp`` over the library's VJP) and ``jax.vmap`` (one call of the C row functions
-for the whole vmapped batch). float32, and float64 with ``jax_enable_x64``; integer inputs are
+(``jax.custom_vjp`` over the library's VJP) and ``jax.vmap`` (one FFI call for the whole vmapped
+batch: one call of the C row functions; the top-k mask and the multiclass loss loop over rows
+or vmapped batches in C++ inside that call). float32, and float64 with ``jax_enable_x64``; integer inputs are
 computed in the default float type; float16/bfloat16 are refused for now (the library has no
 half-precision functions yet).
 
@@ -337,8 +338,12 @@ def hypersimplex_loss_multiclass(logits, labels, k=None, tau=1.0, reduction="mea
         _fail("HS_ERR_LENGTH_MISMATCH", f"logits must be 2-D (batch, classes), got shape {x.shape}")
     if lab.shape != x.shape[:1]:
         _fail("HS_ERR_LENGTH_MISMATCH", f"labels of shape {lab.shape} for logits {x.shape}")
-    # negative labels become large uint32 values, which the library refuses (out of range)
-    lab = jax.lax.stop_gradient(lab).astype(jnp.uint32)
+    # the C labels are uint32: negative int32 labels become values >= 2^31, which the library
+    # refuses (out of range); 64-bit labels outside [0, classes) are mapped to 2^32 - 1 first
+    lab = jax.lax.stop_gradient(lab)
+    if lab.dtype.itemsize > 4:
+        lab = jnp.where((lab >= 0) & (lab < x.shape[1]), lab, 0xFFFFFFFF)
+    lab = lab.astype(jnp.uint32)
     has_k = k is not None
     kk = _k(k, x.shape[1:], x.dtype) if has_k else jnp.zeros(x.shape[1:], x.dtype)
     return _mc(x, lab, kk, _concrete(tau, "tau"), _REDUCTIONS[reduction], int(has_k))
