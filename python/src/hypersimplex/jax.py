@@ -22,8 +22,8 @@ values (k out of range, NaN inputs, targets outside [0, 1], labels out of range,
 by the library when the program runs and come back as an FFI error whose message is
 ``hypersimplex error <status>: <library message>``: :class:`HypersimplexError` when these
 functions are called outside ``jax.jit``, ``jax.errors.JaxRuntimeError`` with that message from
-a jitted function. ``k`` may be traced (it is an operand); ``tau`` and ``reduction`` must be
-concrete (they are compile-time attributes).
+a jitted function. ``k`` may be traced (it is an operand, in the input's dtype: exact for integers up to 2^24 in
+float32); ``tau`` and ``reduction`` must be concrete (they are compile-time attributes).
 """
 
 import functools
