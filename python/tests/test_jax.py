@@ -254,3 +254,12 @@ def test_package_imports_without_jax():
         "try:\n    import hypersimplex.jax\nexcept ImportError:\n    print('ok')\n"
     )
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+
+
+def test_missing_compiler_is_a_clear_import_error(tmp_path):
+    env = dict(os.environ, CXX="/nonexistent/c++", HYPERSIMPLEX_JAX_CACHE=str(tmp_path))
+    r = subprocess.run(
+        [sys.executable, "-c", "import hypersimplex.jax"], capture_output=True, text=True, env=env, cwd="/"
+    )
+    assert r.returncode != 0 and "ImportError" in r.stderr and "needs a C++17 compiler" in r.stderr, r.stderr
+    assert not list(tmp_path.iterdir())  # nothing half-built left in the cache

@@ -8,7 +8,8 @@ Forward and backward run the C library inside compiled JAX programs through XLA 
 batch: one call of the C row functions; the top-k mask and the multiclass loss loop over rows
 or vmapped batches in C++ inside that call). float32, and float64 with ``jax_enable_x64``; integer inputs are
 computed in the default float type; float16/bfloat16 are refused for now (the library has no
-half-precision functions yet).
+half-precision functions yet). The handlers are registered for the CPU platform only: on a machine
+whose default JAX device is a GPU, put the inputs on ``jax.devices("cpu")[0]``.
 
 The handlers (``_jax_ffi.cc``, shipped in the package) are compiled on the first import of this
 module with the system C++ compiler (``$CXX``, default ``c++``) against the installed jaxlib's
