@@ -95,8 +95,12 @@ def build():
             f"hypersimplex.jax compiles its XLA FFI handlers on first use and needs a C++17 "
             f"compiler: {cxx!r} was not found (set CXX)"
         )
-    os.makedirs(cache, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".so", dir=cache)
+    try:
+        os.makedirs(cache, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(suffix=".so", dir=cache)
+    except OSError as e:
+        raise ImportError(f"hypersimplex.jax: cannot write its handler cache {cache!r} ({e}); "
+                          f"set HYPERSIMPLEX_JAX_CACHE to a writable directory") from e
     os.close(fd)
     cmd = [cxx] + flags + ["-o", tmp]
     r = subprocess.run(cmd, capture_output=True, text=True)
