@@ -4,8 +4,10 @@
 # maturin (release, the C library inside) into target/wheels, installs it with --no-index into a
 # fresh venv target/venv-wheel that sees target/venv's packages through a .pth file (so torch is
 # not downloaded twice, and the wheel itself must install without Rust or a build), checks the
-# import and __version__ from /, runs python/tests (NumPy API and PyTorch operators against a
-# float64 NumPy reference) with that venv, the README's PyTorch example and train_torch.py --smoke.
+# import and __version__ from /, checks the JAX handlers' C declarations against
+# include/hypersimplex.h, builds them (python -m hypersimplex.jax, cached in target/jax-cache),
+# runs python/tests (NumPy API, PyTorch and JAX operators against a float64 NumPy reference) with
+# that venv, the README's PyTorch and JAX examples and train_torch.py --smoke.
 # Prints one PASS/FAIL line per step (logs in target/logs/python-*.log); exits non-zero on failure.
 set -u
 STEP_PREFIX=python
@@ -15,6 +17,7 @@ TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 WHEELS="$TARGET/wheels"
 VW="$TARGET/venv-wheel"
 export TORCHINDUCTOR_CACHE_DIR="$TARGET/inductor-cache" PYTHONDONTWRITEBYTECODE=1
+export HYPERSIMPLEX_JAX_CACHE="$TARGET/jax-cache"   # hypersimplex.jax's compiled handlers
 command -v python3 >/dev/null || need_pkgs python3 python3-venv || exit 1
 
 PY=$(bash scripts/python-env.sh | tail -1) || { echo "FAIL: python: scripts/python-env.sh"; exit 1; }
@@ -51,17 +54,41 @@ import_from_root() {
 }
 step "import hypersimplex from /: __version__ 0.2.0, from the installed wheel" import_from_root
 
-step "pytest python/tests (NumPy API, PyTorch ops vs float64 reference)" \
+jax_decls() {   # the handler source declares the C functions itself: they must match the header
+    local inc src=python/src/hypersimplex/_jax_ffi.cc bad="$TARGET/jax_ffi_bad_decl.cc"
+    inc=$("$PY" -c 'import jax.ffi; print(jax.ffi.include_dir())') || return 1
+    command -v c++ >/dev/null || need_pkgs g++ || return 1
+    c++ -std=c++17 -fsyntax-only -I "$inc" -include include/hypersimplex.h "$src" || return 1
+    # negative control: a changed declaration (size_t k -> double k) must not compile
+    sed 's/size_t n, size_t k, float \*y/size_t n, double k, float *y/' "$src" >"$bad"
+    cmp -s "$src" "$bad" && { echo "negative control: the sed did not change the source"; return 1; }
+    if c++ -std=c++17 -fsyntax-only -I "$inc" \
+        -include include/hypersimplex.h "$bad" 2>/dev/null; then
+        echo "negative control: a mismatching declaration compiled"; return 1
+    fi
+}
+step "JAX handlers' C declarations match include/hypersimplex.h (with a negative control)" jax_decls
+
+jax_build() {   # the explicit build step, from the installed wheel: a library in the cache
+    local so; so=$(cd / && "$VW/bin/python" -m hypersimplex.jax) || return 1
+    echo "$so"
+    case "$so" in "$HYPERSIMPLEX_JAX_CACHE"/jax_ffi-*.so) ;; *) return 1 ;; esac
+    ldd "$so" | grep -F "$VW/" | grep -F lib_native.so   # linked to the wheel's own C library
+}
+step "python -m hypersimplex.jax compiles the XLA FFI handlers against the wheel's library" jax_build
+
+step "pytest python/tests (NumPy API, PyTorch and JAX ops vs float64 reference)" \
     bash -c "cd / && '$VW/bin/python' -m pytest -q -rs -p no:cacheprovider '$ROOT/python/tests'"
 
-readme_example() {   # the README's PyTorch example, run from /
-    awk '/^<!-- python-example -->/{f=1; next} f && /^```python/{g=1; next} g && /^```/{exit} g' README.md \
-        >"$TARGET/readme_example.py"
-    [ -s "$TARGET/readme_example.py" ] || { echo "no example found in README.md"; return 1; }
-    cat "$TARGET/readme_example.py"
-    (cd / && "$VW/bin/python" "$TARGET/readme_example.py")
+readme_example() {   # readme_example MARKER: the README's example after <!-- MARKER -->, run from /
+    local py="$TARGET/readme_$1.py"
+    awk -v m="<!-- $1 -->" '$0 == m {f=1; next} f && /^```python/{g=1; next} g && /^```/{exit} g' README.md >"$py"
+    [ -s "$py" ] || { echo "no example after <!-- $1 --> in README.md"; return 1; }
+    cat "$py"
+    (cd / && "$VW/bin/python" "$py")
 }
-step "README's PyTorch example runs from /" readme_example
+step "README's PyTorch example runs from /" readme_example python-example
+step "README's JAX example runs from /" readme_example jax-example
 
 step "python/train_torch.py --smoke (the package, installed)" \
     "$VW/bin/python" python/train_torch.py --smoke

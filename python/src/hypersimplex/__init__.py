@@ -1,7 +1,8 @@
 """hypersimplex: Soft-Binary-Argmax@k, the top-k mask and the HyperSimplex losses.
 
 NumPy API over the bundled C library (``hypersimplex._native``, cffi ABI mode); the PyTorch
-operators are in :mod:`hypersimplex.torch`.
+operators are in :mod:`hypersimplex.torch`, the JAX ones in :mod:`hypersimplex.jax` (neither is
+imported here).
 
     import numpy as np, hypersimplex as hs
     x = np.random.randn(4, 100).astype(np.float32)
