@@ -3,7 +3,7 @@
 forward + backward <= 2x the C call's time + 20 us; issue 17's: jitted JAX forward + backward
 <= 2x C + 30 us). Not a test: prints medians of many repetitions.
 
-    python python/bench_overhead.py [--reps 2000]
+    python python/bench_overhead.py [--reps 2000] [--threads 1]
 
 C: the library's functions called directly through the package's cffi binding
 (hypersimplex._native) on preallocated float32 buffers: the multiclass loss with its gradient
@@ -31,8 +31,14 @@ except ImportError:
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--reps", type=int, default=2000)
+ap.add_argument("--threads", type=int, default=1,
+                help="the library's threads (hs_set_num_threads; 0 = its default). One thread by "
+                     "default: with a pool, the tight C loop keeps its workers awake while the "
+                     "framework's work between calls lets them sleep, which times wake-ups, not "
+                     "the binding")
 args = ap.parse_args()
 torch.set_num_threads(1)
+lib.hs_set_num_threads(args.threads)
 
 
 def medians_us(c, t, reps):

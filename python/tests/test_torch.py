@@ -246,3 +246,24 @@ def test_loss_module_running_lambda():
     torch.testing.assert_close(mod.running_lambda, want)
     assert torch.equal(mod.predict(x0), hst.calibrated_argmax(x0, want, 1.5))
     assert "running_lambda" in mod.state_dict()
+
+
+def test_multiclass_backward_shortcut_keeps_saved_gradient_intact():
+    """loss.backward() hands the saved gradient to autograd without a multiplication (eager,
+    g = 1): a retained graph must still give the same gradient again, and g ≠ 1 must scale."""
+    g = torch.Generator().manual_seed(8)
+    logits = torch.randn(16, 3, generator=g, dtype=torch.float64, requires_grad=True)
+    labels = torch.arange(16) % 3
+    want = torch.func.grad(lambda a: hst.hypersimplex_loss_multiclass(a, labels))(logits.detach())
+    loss = hst.hypersimplex_loss_multiclass(logits, labels)
+    loss.backward(retain_graph=True)
+    torch.testing.assert_close(logits.grad, want)
+    loss.backward(retain_graph=True)
+    torch.testing.assert_close(logits.grad, 2 * want)
+    loss.backward()
+    torch.testing.assert_close(logits.grad, 3 * want)
+    logits.grad = None
+    (0.5 * hst.hypersimplex_loss_multiclass(logits, labels)).backward()
+    torch.testing.assert_close(logits.grad, 0.5 * want)
+    (gx,) = torch.autograd.grad(hst.hypersimplex_loss_multiclass(logits, labels), logits)
+    torch.testing.assert_close(gx, want)

@@ -186,16 +186,27 @@ def _topk_backward(ctx, g):
 def _grad_setup(ctx, inputs, output):  # the losses: output = (loss, ∂loss/∂x[, λ])
     ctx.save_for_backward(output[1])
     ctx.mark_non_differentiable(*output[1:])
+    # the gradient and λ outputs never receive a gradient: do not fill zeros for them
+    ctx.set_materialize_grads(False)
     ctx.n_inputs = len(inputs)
 
 
 def _loss_backward(ctx, g_loss, _g_grad):
     (grad,) = ctx.saved_tensors
+    if g_loss is None:
+        return (None,) * ctx.n_inputs
     return (g_loss.unsqueeze(-1) * grad,) + (None,) * (ctx.n_inputs - 1)
 
 
 def _mc_backward(ctx, g_loss, _g_grad, _g_lam):
     (grad,) = ctx.saved_tensors
+    if g_loss is None:
+        return (None,) * ctx.n_inputs
+    if getattr(ctx, "eager", False) and g_loss.device.type == "cpu" and g_loss.item() == 1.0:
+        # loss.backward() on the loss itself (eager only: .item() would break a traced graph):
+        # the saved gradient is the answer; autograd takes it over (or copies it when the
+        # graph is retained), which saves a multiplication into fresh memory.
+        return (grad,) + (None,) * (ctx.n_inputs - 1)
     return (g_loss * grad,) + (None,) * (ctx.n_inputs - 1)
 
 
@@ -225,6 +236,7 @@ def _function(name, op, impl, setup, backward):
     def forward(ctx, *args):
         out = impl(*args)
         setup(ctx, args, out)
+        ctx.eager = True
         return out
 
     eager = type(
