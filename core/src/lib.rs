@@ -49,6 +49,7 @@ mod kernel;
 mod loss;
 mod predict;
 mod real;
+mod sharded;
 mod solve;
 mod topk;
 mod validate;
@@ -65,6 +66,11 @@ pub use loss::{
 };
 pub use predict::calibrated_argmax;
 pub use real::Real;
+pub use sharded::{
+    hypersimplex_loss_multiclass_sharded, max_allreduces, multiclass_buf_len,
+    soft_binary_argmax_sharded, soft_binary_argmax_vjp_sharded, Allreduce, ColumnState,
+    ShardedInfo, MAX_NEWTON_SHARDED,
+};
 pub use topk::{binary_argmax, binary_argmax_in_place};
 
 /// What the `hypersimplex-simd` crate and the C ABI build on: the solver, its streaming
