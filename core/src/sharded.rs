@@ -289,6 +289,11 @@ impl<T: Real> ColumnState<T> {
         self.newton = false;
         if self.iters <= MAX_NEWTON_SHARDED && free > 0 {
             let c = T::from_f64(self.lam.to_f64() + ex / free as f64);
+            if c == self.lam {
+                // The root of this piece rounds to λ itself.
+                self.done = true;
+                return;
+            }
             if c > self.lo && c < self.hi {
                 self.lam = c;
                 self.newton = true;
