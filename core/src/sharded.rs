@@ -5,10 +5,13 @@
 //! # Method
 //!
 //! λ depends on the data only through `|F(λ)|`, `|U(λ)|` and `Σ_F d_i` (see [`crate::solve`]).
-//! Each rank computes them over its rows; the sums are encoded as integers (three 30-bit
-//! limbs of a fixed-point value, `d_i ∈ (0, 1)` needing no reference point), so the
-//! allreduce adds them exactly and every rank decodes the same numbers and takes the same
-//! steps, bit for bit, whatever order the engine adds in. The root finder is safeguarded
+//! Each rank computes them over its rows (the sum in `f64`) and encodes its partial sum as
+//! integers (the integer part and three 30-bit limbs of the fraction; `d_i ∈ (0, 1)` needs no
+//! reference point, the VJP's `g` is scaled by a power of two that bounds `max|g|` on every
+//! rank), so the allreduce adds them exactly and every rank decodes the same numbers and takes
+//! the same steps, bit for bit, whatever order the engine adds in (a rank's own `f64` sum
+//! rounds as a sequential sum would: splitting the batch differently can change the last bits,
+//! never the agreement between ranks). The root finder is safeguarded
 //! Newton on a bracket (at most [`MAX_NEWTON_SHARDED`] trial points), then bisection over
 //! the representable values of the element type (at most 64 more), so every call makes a
 //! bounded number of allreduce calls ([`max_allreduces`]). A Newton step that lands on the
@@ -60,25 +63,30 @@ pub struct ShardedInfo {
 }
 
 const LIMB: f64 = 1073741824.0; // 2^30
-const LIMBS: usize = 3;
+/// An integer limb and three 30-bit fractional limbs.
+const LIMBS: usize = 4;
 /// One-hot error slots (error codes 1..=15).
 const ERR_SLOTS: usize = 16;
 const DIGEST_CHUNKS: usize = 4;
 /// `[ranks, rows, errors…, digest (chunk, chunk²)…, extra…]`.
 const HEADER: usize = 2 + ERR_SLOTS + 2 * DIGEST_CHUNKS;
 
-/// Adds the fixed-point encoding of `v` (`|v| < 1`) to `out` (three limbs, grid 2^-90):
-/// exact for every f32 and for f64 above 2^-38, deterministic always.
+/// Adds the fixed-point encoding of `v` (`|v| < 2^52`: a rank's partial sum) to `out`: its
+/// integer part and three 30-bit limbs of the fraction (grid 2^-90). Deterministic, so every
+/// rank decodes the same integer sums to the same bits.
 #[inline]
 fn encode(v: f64, out: &mut [i64]) {
     let neg = v < 0.0;
-    let m = if neg { -v } else { v } * LIMB;
-    let a = m as i64; // m ≥ 0: truncation is floor
+    let v = if neg { -v } else { v };
+    let i = v as i64; // v ≥ 0: truncation is floor (saturating for out-of-range input)
+    let m = (v - i as f64) * LIMB; // the fraction is exact below 2^52
+    let a = m as i64;
     let r = (m - a as f64) * LIMB;
     let b = r as i64;
     let c = ((r - b as f64) * LIMB + 0.5) as i64;
     let s = if neg { -1 } else { 1 };
-    if let [o0, o1, o2, ..] = out {
+    if let [o, o0, o1, o2, ..] = out {
+        *o = o.wrapping_add(s * i);
         *o0 += s * a;
         *o1 += s * b;
         *o2 += s * c;
@@ -89,7 +97,7 @@ fn encode(v: f64, out: &mut [i64]) {
 #[inline]
 fn decode(l: &[i64]) -> f64 {
     match l {
-        [a, b, c, ..] => ((*c as f64 / LIMB + *b as f64) / LIMB + *a as f64) / LIMB,
+        [i, a, b, c, ..] => ((*c as f64 / LIMB + *b as f64) / LIMB + *a as f64) / LIMB + *i as f64,
         _ => 0.0,
     }
 }
@@ -188,16 +196,17 @@ const PIECE: usize = 2 + LIMBS;
 fn local_piece<T: Real>(col: impl Iterator<Item = T>, scale: T, lambda: T, out: &mut [i64]) {
     out.iter_mut().for_each(|v| *v = 0);
     let (mut free, mut upper) = (0i64, 0i64);
-    let mut acc = [0i64; LIMBS];
+    let mut sum = 0.0f64;
     for x in col {
+        // Branch-free (a branch on the set is mispredicted on mixed data); 0 encodes as 0.
         let d = x * scale - lambda;
-        if d >= T::ONE {
-            upper += 1;
-        } else if d > T::ZERO {
-            free += 1;
-            encode(d.to_f64(), &mut acc);
-        }
+        let f = (d > T::ZERO) & (d < T::ONE);
+        upper += (d >= T::ONE) as i64;
+        free += f as i64;
+        sum += d.keep_if(f).to_f64();
     }
+    let mut acc = [0i64; LIMBS];
+    encode(sum, &mut acc);
     if let [f, u, rest @ ..] = out {
         *f = free;
         *u = upper;
@@ -498,13 +507,13 @@ pub fn soft_binary_argmax_vjp_sharded<T: Real, A: Allreduce + ?Sized>(
             }
             let mut sums = [0i64; 1 + LIMBS];
             let inv = pow2(-rexp);
+            let mut sum = 0.0f64;
             for (&a, &b) in y.iter().zip(g) {
-                if is_free(a) {
-                    sums[0] += 1;
-                    // Two steps keep 2^-rexp representable.
-                    encode(b.to_f64() * inv, &mut sums[1..]);
-                }
+                let f = is_free(a);
+                sums[0] += f as i64;
+                sum += b.keep_if(f).to_f64() * inv;
             }
+            encode(sum, &mut sums[1..]);
             call(ar, &mut sums, &mut calls)?;
             if sums[0] > 0 {
                 T::from_f64(decode(&sums[1..]) * pow2(rexp) / sums[0] as f64)
@@ -666,16 +675,19 @@ pub fn hypersimplex_loss_multiclass_sharded<T: Real, A: Allreduce + ?Sized>(
         .ok_or(Error::ScratchTooSmall)?;
     fin.iter_mut().for_each(|v| *v = 0);
     for (c, (s, out)) in states.iter().zip(fin.chunks_exact_mut(FINAL)).enumerate() {
+        let (mut free, mut sr, mut sq) = (0i64, 0.0f64, 0.0f64);
         for (x, &l) in column(c).zip(labels) {
             let d = x * scale - s.lam;
             let r = d.clip01() - if l as usize == c { T::ONE } else { T::ZERO };
-            if (d > T::ZERO) & (d < T::ONE) {
-                out[0] += 1;
-                encode(r.to_f64(), &mut out[1..1 + LIMBS]);
-            }
+            let f = (d > T::ZERO) & (d < T::ONE);
+            free += f as i64;
+            sr += r.keep_if(f).to_f64();
             let r = r.to_f64();
-            encode(0.5 * r * r, &mut out[1 + LIMBS..]);
+            sq += r * r;
         }
+        out[0] = free;
+        encode(sr, &mut out[1..1 + LIMBS]);
+        encode(0.5 * sq, &mut out[1 + LIMBS..]);
     }
     call(ar, fin, &mut calls)?;
     let total = n as f64 * classes as f64;

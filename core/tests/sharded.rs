@@ -1,6 +1,6 @@
 //! The sharded functions, run on simulated ranks (threads with an in-process allreduce),
 //! against the unsharded functions on the concatenated input; results must not depend on the
-//! number of ranks at all (every sum is exact), and errors must be agreed.
+//! number of ranks (beyond the last bits of each rank's own sum), and errors must be agreed.
 
 use hypersimplex::{
     hypersimplex_loss_multiclass, hypersimplex_loss_multiclass_sharded, multiclass_buf_len,
@@ -122,12 +122,14 @@ fn forward_and_vjp_match_unsharded() {
                 }
                 let s: f64 = ys.iter().sum();
                 assert!((s - k).abs() <= 1e-9 * n as f64, "sum {s} k {k}");
-                // Independent of the number of ranks, bit for bit.
+                // Independent of the number of ranks up to the last bits of the local sums.
                 match &first {
                     None => first = Some((ys, gs)),
                     Some((y1, g1)) => {
-                        assert_eq!(&ys, y1);
-                        assert_eq!(&gs, g1);
+                        for i in 0..n {
+                            assert!((ys[i] - y1[i]).abs() <= 1e-14, "p={p} y[{i}]");
+                            assert!((gs[i] - g1[i]).abs() <= 1e-13, "p={p} g[{i}]");
+                        }
                     }
                 }
             }
