@@ -527,7 +527,7 @@ size_t hs_get_num_threads(void);
 //
 // * `allreduce(values, len, ctx)`: the caller's int64 sum-allreduce (see
 //   `hs_allreduce_i64`), called on this thread. A call makes at most 1 + 40 + 32 + 2 (f32) or
-//   1 + 40 + 64 + 2 (f64) allreduce calls, each of 5 to 27 values; ordinary data 4 to 10.
+//   1 + 40 + 64 + 2 (f64) allreduce calls, each of 6 to 27 values; ordinary data 4 to 12.
 // * The partial sums are exact integers (fixed point), so every rank computes the same λ bit
 //   for bit whatever order the engine adds in, and the result does not depend on the number
 //   of ranks.
@@ -599,9 +599,9 @@ int32_t hs_soft_binary_argmax_vjp_sharded_f64(const double *y,
 // the global loss (`HS_REDUCTION_MEAN` divides by the global batch × classes), the same bits
 // on every rank; `grad_logits` (or NULL) gets this rank's rows of the global gradient.
 //
-// All classes share one allreduce per solver iteration (`5·classes` values), plus the check
-// (`26 + 2·classes` values) and the final sums (`7·classes` values): at most 1 + 40 + 32 + 1
-// calls (f32) or 1 + 40 + 64 + 1 (f64), ordinary data 6 to 12. Every rank must pass the same
+// All classes share one allreduce per solver iteration (`6·classes` values), plus the check
+// (`26 + 2·classes` values) and the final sums (`9·classes` values): at most 1 + 40 + 32 + 2 + 1
+// calls (f32) or 1 + 40 + 64 + 2 + 1 (f64), ordinary data 6 to 12. Every rank must pass the same
 // `classes`, `tau`, `reduction` and `k` (else `HS_ERR_COLLECTIVE` everywhere); a bad label or
 // non-finite logit on any rank gives every rank the same status. Errors otherwise as
 // `hs_hypersimplex_loss_multiclass_f32`, and `HS_ERR_COLLECTIVE`, `HS_ERR_OUT_OF_MEMORY`

@@ -354,13 +354,7 @@ fn rounded_sum<T: Real>(col: impl Iterator<Item = T>, scale: T) -> i64 {
     const C: f64 = 2147483648.0;
     col.map(|x| {
         let z = (x * scale).to_f64();
-        let z = if z > C {
-            C
-        } else if z < -C {
-            -C
-        } else {
-            z
-        };
+        let z = z.clamp(-C, C);
         (if z < 0.0 { z - 0.5 } else { z + 0.5 }) as i64
     })
     .fold(0i64, |a, b| a.saturating_add(b))

@@ -44,15 +44,7 @@ fn ranges(n: usize, p: usize) -> Vec<(usize, usize)> {
     // Uneven on purpose: rank 0 gets nothing when p > 2.
     (0..p)
         .map(|r| {
-            let cut = |r: usize| {
-                if r == 0 {
-                    0
-                } else if p > 2 && r == 1 {
-                    0
-                } else {
-                    n * r / p
-                }
-            };
+            let cut = |r: usize| if p > 2 && r == 1 { 0 } else { n * r / p };
             (cut(r), if r + 1 == p { n } else { cut(r + 1) })
         })
         .collect()

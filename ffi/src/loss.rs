@@ -40,6 +40,44 @@ fn loss<T: backend::Elem>(
     Ok(())
 }
 
+/// The checked buffers of a multiclass call (the unsharded and the sharded one).
+pub(crate) struct McRegions<T> {
+    pub rx: Region<T>,
+    pub rlab: Region<u32>,
+    pub rk: Option<Region<f64>>,
+    pub rl: Region<T>,
+    pub rg: Option<Region<T>>,
+}
+
+impl<T> McRegions<T> {
+    /// Checks each pointer on its own (NULL, alignment, size), in argument order.
+    pub(crate) fn new(
+        logits: *const T,
+        labels: *const u32,
+        batch: usize,
+        classes: usize,
+        k: *const f64,
+        loss: *mut T,
+        grad_logits: *mut T,
+    ) -> Result<Self, i32> {
+        Ok(McRegions {
+            rx: Region::new2(logits, batch, classes)?,
+            rlab: Region::new(labels, batch)?,
+            rk: if k.is_null() {
+                None
+            } else {
+                Some(Region::new(k, classes)?)
+            },
+            rl: Region::one(loss)?,
+            rg: if grad_logits.is_null() {
+                None
+            } else {
+                Some(Region::new2(grad_logits, batch, classes)?)
+            },
+        })
+    }
+}
+
 /// Where the multiclass scratch comes from.
 enum Scratch<T> {
     /// The caller's buffer (`scratch`, `scratch_len` elements).
@@ -64,19 +102,13 @@ fn multiclass<T: backend::Elem>(
     scratch: Scratch<T>,
     lambda: Option<*mut f64>,
 ) -> Result<(), i32> {
-    let rx = Region::new2(logits, batch, classes)?;
-    let rlab = Region::new(labels, batch)?;
-    let rk = if k.is_null() {
-        None
-    } else {
-        Some(Region::new(k, classes)?)
-    };
-    let rl = Region::one(loss)?;
-    let rg = if grad_logits.is_null() {
-        None
-    } else {
-        Some(Region::new2(grad_logits, batch, classes)?)
-    };
+    let McRegions {
+        rx,
+        rlab,
+        rk,
+        rl,
+        rg,
+    } = McRegions::new(logits, labels, batch, classes, k, loss, grad_logits)?;
     let rs = match scratch {
         Scratch::Caller(p, len) => Some(Region::new(p, len)?),
         #[cfg(feature = "std")]

@@ -5,6 +5,7 @@
 //! `MPI_THREAD_SINGLE` or `MPI_THREAD_FUNNELED` may be called from it.
 
 use crate::core_err;
+use crate::loss::McRegions;
 use crate::ptr::{disjoint, span, Region};
 use crate::status::*;
 use core::ffi::c_void;
@@ -110,19 +111,13 @@ fn multiclass<T: Real>(
     grad_logits: *mut T,
 ) -> Result<(), i32> {
     let mut ar = callback(f, ctx)?;
-    let rx = Region::new2(logits, batch_local, classes)?;
-    let rlab = Region::new(labels, batch_local)?;
-    let rk = if k.is_null() {
-        None
-    } else {
-        Some(Region::new(k, classes)?)
-    };
-    let rl = Region::one(loss)?;
-    let rg = if grad_logits.is_null() {
-        None
-    } else {
-        Some(Region::new2(grad_logits, batch_local, classes)?)
-    };
+    let McRegions {
+        rx,
+        rlab,
+        rk,
+        rl,
+        rg,
+    } = McRegions::new(logits, labels, batch_local, classes, k, loss, grad_logits)?;
     let empty = (0usize, 0usize);
     let inputs = [span(&rx), span(&rlab), rk.as_ref().map_or(empty, span)];
     disjoint(&rl, &inputs)?;
@@ -173,7 +168,7 @@ fn multiclass<T: Real>(
 ///
 /// * `allreduce(values, len, ctx)`: the caller's int64 sum-allreduce (see
 ///   `hs_allreduce_i64`), called on this thread. A call makes at most 1 + 40 + 32 + 2 (f32) or
-///   1 + 40 + 64 + 2 (f64) allreduce calls, each of 5 to 27 values; ordinary data 4 to 10.
+///   1 + 40 + 64 + 2 (f64) allreduce calls, each of 6 to 27 values; ordinary data 4 to 12.
 /// * The partial sums are exact integers (fixed point), so every rank computes the same λ bit
 ///   for bit whatever order the engine adds in, and the result does not depend on the number
 ///   of ranks.
@@ -265,9 +260,9 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_vjp_sharded_f64(
 /// the global loss (`HS_REDUCTION_MEAN` divides by the global batch × classes), the same bits
 /// on every rank; `grad_logits` (or NULL) gets this rank's rows of the global gradient.
 ///
-/// All classes share one allreduce per solver iteration (`5·classes` values), plus the check
-/// (`26 + 2·classes` values) and the final sums (`7·classes` values): at most 1 + 40 + 32 + 1
-/// calls (f32) or 1 + 40 + 64 + 1 (f64), ordinary data 6 to 12. Every rank must pass the same
+/// All classes share one allreduce per solver iteration (`6·classes` values), plus the check
+/// (`26 + 2·classes` values) and the final sums (`9·classes` values): at most 1 + 40 + 32 + 2 + 1
+/// calls (f32) or 1 + 40 + 64 + 2 + 1 (f64), ordinary data 6 to 12. Every rank must pass the same
 /// `classes`, `tau`, `reduction` and `k` (else `HS_ERR_COLLECTIVE` everywhere); a bad label or
 /// non-finite logit on any rank gives every rank the same status. Errors otherwise as
 /// `hs_hypersimplex_loss_multiclass_f32`, and `HS_ERR_COLLECTIVE`, `HS_ERR_OUT_OF_MEMORY`
