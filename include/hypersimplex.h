@@ -42,8 +42,9 @@
  *    caller's scratch (they run the portable single-thread code, bitwise the same result).
  *  - No panic ever unwinds into C: the std build catches it and returns HS_ERR_PANIC.
  *  - no_std builds (cargo feature "std" off, e.g. for microcontrollers) provide every function
- *    except hs_hypersimplex_loss_multiclass_f32/_f64, which allocate; use the _scratch_
- *    variants there.
+ *    except hs_hypersimplex_loss_multiclass_f32/_f64, which allocate (use the _scratch_
+ *    variants there), and the hs_*_sharded_* functions (hosted only; they run on the calling
+ *    thread, not the library's pool).
  *
  * Build and link (from the repository root):
  *   cargo build --release -p hypersimplex-ffi
