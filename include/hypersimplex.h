@@ -605,8 +605,9 @@ int32_t hs_soft_binary_argmax_vjp_sharded_f64(const double *y,
 // calls (f32) or 1 + 40 + 64 + 2 + 1 (f64), ordinary data 6 to 12. Every rank must pass the same
 // `classes`, `tau`, `reduction` and `k` (else `HS_ERR_COLLECTIVE` everywhere); a bad label or
 // non-finite logit on any rank gives every rank the same status. Errors otherwise as
-// `hs_hypersimplex_loss_multiclass_f32`, and `HS_ERR_COLLECTIVE`, `HS_ERR_OUT_OF_MEMORY`
-// (local, before any allreduce: a few words per class). On error `*loss` and `grad_logits`
+// `hs_hypersimplex_loss_multiclass_f32`, and `HS_ERR_COLLECTIVE`; the pointer errors,
+// `HS_ERR_INVALID_REDUCTION` (an unknown code) and `HS_ERR_OUT_OF_MEMORY` (a few words per
+// class) are returned at once on the rank that has them, before any allreduce. On error `*loss` and `grad_logits`
 // are unchanged.
 //
 // # Safety

@@ -76,6 +76,23 @@ impl<T> McRegions<T> {
             },
         })
     }
+
+    /// Checks that `loss` and the gradient overlap no input and each other; returns the
+    /// inputs' byte ranges (for the caller's further outputs).
+    pub(crate) fn outputs_disjoint(&self) -> Result<[(usize, usize); 3], i32> {
+        let empty = (0usize, 0usize);
+        let inputs = [
+            span(&self.rx),
+            span(&self.rlab),
+            self.rk.as_ref().map_or(empty, span),
+        ];
+        disjoint(&self.rl, &inputs)?;
+        if let Some(rg) = &self.rg {
+            disjoint(rg, &inputs)?;
+            disjoint(rg, &[span(&self.rl)])?;
+        }
+        Ok(inputs)
+    }
 }
 
 /// Where the multiclass scratch comes from.
@@ -102,25 +119,21 @@ fn multiclass<T: backend::Elem>(
     scratch: Scratch<T>,
     lambda: Option<*mut f64>,
 ) -> Result<(), i32> {
+    let regions = McRegions::new(logits, labels, batch, classes, k, loss, grad_logits)?;
+    let rs = match scratch {
+        Scratch::Caller(p, len) => Some(Region::new(p, len)?),
+        #[cfg(feature = "std")]
+        Scratch::Alloc => None,
+    };
+    let inputs = regions.outputs_disjoint()?;
     let McRegions {
         rx,
         rlab,
         rk,
         rl,
         rg,
-    } = McRegions::new(logits, labels, batch, classes, k, loss, grad_logits)?;
-    let rs = match scratch {
-        Scratch::Caller(p, len) => Some(Region::new(p, len)?),
-        #[cfg(feature = "std")]
-        Scratch::Alloc => None,
-    };
+    } = regions;
     let empty = (0usize, 0usize);
-    let inputs = [span(&rx), span(&rlab), rk.as_ref().map_or(empty, span)];
-    disjoint(&rl, &inputs)?;
-    if let Some(rg) = &rg {
-        disjoint(rg, &inputs)?;
-        disjoint(rg, &[span(&rl)])?;
-    }
     if let Some(rs) = &rs {
         disjoint(rs, &inputs)?;
         disjoint(rs, &[span(&rl), rg.as_ref().map_or(empty, span)])?;

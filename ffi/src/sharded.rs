@@ -111,22 +111,17 @@ fn multiclass<T: Real>(
     grad_logits: *mut T,
 ) -> Result<(), i32> {
     let mut ar = callback(f, ctx)?;
+    let regions = McRegions::new(logits, labels, batch_local, classes, k, loss, grad_logits)?;
+    regions.outputs_disjoint()?;
     let McRegions {
         rx,
         rlab,
         rk,
         rl,
         rg,
-    } = McRegions::new(logits, labels, batch_local, classes, k, loss, grad_logits)?;
-    let empty = (0usize, 0usize);
-    let inputs = [span(&rx), span(&rlab), rk.as_ref().map_or(empty, span)];
-    disjoint(&rl, &inputs)?;
-    if let Some(rg) = &rg {
-        disjoint(rg, &inputs)?;
-        disjoint(rg, &[span(&rl)])?;
-    }
-    // An unknown code is agreed on through the check like any other parameter: every rank
-    // passing it gets HS_ERR_INVALID_REDUCTION, ranks that differ get HS_ERR_COLLECTIVE.
+    } = regions;
+    // Like a pointer error, an unknown reduction code is refused at once on the rank that has
+    // it (two valid codes that differ between ranks are caught by the check: HS_ERR_COLLECTIVE).
     let red = match reduction {
         HS_REDUCTION_SUM => Reduction::Sum,
         HS_REDUCTION_MEAN => Reduction::Mean,
@@ -265,8 +260,9 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_vjp_sharded_f64(
 /// calls (f32) or 1 + 40 + 64 + 2 + 1 (f64), ordinary data 6 to 12. Every rank must pass the same
 /// `classes`, `tau`, `reduction` and `k` (else `HS_ERR_COLLECTIVE` everywhere); a bad label or
 /// non-finite logit on any rank gives every rank the same status. Errors otherwise as
-/// `hs_hypersimplex_loss_multiclass_f32`, and `HS_ERR_COLLECTIVE`, `HS_ERR_OUT_OF_MEMORY`
-/// (local, before any allreduce: a few words per class). On error `*loss` and `grad_logits`
+/// `hs_hypersimplex_loss_multiclass_f32`, and `HS_ERR_COLLECTIVE`; the pointer errors,
+/// `HS_ERR_INVALID_REDUCTION` (an unknown code) and `HS_ERR_OUT_OF_MEMORY` (a few words per
+/// class) are returned at once on the rank that has them, before any allreduce. On error `*loss` and `grad_logits`
 /// are unchanged.
 ///
 /// # Safety
