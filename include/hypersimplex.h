@@ -43,8 +43,9 @@
  *    rounding of the per-class sums, which the allocating variants add in SIMD lane order).
  *  - No panic ever unwinds into C: the std build catches it and returns HS_ERR_PANIC.
  *  - no_std builds (cargo feature "std" off, e.g. for microcontrollers) provide every function
- *    except hs_hypersimplex_loss_multiclass_f32/_f64, which allocate; use the _scratch_
- *    variants there.
+ *    except hs_hypersimplex_loss_multiclass_f32/_f64, which allocate (use the _scratch_
+ *    variants there), and the hs_*_sharded_* functions (hosted only; they run on the calling
+ *    thread, not the library's pool).
  *
  * Build and link (from the repository root):
  *   cargo build --release -p hypersimplex-ffi
@@ -97,6 +98,10 @@
 // The reduction code is neither HS_REDUCTION_SUM nor HS_REDUCTION_MEAN.
 #define HS_ERR_INVALID_REDUCTION -10
 
+// A sharded call's allreduce callback returned non-zero, or the ranks passed different
+// parameters (k, tau, classes, reduction). Every rank of the call returns it.
+#define HS_ERR_COLLECTIVE -11
+
 // A pointer that must point to data is NULL (data pointers may be NULL only when their
 // length is 0; `loss` may never be NULL).
 #define HS_ERR_NULL_POINTER -100
@@ -120,6 +125,13 @@
 
 // `hs_hypersimplex_loss_multiclass_*` reduction: `L = (sum of squared errors) / (batch*classes)`.
 #define HS_REDUCTION_MEAN 1
+
+// Sums `len` 64-bit integers element-wise across all shards (ranks), in place, e.g.
+// `MPI_Allreduce(MPI_IN_PLACE, values, len, MPI_INT64_T, MPI_SUM, comm)`. Returns 0 on
+// success; any other value makes the calling `hs_*_sharded_*` function return
+// `HS_ERR_COLLECTIVE` with its outputs untouched. `ctx` is the caller's pointer, passed
+// through unchanged (e.g. a pointer to the communicator).
+typedef int32_t (*hs_allreduce_i64)(int64_t *values, size_t len, void *ctx);
 
 #ifdef __cplusplus
 extern "C" {
@@ -520,6 +532,128 @@ int32_t hs_set_num_threads(size_t n);
 // no pool). The default is the value `hs_set_num_threads(0)` describes. Always 1 in the no_std
 // build.
 size_t hs_get_num_threads(void);
+
+// Sharded Soft-Binary-Argmax@k (single precision): the global vector is the concatenation of
+// every rank's `x` (`n_local` elements here, possibly 0); `k` is the global k (`0 <= k <=
+// Σ n_local`); `y` gets this rank's part of `Π_Δ(n,k)(x/τ)`. Every rank of the group must
+// call it together, with the same `k` and `tau`.
+//
+// * `allreduce(values, len, ctx)`: the caller's int64 sum-allreduce (see
+//   `hs_allreduce_i64`), called on this thread. A call makes at most 1 + 40 + 32 + 2 (f32) or
+//   1 + 40 + 64 + 2 (f64) allreduce calls, each of 6 to 27 values; ordinary data 4 to 12.
+// * The partial sums are exact integers (fixed point), so every rank computes the same λ bit
+//   for bit whatever order the engine adds in, and the result does not depend on the number
+//   of ranks.
+// * Value errors (`HS_ERR_INVALID_TAU`, `HS_ERR_INVALID_K`, `HS_ERR_NON_FINITE_INPUT`,
+//   `HS_ERR_SCALE_OVERFLOW`) found on any rank are agreed on: every rank returns the same
+//   status. `HS_ERR_COLLECTIVE`: the callback failed (non-zero) or the ranks' `k` or `tau`
+//   differ. A callback that fails on one rank only is the engine's failure and may hang the
+//   others, as MPI itself would. Pointer errors (NULL, misaligned, overlap; no alias is
+//   allowed, not even `y == x`) are returned at once on the rank that has them, before any
+//   allreduce. On error `y` is unchanged.
+//
+// # Safety
+// `x`, `y` point to `n_local` valid elements each (or NULL with `n_local == 0`); `allreduce`
+// is a valid function that follows its contract.
+int32_t hs_soft_binary_argmax_sharded_f32(const float *x,
+                                          size_t n_local,
+                                          double k,
+                                          float tau,
+                                          hs_allreduce_i64 allreduce,
+                                          void *ctx,
+                                          float *y);
+
+// Sharded Soft-Binary-Argmax@k in double precision: as `hs_soft_binary_argmax_sharded_f32`
+// with `double` x, y and tau.
+//
+// # Safety
+// As `hs_soft_binary_argmax_sharded_f32`.
+int32_t hs_soft_binary_argmax_sharded_f64(const double *x,
+                                          size_t n_local,
+                                          double k,
+                                          double tau,
+                                          hs_allreduce_i64 allreduce,
+                                          void *ctx,
+                                          double *y);
+
+// Sharded vector-Jacobian product (single precision): `y`, `g` are this rank's parts of the
+// global forward output and upstream gradient; `grad_x` gets this rank's part of `Jᵀg`
+// (`(g_i − mean_A g)/τ` on the global free set A). Two allreduce calls (the check with the
+// binade of `max|g|`, then `|A|` and `Σ_A g` as exact integers). Errors as
+// `hs_soft_binary_argmax_sharded_f32` (agreed across ranks), and `HS_ERR_SCALE_OVERFLOW` as
+// soon as `2·max|g|/τ` could overflow. No alias allowed. On error `grad_x` is unchanged.
+//
+// # Safety
+// `y`, `g`, `grad_x` point to `n_local` valid elements each (or NULL with `n_local == 0`);
+// `allreduce` is a valid function that follows its contract.
+int32_t hs_soft_binary_argmax_vjp_sharded_f32(const float *y,
+                                              const float *g,
+                                              size_t n_local,
+                                              float tau,
+                                              hs_allreduce_i64 allreduce,
+                                              void *ctx,
+                                              float *grad_x);
+
+// Sharded VJP in double precision: as `hs_soft_binary_argmax_vjp_sharded_f32` with `double`.
+//
+// # Safety
+// As `hs_soft_binary_argmax_vjp_sharded_f32`.
+int32_t hs_soft_binary_argmax_vjp_sharded_f64(const double *y,
+                                              const double *g,
+                                              size_t n_local,
+                                              double tau,
+                                              hs_allreduce_i64 allreduce,
+                                              void *ctx,
+                                              double *grad_x);
+
+// Sharded multiclass HyperSimplex loss (single precision): `logits` (`batch_local × classes`,
+// row-major) and `labels` are this rank's rows of the global batch (the concatenation in rank
+// order); `k` is NULL (k_c = the global label counts) or `classes` global targets; `*loss` is
+// the global loss (`HS_REDUCTION_MEAN` divides by the global batch × classes), the same bits
+// on every rank; `grad_logits` (or NULL) gets this rank's rows of the global gradient.
+//
+// All classes share one allreduce per solver iteration (`6·classes` values), plus the check
+// (`26 + 2·classes` values) and the final sums (`9·classes` values): at most 1 + 40 + 32 + 2 + 1
+// calls (f32) or 1 + 40 + 64 + 2 + 1 (f64), ordinary data 6 to 12. Every rank must pass the same
+// `classes`, `tau`, `reduction` and `k` (else `HS_ERR_COLLECTIVE` everywhere); a bad label or
+// non-finite logit on any rank gives every rank the same status. Errors otherwise as
+// `hs_hypersimplex_loss_multiclass_f32`, and `HS_ERR_COLLECTIVE`; the pointer errors,
+// `HS_ERR_INVALID_REDUCTION` (an unknown code) and `HS_ERR_OUT_OF_MEMORY` (a few words per
+// class) are returned at once on the rank that has them, before any allreduce. On error `*loss` and `grad_logits`
+// are unchanged.
+//
+// # Safety
+// `logits` (and `grad_logits` unless NULL) point to `batch_local*classes` valid elements,
+// `labels` to `batch_local`, `k` (unless NULL) to `classes`, `loss` to one; `allreduce` is a
+// valid function that follows its contract.
+int32_t hs_hypersimplex_loss_multiclass_sharded_f32(const float *logits,
+                                                    const uint32_t *labels,
+                                                    size_t batch_local,
+                                                    size_t classes,
+                                                    const double *k,
+                                                    float tau,
+                                                    int32_t reduction,
+                                                    hs_allreduce_i64 allreduce,
+                                                    void *ctx,
+                                                    float *loss,
+                                                    float *grad_logits);
+
+// Sharded multiclass loss in double precision: as
+// `hs_hypersimplex_loss_multiclass_sharded_f32` with `double` logits, tau, loss and gradient.
+//
+// # Safety
+// As `hs_hypersimplex_loss_multiclass_sharded_f32`.
+int32_t hs_hypersimplex_loss_multiclass_sharded_f64(const double *logits,
+                                                    const uint32_t *labels,
+                                                    size_t batch_local,
+                                                    size_t classes,
+                                                    const double *k,
+                                                    double tau,
+                                                    int32_t reduction,
+                                                    hs_allreduce_i64 allreduce,
+                                                    void *ctx,
+                                                    double *loss,
+                                                    double *grad_logits);
 
 // A static, NUL-terminated, human-readable description of any status value (`"success"` for
 // `HS_OK`, `"unknown status"` for values that are not status codes). Never NULL; do not free.

@@ -45,7 +45,7 @@ step "simd + ffi tests, RAYON_NUM_THREADS=1 (release)" \
   env RAYON_NUM_THREADS=1 cargo test -q --release -p hypersimplex-simd -p hypersimplex-ffi
 step "ffi ABI tests without default features (no_std build over core)" \
   cargo test -q -p hypersimplex-ffi --no-default-features --lib
-for s in bench ffi cmake simd simd-aarch64 firmware demo python; do
+for s in bench ffi cmake simd simd-aarch64 firmware demo python mpi; do
   if [ -f "scripts/test-$s.sh" ]; then step "$s" bash "scripts/test-$s.sh"; fi
 done
 # The C ABI under libFuzzer: every family, 20 s each, committed regressions replayed first.

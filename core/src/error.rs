@@ -35,6 +35,9 @@ pub enum Error {
     InvalidTarget = 9,
     /// An unknown reduction code was passed (C ABI only; Rust uses [`crate::Reduction`]).
     InvalidReduction = 10,
+    /// A sharded call's allreduce failed, or the ranks passed different parameters (`k`, τ,
+    /// classes, reduction). Every rank returns it.
+    Collective = 11,
     /// Scratch memory could not be allocated. Never returned by this crate, which does not
     /// allocate; the hosted crates (SIMD, C ABI) return it when an allocation fails. Its code
     /// is that of the C ABI's `HS_ERR_OUT_OF_MEMORY` (−103).
@@ -57,6 +60,7 @@ impl Error {
             Error::ScratchTooSmall => "the scratch buffer is too small",
             Error::InvalidTarget => "a target is outside [0, 1] or NaN",
             Error::InvalidReduction => "unknown reduction code",
+            Error::Collective => "the allreduce failed or the ranks' parameters differ",
             Error::OutOfMemory => "out of memory for scratch buffers",
         }
     }

@@ -51,6 +51,7 @@ mod loss;
 mod mask;
 mod predict;
 mod real;
+mod sharded;
 mod solve;
 mod topk;
 mod validate;
@@ -67,6 +68,11 @@ pub use loss::{
 };
 pub use predict::calibrated_argmax;
 pub use real::Real;
+pub use sharded::{
+    hypersimplex_loss_multiclass_sharded, max_allreduces, multiclass_buf_len,
+    soft_binary_argmax_sharded, soft_binary_argmax_vjp_sharded, Allreduce, ColumnState,
+    ShardedInfo, MAX_NEWTON_SHARDED,
+};
 pub use topk::{binary_argmax, binary_argmax_in_place};
 
 /// What the `hypersimplex-simd` crate and the C ABI build on: the solver, its streaming

@@ -34,7 +34,8 @@
 //! ## no_std
 //! With default features off, the crate is `#![no_std]` over the core crate alone: no
 //! allocation, no threads. It exports every function except
-//! `hs_hypersimplex_loss_multiclass_f32/_f64` (they allocate their scratch); use
+//! `hs_hypersimplex_loss_multiclass_f32/_f64` (they allocate their scratch) and the sharded
+//! functions `hs_*_sharded_*` (hosted only); use
 //! `hs_hypersimplex_loss_multiclass_scratch_f32/_f64` with caller scratch there.
 #![cfg_attr(all(not(feature = "std"), not(test)), no_std)]
 #![forbid(unsafe_op_in_unsafe_fn)]
@@ -68,6 +69,10 @@ pub mod predict;
 
 #[doc(hidden)]
 pub mod threads;
+
+#[cfg(feature = "std")]
+#[doc(hidden)]
+pub mod sharded;
 
 pub mod status;
 

@@ -40,6 +40,61 @@ fn loss<T: backend::Elem>(
     Ok(())
 }
 
+/// The checked buffers of a multiclass call (the unsharded and the sharded one).
+pub(crate) struct McRegions<T> {
+    pub rx: Region<T>,
+    pub rlab: Region<u32>,
+    pub rk: Option<Region<f64>>,
+    pub rl: Region<T>,
+    pub rg: Option<Region<T>>,
+}
+
+impl<T> McRegions<T> {
+    /// Checks each pointer on its own (NULL, alignment, size), in argument order.
+    pub(crate) fn new(
+        logits: *const T,
+        labels: *const u32,
+        batch: usize,
+        classes: usize,
+        k: *const f64,
+        loss: *mut T,
+        grad_logits: *mut T,
+    ) -> Result<Self, i32> {
+        Ok(McRegions {
+            rx: Region::new2(logits, batch, classes)?,
+            rlab: Region::new(labels, batch)?,
+            rk: if k.is_null() {
+                None
+            } else {
+                Some(Region::new(k, classes)?)
+            },
+            rl: Region::one(loss)?,
+            rg: if grad_logits.is_null() {
+                None
+            } else {
+                Some(Region::new2(grad_logits, batch, classes)?)
+            },
+        })
+    }
+
+    /// Checks that `loss` and the gradient overlap no input and each other; returns the
+    /// inputs' byte ranges (for the caller's further outputs).
+    pub(crate) fn outputs_disjoint(&self) -> Result<[(usize, usize); 3], i32> {
+        let empty = (0usize, 0usize);
+        let inputs = [
+            span(&self.rx),
+            span(&self.rlab),
+            self.rk.as_ref().map_or(empty, span),
+        ];
+        disjoint(&self.rl, &inputs)?;
+        if let Some(rg) = &self.rg {
+            disjoint(rg, &inputs)?;
+            disjoint(rg, &[span(&self.rl)])?;
+        }
+        Ok(inputs)
+    }
+}
+
 /// Where the multiclass scratch comes from.
 enum Scratch<T> {
     /// The caller's buffer (`scratch`, `scratch_len` elements).
@@ -64,31 +119,21 @@ fn multiclass<T: backend::Elem>(
     scratch: Scratch<T>,
     lambda: Option<*mut f64>,
 ) -> Result<(), i32> {
-    let rx = Region::new2(logits, batch, classes)?;
-    let rlab = Region::new(labels, batch)?;
-    let rk = if k.is_null() {
-        None
-    } else {
-        Some(Region::new(k, classes)?)
-    };
-    let rl = Region::one(loss)?;
-    let rg = if grad_logits.is_null() {
-        None
-    } else {
-        Some(Region::new2(grad_logits, batch, classes)?)
-    };
+    let regions = McRegions::new(logits, labels, batch, classes, k, loss, grad_logits)?;
     let rs = match scratch {
         Scratch::Caller(p, len) => Some(Region::new(p, len)?),
         #[cfg(feature = "std")]
         Scratch::Alloc => None,
     };
+    let inputs = regions.outputs_disjoint()?;
+    let McRegions {
+        rx,
+        rlab,
+        rk,
+        rl,
+        rg,
+    } = regions;
     let empty = (0usize, 0usize);
-    let inputs = [span(&rx), span(&rlab), rk.as_ref().map_or(empty, span)];
-    disjoint(&rl, &inputs)?;
-    if let Some(rg) = &rg {
-        disjoint(rg, &inputs)?;
-        disjoint(rg, &[span(&rl)])?;
-    }
     if let Some(rs) = &rs {
         disjoint(rs, &inputs)?;
         disjoint(rs, &[span(&rl), rg.as_ref().map_or(empty, span)])?;

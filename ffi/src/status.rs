@@ -33,6 +33,9 @@ pub const HS_ERR_SCRATCH_TOO_SMALL: i32 = -8;
 pub const HS_ERR_INVALID_TARGET: i32 = -9;
 /// The reduction code is neither HS_REDUCTION_SUM nor HS_REDUCTION_MEAN.
 pub const HS_ERR_INVALID_REDUCTION: i32 = -10;
+/// A sharded call's allreduce callback returned non-zero, or the ranks passed different
+/// parameters (k, tau, classes, reduction). Every rank of the call returns it.
+pub const HS_ERR_COLLECTIVE: i32 = -11;
 /// A pointer that must point to data is NULL (data pointers may be NULL only when their
 /// length is 0; `loss` may never be NULL).
 pub const HS_ERR_NULL_POINTER: i32 = -100;
@@ -64,6 +67,7 @@ const _: () = {
     assert!(HS_ERR_SCRATCH_TOO_SMALL == -Error::ScratchTooSmall.code());
     assert!(HS_ERR_INVALID_TARGET == -Error::InvalidTarget.code());
     assert!(HS_ERR_INVALID_REDUCTION == -Error::InvalidReduction.code());
+    assert!(HS_ERR_COLLECTIVE == -Error::Collective.code());
 };
 
 /// The status code of a core error: `-(code)`.
@@ -101,6 +105,10 @@ pub(crate) const MESSAGES: &[(i32, &CStr)] = &[
     (HS_ERR_SCRATCH_TOO_SMALL, c"the scratch buffer is too small"),
     (HS_ERR_INVALID_TARGET, c"a target is outside [0, 1] or NaN"),
     (HS_ERR_INVALID_REDUCTION, c"unknown reduction code"),
+    (
+        HS_ERR_COLLECTIVE,
+        c"the allreduce failed or the ranks' parameters differ",
+    ),
     (
         HS_ERR_NULL_POINTER,
         c"a required pointer is NULL (NULL is allowed only for length 0)",
@@ -167,6 +175,7 @@ mod tests {
             ScratchTooSmall,
             InvalidTarget,
             InvalidReduction,
+            Collective,
         ] {
             let p = hs_status_message(from_error(e));
             // SAFETY: hs_status_message returns a static NUL-terminated string.

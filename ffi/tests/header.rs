@@ -45,6 +45,12 @@ fn header_is_fresh() {
         "hs_calibrated_argmax_f32",
         "hs_set_num_threads",
         "hs_get_num_threads",
+        "hs_soft_binary_argmax_sharded_f32",
+        "hs_soft_binary_argmax_sharded_f64",
+        "hs_soft_binary_argmax_vjp_sharded_f32",
+        "hs_soft_binary_argmax_vjp_sharded_f64",
+        "hs_hypersimplex_loss_multiclass_sharded_f32",
+        "hs_hypersimplex_loss_multiclass_sharded_f64",
     ] {
         let lines: Vec<&str> = fresh.lines().collect();
         let decl = lines

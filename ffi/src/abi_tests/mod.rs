@@ -6,6 +6,7 @@
 #![allow(clippy::float_cmp)]
 
 mod refusals;
+mod sharded;
 mod values;
 
 use crate::backward::*;
@@ -159,13 +160,14 @@ fn status_messages_and_version() {
         HS_ERR_OVERLAP,
         HS_ERR_OUT_OF_MEMORY,
         HS_ERR_PANIC,
+        HS_ERR_COLLECTIVE,
     ];
     let msgs: Vec<String> = all.iter().map(|&s| msg(s)).collect();
     for (i, m) in msgs.iter().enumerate() {
         assert!(!m.is_empty() && m != "unknown status", "{}", all[i]);
         assert!(!msgs[i + 1..].contains(m), "duplicate message {m}");
     }
-    for s in [1, 5, -11, -99, -105, i32::MIN, i32::MAX] {
+    for s in [1, 5, -12, -99, -105, i32::MIN, i32::MAX] {
         assert_eq!(msg(s), "unknown status");
     }
     // SAFETY: static NUL-terminated string.

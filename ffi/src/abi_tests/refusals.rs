@@ -3,7 +3,7 @@
 use super::*;
 
 /// One bad call: it must return `want` and leave the sentinel-filled outputs untouched.
-fn expect_refused(name: &str, want: i32, got: i32, outputs: &[&[f32]]) {
+pub(super) fn expect_refused(name: &str, want: i32, got: i32, outputs: &[&[f32]]) {
     assert_eq!(
         got,
         want,

@@ -23,6 +23,7 @@ STATUS = {
     "HS_ERR_SCRATCH_TOO_SMALL": -8,
     "HS_ERR_INVALID_TARGET": -9,
     "HS_ERR_INVALID_REDUCTION": -10,
+    "HS_ERR_COLLECTIVE": -11,
     "HS_ERR_NULL_POINTER": -100,
     "HS_ERR_MISALIGNED": -101,
     "HS_ERR_OVERLAP": -102,
@@ -42,6 +43,9 @@ _FN = {
         "hypersimplex_loss_multiclass",
         "hypersimplex_loss_multiclass_lambda",
         "calibrated_argmax",
+        "soft_binary_argmax_sharded",
+        "soft_binary_argmax_vjp_sharded",
+        "hypersimplex_loss_multiclass_sharded",
     )
     for dt, tag in ((_F32, "f32"), (_F64, "f64"))
 }
@@ -325,3 +329,62 @@ def calibrated_argmax(logits, lam, tau=1.0):
     _check(f(_rd(x2), x.shape[0], x.shape[1], ffi.from_buffer("double[]", lam), float(tau),
              ffi.from_buffer("uint32_t[]", pred, require_writable=True)))
     return pred
+
+
+# -- sharded calls (issue 16): the batch split over processes, an int64 sum-allreduce -------------
+
+
+class _Collective:
+    """``allreduce(a)`` (sums the int64 NumPy array ``a`` over every process, in place) as the C
+    library's ``hs_allreduce_i64`` callback; an exception in it makes the call return
+    ``HS_ERR_COLLECTIVE`` and is re-raised after the call (as its ``__cause__``)."""
+
+    def __init__(self, allreduce):
+        self.error = None
+
+        def cb(values, length, _ctx):
+            a = np.frombuffer(ffi.buffer(values, 8 * length), dtype=np.int64)
+            allreduce(a)
+            return 0
+
+        def onerror(exc, value, tb):
+            self.error = value
+            return -1
+
+        self.cb = ffi.callback("int32_t(int64_t *, size_t, void *)", cb, error=-1, onerror=onerror)
+
+    def check(self, status):
+        if status != 0:
+            raise HypersimplexError(status) from self.error
+
+
+def _sba_sharded_rows(x2, k1, tau, allreduce, y2):
+    """Each row of ``x2`` is this process's part of a global row: ``y2[r]`` = its part of
+    ``Π_Δ(n,k1[r])(x/τ)`` (n: the global length). Every process passes the same number of rows."""
+    c, f = _Collective(allreduce), _FN["soft_binary_argmax_sharded", x2.dtype]
+    rows, n = x2.shape
+    px, py = _rd(x2), _wr(y2)
+    for r in range(rows):
+        c.check(f(px + r * n, n, float(k1[r]), tau, c.cb, ffi.NULL, py + r * n))
+    return y2
+
+
+def _vjp_sharded_rows(y2, g2, tau, allreduce, gx2):
+    """Sharded ``J_rᵀ g2[r]`` per row, from the forward output ``y2``."""
+    c, f = _Collective(allreduce), _FN["soft_binary_argmax_vjp_sharded", y2.dtype]
+    rows, n = y2.shape
+    py, pg, po = _rd(y2), _rd(g2), _wr(gx2)
+    for r in range(rows):
+        c.check(f(py + r * n, pg + r * n, n, tau, c.cb, ffi.NULL, po + r * n))
+    return gx2
+
+
+def _multiclass_sharded(x2, lab, k1, tau, reduction, allreduce):
+    """Sharded multiclass loss: (global loss, this process's rows of its gradient)."""
+    batch, classes = x2.shape
+    loss, gx = np.zeros(1, x2.dtype), np.empty_like(x2)
+    c, f = _Collective(allreduce), _FN["hypersimplex_loss_multiclass_sharded", x2.dtype]
+    lp = ffi.from_buffer("uint32_t[]", lab)
+    ptrs = (_rd(x2), lp, batch, classes, _k_ptr(k1), tau, reduction)
+    c.check(f(*ptrs, c.cb, ffi.NULL, _wr(loss), _wr(gx)))
+    return loss[0], gx

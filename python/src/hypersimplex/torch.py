@@ -330,10 +330,18 @@ def _k_tensor(k):
     return torch.as_tensor(k, dtype=torch.float64)
 
 
-def soft_binary_argmax(x, k, tau=1.0, dim=-1):
+def soft_binary_argmax(x, k, tau=1.0, dim=-1, process_group=None):
     """Soft-Binary-Argmax@k along ``dim``: ``y = Π_Δ(n,k)(x/τ)``, i.e.
     ``y_i = clip(x_i/τ − λ, 0, 1)`` with ``Σ y = k`` per vector. ``k``: a number in [0, n] or a
-    tensor broadcastable to x's shape without ``dim``. Differentiable in ``x``."""
+    tensor broadcastable to x's shape without ``dim``. Differentiable in ``x``.
+
+    ``process_group``: a ``torch.distributed`` group (or ``torch.distributed.group.WORLD``):
+    ``dim`` is then sharded over its processes (the global vector is the concatenation of the
+    shards in rank order, ``k`` is the global k) and each process gets its part of the global
+    projection, through a few int64 ``all_reduce`` calls per vector; every process must call
+    it together with the same other dims, ``k`` and ``tau``."""
+    if process_group is not None:
+        return _sharded_sba(x, k, float(tau), dim, process_group)
     y = _apply(_SBA, x.movedim(dim, -1), _k_tensor(k), float(tau))
     return y.movedim(-1, dim)
 
@@ -358,16 +366,29 @@ def hypersimplex_loss(x, target, k=None, tau=1.0, dim=-1, reduction="mean"):
     return per.sum() * (2.0 / max(x.numel(), 1))
 
 
-def hypersimplex_loss_multiclass(logits, labels, k=None, tau=1.0, reduction="mean", return_lambda=False):
+def hypersimplex_loss_multiclass(
+    logits, labels, k=None, tau=1.0, reduction="mean", return_lambda=False, process_group=None
+):
     """Multiclass HyperSimplex loss of ``logits`` (batch, classes) and integer ``labels``
     (batch,): class column c is projected down the batch onto Δ(batch, k_c) and compared with
     the one-hot targets. ``k``: None (label counts of the batch), a number or (classes,).
     ``reduction``: "mean" (Σ/(batch·classes)) or "sum" (½·Σ). With ``return_lambda=True``
     returns ``(loss, lam)``: ``lam`` (float64, (classes,), no gradient) holds the thresholds λ_c
     of ŷ[:, c] = clip(logits[:, c]/τ − λ_c, 0, 1) in this batch, from the same call; keep a
-    running mean of it for :func:`calibrated_argmax` (as :class:`HyperSimplexLoss` does)."""
+    running mean of it for :func:`calibrated_argmax` (as :class:`HyperSimplexLoss` does).
+
+    ``process_group``: a ``torch.distributed`` group: the batch (dim 0) is then sharded over its
+    processes and the result is the loss of the *global* batch (k: global label counts or
+    global values; the mean divides by the global batch × classes), the same value on every
+    process; its gradient is this process's rows of the global gradient. (DistributedDataParallel
+    averages gradients over processes: multiply the loss by the world size to train on the
+    global loss.) ``return_lambda`` is not available with a process group."""
     if labels.dtype.is_floating_point or labels.dtype.is_complex or labels.dtype == torch.bool:
         raise TypeError(f"labels must be an integer tensor, got {labels.dtype}")
+    if process_group is not None:
+        if return_lambda:
+            raise ValueError("return_lambda is not available with a process_group")
+        return _sharded_mc(logits, labels, k, float(tau), reduction, process_group)
     loss, _, lam = _apply(_MC, logits, labels, _k_tensor(k), float(tau), reduction)
     return (loss, lam) if return_lambda else loss
 
@@ -380,6 +401,76 @@ def calibrated_argmax(logits, lam, tau=1.0):
     lam = lam.detach().cpu().numpy() if isinstance(lam, torch.Tensor) else lam
     pred = _hs.calibrated_argmax(_np(logits.detach()), lam, float(tau))
     return torch.from_numpy(pred.astype(np.int64)).to(logits.device)
+
+
+# -- sharded (issue 16): torch.distributed groups -------------------------------------------------
+
+
+def _allreduce(group):
+    """Sums an int64 NumPy array over ``group`` in place (``torch.distributed.all_reduce``)."""
+    import torch.distributed as dist
+
+    def run(a):
+        t = torch.from_numpy(a)  # shares a's memory
+        dist.all_reduce(t, op=dist.ReduceOp.SUM, group=group)
+
+    return run
+
+
+class _ShardedSBA(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, k1, tau, group):
+        x2, shape = _rows(x)
+        y2 = _hs._sba_sharded_rows(x2, k1, tau, _allreduce(group), np.empty_like(x2))
+        ctx.tau, ctx.group, ctx.shape = tau, group, shape
+        ctx.y2 = y2
+        return _tensor(y2.reshape(shape), x)
+
+    @staticmethod
+    def backward(ctx, g):
+        g2, _ = _rows(g, ctx.y2.dtype)
+        gx2 = _hs._vjp_sharded_rows(ctx.y2, g2, ctx.tau, _allreduce(ctx.group), np.empty_like(g2))
+        return _tensor(gx2.reshape(ctx.shape), g), None, None, None
+
+
+def _sharded_sba(x, k, tau, dim, group):
+    xm = x.movedim(dim, -1)
+    k1 = _hs._k_rows(_np(k, np.float64) if isinstance(k, torch.Tensor) else k, xm.shape[:-1])
+    return _ShardedSBA.apply(xm, k1, tau, group).movedim(-1, dim)
+
+
+class _ShardedMC(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, logits, lab, k1, tau, reduction, group):
+        x = _np(logits)
+        if x.dtype not in (np.float32, np.float64):
+            x = x.astype(np.float64)
+        loss, grad = _hs._multiclass_sharded(
+            np.ascontiguousarray(x), lab, k1, tau, _hs._REDUCTIONS[reduction], _allreduce(group)
+        )
+        ctx.grad = _tensor(grad, logits)
+        return torch.tensor(float(loss), dtype=logits.dtype, device=logits.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        return ctx.grad * g, None, None, None, None, None
+
+
+def _sharded_mc(logits, labels, k, tau, reduction, group):
+    if logits.dim() != 2 or labels.shape != logits.shape[:1]:
+        shapes = f"logits {tuple(logits.shape)}, labels {tuple(labels.shape)}"
+        _hs._fail("HS_ERR_LENGTH_MISMATCH", shapes)
+    if reduction not in _hs._REDUCTIONS:
+        _hs._fail("HS_ERR_INVALID_REDUCTION", "reduction must be 'sum' or 'mean'")
+    lab = _np(labels).astype(np.int64)
+    # A label outside [0, classes) is refused by the library on every process alike; clip to
+    # uint32 without wrapping a negative label into range.
+    lab = np.where((lab < 0) | (lab > 0xFFFFFFFF), 0xFFFFFFFF, lab).astype(np.uint32)
+    k1 = None
+    if k is not None:
+        kk = _np(k, np.float64) if isinstance(k, torch.Tensor) else k
+        k1 = _hs._k_rows(kk, logits.shape[1:])
+    return _ShardedMC.apply(logits, np.ascontiguousarray(lab), k1, tau, reduction, group)
 
 
 class SoftBinaryArgmax(torch.nn.Module):

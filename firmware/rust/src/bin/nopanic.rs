@@ -128,6 +128,43 @@ fn all<T: Real>(a: &mut [T], b: &mut [T], c: &mut [T], d: &mut [T]) -> u32 {
     bb(hypersimplex::target_k(a));
     bb(hypersimplex::multiclass_scratch_len(bb(3), bb(4)));
 
+    // the sharded functions, with an opaque allreduce
+    {
+        let mut ar = |v: &mut [i64]| {
+            bb(&mut *v);
+            bb(true)
+        };
+        note(hypersimplex::soft_binary_argmax_sharded(a, k, tau, &mut ar, b).map(|i| {
+                bb(i);
+            }));
+        note(
+            hypersimplex::soft_binary_argmax_vjp_sharded(a, b, tau, &mut ar, c)
+                .map(|i| {
+                bb(i);
+            }),
+        );
+        let mut states = [hypersimplex::ColumnState::<T>::default(); 3];
+        let mut buf = [0i64; hypersimplex::multiclass_buf_len(3)];
+        let grad = if bb(true) { Some(&mut *c) } else { None };
+        note(
+            hypersimplex::hypersimplex_loss_multiclass_sharded(
+                a,
+                labels,
+                bb(3),
+                class_k,
+                tau,
+                reduction,
+                grad,
+                &mut ar,
+                bb(&mut states[..]),
+                bb(&mut buf[..]),
+            )
+            .map(|v| {
+                bb(v);
+            }),
+        );
+    }
+
     // internals other crates (ffi, simd) build on
     note(
         hypersimplex::internal::validate::k_tau(a.len(), k, tau).map(|s| {
@@ -169,7 +206,8 @@ fn all<T: Real>(a: &mut [T], b: &mut [T], c: &mut [T], d: &mut [T]) -> u32 {
         6 => Error::LabelOutOfRange,
         7 => Error::ScratchTooSmall,
         8 => Error::InvalidTarget,
-        _ => Error::InvalidReduction,
+        9 => Error::InvalidReduction,
+        _ => Error::Collective,
     };
     bb(e.message());
     bb(e.code());

@@ -1,0 +1,311 @@
+//! The sharded functions, run on simulated ranks (threads with an in-process allreduce),
+//! against the unsharded functions on the concatenated input; results must not depend on the
+//! number of ranks (beyond the last bits of each rank's own sum), and errors must be agreed.
+
+use hypersimplex::{
+    hypersimplex_loss_multiclass, hypersimplex_loss_multiclass_sharded, multiclass_buf_len,
+    soft_binary_argmax, soft_binary_argmax_sharded, soft_binary_argmax_vjp,
+    soft_binary_argmax_vjp_sharded, ClassK, ColumnState, Error, Reduction,
+};
+use std::sync::{Arc, Barrier, Mutex};
+
+/// An in-process sum-allreduce for `p` threads.
+struct Group {
+    acc: Mutex<Vec<i64>>,
+    barrier: Barrier,
+}
+
+impl Group {
+    fn new(p: usize) -> Arc<Self> {
+        Arc::new(Group {
+            acc: Mutex::new(vec![0; 1 << 16]),
+            barrier: Barrier::new(p),
+        })
+    }
+    fn allreduce(&self, v: &mut [i64]) -> bool {
+        {
+            let mut a = self.acc.lock().unwrap();
+            for (s, x) in a.iter_mut().zip(v.iter()) {
+                *s += *x;
+            }
+        }
+        self.barrier.wait();
+        v.copy_from_slice(&self.acc.lock().unwrap()[..v.len()]);
+        if self.barrier.wait().is_leader() {
+            self.acc.lock().unwrap().iter_mut().for_each(|s| *s = 0);
+        }
+        self.barrier.wait();
+        true
+    }
+}
+
+/// Splits `0..n` into `p` contiguous ranges (some may be empty).
+fn ranges(n: usize, p: usize) -> Vec<(usize, usize)> {
+    // Uneven on purpose: rank 0 gets nothing when p > 2.
+    (0..p)
+        .map(|r| {
+            let cut = |r: usize| if p > 2 && r == 1 { 0 } else { n * r / p };
+            (cut(r), if r + 1 == p { n } else { cut(r + 1) })
+        })
+        .collect()
+}
+
+/// Runs `f(rank, allreduce)` on `p` threads and returns their results in rank order.
+fn run<R: Send + 'static>(
+    p: usize,
+    f: impl Fn(usize, &mut dyn FnMut(&mut [i64]) -> bool) -> R + Send + Sync + 'static,
+) -> Vec<R> {
+    let g = Group::new(p);
+    let f = Arc::new(f);
+    let hs: Vec<_> = (0..p)
+        .map(|r| {
+            let (g, f) = (g.clone(), f.clone());
+            std::thread::spawn(move || f(r, &mut |v: &mut [i64]| g.allreduce(v)))
+        })
+        .collect();
+    hs.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
+fn data(n: usize, seed: u64) -> Vec<f64> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 11) as f64 / (1u64 << 53) as f64) * 6.0 - 3.0
+        })
+        .collect()
+}
+
+#[test]
+fn forward_and_vjp_match_unsharded() {
+    for &n in &[1usize, 7, 100, 1000] {
+        for &(k, tau) in &[
+            (0.0, 1.0),
+            (3.5, 0.5),
+            (n as f64 * 0.3, 0.1),
+            (n as f64, 1.0),
+        ] {
+            let k: f64 = if k > n as f64 { n as f64 } else { k };
+            let x = data(n, n as u64);
+            let gup = data(n, 99);
+            let mut y = vec![0.0; n];
+            soft_binary_argmax(&x, k, tau, &mut y).unwrap();
+            let mut gx = vec![0.0; n];
+            soft_binary_argmax_vjp(&y, &gup, tau, &mut gx).unwrap();
+            let mut first: Option<(Vec<f64>, Vec<f64>)> = None;
+            for p in 1..=4 {
+                let (x2, g2) = (x.clone(), gup.clone());
+                let parts = run(p, move |r, ar| {
+                    let (a, b) = ranges(n, p)[r];
+                    let mut ys = vec![0.0; b - a];
+                    let i = soft_binary_argmax_sharded(&x2[a..b], k, tau, ar, &mut ys).unwrap();
+                    assert!(i.allreduces <= hypersimplex::max_allreduces(64));
+                    let mut gs = vec![0.0; b - a];
+                    soft_binary_argmax_vjp_sharded(&ys, &g2[a..b], tau, ar, &mut gs).unwrap();
+                    (ys, gs)
+                });
+                let ys: Vec<f64> = parts.iter().flat_map(|p| p.0.clone()).collect();
+                let gs: Vec<f64> = parts.iter().flat_map(|p| p.1.clone()).collect();
+                for i in 0..n {
+                    assert!((ys[i] - y[i]).abs() <= 1e-12, "n={n} k={k} p={p} y[{i}]");
+                    assert!((gs[i] - gx[i]).abs() <= 1e-9, "n={n} k={k} p={p} g[{i}]");
+                }
+                let s: f64 = ys.iter().sum();
+                assert!((s - k).abs() <= 1e-9 * n as f64, "sum {s} k {k}");
+                // Independent of the number of ranks up to the last bits of the local sums.
+                match &first {
+                    None => first = Some((ys, gs)),
+                    Some((y1, g1)) => {
+                        for i in 0..n {
+                            assert!((ys[i] - y1[i]).abs() <= 1e-14, "p={p} y[{i}]");
+                            assert!((gs[i] - g1[i]).abs() <= 1e-13, "p={p} g[{i}]");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn forward_f32_matches_unsharded() {
+    let n = 2000;
+    let x: Vec<f32> = data(n, 5).iter().map(|&v| v as f32 * 10.0).collect();
+    let mut y = vec![0.0f32; n];
+    soft_binary_argmax(&x, 77.25, 0.3f32, &mut y).unwrap();
+    let parts = run(3, move |r, ar| {
+        let (a, b) = ranges(n, 3)[r];
+        let mut ys = vec![0.0f32; b - a];
+        soft_binary_argmax_sharded(&x[a..b], 77.25, 0.3f32, ar, &mut ys).unwrap();
+        ys
+    });
+    let ys: Vec<f32> = parts.concat();
+    for i in 0..n {
+        assert!((ys[i] - y[i]).abs() <= 2e-6, "y[{i}] {} {}", ys[i], y[i]);
+    }
+}
+
+#[test]
+fn multiclass_matches_unsharded() {
+    let (b, c) = (301usize, 7usize);
+    let logits = data(b * c, 11);
+    let labels: Vec<u32> = (0..b).map(|i| ((i * 7919) % c) as u32).collect();
+    let ks: Vec<f64> = (0..c).map(|i| 10.0 + 3.5 * i as f64).collect();
+    for red in [Reduction::Sum, Reduction::Mean] {
+        for kind in 0..3 {
+            let k = match kind {
+                0 => ClassK::LabelCounts,
+                1 => ClassK::Fixed(150.5),
+                _ => ClassK::PerClass(&ks),
+            };
+            let mut g = vec![0.0; b * c];
+            let mut scratch = vec![0.0; b];
+            let l = hypersimplex_loss_multiclass(
+                &logits,
+                &labels,
+                c,
+                k,
+                0.5,
+                red,
+                Some(&mut g),
+                &mut scratch,
+            )
+            .unwrap();
+            for p in 1..=4 {
+                let (lg, lb, ks) = (logits.clone(), labels.clone(), ks.clone());
+                let parts = run(p, move |r, ar| {
+                    let (a, e) = ranges(b, p)[r];
+                    let k = match kind {
+                        0 => ClassK::LabelCounts,
+                        1 => ClassK::Fixed(150.5),
+                        _ => ClassK::PerClass(&ks),
+                    };
+                    let mut gs = vec![0.0; (e - a) * c];
+                    let mut st = vec![ColumnState::default(); c];
+                    let mut buf = vec![0i64; multiclass_buf_len(c)];
+                    let (l, _) = hypersimplex_loss_multiclass_sharded(
+                        &lg[a * c..e * c],
+                        &lb[a..e],
+                        c,
+                        k,
+                        0.5,
+                        red,
+                        Some(&mut gs),
+                        ar,
+                        &mut st,
+                        &mut buf,
+                    )
+                    .unwrap();
+                    (l, gs)
+                });
+                for q in &parts {
+                    assert_eq!(
+                        q.0.to_bits(),
+                        parts[0].0.to_bits(),
+                        "loss differs across ranks"
+                    );
+                }
+                assert!(
+                    (parts[0].0 - l).abs() <= 1e-12 * (1.0 + l.abs()),
+                    "{red:?} {kind} {p}: {} {l}",
+                    parts[0].0
+                );
+                let gs: Vec<f64> = parts.iter().flat_map(|q| q.1.clone()).collect();
+                for i in 0..b * c {
+                    assert!(
+                        (gs[i] - g[i]).abs() <= 1e-12,
+                        "{red:?} {kind} {p} g[{i}] {} {}",
+                        gs[i],
+                        g[i]
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn errors_are_agreed_and_outputs_untouched() {
+    // NaN on rank 1 only: every rank gets NonFiniteInput.
+    let res = run(3, |r, ar| {
+        let mut x = vec![0.5f64, 1.0, -1.0];
+        if r == 1 {
+            x[2] = f64::NAN;
+        }
+        let mut y = vec![7.0; 3];
+        let e = soft_binary_argmax_sharded(&x, 2.0, 1.0, ar, &mut y).err();
+        (e, y)
+    });
+    for (e, y) in &res {
+        assert_eq!(*e, Some(Error::NonFiniteInput));
+        assert_eq!(y, &vec![7.0; 3]);
+    }
+    // Different k on one rank: Collective everywhere.
+    let res = run(2, |r, ar| {
+        let mut y = vec![7.0; 2];
+        let k = if r == 0 { 1.0 } else { 1.5 };
+        (
+            soft_binary_argmax_sharded(&[0.1, 0.2], k, 1.0, ar, &mut y).err(),
+            y,
+        )
+    });
+    for (e, y) in &res {
+        assert_eq!(*e, Some(Error::Collective));
+        assert_eq!(y, &vec![7.0; 2]);
+    }
+    // A bad label on rank 0 only.
+    let res = run(2, |r, ar| {
+        let labels = if r == 0 { vec![0u32, 5] } else { vec![1, 0] };
+        let mut g = vec![7.0; 4];
+        let mut st = vec![ColumnState::default(); 2];
+        let mut buf = vec![0i64; multiclass_buf_len(2)];
+        let e = hypersimplex_loss_multiclass_sharded(
+            &[0.1, 0.2, 0.3, 0.4],
+            &labels,
+            2,
+            ClassK::LabelCounts,
+            1.0,
+            Reduction::Sum,
+            Some(&mut g),
+            ar,
+            &mut st,
+            &mut buf,
+        )
+        .err();
+        (e, g)
+    });
+    for (e, g) in &res {
+        assert_eq!(*e, Some(Error::LabelOutOfRange));
+        assert_eq!(g, &vec![7.0; 4]);
+    }
+    // k larger than the global n.
+    let res = run(2, |_, ar| {
+        let mut y = vec![7.0; 2];
+        (
+            soft_binary_argmax_sharded(&[0.1, 0.2], 4.5, 1.0, ar, &mut y).err(),
+            y,
+        )
+    });
+    for (e, _) in &res {
+        assert_eq!(*e, Some(Error::InvalidK));
+    }
+    // A callback failing at its second call.
+    let res = run(2, |_, ar| {
+        let mut calls = 0;
+        let mut failing = |v: &mut [i64]| {
+            calls += 1;
+            calls < 2 && ar(v)
+        };
+        let mut y = vec![7.0; 3];
+        (
+            soft_binary_argmax_sharded(&[0.1, 0.2, 0.9], 1.5, 1.0, &mut failing, &mut y).err(),
+            y,
+        )
+    });
+    for (e, y) in &res {
+        assert_eq!(*e, Some(Error::Collective));
+        assert_eq!(y, &vec![7.0; 3]);
+    }
+}

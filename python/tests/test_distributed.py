@@ -1,0 +1,140 @@
+"""Sharded hypersimplex.torch (issue 16): 2-4 gloo processes on this machine, each holding its
+rows of one global batch, against the unsharded call on the whole batch, forward and backward;
+errors on one process reach every process."""
+
+import os
+import socket
+
+import numpy as np
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+import hypersimplex.torch as hst
+from hypersimplex import HypersimplexError
+
+TOL = {torch.float64: 1e-10, torch.float32: 2e-5}
+
+
+def _split(n, world, rank):
+    """Uneven contiguous parts; rank 0 is empty when world >= 3."""
+    cut = [n * r // world for r in range(world + 1)]
+    if world >= 3:
+        cut[1] = 0
+    return cut[rank], cut[rank + 1]
+
+
+def _close(a, b, tol, what):
+    d = (a.double() - b.double()).abs().max().item() if a.numel() else 0.0
+    assert d <= tol, f"{what}: max difference {d} > {tol}"
+
+
+def _forward_backward(rank, world, dtype):
+    g = torch.Generator().manual_seed(1)
+    n = 301
+    x = torch.randn(3, n, generator=g, dtype=torch.float64).to(dtype)
+    w = torch.randn(3, n, generator=g, dtype=torch.float64).to(dtype)
+    k = torch.tensor([1.0, 37.5, 150.0])
+    tau = 0.3
+    xf = x.clone().requires_grad_()
+    y = hst.soft_binary_argmax(xf, k, tau, dim=1)
+    (y * w).sum().backward()
+    a, b = _split(n, world, rank)
+    # dim 0 of the transposed view: the sharded dim need not be the last
+    xs = x.t()[a:b].clone().requires_grad_()
+    ys = hst.soft_binary_argmax(xs, k, tau, dim=0, process_group=dist.group.WORLD)
+    (ys * w.t()[a:b]).sum().backward()
+    _close(ys, y.detach().t()[a:b], TOL[dtype], f"forward {dtype}")
+    _close(xs.grad, xf.grad.t()[a:b], TOL[dtype] / tau, f"backward {dtype}")
+
+
+def _multiclass(rank, world, dtype, reduction, k):
+    g = torch.Generator().manual_seed(2)
+    b, c = 203, 7
+    logits = torch.randn(b, c, generator=g, dtype=torch.float64).to(dtype)
+    labels = torch.randint(0, c, (b,), generator=g)
+    full = logits.clone().requires_grad_()
+    loss = hst.hypersimplex_loss_multiclass(full, labels, k, 0.5, reduction)
+    (3.0 * loss).backward()
+    lo, hi = _split(b, world, rank)
+    part = logits[lo:hi].clone().requires_grad_()
+    ls = hst.hypersimplex_loss_multiclass(
+        part, labels[lo:hi], k, 0.5, reduction, process_group=dist.group.WORLD
+    )
+    (3.0 * ls).backward()
+    _close(ls, loss.detach(), TOL[dtype] * max(1.0, abs(loss.item())), f"loss {dtype} {reduction}")
+    _close(part.grad, full.grad[lo:hi], TOL[dtype], f"gradient {dtype} {reduction}")
+    # the loss is bitwise the same on every process
+    bits = torch.tensor([ls.double().item()], dtype=torch.float64).view(torch.int64)
+    lo_b, hi_b = bits.clone(), bits.clone()
+    dist.all_reduce(lo_b, op=dist.ReduceOp.MIN)
+    dist.all_reduce(hi_b, op=dist.ReduceOp.MAX)
+    assert lo_b.item() == hi_b.item(), "loss differs across processes"
+
+
+def _errors(rank, world):
+    # a bad label on the last process only: every process gets the same error
+    logits = torch.zeros(4, 3)
+    labels = torch.tensor([0, 1, 2, 5 if rank == world - 1 else 0])
+    with pytest.raises(HypersimplexError) as e:
+        hst.hypersimplex_loss_multiclass(logits, labels, process_group=dist.group.WORLD)
+    assert e.value.name == "HS_ERR_LABEL_OUT_OF_RANGE"
+    # k differs on rank 0: HS_ERR_COLLECTIVE everywhere
+    with pytest.raises(HypersimplexError) as e:
+        hst.soft_binary_argmax(
+            torch.ones(5), 1.0 if rank == 0 else 2.0, process_group=dist.group.WORLD
+        )
+    assert e.value.name == "HS_ERR_COLLECTIVE"
+    # negative control: projecting each shard alone is not the global projection
+    # (on some process: the all_reduce of the largest difference)
+    x = torch.randn(40, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    a, b = _split(40, world, rank)
+    glob = hst.soft_binary_argmax(x[a:b], 7.0, process_group=dist.group.WORLD)
+    diff = torch.zeros(1, dtype=torch.float64)
+    if b - a >= 7:
+        diff[0] = (hst.soft_binary_argmax(x[a:b], 7.0) - glob).abs().max()
+    dist.all_reduce(diff, op=dist.ReduceOp.MAX)
+    assert diff.item() > 1e-3
+
+
+def _worker(rank, world, port):
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    try:
+        torch.set_num_threads(1)
+        for dtype in (torch.float64, torch.float32):
+            _forward_backward(rank, world, dtype)
+            for reduction in ("mean", "sum"):
+                for k in (None, 25.5, torch.linspace(20.0, 40.0, 7, dtype=torch.float64)):
+                    _multiclass(rank, world, dtype, reduction, k)
+        _errors(rank, world)
+    finally:
+        dist.destroy_process_group()
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("world", [2, 3, 4])
+def test_sharded_equals_unsharded(world):
+    if not dist.is_available() or not dist.is_gloo_available():
+        pytest.skip("torch.distributed with gloo is not available")
+    mp.spawn(_worker, args=(world, _free_port()), nprocs=world, join=True)
+
+
+def test_single_process_group_equals_unsharded():
+    """World size 1 in this process: the sharded path equals the plain call (and it runs here,
+    where coverage and the error messages are easy to see)."""
+    if not dist.is_available() or not dist.is_gloo_available():
+        pytest.skip("torch.distributed with gloo is not available")
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(_free_port()))
+    dist.init_process_group("gloo", rank=0, world_size=1)
+    try:
+        _forward_backward(0, 1, torch.float64)
+        _multiclass(0, 1, torch.float32, "mean", None)
+    finally:
+        dist.destroy_process_group()
