@@ -82,8 +82,9 @@ int main() {
         int32_t got;
     };
     std::vector<float> out(5, 42.0f);
-    std::vector<float> bad = x;
-    bad[3] = std::numeric_limits<float>::infinity();
+    std::vector<float> bad = x, masked = x;
+    bad[3] = std::numeric_limits<float>::quiet_NaN();
+    masked[3] = -std::numeric_limits<float>::infinity();  // a mask: y[3] = 0, k <= n - 1
     float loss = 42.0f;
     const uint32_t labels[2] = {0, 9};
     const float logits[4] = {0, 1, 2, 3};
@@ -91,8 +92,10 @@ int main() {
         {"negative tau", HS_ERR_INVALID_TAU,
          hs_soft_binary_argmax_f32(x.data(), 5, 2.0, -1.0f, out.data())},
         {"k > n", HS_ERR_INVALID_K, hs_binary_argmax_f32(x.data(), 5, 6, out.data())},
-        {"infinite input", HS_ERR_NON_FINITE_INPUT,
+        {"NaN input", HS_ERR_NON_FINITE_INPUT,
          hs_soft_binary_argmax_f32(bad.data(), 5, 2.0, 1.0f, out.data())},
+        {"k above what the -inf mask leaves", HS_ERR_INVALID_K,
+         hs_soft_binary_argmax_f32(masked.data(), 5, 4.5, 1.0f, out.data())},
         {"NULL g", HS_ERR_NULL_POINTER,
          hs_soft_binary_argmax_vjp_f32(x.data(), nullptr, 5, 1.0f, out.data())},
         {"label out of range", HS_ERR_LABEL_OUT_OF_RANGE,
@@ -109,6 +112,16 @@ int main() {
     }
     expect("outputs untouched after errors", out, std::vector<float>(5, 42.0f));
     expect("loss untouched after errors", {loss}, {42.0f});
+    {
+        // -inf is a mask: exactly 0 there, the other entries share k
+        std::vector<float> ym(5, 42.0f);
+        const int32_t st = hs_soft_binary_argmax_f32(masked.data(), 5, 2.0, 1.0f, ym.data());
+        float sum = 0.0f;
+        for (float v : ym) sum += v;
+        const bool ok = st == HS_OK && ym[3] == 0.0f && std::fabs(sum - 2.0f) < 1e-5f;
+        std::printf("%s -inf entry as a mask: y[3] = %g, sum %g\n", ok ? "ok  " : "FAIL", ym[3], sum);
+        if (!ok) ++failures;
+    }
     try {
         soft_binary_argmax(x, 2.0, 0.0f);
         std::printf("FAIL no exception for tau = 0\n");
