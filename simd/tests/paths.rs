@@ -509,11 +509,27 @@ fn masked_as_core<T: Element + Real + core::fmt::Debug>(
     }
     let core_info = core_r.unwrap();
     let info = r.unwrap_or_else(|e| panic!("{:?}: masked input refused: {e:?}", k.path()));
-    assert_eq!(bits(y), bits(&want), "{:?} n={}", k.path(), x.len());
-    assert_eq!(
-        (info.lambda, info.free, info.upper),
-        (core_info.lambda, core_info.free, core_info.upper)
-    );
+    // f32: bit for bit (fixed-point sums); f64: the vector paths add in lane order, so within
+    // the accuracy bound of the core's answer (as for unmasked f64 input)
+    let exact = core::mem::size_of::<T>() == 4;
+    let same = |a: &[T], b: &[T], what: &str| {
+        if exact {
+            assert_eq!(bits(a), bits(b), "{:?} n={} {what}", k.path(), x.len());
+        } else {
+            let m = magnitude(&vec![T::ONE; 1], T::ONE, info.lambda.max(core_info.lambda));
+            assert!(
+                max_ulps(a, b, m * 3.0) <= 8.0,
+                "{:?} n={} {what}",
+                k.path(),
+                x.len()
+            );
+        }
+    };
+    same(y, &want, "");
+    assert_eq!((info.free, info.upper), (core_info.free, core_info.upper));
+    if exact {
+        assert_eq!(info.lambda, core_info.lambda);
+    }
     for (xi, yi) in x.iter().zip(y) {
         if !xi.is_finite() {
             assert_eq!(yi.to_f64(), if xi.to_f64() > 0.0 { 1.0 } else { 0.0 });
@@ -522,5 +538,5 @@ fn masked_as_core<T: Element + Real + core::fmt::Debug>(
     let mut xi = x.to_vec();
     k.soft_binary_argmax_in_place(&mut xi, kk, T::ONE)
         .expect("in place");
-    assert_eq!(bits(&xi), bits(&want), "{:?} in place", k.path());
+    same(&xi, &want, "in place");
 }
