@@ -2,7 +2,8 @@
 //! k = n/2, Gaussian logits), with the yardsticks measured in the same run.
 //!
 //! Groups `simd-forward/RxN`, `simd-backward/RxN`, `simd-fwdbwd/RxN` for the shapes
-//! 10×8192, 1024×1024, 65536×10, 1×10^5, 1×10^7 (rows × n, one projection per row), and
+//! 10×8192, 1024×1024, 65536×10, 16384×32, 16384×64, 4096×256 (the short rows of issue 14),
+//! 1×10^5, 1×10^7 (rows × n, one projection per row), and
 //! `simd-multiclass/8192x10` (loss + gradient, one projection per class column). Ids:
 //! `scalar` (core, row by row, one thread), `simd-1t` (the batched SIMD entry point on a
 //! one-thread rayon pool), `simd-all` (the same on a pool of all cores), `memcpy` (copy of
@@ -22,10 +23,13 @@ use rayon::ThreadPool;
 use std::time::Duration;
 
 const TAU: f32 = 1.5;
-const SHAPES: [(usize, usize); 5] = [
+const SHAPES: [(usize, usize); 8] = [
     (10, 8192),
     (1024, 1024),
     (65536, 10),
+    (16384, 32),
+    (16384, 64),
+    (4096, 256),
     (1, 100_000),
     (1, 10_000_000),
 ];
