@@ -20,7 +20,6 @@ use crate::element::Element;
 use crate::ops::vjp_mean;
 use crate::passes::{merge_residual, BLOCK};
 use crate::platform::Kernels;
-use crate::small::{project_row, SMALL_MAX};
 
 /// Batches with at least this many elements run on the rayon pool.
 pub const BATCH_PAR_MIN: usize = 1 << 14;
@@ -146,69 +145,6 @@ fn effective_lambda<T: Element>(sol: &Solution<T>) -> T {
     }
 }
 
-/// The VJP of rows of at most [`SMALL_MAX`] elements: every row's mean first, then the
-/// output.
-fn rows_small_vjp<T: Element>(
-    kern: Kernels,
-    y: &[T],
-    g: &[T],
-    n: usize,
-    scale: T,
-    grad_x: &mut [T],
-) -> Result<(), Error> {
-    let rows = y.len() / n;
-    let per = lines_per_task(n);
-    let pool = use_pool(y.len());
-    let mean_block = |(yb, gb): (&[T], &[T])| -> Result<Vec<T>, Error> {
-        let mut m = with_room(yb.len() / n)?;
-        for (yr, gr) in yb.chunks_exact(n).zip(gb.chunks_exact(n)) {
-            m.push(vjp_mean(kern, yr, gr, scale)?);
-        }
-        Ok(m)
-    };
-    let parts = collect_lines(
-        rows.div_ceil(per),
-        |v| {
-            y.par_chunks(n * per)
-                .zip(g.par_chunks(n * per))
-                .map(mean_block)
-                .collect_into_vec(v)
-        },
-        |v| v.extend(y.chunks(n * per).zip(g.chunks(n * per)).map(mean_block)),
-        pool,
-    )?;
-    if let Some(e) = parts.iter().find_map(|r| r.as_ref().err()) {
-        return Err(*e);
-    }
-    #[allow(clippy::type_complexity)]
-    let put = |((ob, (yb, gb)), m): ((&mut [T], (&[T], &[T])), &Result<Vec<T>, Error>)| {
-        if let Ok(m) = m {
-            for (((o, yr), gr), &mi) in ob
-                .chunks_exact_mut(n)
-                .zip(yb.chunks_exact(n))
-                .zip(gb.chunks_exact(n))
-                .zip(m)
-            {
-                T::vjp(kern, yr, gr, mi, scale, o);
-            }
-        }
-    };
-    if pool {
-        grad_x
-            .par_chunks_mut(n * per)
-            .zip(y.par_chunks(n * per).zip(g.par_chunks(n * per)))
-            .zip(parts.par_iter())
-            .for_each(put);
-    } else {
-        grad_x
-            .chunks_mut(n * per)
-            .zip(y.chunks(n * per).zip(g.chunks(n * per)))
-            .zip(parts.iter())
-            .for_each(put);
-    }
-    Ok(())
-}
-
 /// Gathers column `c` of a row-major matrix with `cols` columns into `buf`.
 fn gather<T: Element>(x: &[T], cols: usize, c: usize, buf: &mut Vec<T>) {
     buf.clear();
@@ -236,9 +172,6 @@ impl Kernels {
         let scale = check_lines(rows, n, k, tau)?;
         if total == 0 {
             return Ok(());
-        }
-        if n <= SMALL_MAX {
-            return self.rows_small(x, n, k, scale, y);
         }
         if rows > 1 {
             // Every row must be known finite before any row is written: then no row's solve
@@ -269,44 +202,6 @@ impl Kernels {
         }
     }
 
-    /// The rows of at most [`SMALL_MAX`] elements ([`crate::small`]): every element checked
-    /// finite first, then each row solved and written in one go.
-    fn rows_small<T: Element>(
-        self,
-        x: &[T],
-        n: usize,
-        k: RowK<'_>,
-        scale: T,
-        y: &mut [T],
-    ) -> Result<(), Error> {
-        let fin = crate::passes::reduce(x, |c| T::all_finite(self, c, scale), |a, b| a & b);
-        if fin == Some(false) {
-            return Err(classify_nonfinite(x));
-        }
-        let per = lines_per_task(n);
-        let block = |(b, (xb, yb)): (usize, (&[T], &mut [T]))| {
-            for (j, (xr, yr)) in xb.chunks_exact(n).zip(yb.chunks_exact_mut(n)).enumerate() {
-                let kr = k.get(b * per + j);
-                if !project_row(xr, kr, scale, yr) {
-                    self.project(xr, kr, scale, yr)?;
-                }
-            }
-            Ok(())
-        };
-        // As in `soft_binary_argmax_rows`, no row can fail after the check above.
-        if use_pool(x.len()) {
-            x.par_chunks(n * per)
-                .zip(y.par_chunks_mut(n * per))
-                .enumerate()
-                .try_for_each(block)
-        } else {
-            x.chunks(n * per)
-                .zip(y.chunks_mut(n * per))
-                .enumerate()
-                .try_for_each(block)
-        }
-    }
-
     /// Soft-Binary-Argmax@k of each column: see [`soft_binary_argmax_columns`].
     ///
     /// # Errors
@@ -330,12 +225,6 @@ impl Kernels {
         }
         let solve = |buf: &mut Vec<T>, c: usize| {
             gather(x, cols, c, buf);
-            if rows <= SMALL_MAX && T::all_finite(self, buf, scale) {
-                // Short columns: the short-row solver, as a single call on the column.
-                if let Some((l, _)) = crate::small::effective_lambda(buf, k.get(c), scale) {
-                    return Ok(l);
-                }
-            }
             self.solve(buf, k.get(c), scale)
                 .map(|s| effective_lambda(&s))
         };
@@ -397,9 +286,6 @@ impl Kernels {
         let scale = check_tau(tau)?;
         if total == 0 {
             return Ok(());
-        }
-        if n <= SMALL_MAX {
-            return rows_small_vjp(self, y, g, n, scale, grad_x);
         }
         let mean = |(yr, gr): (&[T], &[T])| vjp_mean(self, yr, gr, scale);
         let means = collect_lines(

@@ -70,7 +70,6 @@ mod kernels;
 mod ops;
 mod platform;
 pub mod pool;
-mod small;
 
 #[doc(hidden)]
 pub mod passes;

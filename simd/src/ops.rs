@@ -102,11 +102,6 @@ impl Kernels {
             return Err(Error::LengthMismatch);
         }
         let scale = check_k_tau(x.len(), k, tau)?;
-        if !x.is_empty() && x.len() <= crate::small::SMALL_MAX {
-            // Short vectors: the rows functions' short-row solver, so that a row of a batch
-            // and the same row alone give bitwise the same output.
-            return crate::small::project(self, x, k, scale, y);
-        }
         self.project(x, k, scale, y)
     }
 
@@ -155,14 +150,6 @@ impl Kernels {
         tau: T,
     ) -> Result<Projection, Error> {
         let scale = check_k_tau(x.len(), k, tau)?;
-        if !x.is_empty() && x.len() <= crate::small::SMALL_MAX {
-            // As `soft_binary_argmax` (bitwise the same output), through a stack copy.
-            let mut y = [T::ZERO; crate::small::SMALL_MAX];
-            let y = &mut y[..x.len()];
-            let p = crate::small::project(self, x, k, scale, y)?;
-            x.copy_from_slice(y);
-            return Ok(p);
-        }
         let sol = self.solve(x, k, scale)?;
         let lam = sol.lambda;
         match sol.fill {
@@ -397,14 +384,8 @@ pub fn hypersimplex_loss_multiclass_lambda<T: Element>(
 /// `validate::vjp_limit(scale)`. Errors: `NonFiniteInput`, `ScaleOverflow`.
 pub(crate) fn vjp_mean<T: Element>(k: Kernels, y: &[T], g: &[T], scale: T) -> Result<T, Error> {
     let limit = vjp_limit(scale);
-    let (count, sum, small) = if y.len() <= crate::small::SMALL_MAX {
-        // Short vectors (and the short rows of a batch): the scalar kernel's one sequential
-        // pass on every path, so the mean is bitwise the same on every path (the vector
-        // kernels' lane-order f64 sums differ from it by rounding).
-        crate::portable::free_mean(y, g, limit)
-    } else {
-        reduce2(y, g, |a, b| T::free_mean(k, a, b, limit), merge_free).unwrap_or((0, 0.0, true))
-    };
+    let (count, sum, small) =
+        reduce2(y, g, |a, b| T::free_mean(k, a, b, limit), merge_free).unwrap_or((0, 0.0, true));
     if !small {
         return vjp_mean_checked(y, g, scale);
     }
