@@ -2,12 +2,13 @@
 //! k = n/2, Gaussian logits), with the yardsticks measured in the same run.
 //!
 //! Groups `simd-forward/RxN`, `simd-backward/RxN`, `simd-fwdbwd/RxN` for the shapes
-//! 10×8192, 1024×1024, 65536×10, 1×10^5, 1×10^7 (rows × n, one projection per row), and
+//! 10×8192, 1024×1024, 65536×10, 16384×32, 16384×64, 4096×256 (the short rows of issue 14),
+//! 1×10^5, 1×10^7 (rows × n, one projection per row), and
 //! `simd-multiclass/8192x10` (loss + gradient, one projection per class column). Ids:
 //! `scalar` (core, row by row, one thread), `simd-1t` (the batched SIMD entry point on a
 //! one-thread rayon pool), `simd-all` (the same on a pool of all cores), `memcpy` (copy of
 //! the same number of bytes, input → output) and `sort` (the sort-based projection of
-//! `hypersimplex_benches`; not at 10^7, where one call takes about a second).
+//! `hypersimplex_benches`; up to 2^20 elements: not at 10^7, where one call takes about a second).
 //!
 //! Run: `cargo bench -p hypersimplex-benches --bench simd` (about 4 minutes on 2 cores),
 //! then `python3 simd/bench-table.py` for ns/element and the issue's target ratios.
@@ -22,10 +23,13 @@ use rayon::ThreadPool;
 use std::time::Duration;
 
 const TAU: f32 = 1.5;
-const SHAPES: [(usize, usize); 5] = [
+const SHAPES: [(usize, usize); 8] = [
     (10, 8192),
     (1024, 1024),
     (65536, 10),
+    (16384, 32),
+    (16384, 64),
+    (4096, 256),
     (1, 100_000),
     (1, 10_000_000),
 ];
@@ -115,7 +119,7 @@ fn bench_shapes(c: &mut Criterion) {
         g.bench_function("memcpy", |b| {
             b.iter(|| black_box(&mut y[..]).copy_from_slice(black_box(&x)))
         });
-        if e < 1_000_000 {
+        if e <= 1 << 20 {
             g.bench_function("sort", |b| {
                 b.iter(|| {
                     for (xr, yr) in x.chunks_exact(n).zip(y.chunks_exact_mut(n)) {

@@ -1,0 +1,165 @@
+//! Short rows (n = 1…300) of the rows functions against an independent f64 sort-based
+//! reference: ties, k ∈ {0, n, fractional}, per-row k; bitwise equality between thread counts
+//! (and, for f32, between kernel paths); bad rows leaving every output untouched. Written for
+//! issue 14's short-row path; it checks the general path as it stands.
+
+mod common;
+
+use common::*;
+use hypersimplex_simd::{Element, Error, Kernels, RowK};
+
+/// Exact projection of `z` (f64) onto Δ(n, k) by sorting the breakpoints `z_i`, `z_i − 1`
+/// and solving the linear piece that holds k.
+fn reference(z: &[f64], k: f64) -> Vec<f64> {
+    let f = |l: f64| z.iter().map(|&v| (v - l).clamp(0.0, 1.0)).sum::<f64>();
+    let mut b: Vec<f64> = z.iter().flat_map(|&v| [v, v - 1.0]).collect();
+    b.sort_by(|a, c| a.partial_cmp(c).unwrap());
+    let lam = if k <= 0.0 {
+        f64::INFINITY
+    } else if k >= z.len() as f64 {
+        f64::NEG_INFINITY
+    } else {
+        // the last breakpoint with f ≥ k, then the piece up to the next one
+        let i = b.iter().rposition(|&t| f(t) >= k).unwrap();
+        let (lo, hi) = (b[i], b.get(i + 1).copied().unwrap_or(b[i] + 1.0));
+        let mid = 0.5 * (lo + hi);
+        let (mut nf, mut sf, mut nu) = (0.0, 0.0, 0.0);
+        for &v in z {
+            if v - mid >= 1.0 {
+                nu += 1.0;
+            } else if v - mid > 0.0 {
+                nf += 1.0;
+                sf += v;
+            }
+        }
+        if nf > 0.0 {
+            (sf + nu - k) / nf
+        } else {
+            lo
+        }
+    };
+    z.iter().map(|&v| (v - lam).clamp(0.0, 1.0)).collect()
+}
+
+fn check<T: Element>(seed: u64) {
+    let mut rng = Rng(seed);
+    let tau = T::from_f64(0.5); // 1/τ = 2 exactly: z = 2x in every type
+    for n in 1..=300usize {
+        let rows = 1 + rng.below(6);
+        let x: Vec<T> = data(&mut rng, rows * n, n + seed as usize);
+        let ks: Vec<f64> = (0..rows)
+            .map(|i| match i % 4 {
+                0 => 0.0,
+                1 => n as f64,
+                2 => (n as f64 * rng.unit() * 1e3).round() / 1e3,
+                _ => rng.below(n + 1) as f64,
+            })
+            .collect();
+        let mut first: Option<(Vec<u64>, Vec<u64>)> = None;
+        let g: Vec<T> = data(&mut rng, rows * n, 0);
+        for kern in all_kernels() {
+            for t in [1, 2] {
+                let (y, gx) = with_threads(t, || {
+                    let mut y = vec![T::from_f64(7.0); rows * n];
+                    kern.soft_binary_argmax_rows(&x, rows, n, RowK::PerRow(&ks), tau, &mut y)
+                        .unwrap();
+                    let mut gx = vec![T::ZERO; rows * n];
+                    kern.soft_binary_argmax_vjp_rows(&y, &g, rows, n, tau, &mut gx)
+                        .unwrap();
+                    (y, gx)
+                });
+                let b = (bits(&y), bits(&gx));
+                match &first {
+                    None => first = Some(b),
+                    // The general f64 solver's and VJP's
+                    // lane-order sums differ between paths by rounding (as before); the
+                    // thread count never changes a result.
+                    Some(f) if std::mem::size_of::<T>() == 4 => {
+                        assert!(f.0 == b.0, "n={n}: {} t={t} forward differs", kern.path());
+                        assert!(f.1 == b.1, "n={n}: {} t={t} vjp differs", kern.path());
+                    }
+                    Some(_) => {}
+                }
+                for i in 0..rows {
+                    let xr = &x[i * n..(i + 1) * n];
+                    let z: Vec<f64> = xr.iter().map(|v| v.to_f64() * 2.0).collect();
+                    let yr = &y[i * n..(i + 1) * n];
+                    let want = reference(&z, ks[i]);
+                    let m = z.iter().fold(1.0f64, |a, v| a.max(v.abs())) + 1.0;
+                    let tol = 8.0 * T::EPSILON.to_f64() * m;
+                    for (a, w) in yr.iter().zip(&want) {
+                        assert!((a.to_f64() - w).abs() <= tol, "n={n} k={} row {i}", ks[i]);
+                    }
+                    let sum: f64 = yr.iter().map(|v| v.to_f64()).sum();
+                    assert!((sum - ks[i]).abs() <= n as f64 * tol, "n={n} Σy={sum}");
+                    // VJP: (g − mean over the free set)·s on the free set, 0 elsewhere
+                    let gr = &g[i * n..(i + 1) * n];
+                    let free: Vec<usize> = (0..n)
+                        .filter(|&j| yr[j] > T::ZERO && yr[j] < T::ONE)
+                        .collect();
+                    let mean = free.iter().map(|&j| gr[j].to_f64()).sum::<f64>()
+                        / free.len().max(1) as f64;
+                    for j in 0..n {
+                        let w = if free.contains(&j) {
+                            (gr[j].to_f64() - mean) * 2.0
+                        } else {
+                            0.0
+                        };
+                        let gm = gr.iter().fold(1.0f64, |a, v| a.max(v.to_f64().abs()));
+                        let d = (gx[i * n + j].to_f64() - w).abs();
+                        assert!(d <= 8.0 * T::EPSILON.to_f64() * gm * 2.0, "vjp n={n}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn short_rows_match_sort_reference_f32() {
+    check::<f32>(1);
+}
+
+#[test]
+fn short_rows_match_sort_reference_f64() {
+    check::<f64>(2);
+}
+
+#[test]
+fn reference_is_able_to_fail() {
+    // negative control: the reference differs from a wrong projection (λ off by 0.01)
+    let z = [0.3, 1.7, -0.2, 0.9];
+    let y = reference(&z, 2.0);
+    assert!((y.iter().sum::<f64>() - 2.0).abs() < 1e-12);
+    let wrong: Vec<f64> = z
+        .iter()
+        .map(|v| (v - 0.01 - 0.35f64).clamp(0.0, 1.0))
+        .collect();
+    assert!(y.iter().zip(&wrong).any(|(a, b)| (a - b).abs() > 1e-3));
+}
+
+#[test]
+fn bad_rows_leave_every_output_untouched() {
+    for kern in all_kernels() {
+        for n in [1usize, 5, 10, 64] {
+            let rows = 9;
+            for bad in [f32::NAN, f32::INFINITY] {
+                let mut x = vec![0.25f32; rows * n];
+                x[(rows - 1) * n] = bad; // the last row only
+                let mut y = vec![7.0f32; rows * n];
+                let r = kern.soft_binary_argmax_rows(&x, rows, n, RowK::All(0.5), 1.0, &mut y);
+                assert_eq!(r, Err(Error::NonFiniteInput), "n={n}");
+                assert!(y.iter().all(|&v| v == 7.0), "n={n}: output written");
+                // VJP: a non-finite y in the last row
+                let mut gx = vec![7.0f32; rows * n];
+                let yb = x.clone();
+                let g = vec![1.0f32; rows * n];
+                assert!(kern
+                    .soft_binary_argmax_vjp_rows(&yb, &g, rows, n, 1.0, &mut gx)
+                    .is_err());
+                assert!(gx.iter().all(|&v| v == 7.0));
+            }
+        }
+    }
+    let _ = Kernels::active();
+}
