@@ -138,3 +138,68 @@ def test_single_process_group_equals_unsharded():
         _multiclass(0, 1, torch.float32, "mean", None)
     finally:
         dist.destroy_process_group()
+
+
+# -- data-parallel training: DistributedDataParallel over 2 processes = 1 process ---------------
+
+
+def _digits():
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parents[2] / "data"
+    tr = np.loadtxt(data / "digits_train.csv", delimiter=",", dtype=np.float64)
+    return torch.from_numpy(tr[:, 1:] / 16), torch.from_numpy(tr[:, 0]).long()
+
+
+def _training_curve(x, y, steps, batch, rank=0, world=1, ddp=False):
+    """Losses of `steps` Adam steps of the digits MLP (float64) on consecutive global batches of
+    a fixed permutation; with `ddp`, this process holds its contiguous part of each batch, the
+    model is wrapped in DistributedDataParallel and the loss is the sharded global loss (times
+    the world size, because DDP averages the processes' gradients)."""
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10)
+    ).double()
+    model = torch.nn.parallel.DistributedDataParallel(net) if ddp else net
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(1))
+    losses = []
+    for s in range(steps):
+        idx = order[s * batch : (s + 1) * batch]
+        if ddp:
+            a, b = batch * rank // world, batch * (rank + 1) // world
+            idx = idx[a:b]
+        opt.zero_grad()
+        group = dist.group.WORLD if ddp else None
+        loss = hst.hypersimplex_loss_multiclass(model(x[idx]), y[idx], tau=1.5, process_group=group)
+        (loss * world).backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses
+
+
+def _ddp_worker(rank, world, port):
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    try:
+        torch.set_num_threads(1)
+        x, y = _digits()
+        single = _training_curve(x, y, 12, 256)
+        sharded = _training_curve(x, y, 12, 256, rank, world, ddp=True)
+        assert single[-1] < 0.8 * single[0], f"not learning: {single}"
+        diff = max(abs(a - b) for a, b in zip(single, sharded))
+        assert diff <= 1e-9, f"rank {rank}: DDP curve {sharded} vs one process {single}"
+        # negative control: each process's own small-batch loss is a different curve
+        own = _training_curve(x, y, 3, 256 // world)
+        assert max(abs(a - b) for a, b in zip(own, single)) > 1e-4
+    finally:
+        dist.destroy_process_group()
+
+
+def test_ddp_training_matches_one_process():
+    """A data-parallel run (DistributedDataParallel, 2 gloo processes, each with half of every
+    global batch of 256, the sharded multiclass loss) follows the single-process loss curve on
+    the whole batches."""
+    if not dist.is_available() or not dist.is_gloo_available():
+        pytest.skip("torch.distributed with gloo is not available")
+    mp.spawn(_ddp_worker, args=(2, _free_port()), nprocs=2, join=True)
