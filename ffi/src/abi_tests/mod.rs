@@ -6,12 +6,14 @@
 #![allow(clippy::float_cmp)]
 
 mod refusals;
+#[cfg(feature = "std")] // the sharded functions are in the std build only
 mod sharded;
 mod values;
 
 use crate::backward::*;
 use crate::forward::*;
 use crate::loss::*;
+#[cfg(feature = "std")] // used by the std-only multiclass λ test
 use crate::predict::*;
 use crate::status::*;
 use crate::topk::*;
