@@ -178,6 +178,11 @@ pub fn soft_binary_argmax<T: Real>(
     }
     match forward_solved(x, k, tau) {
         Ok((sol, scale)) => {
+            #[cfg(not(target_os = "none"))]
+            if let Some(c) = crate::frame::shift_for(&sol, tau) {
+                crate::frame::shift_into(x, c, crate::frame::bound(tau), y);
+                return refined(y, k, tau, scale, &sol, c, false);
+            }
             write_solution(x, scale, &sol, y);
             Ok(sol.into())
         }
@@ -196,7 +201,32 @@ fn masked_forward<T: Real>(x: &[T], k: f64, tau: T, y: &mut [T]) -> Result<Proje
     let scale = validate::k_tau(x.len(), k, tau)?;
     let p = crate::mask::prepare(x, k, scale)?;
     crate::mask::substitute(x, y, p.lo, p.hi);
-    masked_finish(y, k, scale, &p)
+    masked_finish(y, k, tau, scale, &p)
+}
+
+/// The re-solve in a shifted frame (`crate::frame`): `v` holds the values shifted by `c`
+/// (with the sentinels mapped when `masked`); solves them, shifts again while needed,
+/// and writes `y` in place. λ is reported in the original frame.
+#[cfg(not(target_os = "none"))]
+#[inline(never)]
+fn refined<T: Real>(
+    v: &mut [T],
+    k: f64,
+    tau: T,
+    scale: T,
+    first: &Solution<T>,
+    c: T,
+    masked: bool,
+) -> Result<Projection, Error> {
+    let r = crate::frame::refine(v, tau, first, c, |v, g| {
+        solve(&mut ScalarPasses::new(v, scale), k, Some(g))
+    })?;
+    if masked {
+        crate::mask::write_masked(v, scale, &r.sol, r.lo, r.hi);
+    } else {
+        write_clip_in_place(v, scale, r.sol.lambda);
+    }
+    Ok(r.projection(first))
 }
 
 /// After the substitution: solve on the finite `v` (unless `k` is at an end of its range) and
@@ -205,6 +235,7 @@ fn masked_forward<T: Real>(x: &[T], k: f64, tau: T, y: &mut [T]) -> Result<Proje
 fn masked_finish<T: Real>(
     v: &mut [T],
     k: f64,
+    tau: T,
     scale: T,
     p: &crate::mask::Prepared<T>,
 ) -> Result<Projection, Error> {
@@ -212,6 +243,10 @@ fn masked_finish<T: Real>(
         Some(sol) => sol,
         None => solve_lambda_unmasked(&mut ScalarPasses::new(&*v, scale), v, k, scale)?,
     };
+    if let Some(c) = crate::frame::shift_for(&sol, tau) {
+        crate::frame::shift_in_place(v, c, crate::frame::bound(tau), p.lo, p.hi);
+        return refined(v, k, tau, scale, &sol, c, true);
+    }
     crate::mask::write_masked(v, scale, &sol, p.lo, p.hi);
     Ok(sol.into())
 }
@@ -259,10 +294,16 @@ pub fn soft_binary_argmax_in_place<T: Real>(
             let scale = validate::k_tau(x.len(), k, tau)?;
             let p = crate::mask::prepare(x, k, scale)?;
             crate::mask::substitute_in_place(x, p.lo, p.hi);
-            return masked_finish(x, k, scale, &p);
+            return masked_finish(x, k, tau, scale, &p);
         }
         Err(e) => return Err(e),
     };
+    #[cfg(not(target_os = "none"))]
+    if let Some(c) = crate::frame::shift_for(&sol, tau) {
+        let nan = T::from_f64(f64::NAN);
+        crate::frame::shift_in_place(x, c, crate::frame::bound(tau), nan, nan);
+        return refined(x, k, tau, scale, &sol, c, false);
+    }
     match sol.fill {
         Fill::Clip => write_clip_in_place(x, scale, sol.lambda),
         Fill::Zeros => x.iter_mut().for_each(|v| *v = T::ZERO),

@@ -45,6 +45,8 @@
 mod backward;
 mod error;
 mod forward;
+#[cfg(not(target_os = "none"))]
+mod frame;
 mod kernel;
 mod loss;
 #[cfg(not(target_os = "none"))]
@@ -97,6 +99,12 @@ pub mod internal {
     #[cfg(not(target_os = "none"))]
     pub mod mask {
         pub use crate::mask::*;
+    }
+    /// The re-solve in a shifted frame that makes the accuracy independent of `|x/τ|` (not on
+    /// bare-metal targets).
+    #[cfg(not(target_os = "none"))]
+    pub mod frame {
+        pub use crate::frame::*;
     }
     /// Element types, the solver arithmetic and the accumulators.
     pub mod real {

@@ -135,6 +135,7 @@ fn forward_f32_matches_unsharded() {
     let x: Vec<f32> = data(n, 5).iter().map(|&v| v as f32 * 10.0).collect();
     let mut y = vec![0.0f32; n];
     soft_binary_argmax(&x, 77.25, 0.3f32, &mut y).unwrap();
+    let m = x.iter().fold(1.0f32, |a, &v| a.max((v / 0.3).abs()));
     let parts = run(3, move |r, ar| {
         let (a, b) = ranges(n, 3)[r];
         let mut ys = vec![0.0f32; b - a];
@@ -142,8 +143,11 @@ fn forward_f32_matches_unsharded() {
         ys
     });
     let ys: Vec<f32> = parts.concat();
+    // The sharded solve keeps `z = fl(x·fl(1/τ))` (accurate to 8·ε·M, M = max|z|); the
+    // unsharded forward is within 4ε of the exact projection (issue 13).
+    let tol = 8.0 * f32::EPSILON * m + 4.0 * f32::EPSILON;
     for i in 0..n {
-        assert!((ys[i] - y[i]).abs() <= 2e-6, "y[{i}] {} {}", ys[i], y[i]);
+        assert!((ys[i] - y[i]).abs() <= tol, "y[{i}] {} {}", ys[i], y[i]);
     }
 }
 

@@ -7,8 +7,10 @@
 //! Batches of at least [`BATCH_PAR_MIN`] elements run on the current rayon pool; each line is
 //! computed exactly as it would be alone, so the results do not depend on the thread count.
 
+use hypersimplex::internal::frame::{bound, refine, shift_for, shift_in_place, Refined};
 use hypersimplex::internal::mask::{check_columns, check_rows};
-use hypersimplex::internal::solve::{Fill, Solution};
+use hypersimplex::internal::real::SumAcc;
+use hypersimplex::internal::solve::{solve as core_solve, Fill, Solution};
 use hypersimplex::internal::validate::{
     k_tau as check_k_tau, multiclass_args, shape, tau_scale as check_tau, vjp_limit,
 };
@@ -18,7 +20,7 @@ use rayon::prelude::*;
 
 use crate::element::Element;
 use crate::ops::vjp_mean;
-use crate::passes::{merge_residual, BLOCK};
+use crate::passes::{merge_residual, SimdPasses, BLOCK};
 use crate::platform::Kernels;
 
 /// Batches with at least this many elements run on the rayon pool.
@@ -186,7 +188,7 @@ impl Kernels {
             }
         }
         let project = |(i, (xr, yr)): (usize, (&[T], &mut [T]))| {
-            self.project(xr, k.get(i), scale, yr).map(|_| ())
+            self.project(xr, k.get(i), tau, scale, yr).map(|_| ())
         };
         // After the checks above no row can fail (the solver fails only on non-finite input),
         // so the `Err` arms below are unreachable; they only pass the error on.
@@ -225,10 +227,21 @@ impl Kernels {
         if total == 0 {
             return Ok(());
         }
-        let solve = |buf: &mut Vec<T>, c: usize| {
+        // Each column's λ, and its shifted frame where λ is large (`internal::frame`; the
+        // gathered column is shifted in its buffer, the write replays the shifts).
+        let solve = |buf: &mut Vec<T>, c: usize| -> Result<(T, Option<Refined<T>>), Error> {
             gather(x, cols, c, buf);
-            self.solve(buf, k.get(c), scale)
-                .map(|s| effective_lambda(&s))
+            let kc = k.get(c);
+            let sol = self.solve(buf, kc, scale)?;
+            let Some(sh) = shift_for(&sol, tau) else {
+                return Ok((effective_lambda(&sol), None));
+            };
+            let inf = T::from_f64(f64::INFINITY);
+            shift_in_place(buf, sh, bound(tau), -inf, inf);
+            let r = refine(buf, tau, &sol, sh, |v, g| {
+                core_solve(&mut SimdPasses::new(self, v, scale), kc, Some(g))
+            })?;
+            Ok((effective_lambda(&r.sol), Some(r)))
         };
         // Each task's gather buffer; a failed allocation becomes that column's error.
         let solve_in = |buf: &mut Result<Vec<T>, Error>, c: usize| match buf {
@@ -252,8 +265,12 @@ impl Kernels {
         let lams = first_error(&lams)?;
         let put = |(yb, xb): (&mut [T], &[T])| {
             for (yr, xr) in yb.chunks_exact_mut(cols).zip(xb.chunks_exact(cols)) {
-                for ((o, &v), &l) in yr.iter_mut().zip(xr).zip(&lams) {
-                    *o = (v * scale - l).clip01();
+                for ((o, &v), (l, fr)) in yr.iter_mut().zip(xr).zip(&lams) {
+                    let v = match fr {
+                        Some(r) => r.value(v, tau),
+                        None => v,
+                    };
+                    *o = (v * scale - *l).clip01();
                 }
             }
         };
@@ -348,15 +365,17 @@ impl Kernels {
         // Per-column (count, Σ_A g) over fixed blocks of rows, folded in block order.
         let block = cols * COL_BLOCK_ROWS;
         let limit = vjp_limit(scale);
+        // (Sums in the element type's accumulator, as the core's VJP: compensated for f64.)
+        let zero = <T::Sum as SumAcc<T>>::ZERO;
         let partial = |(yb, gb): (&[T], &[T])| -> Result<_, Error> {
-            let (mut count, mut sum) = (filled(cols, 0usize)?, filled(cols, 0.0f64)?);
+            let (mut count, mut sum) = (filled(cols, 0usize)?, filled(cols, zero)?);
             let mut finite = true;
             for (yr, gr) in yb.chunks_exact(cols).zip(gb.chunks_exact(cols)) {
                 for (((c, s), &yi), &gi) in count.iter_mut().zip(sum.iter_mut()).zip(yr).zip(gr) {
                     finite &= (yi.abs() <= T::MAX) & (gi.abs() <= limit);
                     let f = (yi > T::ZERO) & (yi < T::ONE);
                     *c += f as usize;
-                    *s += gi.keep_if(f).to_f64();
+                    s.add(gi.keep_if(f));
                 }
             }
             Ok((count, sum, finite))
@@ -372,17 +391,18 @@ impl Kernels {
             |v| v.extend(y.chunks(block).zip(g.chunks(block)).map(partial)),
             use_pool(total),
         )?;
-        let (mut count, mut sum) = (filled(cols, 0usize)?, filled(cols, 0.0f64)?);
+        let (mut count, mut sum) = (filled(cols, 0usize)?, filled(cols, zero)?);
         let mut finite = true;
         for part in parts {
             let (c, s, f) = part?;
             count.iter_mut().zip(&c).for_each(|(a, b)| *a += b);
-            sum.iter_mut().zip(&s).for_each(|(a, b)| *a += b);
+            sum.iter_mut().zip(&s).for_each(|(a, b)| a.merge(*b));
             finite &= f;
         }
         let mut means = with_room(cols)?;
         if finite {
-            means.extend(count.iter().zip(&sum).map(|(&c, &s)| {
+            means.extend(count.iter().zip(&sum).map(|(&c, s)| {
+                let s = s.value();
                 if c > 0 {
                     T::from_f64(s / c as f64)
                 } else {

@@ -1,0 +1,190 @@
+//! Accuracy independent of the scale of `x/τ` (issue 13, item 1): the re-solve in a shifted
+//! frame.
+//!
+//! The passes work on `z_i = fl(x_i·s)`, `s = fl(1/τ)`, whose rounding error is about
+//! `ε·|z_i|`. Only the entries near the free range matter, `z_i ∈ (λ, λ + 1)`, so the result
+//! is accurate to a few ε when λ is small and to about `ε·|λ|` otherwise (logits ~10 with
+//! τ = 1e-3 put λ near 1e4). When the solved λ lies outside [`WINDOW`], the values are
+//! shifted by a float `c ≈ τ·(λ − 3/2)`: `v_i = fl(x_i − c)`, which is exact or rounds by at
+//! most `ε/2·|x_i − c|`, a small number for the entries near the free range; the projection
+//! of `v/τ` is the projection of `x/τ` (the hypersimplex absorbs a common shift), and its λ
+//! lies near [`TARGET`], inside the window. The shifted values are written into the output buffer
+//! (or the input, in place), solved again by the same passes (two or three of them from the
+//! translated start point), and written from there. When `|x/τ|` is so large that `c` itself
+//! cannot be placed within τ of the threshold (spacing of the floats above τ), the shift is
+//! repeated up to [`MAX_SHIFTS`] times, each time from the new frame's λ.
+//!
+//! The shift is a pure function of the solved λ (and τ), so every kernel path and thread
+//! count, which find bitwise the same λ for `f32`, shift by the same `c` and find the same
+//! answer again. Values farther than `b = MAX/4·min(1, τ)` from `c` are clamped to `±b`
+//! (they are 0 or 1 whatever λ is, and their `v·s` must not overflow); the masks' sentinels
+//! (`crate::mask`) become `∓2b`. Not compiled on bare-metal targets (flash).
+
+use crate::error::Error;
+use crate::real::Real;
+use crate::solve::{Fill, Solution};
+
+/// λ in this interval is accurate as solved: the free entries have `|z| < 4`, whose rounding
+/// (at most ε) and that of λ (at most ε) keep `y` within 4ε (the `f32` fixed-point sum adds
+/// at most ε/2 to λ, the common rounding of `fl(1/τ)` at most ε/2 to `y_i`, since the free
+/// entries lie within 1 of each other).
+pub const WINDOW: (f64, f64) = (-3.0, 3.0);
+
+/// The shifted frame puts λ near this value: the free entries then lie in `(1.5, 2.5)`, where
+/// (for `f32`) `z` and λ are multiples of 2^-23, so the free-set sums in 2^-23 fixed point are
+/// exact and Newton lands exactly on breakpoints (a gap of more than 1 between the k-th and
+/// the (k+1)-th value still gives exact 0s and 1s).
+pub const TARGET: f64 = 1.5;
+
+/// Shifts at most this many times (one suffices up to `|x/τ|` ≈ 1/ε).
+pub const MAX_SHIFTS: usize = 2;
+
+/// The shift `c` (in units of x) that moves λ to about [`TARGET`], or `None` when the solution is
+/// already accurate (λ in [`WINDOW`], or no free entries are possible: `k` at an end), or τ
+/// is too large for the clamp bound (`τ > MAX/64`, where `|x/τ| ≤ 64`).
+pub fn shift_for<T: Real>(sol: &Solution<T>, tau: T) -> Option<T> {
+    let l = sol.lambda.to_f64();
+    let t = tau.to_f64();
+    if sol.fill != Fill::Clip || (l >= WINDOW.0 && l <= WINDOW.1) || !(t <= T::MAX.to_f64() / 64.0)
+    {
+        return None;
+    }
+    let c = T::from_f64((l - TARGET) * t);
+    if c.is_finite() {
+        Some(c)
+    } else {
+        None
+    }
+}
+
+/// The clamp bound `b = MAX/4·min(1, τ)`: `2b·(1/τ)` cannot overflow, and `b/τ ≥ 16` where a
+/// shift is taken.
+pub fn bound<T: Real>(tau: T) -> T {
+    let q = T::MAX * T::from_f64(0.25);
+    if tau < T::ONE {
+        q * tau
+    } else {
+        q
+    }
+}
+
+/// One shifted value: `clamp(v − c, −b, b)`, the sentinels `lo`/`hi` mapped to `∓2b`.
+#[inline(always)]
+fn shifted<T: Real>(v: T, c: T, b: T, lo: T, hi: T) -> T {
+    let d = v - c;
+    let d = if d > b { b } else { d };
+    let d = if d < -b { -b } else { d };
+    let d = if v == hi { b + b } else { d };
+    if v == lo {
+        -(b + b)
+    } else {
+        d
+    }
+}
+
+/// `v_i ← shifted(v_i)` (see the module docs). `lo`/`hi`: the current sentinels (NaN: none).
+pub fn shift_in_place<T: Real>(v: &mut [T], c: T, b: T, lo: T, hi: T) {
+    v.iter_mut().for_each(|o| *o = shifted(*o, c, b, lo, hi));
+}
+
+/// `y_i = shifted(x_i)` for input without masks.
+pub fn shift_into<T: Real>(x: &[T], c: T, b: T, y: &mut [T]) {
+    let nan = T::from_f64(f64::NAN);
+    for (o, &v) in y.iter_mut().zip(x) {
+        *o = shifted(v, c, b, nan, nan);
+    }
+}
+
+/// What [`refine`] found.
+#[derive(Clone, Copy, Debug)]
+pub struct Refined<T> {
+    /// The solution in the last frame.
+    pub sol: Solution<T>,
+    /// The total shift in units of `x/τ` (λ of the original frame = `offset + sol.lambda`).
+    pub offset: f64,
+    /// The sentinels of the last frame (`∓2b`).
+    pub lo: T,
+    /// See `lo`.
+    pub hi: T,
+    /// The shifts taken, in order (`count` of them): [`Refined::value`] replays them.
+    pub shifts: [T; MAX_SHIFTS],
+    /// Number of shifts taken.
+    pub count: usize,
+}
+
+impl<T: Real> Refined<T> {
+    /// What the forward pass reports: the counts and passes of the refined solution, and λ
+    /// as solved in the original frame (the threshold of `x·fl(1/τ)`: the same bits as the
+    /// losses' λ, which the calibrated predictor uses).
+    pub fn projection(&self, first: &Solution<T>) -> crate::forward::Projection {
+        let mut p: crate::forward::Projection = self.sol.into();
+        p.lambda = first.lambda.to_f64();
+        p
+    }
+
+    /// The last frame's value of an input entry `v` (`±∞` as masks), bitwise as [`refine`]'s
+    /// caller and the loop computed it when the first shift mapped the sentinels `∓∞`.
+    #[inline]
+    pub fn value(&self, v: T, tau: T) -> T {
+        let b = bound(tau);
+        let (mut lo, mut hi) = (T::from_f64(f64::NEG_INFINITY), T::from_f64(f64::INFINITY));
+        let mut v = v;
+        for &c in self.shifts.iter().take(self.count) {
+            v = shifted(v, c, b, lo, hi);
+            (lo, hi) = (-(b + b), b + b);
+        }
+        v
+    }
+}
+
+/// The re-solve loop. `v` already holds the values shifted by `c`, the first shift of
+/// `first` (from [`shift_for`]); `solve(v, guess)` solves them from a start point. Shifts
+/// again while λ stays outside the window, at most [`MAX_SHIFTS`] frames in all.
+///
+/// # Errors
+/// Those of `solve` (none for finite shifted values).
+pub fn refine<T: Real>(
+    v: &mut [T],
+    tau: T,
+    first: &Solution<T>,
+    mut c: T,
+    mut solve: impl FnMut(&[T], T) -> Result<Solution<T>, Error>,
+) -> Result<Refined<T>, Error> {
+    let b = bound(tau);
+    let t = tau.to_f64();
+    let mut lam = first.lambda.to_f64();
+    let mut offset = 0.0f64;
+    let mut shifts = 1;
+    // the first solve's passes, and one per shift
+    let mut passes = first.passes + 1;
+    let mut taken = [T::ZERO; MAX_SHIFTS];
+    loop {
+        if let Some(slot) = taken.get_mut(shifts - 1) {
+            *slot = c;
+        }
+        let step = c.to_f64() / t;
+        offset += step;
+        let sol = solve(v, T::from_f64(lam - step))?;
+        passes += sol.passes;
+        let next = shift_for(&sol, tau).filter(|_| shifts < MAX_SHIFTS);
+        match next {
+            Some(c2) => {
+                shift_in_place(v, c2, b, -(b + b), b + b);
+                c = c2;
+                lam = sol.lambda.to_f64();
+                shifts += 1;
+                passes += 1;
+            }
+            None => {
+                return Ok(Refined {
+                    sol: Solution { passes, ..sol },
+                    offset,
+                    lo: -(b + b),
+                    hi: b + b,
+                    shifts: taken,
+                    count: shifts,
+                })
+            }
+        }
+    }
+}

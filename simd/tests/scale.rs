@@ -1,0 +1,176 @@
+//! Issue 13, item 1, on every kernel path: for `|x/τ|` from 1 to 1e6, each `y_i` is within 4ε
+//! of the exact projection of the real numbers `x_i/τ` (the double-double reference of
+//! `core/tests/exact`), so `|Σy − k| ≤ (n + 1)·4ε`: one vector (short, sampled start, working
+//! set), in place, rows and columns, `f32` and `f64`, one and two threads; `f32` results are
+//! bitwise the same for every thread count and in place.
+
+mod common;
+#[path = "../../core/tests/exact/mod.rs"]
+mod exact;
+
+use common::*;
+use hypersimplex_simd::{Element, RowK, WORKING_SET_FROM};
+
+const ULPS: f64 = 4.0;
+
+/// Checks one output against the reference; returns the errors in units of ε (the sum's
+/// over `n + 1`).
+fn check<T: Element>(what: &str, y: &[T], reference: &[f64], k: f64) -> (f64, f64) {
+    let yf: Vec<f64> = y.iter().map(|v| v.to_f64()).collect();
+    let (e, s) = exact::errors(&yf, reference, k, T::EPSILON.to_f64());
+    let s = s / (y.len() as f64 + 1.0);
+    assert!(
+        e <= ULPS && s <= ULPS,
+        "{what}: max|y−y*| = {e:.2}ε, |Σy−k| = {s:.2}·(n+1)ε"
+    );
+    (e, s)
+}
+
+/// Every path, one vector and in place, over the cases of length `n` (every `stride`-th).
+fn vectors<T: Element>(name: &str, n: usize, stride: usize, threads: &[usize]) {
+    let kernels = all_kernels();
+    for &mag in exact::MAGS {
+        let mut worst = (0.0f64, 0.0f64);
+        for case in exact::cases(n, mag, n as u64).into_iter().step_by(stride) {
+            let x: Vec<T> = case.x.iter().map(|&v| T::from_f64(v)).collect();
+            let tau = T::from_f64(case.tau);
+            let xr: Vec<f64> = x.iter().map(|v| v.to_f64()).collect();
+            let reference = exact::project(&xr, tau.to_f64(), case.k);
+            for &kern in &kernels {
+                let mut first: Option<Vec<u64>> = None;
+                for &t in threads {
+                    let what = format!(
+                        "{name} {} threads={t} n={n} |x/τ|≈{mag} τ={} k={}",
+                        kern.path().name(),
+                        case.tau,
+                        case.k
+                    );
+                    let (y, yi) = with_threads(t, || {
+                        let mut y = vec![T::ZERO; n];
+                        kern.soft_binary_argmax(&x, case.k, tau, &mut y)
+                            .expect("forward");
+                        let mut yi = x.clone();
+                        kern.soft_binary_argmax_in_place(&mut yi, case.k, tau)
+                            .expect("in place");
+                        (y, yi)
+                    });
+                    for out in [&y, &yi] {
+                        let (e, s) = check(&what, out, &reference, case.k);
+                        worst = (worst.0.max(e), worst.1.max(s));
+                    }
+                    if T::EPSILON.to_f64() > 1e-10 {
+                        // f32: bitwise the same for every thread count, and in place
+                        let b = bits(&y);
+                        assert_eq!(bits(&yi), b, "{what}: in place differs");
+                        match &first {
+                            None => first = Some(b),
+                            Some(f) => assert!(*f == b, "{what}: differs from one thread"),
+                        }
+                    }
+                }
+            }
+        }
+        println!(
+            "{name} n={n} |x/τ|≈{mag:e}: max|y−y*| = {:.2}ε, max|Σy−k| = {:.2}·(n+1)ε (every path)",
+            worst.0, worst.1
+        );
+    }
+}
+
+#[test]
+fn f32_vectors_every_path() {
+    for n in [37, 3000] {
+        vectors::<f32>("f32", n, 1, &[1]);
+    }
+}
+
+#[test]
+fn f64_vectors_every_path() {
+    for n in [37, 3000] {
+        vectors::<f64>("f64", n, 1, &[1]);
+    }
+}
+
+#[test]
+fn working_set_every_path_and_thread_count() {
+    let n = WORKING_SET_FROM + 1000;
+    vectors::<f32>("f32", n, 17, &[1, 2]);
+    vectors::<f64>("f64", n, 17, &[1, 2]);
+}
+
+/// Rows and columns: each line against its own reference.
+fn lines<T: Element>(name: &str) {
+    let (rows, n) = (3usize, 700usize);
+    for &mag in exact::MAGS {
+        for case in exact::cases(rows * n, mag, 5).into_iter().step_by(5) {
+            let x: Vec<T> = case.x.iter().map(|&v| T::from_f64(v)).collect();
+            let tau = T::from_f64(case.tau);
+            let k = (case.k / rows as f64).min(n as f64);
+            for kern in all_kernels() {
+                let what = format!(
+                    "{name} {} |x/τ|≈{mag} τ={} k={k}",
+                    kern.path().name(),
+                    case.tau
+                );
+                let mut y = vec![T::ZERO; rows * n];
+                kern.soft_binary_argmax_rows(&x, rows, n, RowK::All(k), tau, &mut y)
+                    .expect("rows");
+                for (xr, yr) in x.chunks(n).zip(y.chunks(n)) {
+                    let xf: Vec<f64> = xr.iter().map(|v| v.to_f64()).collect();
+                    check(
+                        &format!("rows {what}"),
+                        yr,
+                        &exact::project(&xf, tau.to_f64(), k),
+                        k,
+                    );
+                }
+                // the same matrix read as n × rows: columns of length n
+                let mut yc = vec![T::ZERO; rows * n];
+                kern.soft_binary_argmax_columns(&x, n, rows, RowK::All(k), tau, &mut yc)
+                    .expect("columns");
+                for c in 0..rows {
+                    let xc: Vec<f64> = x.iter().skip(c).step_by(rows).map(|v| v.to_f64()).collect();
+                    let yc1: Vec<T> = yc.iter().skip(c).step_by(rows).copied().collect();
+                    check(
+                        &format!("columns {what}"),
+                        &yc1,
+                        &exact::project(&xc, tau.to_f64(), k),
+                        k,
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn rows_and_columns_every_path() {
+    lines::<f32>("f32");
+    lines::<f64>("f64");
+}
+
+#[test]
+fn masks_every_path() {
+    let n = 3000;
+    for &mag in &[1.0, 1e4, 1e6] {
+        for case in exact::cases(n, mag, 9).into_iter().step_by(3) {
+            let mut x: Vec<f32> = case.x.iter().map(|&v| v as f32).collect();
+            x[10] = f32::NEG_INFINITY;
+            x[20] = f32::INFINITY;
+            let k = (case.k + 1.0).min(n as f64 - 1.0);
+            let tau = case.tau as f32;
+            let xr: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+            let reference = exact::project(&xr, tau as f64, k);
+            for kern in all_kernels() {
+                let mut y = vec![0.0f32; n];
+                kern.soft_binary_argmax(&x, k, tau, &mut y).expect("masked");
+                check(
+                    &format!("masked {} |x/τ|≈{mag}", kern.path().name()),
+                    &y,
+                    &reference,
+                    k,
+                );
+            }
+        }
+    }
+}
