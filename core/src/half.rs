@@ -636,7 +636,7 @@ pub fn hypersimplex_loss_multiclass_half<H: Half>(
         let onehot = |l: u32| if l as usize == c { 1.0f32 } else { 0.0 };
         let pairs = col.iter().copied().zip(labels.iter().map(|&l| onehot(l)));
         let res = residual(pairs, scale, lam);
-        sq = sq + <S as SolverFloat>::from_f64(res.sq);
+        sq += <S as SolverFloat>::from_f64(res.sq);
         if let Some(g) = grad.as_deref_mut() {
             let mean = res.mean::<f32>();
             let cells = g.iter_mut().skip(c).step_by(classes);
@@ -649,4 +649,174 @@ pub fn hypersimplex_loss_multiclass_half<H: Half>(
         Reduction::Sum => loss_value(sq),
         Reduction::Mean => f32::from_solver(sq / <S as SolverFloat>::from_usize(total)),
     })
+}
+
+/// The checks of [`soft_binary_argmax_half_rows`] (the order of the C ABI's row functions):
+/// lengths, τ, every row's `k`, then every row's data (NaN, masks against `k`, overflow).
+fn check_rows_half<H: Half>(
+    x: &[H],
+    y_len: usize,
+    n: usize,
+    ks: &[f64],
+    tau: f32,
+) -> Result<f32, Error> {
+    let total = validate::shape(ks.len(), n)?;
+    if x.len() != total || y_len != total {
+        return Err(Error::LengthMismatch);
+    }
+    let scale = validate::tau_scale(tau)?;
+    for &k in ks {
+        validate::k_in_range(n, k)?;
+    }
+    if n > 0 && !x.iter().all(|v| (v.to_f32() * scale).is_finite()) {
+        #[cfg(target_os = "none")]
+        return Err(if x.iter().all(|v| v.to_f32().is_finite()) {
+            Error::ScaleOverflow
+        } else {
+            Error::NonFiniteInput
+        });
+        #[cfg(not(target_os = "none"))]
+        {
+            let mut rest = x;
+            for &k in ks {
+                let Some((row, tail)) = rest.split_at_checked(n) else {
+                    break;
+                };
+                crate::mask::check_line(&HalfSlice(row), k, scale)?;
+                rest = tail;
+            }
+        }
+    }
+    Ok(scale)
+}
+
+/// [`soft_binary_argmax_half`] of each row of a row-major `ks.len() × n` matrix, row `r` with
+/// target `ks[r]`. Every row is validated before any row is written.
+///
+/// # Errors
+/// [`Error::LengthMismatch`] (`x`, `y` not `ks.len()·n` long), then as
+/// [`soft_binary_argmax_half`] for any row; on error `y` is not modified.
+pub fn soft_binary_argmax_half_rows<H: Half>(
+    x: &[H],
+    n: usize,
+    ks: &[f64],
+    tau: f32,
+    y: &mut [H],
+) -> Result<(), Error> {
+    check_rows_half(x, y.len(), n, ks, tau)?;
+    let (mut x, mut y) = (x, y);
+    for &k in ks {
+        let (Some((xr, xt)), Some((yr, yt))) = (
+            x.split_at_checked(n),
+            core::mem::take(&mut y).split_at_mut_checked(n),
+        ) else {
+            break;
+        };
+        soft_binary_argmax_half(xr, k, tau, yr)?;
+        (x, y) = (xt, yt);
+    }
+    Ok(())
+}
+
+/// [`soft_binary_argmax_half_rows`] in place.
+///
+/// # Errors
+/// As [`soft_binary_argmax_half_rows`]; on error `x` is not modified.
+pub fn soft_binary_argmax_half_rows_in_place<H: Half>(
+    x: &mut [H],
+    n: usize,
+    ks: &[f64],
+    tau: f32,
+) -> Result<(), Error> {
+    check_rows_half(x, x.len(), n, ks, tau)?;
+    let mut x = x;
+    for &k in ks {
+        let Some((xr, xt)) = core::mem::take(&mut x).split_at_mut_checked(n) else {
+            break;
+        };
+        soft_binary_argmax_half_in_place(xr, k, tau)?;
+        x = xt;
+    }
+    Ok(())
+}
+
+/// The checks of the row-wise VJP: lengths, τ, then every row's data and overflow.
+fn check_vjp_rows_half<H: Half>(
+    y: &[H],
+    g: &[H],
+    out_len: usize,
+    n: usize,
+    tau: f32,
+) -> Result<(), Error> {
+    if g.len() != y.len()
+        || out_len != y.len()
+        || (n == 0 && !y.is_empty())
+        || (n > 0 && y.len() % n != 0)
+    {
+        return Err(Error::LengthMismatch);
+    }
+    let scale = validate::tau_scale(tau)?;
+    let (mut ys, mut gs) = (y, g);
+    while let (Some((yr, yt)), Some((gr, gt))) = (ys.split_at_checked(n), gs.split_at_checked(n)) {
+        if n == 0 {
+            break;
+        }
+        vjp_mean_half(yr, gr, scale)?;
+        (ys, gs) = (yt, gt);
+    }
+    Ok(())
+}
+
+/// [`soft_binary_argmax_vjp_half`] of each row of row-major `y`, `g` (rows of `n`). Every row
+/// is validated before any row is written.
+///
+/// # Errors
+/// [`Error::LengthMismatch`] (lengths not equal multiples of `n`), then as
+/// [`soft_binary_argmax_vjp_half`] for any row; on error `grad_x` is not modified.
+pub fn soft_binary_argmax_vjp_half_rows<H: Half>(
+    y: &[H],
+    g: &[H],
+    n: usize,
+    tau: f32,
+    grad_x: &mut [H],
+) -> Result<(), Error> {
+    check_vjp_rows_half(y, g, grad_x.len(), n, tau)?;
+    if n == 0 {
+        return Ok(());
+    }
+    let (mut y, mut g, mut o) = (y, g, grad_x);
+    while let (Some((yr, yt)), Some((gr, gt)), Some((or, ot))) = (
+        y.split_at_checked(n),
+        g.split_at_checked(n),
+        core::mem::take(&mut o).split_at_mut_checked(n),
+    ) {
+        soft_binary_argmax_vjp_half(yr, gr, tau, or)?;
+        (y, g, o) = (yt, gt, ot);
+    }
+    Ok(())
+}
+
+/// [`soft_binary_argmax_vjp_half_rows`] in place over `g`.
+///
+/// # Errors
+/// As [`soft_binary_argmax_vjp_half_rows`]; on error `g` is not modified.
+pub fn soft_binary_argmax_vjp_half_rows_in_place<H: Half>(
+    y: &[H],
+    g: &mut [H],
+    n: usize,
+    tau: f32,
+) -> Result<(), Error> {
+    check_vjp_rows_half(y, g, g.len(), n, tau)?;
+    if n == 0 {
+        return Ok(());
+    }
+    let (mut y, mut g) = (y, g);
+    while let (Some((yr, yt)), Some((gr, gt))) = (
+        y.split_at_checked(n),
+        core::mem::take(&mut g).split_at_mut_checked(n),
+    ) {
+        soft_binary_argmax_vjp_half_in_place(yr, gr, tau)?;
+        (y, g) = (yt, gt);
+    }
+    Ok(())
 }
