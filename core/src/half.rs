@@ -128,6 +128,20 @@ impl Half for F16 {
     }
 }
 
+/// Widens `src` into `dst` (exact; the common length), a loop the compiler vectorizes.
+pub fn widen<H: Half>(src: &[H], dst: &mut [f32]) {
+    for (d, &v) in dst.iter_mut().zip(src) {
+        *d = v.to_f32();
+    }
+}
+
+/// Rounds `src` into `dst` (nearest even; the common length), a loop the compiler vectorizes.
+pub fn narrow<H: Half>(src: &[f32], dst: &mut [H]) {
+    for (d, &v) in dst.iter_mut().zip(src) {
+        *d = H::from_f32(v);
+    }
+}
+
 /// A half-precision slice read as `f32` (each element widened exactly): the [`Source`] the
 /// unchanged `f32` solver runs on.
 #[derive(Clone, Copy, Debug)]
@@ -652,8 +666,13 @@ pub fn hypersimplex_loss_multiclass_half<H: Half>(
 }
 
 /// The checks of [`soft_binary_argmax_half_rows`] (the order of the C ABI's row functions):
-/// lengths, τ, every row's `k`, then every row's data (NaN, masks against `k`, overflow).
-fn check_rows_half<H: Half>(
+/// lengths, τ, every row's `k`, then every row's data (NaN, masks against `k`, overflow);
+/// returns `fl(1/τ)`. After it, no row of the forward can fail.
+///
+/// # Errors
+/// As [`soft_binary_argmax_half_rows`].
+#[doc(hidden)]
+pub fn check_rows_half<H: Half>(
     x: &[H],
     y_len: usize,
     n: usize,

@@ -1,13 +1,65 @@
 //! Half precision (issue 15): `bf16` and `f16` storage with `f32` arithmetic, the bits in
 //! `uint16_t`. Each function is its `f32` twin on the widened input, each output rounded once
-//! to nearest even (the core crate's `half` module, on every build: no SIMD kernels for the
-//! half types yet). Same pointer checks, aliases, status codes and untouched-output rules as
+//! to nearest even. Same pointer checks, aliases, status codes and untouched-output rules as
 //! the `f32` functions; NaN bit patterns are `HS_ERR_NON_FINITE_INPUT`, `±inf` are masks.
+//!
+//! Where the work runs: the forward functions of the std build widen the input into a `float`
+//! buffer (one vector or row at a time; F16C conversions on x86-64 with AVX2 and F16C), run the SIMD `float` forward
+//! in place on it and round into the output, so they return exactly the `f32` function's
+//! result rounded; everything else (and the no_std build) runs the core crate's scalar `half`
+//! module, which reads the 16-bit data directly (no SIMD half kernels yet).
 
 use crate::ptr::{disjoint, span, Region};
 use crate::{core_err, run};
 use hs_core::half::{self as h, Bf16, Half, F16};
 
+/// std build: a zeroed `float` buffer of `n` elements (`HS_ERR_OUT_OF_MEMORY`), from the
+/// allocator's zeroed memory: large buffers come as fresh pages, with no pass to clear them.
+#[cfg(feature = "std")]
+fn buffer(n: usize) -> Result<std::vec::Vec<f32>, i32> {
+    use crate::status::HS_ERR_OUT_OF_MEMORY;
+    if n == 0 {
+        return Ok(std::vec::Vec::new());
+    }
+    let layout = std::alloc::Layout::array::<f32>(n).map_err(|_| HS_ERR_OUT_OF_MEMORY)?;
+    // SAFETY: the layout has a non-zero size (n > 0).
+    let p = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<f32>();
+    if p.is_null() {
+        return Err(HS_ERR_OUT_OF_MEMORY);
+    }
+    // SAFETY: `p` was allocated by the global allocator with the layout of `n` f32 (the
+    // layout a Vec of capacity n uses), and zeroed memory is n valid `0.0f32`.
+    Ok(unsafe { std::vec::Vec::from_raw_parts(p, n, n) })
+}
+
+/// std build: `buf ← Π(widen(x)/τ)` by the SIMD `float` forward, in place (`buf.len() ==
+/// x.len()`); the error of the `float` function on the widened input otherwise.
+#[cfg(feature = "std")]
+fn forward_simd<H: Half>(x: &[H], k: f64, tau: f32, buf: &mut [f32]) -> Result<(), i32> {
+    hypersimplex_simd::half::widen(x, buf);
+    hypersimplex_simd::soft_binary_argmax_in_place(buf, k, tau)
+        .map(|_| ())
+        .map_err(core_err)
+}
+
+#[cfg(feature = "std")]
+#[inline]
+fn forward<H: Half>(x: *const u16, n: usize, k: f64, tau: f32, y: *mut u16) -> Result<(), i32> {
+    let rx = Region::new(x.cast::<H>(), n)?;
+    let ry = Region::new(y.cast::<H>(), n)?;
+    if !ry.same(&rx) {
+        disjoint(&ry, &[span(&rx)])?;
+    }
+    let mut buf = buffer(n)?;
+    // SAFETY: checked regions (`Bf16`/`F16` are `repr(transparent)` over `u16`); x is only
+    // read before y (possibly the same buffer) is borrowed mutably.
+    forward_simd(unsafe { rx.slice() }, k, tau, &mut buf)?;
+    // SAFETY: y is x itself or disjoint from it; the shared slice of x is no longer used.
+    hypersimplex_simd::half::narrow(&buf, unsafe { ry.slice_mut() });
+    Ok(())
+}
+
+#[cfg(not(feature = "std"))]
 #[inline]
 fn forward<H: Half>(x: *const u16, n: usize, k: f64, tau: f32, y: *mut u16) -> Result<(), i32> {
     let rx = Region::new(x.cast::<H>(), n)?;
@@ -43,15 +95,42 @@ fn forward_rows<H: Half>(
     disjoint(&ry, &[span(&rk)])?;
     // SAFETY: k is an input that no output overlaps (checked above).
     let ks = unsafe { rk.slice() };
+    #[cfg(feature = "std")]
+    {
+        if !ry.same(&rx) {
+            disjoint(&ry, &[span(&rx)])?;
+        }
+        // every row's checks first (no row can fail after them), then row by row through
+        // one float buffer
+        // SAFETY: checked regions; this shared slice of x ends before y is borrowed mutably.
+        h::check_rows_half(unsafe { rx.slice() }, rows * n, n, ks, tau).map_err(core_err)?;
+        let mut buf = buffer(n)?;
+        for (r, &kr) in ks.iter().enumerate() {
+            let at = r * n..(r + 1) * n;
+            // SAFETY: as above; row r of x is read before row r of y is written (they are the
+            // same memory when y == x), and no slice outlives its statement.
+            let xr = unsafe { rx.slice() }.get(at.clone()).unwrap_or_default();
+            forward_simd(xr, kr, tau, &mut buf)?;
+            // SAFETY: y is x itself or disjoint from it; no other slice of y exists.
+            if let Some(yr) = unsafe { ry.slice_mut() }.get_mut(at) {
+                hypersimplex_simd::half::narrow(&buf, yr);
+            }
+        }
+        Ok(())
+    }
+    #[cfg(not(feature = "std"))]
     if ry.same(&rx) {
         // SAFETY: one buffer, no other slice of it exists.
         let xy = unsafe { ry.slice_mut() };
         return h::soft_binary_argmax_half_rows_in_place(xy, n, ks, tau).map_err(core_err);
     }
-    disjoint(&ry, &[span(&rx)])?;
-    // SAFETY: y overlaps neither x nor k.
-    let (xs, ys) = unsafe { (rx.slice(), ry.slice_mut()) };
-    h::soft_binary_argmax_half_rows(xs, n, ks, tau, ys).map_err(core_err)
+    #[cfg(not(feature = "std"))]
+    {
+        disjoint(&ry, &[span(&rx)])?;
+        // SAFETY: y overlaps neither x nor k.
+        let (xs, ys) = unsafe { (rx.slice(), ry.slice_mut()) };
+        h::soft_binary_argmax_half_rows(xs, n, ks, tau, ys).map_err(core_err)
+    }
 }
 
 #[inline]

@@ -23,24 +23,18 @@ pub fn f32_to_bf16(v: f32) -> u16 {
     (b.wrapping_add(0x7fff + lsb) >> 16) as u16
 }
 
-/// `f16` bits → `f32` (exact: normals are re-biased, subnormals scaled by 2^-24; `±∞`
-/// and NaN keep their payload).
+/// `f16` bits → `f32` (exact; `±∞` and NaN keep their payload). Branch-free, so that
+/// slice loops vectorize: the 15 magnitude bits shifted into an `f32` pattern are the value
+/// times 2^-112 (normals re-biased, subnormals as `f32` subnormals), and one exact
+/// multiplication by 2^112 scales them back.
 #[inline(always)]
 pub fn f16_to_f32(h: u16) -> f32 {
     let h = h as u32;
     let sign = (h & 0x8000) << 16;
     let em = h & 0x7fff;
-    let bits = if em >= 0x7c00 {
-        // ±∞ and NaN
-        0x7f80_0000 | ((em & 0x03ff) << 13)
-    } else if em < 0x0400 {
-        // zero and subnormals: m · 2^-24, exact in f32 (m < 2^10)
-        (em as f32 * (1.0 / 16_777_216.0)).to_bits()
-    } else {
-        // normals: exponent bias 15 → 127
-        (em << 13) + ((127 - 15) << 23)
-    };
-    f32::from_bits(sign | bits)
+    let scaled = (f32::from_bits(em << 13) * f32::from_bits(0x7780_0000)).to_bits();
+    let special = 0x7f80_0000 | ((em & 0x03ff) << 13);
+    f32::from_bits(sign | if em >= 0x7c00 { special } else { scaled })
 }
 
 /// The smallest `f32` magnitude that rounds to `f16` infinity: 65520 (the midpoint between
@@ -48,42 +42,32 @@ pub fn f16_to_f32(h: u16) -> f32 {
 pub const F16_OVERFLOW: f32 = 65520.0;
 
 /// `f32` → `f16` bits, round to nearest even; NaN gives a quiet NaN of the same sign,
-/// magnitudes from 65520 up give `±∞`, and values below 2^-14 round to subnormals.
+/// magnitudes from 65520 up give `±∞`, and values below 2^-14 round to subnormals. Every case
+/// is computed and one selected (no branches), so that slice loops vectorize.
 #[inline(always)]
 pub fn f32_to_f16(v: f32) -> u16 {
     let b = v.to_bits();
-    let sign = ((b >> 16) & 0x8000) as u16;
+    let sign = (b >> 16) & 0x8000;
     let a = b & 0x7fff_ffff;
-    if a > 0x7f80_0000 {
-        // NaN: quiet bit set, upper payload bits kept
-        return sign | 0x7e00 | ((a >> 13) & 0x03ff) as u16;
-    }
-    if a >= 0x477f_f000 {
-        // ≥ 65520 (and ∞)
-        return sign | 0x7c00;
-    }
-    if a >= 0x3880_0000 {
-        // ≥ 2^-14: a normal f16. Round the 13 dropped bits to nearest even (a carry into the
-        // exponent is correct), then re-bias the exponent 127 → 15.
-        let lsb = (a >> 13) & 1;
-        let r = (a + 0x0fff + lsb) >> 13;
-        return sign | (r - ((127 - 15) << 10)) as u16;
-    }
-    // Below 2^-14: the subnormal m · 2^-24 nearest to v, m = round(v · 2^24) ≤ 1024 (1024 is
-    // the smallest normal, whose pattern is 0x0400: the encoding carries over).
-    let e = a >> 23;
-    if e == 0 {
-        return sign; // f32 subnormals are far below 2^-25
-    }
-    let mant = (a & 0x007f_ffff) | 0x0080_0000;
-    // v · 2^24 = mant · 2^(e − 126); e ≤ 112 here, so the shift is at least 14
-    let shift = 126 - e;
-    if shift >= 25 {
-        return sign; // v < 2^-25: rounds to zero (mant < 2^24)
-    }
-    let q = mant >> shift;
-    let rem = mant & ((1u32 << shift) - 1);
-    let half = 1u32 << (shift - 1);
-    let up = (rem > half) | ((rem == half) & (q & 1 == 1));
-    sign | (q + up as u32) as u16
+    // ≥ 2^-14, a normal f16: round the 13 dropped bits to nearest even (a carry into the
+    // exponent is correct), then re-bias the exponent 127 → 15
+    let lsb = (a >> 13) & 1;
+    let normal = (a.wrapping_add(0x0fff + lsb) >> 13).wrapping_sub((127 - 15) << 10);
+    // below 2^-14: 0.5 + |v| has the spacing 2^-24 of the f16 subnormals, so the addition
+    // rounds |v| to nearest even among them; its low bits are m (1024 is the smallest normal,
+    // whose pattern 0x0400 carries over)
+    let sub = (f32::from_bits(a) + 0.5)
+        .to_bits()
+        .wrapping_sub(0x3f00_0000);
+    let nan = 0x7e00 | ((a >> 13) & 0x03ff);
+    let r = if a > 0x7f80_0000 {
+        nan
+    } else if a >= 0x477f_f000 {
+        0x7c00 // ≥ 65520 (and ∞)
+    } else if a >= 0x3880_0000 {
+        normal
+    } else {
+        sub
+    };
+    (sign | r) as u16
 }
