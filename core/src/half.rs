@@ -3,7 +3,8 @@
 //! The functions here read [`Bf16`] or [`F16`] slices, widen every element exactly to `f32`
 //! on the fly (a [`Source`] over the 16-bit data, so the unchanged `f32` solver runs without a
 //! widened copy), and round each output to the storage type once, to nearest even. The result
-//! is the `f32` result of the widened input, rounded: each output is within one rounding of
+//! is the `f32` result of the widened input, rounded (the solver's passes are those of the `f32`
+//! slice functions bit for bit, see `HalfPasses`): each output is within one rounding of
 //! the storage type (half an ulp) plus the `f32` bound of [`crate::soft_binary_argmax`], so
 //! within 1 ulp of the exact projection — at most 2^-8 for `bf16` and 2^-11 for `f16` on
 //! `y ∈ [0, 1]`. `Σ y` equals `k` only to that precision (n roundings of the outputs).
@@ -30,7 +31,7 @@ pub use convert::{bf16_to_f32, f16_to_f32, f32_to_bf16, f32_to_f16, F16_OVERFLOW
 
 use crate::error::Error;
 use crate::forward::{solved, Projection, SAMPLE_FROM, SAMPLE_SIZE};
-use crate::kernel::{ScalarPasses, Source};
+use crate::kernel::{gaps_scalar, Passes, Piece, ScalarPasses, Source, Stats};
 use crate::loss::{grad_entry, residual, ClassK, Reduction};
 use crate::real::{Real, SolverFloat, SumAcc};
 use crate::solve::{solve, Fill, Solution};
@@ -173,6 +174,76 @@ impl<H: Half> Source<f32> for HalfSlice<'_, H> {
     }
 }
 
+/// Elements per widened block of [`HalfPasses`]: the block of the `f32` fixed-point pass
+/// (`kernel::piece_fixed`, 8 lanes × 64 rounds), so that the blocks' results add up to exactly
+/// what that pass computes over the whole widened slice (tests compare bit for bit).
+const BLOCK: usize = 512;
+
+/// The solver's passes over half data, bit for bit those of `ScalarPasses` over the widened
+/// `f32` slice: each 512-element block is widened into a stack buffer and reduced by the `f32`
+/// slice pass (fixed-point free-set sums, which vectorize); counts and fixed-point sums add
+/// exactly across blocks, and `Σz` is accumulated across blocks in the same order.
+struct HalfPasses<'a, H> {
+    x: &'a [H],
+    scale: f32,
+}
+
+impl<H: Half> HalfPasses<'_, H> {
+    /// Calls `f` on each widened block, in order.
+    #[inline(always)]
+    fn blocks(&self, mut f: impl FnMut(&[f32])) {
+        let mut buf = [0.0f32; BLOCK];
+        for chunk in self.x.chunks(BLOCK) {
+            widen(chunk, &mut buf);
+            f(buf.get(..chunk.len()).unwrap_or(&[]));
+        }
+    }
+}
+
+/// `a` then `b`, as one piece.
+fn add_piece(a: Piece, b: Piece) -> Piece {
+    Piece {
+        free: a.free + b.free,
+        upper: a.upper + b.upper,
+        sum_free: a.sum_free + b.sum_free,
+    }
+}
+
+impl<H: Half> Passes<f32> for HalfPasses<'_, H> {
+    fn len(&self) -> usize {
+        self.x.len()
+    }
+    fn stats(&mut self) -> Stats<f32> {
+        ScalarPasses::new(&HalfSlice(self.x), self.scale).stats()
+    }
+    fn piece(&mut self, lambda: f32) -> Piece {
+        let mut total = Piece::default();
+        self.blocks(|b| total = add_piece(total, ScalarPasses::new(b, self.scale).piece(lambda)));
+        total
+    }
+    fn piece_and_stats(&mut self, lambda: f32) -> (Piece, Stats<f32>) {
+        let mut total = Piece::default();
+        let mut st = Stats {
+            sum: 0.0,
+            min: f32::MAX,
+            max: f32::LOWEST,
+            finite: true,
+        };
+        self.blocks(|b| {
+            let (p, s) = ScalarPasses::new(b, self.scale).piece_and_stats(lambda);
+            total = add_piece(total, p);
+            st.sum += s.sum;
+            st.min = if s.min < st.min { s.min } else { st.min };
+            st.max = if s.max > st.max { s.max } else { st.max };
+            st.finite &= s.finite;
+        });
+        (total, st)
+    }
+    fn gaps(&mut self, lambda: f32) -> Option<(f64, f64)> {
+        Some(gaps_scalar(&HalfSlice(self.x), self.scale, lambda))
+    }
+}
+
 /// The sampled start point of `crate::forward::initial_guess`, over half data (the same
 /// sample, widened).
 fn initial_guess_half<H: Half>(x: &[H], scale: f32, k: f64) -> Option<f32> {
@@ -203,7 +274,7 @@ fn solved_half<H: Half>(x: &[H], k: f64, tau: f32) -> Result<(Solution<f32>, f32
     let scale = validate::k_tau(x.len(), k, tau)?;
     let src = HalfSlice(x);
     match solve(
-        &mut ScalarPasses::new(&src, scale),
+        &mut HalfPasses { x, scale },
         k,
         initial_guess_half(x, scale, k),
     ) {

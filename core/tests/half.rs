@@ -270,6 +270,8 @@ fn forward_suite<H: Fmt>() {
             soft_binary_argmax(&xf, k, tau, &mut yf).unwrap();
             for (a, &b) in y.iter().zip(&yf) {
                 let r = H::from_f32(b);
+                // the half passes are the f32 slice passes over the widened data, bit for bit
+                assert_eq!(*a, r, "{} n={n} k={k}: not the rounded f32 result", H::NAME);
                 total += 1;
                 if *a != r {
                     rounded_f32_differs += 1;
@@ -607,6 +609,18 @@ fn loss_suite<H: Fmt>() {
         let mut g = vec![H::ZERO; n];
         let loss = hypersimplex_loss_half(&x, &t, k, tau, Some(&mut g)).unwrap();
         assert_eq!(hypersimplex_loss_half(&x, &t, k, tau, None).unwrap(), loss);
+        // the f32 loss of the widened data, bit for bit, its gradient rounded once
+        let (xf, tf): (Vec<f32>, Vec<f32>) = x
+            .iter()
+            .zip(&t)
+            .map(|(a, b)| (a.to_f32(), b.to_f32()))
+            .unzip();
+        let mut gf = vec![0.0f32; n];
+        let lf = hypersimplex::hypersimplex_loss(&xf, &tf, k, tau, Some(&mut gf)).unwrap();
+        assert_eq!(loss.to_bits(), lf.to_bits(), "{} loss vs f32", H::NAME);
+        for (a, &b) in g.iter().zip(&gf) {
+            assert_eq!(*a, H::from_f32(b), "{} loss gradient vs f32", H::NAME);
+        }
         let (xw, tw) = (wide(&x), wide(&t));
         let z: Vec<f64> = xw.iter().map(|&a| a / tau as f64).collect();
         let r = reference_projection(&z, k);
