@@ -222,7 +222,8 @@ fn refined<T: Real>(
         solve(&mut ScalarPasses::new(v, scale), k, Some(g))
     })?;
     if masked {
-        crate::mask::write_masked(v, scale, &r.sol, r.lo, r.hi);
+        let (lo, hi) = r.sentinels();
+        crate::mask::write_masked(v, scale, &r.sol, lo, hi);
     } else {
         write_clip_in_place(v, scale, r.sol.lambda);
     }

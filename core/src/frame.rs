@@ -21,6 +21,7 @@
 //! (`crate::mask`) become `∓2b`. Not compiled on bare-metal targets (flash).
 
 use crate::error::Error;
+use crate::kernel::Source;
 use crate::real::Real;
 use crate::solve::{Fill, Solution};
 
@@ -95,21 +96,69 @@ pub fn shift_into<T: Real>(x: &[T], c: T, b: T, y: &mut [T]) {
     }
 }
 
+/// The shifts taken (in order), replayed on an original input value: what [`refine`] did to
+/// the buffer, or what a [`Shifted`] view computes on the fly.
+#[derive(Clone, Copy, Debug)]
+pub struct Replay<T> {
+    /// The shifts, in order (`count` of them).
+    pub shifts: [T; MAX_SHIFTS],
+    /// Number of shifts taken.
+    pub count: usize,
+    /// The clamp bound [`bound`]`(τ)`.
+    pub b: T,
+}
+
+impl<T: Real> Replay<T> {
+    /// The last frame's value of an input entry `v` (`±∞` as masks: the first shift maps them
+    /// to `∓2b`), bitwise as the buffer shifts computed it.
+    #[inline(always)]
+    pub fn apply(&self, v: T) -> T {
+        let b = self.b;
+        let (mut lo, mut hi) = (T::from_f64(f64::NEG_INFINITY), T::from_f64(f64::INFINITY));
+        let mut v = v;
+        for &c in self.shifts.iter().take(self.count) {
+            v = shifted(v, c, b, lo, hi);
+            (lo, hi) = (-(b + b), b + b);
+        }
+        v
+    }
+}
+
+/// A [`Source`] whose elements are those of `src` as [`Replay::apply`] shifts them (the
+/// losses and the half-precision functions, which have no buffer of the element type to
+/// shift in).
+pub struct Shifted<'a, T, S: ?Sized> {
+    /// The original values.
+    pub src: &'a S,
+    /// The shifts applied to each.
+    pub replay: Replay<T>,
+}
+
+impl<T: Real, S: Source<T> + ?Sized> Source<T> for Shifted<'_, T, S> {
+    #[inline]
+    fn len(&self) -> usize {
+        self.src.len()
+    }
+    #[inline(always)]
+    fn for_each<F: FnMut(T)>(&self, mut f: F) {
+        let r = self.replay;
+        self.src.for_each(|v| f(r.apply(v)));
+    }
+    #[inline(always)]
+    fn for_each_quad<Q: FnMut([T; 4])>(&self, mut quad: Q) -> ([T; 4], usize) {
+        let r = self.replay;
+        let (rest, m) = self.src.for_each_quad(|q| quad(q.map(|v| r.apply(v))));
+        (rest.map(|v| r.apply(v)), m)
+    }
+}
+
 /// What [`refine`] found.
 #[derive(Clone, Copy, Debug)]
 pub struct Refined<T> {
     /// The solution in the last frame.
     pub sol: Solution<T>,
-    /// The total shift in units of `x/τ` (λ of the original frame = `offset + sol.lambda`).
-    pub offset: f64,
-    /// The sentinels of the last frame (`∓2b`).
-    pub lo: T,
-    /// See `lo`.
-    pub hi: T,
-    /// The shifts taken, in order (`count` of them): [`Refined::value`] replays them.
-    pub shifts: [T; MAX_SHIFTS],
-    /// Number of shifts taken.
-    pub count: usize,
+    /// The shifts taken.
+    pub replay: Replay<T>,
 }
 
 impl<T: Real> Refined<T> {
@@ -122,24 +171,66 @@ impl<T: Real> Refined<T> {
         p
     }
 
-    /// The last frame's value of an input entry `v` (`±∞` as masks), bitwise as [`refine`]'s
-    /// caller and the loop computed it when the first shift mapped the sentinels `∓∞`.
+    /// The last frame's value of an input entry `v` ([`Replay::apply`]).
     #[inline]
-    pub fn value(&self, v: T, tau: T) -> T {
-        let b = bound(tau);
-        let (mut lo, mut hi) = (T::from_f64(f64::NEG_INFINITY), T::from_f64(f64::INFINITY));
-        let mut v = v;
-        for &c in self.shifts.iter().take(self.count) {
-            v = shifted(v, c, b, lo, hi);
-            (lo, hi) = (-(b + b), b + b);
-        }
-        v
+    pub fn value(&self, v: T) -> T {
+        self.replay.apply(v)
+    }
+
+    /// The sentinels of the last frame (`∓2b`).
+    pub fn sentinels(&self) -> (T, T) {
+        let b = self.replay.b;
+        (-(b + b), b + b)
     }
 }
 
-/// The re-solve loop. `v` already holds the values shifted by `c`, the first shift of
-/// `first` (from [`shift_for`]); `solve(v, guess)` solves them from a start point. Shifts
-/// again while λ stays outside the window, at most [`MAX_SHIFTS`] frames in all.
+/// The re-solve loop over any data: `step(replay, guess)` solves the input as shifted by
+/// `replay` (the shifts so far, the last one new) from a start point. The first shift is `c`
+/// (from [`shift_for`] on `first`); shifts again while λ stays outside the window, at most
+/// [`MAX_SHIFTS`] frames in all.
+///
+/// # Errors
+/// Those of `step` (none for finite shifted values).
+pub fn refine_with<T: Real>(
+    tau: T,
+    first: &Solution<T>,
+    mut c: T,
+    mut step: impl FnMut(&Replay<T>, T) -> Result<Solution<T>, Error>,
+) -> Result<Refined<T>, Error> {
+    let t = tau.to_f64();
+    let mut lam = first.lambda.to_f64();
+    // the first solve's passes, and one per shift
+    let mut passes = first.passes + 1;
+    let mut replay = Replay {
+        shifts: [T::ZERO; MAX_SHIFTS],
+        count: 0,
+        b: bound(tau),
+    };
+    loop {
+        if let Some(slot) = replay.shifts.get_mut(replay.count) {
+            *slot = c;
+        }
+        replay.count += 1;
+        let sol = step(&replay, T::from_f64(lam - c.to_f64() / t))?;
+        passes += sol.passes;
+        match shift_for(&sol, tau).filter(|_| replay.count < MAX_SHIFTS) {
+            Some(c2) => {
+                c = c2;
+                lam = sol.lambda.to_f64();
+                passes += 1;
+            }
+            None => {
+                return Ok(Refined {
+                    sol: Solution { passes, ..sol },
+                    replay,
+                })
+            }
+        }
+    }
+}
+
+/// [`refine_with`] on a buffer: `v` already holds the values shifted by `c`, the first shift
+/// of `first`; later shifts are applied to `v` in place. `solve(v, guess)` solves them.
 ///
 /// # Errors
 /// Those of `solve` (none for finite shifted values).
@@ -147,44 +238,29 @@ pub fn refine<T: Real>(
     v: &mut [T],
     tau: T,
     first: &Solution<T>,
-    mut c: T,
+    c: T,
     mut solve: impl FnMut(&[T], T) -> Result<Solution<T>, Error>,
 ) -> Result<Refined<T>, Error> {
-    let b = bound(tau);
-    let t = tau.to_f64();
-    let mut lam = first.lambda.to_f64();
-    let mut offset = 0.0f64;
-    let mut shifts = 1;
-    // the first solve's passes, and one per shift
-    let mut passes = first.passes + 1;
-    let mut taken = [T::ZERO; MAX_SHIFTS];
-    loop {
-        if let Some(slot) = taken.get_mut(shifts - 1) {
-            *slot = c;
+    let mut applied = 1;
+    refine_with(tau, first, c, |r, g| {
+        for &c in r.shifts.iter().take(r.count).skip(applied) {
+            shift_in_place(v, c, r.b, -(r.b + r.b), r.b + r.b);
         }
-        let step = c.to_f64() / t;
-        offset += step;
-        let sol = solve(v, T::from_f64(lam - step))?;
-        passes += sol.passes;
-        let next = shift_for(&sol, tau).filter(|_| shifts < MAX_SHIFTS);
-        match next {
-            Some(c2) => {
-                shift_in_place(v, c2, b, -(b + b), b + b);
-                c = c2;
-                lam = sol.lambda.to_f64();
-                shifts += 1;
-                passes += 1;
-            }
-            None => {
-                return Ok(Refined {
-                    sol: Solution { passes, ..sol },
-                    offset,
-                    lo: -(b + b),
-                    hi: b + b,
-                    shifts: taken,
-                    count: shifts,
-                })
-            }
-        }
-    }
+        applied = r.count;
+        solve(v, g)
+    })
+}
+
+/// [`refine_with`] without a buffer: `solve(view, guess)` solves a [`Shifted`] view of `src`.
+///
+/// # Errors
+/// Those of `solve` (none for finite shifted values).
+pub fn refine_view<T: Real, S: Source<T> + ?Sized>(
+    src: &S,
+    tau: T,
+    first: &Solution<T>,
+    c: T,
+    mut solve: impl FnMut(&Shifted<'_, T, S>, T) -> Result<Solution<T>, Error>,
+) -> Result<Refined<T>, Error> {
+    refine_with(tau, first, c, |r, g| solve(&Shifted { src, replay: *r }, g))
 }

@@ -267,7 +267,7 @@ impl Kernels {
             for (yr, xr) in yb.chunks_exact_mut(cols).zip(xb.chunks_exact(cols)) {
                 for ((o, &v), (l, fr)) in yr.iter_mut().zip(xr).zip(&lams) {
                     let v = match fr {
-                        Some(r) => r.value(v, tau),
+                        Some(r) => r.value(v),
                         None => v,
                     };
                     *o = (v * scale - *l).clip01();

@@ -101,7 +101,8 @@ impl Kernels {
             }
         })?;
         if masked {
-            write_masked(v, scale, &r.sol, r.lo, r.hi);
+            let (lo, hi) = r.sentinels();
+            write_masked(v, scale, &r.sol, lo, hi);
         } else {
             let lam = r.sol.lambda;
             write_in_place(v, |c| T::clip_in_place(self, c, scale, lam));
