@@ -21,9 +21,9 @@
 //! (`crate::mask`) become `∓2b`. Not compiled on bare-metal targets (flash).
 
 use crate::error::Error;
-use crate::kernel::Source;
+use crate::kernel::MappedPasses;
 use crate::real::Real;
-use crate::solve::{Fill, Solution};
+use crate::solve::{solve, Fill, Solution};
 
 /// λ in this interval is accurate as solved: the free entries have `|z| < 4`, whose rounding
 /// (at most ε) and that of λ (at most ε) keep `y` within 4ε (the `f32` fixed-point sum adds
@@ -44,10 +44,17 @@ pub const MAX_SHIFTS: usize = 2;
 /// already accurate (λ in [`WINDOW`], or no free entries are possible: `k` at an end), or τ
 /// is too large for the clamp bound (`τ > MAX/64`, where `|x/τ| ≤ 64`).
 pub fn shift_for<T: Real>(sol: &Solution<T>, tau: T) -> Option<T> {
-    let l = sol.lambda.to_f64();
+    if sol.fill != Fill::Clip {
+        return None;
+    }
+    shift_at(sol.lambda, tau)
+}
+
+/// [`shift_for`] for a threshold λ of a projection with free entries possible (`0 < k < n`).
+pub fn shift_at<T: Real>(lambda: T, tau: T) -> Option<T> {
+    let l = lambda.to_f64();
     let t = tau.to_f64();
-    if sol.fill != Fill::Clip || (l >= WINDOW.0 && l <= WINDOW.1) || !(t <= T::MAX.to_f64() / 64.0)
-    {
+    if (l >= WINDOW.0 && l <= WINDOW.1) || !(t <= T::MAX.to_f64() / 64.0) {
         return None;
     }
     let c = T::from_f64((l - TARGET) * t);
@@ -97,7 +104,7 @@ pub fn shift_into<T: Real>(x: &[T], c: T, b: T, y: &mut [T]) {
 }
 
 /// The shifts taken (in order), replayed on an original input value: what [`refine`] did to
-/// the buffer, or what a [`Shifted`] view computes on the fly.
+/// the buffer, or what [`refine_mapped`] computes on the fly.
 #[derive(Clone, Copy, Debug)]
 pub struct Replay<T> {
     /// The shifts, in order (`count` of them).
@@ -121,34 +128,6 @@ impl<T: Real> Replay<T> {
             (lo, hi) = (-(b + b), b + b);
         }
         v
-    }
-}
-
-/// A [`Source`] whose elements are those of `src` as [`Replay::apply`] shifts them (the
-/// losses and the half-precision functions, which have no buffer of the element type to
-/// shift in).
-pub struct Shifted<'a, T, S: ?Sized> {
-    /// The original values.
-    pub src: &'a S,
-    /// The shifts applied to each.
-    pub replay: Replay<T>,
-}
-
-impl<T: Real, S: Source<T> + ?Sized> Source<T> for Shifted<'_, T, S> {
-    #[inline]
-    fn len(&self) -> usize {
-        self.src.len()
-    }
-    #[inline(always)]
-    fn for_each<F: FnMut(T)>(&self, mut f: F) {
-        let r = self.replay;
-        self.src.for_each(|v| f(r.apply(v)));
-    }
-    #[inline(always)]
-    fn for_each_quad<Q: FnMut([T; 4])>(&self, mut quad: Q) -> ([T; 4], usize) {
-        let r = self.replay;
-        let (rest, m) = self.src.for_each_quad(|q| quad(q.map(|v| r.apply(v))));
-        (rest.map(|v| r.apply(v)), m)
     }
 }
 
@@ -251,16 +230,24 @@ pub fn refine<T: Real>(
     })
 }
 
-/// [`refine_with`] without a buffer: `solve(view, guess)` solves a [`Shifted`] view of `src`.
+/// [`refine_with`] without a buffer: the values `map(x_i)` (the element type's, e.g. widened
+/// half-precision data) shifted on the fly, block by block ([`MappedPasses`]: for `f32` the
+/// passes of a shifted buffer, bit for bit). `first` was solved over `map(x)`.
 ///
 /// # Errors
-/// Those of `solve` (none for finite shifted values).
-pub fn refine_view<T: Real, S: Source<T> + ?Sized>(
-    src: &S,
+/// None for input the first solve accepted (the shifted values are finite).
+pub fn refine_mapped<E: Copy, T: Real>(
+    x: &[E],
+    map: impl Fn(E) -> T + Copy,
+    k: f64,
     tau: T,
+    scale: T,
     first: &Solution<T>,
     c: T,
-    mut solve: impl FnMut(&Shifted<'_, T, S>, T) -> Result<Solution<T>, Error>,
 ) -> Result<Refined<T>, Error> {
-    refine_with(tau, first, c, |r, g| solve(&Shifted { src, replay: *r }, g))
+    refine_with(tau, first, c, |r, g| {
+        let r = *r;
+        let passes = &mut MappedPasses::new(x, move |v| r.apply(map(v)), scale);
+        solve(passes, k, Some(g))
+    })
 }

@@ -117,7 +117,9 @@ pub mod internal {
         initial_guess, solve_lambda, solve_lambda_unmasked, write_solution, SAMPLE_FROM,
         SAMPLE_SIZE,
     };
-    pub use crate::loss::{grad_entry, residual, Residual};
+    #[cfg(not(target_os = "none"))]
+    pub use crate::loss::loss_shifted;
+    pub use crate::loss::{column_frame, grad_entry, residual, Residual};
 }
 
 /// The README's Rust example, compiled and run as a doctest so that it stays true.

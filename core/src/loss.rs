@@ -12,7 +12,9 @@
 
 use crate::error::Error;
 use crate::forward::solved;
+use crate::kernel::ScalarPasses;
 use crate::real::{Real, SolverFloat, SumAcc};
+use crate::solve::{solve, Solution};
 use crate::validate;
 
 /// The number of positives in a target vector, `Σ t_i` (for soft targets in [0, 1]: the
@@ -125,16 +127,68 @@ pub fn hypersimplex_loss<T: Real>(
     if grad_x.is_some() {
         validate::grad_scale(scale)?;
     }
-    let lam = sol.lambda;
-    let res = residual(x.iter().copied().zip(target.iter().copied()), scale, lam);
+    #[cfg(not(target_os = "none"))]
+    if let Some(c) = crate::frame::shift_for(&sol, tau) {
+        return loss_shifted(x, target, k, tau, scale, &sol, c, grad_x);
+    }
+    Ok(loss_at(x, target, scale, sol.lambda, |v| v, grad_x))
+}
+
+/// The binary loss and gradient at a solved λ, with `ŷ_i = clip(map(x_i)·s − λ, 0, 1)`
+/// (`map`: the identity, or the shifted frame's [`crate::frame::Replay::apply`]).
+#[inline(always)]
+fn loss_at<T: Real>(
+    x: &[T],
+    target: &[T],
+    scale: T,
+    lam: T,
+    map: impl Fn(T) -> T,
+    grad_x: Option<&mut [T]>,
+) -> T {
+    let res = residual(
+        x.iter().map(|&v| map(v)).zip(target.iter().copied()),
+        scale,
+        lam,
+    );
     if let Some(g) = grad_x {
         let mean = res.mean::<T>();
         for ((gi, &xi), &ti) in g.iter_mut().zip(x).zip(target) {
-            *gi = grad_entry(xi, ti, scale, lam, mean, scale);
+            *gi = grad_entry(map(xi), ti, scale, lam, mean, scale);
         }
     }
-    Ok(T::from_solver(
-        T::Solver::HALF * T::Solver::from_f64(res.sq),
+    T::from_solver(T::Solver::HALF * T::Solver::from_f64(res.sq))
+}
+
+/// The binary loss where the solved λ (`first`) is large (issue 13): the projection is solved
+/// again on `x` shifted block by block (no buffer, [`crate::frame::refine_mapped`]), from the
+/// shift `c` ([`crate::frame::shift_for`]), and `ŷ`, the loss and the gradient are computed
+/// in that frame, so `ŷ` is within 4ε of the exact projection of `x/τ` whatever `|x/τ|` is.
+/// Checks done (`scale = 1/τ` validated, the gradient's scale too).
+///
+/// # Errors
+/// None for input the first solve accepted (the shifted values are finite).
+#[cfg(not(target_os = "none"))]
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+pub fn loss_shifted<T: Real>(
+    x: &[T],
+    target: &[T],
+    k: f64,
+    tau: T,
+    scale: T,
+    first: &Solution<T>,
+    c: T,
+    grad_x: Option<&mut [T]>,
+) -> Result<T, Error> {
+    let r = crate::frame::refine_mapped(x, |v| v, k, tau, scale, first, c)?;
+    let rp = r.replay;
+    Ok(loss_at(
+        x,
+        target,
+        scale,
+        r.sol.lambda,
+        |v| rp.apply(v),
+        grad_x,
     ))
 }
 
@@ -289,12 +343,14 @@ fn multiclass<T: Real>(
             ClassK::Fixed(kc) => kc,
             ClassK::PerClass(ks) => ks.get(c).copied().unwrap_or(0.0),
         };
-        let col = &*col;
         let (sol, _) = solved::<T, true>(col, kc, tau)?;
-        let lam = sol.lambda;
         if let Some(out) = lambda.as_deref_mut().and_then(|l| l.get_mut(c)) {
-            *out = lam.to_solver().to_f64();
+            *out = sol.lambda.to_solver().to_f64();
         }
+        // Where λ is large the column is shifted in place and solved again (issue 13): p^(c),
+        // the loss and the gradient come from that frame; the reported λ_c stays the first.
+        let lam = column_frame(col, kc, tau, scale, &sol)?;
+        let col = &*col;
         let onehot = |l: u32| if l as usize == c { T::ONE } else { T::ZERO };
         let res = residual(
             col.iter().copied().zip(labels.iter().map(|&l| onehot(l))),
@@ -316,4 +372,32 @@ fn multiclass<T: Real>(
         Reduction::Mean => sq / T::Solver::from_usize(total),
     };
     Ok(T::from_solver(loss))
+}
+
+/// The threshold a gathered multiclass column is written with: the solved λ (`sol`), or, where
+/// it is large (issue 13), the λ of the shifted frame after `col` is shifted in place
+/// ([`crate::frame`]; `±∞` masks become the frame's sentinels, which give the same 0s and 1s).
+///
+/// # Errors
+/// None for a column the first solve accepted.
+#[cfg_attr(not(target_os = "none"), inline(never))]
+#[cfg_attr(target_os = "none", inline(always))]
+pub fn column_frame<T: Real>(
+    col: &mut [T],
+    k: f64,
+    tau: T,
+    scale: T,
+    sol: &Solution<T>,
+) -> Result<T, Error> {
+    #[cfg(not(target_os = "none"))]
+    if let Some(c) = crate::frame::shift_for(sol, tau) {
+        let inf = T::from_f64(f64::INFINITY);
+        crate::frame::shift_in_place(col, c, crate::frame::bound(tau), -inf, inf);
+        let r = crate::frame::refine(col, tau, sol, c, |v, g| {
+            solve(&mut ScalarPasses::new(v, scale), k, Some(g))
+        })?;
+        return Ok(r.sol.lambda);
+    }
+    let _ = (col, k, tau, scale);
+    Ok(sol.lambda)
 }

@@ -7,7 +7,7 @@
 //! Batches of at least [`BATCH_PAR_MIN`] elements run on the current rayon pool; each line is
 //! computed exactly as it would be alone, so the results do not depend on the thread count.
 
-use hypersimplex::internal::frame::{bound, refine, shift_for, shift_in_place, Refined};
+use hypersimplex::internal::frame::{bound, refine, shift_for, shift_in_place, Refined, Replay};
 use hypersimplex::internal::mask::{check_columns, check_rows};
 use hypersimplex::internal::real::SumAcc;
 use hypersimplex::internal::solve::{solve as core_solve, Fill, Solution};
@@ -118,6 +118,21 @@ pub(crate) fn filled<T: Clone>(n: usize, value: T) -> Result<Vec<T>, Error> {
     let mut v = with_room(n)?;
     v.resize(n, value);
     Ok(v)
+}
+
+/// One class column of the multiclass loss, solved.
+#[derive(Clone, Copy, Debug)]
+struct Class<T> {
+    /// The threshold the column's projection is written with (in `frame`).
+    lam: T,
+    /// `mean_{A} r` of the column.
+    mean: T,
+    /// `Σ r²` of the column.
+    sq: f64,
+    /// λ as first solved (what `lambda` reports).
+    first: T,
+    /// The shifted frame, where λ is large (issue 13).
+    frame: Option<Replay<T>>,
 }
 
 /// Collects `lines` results of a (parallel or sequential) map into a vector allocated with
@@ -514,14 +529,27 @@ impl Kernels {
             }
         }
         // Per class: solve, and the residual against the one-hot targets read from `labels`.
-        let class = |(c, col): (usize, &[T])| -> Result<(T, T, f64), Error> {
+        // Where λ is large (issue 13) the column is shifted in place and solved again: the
+        // residual and (below) the gradient come from that frame, λ_c reported is the first.
+        let class = |(c, col): (usize, &mut [T])| -> Result<Class<T>, Error> {
             let kc = match k {
                 ClassK::LabelCounts => counts.get(c).copied().unwrap_or(0) as f64,
                 ClassK::Fixed(kc) => kc,
                 ClassK::PerClass(ks) => ks.get(c).copied().unwrap_or(0.0),
             };
             let sol = self.solve(col, kc, scale)?;
-            let lam = sol.lambda;
+            let (lam, frame) = match shift_for(&sol, tau) {
+                Some(sh) => {
+                    let inf = T::from_f64(f64::INFINITY);
+                    shift_in_place(col, sh, bound(tau), -inf, inf);
+                    let r = refine(col, tau, &sol, sh, |v, g| {
+                        core_solve(&mut SimdPasses::new(self, v, scale), kc, Some(g))
+                    })?;
+                    (r.sol.lambda, Some(r.replay))
+                }
+                None => (sol.lambda, None),
+            };
+            let col = &*col;
             let res = col
                 .chunks(BLOCK)
                 .zip(labels.chunks(BLOCK))
@@ -538,27 +566,31 @@ impl Kernels {
                 })
                 .reduce(merge_residual)
                 .unwrap_or_default();
-            Ok((lam, res.mean::<T>(), res.sq))
+            Ok(Class {
+                lam,
+                mean: res.mean::<T>(),
+                sq: res.sq,
+                first: sol.lambda,
+                frame,
+            })
         };
-        let per_class = collect_lines(
-            classes,
-            |v| {
-                xt.par_chunks(batch)
-                    .enumerate()
-                    .map(class)
-                    .collect_into_vec(v)
-            },
-            |v| v.extend(xt.chunks(batch).enumerate().map(class)),
-            use_pool(total),
-        )?;
+        let mut per_class = with_room(classes)?;
+        if use_pool(total) {
+            xt.par_chunks_mut(batch)
+                .enumerate()
+                .map(class)
+                .collect_into_vec(&mut per_class);
+        } else {
+            per_class.extend(xt.chunks_mut(batch).enumerate().map(class));
+        }
         drop(xt);
         let per_class = first_error(&per_class)?;
         if let Some(l) = lambda {
             for (o, p) in l.iter_mut().zip(&per_class) {
-                *o = p.0.to_f64();
+                *o = p.first.to_f64();
             }
         }
-        let sq: f64 = per_class.iter().fold(0.0, |a, &(_, _, q)| a + q);
+        let sq: f64 = per_class.iter().fold(0.0, |a, p| a + p.sq);
         // Every class succeeded: the gradient, written row-major straight into `grad`, block
         // by block of whole rows, with each class's λ and mean repeated along the block and
         // the block's one-hot targets set in a zeroed buffer (and cleared again after).
@@ -566,8 +598,8 @@ impl Kernels {
             let rows = (MC_PATTERN / classes).max(1);
             let width = rows * classes;
             let (mut lam, mut mean) = (with_room(width)?, with_room(width)?);
-            lam.extend(per_class.iter().map(|p| p.0).cycle().take(width));
-            mean.extend(per_class.iter().map(|p| p.1).cycle().take(width));
+            lam.extend(per_class.iter().map(|p| p.lam).cycle().take(width));
+            mean.extend(per_class.iter().map(|p| p.mean).cycle().take(width));
             let block = |t: &mut Option<Vec<T>>, (b, (xb, gb)): (usize, (&[T], &mut [T]))| {
                 let n = xb.len().min(gb.len());
                 let lb = labels.get(b * rows..).unwrap_or(&[]);
@@ -578,7 +610,7 @@ impl Kernels {
                         for (c, ((o, &xv), p)) in gr.iter_mut().zip(xr).zip(&per_class).enumerate()
                         {
                             let t = T::ONE.keep_if(l as usize == c);
-                            *o = grad_entry(xv, t, scale, p.0, p.1, factor);
+                            *o = grad_entry(xv, t, scale, p.lam, p.mean, factor);
                         }
                     }
                     return;
@@ -617,6 +649,20 @@ impl Kernels {
                     .zip(g.chunks_mut(width))
                     .enumerate()
                     .for_each(|item| block(&mut t, item));
+            }
+            // The classes solved in a shifted frame: their gradient entries again, from the
+            // shifted logits (the pattern above used the original ones).
+            for (c, p) in per_class.iter().enumerate() {
+                let Some(r) = p.frame else { continue };
+                let rows = g
+                    .chunks_exact_mut(classes)
+                    .zip(logits.chunks_exact(classes));
+                for ((gr, xr), &l) in rows.zip(labels) {
+                    if let (Some(o), Some(&xv)) = (gr.get_mut(c), xr.get(c)) {
+                        let t = T::ONE.keep_if(l as usize == c);
+                        *o = grad_entry(r.apply(xv), t, scale, p.lam, p.mean, factor);
+                    }
+                }
             }
         }
         let loss = match reduction {

@@ -4,6 +4,7 @@
 
 use hypersimplex::internal::frame::{bound, refine, shift_for, shift_in_place, shift_into};
 use hypersimplex::internal::kernel::{Passes, ScalarPasses};
+use hypersimplex::internal::loss_shifted;
 use hypersimplex::internal::mask::{
     prepare, substitute, substitute_in_place, write_masked, Prepared,
 };
@@ -357,6 +358,11 @@ impl Kernels {
         let sol = self.solve(x, k, scale)?;
         if grad_x.is_some() {
             grad_scale(scale)?;
+        }
+        if let Some(c) = shift_for(&sol, tau) {
+            // λ is large (issue 13): ŷ, the loss and the gradient in the shifted frame, by the
+            // core crate's scalar code (the same on every path; no buffer needed)
+            return loss_shifted(x, target, k, tau, scale, &sol, c, grad_x);
         }
         let lam = sol.lambda;
         let res = reduce2(

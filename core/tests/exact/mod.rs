@@ -15,6 +15,17 @@ fn two_sum(a: f64, b: f64) -> (f64, f64) {
     (s, (a - (s - bb)) + (b - bb))
 }
 
+/// A sum in double-double, rounded once (its error is far below the tests' bounds).
+fn sum2(v: impl Iterator<Item = f64>) -> f64 {
+    let (mut h, mut l) = (0.0f64, 0.0f64);
+    for x in v {
+        let (s, e) = two_sum(h, x);
+        h = s;
+        l += e;
+    }
+    h + l
+}
+
 /// `Σ clip(w_i − λ, 0, 1)` in `f64` (for the bisections).
 fn f_at(w: &[f64], lam: f64) -> f64 {
     w.iter().map(|&v| (v - lam).clamp(0.0, 1.0)).sum()
@@ -41,12 +52,21 @@ fn bisect(w: &[f64], k: f64) -> f64 {
 /// The exact projection of the reals `x_i/τ` onto `{y ∈ [0,1]^n : Σy = k}`, each entry
 /// rounded to `f64`. `±∞` in `x` are masks (0 and 1), the rest projected onto what is left.
 pub fn project(x: &[f64], tau: f64, k: f64) -> Vec<f64> {
+    unclipped(x, tau, k)
+        .iter()
+        .map(|&d| d.clamp(0.0, 1.0))
+        .collect()
+}
+
+/// `d_i = x_i/τ − λ*` of the exact projection (rounded to `f64`; `±∞` at the masks), whose
+/// clip to [0, 1] is [`project`]. Where `k` leaves no free entry (0 or all), ±2 at the ends.
+pub fn unclipped(x: &[f64], tau: f64, k: f64) -> Vec<f64> {
     let fin: Vec<f64> = x.iter().copied().filter(|v| v.is_finite()).collect();
     let ups = x.iter().filter(|&&v| v == f64::INFINITY).count() as f64;
     let kf = k - ups;
     let mut out: Vec<f64> = x
         .iter()
-        .map(|&v| if v == f64::INFINITY { 1.0 } else { 0.0 })
+        .map(|&v| if v.is_finite() { -2.0 } else { v })
         .collect();
     if fin.is_empty() || kf <= 0.0 {
         return out;
@@ -54,7 +74,7 @@ pub fn project(x: &[f64], tau: f64, k: f64) -> Vec<f64> {
     if kf >= fin.len() as f64 {
         for (o, &v) in out.iter_mut().zip(x) {
             if v.is_finite() {
-                *o = 1.0;
+                *o = 2.0;
             }
         }
         return out;
@@ -74,36 +94,43 @@ pub fn project(x: &[f64], tau: f64, k: f64) -> Vec<f64> {
         .collect();
     let whi: Vec<f64> = w.iter().map(|p| p.0 + p.1).collect();
     // 3. the free set at the rough λ of that frame, then the last piece in double-double
-    let l1 = bisect(&whi, kf);
-    let (mut nf, mut nu) = (0usize, 0usize);
-    let (mut sh, mut sl) = (0.0f64, 0.0f64);
-    for &(h, l) in &w {
-        let d = (h - l1) + l;
-        if d >= 1.0 {
-            nu += 1;
-        } else if d > 0.0 {
-            nf += 1;
-            let (s, e) = two_sum(sh, h);
-            sh = s;
-            sl += e + l;
+    // 3. the free set at the rough λ of that frame, the last piece in double-double, and again
+    // from the free set at that λ until the set is the one its λ gives (an entry within a few
+    // ulps of a breakpoint can be misplaced by the f64 bisection)
+    let (mut lh, mut ll) = (bisect(&whi, kf), 0.0f64);
+    let mut last = (usize::MAX, usize::MAX);
+    for _ in 0..64 {
+        let (mut nf, mut nu) = (0usize, 0usize);
+        let (mut sh, mut sl) = (0.0f64, 0.0f64);
+        for &(h, l) in &w {
+            let (d, e) = two_sum(h, -lh);
+            let d = d + (e + l - ll);
+            if d >= 1.0 {
+                nu += 1;
+            } else if d > 0.0 {
+                nf += 1;
+                let (s, e) = two_sum(sh, h);
+                sh = s;
+                sl += e + l;
+            }
         }
-    }
-    let (lh, ll) = if nf > 0 {
+        if (nf, nu) == last || nf == 0 {
+            break;
+        }
+        last = (nf, nu);
         // λ = (Σ_F w + |U| − k)/|F|
         let (s, e) = two_sum(sh, nu as f64 - kf);
         let (s, e2) = two_sum(s, sl + e);
         let q = s / nf as f64;
         let r = (-q).mul_add(nf as f64, s);
-        (q, (r + e2) / nf as f64)
-    } else {
-        (l1, 0.0)
-    };
+        (lh, ll) = (q, (r + e2) / nf as f64);
+    }
     let mut it = w.iter();
     for (o, &v) in out.iter_mut().zip(x) {
         if v.is_finite() {
             if let Some(&(h, l)) = it.next() {
                 let (d, e) = two_sum(h, -lh);
-                *o = (d + (e + l - ll)).clamp(0.0, 1.0);
+                *o = d + (e + l - ll);
             }
         }
     }
@@ -187,4 +214,55 @@ pub fn cases(n: usize, mag: f64, seed: u64) -> Vec<Case> {
         }
     }
     out
+}
+
+/// The exact loss of one line against targets `t`: `½‖y* − t‖²`, `Σ|y* − t|`, the gradient
+/// direction `r*_i − mean_{A*} r*` on the free set `A*` (0 elsewhere; multiply by the
+/// factor, `w/τ`), and whether an entry lies within `16·eps` of a breakpoint (then a float
+/// free set may differ and the gradient is not compared).
+pub struct LossRef {
+    pub half_sq: f64,
+    pub sum_abs_r: f64,
+    pub g: Vec<f64>,
+    pub ambiguous: bool,
+}
+
+/// [`LossRef`] of the exact projection of `x/τ`.
+pub fn loss_ref(x: &[f64], t: &[f64], tau: f64, k: f64, eps: f64) -> LossRef {
+    let d = unclipped(x, tau, k);
+    let y: Vec<f64> = d.iter().map(|&v| v.clamp(0.0, 1.0)).collect();
+    let r: Vec<f64> = y.iter().zip(t).map(|(a, b)| a - b).collect();
+    let free: Vec<bool> = d.iter().map(|&v| v > 0.0 && v < 1.0).collect();
+    let nf = free.iter().filter(|&&f| f).count();
+    let mean = if nf > 0 {
+        sum2(r.iter().zip(&free).filter(|p| *p.1).map(|p| *p.0)) / nf as f64
+    } else {
+        0.0
+    };
+    LossRef {
+        half_sq: 0.5 * sum2(r.iter().map(|v| v * v)),
+        sum_abs_r: r.iter().map(|v| v.abs()).sum(),
+        g: r.iter()
+            .zip(&free)
+            .map(|(&v, &f)| if f { v - mean } else { 0.0 })
+            .collect(),
+        ambiguous: d
+            .iter()
+            .any(|&v| v.is_finite() && (v.abs() < 16.0 * eps || (v - 1.0).abs() < 16.0 * eps)),
+    }
+}
+
+/// The error of a loss value `half_sq` (the ½‖ŷ − t‖² part, summed over lines by the caller)
+/// in units of `ε·(Σ|r*| + ½‖r*‖²)`: at most 4 + 2 when each `ŷ_i` is within 4ε of `y*_i`.
+pub fn loss_error(half_sq: f64, want_half_sq: f64, sum_abs_r: f64, eps: f64) -> f64 {
+    (half_sq - want_half_sq).abs() / (eps * (sum_abs_r + want_half_sq + 1e-300))
+}
+
+/// The largest gradient error, `|g_i − factor·g*_i|` in units of `factor·ε·(1 + |g*_i|)`:
+/// at most about 8 + 2 when each `ŷ_i` is within 4ε of `y*_i`.
+pub fn grad_error(g: &[f64], want: &[f64], factor: f64, eps: f64) -> f64 {
+    g.iter()
+        .zip(want)
+        .map(|(&a, &b)| (a - factor * b).abs() / (factor * eps * (1.0 + b.abs())))
+        .fold(0.0, f64::max)
 }
