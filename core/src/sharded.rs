@@ -29,7 +29,7 @@ use crate::error::Error;
 use crate::frame::Replay;
 use crate::kernel::write_clip;
 use crate::loss::{ClassK, Reduction};
-use crate::real::{ordered_gap, ordered_mid, Real};
+use crate::real::{ordered_gap, ordered_mid, Real, SumAcc, TwoSumF64};
 use crate::validate;
 
 /// A sum-allreduce over all ranks: adds `values` element-wise across ranks, in place, and
@@ -191,17 +191,19 @@ const PIECE: usize = 2 + LIMBS;
 fn local_piece<T: Real>(col: impl Iterator<Item = T>, scale: T, lambda: T, out: &mut [i64]) {
     out.iter_mut().for_each(|v| *v = 0);
     let (mut free, mut upper) = (0i64, 0i64);
-    let mut sum = 0.0f64;
+    // compensated (issue 13: the sum of a large free set no longer moves λ by many ε)
+    let mut sum = TwoSumF64::default();
     for x in col {
         // Branch-free (a branch on the set is mispredicted on mixed data); 0 encodes as 0.
         let d = x * scale - lambda;
         let f = (d > T::ZERO) & (d < T::ONE);
         upper += (d >= T::ONE) as i64;
         free += f as i64;
-        sum += d.keep_if(f).to_f64();
+        sum.add(d.keep_if(f).to_f64());
     }
     let mut acc = [0i64; LIMBS];
-    encode(sum, &mut acc);
+    encode(sum.hi, &mut acc);
+    encode(sum.lo, &mut acc);
     if let [f, u, rest @ ..] = out {
         *f = free;
         *u = upper;
@@ -754,19 +756,22 @@ pub fn hypersimplex_loss_multiclass_sharded<T: Real, A: Allreduce + ?Sized>(
         .ok_or(Error::ScratchTooSmall)?;
     fin.iter_mut().for_each(|v| *v = 0);
     for (c, (s, out)) in states.iter().zip(fin.chunks_exact_mut(FINAL)).enumerate() {
-        let (mut free, mut sr, mut sq) = (0i64, 0.0f64, 0.0f64);
+        let mut free = 0i64;
+        let (mut sr, mut sq) = (TwoSumF64::default(), TwoSumF64::default());
         for (x, &l) in column(c).zip(labels) {
             let d = s.value(x) * scale - s.lam;
             let r = d.clip01() - if l as usize == c { T::ONE } else { T::ZERO };
             let f = (d > T::ZERO) & (d < T::ONE);
             free += f as i64;
-            sr += r.keep_if(f).to_f64();
+            sr.add(r.keep_if(f).to_f64());
             let r = r.to_f64();
-            sq += r * r;
+            sq.add(0.5 * (r * r));
         }
         out[0] = free;
-        encode(sr, &mut out[1..1 + LIMBS]);
-        encode(0.5 * sq, &mut out[1 + LIMBS..]);
+        encode(sr.hi, &mut out[1..1 + LIMBS]);
+        encode(sr.lo, &mut out[1..1 + LIMBS]);
+        encode(sq.hi, &mut out[1 + LIMBS..]);
+        encode(sq.lo, &mut out[1 + LIMBS..]);
     }
     call(ar, fin, &mut calls)?;
     let total = n as f64 * classes as f64;
