@@ -174,3 +174,120 @@ fn masks_every_path() {
         }
     }
 }
+
+/// The losses on every path (issue 13): the binary loss and the multiclass loss (value and
+/// gradient) against the exact loss of the exact projection (`exact::loss_ref`), with the
+/// bounds of `core/tests/scale_losses.rs`; `f32` results bitwise the same on every path and
+/// thread count.
+fn losses<T: Element>(name: &str) {
+    let eps = T::EPSILON.to_f64();
+    let (n, classes) = (600usize, 3usize);
+    for &mag in exact::MAGS {
+        let mut worst = (0.0f64, 0.0f64);
+        for (i, case) in exact::cases(n, mag, 13).into_iter().enumerate().step_by(2) {
+            let x: Vec<T> = case.x.iter().map(|&v| T::from_f64(v)).collect();
+            let xr: Vec<f64> = x.iter().map(|v| v.to_f64()).collect();
+            let tau = T::from_f64(case.tau);
+            let tf: Vec<f64> = (0..n)
+                .map(|j| ((j * 7 + i) % 3 == 0) as u8 as f64)
+                .collect();
+            let t: Vec<T> = tf.iter().map(|&v| T::from_f64(v)).collect();
+            let r = exact::loss_ref(&xr, &tf, case.tau, case.k, eps);
+            // multiclass: columns of the case's values, rotated
+            let batch = n / classes;
+            let lg: Vec<T> = (0..n)
+                .map(|j| x[(j / classes + 11 * (j % classes)) % n])
+                .collect();
+            let labels: Vec<u32> = (0..batch).map(|b| ((b * 5 + i) % classes) as u32).collect();
+            let kc = (case.k / classes as f64).min(batch as f64);
+            let mut first: Option<Vec<u64>> = None;
+            for kern in all_kernels() {
+                for threads in [1, 2] {
+                    let what = format!(
+                        "{name} {} threads={threads} |x/τ|≈{mag} τ={} k={}",
+                        kern.path().name(),
+                        case.tau,
+                        case.k
+                    );
+                    let (l, g, lm, gm) = with_threads(threads, || {
+                        let mut g = vec![T::ZERO; n];
+                        let l = kern
+                            .hypersimplex_loss(&x, &t, case.k, tau, Some(&mut g))
+                            .expect("loss");
+                        let mut gm = vec![T::ZERO; n];
+                        let lm = kern
+                            .hypersimplex_loss_multiclass(
+                                &lg,
+                                &labels,
+                                classes,
+                                hypersimplex::ClassK::Fixed(kc),
+                                tau,
+                                hypersimplex::Reduction::Sum,
+                                Some(&mut gm),
+                            )
+                            .expect("multiclass");
+                        (l, g, lm, gm)
+                    });
+                    let le = exact::loss_error(l.to_f64(), r.half_sq, r.sum_abs_r, eps);
+                    let gf: Vec<f64> = g.iter().map(|v| v.to_f64()).collect();
+                    let mut ge = if r.ambiguous {
+                        0.0
+                    } else {
+                        exact::grad_error(&gf, &r.g, 1.0 / case.tau, eps)
+                    };
+                    let (mut want, mut abs_r) = (0.0, 0.0);
+                    for c in 0..classes {
+                        let col: Vec<f64> = lg
+                            .iter()
+                            .skip(c)
+                            .step_by(classes)
+                            .map(|v| v.to_f64())
+                            .collect();
+                        let tc: Vec<f64> = labels
+                            .iter()
+                            .map(|&l| (l as usize == c) as u8 as f64)
+                            .collect();
+                        let rc = exact::loss_ref(&col, &tc, case.tau, kc, eps);
+                        want += rc.half_sq;
+                        abs_r += rc.sum_abs_r;
+                        if !rc.ambiguous {
+                            let gc: Vec<f64> = gm
+                                .iter()
+                                .skip(c)
+                                .step_by(classes)
+                                .map(|v| v.to_f64())
+                                .collect();
+                            ge = ge.max(exact::grad_error(&gc, &rc.g, 1.0 / case.tau, eps));
+                        }
+                    }
+                    let le = le.max(exact::loss_error(lm.to_f64(), want, abs_r, eps));
+                    assert!(
+                        le <= 6.0 && ge <= 12.0,
+                        "{what}: loss {le:.2}, gradient {ge:.2}"
+                    );
+                    worst = (worst.0.max(le), worst.1.max(ge));
+                    if eps > 1e-10 {
+                        let mut b = bits(&g);
+                        b.extend(bits(&gm));
+                        b.push(l.to_f64().to_bits());
+                        b.push(lm.to_f64().to_bits());
+                        match &first {
+                            None => first = Some(b),
+                            Some(f) => assert!(*f == b, "{what}: differs from the first path"),
+                        }
+                    }
+                }
+            }
+        }
+        println!(
+            "{name} losses |x/τ|≈{mag:e}: loss {:.2}, gradient {:.2} (units of core/tests/scale_losses.rs, every path)",
+            worst.0, worst.1
+        );
+    }
+}
+
+#[test]
+fn losses_every_path() {
+    losses::<f32>("f32");
+    losses::<f64>("f64");
+}
