@@ -37,8 +37,20 @@ pub const WINDOW: (f64, f64) = (-3.0, 3.0);
 /// the (k+1)-th value still gives exact 0s and 1s).
 pub const TARGET: f64 = 1.5;
 
-/// Shifts at most this many times (one suffices up to `|x/τ|` ≈ 1/ε).
-pub const MAX_SHIFTS: usize = 2;
+/// Shifts at most this many times, for any element type (the capacity of a [`Replay`]).
+pub const MAX_SHIFTS: usize = 24;
+
+/// Shifts at most this many times for a `bits`-bit element type. One suffices up to
+/// `|x/τ|` ≈ 1/ε; each shift takes `|λ|` from `L` to about `ε·L` (the spacing of the floats
+/// near `τ·λ`, and λ's own rounding), so `|x/τ| ≤ MAX` (2^128 for `f32`, 2^1024 for `f64`)
+/// needs at most 7 (`f32`) or 21 (`f64`): 8 and [`MAX_SHIFTS`] leave a margin.
+pub const fn max_shifts(bits: u32) -> usize {
+    if bits <= 32 {
+        8
+    } else {
+        MAX_SHIFTS
+    }
+}
 
 /// The shift `c` (in units of x) that moves λ to about [`TARGET`], or `None` when the solution is
 /// already accurate (λ in [`WINDOW`], or no free entries are possible: `k` at an end), or τ
@@ -166,7 +178,7 @@ impl<T: Real> Refined<T> {
 /// The re-solve loop over any data: `step(replay, guess)` solves the input as shifted by
 /// `replay` (the shifts so far, the last one new) from a start point. The first shift is `c`
 /// (from [`shift_for`] on `first`); shifts again while λ stays outside the window, at most
-/// [`MAX_SHIFTS`] frames in all.
+/// [`max_shifts`] shifts in all.
 ///
 /// # Errors
 /// Those of `step` (none for finite shifted values).
@@ -192,7 +204,7 @@ pub fn refine_with<T: Real>(
         replay.count += 1;
         let sol = step(&replay, T::from_f64(lam - c.to_f64() / t))?;
         passes += sol.passes;
-        match shift_for(&sol, tau).filter(|_| replay.count < MAX_SHIFTS) {
+        match shift_for(&sol, tau).filter(|_| replay.count < max_shifts(T::BITS)) {
             Some(c2) => {
                 c = c2;
                 lam = sol.lambda.to_f64();

@@ -52,15 +52,21 @@ pub const MAX_NEWTON_SHARDED: u32 = 40;
 /// The most allreduce calls one sharded call makes: the check, the solver (Newton then
 /// bisection over the `T::BITS`-bit representation) and, for the loss, the final sums.
 pub const fn max_allreduces(bits: u32) -> u32 {
-    1 + SOLVES * (MAX_NEWTON_SHARDED + bits + 2) + 1
+    1 + solves(bits) * (MAX_NEWTON_SHARDED + bits + 2) + 1
 }
 
 /// Solves per call: the first, and one per shifted frame (issue 13: where λ is large the
-/// values are shifted by a float near τλ and solved again, as in the unsharded functions).
-#[cfg(not(target_os = "none"))]
-const SOLVES: u32 = 1 + crate::frame::MAX_SHIFTS as u32;
-#[cfg(target_os = "none")]
-const SOLVES: u32 = 1;
+/// values are shifted by a float near τλ and solved again, as in the unsharded functions;
+/// more than one only where `|x/τ|` exceeds about 1/ε).
+const fn solves(bits: u32) -> u32 {
+    #[cfg(not(target_os = "none"))]
+    return 1 + crate::frame::max_shifts(bits) as u32;
+    #[cfg(target_os = "none")]
+    {
+        let _ = bits;
+        1
+    }
+}
 
 /// What a sharded call reports.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -406,7 +412,7 @@ fn solve_columns<T: Real, A: Allreduce + ?Sized, I: Iterator<Item = T>>(
 }
 
 /// [`solve_columns`], then again for the columns whose λ is large, in shifted frames (issue 13;
-/// at most `crate::frame::MAX_SHIFTS` more solves, every rank shifting alike).
+/// at most `crate::frame::max_shifts` more solves, every rank shifting alike).
 fn solve_refined<T: Real, A: Allreduce + ?Sized, I: Iterator<Item = T>>(
     states: &mut [ColumnState<T>],
     column: impl Fn(usize) -> I + Copy,
@@ -416,15 +422,20 @@ fn solve_refined<T: Real, A: Allreduce + ?Sized, I: Iterator<Item = T>>(
     buf: &mut [i64],
     calls: &mut u32,
 ) -> Result<(), Error> {
-    for _ in 0..SOLVES {
+    let mut round = 1;
+    loop {
         solve_columns(states, column, scale, ar, buf, calls)?;
+        if round >= solves(T::BITS) {
+            break;
+        }
+        round += 1;
+        // (the columns shift alike on every rank: λ and τ are agreed)
         #[cfg(not(target_os = "none"))]
         if !states.iter_mut().fold(false, |any, s| s.shift(tau) | any) {
             break;
         }
-        #[cfg(target_os = "none")]
-        let _ = tau;
     }
+    let _ = tau;
     Ok(())
 }
 

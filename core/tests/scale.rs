@@ -110,3 +110,53 @@ fn negative_control_naive_scaling_is_rejected() {
     let (e, _) = exact::errors(&naive, &reference, case.k, f32::EPSILON as f64);
     assert!(e > 16.0 * ULPS, "naive error only {e}ε");
 }
+
+/// Beyond `|x/τ| ≈ 1/ε` (up to 1e37 for `f32`, 1e300 for `f64`): exact answers (ties and
+/// gaps of at least 1 in `x/τ`), several shifts deep (issue 13: every finite input where
+/// `x/τ` does not overflow).
+fn beyond<T: Real + core::fmt::Debug>(mags: &[f64], below: impl Fn(T) -> T) {
+    let eps = T::EPSILON.to_f64();
+    for n in [9, 3000] {
+        let cases = exact::beyond_one_over_eps(
+            n,
+            mags,
+            |v| T::from_f64(v).to_f64(),
+            |v| below(T::from_f64(v)).to_f64(),
+        );
+        for (x, tau, k, want) in cases {
+            let x: Vec<T> = x.iter().map(|&v| T::from_f64(v)).collect();
+            let mut y = vec![T::ZERO; n];
+            soft_binary_argmax(&x, k, T::from_f64(tau), &mut y).expect("forward");
+            let yf: Vec<f64> = y.iter().map(|v| v.to_f64()).collect();
+            let (e, s) = exact::errors(&yf, &want, k, eps);
+            assert!(
+                e <= ULPS && s <= ULPS * (n as f64 + 1.0),
+                "n={n} x0={:e} τ={tau:e} k={k}: {e:.2}ε, sum {s:.2}ε; y[..6] = {:?}",
+                x[0].to_f64(),
+                &yf[..6]
+            );
+        }
+    }
+}
+
+#[test]
+fn beyond_one_over_eps_f32() {
+    beyond::<f32>(&[1e8, 1e12, 1e20, 1e30, 1e37], |v| {
+        f32::from_bits(if v > 0.0 {
+            v.to_bits() - 1
+        } else {
+            v.to_bits() + 1
+        })
+    });
+}
+
+#[test]
+fn beyond_one_over_eps_f64() {
+    beyond::<f64>(&[1e17, 1e30, 1e100, 1e200, 1e300], |v| {
+        f64::from_bits(if v > 0.0 {
+            v.to_bits() - 1
+        } else {
+            v.to_bits() + 1
+        })
+    });
+}

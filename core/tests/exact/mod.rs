@@ -266,3 +266,36 @@ pub fn grad_error(g: &[f64], want: &[f64], factor: f64, eps: f64) -> f64 {
         .map(|(&a, &b)| (a - factor * b).abs() / (factor * eps * (1.0 + b.abs())))
         .fold(0.0, f64::max)
 }
+
+/// Inputs beyond `|x/τ| ≈ 1/ε` (where distinct floats lie at least 1 apart in `x/τ`) with an
+/// exact answer: three entries at `A = ±C`, two at the next float below `A` (1 or more below
+/// in `x/τ`), and `n − 5` far below (`A − |C|·(1/2 + j·2^-12)`). For `k = 1.5` the exact
+/// projection is `1/2` at the three, 0 elsewhere; for `k = 3.25` it is 1 at the three, `1/8` at
+/// the two, 0 elsewhere. Returns `(x, τ, k, y*)` for `C/τ` = each of `mags`, τ = 1e-3, 1, 1e-30
+/// (as the element type rounds them: `to` and `from`), both signs, both `k`.
+#[allow(clippy::type_complexity)]
+pub fn beyond_one_over_eps(
+    n: usize,
+    mags: &[f64],
+    round: impl Fn(f64) -> f64,
+    below: impl Fn(f64) -> f64,
+) -> Vec<(Vec<f64>, f64, f64, Vec<f64>)> {
+    let mut out = Vec::new();
+    for &mag in mags {
+        for &tau in &[1e-3, 1.0, 1e-30] {
+            let tau = round(tau);
+            for &sign in &[1.0, -1.0] {
+                let a = round(sign * 1.3 * mag * tau);
+                let b = below(a);
+                let mut x = vec![a, a, a, b, b];
+                x.extend((0..n - 5).map(|j| round(a - a.abs() * (0.5 + j as f64 / 4096.0))));
+                for (k, ya, yb) in [(1.5, 0.5, 0.0), (3.25, 1.0, 0.125)] {
+                    let mut y = vec![ya, ya, ya, yb, yb];
+                    y.resize(n, 0.0);
+                    out.push((x.clone(), tau, k, y));
+                }
+            }
+        }
+    }
+    out
+}
