@@ -291,3 +291,56 @@ fn losses_every_path() {
     losses::<f32>("f32");
     losses::<f64>("f64");
 }
+
+/// Beyond `|x/τ| ≈ 1/ε` on every path: the exact answers of `exact::beyond_one_over_eps`.
+fn beyond<T: Element>(mags: &[f64], below: impl Fn(T) -> T) {
+    for n in [9, 3000, WORKING_SET_FROM + 100] {
+        let cases = exact::beyond_one_over_eps(
+            n,
+            mags,
+            |v| T::from_f64(v).to_f64(),
+            |v| below(T::from_f64(v)).to_f64(),
+        );
+        for (x, tau, k, want) in cases {
+            let x: Vec<T> = x.iter().map(|&v| T::from_f64(v)).collect();
+            for kern in all_kernels() {
+                let mut y = vec![T::ZERO; n];
+                kern.soft_binary_argmax(&x, k, T::from_f64(tau), &mut y)
+                    .expect("forward");
+                let mut yi = x.clone();
+                kern.soft_binary_argmax_in_place(&mut yi, k, T::from_f64(tau))
+                    .expect("in place");
+                for out in [&y, &yi] {
+                    check(
+                        &format!(
+                            "beyond {} n={n} x0={:e} τ={tau:e} k={k}",
+                            kern.path().name(),
+                            x[0].to_f64()
+                        ),
+                        out,
+                        &want,
+                        k,
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn beyond_one_over_eps_every_path() {
+    beyond::<f32>(&[1e8, 1e20, 1e37], |v| {
+        f32::from_bits(if v > 0.0 {
+            v.to_bits() - 1
+        } else {
+            v.to_bits() + 1
+        })
+    });
+    beyond::<f64>(&[1e17, 1e100, 1e300], |v| {
+        f64::from_bits(if v > 0.0 {
+            v.to_bits() - 1
+        } else {
+            v.to_bits() + 1
+        })
+    });
+}
