@@ -93,6 +93,12 @@ impl Residual {
 /// or two (with gradient); no allocation. `±∞` entries of x are masks as in
 /// [`soft_binary_argmax`](crate::soft_binary_argmax) (`ŷ_i` = 1 or 0, gradient 0 there).
 ///
+/// Accuracy (issue 13): `ŷ` is computed as the forward computes it, within `4·ε` of the exact
+/// projection of `x/τ` at every scale (where λ is large, in a shifted frame, block by block
+/// without a buffer), so the loss is within about `6·ε·(Σ|r*_i| + L*)` of the exact loss
+/// `L*` and each gradient entry within about `12·ε·(1 + |τ·g*_i|)/τ` of the exact gradient
+/// (tested in `tests/scale_losses.rs`).
+///
 /// # Errors
 /// [`Error::LengthMismatch`] unless x, t (and `grad_x`) have one length;
 /// [`Error::InvalidTarget`] for a target outside `[0, 1]`; [`Error::InvalidK`],
@@ -231,6 +237,10 @@ pub const fn multiclass_scratch_len(batch: usize, _classes: usize) -> usize {
 /// are masks within their class column, as in [`soft_binary_argmax`](crate::soft_binary_argmax)
 /// (e.g. `−∞` for a class a sample cannot have); every column's `k_c` must hold its masks.
 ///
+/// Accuracy: as [`hypersimplex_loss`]: each `p^(c)` is within `4·ε` of the exact projection of
+/// `X[:,c]/τ` at every scale (a column whose λ is large is shifted in `scratch` and solved
+/// again), and the loss and gradient are computed from it.
+///
 /// # Errors
 /// [`Error::LengthMismatch`] (`logits.len() != batch·classes`, `grad` of another length, or a
 /// `PerClass` slice whose length is not `classes`); [`Error::LabelOutOfRange`];
@@ -258,7 +268,10 @@ pub fn hypersimplex_loss_multiclass<T: Real>(
 /// = λ_c` with `p^(c)_b = clip(X[b,c]/τ − λ_c, 0, 1)` (`classes` values, no extra pass). For
 /// `k_c = 0` it is `max_b X[b,c]/τ` (every entry at 0), for `k_c = batch` it is
 /// `min_b X[b,c]/τ − 1` (every entry at 1). A running mean of λ over training batches
-/// calibrates prediction: see [`calibrated_argmax`](crate::calibrated_argmax).
+/// calibrates prediction: see [`calibrated_argmax`](crate::calibrated_argmax). Each λ_c is
+/// that of the first solve, the threshold of `fl(X[b,c]·fl(1/τ))` (as
+/// [`Projection::lambda`](crate::Projection::lambda)), accurate to about `ε·max(1, |λ_c|)`;
+/// the loss and gradient come from the shifted frame where `|λ_c| > 3`.
 ///
 /// # Errors
 /// As [`hypersimplex_loss_multiclass`], and [`Error::LengthMismatch`] unless

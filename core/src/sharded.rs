@@ -466,6 +466,9 @@ const TAG_LOSS: u64 = 3;
 
 /// Sharded [`soft_binary_argmax`](crate::soft_binary_argmax): `x` is this rank's part of the
 /// global vector, `k` the global k; writes this rank's part of `y = Π_Δ(n,k)(x/τ)`.
+/// Accurate as the unsharded function (within `4·ε` of the exact projection at every scale:
+/// where λ is large every rank shifts its entries by the same float and the solve repeats;
+/// the free-set sums are compensated before the exact integer allreduce).
 ///
 /// # Errors
 /// As the unsharded function (agreed across ranks: every rank returns the same error), and
