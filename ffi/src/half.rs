@@ -198,6 +198,40 @@ fn topk<H: Half>(x: *const u16, n: usize, k: usize, y: *mut u16) -> Result<(), i
     h::binary_argmax_half(xs, k as f64, ys).map_err(core_err)
 }
 
+#[inline]
+fn loss<H: Half>(
+    x: *const u16,
+    target: *const u16,
+    n: usize,
+    k: f64,
+    tau: f32,
+    loss: *mut f32,
+    grad_x: *mut u16,
+) -> Result<(), i32> {
+    let rx = Region::new(x.cast::<H>(), n)?;
+    let rt = Region::new(target.cast::<H>(), n)?;
+    let rl = Region::one(loss)?;
+    let rg = if grad_x.is_null() {
+        None
+    } else {
+        Some(Region::new(grad_x.cast::<H>(), n)?)
+    };
+    let inputs = [span(&rx), span(&rt)];
+    disjoint(&rl, &inputs)?;
+    if let Some(rg) = &rg {
+        disjoint(rg, &inputs)?;
+        disjoint(rg, &[span(&rl)])?;
+    }
+    // SAFETY: every output region is disjoint from every other region (checked above).
+    let (xs, ts) = unsafe { (rx.slice(), rt.slice()) };
+    // SAFETY: grad_x is disjoint from both inputs and from loss (checked above).
+    let gs = rg.map(|r| unsafe { r.slice_mut() });
+    let value = h::hypersimplex_loss_half(xs, ts, k, tau, gs).map_err(core_err)?;
+    // SAFETY: `loss` is a checked, non-NULL, aligned element disjoint from every slice.
+    unsafe { rl.write_first(value) };
+    Ok(())
+}
+
 #[cfg(feature = "std")]
 #[allow(clippy::too_many_arguments)]
 #[inline]
@@ -211,6 +245,7 @@ fn multiclass<H: Half>(
     reduction: i32,
     loss: *mut f32,
     grad_logits: *mut u16,
+    lambda: Option<*mut f64>,
 ) -> Result<(), i32> {
     use crate::status::*;
     use hs_core::{ClassK, Reduction};
@@ -233,6 +268,14 @@ fn multiclass<H: Half>(
         disjoint(rg, &inputs)?;
         disjoint(rg, &[span(&rl)])?;
     }
+    let rlam = match lambda {
+        Some(p) => Some(Region::new(p, classes)?),
+        None => None,
+    };
+    if let Some(r) = &rlam {
+        disjoint(r, &inputs)?;
+        disjoint(r, &[span(&rl), rg.as_ref().map_or((0, 0), span)])?;
+    }
     let reduction = match reduction {
         HS_REDUCTION_SUM => Reduction::Sum,
         HS_REDUCTION_MEAN => Reduction::Mean,
@@ -252,9 +295,31 @@ fn multiclass<H: Half>(
     };
     // SAFETY: grad_logits is disjoint from every input and from loss (checked above).
     let gs = rg.map(|r| unsafe { r.slice_mut() });
-    let value =
-        h::hypersimplex_loss_multiclass_half(xs, ls, classes, ck, tau, reduction, gs, &mut scratch)
-            .map_err(core_err)?;
+    let value = match rlam {
+        // SAFETY: lambda is disjoint from every other argument (checked above).
+        Some(r) => h::hypersimplex_loss_multiclass_lambda_half(
+            xs,
+            ls,
+            classes,
+            ck,
+            tau,
+            reduction,
+            gs,
+            &mut scratch,
+            unsafe { r.slice_mut() },
+        ),
+        None => h::hypersimplex_loss_multiclass_half(
+            xs,
+            ls,
+            classes,
+            ck,
+            tau,
+            reduction,
+            gs,
+            &mut scratch,
+        ),
+    }
+    .map_err(core_err)?;
     // SAFETY: `loss` is a checked, non-NULL, aligned element disjoint from every slice.
     unsafe { rl.write_first(value) };
     Ok(())
@@ -384,6 +449,67 @@ pub unsafe extern "C" fn hs_hypersimplex_loss_multiclass_bf16(
             reduction,
             loss,
             grad_logits,
+            None,
+        )
+    })
+}
+
+/// Binary HyperSimplex loss on bf16 data (every build, no allocation): as
+/// `hs_hypersimplex_loss_f32` on the widened `x` and `target` (both bf16), computed in float
+/// (`*loss` a float, the float loss of the widened data), `grad_x` (bf16, or NULL) each entry
+/// rounded once to nearest even. Errors as the f32 function, plus `HS_ERR_SCALE_OVERFLOW`
+/// when a gradient is asked for and `2/tau` is too large for bf16. On error `*loss` and
+/// `grad_x` are unchanged.
+///
+/// # Safety
+/// `x`, `target` (and `grad_x` unless NULL) point to `n` valid elements; `loss` to one.
+#[no_mangle]
+pub unsafe extern "C" fn hs_hypersimplex_loss_bf16(
+    x: *const u16,
+    target: *const u16,
+    n: usize,
+    k: f64,
+    tau: f32,
+    loss: *mut f32,
+    grad_x: *mut u16,
+) -> i32 {
+    run(|| self::loss::<Bf16>(x, target, n, k, tau, loss, grad_x))
+}
+
+/// Multiclass HyperSimplex loss on bf16 logits that also reports each class column's threshold
+/// (std build only): as `hs_hypersimplex_loss_multiclass_bf16`, and `lambda` receives `classes`
+/// doubles as for `hs_hypersimplex_loss_multiclass_lambda_f32` (the float threshold of the
+/// widened column). `lambda` may be NULL only when `classes == 0` and must not overlap any
+/// other argument. On error `*loss`, `grad_logits` and `lambda` are unchanged.
+///
+/// # Safety
+/// Each non-NULL pointer points to as many valid elements as for the f32 version.
+#[cfg(feature = "std")]
+#[no_mangle]
+pub unsafe extern "C" fn hs_hypersimplex_loss_multiclass_lambda_bf16(
+    logits: *const u16,
+    labels: *const u32,
+    batch: usize,
+    classes: usize,
+    k: *const f64,
+    tau: f32,
+    reduction: i32,
+    loss: *mut f32,
+    grad_logits: *mut u16,
+    lambda: *mut f64,
+) -> i32 {
+    run(|| {
+        multiclass::<Bf16>(
+            logits,
+            labels,
+            batch,
+            classes,
+            k,
+            tau,
+            reduction,
+            loss,
+            grad_logits,
+            Some(lambda),
         )
     })
 }
@@ -512,6 +638,67 @@ pub unsafe extern "C" fn hs_hypersimplex_loss_multiclass_f16(
             reduction,
             loss,
             grad_logits,
+            None,
+        )
+    })
+}
+
+/// Binary HyperSimplex loss on f16 data (every build, no allocation): as
+/// `hs_hypersimplex_loss_f32` on the widened `x` and `target` (both f16), computed in float
+/// (`*loss` a float, the float loss of the widened data), `grad_x` (f16, or NULL) each entry
+/// rounded once to nearest even. Errors as the f32 function, plus `HS_ERR_SCALE_OVERFLOW`
+/// when a gradient is asked for and `2/tau` is too large for f16. On error `*loss` and
+/// `grad_x` are unchanged.
+///
+/// # Safety
+/// `x`, `target` (and `grad_x` unless NULL) point to `n` valid elements; `loss` to one.
+#[no_mangle]
+pub unsafe extern "C" fn hs_hypersimplex_loss_f16(
+    x: *const u16,
+    target: *const u16,
+    n: usize,
+    k: f64,
+    tau: f32,
+    loss: *mut f32,
+    grad_x: *mut u16,
+) -> i32 {
+    run(|| self::loss::<F16>(x, target, n, k, tau, loss, grad_x))
+}
+
+/// Multiclass HyperSimplex loss on f16 logits that also reports each class column's threshold
+/// (std build only): as `hs_hypersimplex_loss_multiclass_f16`, and `lambda` receives `classes`
+/// doubles as for `hs_hypersimplex_loss_multiclass_lambda_f32` (the float threshold of the
+/// widened column). `lambda` may be NULL only when `classes == 0` and must not overlap any
+/// other argument. On error `*loss`, `grad_logits` and `lambda` are unchanged.
+///
+/// # Safety
+/// Each non-NULL pointer points to as many valid elements as for the f32 version.
+#[cfg(feature = "std")]
+#[no_mangle]
+pub unsafe extern "C" fn hs_hypersimplex_loss_multiclass_lambda_f16(
+    logits: *const u16,
+    labels: *const u32,
+    batch: usize,
+    classes: usize,
+    k: *const f64,
+    tau: f32,
+    reduction: i32,
+    loss: *mut f32,
+    grad_logits: *mut u16,
+    lambda: *mut f64,
+) -> i32 {
+    run(|| {
+        multiclass::<F16>(
+            logits,
+            labels,
+            batch,
+            classes,
+            k,
+            tau,
+            reduction,
+            loss,
+            grad_logits,
+            Some(lambda),
         )
     })
 }
