@@ -1,0 +1,241 @@
+//! The half-precision forward `y = round(Π_Δ(n,k)(widen(x)/τ))`: the `f32` forward of the
+//! exactly widened input, each output rounded once to nearest even, with the same λ bit for
+//! bit as the `f32` forward on a widened copy.
+//!
+//! Long vectors (at least [`WORKING_SET_FROM`] elements, on the vector paths) never widen the
+//! whole input: the working-set solver's two passes over the data read the 16-bit input
+//! directly. The sample gathers its widened elements; the split pass widens each block in
+//! chunks of [`CHUNK`] elements into a buffer on the stack (in L1) and runs the `f32` split
+//! kernel on it; the final pass widens a chunk, clips it in place and rounds it into the output.
+//! The blocks, the bracket checks and the fallback are those of the `f32` forward, and the
+//! split kernel's results do not depend on where its input is cut (counts, min/max, and the
+//! free-set sum in exact fixed point), so λ is the `f32` forward's bit for bit. When the
+//! working set does not apply (a short vector, the scalar path, invalid arguments, non-finite
+//! input, a misleading sample), the input is widened into a buffer, the `f32` forward runs on it
+//! in place and the result is rounded: the same computation the `f32` forward would do.
+
+use hypersimplex::half::Half;
+use hypersimplex::internal::solve::{Fill, Solution};
+use hypersimplex::internal::validate::k_tau as check_k_tau;
+use hypersimplex::{Error, Projection};
+
+use super::Conv;
+use crate::element::Element;
+use crate::passes::{write, write_in_place, BLOCK};
+use crate::platform::{Kernels, Path};
+use crate::working_set::{empty_summary, merge_summary, split_block, WorkingSet, WORKING_SET_FROM};
+
+/// Elements widened at a time into the stack buffer (8 KiB of `f32`, in L1 with its 4 KiB of
+/// input).
+pub const CHUNK: usize = 2048;
+
+/// λ of the streamed solve, with the conversions and `1/τ` it used.
+struct Streamed {
+    sol: Solution<f32>,
+    conv: Conv,
+    scale: f32,
+}
+
+impl Kernels {
+    /// Soft-Binary-Argmax@k on half-precision storage: `y = round(Π_Δ(n,k)(widen(x)/τ))`,
+    /// computed in `f32` (see the module documentation); bitwise the `f32` forward
+    /// [`Kernels::soft_binary_argmax`] of the widened `x`, each output rounded once to nearest
+    /// even. `scratch` holds the widened copy when one is needed (short vectors, the scalar
+    /// path, the fallbacks); it grows as needed and can be reused across calls.
+    ///
+    /// # Errors
+    /// As [`Kernels::soft_binary_argmax`], and [`Error::OutOfMemory`] when the copy cannot be
+    /// allocated; on error `y` is not modified.
+    pub fn soft_binary_argmax_half<H: Half + Send + Sync>(
+        self,
+        x: &[H],
+        k: f64,
+        tau: f32,
+        y: &mut [H],
+        scratch: &mut Vec<f32>,
+    ) -> Result<Projection, Error> {
+        if y.len() != x.len() {
+            return Err(Error::LengthMismatch);
+        }
+        if let Some(s) = self.streamed(x, k, tau) {
+            write(x, y, |xb, yb| s.write(self, xb, yb));
+            return Ok(s.sol.into());
+        }
+        let (p, buf) = self.forward_copy(x, k, tau, scratch)?;
+        Conv::new(self).narrow(buf, y);
+        Ok(p)
+    }
+
+    /// [`Kernels::soft_binary_argmax_half`] in place: `x ← round(Π_Δ(n,k)(widen(x)/τ))`.
+    ///
+    /// # Errors
+    /// As [`Kernels::soft_binary_argmax_half`]; on error `x` is not modified.
+    pub fn soft_binary_argmax_half_in_place<H: Half + Send + Sync>(
+        self,
+        x: &mut [H],
+        k: f64,
+        tau: f32,
+        scratch: &mut Vec<f32>,
+    ) -> Result<Projection, Error> {
+        if let Some(s) = self.streamed(x, k, tau) {
+            write_in_place(x, |b| s.write_in_place(self, b));
+            return Ok(s.sol.into());
+        }
+        let (p, buf) = self.forward_copy(x, k, tau, scratch)?;
+        Conv::new(self).narrow(buf, x);
+        Ok(p)
+    }
+
+    /// The `f32` forward in place on a widened copy of `x` in `scratch`, and the copy.
+    fn forward_copy<'s, H: Half>(
+        self,
+        x: &[H],
+        k: f64,
+        tau: f32,
+        scratch: &'s mut Vec<f32>,
+    ) -> Result<(Projection, &'s [f32]), Error> {
+        let buf = grow(scratch, x.len())?;
+        Conv::new(self).widen(x, buf);
+        let p = self.soft_binary_argmax_in_place(buf, k, tau)?;
+        Ok((p, buf))
+    }
+
+    /// Test hook: `true` when [`Kernels::soft_binary_argmax_half`] of `x` streams the 16-bit
+    /// input through the working-set solver (no widened copy).
+    #[doc(hidden)]
+    pub fn half_streams<H: Half + Send + Sync>(self, x: &[H], k: f64, tau: f32) -> bool {
+        self.streamed(x, k, tau).is_some()
+    }
+
+    /// λ by the working-set solver reading `x` directly, when the `f32` forward of the widened
+    /// `x` would take the working set and succeed with it (`None` otherwise).
+    fn streamed<H: Half + Send + Sync>(self, x: &[H], k: f64, tau: f32) -> Option<Streamed> {
+        let n = x.len();
+        if self.path() == Path::Scalar || n < WORKING_SET_FROM {
+            return None;
+        }
+        let scale = check_k_tau(n, k, tau).ok()?;
+        let conv = Conv::new(self);
+        let sample = self.sample_with(n, k, scale, |buf: &mut [f32], stride| {
+            let mut m = 0;
+            for (b, v) in buf
+                .iter_mut()
+                .zip(x.iter().skip(stride / 2).step_by(stride))
+            {
+                *b = v.to_f32();
+                m += 1;
+            }
+            m
+        })?;
+        let build = |a: f32, b: f32| {
+            WorkingSet::build_with(self, n, a, b, |j, slot| {
+                let c = x.get(j * BLOCK..).unwrap_or_default();
+                let c = c.get(..BLOCK).unwrap_or(c);
+                split_block(c.len(), slot, |r, out| {
+                    // The kernel on the widened chunks of `c[r]`, each chunk's kept elements
+                    // after the previous ones: the same as one call on `c[r]` widened.
+                    let mut w = [0.0f32; CHUNK];
+                    let mut acc = empty_summary();
+                    for h in c.get(r)?.chunks(CHUNK) {
+                        let w = w.get_mut(..h.len())?;
+                        conv.widen(h, w);
+                        let o = out.get_mut(acc.kept..)?;
+                        acc = merge_summary(acc, f32::split(self, w, scale, a, b, o));
+                    }
+                    Some(acc)
+                })
+            })
+        };
+        // A failing working-set solve means non-finite input: the fallback reports it.
+        let sol = self
+            .solve_working_set_with(n, k, &sample, build, || Err(Error::NonFiniteInput))
+            .ok()??;
+        Some(Streamed { sol, conv, scale })
+    }
+}
+
+impl Streamed {
+    /// Writes `y` for the block `x` (same length).
+    fn write<H: Half>(&self, k: Kernels, x: &[H], y: &mut [H]) {
+        if self.filled(y) {
+            return;
+        }
+        let mut w = [0.0f32; CHUNK];
+        for (xc, yc) in x.chunks(CHUNK).zip(y.chunks_mut(CHUNK)) {
+            if let Some(w) = self.clipped(k, xc, &mut w) {
+                self.conv.narrow(w, yc);
+            }
+        }
+    }
+
+    /// [`Streamed::write`] in place.
+    fn write_in_place<H: Half>(&self, k: Kernels, x: &mut [H]) {
+        if self.filled(x) {
+            return;
+        }
+        let mut w = [0.0f32; CHUNK];
+        for xc in x.chunks_mut(CHUNK) {
+            if let Some(w) = self.clipped(k, xc, &mut w) {
+                self.conv.narrow(w, xc);
+            }
+        }
+    }
+
+    /// `y_i = clip(fl(fl(x_i·s) − λ), 0, 1)` in `f32` for the chunk `x` (at most [`CHUNK`]),
+    /// in the front of `w`: the `f32` forward's values, bit for bit.
+    fn clipped<'w, H: Half>(&self, k: Kernels, x: &[H], w: &'w mut [f32]) -> Option<&'w [f32]> {
+        let w = w.get_mut(..x.len())?;
+        self.conv.widen(x, w);
+        f32::clip_in_place(k, w, self.scale, self.sol.lambda);
+        Some(w)
+    }
+
+    /// Fills `y` with 0 or 1 when λ says so (`k = 0`, `k = n`); `false` for the clip.
+    fn filled<H: Half>(&self, y: &mut [H]) -> bool {
+        let v = match self.sol.fill {
+            Fill::Clip => return false,
+            Fill::Zeros => H::ZERO,
+            Fill::Ones => H::ONE,
+        };
+        y.iter_mut().for_each(|o| *o = v);
+        true
+    }
+}
+
+/// The first `n` elements of `scratch`, grown (zeroed) to at least `n`.
+fn grow(scratch: &mut Vec<f32>, n: usize) -> Result<&mut [f32], Error> {
+    if scratch.len() < n {
+        scratch
+            .try_reserve_exact(n - scratch.len())
+            .map_err(|_| Error::OutOfMemory)?;
+        scratch.resize(n, 0.0);
+    }
+    scratch.get_mut(..n).ok_or(Error::OutOfMemory)
+}
+
+/// [`Kernels::soft_binary_argmax_half`] on the [`active_path`](crate::active_path), with its
+/// own scratch.
+///
+/// # Errors
+/// As [`Kernels::soft_binary_argmax_half`].
+pub fn soft_binary_argmax<H: Half + Send + Sync>(
+    x: &[H],
+    k: f64,
+    tau: f32,
+    y: &mut [H],
+) -> Result<Projection, Error> {
+    Kernels::active().soft_binary_argmax_half(x, k, tau, y, &mut Vec::new())
+}
+
+/// [`Kernels::soft_binary_argmax_half_in_place`] on the [`active_path`](crate::active_path),
+/// with its own scratch.
+///
+/// # Errors
+/// As [`Kernels::soft_binary_argmax_half_in_place`].
+pub fn soft_binary_argmax_in_place<H: Half + Send + Sync>(
+    x: &mut [H],
+    k: f64,
+    tau: f32,
+) -> Result<Projection, Error> {
+    Kernels::active().soft_binary_argmax_half_in_place(x, k, tau, &mut Vec::new())
+}
