@@ -14,13 +14,17 @@
 //!   rounds to nearest even when narrowing, as the core's conversions (tests compare them over
 //!   all 65536 patterns and the rounding midpoints).
 
-use hypersimplex::half::{Half, F16};
+use hypersimplex::half::{Bf16, Half, F16};
+
+use crate::element::Element;
 
 use crate::platform::Kernels;
 #[cfg(target_arch = "x86_64")]
 use crate::platform::Path;
 
 mod forward;
+#[cfg(target_arch = "x86_64")]
+mod x86;
 
 pub use forward::{soft_binary_argmax, soft_binary_argmax_in_place, CHUNK};
 
@@ -73,131 +77,148 @@ impl Conv {
 
     /// Widens `src` into `dst` (the common length), exactly.
     pub(crate) fn widen<H: Half>(self, src: &[H], dst: &mut [f32]) {
-        match self {
-            #[cfg(target_arch = "x86_64")]
-            Conv::F16c if as_f16(src).is_some() => {
-                if let Some(s) = as_f16(src) {
-                    // SAFETY: `Conv::F16c` exists only after the CPU was found to have AVX2
-                    // (the path) and F16C.
-                    unsafe { x86::widen(s, dst) }
-                }
+        #[cfg(target_arch = "x86_64")]
+        if self != Conv::Portable {
+            // SAFETY (all three): `Conv::Avx2` and `Conv::F16c` exist only on the AVX2 path,
+            // `Conv::F16c` only on a CPU with F16C.
+            if let Some(s) = cast::<H, Bf16>(src) {
+                return unsafe { x86::widen_bf16(s, dst) };
             }
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: `Conv::Avx2` and `Conv::F16c` exist only on the AVX2 path.
-            Conv::Avx2 | Conv::F16c => unsafe { x86::widen_avx2(src, dst) },
-            Conv::Portable => hypersimplex::half::widen(src, dst),
+            return match cast::<H, F16>(src) {
+                Some(s) if self == Conv::F16c => unsafe { x86::widen_f16(s, dst) },
+                _ => unsafe { x86::widen_avx2(src, dst) },
+            };
         }
+        hypersimplex::half::widen(src, dst)
     }
 
     /// Rounds `src` into `dst` (the common length), to nearest even.
     pub(crate) fn narrow<H: Half>(self, src: &[f32], dst: &mut [H]) {
-        match self {
-            #[cfg(target_arch = "x86_64")]
-            Conv::F16c if as_f16(dst).is_some() => {
-                if let Some(d) = as_f16_mut(dst) {
-                    // SAFETY: as in `widen`.
-                    unsafe { x86::narrow(src, d) }
+        #[cfg(target_arch = "x86_64")]
+        if self != Conv::Portable {
+            // SAFETY (all three): as in `widen`.
+            if let Some(d) = cast_mut::<H, Bf16>(dst) {
+                return unsafe { x86::narrow_bf16(src, d) };
+            }
+            if self == Conv::F16c {
+                if let Some(d) = cast_mut::<H, F16>(dst) {
+                    return unsafe { x86::narrow_f16(src, d) };
                 }
             }
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: as in `widen`.
-            Conv::Avx2 | Conv::F16c => unsafe { x86::narrow_avx2(src, dst) },
-            Conv::Portable => hypersimplex::half::narrow(src, dst),
+            return unsafe { x86::narrow_avx2(src, dst) };
         }
+        hypersimplex::half::narrow(src, dst)
+    }
+
+    /// The final write of the forward: `y_i = round(clip(fl(fl(widen(x_i)·s) − λ), 0, 1))`
+    /// (the common length), the `f32` clip kernel's values rounded once; non-temporal stores
+    /// when `stream` (for outputs much larger than the caches), where the path has them.
+    /// `chunk` is an `f32` buffer for the paths without a fused kernel.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn clip<H: Half>(
+        self,
+        k: Kernels,
+        x: &[H],
+        s: f32,
+        lam: f32,
+        y: &mut [H],
+        stream: bool,
+        chunk: &mut [f32],
+    ) {
+        let n = x.len().min(y.len());
+        // SAFETY: `x` and `y` are distinct borrows of at least `n` elements.
+        if unsafe { self.clip_fused(x.as_ptr(), y.as_mut_ptr(), n, s, lam, stream) } {
+            return;
+        }
+        let (x, y) = (
+            x.get(..n).unwrap_or_default(),
+            y.get_mut(..n).unwrap_or_default(),
+        );
+        let c = chunk.len().max(1);
+        for (xc, yc) in x.chunks(c).zip(y.chunks_mut(c)) {
+            if let Some(w) = chunk.get_mut(..xc.len()) {
+                self.widen(xc, w);
+                f32::clip_in_place(k, w, s, lam);
+                self.narrow(w, yc);
+            }
+        }
+    }
+
+    /// [`Conv::clip`] in place.
+    pub(crate) fn clip_in_place<H: Half>(
+        self,
+        k: Kernels,
+        x: &mut [H],
+        s: f32,
+        lam: f32,
+        stream: bool,
+        chunk: &mut [f32],
+    ) {
+        let p = x.as_mut_ptr();
+        // SAFETY: one buffer of `x.len()` elements, read and written through the same pointer.
+        if unsafe { self.clip_fused(p, p, x.len(), s, lam, stream) } {
+            return;
+        }
+        for xc in x.chunks_mut(chunk.len().max(1)) {
+            if let Some(w) = chunk.get_mut(..xc.len()) {
+                self.widen(xc, w);
+                f32::clip_in_place(k, w, s, lam);
+                self.narrow(w, xc);
+            }
+        }
+    }
+
+    /// The fused write kernel of `H` on this path (`false` where there is none: nothing
+    /// written).
+    ///
+    /// # Safety
+    /// `x` readable and `y` writable for `n` elements, the same buffer or disjoint ones.
+    #[allow(unused_variables)]
+    unsafe fn clip_fused<H: Half>(
+        self,
+        x: *const H,
+        y: *mut H,
+        n: usize,
+        s: f32,
+        lam: f32,
+        stream: bool,
+    ) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use core::any::TypeId;
+            let h = TypeId::of::<H>();
+            if h == TypeId::of::<Bf16>() && self != Conv::Portable {
+                // SAFETY: H is Bf16 (checked); the path has AVX2; the caller's buffers.
+                unsafe { x86::clip_bf16(x.cast(), y.cast(), n, s, lam, stream) };
+                return true;
+            }
+            if h == TypeId::of::<F16>() && self == Conv::F16c {
+                // SAFETY: H is F16 (checked); the CPU has AVX2 and F16C; the caller's buffers.
+                unsafe { x86::clip_f16(x.cast(), y.cast(), n, s, lam, stream) };
+                return true;
+            }
+        }
+        false
     }
 }
 
-/// `src` as `F16` when `H` is `F16`.
-fn as_f16<H: Half>(src: &[H]) -> Option<&[F16]> {
-    if core::any::TypeId::of::<H>() == core::any::TypeId::of::<F16>() {
-        // SAFETY: H is F16 (same type, checked above).
-        Some(unsafe { core::slice::from_raw_parts(src.as_ptr().cast::<F16>(), src.len()) })
+/// `src` as `G` when `H` is `G`.
+fn cast<H: 'static, G: 'static>(src: &[H]) -> Option<&[G]> {
+    if core::any::TypeId::of::<H>() == core::any::TypeId::of::<G>() {
+        // SAFETY: H is G (same type, checked above).
+        Some(unsafe { core::slice::from_raw_parts(src.as_ptr().cast::<G>(), src.len()) })
     } else {
         None
     }
 }
 
-/// `dst` as `F16` when `H` is `F16`.
-fn as_f16_mut<H: Half>(dst: &mut [H]) -> Option<&mut [F16]> {
-    if core::any::TypeId::of::<H>() == core::any::TypeId::of::<F16>() {
-        // SAFETY: H is F16 (same type, checked above); the borrow of `dst` moves into it.
-        Some(unsafe { core::slice::from_raw_parts_mut(dst.as_mut_ptr().cast::<F16>(), dst.len()) })
+/// `dst` as `G` when `H` is `G`.
+fn cast_mut<H: 'static, G: 'static>(dst: &mut [H]) -> Option<&mut [G]> {
+    if core::any::TypeId::of::<H>() == core::any::TypeId::of::<G>() {
+        // SAFETY: H is G (same type, checked above); the borrow of `dst` moves into it.
+        Some(unsafe { core::slice::from_raw_parts_mut(dst.as_mut_ptr().cast::<G>(), dst.len()) })
     } else {
         None
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-mod x86 {
-    use core::arch::x86_64::*;
-    use hypersimplex::half::{Half, F16};
-
-    /// The core crate's widening loop compiled with AVX2 (it vectorizes: for `bf16` a shift,
-    /// for `f16` integer operations and one exact multiplication).
-    ///
-    /// # Safety
-    /// The CPU must support AVX2.
-    #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn widen_avx2<H: Half>(src: &[H], dst: &mut [f32]) {
-        for (d, &v) in dst.iter_mut().zip(src) {
-            *d = v.to_f32();
-        }
-    }
-
-    /// The core crate's rounding loop compiled with AVX2.
-    ///
-    /// # Safety
-    /// The CPU must support AVX2.
-    #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn narrow_avx2<H: Half>(src: &[f32], dst: &mut [H]) {
-        for (d, &v) in dst.iter_mut().zip(src) {
-            *d = H::from_f32(v);
-        }
-    }
-
-    /// F16C widening, 8 per instruction, the tail in scalar code.
-    ///
-    /// # Safety
-    /// The CPU must support F16C and AVX.
-    #[target_feature(enable = "avx,f16c")]
-    pub(super) unsafe fn widen(src: &[F16], dst: &mut [f32]) {
-        let n = src.len().min(dst.len());
-        let (s, d) = (&src[..n], &mut dst[..n]);
-        let mut i = 0;
-        while i + 8 <= n {
-            // SAFETY: i + 8 ≤ n = the length of both slices; unaligned loads and stores.
-            unsafe {
-                let h = _mm_loadu_si128(s.as_ptr().add(i).cast::<__m128i>());
-                _mm256_storeu_ps(d.as_mut_ptr().add(i), _mm256_cvtph_ps(h));
-            }
-            i += 8;
-        }
-        for (o, v) in d[i..].iter_mut().zip(&s[i..]) {
-            *o = v.to_f32();
-        }
-    }
-
-    /// F16C rounding to nearest even, 8 per instruction, the tail in scalar code.
-    ///
-    /// # Safety
-    /// The CPU must support F16C and AVX.
-    #[target_feature(enable = "avx,f16c")]
-    pub(super) unsafe fn narrow(src: &[f32], dst: &mut [F16]) {
-        let n = src.len().min(dst.len());
-        let (s, d) = (&src[..n], &mut dst[..n]);
-        let mut i = 0;
-        while i + 8 <= n {
-            // SAFETY: i + 8 ≤ n = the length of both slices; unaligned loads and stores.
-            unsafe {
-                let v = _mm256_loadu_ps(s.as_ptr().add(i));
-                let h = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(v);
-                _mm_storeu_si128(d.as_mut_ptr().add(i).cast::<__m128i>(), h);
-            }
-            i += 8;
-        }
-        for (o, &v) in d[i..].iter_mut().zip(&s[i..]) {
-            *o = F16::from_f32(v);
-        }
     }
 }
 
@@ -257,6 +278,57 @@ mod tests {
             for (x, h) in cases.iter().zip(&o) {
                 assert_eq!(*h, H::from_f32(*x), "{c:?} {x:e}");
             }
+        }
+    }
+
+    /// The fused final write (and its chunked fallback) of every variant against the scalar
+    /// formula `round(clip(fl(fl(widen(x)·s) − λ), 0, 1))`, out of place and in place, with and
+    /// without non-temporal stores, at every alignment of the output and lengths with tails.
+    fn clip_matches_scalar<H: Half>(c: Conv) {
+        use hypersimplex::Real;
+        let k = Kernels::active();
+        let mut xs: Vec<H> = (0..1100u32)
+            .map(|i| H::from_f32((i as f32 * 0.37).sin() * 3.0))
+            .collect();
+        // NaN (clip maps it to 0), ±∞, ±0 and a subnormal inside
+        for (i, v) in [f32::NAN, f32::INFINITY, -f32::INFINITY, 0.0, -0.0, 1e-40]
+            .into_iter()
+            .enumerate()
+        {
+            xs[3 + 7 * i] = H::from_f32(v);
+        }
+        let (s, lam) = (1.0f32 / 0.7, 0.3f32);
+        let want: Vec<H> = xs
+            .iter()
+            .map(|v| H::from_f32((v.to_f32() * s - lam).clip01()))
+            .collect();
+        let mut chunk = [0.0f32; 64];
+        for len in [0usize, 1, 7, 8, 9, 15, 16, 17, 33, 1000] {
+            for off in 0..17 {
+                for stream in [false, true] {
+                    let x = &xs[off..off + len];
+                    let w = &want[off..off + len];
+                    let mut buf = vec![H::from_bits(0x1234); len + 17];
+                    let y = &mut buf[off..off + len];
+                    c.clip(k, x, s, lam, y, stream, &mut chunk);
+                    assert!(y == w, "{c:?} len {len} off {off} stream {stream}");
+                    let mut io = xs.clone();
+                    c.clip_in_place(k, &mut io[off..off + len], s, lam, stream, &mut chunk);
+                    assert!(
+                        &io[off..off + len] == w,
+                        "{c:?} in place len {len} off {off}"
+                    );
+                    assert!(io[..off] == xs[..off] && io[off + len..] == xs[off + len..]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_final_write_matches_the_scalar_formula() {
+        for c in convs() {
+            clip_matches_scalar::<F16>(c);
+            clip_matches_scalar::<Bf16>(c);
         }
     }
 

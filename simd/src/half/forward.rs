@@ -20,28 +20,43 @@ use hypersimplex::internal::validate::k_tau as check_k_tau;
 use hypersimplex::{Error, Projection};
 
 use super::Conv;
-use crate::element::Element;
+use crate::element::{Element, VECTOR_MIN};
 use crate::passes::{write, write_in_place, BLOCK};
 use crate::platform::{Kernels, Path};
 use crate::working_set::{empty_summary, merge_summary, split_block, WorkingSet, WORKING_SET_FROM};
+use crate::STREAM_FROM_BYTES;
 
-/// Elements widened at a time into the stack buffer (8 KiB of `f32`, in L1 with its 4 KiB of
-/// input).
+/// Elements widened at a time into the stack buffer of the final pass (8 KiB of `f32`, in L1
+/// with its 4 KiB of input and output).
 pub const CHUNK: usize = 2048;
 
-/// λ of the streamed solve, with the conversions and `1/τ` it used.
-struct Streamed {
+/// Elements widened at a time for the split pass. Longer than [`CHUNK`]: each split kernel call
+/// first computes two thresholds by bisection (`working_set::unit_threshold`), a fixed cost.
+pub const SPLIT_CHUNK: usize = 16384;
+
+/// A solved λ and how to write with it: the conversions, `1/τ`, and whether the output takes
+/// non-temporal stores.
+struct Finish {
     sol: Solution<f32>,
     conv: Conv,
     scale: f32,
+    /// Non-temporal stores for the output (at least `STREAM_FROM_BYTES`).
+    stream: bool,
+}
+
+/// The outcome of the solve: λ to write from the half input, or the `f32` forward already
+/// computed on the widened copy in the scratch buffer (masks; short inputs).
+enum Solved {
+    Lambda(Finish),
+    Copy(Projection),
 }
 
 impl Kernels {
     /// Soft-Binary-Argmax@k on half-precision storage: `y = round(Π_Δ(n,k)(widen(x)/τ))`,
     /// computed in `f32` (see the module documentation); bitwise the `f32` forward
     /// [`Kernels::soft_binary_argmax`] of the widened `x`, each output rounded once to nearest
-    /// even. `scratch` holds the widened copy when one is needed (short vectors, the scalar
-    /// path, the fallbacks); it grows as needed and can be reused across calls.
+    /// even. `scratch` holds the widened copy when one is needed (below [`WORKING_SET_FROM`],
+    /// the scalar path, the fallbacks); it grows as needed and can be reused across calls.
     ///
     /// # Errors
     /// As [`Kernels::soft_binary_argmax`], and [`Error::OutOfMemory`] when the copy cannot be
@@ -57,13 +72,16 @@ impl Kernels {
         if y.len() != x.len() {
             return Err(Error::LengthMismatch);
         }
-        if let Some(s) = self.streamed(x, k, tau) {
-            write(x, y, |xb, yb| s.write(self, xb, yb));
-            return Ok(s.sol.into());
+        match self.solve_half(x, k, tau, scratch)? {
+            Solved::Lambda(f) => {
+                write(x, y, |xb, yb| f.write(self, xb, yb));
+                Ok(f.sol.into())
+            }
+            Solved::Copy(p) => {
+                Conv::new(self).narrow(scratch, y);
+                Ok(p)
+            }
         }
-        let (p, buf) = self.forward_copy(x, k, tau, scratch)?;
-        Conv::new(self).narrow(buf, y);
-        Ok(p)
     }
 
     /// [`Kernels::soft_binary_argmax_half`] in place: `x ← round(Π_Δ(n,k)(widen(x)/τ))`.
@@ -77,27 +95,54 @@ impl Kernels {
         tau: f32,
         scratch: &mut Vec<f32>,
     ) -> Result<Projection, Error> {
-        if let Some(s) = self.streamed(x, k, tau) {
-            write_in_place(x, |b| s.write_in_place(self, b));
-            return Ok(s.sol.into());
+        match self.solve_half(x, k, tau, scratch)? {
+            Solved::Lambda(f) => {
+                write_in_place(x, |b| f.write_in_place(self, b));
+                Ok(f.sol.into())
+            }
+            Solved::Copy(p) => {
+                Conv::new(self).narrow(scratch, x);
+                Ok(p)
+            }
         }
-        let (p, buf) = self.forward_copy(x, k, tau, scratch)?;
-        Conv::new(self).narrow(buf, x);
-        Ok(p)
     }
 
-    /// The `f32` forward in place on a widened copy of `x` in `scratch`, and the copy.
-    fn forward_copy<'s, H: Half>(
+    /// λ for the half forward, computed as the `f32` forward of the widened `x` computes it:
+    /// streamed when possible ([`Kernels::streamed`]); otherwise on a widened copy in `scratch`
+    /// (its first `x.len()` elements) with the `f32` solver, or, for input with masks (`±∞`)
+    /// and inputs shorter than [`VECTOR_MIN`], the whole `f32` forward in place on the copy.
+    fn solve_half<H: Half + Send + Sync>(
         self,
         x: &[H],
         k: f64,
         tau: f32,
-        scratch: &'s mut Vec<f32>,
-    ) -> Result<(Projection, &'s [f32]), Error> {
-        let buf = grow(scratch, x.len())?;
-        Conv::new(self).widen(x, buf);
-        let p = self.soft_binary_argmax_in_place(buf, k, tau)?;
-        Ok((p, buf))
+        scratch: &mut Vec<f32>,
+    ) -> Result<Solved, Error> {
+        if let Some(f) = self.streamed(x, k, tau) {
+            return Ok(Solved::Lambda(f));
+        }
+        let n = x.len();
+        let conv = Conv::new(self);
+        let buf = grow(scratch, n)?;
+        conv.widen(x, buf);
+        if n >= VECTOR_MIN {
+            // the `f32` forward's solve (`Kernels::project`) without its write
+            let scale = check_k_tau(n, k, tau)?;
+            match self.solve_unmasked(buf, k, scale) {
+                Ok(sol) => {
+                    let stream = core::mem::size_of_val(x) >= STREAM_FROM_BYTES;
+                    return Ok(Solved::Lambda(Finish {
+                        sol,
+                        conv,
+                        scale,
+                        stream,
+                    }));
+                }
+                Err(Error::NonFiniteInput) => {} // masks, or NaN: the full forward decides
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Solved::Copy(self.soft_binary_argmax_in_place(buf, k, tau)?))
     }
 
     /// Test hook: `true` when [`Kernels::soft_binary_argmax_half`] of `x` streams the 16-bit
@@ -109,7 +154,7 @@ impl Kernels {
 
     /// λ by the working-set solver reading `x` directly, when the `f32` forward of the widened
     /// `x` would take the working set and succeed with it (`None` otherwise).
-    fn streamed<H: Half + Send + Sync>(self, x: &[H], k: f64, tau: f32) -> Option<Streamed> {
+    fn streamed<H: Half + Send + Sync>(self, x: &[H], k: f64, tau: f32) -> Option<Finish> {
         let n = x.len();
         if self.path() == Path::Scalar || n < WORKING_SET_FROM {
             return None;
@@ -134,9 +179,9 @@ impl Kernels {
                 split_block(c.len(), slot, |r, out| {
                     // The kernel on the widened chunks of `c[r]`, each chunk's kept elements
                     // after the previous ones: the same as one call on `c[r]` widened.
-                    let mut w = [0.0f32; CHUNK];
+                    let mut w = [0.0f32; SPLIT_CHUNK];
                     let mut acc = empty_summary();
-                    for h in c.get(r)?.chunks(CHUNK) {
+                    for h in c.get(r)?.chunks(SPLIT_CHUNK) {
                         let w = w.get_mut(..h.len())?;
                         conv.widen(h, w);
                         let o = out.get_mut(acc.kept..)?;
@@ -150,44 +195,35 @@ impl Kernels {
         let sol = self
             .solve_working_set_with(n, k, &sample, build, || Err(Error::NonFiniteInput))
             .ok()??;
-        Some(Streamed { sol, conv, scale })
+        let stream = core::mem::size_of_val(x) >= STREAM_FROM_BYTES;
+        Some(Finish {
+            sol,
+            conv,
+            scale,
+            stream,
+        })
     }
 }
 
-impl Streamed {
+impl Finish {
     /// Writes `y` for the block `x` (same length).
     fn write<H: Half>(&self, k: Kernels, x: &[H], y: &mut [H]) {
         if self.filled(y) {
             return;
         }
-        let mut w = [0.0f32; CHUNK];
-        for (xc, yc) in x.chunks(CHUNK).zip(y.chunks_mut(CHUNK)) {
-            if let Some(w) = self.clipped(k, xc, &mut w) {
-                self.conv.narrow(w, yc);
-            }
-        }
+        let (s, lam) = (self.scale, self.sol.lambda);
+        self.conv
+            .clip(k, x, s, lam, y, self.stream, &mut [0.0f32; CHUNK]);
     }
 
-    /// [`Streamed::write`] in place.
+    /// [`Finish::write`] in place.
     fn write_in_place<H: Half>(&self, k: Kernels, x: &mut [H]) {
         if self.filled(x) {
             return;
         }
-        let mut w = [0.0f32; CHUNK];
-        for xc in x.chunks_mut(CHUNK) {
-            if let Some(w) = self.clipped(k, xc, &mut w) {
-                self.conv.narrow(w, xc);
-            }
-        }
-    }
-
-    /// `y_i = clip(fl(fl(x_i·s) − λ), 0, 1)` in `f32` for the chunk `x` (at most [`CHUNK`]),
-    /// in the front of `w`: the `f32` forward's values, bit for bit.
-    fn clipped<'w, H: Half>(&self, k: Kernels, x: &[H], w: &'w mut [f32]) -> Option<&'w [f32]> {
-        let w = w.get_mut(..x.len())?;
-        self.conv.widen(x, w);
-        f32::clip_in_place(k, w, self.scale, self.sol.lambda);
-        Some(w)
+        let (s, lam) = (self.scale, self.sol.lambda);
+        self.conv
+            .clip_in_place(k, x, s, lam, self.stream, &mut [0.0f32; CHUNK]);
     }
 
     /// Fills `y` with 0 or 1 when λ says so (`k = 0`, `k = n`); `false` for the clip.
