@@ -168,15 +168,36 @@ impl Conv {
         }
     }
 
-    /// The fused write kernel of `H` on this path (`false` where there is none: nothing
-    /// written).
+    /// [`Conv::clip`] from the widened input `w` (already `f32`): `y_i = round(clip(fl(w_i·s)
+    /// − λ, 0, 1))`, the same values, for a copy that is still in the cache.
+    pub(crate) fn clip_wide<H: Half>(self, k: Kernels, w: &[f32], s: f32, lam: f32, y: &mut [H]) {
+        let n = w.len().min(y.len());
+        // SAFETY: `w` and `y` are distinct borrows of at least `n` elements.
+        if unsafe { self.clip_fused(w.as_ptr(), y.as_mut_ptr(), n, s, lam, false) } {
+            return;
+        }
+        let mut chunk = [0.0f32; forward::CHUNK];
+        let (w, y) = (
+            w.get(..n).unwrap_or_default(),
+            y.get_mut(..n).unwrap_or_default(),
+        );
+        for (wc, yc) in w.chunks(forward::CHUNK).zip(y.chunks_mut(forward::CHUNK)) {
+            if let Some(c) = chunk.get_mut(..wc.len()) {
+                f32::clip(k, wc, s, lam, c);
+                self.narrow(c, yc);
+            }
+        }
+    }
+
+    /// The fused write kernel from `S` (`H` itself or `f32`) into `H` on this path (`false`
+    /// where there is none: nothing written).
     ///
     /// # Safety
     /// `x` readable and `y` writable for `n` elements, the same buffer or disjoint ones.
     #[allow(unused_variables)]
-    unsafe fn clip_fused<H: Half>(
+    unsafe fn clip_fused<S: 'static, H: Half>(
         self,
-        x: *const H,
+        x: *const S,
         y: *mut H,
         n: usize,
         s: f32,
@@ -186,15 +207,29 @@ impl Conv {
         #[cfg(target_arch = "x86_64")]
         {
             use core::any::TypeId;
-            let h = TypeId::of::<H>();
+            let (h, src) = (TypeId::of::<H>(), TypeId::of::<S>());
+            let wide = src == TypeId::of::<f32>();
+            if !wide && src != h {
+                return false;
+            }
             if h == TypeId::of::<Bf16>() && self != Conv::Portable {
-                // SAFETY: H is Bf16 (checked); the path has AVX2; the caller's buffers.
-                unsafe { x86::clip_bf16(x.cast(), y.cast(), n, s, lam, stream) };
+                // SAFETY (both): H is Bf16 and S is Bf16 or f32 (checked); the path has AVX2;
+                // the caller's buffers.
+                match wide {
+                    true => unsafe { x86::clip_bf16::<f32>(x.cast(), y.cast(), n, s, lam, stream) },
+                    false => unsafe {
+                        x86::clip_bf16::<Bf16>(x.cast(), y.cast(), n, s, lam, stream)
+                    },
+                }
                 return true;
             }
             if h == TypeId::of::<F16>() && self == Conv::F16c {
-                // SAFETY: H is F16 (checked); the CPU has AVX2 and F16C; the caller's buffers.
-                unsafe { x86::clip_f16(x.cast(), y.cast(), n, s, lam, stream) };
+                // SAFETY (both): H is F16 and S is F16 or f32 (checked); the CPU has AVX2 and
+                // F16C; the caller's buffers.
+                match wide {
+                    true => unsafe { x86::clip_f16::<f32>(x.cast(), y.cast(), n, s, lam, stream) },
+                    false => unsafe { x86::clip_f16::<F16>(x.cast(), y.cast(), n, s, lam, stream) },
+                }
                 return true;
             }
         }
@@ -285,7 +320,6 @@ mod tests {
     /// formula `round(clip(fl(fl(widen(x)·s) − λ), 0, 1))`, out of place and in place, with and
     /// without non-temporal stores, at every alignment of the output and lengths with tails.
     fn clip_matches_scalar<H: Half>(c: Conv) {
-        use hypersimplex::Real;
         let k = Kernels::active();
         let mut xs: Vec<H> = (0..1100u32)
             .map(|i| H::from_f32((i as f32 * 0.37).sin() * 3.0))
@@ -297,7 +331,20 @@ mod tests {
         {
             xs[3 + 7 * i] = H::from_f32(v);
         }
-        let (s, lam) = (1.0f32 / 0.7, 0.3f32);
+        // a generic scale, and 1 + half an ulp of the format at 1: every x in (0, 1) with an
+        // even last bit then lands on a rounding tie (ties to even, not up)
+        let half_ulp = if H::OVERFLOW > 1e30 {
+            2f32.powi(-8)
+        } else {
+            2f32.powi(-11)
+        };
+        for (s, lam) in [(1.0f32 / 0.7, 0.3f32), (1.0 + half_ulp, 0.0)] {
+            clip_case(c, k, &xs, s, lam);
+        }
+    }
+
+    fn clip_case<H: Half>(c: Conv, k: Kernels, xs: &[H], s: f32, lam: f32) {
+        use hypersimplex::Real;
         let want: Vec<H> = xs
             .iter()
             .map(|v| H::from_f32((v.to_f32() * s - lam).clip01()))
@@ -312,7 +359,11 @@ mod tests {
                     let y = &mut buf[off..off + len];
                     c.clip(k, x, s, lam, y, stream, &mut chunk);
                     assert!(y == w, "{c:?} len {len} off {off} stream {stream}");
-                    let mut io = xs.clone();
+                    let wide: Vec<f32> = x.iter().map(|v| v.to_f32()).collect();
+                    let mut yw = vec![H::from_bits(0x1234); len];
+                    c.clip_wide(k, &wide, s, lam, &mut yw);
+                    assert!(yw == w, "{c:?} from f32, len {len} off {off}");
+                    let mut io = xs.to_vec();
                     c.clip_in_place(k, &mut io[off..off + len], s, lam, stream, &mut chunk);
                     assert!(
                         &io[off..off + len] == w,

@@ -87,6 +87,12 @@ pub fn unit_threshold<T: Real>(c: T) -> T {
     if !reaches(hi) {
         return T::from_f64(f64::INFINITY); // not reached for finite c
     }
+    // Usually the value below `hi` already fails, so `hi` is the least (monotonicity); this
+    // check makes the common case two comparisons instead of a bisection (the half-precision
+    // forward calls the split kernel, and so this function, once per chunk of 4096 elements).
+    if !reaches(T::from_ordered(hi.to_ordered() - 1)) {
+        return hi;
+    }
     // Ordered integers (`Real::to_ordered`), widened so that the difference cannot overflow.
     let (mut lo, mut up) = (c.to_ordered() as i128, hi.to_ordered() as i128);
     while up - lo > 1 {

@@ -32,7 +32,7 @@ pub const CHUNK: usize = 2048;
 
 /// Elements widened at a time for the split pass. Longer than [`CHUNK`]: each split kernel call
 /// first computes two thresholds by bisection (`working_set::unit_threshold`), a fixed cost.
-pub const SPLIT_CHUNK: usize = 16384;
+pub const SPLIT_CHUNK: usize = 4096;
 
 /// A solved λ and how to write with it: the conversions, `1/τ`, and whether the output takes
 /// non-temporal stores.
@@ -44,10 +44,12 @@ struct Finish {
     stream: bool,
 }
 
-/// The outcome of the solve: λ to write from the half input, or the `f32` forward already
-/// computed on the widened copy in the scratch buffer (masks; short inputs).
+/// The outcome of the solve: λ to write from the half input, λ to write from the widened copy
+/// at the front of the scratch buffer (still in the cache: below [`WORKING_SET_FROM`]), or the
+/// `f32` forward already computed on that copy (masks; inputs shorter than [`VECTOR_MIN`]).
 enum Solved {
     Lambda(Finish),
+    Wide(Finish),
     Copy(Projection),
 }
 
@@ -77,6 +79,10 @@ impl Kernels {
                 write(x, y, |xb, yb| f.write(self, xb, yb));
                 Ok(f.sol.into())
             }
+            Solved::Wide(f) => {
+                f.write_wide(self, scratch, y);
+                Ok(f.sol.into())
+            }
             Solved::Copy(p) => {
                 Conv::new(self).narrow(scratch, y);
                 Ok(p)
@@ -98,6 +104,10 @@ impl Kernels {
         match self.solve_half(x, k, tau, scratch)? {
             Solved::Lambda(f) => {
                 write_in_place(x, |b| f.write_in_place(self, b));
+                Ok(f.sol.into())
+            }
+            Solved::Wide(f) => {
+                f.write_wide(self, scratch, x);
                 Ok(f.sol.into())
             }
             Solved::Copy(p) => {
@@ -131,12 +141,17 @@ impl Kernels {
             match self.solve_unmasked(buf, k, scale) {
                 Ok(sol) => {
                     let stream = core::mem::size_of_val(x) >= STREAM_FROM_BYTES;
-                    return Ok(Solved::Lambda(Finish {
+                    let f = Finish {
                         sol,
                         conv,
                         scale,
                         stream,
-                    }));
+                    };
+                    // a copy still in the cache is cheaper to read than the input (no widening)
+                    return Ok(match n < WORKING_SET_FROM {
+                        true => Solved::Wide(f),
+                        false => Solved::Lambda(f),
+                    });
                 }
                 Err(Error::NonFiniteInput) => {} // masks, or NaN: the full forward decides
                 Err(e) => return Err(e),
@@ -224,6 +239,14 @@ impl Finish {
         let (s, lam) = (self.scale, self.sol.lambda);
         self.conv
             .clip_in_place(k, x, s, lam, self.stream, &mut [0.0f32; CHUNK]);
+    }
+
+    /// Writes `y` from the widened input `w` (at least `y.len()` elements), in one block.
+    fn write_wide<H: Half>(&self, k: Kernels, w: &[f32], y: &mut [H]) {
+        if !self.filled(y) {
+            let (s, lam) = (self.scale, self.sol.lambda);
+            self.conv.clip_wide(k, w, s, lam, y);
+        }
     }
 
     /// Fills `y` with 0 or 1 when λ says so (`k = 0`, `k = n`); `false` for the clip.

@@ -84,6 +84,43 @@ unsafe impl Io8 for F16 {
     }
 }
 
+/// A source of the final write: a half type (widened as it is read) or `f32`.
+///
+/// # Safety
+/// For implementors: `load8` reads 8 elements at `p` and widens them exactly, as `wide`.
+pub(super) unsafe trait Src: Copy {
+    /// The 8 elements at `p` (unaligned), as `f32`.
+    unsafe fn load8(p: *const Self) -> __m256;
+    /// The element as `f32`.
+    fn wide(self) -> f32;
+}
+
+// SAFETY: `Io8::load8` widens exactly.
+unsafe impl<H: Io8> Src for H {
+    #[inline(always)]
+    unsafe fn load8(p: *const Self) -> __m256 {
+        // SAFETY: the caller passes 8 readable elements and has the features.
+        unsafe { <H as Io8>::load8(p) }
+    }
+    #[inline(always)]
+    fn wide(self) -> f32 {
+        self.to_f32()
+    }
+}
+
+// SAFETY: a plain unaligned load.
+unsafe impl Src for f32 {
+    #[inline(always)]
+    unsafe fn load8(p: *const Self) -> __m256 {
+        // SAFETY: the caller passes 8 readable elements and has AVX.
+        unsafe { _mm256_loadu_ps(p) }
+    }
+    #[inline(always)]
+    fn wide(self) -> f32 {
+        self
+    }
+}
+
 /// Widens `src` into `dst` (the common length), 8 at a time, the tail in scalar code.
 ///
 /// # Safety
@@ -93,6 +130,18 @@ unsafe fn widen_body<H: Io8>(src: &[H], dst: &mut [f32]) {
     let n = src.len().min(dst.len());
     let (s, d) = (src.as_ptr(), dst.as_mut_ptr());
     let mut i = 0;
+    while i + 32 <= n {
+        // SAFETY: i + 32 ≤ n, the length of both slices; the caller guarantees the features.
+        unsafe {
+            let (a, b) = (H::load8(s.add(i)), H::load8(s.add(i + 8)));
+            let (c, e) = (H::load8(s.add(i + 16)), H::load8(s.add(i + 24)));
+            _mm256_storeu_ps(d.add(i), a);
+            _mm256_storeu_ps(d.add(i + 8), b);
+            _mm256_storeu_ps(d.add(i + 16), c);
+            _mm256_storeu_ps(d.add(i + 24), e);
+        }
+        i += 32;
+    }
     while i + 8 <= n {
         // SAFETY: i + 8 ≤ n, the length of both slices; the caller guarantees the features.
         unsafe { _mm256_storeu_ps(d.add(i), H::load8(s.add(i))) };
@@ -135,10 +184,17 @@ unsafe fn narrow_body<H: Io8>(src: &[f32], dst: &mut [H]) {
 /// `x` readable and `y` writable for `n` elements, either the same or disjoint; the CPU must
 /// have `H`'s [`Io8`] features.
 #[inline(always)]
-unsafe fn clip_body<H: Io8>(x: *const H, y: *mut H, n: usize, s: f32, lam: f32, stream: bool) {
+unsafe fn clip_body<S: Src, H: Io8>(
+    x: *const S,
+    y: *mut H,
+    n: usize,
+    s: f32,
+    lam: f32,
+    stream: bool,
+) {
     let one = |i: usize| {
         // SAFETY: called with i < n (below); reads before it writes.
-        unsafe { *y.add(i) = H::from_f32(((*x.add(i)).to_f32() * s - lam).clip01()) };
+        unsafe { *y.add(i) = H::from_f32(((*x.add(i)).wide() * s - lam).clip01()) };
     };
     // the elements before the first 32-byte aligned slot of `y` (non-temporal stores only)
     let head = if stream { y.align_offset(32).min(n) } else { 0 };
@@ -149,7 +205,7 @@ unsafe fn clip_body<H: Io8>(x: *const H, y: *mut H, n: usize, s: f32, lam: f32, 
     // fence orders the streaming stores before later accesses.
     unsafe {
         let (vs, vl) = (F32x8::splat(s), F32x8::splat(lam));
-        let value = |i: usize| F32x8::clip01(F32x8::sub(F32x8::mul(H::load8(x.add(i)), vs), vl));
+        let value = |i: usize| F32x8::clip01(F32x8::sub(F32x8::mul(S::load8(x.add(i)), vs), vl));
         let pair = |i: usize| H::pack16::<true>(value(i), value(i + 8));
         if stream {
             while i + 16 <= n {
@@ -207,13 +263,13 @@ pub(super) unsafe fn narrow_f16(src: &[f32], dst: &mut [F16]) {
     unsafe { narrow_body(src, dst) }
 }
 
-/// The final write on `bf16` (see [`clip_body`]).
+/// The final write into `bf16` from `bf16` or `f32` (see [`clip_body`]).
 ///
 /// # Safety
 /// As [`clip_body`], with AVX2.
 #[target_feature(enable = "avx2")]
-pub(super) unsafe fn clip_bf16(
-    x: *const Bf16,
+pub(super) unsafe fn clip_bf16<S: Src>(
+    x: *const S,
     y: *mut Bf16,
     n: usize,
     s: f32,
@@ -224,13 +280,13 @@ pub(super) unsafe fn clip_bf16(
     unsafe { clip_body(x, y, n, s, lam, stream) }
 }
 
-/// The final write on `f16` (see [`clip_body`]).
+/// The final write into `f16` from `f16` or `f32` (see [`clip_body`]).
 ///
 /// # Safety
 /// As [`clip_body`], with AVX2 and F16C.
 #[target_feature(enable = "avx2,f16c")]
-pub(super) unsafe fn clip_f16(
-    x: *const F16,
+pub(super) unsafe fn clip_f16<S: Src>(
+    x: *const S,
     y: *mut F16,
     n: usize,
     s: f32,
