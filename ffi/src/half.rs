@@ -3,11 +3,12 @@
 //! to nearest even. Same pointer checks, aliases, status codes and untouched-output rules as
 //! the `f32` functions; NaN bit patterns are `HS_ERR_NON_FINITE_INPUT`, `±inf` are masks.
 //!
-//! Where the work runs: the forward functions of the std build widen the input into a `float`
-//! buffer (one vector or row at a time; F16C conversions on x86-64 with AVX2 and F16C), run the SIMD `float` forward
-//! in place on it and round into the output, so they return exactly the `f32` function's
-//! result rounded; everything else (and the no_std build) runs the core crate's scalar `half`
-//! module, which reads the 16-bit data directly (no SIMD half kernels yet).
+//! Where the work runs: the forward functions of the std build (single and rows) call the SIMD
+//! crate's half forward (`hypersimplex_simd::Kernels::soft_binary_argmax_half`): long vectors
+//! stream the 16-bit data through the working-set solver (no `float` copy), shorter ones use
+//! one widened `float` row in a scratch buffer reused across rows; either way exactly the `f32`
+//! function's result rounded. Everything else (and the no_std build) runs the core crate's
+//! scalar `half` module, which reads the 16-bit data directly.
 
 use crate::ptr::{disjoint, span, Region};
 use crate::{core_err, run};

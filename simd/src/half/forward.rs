@@ -1,18 +1,25 @@
 //! The half-precision forward `y = round(Π_Δ(n,k)(widen(x)/τ))`: the `f32` forward of the
 //! exactly widened input, each output rounded once to nearest even, with the same λ bit for
-//! bit as the `f32` forward on a widened copy.
+//! bit as the `f32` forward on a widened copy (so every output is that forward's, rounded).
 //!
-//! Long vectors (at least [`WORKING_SET_FROM`] elements, on the vector paths) never widen the
-//! whole input: the working-set solver's two passes over the data read the 16-bit input
-//! directly. The sample gathers its widened elements; the split pass widens each block in
-//! chunks of [`CHUNK`] elements into a buffer on the stack (in L1) and runs the `f32` split
-//! kernel on it; the final pass widens a chunk, clips it in place and rounds it into the output.
-//! The blocks, the bracket checks and the fallback are those of the `f32` forward, and the
-//! split kernel's results do not depend on where its input is cut (counts, min/max, and the
-//! free-set sum in exact fixed point), so λ is the `f32` forward's bit for bit. When the
-//! working set does not apply (a short vector, the scalar path, invalid arguments, non-finite
-//! input, a misleading sample), the input is widened into a buffer, the `f32` forward runs on it
-//! in place and the result is rounded: the same computation the `f32` forward would do.
+//! * **Long vectors** (at least [`WORKING_SET_FROM`] elements, on the vector paths) are never
+//!   widened as a whole: the working-set solver's passes read the 16-bit input. The sample
+//!   gathers its elements widened; the split pass widens each block in chunks of
+//!   [`SPLIT_CHUNK`] elements into a stack buffer (in L1) and runs the `f32` split kernel on
+//!   each; the final pass is one fused kernel per block (`Conv::clip`: load and widen 8 or 16
+//!   elements, the `f32` clip kernel's primitives, round, store; non-temporal stores for
+//!   outputs of at least [`STREAM_FROM_BYTES`]). The blocks, the bracket, its checks and the
+//!   fallback are those of the `f32` forward, and the split kernel's results do not depend on
+//!   where its input is cut (counts, min/max, and the free-set sum in exact fixed point), so λ
+//!   is the `f32` forward's bit for bit, on every path and for every number of threads.
+//! * **Otherwise** (shorter vectors, the scalar path, a sample that misleads the bracket): the
+//!   input is widened into the caller's scratch buffer, λ comes from the `f32` solver on it
+//!   (`Kernels::solve_unmasked`, the `f32` forward's solve), and the fused kernel writes `y`
+//!   from the copy while it is in the cache (below [`WORKING_SET_FROM`]) or from the input.
+//!   Inputs with `±∞` masks (or NaN, an error), and inputs shorter than [`VECTOR_MIN`], run the
+//!   whole `f32` forward in place on the copy, which is then rounded.
+//!
+//! Errors are found before anything is written (the `f32` rules), so on error `y` is untouched.
 
 use hypersimplex::half::Half;
 use hypersimplex::internal::solve::{Fill, Solution};
