@@ -14,10 +14,11 @@
 //!   rounds to nearest even when narrowing, as the core's conversions (tests compare them over
 //!   all 65536 patterns and the rounding midpoints).
 
-use hypersimplex::half::{Bf16, Half, F16};
+use hypersimplex::half::Half;
+#[cfg(target_arch = "x86_64")]
+use hypersimplex::half::{Bf16, F16};
 
 use crate::element::Element;
-
 use crate::platform::Kernels;
 #[cfg(target_arch = "x86_64")]
 use crate::platform::Path;
@@ -30,7 +31,10 @@ pub use forward::{soft_binary_argmax, soft_binary_argmax_in_place, CHUNK};
 
 /// `true` when the F16C conversions run: the AVX2 path is active and the CPU has F16C.
 pub fn f16c_active() -> bool {
-    matches!(Conv::new(Kernels::active()), Conv::F16c)
+    #[cfg(target_arch = "x86_64")]
+    return Conv::new(Kernels::active()) == Conv::F16c;
+    #[cfg(not(target_arch = "x86_64"))]
+    false
 }
 
 /// Widens `src` into `dst` (the common length), exactly.
@@ -238,6 +242,7 @@ impl Conv {
 }
 
 /// `src` as `G` when `H` is `G`.
+#[cfg(target_arch = "x86_64")]
 fn cast<H: 'static, G: 'static>(src: &[H]) -> Option<&[G]> {
     if core::any::TypeId::of::<H>() == core::any::TypeId::of::<G>() {
         // SAFETY: H is G (same type, checked above).
@@ -248,6 +253,7 @@ fn cast<H: 'static, G: 'static>(src: &[H]) -> Option<&[G]> {
 }
 
 /// `dst` as `G` when `H` is `G`.
+#[cfg(target_arch = "x86_64")]
 fn cast_mut<H: 'static, G: 'static>(dst: &mut [H]) -> Option<&mut [G]> {
     if core::any::TypeId::of::<H>() == core::any::TypeId::of::<G>() {
         // SAFETY: H is G (same type, checked above); the borrow of `dst` moves into it.
@@ -260,9 +266,10 @@ fn cast_mut<H: 'static, G: 'static>(dst: &mut [H]) -> Option<&mut [G]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hypersimplex::half::{Bf16, Half};
+    use hypersimplex::half::{Bf16, F16};
 
     /// Every conversion variant this CPU runs.
+    #[allow(unused_mut)]
     fn convs() -> Vec<Conv> {
         let mut v = vec![Conv::Portable];
         #[cfg(target_arch = "x86_64")]
