@@ -5,11 +5,12 @@
 //! `f32` (the SIMD `f32` forward of each row, `Kernels::soft_binary_argmax`, what
 //! `hs_soft_binary_argmax_f32` runs), `bf16` and `f16` (`Kernels::soft_binary_argmax_half`
 //! with one scratch for all rows, what `hs_soft_binary_argmax_{bf16,f16}` and their `_rows`
-//! run), and `bf16-roundtrip`, `f16-roundtrip` (the caller's alternative: widen into a fresh
-//! `f32` array, the `f32` forward into another, round back). All on a one-thread rayon pool.
+//! run), and `bf16-roundtrip`, `f16-roundtrip` (the caller's alternative: widen into an `f32`
+//! array, the `f32` forward into another, round back; both arrays allocated beforehand, so the
+//! cheapest such round trip). All on a one-thread rayon pool.
 //!
 //! Run: `cargo bench -p hypersimplex-benches --bench half` (about a minute), then
-//! `python3 simd/bench-table.py` or read `target/criterion/half-forward*`.
+//! `python3 benches/half-table.py` for the README's rows (median times and ratios).
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use hypersimplex::half::{Bf16, Half, F16};
@@ -47,11 +48,11 @@ fn bench_format<H: Half + Send + Sync>(
             })
         })
     });
+    // the caller's buffers exist already (no allocation counted): the cheapest round trip
+    let (mut w, mut o) = (vec![0.0f32; x.len()], vec![0.0f32; x.len()]);
     g.bench_function(format!("{name}-roundtrip"), |b| {
         p1.install(|| {
             b.iter(|| {
-                let mut w = vec![0.0f32; x.len()];
-                let mut o = vec![0.0f32; x.len()];
                 hypersimplex_simd::half::widen(black_box(&x), &mut w);
                 for (wr, or) in w.chunks_exact(n).zip(o.chunks_exact_mut(n)) {
                     simd.soft_binary_argmax(wr, k, TAU, or).expect("valid");
@@ -84,10 +85,10 @@ fn bench_half(c: &mut Criterion) {
         let mut y32 = vec![0.0f32; e];
         let mut g = c.benchmark_group(format!("half-forward/{rows}x{n}"));
         if e >= 1_000_000 {
-            g.sample_size(10)
+            g.sample_size(20)
                 .sampling_mode(SamplingMode::Flat)
                 .warm_up_time(Duration::from_millis(300))
-                .measurement_time(Duration::from_secs(2));
+                .measurement_time(Duration::from_secs(3));
         } else {
             g.sample_size(30)
                 .warm_up_time(Duration::from_millis(300))
