@@ -212,6 +212,54 @@ fn half_forward_vjp_topk_rows_match_f32() {
     }
 }
 
+/// Long vectors (the std build streams them through the working-set solver without a float
+/// copy) and long rows: the f32 function on the widened input, rounded, out of place and in
+/// place; a NaN pattern far from the start is refused with the output untouched.
+#[test]
+fn half_forward_long_is_the_rounded_f32() {
+    for f in &FORMATS {
+        let (rows, n) = (2usize, 70_001usize);
+        let x = data(f, rows * n, 17);
+        let xw = wide(f, &x);
+        let ks = [n as f64 * 0.3, 5.5];
+        let mut y = vec![0u16; rows * n];
+        unsafe {
+            assert_eq!(
+                (f.rows)(x.as_ptr(), rows, n, ks.as_ptr(), 0.9, y.as_mut_ptr()),
+                HS_OK
+            );
+        }
+        for (r, &k) in ks.iter().enumerate() {
+            let (xr, yr) = (&x[r * n..(r + 1) * n], &y[r * n..(r + 1) * n]);
+            let mut one = vec![0u16; n];
+            let mut yf = vec![0.0f32; n];
+            unsafe {
+                assert_eq!((f.sba)(xr.as_ptr(), n, k, 0.9, one.as_mut_ptr()), HS_OK);
+                let xf = &xw[r * n..(r + 1) * n];
+                let s = hs_soft_binary_argmax_f32(xf.as_ptr(), n, k, 0.9, yf.as_mut_ptr());
+                assert_eq!(s, HS_OK);
+            }
+            let want: Vec<u16> = yf.iter().map(|&v| (f.round)(v)).collect();
+            assert!(one == want, "{} long forward", f.name);
+            assert!(yr == &want[..], "{} long rows", f.name);
+            let mut xi = xr.to_vec();
+            unsafe {
+                let p = xi.as_mut_ptr();
+                assert_eq!((f.sba)(p, n, k, 0.9, p), HS_OK);
+            }
+            assert!(xi == want, "{} long in place", f.name);
+        }
+        let mut xn = x[..n].to_vec();
+        xn[n - 3] = 0x7fc1;
+        let mut yn = vec![0x5555u16; n];
+        unsafe {
+            let s = (f.sba)(xn.as_ptr(), n, 10.0, 0.9, yn.as_mut_ptr());
+            assert_eq!(s, HS_ERR_NON_FINITE_INPUT);
+        }
+        assert!(yn.iter().all(|&v| v == 0x5555));
+    }
+}
+
 #[test]
 fn half_refusals_leave_outputs_untouched() {
     for f in &FORMATS {
