@@ -344,3 +344,37 @@ fn beyond_one_over_eps_every_path() {
         })
     });
 }
+
+/// The half-precision forward at every scale (issue 13) on every path: bitwise the `f32`
+/// forward of the widened input, rounded (where λ is large it runs that forward whole, which
+/// solves again in a shifted frame), so within 4ε₃₂ of the exact projection before rounding.
+#[test]
+fn half_forward_every_scale_and_path() {
+    use hypersimplex::half::{Bf16, Half};
+    for n in [37, 3000, WORKING_SET_FROM + 100] {
+        for &mag in &[1.0, 1e2, 1e4, 1e6] {
+            for case in exact::cases(n, mag, 5).into_iter().step_by(5) {
+                let xh: Vec<Bf16> = case.x.iter().map(|&v| Bf16::from_f32(v as f32)).collect();
+                let xw: Vec<f32> = xh.iter().map(|v| v.to_f32()).collect();
+                let tau = case.tau as f32;
+                for kern in all_kernels() {
+                    let mut yf = vec![0.0f32; n];
+                    kern.soft_binary_argmax(&xw, case.k, tau, &mut yf).unwrap();
+                    let want: Vec<Bf16> = yf.iter().map(|&v| Bf16::from_f32(v)).collect();
+                    let mut y = vec![Bf16::default(); n];
+                    let mut scratch = Vec::new();
+                    kern.soft_binary_argmax_half(&xh, case.k, tau, &mut y, &mut scratch)
+                        .unwrap();
+                    let what = format!("bf16 {} n={n} |x/τ|≈{mag}", kern.path().name());
+                    assert!(y == want, "{what}: not the rounded f32 forward");
+                    let mut yi = xh.clone();
+                    kern.soft_binary_argmax_half_in_place(&mut yi, case.k, tau, &mut scratch)
+                        .unwrap();
+                    assert!(yi == want, "{what}: in place");
+                    let xr: Vec<f64> = xw.iter().map(|&v| v as f64).collect();
+                    check(&what, &yf, &exact::project(&xr, case.tau, case.k), case.k);
+                }
+            }
+        }
+    }
+}
