@@ -69,9 +69,13 @@ pub fn shift_at<T: Real>(lambda: T, tau: T) -> Option<T> {
     if (l >= WINDOW.0 && l <= WINDOW.1) || !(t <= T::MAX.to_f64() / 64.0) {
         return None;
     }
-    let c = T::from_f64((l - TARGET) * t);
+    // `(λ − TARGET)·τ` may exceed the largest float when x is near ±MAX (λ's own rounding):
+    // the largest float of that sign shifts as far as a float can, and the next shift (from
+    // the new frame's λ) takes the rest.
+    let m = T::MAX.to_f64();
+    let c = ((l - TARGET) * t).max(-m).min(m);
     if c.is_finite() {
-        Some(c)
+        Some(T::from_f64(c))
     } else {
         None
     }

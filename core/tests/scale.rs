@@ -160,3 +160,47 @@ fn beyond_one_over_eps_f64() {
         })
     });
 }
+
+/// x at ±MAX: `(λ − 3/2)·τ` rounds beyond the largest float (found by the fuzzer: three
+/// entries at −MAX with τ = 1e30 share what k leaves, y = 0.99771 each, and were 1). The shift
+/// then goes as far as a float can and a second one takes the rest.
+fn near_max<T: Real + core::fmt::Debug>(tau: f64) {
+    let eps = T::EPSILON.to_f64();
+    for sign in [1.0, -1.0] {
+        let m = T::MAX.to_f64() * sign;
+        let mut xr = vec![m, m, m, 5.0 * tau * sign.signum(), 3.0 * tau];
+        xr.extend(core::iter::repeat(1e-22).take(20));
+        let n = xr.len();
+        // −MAX entries free near the top (k just below n), +MAX entries free near the bottom
+        let k = if sign < 0.0 {
+            n as f64 - 0.0069
+        } else {
+            0.0069
+        };
+        let x: Vec<T> = xr.iter().map(|&v| T::from_f64(v)).collect();
+        let xr: Vec<f64> = x.iter().map(|v| v.to_f64()).collect();
+        let reference = exact::project(&xr, T::from_f64(tau).to_f64(), k);
+        let mut y = vec![T::ZERO; n];
+        soft_binary_argmax(&x, k, T::from_f64(tau), &mut y).expect("forward");
+        let yf: Vec<f64> = y.iter().map(|v| v.to_f64()).collect();
+        let (e, s) = exact::errors(&yf, &reference, k, eps);
+        assert!(
+            e <= ULPS && s <= ULPS * (n as f64 + 1.0),
+            "x = {m:e}, τ = {tau:e}, k = {k}: {e:.2}ε; y[..3] = {:?}, want {:?}",
+            &yf[..3],
+            &reference[..3]
+        );
+        assert!(
+            reference[0] > 0.0 && reference[0] < 1.0,
+            "a free entry at ±MAX: {:?} (x = {m:e}, k = {k})",
+            &reference[..3]
+        );
+    }
+}
+
+#[test]
+fn x_near_max() {
+    // f32 only: the double-double reference overflows at f64's MAX
+    near_max::<f32>(1e30);
+    near_max::<f32>(1e20);
+}
