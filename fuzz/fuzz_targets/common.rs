@@ -360,7 +360,13 @@ pub fn check_projection<T: F>(x: &[T], tau: T, k: f64, y: &[T], what: &str) {
     let plain = tau.to() > T::MAX / 64.0;
     let z: Vec<f64> = x
         .iter()
-        .map(|&v| if plain { T::z(v, tau) } else { T::z_exact(v, tau) })
+        .map(|&v| {
+            if plain {
+                T::z(v, tau)
+            } else {
+                T::z_exact(v, tau)
+            }
+        })
         .collect();
     let plus = z.iter().filter(|v| **v == f64::INFINITY).count();
     let fin: Vec<f64> = z.iter().copied().filter(|v| v.is_finite()).collect();

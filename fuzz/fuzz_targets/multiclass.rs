@@ -108,11 +108,18 @@ fn run<T: F>(b: &mut Bytes<'_>) {
     // The allocating variant (SIMD kernels, per-class sums in their lane order) and the scratch
     // variant (the portable code) agree to the rounding of the per-class free-set sums: each
     // gradient entry is (r − mean)·w/τ with |r − mean| ≤ 2, w = 1 (sum) or 2/(B·C) (mean).
-    let w = if red == HS_REDUCTION_SUM { 1.0 } else { 2.0 / (batch * classes) as f64 };
+    let w = if red == HS_REDUCTION_SUM {
+        1.0
+    } else {
+        2.0 / (batch * classes) as f64
+    };
     let tol = 8.0 * T::EPS * w / tau.to() * (1.0 + batch as f64).sqrt();
     for (i, (p, q)) in g1.iter().zip(&g2).enumerate() {
         let (p, q) = (p.to(), q.to());
-        assert!((p - q).abs() <= tol, "gradients differ at {i}: {p} vs {q} (tol {tol:e})");
+        assert!(
+            (p - q).abs() <= tol,
+            "gradients differ at {i}: {p} vs {q} (tol {tol:e})"
+        );
     }
 }
 
