@@ -20,6 +20,7 @@ use crate::element::Element;
 use crate::ops::vjp_mean;
 use crate::passes::{merge_residual, BLOCK};
 use crate::platform::Kernels;
+use crate::small::{self, LANES, SMALL_MAX};
 
 /// Batches with at least this many elements run on the rayon pool.
 pub const BATCH_PAR_MIN: usize = 1 << 14;
@@ -188,6 +189,9 @@ impl Kernels {
         let project = |(i, (xr, yr)): (usize, (&[T], &mut [T]))| {
             self.project(xr, k.get(i), scale, yr).map(|_| ())
         };
+        if n <= SMALL_MAX {
+            return self.small_rows(x, n, k, scale, tau, y, use_pool(total));
+        }
         // After the checks above no row can fail (the solver fails only on non-finite input),
         // so the `Err` arms below are unreachable; they only pass the error on.
         if use_pool(total) {
@@ -201,6 +205,46 @@ impl Kernels {
                 .zip(y.chunks_mut(n))
                 .enumerate()
                 .try_for_each(project)
+        }
+    }
+
+    /// Rows of `n ≤ SMALL_MAX` elements (validated `k` and `scale = 1/τ`): blocks of rows
+    /// across lanes (`crate::small`), each task whole blocks; rows the short-row solver
+    /// leaves (non-finite input) take [`Kernels::project`], which reports their error.
+    #[allow(clippy::too_many_arguments)]
+    fn small_rows<T: Element>(
+        self,
+        x: &[T],
+        n: usize,
+        k: RowK<'_>,
+        scale: T,
+        tau: T,
+        y: &mut [T],
+        pool: bool,
+    ) -> Result<(), Error> {
+        let inv = 1.0 / tau.to_f64();
+        let task = LANES * lines_per_task(n * LANES);
+        let run = |(t, (xb, yb)): (usize, (&[T], &mut [T]))| {
+            let fallback =
+                |i, xr: &[T], yr: &mut [T]| self.project(xr, k.get(i), scale, yr).map(|_| ());
+            small::rows(
+                self,
+                xb,
+                n,
+                t * task,
+                |i| k.get(i),
+                scale,
+                inv,
+                yb,
+                fallback,
+            )
+        };
+        if pool {
+            let (xs, ys) = (x.par_chunks(n * task), y.par_chunks_mut(n * task));
+            xs.zip(ys).enumerate().try_for_each(run)
+        } else {
+            let (xs, ys) = (x.chunks(n * task), y.chunks_mut(n * task));
+            xs.zip(ys).enumerate().try_for_each(run)
         }
     }
 
@@ -223,6 +267,19 @@ impl Kernels {
         }
         let scale = check_lines(cols, rows, k, tau)?;
         if total == 0 {
+            return Ok(());
+        }
+        if rows <= SMALL_MAX {
+            // Short columns: transposed into rows for the short-row solver (the same bits as
+            // each column alone), solved into scratch, then written.
+            let (mut xt, mut yt) = (with_room(total)?, zeroed(total)?);
+            xt.extend((0..cols).flat_map(|c| x.iter().skip(c).step_by(cols).copied()));
+            self.small_rows(&xt, rows, k, scale, tau, &mut yt, use_pool(total))?;
+            for (c, col) in yt.chunks_exact(rows).enumerate() {
+                for (o, &v) in y.iter_mut().skip(c).step_by(cols).zip(col) {
+                    *o = v;
+                }
+            }
             return Ok(());
         }
         let solve = |buf: &mut Vec<T>, c: usize| {

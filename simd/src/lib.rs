@@ -70,6 +70,7 @@ mod kernels;
 mod ops;
 mod platform;
 pub mod pool;
+mod small;
 
 #[doc(hidden)]
 pub mod passes;

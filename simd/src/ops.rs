@@ -151,6 +151,9 @@ impl Kernels {
             return Err(Error::LengthMismatch);
         }
         let scale = check_k_tau(x.len(), k, tau)?;
+        if let Some(p) = crate::small::single(self, x, k, scale, tau, y) {
+            return Ok(p);
+        }
         self.project(x, k, scale, y)
     }
 
@@ -218,6 +221,9 @@ impl Kernels {
         tau: T,
     ) -> Result<Projection, Error> {
         let scale = check_k_tau(x.len(), k, tau)?;
+        if let Some(p) = crate::small::single_in_place(self, x, k, scale, tau) {
+            return Ok(p);
+        }
         let sol = match self.solve_unmasked(x, k, scale) {
             Ok(sol) => sol,
             Err(Error::NonFiniteInput) => {
