@@ -34,7 +34,7 @@ pub const LANES: usize = 8;
 /// Passes after which a row that has not finished goes to the general solver.
 const MAX_STEPS: u32 = 48;
 
-type Lane = [f64; LANES];
+pub(crate) type Lane = [f64; LANES];
 
 /// The solution of one row of a block.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -79,7 +79,7 @@ pub(crate) fn block<T: Element>(
         // SAFETY: a `Kernels` with `Path::Avx2` exists only after `Path::is_supported`
         // confirmed (with `is_x86_feature_detected!`) that this CPU has AVX2.
         Path::Avx2 => unsafe { block_avx2(x, n, ks, scale, inv, y, zt) },
-        _ => block_body(x, n, ks, scale, inv, y, zt),
+        _ => block_body(x, n, ks, scale, inv, y, zt, pass_portable),
     }
 }
 
@@ -98,7 +98,35 @@ unsafe fn block_avx2<T: Element>(
     y: &mut [T],
     zt: &mut [Lane],
 ) -> [Row; LANES] {
-    block_body(x, n, ks, scale, inv, y, zt)
+    // SAFETY: the caller guarantees AVX2.
+    let pass = |zt: &[Lane], lam: &Lane| unsafe { crate::isa::avx2::small_pass(zt, lam) };
+    block_body(x, n, ks, scale, inv, y, zt, pass)
+}
+
+/// One pass over a transposed block at the lanes' λ: per lane `Σ_F z`, `|F|`, `|U|` (as `f64`)
+/// and the distances from λ to the nearest breakpoints above and below (`+∞` when none).
+/// The scalar twin of `isa::avx2::small_pass`, with the same operations in the same order
+/// (`min(a, b)` as `a < b ? a : b`, `−d` as a sign flip), hence the same bits.
+pub(crate) fn pass_portable(zt: &[Lane], lam: &Lane) -> [Lane; 5] {
+    let (mut sf, mut cf, mut cu) = ([0.0f64; LANES], [0.0f64; LANES], [0.0f64; LANES]);
+    let (mut gu, mut gd) = ([f64::INFINITY; LANES], [f64::INFINITY; LANES]);
+    for zi in zt {
+        for r in 0..LANES {
+            let z = zi[r];
+            let d = z - lam[r];
+            let up = d >= 1.0;
+            let pos = d > 0.0;
+            let fr = select(pos & !up, 1.0, 0.0);
+            sf[r] += fr * z;
+            cf[r] += fr;
+            cu[r] += select(up, 1.0, 0.0);
+            let a = select(up, d - 1.0, select(pos, d, f64::INFINITY));
+            let b = select(pos, select(up, f64::INFINITY, 1.0 - d), -d);
+            gu[r] = select(a < gu[r], a, gu[r]);
+            gd[r] = select(b < gd[r], b, gd[r]);
+        }
+    }
+    [sf, cf, cu, gu, gd]
 }
 
 #[inline(always)]
@@ -111,6 +139,7 @@ fn select(c: bool, a: f64, b: f64) -> f64 {
 }
 
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn block_body<T: Element>(
     x: &[T],
     n: usize,
@@ -119,6 +148,7 @@ fn block_body<T: Element>(
     inv: f64,
     y: &mut [T],
     zt: &mut [Lane],
+    pass: impl Fn(&[Lane], &Lane) -> [Lane; 5],
 ) -> [Row; LANES] {
     let rows = (x.len() / n.max(1)).min(LANES);
     let zt = &mut zt[..n];
@@ -136,30 +166,30 @@ fn block_body<T: Element>(
     for zi in zt.iter() {
         for r in 0..LANES {
             sum[r] += zi[r];
-            lo[r] = select(zi[r] < lo[r], zi[r], lo[r]);
-            hi[r] = select(zi[r] > hi[r], zi[r], hi[r]);
+            lo[r] = lo[r].min(zi[r]);
+            hi[r] = hi[r].max(zi[r]);
         }
     }
     let nf = n as f64;
     let mut lam = [0.0f64; LANES];
-    // Lanes still iterating; done lanes hold their final λ in `lam`.
+    // Lanes still iterating; finished lanes hold their final λ in `lam`.
     let mut active = [false; LANES];
     // k ≤ 0 and k ≥ n are the flat ends (written as exact 0s and 1s below).
     let mut fill = [0u8; LANES]; // 0: clip, 1: zeros, 2: ones
+    let (mut free, mut upper) = ([0.0f64; LANES], [0.0f64; LANES]);
     for r in 0..LANES {
         lo[r] -= 1.0;
         lam[r] = (sum[r] - ks[r]) / nf;
         let live = r < rows && finite[r];
         out[r].ok = live;
+        out[r].passes = 2;
         if live && ks[r] <= 0.0 {
             fill[r] = 1;
             lam[r] = hi[r];
-            out[r].passes = 2;
         } else if live && ks[r] >= nf {
             fill[r] = 2;
             lam[r] = lo[r];
-            out[r].upper = n as u32;
-            out[r].passes = 2;
+            upper[r] = nf;
         } else {
             active[r] = live;
         }
@@ -173,65 +203,34 @@ fn block_body<T: Element>(
             break;
         }
         steps += 1;
-        let (mut sf, mut cf, mut cu) = ([0.0f64; LANES], [0.0f64; LANES], [0.0f64; LANES]);
-        let (mut gu, mut gd) = ([f64::INFINITY; LANES], [f64::INFINITY; LANES]);
-        for zi in zt.iter() {
-            for r in 0..LANES {
-                let d = zi[r] - lam[r];
-                let up = d >= 1.0;
-                let pos = d > 0.0;
-                let free = pos & !up;
-                sf[r] += select(free, zi[r], 0.0);
-                cf[r] += select(free, 1.0, 0.0);
-                cu[r] += select(up, 1.0, 0.0);
-                // the nearest breakpoints above and below λ
-                let a = select(up, d - 1.0, select(pos, d, f64::INFINITY));
-                let b = select(pos, select(up, f64::INFINITY, 1.0 - d), -d);
-                gu[r] = select(a < gu[r], a, gu[r]);
-                gd[r] = select(b < gd[r], b, gd[r]);
-            }
-        }
+        let [sf, cf, cu, gu, gd] = pass(zt, &lam);
         for r in 0..LANES {
-            if !active[r] {
-                continue;
-            }
-            let (l, k) = (lam[r], ks[r]);
+            let (l, k, act) = (lam[r], ks[r], active[r]);
             let (above, below) = (l + gu[r], l - gd[r]);
-            out[r].free = cf[r] as u32;
-            out[r].upper = cu[r] as u32;
-            out[r].passes = steps + 1;
-            if cf[r] > 0.0 {
-                let newton = (sf[r] + cu[r] - k) / cf[r];
-                if newton <= above && newton >= below {
-                    lam[r] = newton;
-                    active[r] = false;
-                    continue;
-                }
-                // The root lies beyond the piece, on the side the Newton point is on.
-                if newton > l {
-                    lo[r] = lo[r].max(above);
-                } else {
-                    hi[r] = hi[r].min(below);
-                }
-                lam[r] = if newton > lo[r] && newton < hi[r] {
-                    newton
-                } else {
-                    0.5 * lo[r] + 0.5 * hi[r]
-                };
-            } else {
-                // A flat piece: f = |U| on all of it.
-                if cu[r] == k {
-                    active[r] = false;
-                    continue;
-                }
-                if cu[r] > k {
-                    lo[r] = lo[r].max(above);
-                } else {
-                    hi[r] = hi[r].min(below);
-                }
-                lam[r] = 0.5 * lo[r] + 0.5 * hi[r];
-            }
+            let sloped = cf[r] > 0.0;
+            // the root of the piece (exact when it lies on the piece)
+            let newton = (sf[r] + cu[r] - k) / cf[r].max(1.0);
+            let on_piece = sloped & (newton <= above) & (newton >= below);
+            let flat_root = !sloped & (cu[r] == k);
+            // otherwise the root lies beyond the piece, on this side
+            let up = select(sloped, newton - l, cu[r] - k) > 0.0;
+            let nlo = select(up, lo[r].max(above), lo[r]);
+            let nhi = select(up, hi[r], hi[r].min(below));
+            let inside = sloped & (newton > nlo) & (newton < nhi);
+            let next = select(inside, newton, 0.5 * nlo + 0.5 * nhi);
+            let lam_new = select(on_piece, newton, select(flat_root, l, next));
+            lam[r] = select(act, lam_new, l);
+            lo[r] = select(act, nlo, lo[r]);
+            hi[r] = select(act, nhi, hi[r]);
+            free[r] = select(act, cf[r], free[r]);
+            upper[r] = select(act, cu[r], upper[r]);
+            active[r] = act & !(on_piece | flat_root);
         }
+    }
+    for r in 0..LANES {
+        out[r].free = free[r] as u32;
+        out[r].upper = upper[r] as u32;
+        out[r].passes = out[r].passes.max(steps + 1);
     }
     // Write the rows that finished.
     for (r, yr) in y.chunks_exact_mut(n).take(rows).enumerate() {
