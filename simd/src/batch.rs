@@ -362,7 +362,11 @@ impl Kernels {
         let means = first_error(&means)?;
         #[allow(clippy::type_complexity)]
         let put = |((o, (yr, gr)), &m): ((&mut [T], (&[T], &[T])), &T)| {
-            crate::passes::write2(yr, gr, o, |a, b, out| T::vjp(self, a, b, m, scale, out))
+            if n <= SMALL_MAX {
+                crate::portable::vjp(yr, gr, m, scale, o)
+            } else {
+                crate::passes::write2(yr, gr, o, |a, b, out| T::vjp(self, a, b, m, scale, out))
+            }
         };
         if use_pool(total) {
             grad_x

@@ -257,7 +257,9 @@ impl Kernels {
             return Err(Error::LengthMismatch);
         }
         let (scale, mean) = self.vjp_prepare(y, g, tau)?;
-        if core::mem::size_of_val(grad_x) >= STREAM_FROM_BYTES {
+        if y.len() <= crate::small::SMALL_MAX {
+            crate::portable::vjp(y, g, mean, scale, grad_x);
+        } else if core::mem::size_of_val(grad_x) >= STREAM_FROM_BYTES {
             write2(y, g, grad_x, |a, b, o| {
                 T::vjp_stream(self, a, b, mean, scale, o)
             });
@@ -466,8 +468,12 @@ pub fn hypersimplex_loss_multiclass_lambda<T: Element>(
 /// `validate::vjp_limit(scale)`. Errors: `NonFiniteInput`, `ScaleOverflow`.
 pub(crate) fn vjp_mean<T: Element>(k: Kernels, y: &[T], g: &[T], scale: T) -> Result<T, Error> {
     let limit = vjp_limit(scale);
-    let (count, sum, small) =
-        reduce2(y, g, |a, b| T::free_mean(k, a, b, limit), merge_free).unwrap_or((0, 0.0, true));
+    let (count, sum, small) = if y.len() <= crate::small::SMALL_MAX {
+        // Short rows: the scalar reduction in place, on every path (no block layer).
+        crate::portable::free_mean(y, g, limit)
+    } else {
+        reduce2(y, g, |a, b| T::free_mean(k, a, b, limit), merge_free).unwrap_or((0, 0.0, true))
+    };
     if !small {
         return vjp_mean_checked(y, g, scale);
     }
