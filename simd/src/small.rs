@@ -28,7 +28,7 @@ use crate::element::Element;
 use crate::platform::{Kernels, Path};
 
 /// Rows of at most this many elements take the short-row solver.
-pub const SMALL_MAX: usize = 256;
+pub const SMALL_MAX: usize = 128;
 /// Rows per block (the lanes of the iteration).
 pub const LANES: usize = 8;
 /// Passes after which a row that has not finished goes to the general solver.
