@@ -477,6 +477,170 @@ int32_t hs_hypersimplex_loss_multiclass_scratch_f64(const double *logits,
 // (currently `batch`).
 size_t hs_multiclass_scratch_len(size_t batch, size_t classes);
 
+// Soft-Binary-Argmax@k on bfloat16 (1 sign, 8 exponent, 7 mantissa bits: the upper half of a float) data, bits in `uint16_t`: as `hs_soft_binary_argmax_f32`
+// on the exactly widened x, computed in float, each `y[i]` rounded once to nearest even.
+// Accuracy: each `y[i]` within one ulp of the exact projection (1/256 absolute on [0, 1]),
+// so `Σ y = k` only to that precision. `±inf` bit patterns are masks, NaN patterns
+// `HS_ERR_NON_FINITE_INPUT`. Aliasing (`y == x` in place), errors and untouched outputs as
+// `hs_soft_binary_argmax_f32`.
+//
+// # Safety
+// `x` and `y` point to `n` valid elements each (or are NULL with `n == 0`).
+int32_t hs_soft_binary_argmax_bf16(const uint16_t *x,
+                                   size_t n,
+                                   double k,
+                                   float tau,
+                                   uint16_t *y);
+
+// Backward pass on bf16 data: as `hs_soft_binary_argmax_vjp_f32` on the widened y and g,
+// computed in float, each output rounded once to nearest even. Aliasing (`grad_x == g` in
+// place) and errors as the f32 function; also `HS_ERR_SCALE_OVERFLOW` when an output is
+// finite in float but too large for bf16 (checked before anything is written).
+//
+// # Safety
+// `y`, `g` and `grad_x` point to `n` valid elements each (or are NULL with `n == 0`).
+int32_t hs_soft_binary_argmax_vjp_bf16(const uint16_t *y,
+                                       const uint16_t *g,
+                                       size_t n,
+                                       float tau,
+                                       uint16_t *grad_x);
+
+// Hard top-k mask on bf16 data: as `hs_binary_argmax_f32` (ties toward the lower index,
+// `-0 == +0`, `±inf` masks, NaN an error), by a radix selection on the 16-bit patterns
+// (three passes, in place too, no scratch). `y` holds bf16 0 and 1.
+//
+// # Safety
+// `x` and `y` point to `n` valid elements each (or are NULL with `n == 0`).
+int32_t hs_binary_argmax_bf16(const uint16_t *x, size_t n, size_t k, uint16_t *y);
+
+// Row-wise Soft-Binary-Argmax@k on bf16 data: as `hs_soft_binary_argmax_rows_f32`
+// (every row validated before any row is written; `y == x` in place), each row as
+// `hs_soft_binary_argmax_bf16`. Single-threaded.
+//
+// # Safety
+// `x`, `y` point to `rows*n` valid elements and `k` to `rows` (or NULL when empty).
+int32_t hs_soft_binary_argmax_rows_bf16(const uint16_t *x,
+                                        size_t rows,
+                                        size_t n,
+                                        const double *k,
+                                        float tau,
+                                        uint16_t *y);
+
+// Row-wise backward pass on bf16 data: as `hs_soft_binary_argmax_vjp_rows_f32` (every row
+// validated before any row is written; `grad_x == g` in place), each row as
+// `hs_soft_binary_argmax_vjp_bf16`. Single-threaded.
+//
+// # Safety
+// `y`, `g` and `grad_x` point to `rows*n` valid elements (or are NULL when empty).
+int32_t hs_soft_binary_argmax_vjp_rows_bf16(const uint16_t *y,
+                                            const uint16_t *g,
+                                            size_t rows,
+                                            size_t n,
+                                            float tau,
+                                            uint16_t *grad_x);
+
+// Multiclass HyperSimplex loss on bf16 logits (std build only): as
+// `hs_hypersimplex_loss_multiclass_f32` on the widened logits, computed in float (`*loss` a
+// float, the float loss of the widened logits), `grad_logits` (bf16, or NULL) each entry
+// rounded once to nearest even. Allocates one float per sample (`HS_ERR_OUT_OF_MEMORY`);
+// single-threaded. Errors as the f32 function, plus `HS_ERR_SCALE_OVERFLOW` when a gradient
+// is asked for and `2/tau` is too large for bf16. On error `*loss` and `grad_logits` are
+// unchanged.
+//
+// # Safety
+// Each non-NULL pointer points to as many valid elements as for the f32 version.
+int32_t hs_hypersimplex_loss_multiclass_bf16(const uint16_t *logits,
+                                             const uint32_t *labels,
+                                             size_t batch,
+                                             size_t classes,
+                                             const double *k,
+                                             float tau,
+                                             int32_t reduction,
+                                             float *loss,
+                                             uint16_t *grad_logits);
+
+// Soft-Binary-Argmax@k on IEEE binary16 (`_Float16`; 1 sign, 5 exponent, 10 mantissa bits) data, bits in `uint16_t`: as `hs_soft_binary_argmax_f32`
+// on the exactly widened x, computed in float, each `y[i]` rounded once to nearest even.
+// Accuracy: each `y[i]` within one ulp of the exact projection (1/2048 absolute on [0, 1]),
+// so `Σ y = k` only to that precision. `±inf` bit patterns are masks, NaN patterns
+// `HS_ERR_NON_FINITE_INPUT`. Aliasing (`y == x` in place), errors and untouched outputs as
+// `hs_soft_binary_argmax_f32`.
+//
+// # Safety
+// `x` and `y` point to `n` valid elements each (or are NULL with `n == 0`).
+int32_t hs_soft_binary_argmax_f16(const uint16_t *x,
+                                  size_t n,
+                                  double k,
+                                  float tau,
+                                  uint16_t *y);
+
+// Backward pass on f16 data: as `hs_soft_binary_argmax_vjp_f32` on the widened y and g,
+// computed in float, each output rounded once to nearest even. Aliasing (`grad_x == g` in
+// place) and errors as the f32 function; also `HS_ERR_SCALE_OVERFLOW` when an output is
+// finite in float but too large for f16 (checked before anything is written).
+//
+// # Safety
+// `y`, `g` and `grad_x` point to `n` valid elements each (or are NULL with `n == 0`).
+int32_t hs_soft_binary_argmax_vjp_f16(const uint16_t *y,
+                                      const uint16_t *g,
+                                      size_t n,
+                                      float tau,
+                                      uint16_t *grad_x);
+
+// Hard top-k mask on f16 data: as `hs_binary_argmax_f32` (ties toward the lower index,
+// `-0 == +0`, `±inf` masks, NaN an error), by a radix selection on the 16-bit patterns
+// (three passes, in place too, no scratch). `y` holds f16 0 and 1.
+//
+// # Safety
+// `x` and `y` point to `n` valid elements each (or are NULL with `n == 0`).
+int32_t hs_binary_argmax_f16(const uint16_t *x, size_t n, size_t k, uint16_t *y);
+
+// Row-wise Soft-Binary-Argmax@k on f16 data: as `hs_soft_binary_argmax_rows_f32`
+// (every row validated before any row is written; `y == x` in place), each row as
+// `hs_soft_binary_argmax_f16`. Single-threaded.
+//
+// # Safety
+// `x`, `y` point to `rows*n` valid elements and `k` to `rows` (or NULL when empty).
+int32_t hs_soft_binary_argmax_rows_f16(const uint16_t *x,
+                                       size_t rows,
+                                       size_t n,
+                                       const double *k,
+                                       float tau,
+                                       uint16_t *y);
+
+// Row-wise backward pass on f16 data: as `hs_soft_binary_argmax_vjp_rows_f32` (every row
+// validated before any row is written; `grad_x == g` in place), each row as
+// `hs_soft_binary_argmax_vjp_f16`. Single-threaded.
+//
+// # Safety
+// `y`, `g` and `grad_x` point to `rows*n` valid elements (or are NULL when empty).
+int32_t hs_soft_binary_argmax_vjp_rows_f16(const uint16_t *y,
+                                           const uint16_t *g,
+                                           size_t rows,
+                                           size_t n,
+                                           float tau,
+                                           uint16_t *grad_x);
+
+// Multiclass HyperSimplex loss on f16 logits (std build only): as
+// `hs_hypersimplex_loss_multiclass_f32` on the widened logits, computed in float (`*loss` a
+// float, the float loss of the widened logits), `grad_logits` (f16, or NULL) each entry
+// rounded once to nearest even. Allocates one float per sample (`HS_ERR_OUT_OF_MEMORY`);
+// single-threaded. Errors as the f32 function, plus `HS_ERR_SCALE_OVERFLOW` when a gradient
+// is asked for and `2/tau` is too large for f16. On error `*loss` and `grad_logits` are
+// unchanged.
+//
+// # Safety
+// Each non-NULL pointer points to as many valid elements as for the f32 version.
+int32_t hs_hypersimplex_loss_multiclass_f16(const uint16_t *logits,
+                                            const uint32_t *labels,
+                                            size_t batch,
+                                            size_t classes,
+                                            const double *k,
+                                            float tau,
+                                            int32_t reduction,
+                                            float *loss,
+                                            uint16_t *grad_logits);
+
 // Calibrated prediction for the multiclass HyperSimplex loss (single precision):
 // `pred[b] = argmax_c (logits[b][c]/τ − lambda[c])`, ties to the lower class, over row-major
 // `batch × classes` logits. `lambda` holds `classes` thresholds, typically running means of

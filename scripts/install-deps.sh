@@ -3,7 +3,7 @@
 # everything is present). Debian 12 (bookworm); needs root or sudo.
 set -eu
 . "$(dirname "$0")/lib.sh"    # need_pkgs (its apt log goes to target/logs)
-PKGS="gcc g++ make pkg-config valgrind python3 python3-numpy python3-pytest
+PKGS="gcc g++ make pkg-config valgrind python3
       rustc-web cargo-web rust-web-src qemu-system-arm qemu-user
       gcc-aarch64-linux-gnu libc6-dev-arm64-cross
       gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi binutils"

@@ -61,13 +61,49 @@ impl Error {
             Error::InvalidTarget => "a target is outside [0, 1] or NaN",
             Error::InvalidReduction => "unknown reduction code",
             Error::Collective => "the allreduce failed or the ranks' parameters differ",
-            Error::OutOfMemory => "out of memory for scratch buffers",
+            Error::OutOfMemory => "could not allocate a temporary buffer",
         }
     }
 
     /// The stable numeric code (1, 2, …) of this error.
     pub const fn code(self) -> i32 {
         self as i32
+    }
+
+    /// Every error, in the order of their codes.
+    pub const ALL: [Error; 12] = [
+        Error::LengthMismatch,
+        Error::InvalidK,
+        Error::NonIntegerK,
+        Error::InvalidTau,
+        Error::NonFiniteInput,
+        Error::ScaleOverflow,
+        Error::LabelOutOfRange,
+        Error::ScratchTooSmall,
+        Error::InvalidTarget,
+        Error::InvalidReduction,
+        Error::Collective,
+        Error::OutOfMemory,
+    ];
+
+    /// The error whose [`Error::code`] is `code`; `None` for any other number (0, negative
+    /// C status codes, codes this version does not know).
+    pub const fn from_code(code: i32) -> Option<Error> {
+        Some(match code {
+            1 => Error::LengthMismatch,
+            2 => Error::InvalidK,
+            3 => Error::NonIntegerK,
+            4 => Error::InvalidTau,
+            5 => Error::NonFiniteInput,
+            6 => Error::ScaleOverflow,
+            7 => Error::LabelOutOfRange,
+            8 => Error::ScratchTooSmall,
+            9 => Error::InvalidTarget,
+            10 => Error::InvalidReduction,
+            11 => Error::Collective,
+            103 => Error::OutOfMemory,
+            _ => return None,
+        })
     }
 }
 

@@ -15,7 +15,8 @@
 //! | [`hypersimplex_loss`] | `½‖Π_Δ(n,k)(x/τ) − t‖²` and its gradient |
 //! | [`hypersimplex_loss_multiclass`] | `Σ_c ½‖Π_Δ(B,k_c)(X[:,c]/τ) − Y[:,c]‖²` (or the mean) and its gradient |
 //!
-//! Everything works on caller-provided slices of `f32` or `f64` ([`Real`]), with real-valued
+//! Everything works on caller-provided slices of `f32` or `f64` ([`Real`]) (and `bf16`/`f16`
+//! storage with `f32` arithmetic, in [`half`]), with real-valued
 //! `k ∈ [0, n]`. The crate is `#![no_std]`, never allocates, and its public functions do not
 //! panic: bad input returns an [`Error`] and leaves every output buffer untouched.
 //!
@@ -45,6 +46,7 @@
 mod backward;
 mod error;
 mod forward;
+pub mod half;
 mod kernel;
 mod loss;
 #[cfg(not(target_os = "none"))]

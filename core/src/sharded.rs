@@ -173,21 +173,7 @@ fn read_header(buf: &[i64], early: &[Error]) -> Result<Agreed, Error> {
 }
 
 fn error_of(code: i32) -> Error {
-    [
-        Error::LengthMismatch,
-        Error::InvalidK,
-        Error::NonIntegerK,
-        Error::InvalidTau,
-        Error::NonFiniteInput,
-        Error::ScaleOverflow,
-        Error::LabelOutOfRange,
-        Error::ScratchTooSmall,
-        Error::InvalidTarget,
-        Error::InvalidReduction,
-    ]
-    .into_iter()
-    .find(|e| e.code() == code)
-    .unwrap_or(Error::Collective)
+    Error::from_code(code).unwrap_or(Error::Collective)
 }
 
 /// One rank's sums at λ for one column: `[free, upper, Σ_F d (3 limbs)]`.

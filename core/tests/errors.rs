@@ -906,22 +906,16 @@ fn multiclass_errors_f64() {
 
 #[test]
 fn error_codes_and_messages() {
-    let all = [
-        Error::LengthMismatch,
-        Error::InvalidK,
-        Error::NonIntegerK,
-        Error::InvalidTau,
-        Error::NonFiniteInput,
-        Error::ScaleOverflow,
-        Error::LabelOutOfRange,
-        Error::ScratchTooSmall,
-        Error::InvalidTarget,
-        Error::InvalidReduction,
-    ];
+    let all = Error::ALL;
     for (i, e) in all.iter().enumerate() {
-        assert_eq!(e.code(), i as i32 + 1, "{e:?}");
+        let want = if i < 11 { i as i32 + 1 } else { 103 };
+        assert_eq!(e.code(), want, "{e:?}");
+        assert_eq!(Error::from_code(e.code()), Some(*e));
         assert!(!e.message().is_empty());
         assert_eq!(format!("{e}"), e.message());
+    }
+    for code in [-1, 0, 12, 102, 104, i32::MIN, i32::MAX] {
+        assert_eq!(Error::from_code(code), None, "code {code}");
     }
     let mut msgs: Vec<&str> = all.iter().map(|e| e.message()).collect();
     msgs.sort();

@@ -65,6 +65,9 @@ pub mod topk;
 pub mod loss;
 
 #[doc(hidden)]
+pub mod half;
+
+#[doc(hidden)]
 pub mod predict;
 
 #[doc(hidden)]

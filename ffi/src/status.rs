@@ -163,20 +163,7 @@ mod tests {
 
     #[test]
     fn messages_match_core() {
-        use hs_core::Error::*;
-        for e in [
-            LengthMismatch,
-            InvalidK,
-            NonIntegerK,
-            InvalidTau,
-            NonFiniteInput,
-            ScaleOverflow,
-            LabelOutOfRange,
-            ScratchTooSmall,
-            InvalidTarget,
-            InvalidReduction,
-            Collective,
-        ] {
+        for e in hs_core::Error::ALL {
             let p = hs_status_message(from_error(e));
             // SAFETY: hs_status_message returns a static NUL-terminated string.
             let s = unsafe { core::ffi::CStr::from_ptr(p) }.to_str().unwrap();

@@ -1,6 +1,7 @@
 /*
  * Links every function of the no_std C ABI (all of include/hypersimplex.h except
- * hs_hypersimplex_loss_multiclass_f32/_f64, which only std builds provide) into one image, for
+ * hs_hypersimplex_loss_multiclass_f32/_f64/_bf16/_f16, which only std builds provide) into one
+ * image, for
  * the no-panic check: scripts/test-firmware.sh disassembles the result and fails if anything
  * in it calls into core::panicking (the ffi's no_std panic handler would only halt).
  * Arguments come from volatile storage; the library is opaque to the C compiler anyway.
@@ -23,6 +24,7 @@ int main(void) {
     uint32_t labels[4] = {0, 1, 2, 3};
     float sf[4];
     double sd[4];
+    uint16_t xh[4] = {0x3f80, 0x4000, 0x4040, 0x4080}, yh[4], gh[4] = {0};
     size_t n = vn, rows = vrows, k = vk;
     double kk = vkd;
     int32_t s = 0, red = vred;
@@ -41,6 +43,17 @@ int main(void) {
     s |= hs_hypersimplex_loss_multiclass_scratch_f32(xf, labels, n, 1, NULL, vtau, red, &lf, yf, sf,
                                                      hs_multiclass_scratch_len(n, 1));
     s |= hs_hypersimplex_loss_multiclass_scratch_f64(xd, labels, n, 1, kd, vtaud, red, &ld, yd, sd, 4);
+    /* half precision (bits in uint16_t) */
+    s |= hs_soft_binary_argmax_bf16(xh, n, kk, vtau, yh);
+    s |= hs_soft_binary_argmax_f16(xh, n, kk, vtau, yh);
+    s |= hs_soft_binary_argmax_vjp_bf16(yh, gh, n, vtau, xh);
+    s |= hs_soft_binary_argmax_vjp_f16(yh, gh, n, vtau, xh);
+    s |= hs_binary_argmax_bf16(xh, n, k, yh);
+    s |= hs_binary_argmax_f16(xh, n, k, yh);
+    s |= hs_soft_binary_argmax_rows_bf16(xh, rows, n, kd, vtau, yh);
+    s |= hs_soft_binary_argmax_rows_f16(xh, rows, n, kd, vtau, yh);
+    s |= hs_soft_binary_argmax_vjp_rows_bf16(yh, gh, rows, n, vtau, xh);
+    s |= hs_soft_binary_argmax_vjp_rows_f16(yh, gh, rows, n, vtau, xh);
     vsink = (uintptr_t)hs_status_message(s) + (uintptr_t)hs_version();
     return s != 0;
 }

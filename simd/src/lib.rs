@@ -65,6 +65,7 @@
 // `isa/*` (`#[target_feature]` entry points and primitives) → `kernels/*` (generic bodies).
 mod batch;
 mod element;
+pub mod half;
 mod isa;
 mod kernels;
 mod ops;

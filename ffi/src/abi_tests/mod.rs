@@ -5,6 +5,7 @@
 //! `values.rs`: results and aliases of every family; `refusals.rs`: bad input of every kind.
 #![allow(clippy::float_cmp)]
 
+mod half;
 mod refusals;
 #[cfg(feature = "std")] // the sharded functions are in the std build only
 mod sharded;

@@ -10,8 +10,11 @@ imported here).
     loss, grad = hs.hypersimplex_loss(x, (y > 0.5).astype(np.float32), tau=0.5)
 
 Every function works along one ``axis`` of an array of any rank. float32 and float64 run in
-their own precision; float16 is computed in float32 and returned as float16; other dtypes are
-computed in float64. Inputs are never modified. Errors raise :class:`HypersimplexError`.
+their own precision; float16 and bfloat16 (``ml_dtypes.bfloat16`` arrays) are read and written
+as they are by the library's half-precision functions, computed in float32 and rounded once to
+nearest even (each output within one ulp of the half type: Σy equals k only to that precision;
+the binary loss and ``return_lambda`` compute on a float32 copy); other dtypes are computed in
+float64. Inputs are never modified. Errors raise :class:`HypersimplexError`.
 """
 
 from ._numpy import (

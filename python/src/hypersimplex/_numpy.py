@@ -10,6 +10,11 @@ import numpy as np
 
 from ._native import ffi, lib
 
+try:  # bfloat16 arrays (optional): ml_dtypes, as JAX uses
+    import ml_dtypes as _ml_dtypes
+except ImportError:  # pragma: no cover - ml_dtypes comes with jax
+    _ml_dtypes = None
+
 # Status codes of include/hypersimplex.h.
 STATUS = {
     "HS_OK": 0,
@@ -33,7 +38,12 @@ STATUS = {
 _NAMES = {v: k for k, v in STATUS.items()}
 _REDUCTIONS = {"sum": 0, "mean": 1}
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
-_CTYPE = {_F32: "float[]", _F64: "double[]"}
+_F16 = np.dtype(np.float16)
+_BF16 = None if _ml_dtypes is None else np.dtype(_ml_dtypes.bfloat16)
+# Half precision (issue 15): the bits go to the C library's uint16_t functions, which compute in
+# float32 and round each output once (no float32 copy of the data).
+_HALF = {_F16: "f16"} if _BF16 is None else {_F16: "f16", _BF16: "bf16"}
+_CTYPE = {_F32: "float[]", _F64: "double[]", **{dt: "uint16_t[]" for dt in _HALF}}
 _FN = {
     (name, dt): getattr(lib, f"hs_{name}_{tag}")
     for name in (
@@ -49,6 +59,18 @@ _FN = {
     )
     for dt, tag in ((_F32, "f32"), (_F64, "f64"))
 }
+_FN.update(
+    {
+        (name, dt): getattr(lib, f"hs_{name}_{tag}")
+        for name in (
+            "soft_binary_argmax_rows",
+            "soft_binary_argmax_vjp_rows",
+            "binary_argmax",
+            "hypersimplex_loss_multiclass",
+        )
+        for dt, tag in _HALF.items()
+    }
+)
 
 
 def status_message(status):
@@ -140,7 +162,8 @@ def _multiclass(x2, lab, k1, tau, reduction, lam=None):
     """Multiclass loss of (batch, classes) logits and uint32 labels: (loss, grad) in x2's dtype.
     With ``lam`` (float64, (classes,)), the same call also writes each column's threshold λ_c."""
     batch, classes = x2.shape
-    loss, gx = np.zeros(1, x2.dtype), np.empty_like(x2)
+    # the half-precision losses report a float32 loss (their gradient is in x2's dtype)
+    loss, gx = np.zeros(1, _F32 if x2.dtype in _HALF else x2.dtype), np.empty_like(x2)
     lp = ffi.from_buffer("uint32_t[]", lab)
     args = (_rd(x2), lp, batch, classes, _k_ptr(k1), tau, reduction, _wr(loss), _wr(gx))
     if lam is None:
@@ -154,13 +177,14 @@ def _multiclass(x2, lab, k1, tau, reduction, lam=None):
 # -- NumPy API --------------------------------------------------------------------------------------
 
 
-def _dtypes(*arrays):
-    """(compute dtype, result dtype): float16 computes in float32, non-floats in float64."""
+def _dtypes(*arrays, half=True):
+    """(compute dtype, result dtype): float16 and bfloat16 (ml_dtypes) through the library's
+    half-precision functions (``half=False``: computed in float32), non-floats in float64."""
     dt = np.result_type(*arrays)
     if dt in (_F32, _F64):
         return dt, dt
-    if dt == np.float16:
-        return _F32, dt
+    if dt in _HALF:
+        return (dt if half else _F32), dt
     if dt.kind in "biu" or dt == np.longdouble:
         return _F64, _F64
     raise TypeError(f"hypersimplex: unsupported dtype {dt}")
@@ -254,7 +278,7 @@ def hypersimplex_loss(x, target, k=None, tau=1.0, axis=-1, reduction="sum"):
     _same_shape(x, t, "x and target")
     if reduction not in ("sum", "mean", "none"):
         _fail("HS_ERR_INVALID_REDUCTION", "reduction must be 'sum', 'mean' or 'none'")
-    dt, rdt = _dtypes(x, t)
+    dt, rdt = _dtypes(x, t, half=False)  # (no half-precision binary loss in the C library)
     x2, mshape = _rows(x, axis, dt)
     t2, _ = _rows(t, axis, dt)
     k1 = None if k is None else _k_rows(k, mshape[:-1])
@@ -298,7 +322,8 @@ def hypersimplex_loss_multiclass(
     x, lab = _multiclass_args(logits, labels)
     if reduction not in _REDUCTIONS:
         _fail("HS_ERR_INVALID_REDUCTION", "reduction must be 'sum' or 'mean'")
-    dt, rdt = _dtypes(x)
+    # λ comes from the float32 call (the half functions do not report it)
+    dt, rdt = _dtypes(x, half=not return_lambda)
     k1 = None if k is None else _k_rows(k, x.shape[1:])
     lam = np.zeros(x.shape[1], np.float64) if return_lambda else None
     loss, gx = _multiclass(
@@ -322,7 +347,7 @@ def calibrated_argmax(logits, lam, tau=1.0):
     lam = np.ascontiguousarray(lam, np.float64)
     if lam.shape != x.shape[1:]:
         _fail("HS_ERR_LENGTH_MISMATCH", f"lam of shape {lam.shape} for logits {x.shape}")
-    dt, _ = _dtypes(x)
+    dt, _ = _dtypes(x, half=False)
     x2 = np.ascontiguousarray(x, dt)
     pred = np.zeros(x.shape[0], np.uint32)
     f = _FN["calibrated_argmax", dt]

@@ -9,7 +9,9 @@ fake, autograd and vmap rules), so ``torch.compile(fullgraph=True)``, ``torch.ex
 ``opcheck`` see opaque ops. The public functions call those ops through
 ``torch.autograd.Function``s with ``setup_context`` and ``generate_vmap_rule`` (what
 ``torch.func.grad``/``vmap`` need; the wrapper ``register_autograd`` builds has no
-``setup_context``). float32/float64 run in their precision, float16/bfloat16 in float32. The C
+``setup_context``). float32/float64 run in their precision; float16/bfloat16 tensors go to the
+library's half-precision functions as they are (computed in float32, each output rounded once;
+bfloat16 needs ml_dtypes), except the losses, which compute on a float32 copy. The C
 library runs on the CPU: tensors on another device are copied to the CPU and the result back
 (two transfers and a synchronisation per call). Targets and labels get no gradient.
 """
@@ -37,24 +39,30 @@ __all__ = [
 _HALF = (torch.float16, torch.bfloat16)
 
 
-def _np(t, dtype=None):
-    """A CPU NumPy view (or copy) of ``t``; half types as float32."""
+def _np(t, dtype=None, half=False):
+    """A CPU NumPy view (or copy) of ``t``; half types as float32, or with ``half`` as NumPy
+    float16 / ml_dtypes bfloat16 views of the same memory (bfloat16 without ml_dtypes: float32)."""
     t = t.detach()
     if t.device.type != "cpu":
         t = t.cpu()
-    if t.dtype in _HALF:
-        t = t.float()
-    a = t.numpy()
+    if t.dtype == torch.bfloat16 and half and _hs._BF16 is not None:
+        a = t.view(torch.int16).numpy().view(_hs._BF16)
+    elif t.dtype in _HALF and not (half and t.dtype == torch.float16):
+        a = t.float().numpy()
+    else:
+        a = t.numpy()
     return a if dtype is None else a.astype(dtype, copy=False)
 
 
 def _tensor(a, like):
+    if a.dtype == _hs._BF16:  # torch.from_numpy does not know ml_dtypes: same bits, as int16
+        return torch.from_numpy(a.view(np.int16)).view(torch.bfloat16).to(like.device)
     return torch.from_numpy(a).to(device=like.device, dtype=like.dtype)
 
 
-def _rows(t, dtype=None):
+def _rows(t, dtype=None, half=False):
     """``t`` as C-contiguous (rows, n) NumPy array (last dim n) and its shape."""
-    a = _np(t, dtype)
+    a = _np(t, dtype, half)
     return _hs._rows(a, -1, a.dtype)
 
 
@@ -67,21 +75,21 @@ def _k_np(k, batch_shape):
 
 def _sba_impl(x: torch.Tensor, k: torch.Tensor, tau: float) -> torch.Tensor:
     """y = Π_Δ(n,k)(x/τ) along the last dim; k broadcasts to x.shape[:-1]."""
-    x2, shape = _rows(x)
+    x2, shape = _rows(x, half=True)
     y2 = _hs._sba_rows(x2, _k_np(k, shape[:-1]), tau, np.empty_like(x2))
     return _tensor(y2.reshape(shape), x)
 
 
 def _sba_bwd_impl(y: torch.Tensor, g: torch.Tensor, tau: float) -> torch.Tensor:
     """Jᵀg along the last dim, from the forward output y."""
-    y2, shape = _rows(y)
-    g2, _ = _rows(g, y2.dtype)
+    y2, shape = _rows(y, half=True)
+    g2, _ = _rows(g, y2.dtype, half=True)
     return _tensor(_hs._vjp_rows(y2, g2, tau, np.empty_like(y2)).reshape(shape), y)
 
 
 def _topk_impl(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     """Top-k mask along the last dim; k (integers) broadcasts to x.shape[:-1]."""
-    x2, shape = _rows(x)
+    x2, shape = _rows(x, half=True)
     y2 = _hs._topk_rows(x2, _k_np(k, shape[:-1]), np.empty_like(x2))
     return _tensor(y2.reshape(shape), x)
 
