@@ -17,7 +17,7 @@
 //! ```text
 //! cargo build --release -p hypersimplex-ffi
 //! cargo bench -p hypersimplex-benches --bench abi
-//! python3 scripts/abi-bench-table.py
+//! python3 simd/bench-table.py
 //! ```
 //!
 //! Without the library (or on a system without `dlopen`) the benchmarks are skipped with a

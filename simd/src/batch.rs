@@ -346,6 +346,25 @@ impl Kernels {
         if total == 0 {
             return Ok(());
         }
+        if n <= SMALL_MAX && small::vjp_inputs_small(y, g, vjp_limit(scale)) {
+            // Short rows whose every |y_i| ≤ MAX and |g_i| ≤ limit: no row can fail, so each
+            // row's mean and entries in one go (rows in cache), no table of means.
+            let rows_of =
+                |(o, (yr, gr)): (&mut [T], (&[T], &[T]))| small::vjp_row(yr, gr, scale, o);
+            if use_pool(total) {
+                grad_x
+                    .par_chunks_mut(n)
+                    .zip(y.par_chunks(n).zip(g.par_chunks(n)))
+                    .with_min_len(lines_per_task(n))
+                    .for_each(rows_of);
+            } else {
+                grad_x
+                    .chunks_mut(n)
+                    .zip(y.chunks(n).zip(g.chunks(n)))
+                    .for_each(rows_of);
+            }
+            return Ok(());
+        }
         let mean = |(yr, gr): (&[T], &[T])| vjp_mean(self, yr, gr, scale);
         let means = collect_lines(
             rows,

@@ -335,6 +335,27 @@ pub(crate) fn single_in_place<T: Element>(
     single(kern, c, k, scale, tau, x)
 }
 
+/// `true` when every `|y_i| ≤ MAX` and `|g_i| ≤ limit` (`validate::vjp_limit(scale)`): then
+/// no short-row VJP can fail (`ops::vjp_mean` takes its one-pass reduction for every row).
+/// A fold without early exit, so that it vectorizes.
+pub(crate) fn vjp_inputs_small<T: Element>(y: &[T], g: &[T], limit: T) -> bool {
+    y.iter().zip(g).fold(true, |ok, (&a, &b)| {
+        ok & (a.abs() <= T::MAX) & (b.abs() <= limit)
+    })
+}
+
+/// The VJP of one short row whose inputs passed [`vjp_inputs_small`]: `ops::vjp_mean`'s
+/// reduction (the same mean, bit for bit) and the entries `(g_i − mean)·scale` on the free set.
+pub(crate) fn vjp_row<T: Element>(y: &[T], g: &[T], scale: T, out: &mut [T]) {
+    let (count, sum, _) = crate::portable::free_mean(y, g, T::MAX);
+    let mean = if count > 0 {
+        T::from_f64(sum / count as f64)
+    } else {
+        T::ZERO
+    };
+    crate::portable::vjp(y, g, mean, scale, out);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
