@@ -346,7 +346,7 @@ impl Kernels {
         if total == 0 {
             return Ok(());
         }
-        if n <= SMALL_MAX && small::vjp_inputs_small(y, g, vjp_limit(scale)) {
+        if n <= small::VJP_SHORT_MAX && small::vjp_inputs_small(y, g, vjp_limit(scale)) {
             // Short rows whose every |y_i| ≤ MAX and |g_i| ≤ limit: no row can fail, so each
             // row's mean and entries in one go (rows in cache), no table of means.
             let rows_of =
@@ -381,7 +381,7 @@ impl Kernels {
         let means = first_error(&means)?;
         #[allow(clippy::type_complexity)]
         let put = |((o, (yr, gr)), &m): ((&mut [T], (&[T], &[T])), &T)| {
-            if n <= SMALL_MAX {
+            if n <= small::VJP_SHORT_MAX {
                 crate::portable::vjp(yr, gr, m, scale, o)
             } else {
                 crate::passes::write2(yr, gr, o, |a, b, out| T::vjp(self, a, b, m, scale, out))

@@ -257,7 +257,7 @@ impl Kernels {
             return Err(Error::LengthMismatch);
         }
         let (scale, mean) = self.vjp_prepare(y, g, tau)?;
-        if y.len() <= crate::small::SMALL_MAX {
+        if y.len() <= crate::small::VJP_SHORT_MAX {
             crate::portable::vjp(y, g, mean, scale, grad_x);
         } else if core::mem::size_of_val(grad_x) >= STREAM_FROM_BYTES {
             write2(y, g, grad_x, |a, b, o| {
@@ -468,7 +468,7 @@ pub fn hypersimplex_loss_multiclass_lambda<T: Element>(
 /// `validate::vjp_limit(scale)`. Errors: `NonFiniteInput`, `ScaleOverflow`.
 pub(crate) fn vjp_mean<T: Element>(k: Kernels, y: &[T], g: &[T], scale: T) -> Result<T, Error> {
     let limit = vjp_limit(scale);
-    let (count, sum, small) = if y.len() <= crate::small::SMALL_MAX {
+    let (count, sum, small) = if y.len() <= crate::small::VJP_SHORT_MAX {
         // Short rows: the scalar reduction in place, on every path (no block layer).
         crate::portable::free_mean(y, g, limit)
     } else {
