@@ -1,7 +1,8 @@
 /*
  * Using libhypersimplex from C99 the way a user would: forward, top-k, backward, both losses,
- * row-wise calls, error handling. Every result is compared with values worked out by hand
- * (see the comments); the program exits 1 on any mismatch.
+ * row-wise calls, bfloat16 data, error handling. Every result is compared with values worked
+ * out by hand (see the comments; the bfloat16 ones with the float functions on the widened
+ * data); the program exits 1 on any mismatch.
  *
  * Build (from the repository root, after `cargo build --release -p hypersimplex-ffi`):
  *   cc -std=c99 c-examples/example.c $(PKG_CONFIG_PATH=$PWD/ffi/pkgconfig pkg-config --cflags --libs hypersimplex) -o example
@@ -43,6 +44,22 @@ static void check_untouched(const char *what, const float *buf, size_t n, float 
             return;
         }
     }
+}
+
+/* float <-> bfloat16 bits (bfloat16 is the upper half of a float; round to nearest even).
+ * Finite values only: enough for an example. */
+static uint16_t to_bf16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    u += 0x7FFFu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+static float from_bf16(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
 }
 
 int main(void) {
@@ -158,6 +175,38 @@ int main(void) {
         check_status("multiclass mean (caller scratch)", s, HS_OK);
         check_vec("multiclass mean loss", &loss, &loss_mean_want, 1);
         check_vec("multiclass mean grad", grad, grad_mean_want, 8);
+    }
+
+    /* Mixed precision: bfloat16 logits and gradients in uint16_t, computed in float inside.
+     * Each output is the float result rounded once, so within one bf16 ulp (1/256 on [0, 1])
+     * of the float call on the widened input. */
+    {
+        uint16_t xh[5], yh[5], gh[5], gxh[5];
+        float xw[5], yf[5], g[5] = {1.0f, -2.0f, 0.5f, 0.0f, 3.0f}, gx[5];
+        size_t i;
+        int ok = 1;
+        for (i = 0; i < 5; i++) {
+            xh[i] = to_bf16(x[i]);
+            xw[i] = from_bf16(xh[i]);
+            gh[i] = to_bf16(g[i]);
+        }
+        s = hs_soft_binary_argmax_bf16(xh, 5, 2.0, 2.0f, yh);
+        check_status("bf16 forward", s, HS_OK);
+        s = hs_soft_binary_argmax_f32(xw, 5, 2.0, 2.0f, yf);
+        check_status("f32 forward on the widened bf16 input", s, HS_OK);
+        for (i = 0; i < 5; i++) ok &= yh[i] == to_bf16(yf[i]);
+        s = hs_soft_binary_argmax_vjp_bf16(yh, gh, 5, 2.0f, gxh);
+        check_status("bf16 vjp", s, HS_OK);
+        for (i = 0; i < 5; i++) yf[i] = from_bf16(yh[i]);
+        s = hs_soft_binary_argmax_vjp_f32(yf, g, 5, 2.0f, gx);
+        check_status("f32 vjp on the widened bf16 y", s, HS_OK);
+        for (i = 0; i < 5; i++) ok &= fabsf(from_bf16(gxh[i]) - gx[i]) <= fabsf(gx[i]) / 128.0f;
+        if (ok) {
+            printf("ok   bf16 forward and VJP (y[0] = %g)\n", (double)from_bf16(yh[0]));
+        } else {
+            printf("FAIL bf16 results differ from the rounded f32 results\n");
+            failures++;
+        }
     }
 
     /* Error handling: a specific status, outputs untouched. */

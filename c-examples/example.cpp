@@ -8,7 +8,9 @@
 #include "hypersimplex.hpp"  // namespace hs: templates over the C functions, hs::error
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
@@ -43,6 +45,22 @@ static float multiclass(const std::vector<float> &logits, const std::vector<uint
 
 static int failures = 0;
 
+// float <-> bfloat16 (the upper half of a float, rounded to nearest even; finite values only).
+static hs::bf16 to_bf16(float f) {
+    uint32_t u;
+    std::memcpy(&u, &f, sizeof u);
+    u += 0x7FFFu + ((u >> 16) & 1u);
+    hs::bf16 h = {static_cast<uint16_t>(u >> 16)};
+    return h;
+}
+
+static float from_bf16(hs::bf16 h) {
+    uint32_t u = static_cast<uint32_t>(h.bits) << 16;
+    float f;
+    std::memcpy(&f, &u, sizeof f);
+    return f;
+}
+
 static void expect(const char *what, const std::vector<float> &got,
                    const std::vector<float> &want) {
     bool ok = got.size() == want.size();
@@ -70,6 +88,29 @@ int main() {
         float l = multiclass(logits, {0, 1, 0, 1}, 2, 1.0f, HS_REDUCTION_SUM, g);
         expect("multiclass loss", {l}, {0.0625f});
         expect("multiclass grad", g, {0, 0, 0.15f, -0.2f, -0.15f, 0.2f, 0, 0});
+
+        // bfloat16 storage (hs::bf16 holds the bits; computed in float, rounded once): the
+        // results are the float functions' on the widened data, rounded to bf16.
+        std::vector<hs::bf16> xh(5), yh(5), th(5), gh(5);
+        std::vector<float> xw(5), yw(5), gw(5), yb(5), gb(5);
+        for (size_t i = 0; i < 5; ++i) {
+            xh[i] = to_bf16(x[i]);
+            th[i] = to_bf16(t[i]);
+            xw[i] = from_bf16(xh[i]);
+        }
+        hs::soft_binary_argmax(xh.data(), 5, 2.0, 2.0f, yh.data());
+        hs::soft_binary_argmax(xw.data(), 5, 2.0, 2.0f, yw.data());
+        float lh = hs::hypersimplex_loss(xh.data(), th.data(), 5, 2.0, 2.0f, gh.data());
+        float lw = hs::hypersimplex_loss(xw.data(), t.data(), 5, 2.0, 2.0f, gw.data());
+        for (size_t i = 0; i < 5; ++i) {
+            yb[i] = from_bf16(yh[i]);
+            yw[i] = from_bf16(to_bf16(yw[i]));
+            gb[i] = from_bf16(gh[i]);
+            gw[i] = from_bf16(to_bf16(gw[i]));
+        }
+        expect("bf16 forward (hs::bf16)", yb, yw);
+        expect("bf16 binary loss and gradient", {lh}, {lw});
+        expect("bf16 binary loss gradient", gb, gw);
     } catch (const hs::error &e) {
         std::printf("FAIL unexpected error %d: %s\n", e.status(), e.what());
         ++failures;

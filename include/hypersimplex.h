@@ -559,6 +559,42 @@ int32_t hs_hypersimplex_loss_multiclass_bf16(const uint16_t *logits,
                                              float *loss,
                                              uint16_t *grad_logits);
 
+// Binary HyperSimplex loss on bf16 data (every build, no allocation): as
+// `hs_hypersimplex_loss_f32` on the widened `x` and `target` (both bf16), computed in float
+// (`*loss` a float, the float loss of the widened data), `grad_x` (bf16, or NULL) each entry
+// rounded once to nearest even. Errors as the f32 function, plus `HS_ERR_SCALE_OVERFLOW`
+// when a gradient is asked for and `2/tau` is too large for bf16. On error `*loss` and
+// `grad_x` are unchanged.
+//
+// # Safety
+// `x`, `target` (and `grad_x` unless NULL) point to `n` valid elements; `loss` to one.
+int32_t hs_hypersimplex_loss_bf16(const uint16_t *x,
+                                  const uint16_t *target,
+                                  size_t n,
+                                  double k,
+                                  float tau,
+                                  float *loss,
+                                  uint16_t *grad_x);
+
+// Multiclass HyperSimplex loss on bf16 logits that also reports each class column's threshold
+// (std build only): as `hs_hypersimplex_loss_multiclass_bf16`, and `lambda` receives `classes`
+// doubles as for `hs_hypersimplex_loss_multiclass_lambda_f32` (the float threshold of the
+// widened column). `lambda` may be NULL only when `classes == 0` and must not overlap any
+// other argument. On error `*loss`, `grad_logits` and `lambda` are unchanged.
+//
+// # Safety
+// Each non-NULL pointer points to as many valid elements as for the f32 version.
+int32_t hs_hypersimplex_loss_multiclass_lambda_bf16(const uint16_t *logits,
+                                                    const uint32_t *labels,
+                                                    size_t batch,
+                                                    size_t classes,
+                                                    const double *k,
+                                                    float tau,
+                                                    int32_t reduction,
+                                                    float *loss,
+                                                    uint16_t *grad_logits,
+                                                    double *lambda);
+
 // Soft-Binary-Argmax@k on IEEE binary16 (`_Float16`; 1 sign, 5 exponent, 10 mantissa bits) data, bits in `uint16_t`: as `hs_soft_binary_argmax_f32`
 // on the exactly widened x, computed in float, each `y[i]` rounded once to nearest even.
 // Accuracy: each `y[i]` within one ulp of the exact projection (1/2048 absolute on [0, 1]),
@@ -640,6 +676,42 @@ int32_t hs_hypersimplex_loss_multiclass_f16(const uint16_t *logits,
                                             int32_t reduction,
                                             float *loss,
                                             uint16_t *grad_logits);
+
+// Binary HyperSimplex loss on f16 data (every build, no allocation): as
+// `hs_hypersimplex_loss_f32` on the widened `x` and `target` (both f16), computed in float
+// (`*loss` a float, the float loss of the widened data), `grad_x` (f16, or NULL) each entry
+// rounded once to nearest even. Errors as the f32 function, plus `HS_ERR_SCALE_OVERFLOW`
+// when a gradient is asked for and `2/tau` is too large for f16. On error `*loss` and
+// `grad_x` are unchanged.
+//
+// # Safety
+// `x`, `target` (and `grad_x` unless NULL) point to `n` valid elements; `loss` to one.
+int32_t hs_hypersimplex_loss_f16(const uint16_t *x,
+                                 const uint16_t *target,
+                                 size_t n,
+                                 double k,
+                                 float tau,
+                                 float *loss,
+                                 uint16_t *grad_x);
+
+// Multiclass HyperSimplex loss on f16 logits that also reports each class column's threshold
+// (std build only): as `hs_hypersimplex_loss_multiclass_f16`, and `lambda` receives `classes`
+// doubles as for `hs_hypersimplex_loss_multiclass_lambda_f32` (the float threshold of the
+// widened column). `lambda` may be NULL only when `classes == 0` and must not overlap any
+// other argument. On error `*loss`, `grad_logits` and `lambda` are unchanged.
+//
+// # Safety
+// Each non-NULL pointer points to as many valid elements as for the f32 version.
+int32_t hs_hypersimplex_loss_multiclass_lambda_f16(const uint16_t *logits,
+                                                   const uint32_t *labels,
+                                                   size_t batch,
+                                                   size_t classes,
+                                                   const double *k,
+                                                   float tau,
+                                                   int32_t reduction,
+                                                   float *loss,
+                                                   uint16_t *grad_logits,
+                                                   double *lambda);
 
 // Calibrated prediction for the multiclass HyperSimplex loss (single precision):
 // `pred[b] = argmax_c (logits[b][c]/τ − lambda[c])`, ties to the lower class, over row-major

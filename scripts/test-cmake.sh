@@ -116,7 +116,7 @@ step "pkg-config build from outside the repository against the installed .pc fil
 
 hpp_standards() {
     local std
-    printf '#include <hypersimplex.hpp>\n#include <array>\n#include <vector>\nint main() {\n  std::vector<float> x(4, 1.0f), y(4);\n  hs::soft_binary_argmax(x.data(), x.size(), 2.0, 1.0f, y.data());\n#if __cplusplus >= 202002L\n  std::array<double, 3> a{1, 2, 3}, b{};\n  hs::soft_binary_argmax(a, 1.0, 1.0, b);\n  hs::soft_binary_argmax(x, 2.0, 1.0f, y);\n#endif\n  return y[0] == 0.5f ? 0 : 1;\n}\n' >"$W/hpp.cpp"
+    printf '#include <hypersimplex.hpp>\n#include <array>\n#include <vector>\nint main() {\n  std::vector<float> x(4, 1.0f), y(4);\n  hs::soft_binary_argmax(x.data(), x.size(), 2.0, 1.0f, y.data());\n  std::vector<hs::bf16> xh(4, hs::bf16{0x3f80}), yh(4);\n  hs::soft_binary_argmax(xh.data(), xh.size(), 2.0, 1.0f, yh.data());\n#if __cplusplus >= 202002L\n  std::array<double, 3> a{1, 2, 3}, b{};\n  hs::soft_binary_argmax(a, 1.0, 1.0, b);\n  hs::soft_binary_argmax(x, 2.0, 1.0f, y);\n  std::array<hs::f16, 4> c{}, d{};\n  hs::soft_binary_argmax(c, 2.0, 1.0f, d);\n  if (d[0].bits != 0x3800) return 2;\n#endif\n  return y[0] == 0.5f && yh[0].bits == 0x3f00 ? 0 : 1;\n}\n' >"$W/hpp.cpp"
     for std in c++11 c++17 c++20; do
         g++ -std=$std -Wall -Wextra -Werror -pedantic -I"$P/include" "$W/hpp.cpp" \
             "$P/lib/libhypersimplex.a" -lpthread -ldl -lm -o "$W/hpp_$std" && "$W/hpp_$std" ||

@@ -671,8 +671,60 @@ pub fn hypersimplex_loss_multiclass_half<H: Half>(
     k: ClassK<'_>,
     tau: f32,
     reduction: Reduction,
+    grad: Option<&mut [H]>,
+    scratch: &mut [f32],
+) -> Result<f32, Error> {
+    multiclass_half(
+        logits, labels, classes, k, tau, reduction, grad, scratch, None,
+    )
+}
+
+/// [`hypersimplex_loss_multiclass_half`] that also reports each class column's threshold, as
+/// [`crate::hypersimplex_loss_multiclass_lambda`] does: `lambda[c] = λ_c` of the widened
+/// column (the `f32` threshold, widened to `f64`).
+///
+/// # Errors
+/// As [`hypersimplex_loss_multiclass_half`], and [`Error::LengthMismatch`] unless
+/// `lambda.len() == classes`. On error `grad` and `lambda` are not modified.
+#[allow(clippy::too_many_arguments)]
+pub fn hypersimplex_loss_multiclass_lambda_half<H: Half>(
+    logits: &[H],
+    labels: &[u32],
+    classes: usize,
+    k: ClassK<'_>,
+    tau: f32,
+    reduction: Reduction,
+    grad: Option<&mut [H]>,
+    scratch: &mut [f32],
+    lambda: &mut [f64],
+) -> Result<f32, Error> {
+    if lambda.len() != classes {
+        return Err(Error::LengthMismatch);
+    }
+    multiclass_half(
+        logits,
+        labels,
+        classes,
+        k,
+        tau,
+        reduction,
+        grad,
+        scratch,
+        Some(lambda),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn multiclass_half<H: Half>(
+    logits: &[H],
+    labels: &[u32],
+    classes: usize,
+    k: ClassK<'_>,
+    tau: f32,
+    reduction: Reduction,
     mut grad: Option<&mut [H]>,
     scratch: &mut [f32],
+    mut lambda: Option<&mut [f64]>,
 ) -> Result<f32, Error> {
     let batch = labels.len();
     let grad_len = grad.as_ref().map(|g| g.len());
@@ -700,6 +752,10 @@ pub fn hypersimplex_loss_multiclass_half<H: Half>(
         }
     }
     if total == 0 {
+        // no entries: every (empty) column has λ = 0
+        if let Some(l) = lambda.as_deref_mut() {
+            l.iter_mut().for_each(|v| *v = 0.0);
+        }
         return Ok(0.0);
     }
     type S = <f32 as Real>::Solver;
@@ -718,6 +774,9 @@ pub fn hypersimplex_loss_multiclass_half<H: Half>(
         let col = &*col;
         let (sol, _) = solved::<f32, true>(col, class_k(k, labels, c), tau)?;
         let lam = sol.lambda;
+        if let Some(out) = lambda.as_deref_mut().and_then(|l| l.get_mut(c)) {
+            *out = f64::from(lam);
+        }
         let onehot = |l: u32| if l as usize == c { 1.0f32 } else { 0.0 };
         let pairs = col.iter().copied().zip(labels.iter().map(|&l| onehot(l)));
         let res = residual(pairs, scale, lam);

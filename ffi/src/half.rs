@@ -3,85 +3,83 @@
 //! to nearest even. Same pointer checks, aliases, status codes and untouched-output rules as
 //! the `f32` functions; NaN bit patterns are `HS_ERR_NON_FINITE_INPUT`, `±inf` are masks.
 //!
-//! Where the work runs: the forward functions of the std build widen the input into a `float`
-//! buffer (one vector or row at a time; F16C conversions on x86-64 with AVX2 and F16C), run the SIMD `float` forward
-//! in place on it and round into the output, so they return exactly the `f32` function's
-//! result rounded; everything else (and the no_std build) runs the core crate's scalar `half`
-//! module, which reads the 16-bit data directly (no SIMD half kernels yet).
+//! Where the work runs: the forward functions of the std build (single and rows) call the SIMD
+//! crate's half forward (`hypersimplex_simd::Kernels::soft_binary_argmax_half`): long vectors
+//! stream the 16-bit data through the working-set solver (no `float` copy), shorter ones use
+//! one widened `float` row in a scratch buffer reused across rows; either way exactly the `f32`
+//! function's result rounded. Everything else (and the no_std build) runs the core crate's
+//! scalar `half` module, which reads the 16-bit data directly.
 
 use crate::ptr::{disjoint, span, Region};
 use crate::{core_err, run};
 use hs_core::half::{self as h, Bf16, Half, F16};
 
-/// std build: a zeroed `float` buffer of `n` elements (`HS_ERR_OUT_OF_MEMORY`), from the
-/// allocator's zeroed memory: large buffers come as fresh pages, with no pass to clear them.
-#[cfg(feature = "std")]
-fn buffer(n: usize) -> Result<std::vec::Vec<f32>, i32> {
-    use crate::status::HS_ERR_OUT_OF_MEMORY;
-    if n == 0 {
-        return Ok(std::vec::Vec::new());
-    }
-    let layout = std::alloc::Layout::array::<f32>(n).map_err(|_| HS_ERR_OUT_OF_MEMORY)?;
-    // SAFETY: the layout has a non-zero size (n > 0).
-    let p = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<f32>();
-    if p.is_null() {
-        return Err(HS_ERR_OUT_OF_MEMORY);
-    }
-    // SAFETY: `p` was allocated by the global allocator with the layout of `n` f32 (the
-    // layout a Vec of capacity n uses), and zeroed memory is n valid `0.0f32`.
-    Ok(unsafe { std::vec::Vec::from_raw_parts(p, n, n) })
-}
-
-/// std build: `buf ← Π(widen(x)/τ)` by the SIMD `float` forward, in place (`buf.len() ==
-/// x.len()`); the error of the `float` function on the widened input otherwise.
-#[cfg(feature = "std")]
-fn forward_simd<H: Half>(x: &[H], k: f64, tau: f32, buf: &mut [f32]) -> Result<(), i32> {
-    hypersimplex_simd::half::widen(x, buf);
-    hypersimplex_simd::soft_binary_argmax_in_place(buf, k, tau)
-        .map(|_| ())
-        .map_err(core_err)
-}
-
-#[cfg(feature = "std")]
+/// `y = round(Π(widen(x)/τ))`, out of place (`x`, `y` disjoint): the SIMD half forward in the
+/// std build (`scratch` for its widened copy, when it needs one), the core's half passes
+/// without std.
 #[inline]
-fn forward<H: Half>(x: *const u16, n: usize, k: f64, tau: f32, y: *mut u16) -> Result<(), i32> {
+fn forward_out<H: Half + Send + Sync>(
+    x: &[H],
+    k: f64,
+    tau: f32,
+    y: &mut [H],
+    #[cfg(feature = "std")] scratch: &mut std::vec::Vec<f32>,
+) -> Result<(), i32> {
+    #[cfg(feature = "std")]
+    let r = hypersimplex_simd::Kernels::active().soft_binary_argmax_half(x, k, tau, y, scratch);
+    #[cfg(not(feature = "std"))]
+    let r = h::soft_binary_argmax_half(x, k, tau, y);
+    r.map(|_| ()).map_err(core_err)
+}
+
+/// [`forward_out`] in place.
+#[inline]
+fn forward_in<H: Half + Send + Sync>(
+    xy: &mut [H],
+    k: f64,
+    tau: f32,
+    #[cfg(feature = "std")] scratch: &mut std::vec::Vec<f32>,
+) -> Result<(), i32> {
+    #[cfg(feature = "std")]
+    let r =
+        hypersimplex_simd::Kernels::active().soft_binary_argmax_half_in_place(xy, k, tau, scratch);
+    #[cfg(not(feature = "std"))]
+    let r = h::soft_binary_argmax_half_in_place(xy, k, tau);
+    r.map(|_| ()).map_err(core_err)
+}
+
+#[inline]
+fn forward<H: Half + Send + Sync>(
+    x: *const u16,
+    n: usize,
+    k: f64,
+    tau: f32,
+    y: *mut u16,
+) -> Result<(), i32> {
     let rx = Region::new(x.cast::<H>(), n)?;
     let ry = Region::new(y.cast::<H>(), n)?;
-    if !ry.same(&rx) {
-        disjoint(&ry, &[span(&rx)])?;
-    }
-    let mut buf = buffer(n)?;
-    // SAFETY: checked regions (`Bf16`/`F16` are `repr(transparent)` over `u16`); x is only
-    // read before y (possibly the same buffer) is borrowed mutably.
-    forward_simd(unsafe { rx.slice() }, k, tau, &mut buf)?;
-    // SAFETY: y is x itself or disjoint from it; the shared slice of x is no longer used.
-    hypersimplex_simd::half::narrow(&buf, unsafe { ry.slice_mut() });
-    Ok(())
-}
-
-#[cfg(not(feature = "std"))]
-#[inline]
-fn forward<H: Half>(x: *const u16, n: usize, k: f64, tau: f32, y: *mut u16) -> Result<(), i32> {
-    let rx = Region::new(x.cast::<H>(), n)?;
-    let ry = Region::new(y.cast::<H>(), n)?;
+    #[cfg(feature = "std")]
+    let scratch = &mut std::vec::Vec::new();
     if ry.same(&rx) {
         // SAFETY: one buffer, no other slice of it exists.
         let xy = unsafe { ry.slice_mut() };
-        return h::soft_binary_argmax_half_in_place(xy, k, tau)
-            .map(|_| ())
-            .map_err(core_err);
+        #[cfg(feature = "std")]
+        return forward_in(xy, k, tau, scratch);
+        #[cfg(not(feature = "std"))]
+        return forward_in(xy, k, tau);
     }
     disjoint(&ry, &[span(&rx)])?;
     // SAFETY: checked regions (`Bf16`/`F16` are `repr(transparent)` over `u16`); y does not
     // overlap x.
     let (xs, ys) = unsafe { (rx.slice(), ry.slice_mut()) };
-    h::soft_binary_argmax_half(xs, k, tau, ys)
-        .map(|_| ())
-        .map_err(core_err)
+    #[cfg(feature = "std")]
+    return forward_out(xs, k, tau, ys, scratch);
+    #[cfg(not(feature = "std"))]
+    return forward_out(xs, k, tau, ys);
 }
 
 #[inline]
-fn forward_rows<H: Half>(
+fn forward_rows<H: Half + Send + Sync>(
     x: *const u16,
     rows: usize,
     n: usize,
@@ -95,29 +93,6 @@ fn forward_rows<H: Half>(
     disjoint(&ry, &[span(&rk)])?;
     // SAFETY: k is an input that no output overlaps (checked above).
     let ks = unsafe { rk.slice() };
-    #[cfg(feature = "std")]
-    {
-        if !ry.same(&rx) {
-            disjoint(&ry, &[span(&rx)])?;
-        }
-        // every row's checks first (no row can fail after them), then row by row through
-        // one float buffer
-        // SAFETY: checked regions; this shared slice of x ends before y is borrowed mutably.
-        h::check_rows_half(unsafe { rx.slice() }, rows * n, n, ks, tau).map_err(core_err)?;
-        let mut buf = buffer(n)?;
-        for (r, &kr) in ks.iter().enumerate() {
-            let at = r * n..(r + 1) * n;
-            // SAFETY: as above; row r of x is read before row r of y is written (they are the
-            // same memory when y == x), and no slice outlives its statement.
-            let xr = unsafe { rx.slice() }.get(at.clone()).unwrap_or_default();
-            forward_simd(xr, kr, tau, &mut buf)?;
-            // SAFETY: y is x itself or disjoint from it; no other slice of y exists.
-            if let Some(yr) = unsafe { ry.slice_mut() }.get_mut(at) {
-                hypersimplex_simd::half::narrow(&buf, yr);
-            }
-        }
-        Ok(())
-    }
     #[cfg(not(feature = "std"))]
     if ry.same(&rx) {
         // SAFETY: one buffer, no other slice of it exists.
@@ -130,6 +105,40 @@ fn forward_rows<H: Half>(
         // SAFETY: y overlaps neither x nor k.
         let (xs, ys) = unsafe { (rx.slice(), ry.slice_mut()) };
         h::soft_binary_argmax_half_rows(xs, n, ks, tau, ys).map_err(core_err)
+    }
+    #[cfg(feature = "std")]
+    {
+        // every row's checks first (no row can fail after them), then row by row, through
+        // one scratch buffer
+        let scratch = &mut std::vec::Vec::new();
+        if ry.same(&rx) {
+            // SAFETY: one buffer, no other slice of it exists.
+            let mut xy = unsafe { ry.slice_mut() };
+            h::check_rows_half(xy, rows * n, n, ks, tau).map_err(core_err)?;
+            for &kr in ks {
+                let Some((r, rest)) = core::mem::take(&mut xy).split_at_mut_checked(n) else {
+                    break;
+                };
+                forward_in(r, kr, tau, scratch)?;
+                xy = rest;
+            }
+            return Ok(());
+        }
+        disjoint(&ry, &[span(&rx)])?;
+        // SAFETY: y overlaps neither x nor k.
+        let (mut xs, mut ys) = unsafe { (rx.slice(), ry.slice_mut()) };
+        h::check_rows_half(xs, ys.len(), n, ks, tau).map_err(core_err)?;
+        for &kr in ks {
+            let (Some((xr, xt)), Some((yr, yt))) = (
+                xs.split_at_checked(n),
+                core::mem::take(&mut ys).split_at_mut_checked(n),
+            ) else {
+                break;
+            };
+            forward_out(xr, kr, tau, yr, scratch)?;
+            (xs, ys) = (xt, yt);
+        }
+        Ok(())
     }
 }
 
@@ -198,6 +207,40 @@ fn topk<H: Half>(x: *const u16, n: usize, k: usize, y: *mut u16) -> Result<(), i
     h::binary_argmax_half(xs, k as f64, ys).map_err(core_err)
 }
 
+#[inline]
+fn loss<H: Half>(
+    x: *const u16,
+    target: *const u16,
+    n: usize,
+    k: f64,
+    tau: f32,
+    loss: *mut f32,
+    grad_x: *mut u16,
+) -> Result<(), i32> {
+    let rx = Region::new(x.cast::<H>(), n)?;
+    let rt = Region::new(target.cast::<H>(), n)?;
+    let rl = Region::one(loss)?;
+    let rg = if grad_x.is_null() {
+        None
+    } else {
+        Some(Region::new(grad_x.cast::<H>(), n)?)
+    };
+    let inputs = [span(&rx), span(&rt)];
+    disjoint(&rl, &inputs)?;
+    if let Some(rg) = &rg {
+        disjoint(rg, &inputs)?;
+        disjoint(rg, &[span(&rl)])?;
+    }
+    // SAFETY: every output region is disjoint from every other region (checked above).
+    let (xs, ts) = unsafe { (rx.slice(), rt.slice()) };
+    // SAFETY: grad_x is disjoint from both inputs and from loss (checked above).
+    let gs = rg.map(|r| unsafe { r.slice_mut() });
+    let value = h::hypersimplex_loss_half(xs, ts, k, tau, gs).map_err(core_err)?;
+    // SAFETY: `loss` is a checked, non-NULL, aligned element disjoint from every slice.
+    unsafe { rl.write_first(value) };
+    Ok(())
+}
+
 #[cfg(feature = "std")]
 #[allow(clippy::too_many_arguments)]
 #[inline]
@@ -211,6 +254,7 @@ fn multiclass<H: Half>(
     reduction: i32,
     loss: *mut f32,
     grad_logits: *mut u16,
+    lambda: Option<*mut f64>,
 ) -> Result<(), i32> {
     use crate::status::*;
     use hs_core::{ClassK, Reduction};
@@ -233,6 +277,14 @@ fn multiclass<H: Half>(
         disjoint(rg, &inputs)?;
         disjoint(rg, &[span(&rl)])?;
     }
+    let rlam = match lambda {
+        Some(p) => Some(Region::new(p, classes)?),
+        None => None,
+    };
+    if let Some(r) = &rlam {
+        disjoint(r, &inputs)?;
+        disjoint(r, &[span(&rl), rg.as_ref().map_or((0, 0), span)])?;
+    }
     let reduction = match reduction {
         HS_REDUCTION_SUM => Reduction::Sum,
         HS_REDUCTION_MEAN => Reduction::Mean,
@@ -252,9 +304,31 @@ fn multiclass<H: Half>(
     };
     // SAFETY: grad_logits is disjoint from every input and from loss (checked above).
     let gs = rg.map(|r| unsafe { r.slice_mut() });
-    let value =
-        h::hypersimplex_loss_multiclass_half(xs, ls, classes, ck, tau, reduction, gs, &mut scratch)
-            .map_err(core_err)?;
+    let value = match rlam {
+        // SAFETY: lambda is disjoint from every other argument (checked above).
+        Some(r) => h::hypersimplex_loss_multiclass_lambda_half(
+            xs,
+            ls,
+            classes,
+            ck,
+            tau,
+            reduction,
+            gs,
+            &mut scratch,
+            unsafe { r.slice_mut() },
+        ),
+        None => h::hypersimplex_loss_multiclass_half(
+            xs,
+            ls,
+            classes,
+            ck,
+            tau,
+            reduction,
+            gs,
+            &mut scratch,
+        ),
+    }
+    .map_err(core_err)?;
     // SAFETY: `loss` is a checked, non-NULL, aligned element disjoint from every slice.
     unsafe { rl.write_first(value) };
     Ok(())
@@ -384,6 +458,67 @@ pub unsafe extern "C" fn hs_hypersimplex_loss_multiclass_bf16(
             reduction,
             loss,
             grad_logits,
+            None,
+        )
+    })
+}
+
+/// Binary HyperSimplex loss on bf16 data (every build, no allocation): as
+/// `hs_hypersimplex_loss_f32` on the widened `x` and `target` (both bf16), computed in float
+/// (`*loss` a float, the float loss of the widened data), `grad_x` (bf16, or NULL) each entry
+/// rounded once to nearest even. Errors as the f32 function, plus `HS_ERR_SCALE_OVERFLOW`
+/// when a gradient is asked for and `2/tau` is too large for bf16. On error `*loss` and
+/// `grad_x` are unchanged.
+///
+/// # Safety
+/// `x`, `target` (and `grad_x` unless NULL) point to `n` valid elements; `loss` to one.
+#[no_mangle]
+pub unsafe extern "C" fn hs_hypersimplex_loss_bf16(
+    x: *const u16,
+    target: *const u16,
+    n: usize,
+    k: f64,
+    tau: f32,
+    loss: *mut f32,
+    grad_x: *mut u16,
+) -> i32 {
+    run(|| self::loss::<Bf16>(x, target, n, k, tau, loss, grad_x))
+}
+
+/// Multiclass HyperSimplex loss on bf16 logits that also reports each class column's threshold
+/// (std build only): as `hs_hypersimplex_loss_multiclass_bf16`, and `lambda` receives `classes`
+/// doubles as for `hs_hypersimplex_loss_multiclass_lambda_f32` (the float threshold of the
+/// widened column). `lambda` may be NULL only when `classes == 0` and must not overlap any
+/// other argument. On error `*loss`, `grad_logits` and `lambda` are unchanged.
+///
+/// # Safety
+/// Each non-NULL pointer points to as many valid elements as for the f32 version.
+#[cfg(feature = "std")]
+#[no_mangle]
+pub unsafe extern "C" fn hs_hypersimplex_loss_multiclass_lambda_bf16(
+    logits: *const u16,
+    labels: *const u32,
+    batch: usize,
+    classes: usize,
+    k: *const f64,
+    tau: f32,
+    reduction: i32,
+    loss: *mut f32,
+    grad_logits: *mut u16,
+    lambda: *mut f64,
+) -> i32 {
+    run(|| {
+        multiclass::<Bf16>(
+            logits,
+            labels,
+            batch,
+            classes,
+            k,
+            tau,
+            reduction,
+            loss,
+            grad_logits,
+            Some(lambda),
         )
     })
 }
@@ -512,6 +647,67 @@ pub unsafe extern "C" fn hs_hypersimplex_loss_multiclass_f16(
             reduction,
             loss,
             grad_logits,
+            None,
+        )
+    })
+}
+
+/// Binary HyperSimplex loss on f16 data (every build, no allocation): as
+/// `hs_hypersimplex_loss_f32` on the widened `x` and `target` (both f16), computed in float
+/// (`*loss` a float, the float loss of the widened data), `grad_x` (f16, or NULL) each entry
+/// rounded once to nearest even. Errors as the f32 function, plus `HS_ERR_SCALE_OVERFLOW`
+/// when a gradient is asked for and `2/tau` is too large for f16. On error `*loss` and
+/// `grad_x` are unchanged.
+///
+/// # Safety
+/// `x`, `target` (and `grad_x` unless NULL) point to `n` valid elements; `loss` to one.
+#[no_mangle]
+pub unsafe extern "C" fn hs_hypersimplex_loss_f16(
+    x: *const u16,
+    target: *const u16,
+    n: usize,
+    k: f64,
+    tau: f32,
+    loss: *mut f32,
+    grad_x: *mut u16,
+) -> i32 {
+    run(|| self::loss::<F16>(x, target, n, k, tau, loss, grad_x))
+}
+
+/// Multiclass HyperSimplex loss on f16 logits that also reports each class column's threshold
+/// (std build only): as `hs_hypersimplex_loss_multiclass_f16`, and `lambda` receives `classes`
+/// doubles as for `hs_hypersimplex_loss_multiclass_lambda_f32` (the float threshold of the
+/// widened column). `lambda` may be NULL only when `classes == 0` and must not overlap any
+/// other argument. On error `*loss`, `grad_logits` and `lambda` are unchanged.
+///
+/// # Safety
+/// Each non-NULL pointer points to as many valid elements as for the f32 version.
+#[cfg(feature = "std")]
+#[no_mangle]
+pub unsafe extern "C" fn hs_hypersimplex_loss_multiclass_lambda_f16(
+    logits: *const u16,
+    labels: *const u32,
+    batch: usize,
+    classes: usize,
+    k: *const f64,
+    tau: f32,
+    reduction: i32,
+    loss: *mut f32,
+    grad_logits: *mut u16,
+    lambda: *mut f64,
+) -> i32 {
+    run(|| {
+        multiclass::<F16>(
+            logits,
+            labels,
+            batch,
+            classes,
+            k,
+            tau,
+            reduction,
+            loss,
+            grad_logits,
+            Some(lambda),
         )
     })
 }

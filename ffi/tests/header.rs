@@ -57,12 +57,16 @@ fn header_is_fresh() {
         "hs_soft_binary_argmax_rows_bf16",
         "hs_soft_binary_argmax_vjp_rows_bf16",
         "hs_hypersimplex_loss_multiclass_bf16",
+        "hs_hypersimplex_loss_multiclass_lambda_bf16",
+        "hs_hypersimplex_loss_bf16",
         "hs_soft_binary_argmax_f16",
         "hs_soft_binary_argmax_vjp_f16",
         "hs_binary_argmax_f16",
         "hs_soft_binary_argmax_rows_f16",
         "hs_soft_binary_argmax_vjp_rows_f16",
         "hs_hypersimplex_loss_multiclass_f16",
+        "hs_hypersimplex_loss_multiclass_lambda_f16",
+        "hs_hypersimplex_loss_f16",
     ] {
         let lines: Vec<&str> = fresh.lines().collect();
         let decl = lines

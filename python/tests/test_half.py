@@ -100,6 +100,58 @@ def test_multiclass(dt, calls):
 
 
 @pytest.mark.parametrize("dt", DTYPES)
+def test_multiclass_lambda(dt, calls):
+    # return_lambda=True: the half lambda function, no float32 call; λ is the widened column's
+    # threshold (as the float32 call reports it), loss and gradient as without λ
+    rng = np.random.default_rng(6)
+    logits = (rng.standard_normal((50, 4)) * 2).astype(dt)
+    labels = rng.integers(0, 4, 50)
+    xw = logits.astype(np.float64)
+    for red, k in (("sum", None), ("mean", [3.0, 0.0, 12.5, 50.0])):
+        loss, grad, lam = hs.hypersimplex_loss_multiclass(logits, labels, k, 0.8, red, return_lambda=True)
+        assert grad.dtype == dt and lam.dtype == np.float64 and lam.shape == (4,)
+        assert calls[("hypersimplex_loss_multiclass_lambda", dt)] >= 1
+        assert not any(key[1] == np.float32 for key in calls), calls
+        l0, g0 = hs.hypersimplex_loss_multiclass(logits, labels, k, 0.8, red)
+        assert float(loss) == float(l0)
+        np.testing.assert_array_equal(grad.view(np.uint16), g0.view(np.uint16))
+        _, _, lam32 = hs.hypersimplex_loss_multiclass(xw.astype(np.float32), labels, k, 0.8, red, return_lambda=True)
+        np.testing.assert_allclose(lam, lam32, rtol=1e-5, atol=1e-5)
+        # the projected columns clip(x/τ − λ, 0, 1) are the reference projection
+        onehot = np.eye(4)[labels]
+        kk = onehot.sum(0) if k is None else np.asarray(k)
+        want = np.stack([ref.proj(xw[:, c] / 0.8, kk[c]) for c in range(4)], 1)
+        assert np.abs(np.clip(xw / 0.8 - lam, 0, 1) - want).max() <= 1e-4
+        calls.clear()
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+def test_binary_loss(dt, calls):
+    # the half binary loss: one C call per vector, float32 loss, gradient in dt (rounded once)
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal((3, 30)) * 2).astype(dt)
+    t = (rng.random((3, 30)) < 0.3).astype(dt)
+    for red, k in (("sum", None), ("none", 4.0), ("mean", None)):
+        loss, grad = hs.hypersimplex_loss(x, t, k, 0.6, reduction=red)
+        assert grad.dtype == dt and calls[("hypersimplex_loss", dt)] == 3
+        assert not any(key[1] == np.float32 for key in calls), calls
+        per, want_g = ref.loss(x.astype(np.float64), t.astype(np.float64), k, 0.6, -1)
+        scale = {"sum": 1.0, "none": 1.0, "mean": 2.0 / x.size}[red]
+        want_l = per if red == "none" else per.sum() * scale
+        assert np.all(np.abs(np.asarray(loss, np.float64) - want_l) <= 2 * ulp(dt, want_l) + 1e-4)
+        want_g = want_g * scale
+        err = np.abs(grad.astype(np.float64) - want_g)
+        # "mean" scales the rounded gradient: two roundings
+        assert np.all(err <= (1.0 if red == "mean" else 0.5) * ulp(dt, want_g) + 1e-5), err.max()
+        calls.clear()
+    tb = t.copy()
+    tb[1, 2] = 1.5
+    with pytest.raises(hs.HypersimplexError) as e:
+        hs.hypersimplex_loss(x, tb)
+    assert e.value.name == "HS_ERR_INVALID_TARGET"
+
+
+@pytest.mark.parametrize("dt", DTYPES)
 def test_nan_is_an_error_and_inf_a_mask(dt):
     x = np.array([[0.5, -1.0, 2.0, 0.25]], dt)
     xn = x.copy()
@@ -175,6 +227,58 @@ def test_torch_half_opcheck_and_compile(tdt):
 
     def f(a):
         return (hst.soft_binary_argmax(a, 2, 0.5) * torch.arange(6, dtype=tdt)).sum()
+
+    f(xr).backward()
+    want = xr.grad.clone()
+    xr.grad = None
+    out = torch.compile(f, fullgraph=True)(xr)
+    out.backward()
+    torch.testing.assert_close(out, f(xr))
+    torch.testing.assert_close(xr.grad, want)
+
+
+@pytest.mark.parametrize("tdt", list(TDT))
+def test_torch_half_losses(tdt, calls):
+    # the multiclass op (which always asks for λ) and the binary loss on half tensors: the half
+    # C functions, no float32 copy
+    dt = TDT[tdt]
+    g = torch.Generator().manual_seed(2)
+    logits = (torch.randn(40, 5, generator=g) * 2).to(tdt).requires_grad_()
+    labels = torch.randint(0, 5, (40,), generator=g)
+    loss, lam = hst.hypersimplex_loss_multiclass(logits, labels, tau=0.8, return_lambda=True)
+    loss.backward()
+    assert logits.grad.dtype == tdt and lam.dtype == torch.float64
+    assert calls[("hypersimplex_loss_multiclass_lambda", dt)] == 1
+    assert not any(key[1] == np.float32 for key in calls), calls
+    want_l, want_g = ref.multiclass(logits.detach().double().numpy(), labels.numpy(), None, 0.8, "mean")
+    assert abs(float(loss.detach()) - want_l) <= 2 * ulp(dt, want_l) + 1e-4 * abs(want_l)
+    err = np.abs(logits.grad.double().numpy() - want_g)
+    assert np.all(err <= 1.0 * ulp(dt, want_g) + 1e-5), err.max()
+    calls.clear()
+    x = (torch.randn(3, 20, generator=g) * 2).to(tdt).requires_grad_()
+    t = (torch.rand(3, 20, generator=g) < 0.3).to(tdt)
+    hst.hypersimplex_loss(x, t, tau=0.6, reduction="sum").backward()
+    assert x.grad.dtype == tdt and calls[("hypersimplex_loss", dt)] == 3
+    assert not any(key[1] == np.float32 for key in calls), calls
+    _, want_g = ref.loss(x.detach().double().numpy(), t.double().numpy(), None, 0.6, -1)
+    err = np.abs(x.grad.double().numpy() - want_g)
+    assert np.all(err <= 0.5 * ulp(dt, want_g) + 1e-5), err.max()
+
+
+@pytest.mark.parametrize("tdt", list(TDT))
+def test_torch_half_losses_opcheck_and_compile(tdt):
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(12, 4, generator=g).to(tdt)
+    labels = torch.arange(12) % 4
+    t = (torch.rand(12, 4, generator=g) < 0.4).to(tdt)
+    ops = torch.ops.hypersimplex
+    torch.library.opcheck(ops.hypersimplex_loss_multiclass, (x, labels, None, 0.7, "mean"))
+    torch.library.opcheck(ops.hypersimplex_loss_rows, (x, t, None, 0.7))
+    torch._dynamo.reset()
+    xr = x.clone().requires_grad_()
+
+    def f(a):
+        return hst.hypersimplex_loss_multiclass(a, labels, tau=0.7) + hst.hypersimplex_loss(a, t, tau=0.7)
 
     f(xr).backward()
     want = xr.grad.clone()

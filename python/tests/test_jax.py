@@ -221,8 +221,8 @@ def test_bad_input():
     assert _status(hsj.hypersimplex_loss_multiclass, x, lab, reduction="none")[0] == -10
     with pytest.raises(TypeError, match="tau must be a concrete number"):
         jax.jit(lambda x, tau: hsj.soft_binary_argmax(x, 2, tau))(x, 0.5)
-    with pytest.raises(TypeError, match="not supported yet"):
-        hsj.soft_binary_argmax(x.astype(jnp.bfloat16), 2)
+    with pytest.raises(TypeError, match="unsupported dtype"):
+        hsj.soft_binary_argmax(x.astype(jnp.complex64), 2)
     with pytest.raises(TypeError, match="integer"):
         hsj.hypersimplex_loss_multiclass(x, lab.astype(np.float32))
 
@@ -263,3 +263,60 @@ def test_missing_compiler_is_a_clear_import_error(tmp_path):
     )
     assert r.returncode != 0 and "ImportError" in r.stderr and "needs a C++17 compiler" in r.stderr, r.stderr
     assert not list(tmp_path.iterdir())  # nothing half-built left in the cache
+
+
+# ---------------------------------------------------------------- half precision (issue 15)
+HALF = {jnp.bfloat16: 2.0**-8, jnp.float16: 2.0**-11}  # one ulp of the type on [0, 1]
+
+
+@pytest.mark.parametrize("dt", list(HALF))
+def test_half_forward_vjp_topk(dt):
+    """bfloat16/float16 go to the library's half functions: the same bits as the NumPy API's half
+    path (the same C functions), within one ulp of the float64 reference on the widened input,
+    dtypes kept, one FFI call under vmap."""
+    rng = np.random.default_rng(11)
+    x = jnp.asarray(rng.standard_normal((6, 4, 33)), dt)
+    xw = np.asarray(x, np.float64)
+    k = rng.uniform(0, 33, (6, 4))
+    y = jax.jit(lambda x, k: hsj.soft_binary_argmax(x, k, 0.7))(x, k)
+    assert y.dtype == dt and y.shape == x.shape
+    want = ref.soft_binary_argmax(xw, k, 0.7, -1)
+    err = np.abs(np.asarray(y, np.float64) - want).max()
+    assert 0 < err <= HALF[dt], err  # rounded once to the half type: not exact, within 1 ulp
+    np.testing.assert_array_equal(np.asarray(y), hs.soft_binary_argmax(np.asarray(x), k, 0.7))
+    g = jnp.asarray(rng.standard_normal(x.shape), dt)
+    y2, vjp = jax.vjp(lambda x: hsj.soft_binary_argmax(x, k, 0.7), x)
+    gx = vjp(g)[0]
+    assert gx.dtype == dt
+    np.testing.assert_array_equal(np.asarray(gx), hs.soft_binary_argmax_vjp(np.asarray(y2), np.asarray(g), 0.7))
+    wv = ref.along(lambda yy, gg: ref.vjp(yy, gg, 0.7), np.asarray(y2, np.float64), -1, np.asarray(g, np.float64))
+    np.testing.assert_allclose(np.asarray(gx, np.float64), wv, atol=8 * HALF[dt] * np.abs(wv).max())
+    f = lambda x, k: hsj.soft_binary_argmax(x, k, 0.7)  # noqa: E731
+    assert _ffi_calls(jax.vmap(f), x, k) == 1
+    np.testing.assert_array_equal(np.asarray(jax.vmap(f)(x, k)), np.asarray(y))
+    m = hsj.binary_argmax(x, 5)
+    assert m.dtype == dt
+    np.testing.assert_array_equal(np.asarray(m, np.float64), ref.along(lambda v: ref.topk(v, 5), xw, -1))
+
+
+@pytest.mark.parametrize("dt", list(HALF))
+def test_half_losses(dt):
+    rng = np.random.default_rng(12)
+    x = jnp.asarray(rng.standard_normal((5, 24)), dt)
+    xw = np.asarray(x, np.float64)
+    t = jnp.asarray(rng.random(x.shape) < 0.5, dt)
+    for k in (None, 7.5):
+        per, g = ref.loss(xw, np.asarray(t, np.float64), k, 0.6, -1)
+        loss, gx = jax.value_and_grad(lambda x: hsj.hypersimplex_loss(x, t, k=k, tau=0.6, reduction="sum"))(x)
+        assert loss.dtype == dt and gx.dtype == dt
+        np.testing.assert_allclose(float(loss), per.sum(), rtol=4 * HALF[dt])
+        np.testing.assert_allclose(np.asarray(gx, np.float64), g, atol=2 * HALF[dt] * np.abs(g).max())
+    lab = rng.integers(0, 24, 5)
+    for red in ("mean", "sum"):
+        wl, wg = ref.multiclass(xw, lab, None, 0.8, red)
+        loss, gx = jax.value_and_grad(hsj.hypersimplex_loss_multiclass)(x, lab, None, 0.8, red)
+        assert loss.dtype == dt and gx.dtype == dt
+        np.testing.assert_allclose(float(loss), wl, rtol=4 * HALF[dt])
+        np.testing.assert_allclose(np.asarray(gx, np.float64), wg, atol=2 * HALF[dt] * np.abs(wg).max())
+    xn = x.at[1, 2].set(jnp.nan)
+    assert _status(hsj.soft_binary_argmax, xn, 2)[0] == -5

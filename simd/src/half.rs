@@ -1,168 +1,406 @@
-//! Half-precision conversions of whole slices (issue 15): `f16 ↔ f32` with the F16C
-//! instructions (`vcvtph2ps`, `vcvtps2ph` with round-to-nearest-even), detected at run time
-//! together with AVX2 on the AVX2 path; elsewhere (and for `bf16`, whose conversions are shifts
-//! the compiler vectorizes) the core crate's scalar loops. Both give the same bits: F16C is
-//! exact when widening and rounds to nearest even when narrowing, as the core's conversions
-//! (tests compare them over all 65536 patterns and the rounding midpoints).
+//! Half precision (issue 15): `bf16`/`f16` storage with `f32` arithmetic.
+//!
+//! * The forward ([`soft_binary_argmax`], [`soft_binary_argmax_in_place`], and the
+//!   `Kernels::soft_binary_argmax_half*` methods): bitwise the `f32` forward of the exactly
+//!   widened input, each output rounded once to nearest even. Long vectors stream the 16-bit
+//!   input through the working-set solver in chunks of [`CHUNK`] elements widened on the stack
+//!   (no `f32` copy of the input); see `forward.rs`.
+//! * Conversions of whole slices ([`widen`], [`narrow`]): `f16 ↔ f32` with the F16C
+//!   instructions (`vcvtph2ps`, `vcvtps2ph` with round-to-nearest-even), detected at run time
+//!   together with AVX2 on the AVX2 path; `bf16` (shifts and integer rounding) and `f16` without
+//!   F16C by the core crate's branch-free conversions, compiled with AVX2 on that path (where
+//!   they vectorize to 8 lanes) and for the baseline elsewhere (the scalar twin; NEON on
+//!   aarch64 by auto-vectorization). All give the same bits: F16C is exact when widening and
+//!   rounds to nearest even when narrowing, as the core's conversions (tests compare them over
+//!   all 65536 patterns and the rounding midpoints).
 
-use hypersimplex::half::{Half, F16};
+use hypersimplex::half::Half;
+#[cfg(target_arch = "x86_64")]
+use hypersimplex::half::{Bf16, F16};
+
+use crate::element::Element;
+use crate::platform::Kernels;
+#[cfg(target_arch = "x86_64")]
+use crate::platform::Path;
+
+mod forward;
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+pub use forward::{soft_binary_argmax, soft_binary_argmax_in_place, CHUNK};
 
 /// `true` when the F16C conversions run: the AVX2 path is active and the CPU has F16C.
 pub fn f16c_active() -> bool {
     #[cfg(target_arch = "x86_64")]
-    {
-        crate::active_path() == crate::Path::Avx2 && std::arch::is_x86_feature_detected!("f16c")
-    }
+    return Conv::new(Kernels::active()) == Conv::F16c;
     #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    false
 }
 
 /// Widens `src` into `dst` (the common length), exactly.
 pub fn widen<H: Half>(src: &[H], dst: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(s) = as_f16(src) {
-        if f16c_active() {
-            // SAFETY: the CPU has F16C and AVX (checked just above).
-            unsafe { x86::widen(s, dst) };
-            return;
-        }
-    }
-    hypersimplex::half::widen(src, dst)
+    Conv::new(Kernels::active()).widen(src, dst)
 }
 
 /// Rounds `src` into `dst` (the common length), to nearest even.
 pub fn narrow<H: Half>(src: &[f32], dst: &mut [H]) {
+    Conv::new(Kernels::active()).narrow(src, dst)
+}
+
+/// The conversion loops of a [`Kernels`] path, chosen once per call: F16C for `f16` (with AVX2
+/// and F16C), the core crate's branch-free conversions compiled for AVX2 (`bf16`, whose
+/// conversions are shifts and integer rounding), or the same loops compiled for the baseline
+/// (every other path). All give the core crate's bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Conv {
+    /// The core crate's loops for the target's baseline.
+    Portable,
+    /// The core crate's loops compiled with AVX2.
     #[cfg(target_arch = "x86_64")]
-    if let Some(d) = as_f16_mut(dst) {
-        if f16c_active() {
-            // SAFETY: the CPU has F16C and AVX (checked just above).
-            unsafe { x86::narrow(src, d) };
+    Avx2,
+    /// As `Avx2`, and F16C for `f16`.
+    #[cfg(target_arch = "x86_64")]
+    F16c,
+}
+
+impl Conv {
+    /// The conversions for the path of `k`.
+    pub(crate) fn new(k: Kernels) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if k.path() == Path::Avx2 {
+            return if std::arch::is_x86_feature_detected!("f16c") {
+                Conv::F16c
+            } else {
+                Conv::Avx2
+            };
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = k;
+        Conv::Portable
+    }
+
+    /// Widens `src` into `dst` (the common length), exactly.
+    pub(crate) fn widen<H: Half>(self, src: &[H], dst: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if self != Conv::Portable {
+            // SAFETY (all three): `Conv::Avx2` and `Conv::F16c` exist only on the AVX2 path,
+            // `Conv::F16c` only on a CPU with F16C.
+            if let Some(s) = cast::<H, Bf16>(src) {
+                return unsafe { x86::widen_bf16(s, dst) };
+            }
+            return match cast::<H, F16>(src) {
+                Some(s) if self == Conv::F16c => unsafe { x86::widen_f16(s, dst) },
+                _ => unsafe { x86::widen_avx2(src, dst) },
+            };
+        }
+        hypersimplex::half::widen(src, dst)
+    }
+
+    /// Rounds `src` into `dst` (the common length), to nearest even.
+    pub(crate) fn narrow<H: Half>(self, src: &[f32], dst: &mut [H]) {
+        #[cfg(target_arch = "x86_64")]
+        if self != Conv::Portable {
+            // SAFETY (all three): as in `widen`.
+            if let Some(d) = cast_mut::<H, Bf16>(dst) {
+                return unsafe { x86::narrow_bf16(src, d) };
+            }
+            if self == Conv::F16c {
+                if let Some(d) = cast_mut::<H, F16>(dst) {
+                    return unsafe { x86::narrow_f16(src, d) };
+                }
+            }
+            return unsafe { x86::narrow_avx2(src, dst) };
+        }
+        hypersimplex::half::narrow(src, dst)
+    }
+
+    /// The final write of the forward: `y_i = round(clip(fl(fl(widen(x_i)·s) − λ), 0, 1))`
+    /// (the common length), the `f32` clip kernel's values rounded once; non-temporal stores
+    /// when `stream` (for outputs much larger than the caches), where the path has them.
+    /// `chunk` is an `f32` buffer for the paths without a fused kernel.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn clip<H: Half>(
+        self,
+        k: Kernels,
+        x: &[H],
+        s: f32,
+        lam: f32,
+        y: &mut [H],
+        stream: bool,
+        chunk: &mut [f32],
+    ) {
+        let n = x.len().min(y.len());
+        // SAFETY: `x` and `y` are distinct borrows of at least `n` elements.
+        if unsafe { self.clip_fused(x.as_ptr(), y.as_mut_ptr(), n, s, lam, stream) } {
             return;
         }
-        hypersimplex::half::narrow(src, d);
-        return;
+        let (x, y) = (
+            x.get(..n).unwrap_or_default(),
+            y.get_mut(..n).unwrap_or_default(),
+        );
+        let c = chunk.len().max(1);
+        for (xc, yc) in x.chunks(c).zip(y.chunks_mut(c)) {
+            if let Some(w) = chunk.get_mut(..xc.len()) {
+                self.widen(xc, w);
+                f32::clip_in_place(k, w, s, lam);
+                self.narrow(w, yc);
+            }
+        }
     }
-    hypersimplex::half::narrow(src, dst)
+
+    /// [`Conv::clip`] in place.
+    pub(crate) fn clip_in_place<H: Half>(
+        self,
+        k: Kernels,
+        x: &mut [H],
+        s: f32,
+        lam: f32,
+        stream: bool,
+        chunk: &mut [f32],
+    ) {
+        let p = x.as_mut_ptr();
+        // SAFETY: one buffer of `x.len()` elements, read and written through the same pointer.
+        if unsafe { self.clip_fused(p, p, x.len(), s, lam, stream) } {
+            return;
+        }
+        for xc in x.chunks_mut(chunk.len().max(1)) {
+            if let Some(w) = chunk.get_mut(..xc.len()) {
+                self.widen(xc, w);
+                f32::clip_in_place(k, w, s, lam);
+                self.narrow(w, xc);
+            }
+        }
+    }
+
+    /// [`Conv::clip`] from the widened input `w` (already `f32`): `y_i = round(clip(fl(w_i·s)
+    /// − λ, 0, 1))`, the same values, for a copy that is still in the cache.
+    pub(crate) fn clip_wide<H: Half>(self, k: Kernels, w: &[f32], s: f32, lam: f32, y: &mut [H]) {
+        let n = w.len().min(y.len());
+        // SAFETY: `w` and `y` are distinct borrows of at least `n` elements.
+        if unsafe { self.clip_fused(w.as_ptr(), y.as_mut_ptr(), n, s, lam, false) } {
+            return;
+        }
+        let mut chunk = [0.0f32; forward::CHUNK];
+        let (w, y) = (
+            w.get(..n).unwrap_or_default(),
+            y.get_mut(..n).unwrap_or_default(),
+        );
+        for (wc, yc) in w.chunks(forward::CHUNK).zip(y.chunks_mut(forward::CHUNK)) {
+            if let Some(c) = chunk.get_mut(..wc.len()) {
+                f32::clip(k, wc, s, lam, c);
+                self.narrow(c, yc);
+            }
+        }
+    }
+
+    /// The fused write kernel from `S` (`H` itself or `f32`) into `H` on this path (`false`
+    /// where there is none: nothing written).
+    ///
+    /// # Safety
+    /// `x` readable and `y` writable for `n` elements, the same buffer or disjoint ones.
+    #[allow(unused_variables)]
+    unsafe fn clip_fused<S: 'static, H: Half>(
+        self,
+        x: *const S,
+        y: *mut H,
+        n: usize,
+        s: f32,
+        lam: f32,
+        stream: bool,
+    ) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use core::any::TypeId;
+            let (h, src) = (TypeId::of::<H>(), TypeId::of::<S>());
+            let wide = src == TypeId::of::<f32>();
+            if !wide && src != h {
+                return false;
+            }
+            if h == TypeId::of::<Bf16>() && self != Conv::Portable {
+                // SAFETY (both): H is Bf16 and S is Bf16 or f32 (checked); the path has AVX2;
+                // the caller's buffers.
+                match wide {
+                    true => unsafe { x86::clip_bf16::<f32>(x.cast(), y.cast(), n, s, lam, stream) },
+                    false => unsafe {
+                        x86::clip_bf16::<Bf16>(x.cast(), y.cast(), n, s, lam, stream)
+                    },
+                }
+                return true;
+            }
+            if h == TypeId::of::<F16>() && self == Conv::F16c {
+                // SAFETY (both): H is F16 and S is F16 or f32 (checked); the CPU has AVX2 and
+                // F16C; the caller's buffers.
+                match wide {
+                    true => unsafe { x86::clip_f16::<f32>(x.cast(), y.cast(), n, s, lam, stream) },
+                    false => unsafe { x86::clip_f16::<F16>(x.cast(), y.cast(), n, s, lam, stream) },
+                }
+                return true;
+            }
+        }
+        false
+    }
 }
 
-/// `src` as `F16` when `H` is `F16`.
-fn as_f16<H: Half>(src: &[H]) -> Option<&[F16]> {
-    if core::any::TypeId::of::<H>() == core::any::TypeId::of::<F16>() {
-        // SAFETY: H is F16 (same type, checked above).
-        Some(unsafe { core::slice::from_raw_parts(src.as_ptr().cast::<F16>(), src.len()) })
-    } else {
-        None
-    }
-}
-
-/// `dst` as `F16` when `H` is `F16`.
-fn as_f16_mut<H: Half>(dst: &mut [H]) -> Option<&mut [F16]> {
-    if core::any::TypeId::of::<H>() == core::any::TypeId::of::<F16>() {
-        // SAFETY: H is F16 (same type, checked above); the borrow of `dst` moves into it.
-        Some(unsafe { core::slice::from_raw_parts_mut(dst.as_mut_ptr().cast::<F16>(), dst.len()) })
-    } else {
-        None
-    }
-}
-
+/// `src` as `G` when `H` is `G`.
 #[cfg(target_arch = "x86_64")]
-mod x86 {
-    use core::arch::x86_64::*;
-    use hypersimplex::half::{Half, F16};
-
-    /// F16C widening, 8 per instruction, the tail in scalar code.
-    ///
-    /// # Safety
-    /// The CPU must support F16C and AVX.
-    #[target_feature(enable = "avx,f16c")]
-    pub(super) unsafe fn widen(src: &[F16], dst: &mut [f32]) {
-        let n = src.len().min(dst.len());
-        let (s, d) = (&src[..n], &mut dst[..n]);
-        let mut i = 0;
-        while i + 8 <= n {
-            // SAFETY: i + 8 ≤ n = the length of both slices; unaligned loads and stores.
-            unsafe {
-                let h = _mm_loadu_si128(s.as_ptr().add(i).cast::<__m128i>());
-                _mm256_storeu_ps(d.as_mut_ptr().add(i), _mm256_cvtph_ps(h));
-            }
-            i += 8;
-        }
-        for (o, v) in d[i..].iter_mut().zip(&s[i..]) {
-            *o = v.to_f32();
-        }
+fn cast<H: 'static, G: 'static>(src: &[H]) -> Option<&[G]> {
+    if core::any::TypeId::of::<H>() == core::any::TypeId::of::<G>() {
+        // SAFETY: H is G (same type, checked above).
+        Some(unsafe { core::slice::from_raw_parts(src.as_ptr().cast::<G>(), src.len()) })
+    } else {
+        None
     }
+}
 
-    /// F16C rounding to nearest even, 8 per instruction, the tail in scalar code.
-    ///
-    /// # Safety
-    /// The CPU must support F16C and AVX.
-    #[target_feature(enable = "avx,f16c")]
-    pub(super) unsafe fn narrow(src: &[f32], dst: &mut [F16]) {
-        let n = src.len().min(dst.len());
-        let (s, d) = (&src[..n], &mut dst[..n]);
-        let mut i = 0;
-        while i + 8 <= n {
-            // SAFETY: i + 8 ≤ n = the length of both slices; unaligned loads and stores.
-            unsafe {
-                let v = _mm256_loadu_ps(s.as_ptr().add(i));
-                let h = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(v);
-                _mm_storeu_si128(d.as_mut_ptr().add(i).cast::<__m128i>(), h);
-            }
-            i += 8;
-        }
-        for (o, &v) in d[i..].iter_mut().zip(&s[i..]) {
-            *o = F16::from_f32(v);
-        }
+/// `dst` as `G` when `H` is `G`.
+#[cfg(target_arch = "x86_64")]
+fn cast_mut<H: 'static, G: 'static>(dst: &mut [H]) -> Option<&mut [G]> {
+    if core::any::TypeId::of::<H>() == core::any::TypeId::of::<G>() {
+        // SAFETY: H is G (same type, checked above); the borrow of `dst` moves into it.
+        Some(unsafe { core::slice::from_raw_parts_mut(dst.as_mut_ptr().cast::<G>(), dst.len()) })
+    } else {
+        None
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hypersimplex::half::{Bf16, Half};
+    use hypersimplex::half::{Bf16, F16};
 
-    #[test]
-    fn f16c_matches_the_core_conversions() {
-        // every pattern widened; every pattern's value, the midpoints and their neighbours
-        // narrowed; lengths that leave tails
-        let all: Vec<F16> = (0..=u16::MAX).map(F16).collect();
+    /// Every conversion variant this CPU runs.
+    #[allow(unused_mut)]
+    fn convs() -> Vec<Conv> {
+        let mut v = vec![Conv::Portable];
+        #[cfg(target_arch = "x86_64")]
+        if crate::Path::Avx2.is_supported() {
+            v.push(Conv::Avx2);
+            if std::arch::is_x86_feature_detected!("f16c") {
+                v.push(Conv::F16c);
+            }
+        }
+        v
+    }
+
+    /// Every pattern widened; every pattern's value, the midpoints between neighbours and the
+    /// values next to them, overflow, infinities and NaN narrowed; lengths that leave tails.
+    fn matches_core<H: Half>(c: Conv) {
+        let all: Vec<H> = (0..=u16::MAX).map(H::from_bits).collect();
         let mut w = vec![0.0f32; all.len()];
-        widen(&all, &mut w);
+        c.widen(&all, &mut w);
         for (h, v) in all.iter().zip(&w) {
-            let c = h.to_f32();
+            let r = h.to_f32();
             assert!(
-                c.to_bits() == v.to_bits() || (c.is_nan() && v.is_nan()),
-                "{h:?}"
+                r.to_bits() == v.to_bits() || (r.is_nan() && v.is_nan()),
+                "{c:?} {h:?}"
             );
         }
         let mut cases = Vec::new();
-        for b in 0..0x7bffu16 {
-            let (a, c) = (F16(b).to_f32() as f64, F16(b + 1).to_f32() as f64);
-            let m = ((a + c) / 2.0) as f32;
+        for b in 0..0x7f7fu16 {
+            let (a, n) = (H::from_bits(b).to_f32(), H::from_bits(b + 1).to_f32());
+            if !(a.is_finite() && n.is_finite()) {
+                continue;
+            }
+            let m = ((a as f64 + n as f64) / 2.0) as f32;
             for x in [
-                a as f32,
+                a,
                 m,
                 f32::from_bits(m.to_bits() + 1),
-                f32::from_bits(m.to_bits() - 1),
+                f32::from_bits(m.to_bits().saturating_sub(1)),
             ] {
                 cases.extend([x, -x]);
             }
         }
-        cases.extend([65519.0, 65520.0, 1e6, f32::INFINITY, -f32::INFINITY, 1e-10]);
+        cases.extend([65519.0, 65520.0, 1e6, 3.4e38, f32::MAX, 1e-10, 1e-45]);
+        cases.extend([f32::INFINITY, -f32::INFINITY, f32::NAN, -f32::NAN]);
+        cases.push(f32::from_bits(0x7f80_0001)); // signalling NaN
         for len in [cases.len(), cases.len() - 3, 7, 0] {
-            let mut o = vec![F16(0); len];
-            narrow(&cases[..len], &mut o);
+            let mut o = vec![H::ZERO; len];
+            c.narrow(&cases[..len], &mut o);
             for (x, h) in cases.iter().zip(&o) {
-                assert_eq!(*h, F16::from_f32(*x), "{x:e}");
+                assert_eq!(*h, H::from_f32(*x), "{c:?} {x:e}");
             }
         }
-        // bf16 takes the core loops
+    }
+
+    /// The fused final write (and its chunked fallback) of every variant against the scalar
+    /// formula `round(clip(fl(fl(widen(x)·s) − λ), 0, 1))`, out of place and in place, with and
+    /// without non-temporal stores, at every alignment of the output and lengths with tails.
+    fn clip_matches_scalar<H: Half>(c: Conv) {
+        let k = Kernels::active();
+        let mut xs: Vec<H> = (0..1100u32)
+            .map(|i| H::from_f32((i as f32 * 0.37).sin() * 3.0))
+            .collect();
+        // NaN (clip maps it to 0), ±∞, ±0 and a subnormal inside
+        for (i, v) in [f32::NAN, f32::INFINITY, -f32::INFINITY, 0.0, -0.0, 1e-40]
+            .into_iter()
+            .enumerate()
+        {
+            xs[3 + 7 * i] = H::from_f32(v);
+        }
+        // a generic scale, and 1 + half an ulp of the format at 1: every x in (0, 1) with an
+        // even last bit then lands on a rounding tie (ties to even, not up)
+        let half_ulp = if H::OVERFLOW > 1e30 {
+            2f32.powi(-8)
+        } else {
+            2f32.powi(-11)
+        };
+        for (s, lam) in [(1.0f32 / 0.7, 0.3f32), (1.0 + half_ulp, 0.0)] {
+            clip_case(c, k, &xs, s, lam);
+        }
+    }
+
+    fn clip_case<H: Half>(c: Conv, k: Kernels, xs: &[H], s: f32, lam: f32) {
+        use hypersimplex::Real;
+        let want: Vec<H> = xs
+            .iter()
+            .map(|v| H::from_f32((v.to_f32() * s - lam).clip01()))
+            .collect();
+        let mut chunk = [0.0f32; 64];
+        for len in [0usize, 1, 7, 8, 9, 15, 16, 17, 33, 1000] {
+            for off in 0..17 {
+                for stream in [false, true] {
+                    let x = &xs[off..off + len];
+                    let w = &want[off..off + len];
+                    let mut buf = vec![H::from_bits(0x1234); len + 17];
+                    let y = &mut buf[off..off + len];
+                    c.clip(k, x, s, lam, y, stream, &mut chunk);
+                    assert!(y == w, "{c:?} len {len} off {off} stream {stream}");
+                    let wide: Vec<f32> = x.iter().map(|v| v.to_f32()).collect();
+                    let mut yw = vec![H::from_bits(0x1234); len];
+                    c.clip_wide(k, &wide, s, lam, &mut yw);
+                    assert!(yw == w, "{c:?} from f32, len {len} off {off}");
+                    let mut io = xs.to_vec();
+                    c.clip_in_place(k, &mut io[off..off + len], s, lam, stream, &mut chunk);
+                    assert!(
+                        &io[off..off + len] == w,
+                        "{c:?} in place len {len} off {off}"
+                    );
+                    assert!(io[..off] == xs[..off] && io[off + len..] == xs[off + len..]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_final_write_matches_the_scalar_formula() {
+        for c in convs() {
+            clip_matches_scalar::<F16>(c);
+            clip_matches_scalar::<Bf16>(c);
+        }
+    }
+
+    #[test]
+    fn every_conversion_matches_the_core_conversions() {
+        for c in convs() {
+            matches_core::<F16>(c);
+            matches_core::<Bf16>(c);
+        }
+        // the slice functions take the active path's variant
         let b = [Bf16::from_f32(1.5), Bf16::from_f32(-2.0)];
         let mut wb = [0.0f32; 2];
         widen(&b, &mut wb);
         assert_eq!(wb, [1.5, -2.0]);
-        println!("F16C active: {}", f16c_active());
+        println!("conversions: {:?}, F16C active: {}", convs(), f16c_active());
     }
 }

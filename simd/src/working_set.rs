@@ -87,6 +87,12 @@ pub fn unit_threshold<T: Real>(c: T) -> T {
     if !reaches(hi) {
         return T::from_f64(f64::INFINITY); // not reached for finite c
     }
+    // Usually the value below `hi` already fails, so `hi` is the least (monotonicity); this
+    // check makes the common case two comparisons instead of a bisection (the half-precision
+    // forward calls the split kernel, and so this function, once per chunk of 4096 elements).
+    if !reaches(T::from_ordered(hi.to_ordered() - 1)) {
+        return hi;
+    }
     // Ordered integers (`Real::to_ordered`), widened so that the difference cannot overflow.
     let (mut lo, mut up) = (c.to_ordered() as i128, hi.to_ordered() as i128);
     while up - lo > 1 {
@@ -110,7 +116,7 @@ pub(crate) fn merge_summary<T: Element>(a: SplitSummary<T>, b: SplitSummary<T>) 
     }
 }
 
-fn empty_summary<T: Element>() -> SplitSummary<T> {
+pub(crate) fn empty_summary<T: Element>() -> SplitSummary<T> {
     SplitSummary {
         stats: empty_stats(),
         upper: 0,
@@ -161,7 +167,27 @@ impl<T: Element> WorkingSet<T> {
     /// of `x` keeps more than [`SLOT`] elements (the bracket is too wide to pay off) or the
     /// buffer (`SLOT` elements per block, about `n/4`) cannot be allocated.
     pub fn build(kernels: Kernels, x: &[T], scale: T, a: T, b: T) -> Option<Self> {
-        let n = x.len();
+        Self::build_with(kernels, x.len(), a, b, |j, o| {
+            let c = x.get(j * BLOCK..).unwrap_or_default();
+            let c = c.get(..BLOCK).unwrap_or(c);
+            split_block(c.len(), o, |r, out| {
+                Some(T::split(kernels, c.get(r)?, scale, a, b, out))
+            })
+        })
+    }
+
+    /// [`WorkingSet::build`] over a source of `n` elements that `split(j, slot)` splits block
+    /// by block: block `j` (elements `j·BLOCK ..`, at most [`BLOCK`]) into its slot of [`SLOT`]
+    /// elements, as [`split_block`] does (`None` when the slot fills up). For sources that are
+    /// not `&[T]` (the half-precision forward widens its blocks on the fly, `crate::half`); the
+    /// result is the same as `build` on the values the source yields.
+    pub(crate) fn build_with(
+        kernels: Kernels,
+        n: usize,
+        a: T,
+        b: T,
+        split: impl Fn(usize, &mut [MaybeUninit<T>]) -> Option<SplitSummary<T>> + Sync,
+    ) -> Option<Self> {
         let blocks = n.div_ceil(BLOCK);
         let mut buf: Vec<T> = Vec::new();
         // Without the scratch memory the caller solves over all of `x` instead.
@@ -170,14 +196,11 @@ impl<T: Element> WorkingSet<T> {
             .spare_capacity_mut()
             .get_mut(..blocks * SLOT)
             .unwrap_or_default();
-        let f = |(c, o): (&[T], &mut [MaybeUninit<T>])| split_block(kernels, c, scale, a, b, o);
+        let f = |(j, o): (usize, &mut [MaybeUninit<T>])| split(j, o);
         let blocks: Vec<Option<SplitSummary<T>>> = if parallel(n) {
-            x.par_chunks(BLOCK)
-                .zip(out.par_chunks_mut(SLOT))
-                .map(f)
-                .collect()
+            out.par_chunks_mut(SLOT).enumerate().map(f).collect()
         } else {
-            x.chunks(BLOCK).zip(out.chunks_mut(SLOT)).map(f).collect()
+            out.chunks_mut(SLOT).enumerate().map(f).collect()
         };
         let mut ws = WorkingSet {
             kernels,
@@ -244,32 +267,24 @@ impl<T: Element> WorkingSet<T> {
 /// keeps a few percent; the working-set buffer is allocated for `n/4` elements.)
 pub const SLOT: usize = BLOCK / 4;
 
-/// The split kernel over one block, in sub-chunks no longer than the room left in the block's
-/// slot (the kernel needs room for every element it reads). `None` when the slot fills up.
-fn split_block<T: Element>(
-    k: Kernels,
-    x: &[T],
-    s: T,
-    a: T,
-    b: T,
+/// The split of one block of `len` elements, in sub-chunks no longer than the room left in the
+/// block's slot `out` (the kernel needs room for every element it reads): `split(r, rest)`
+/// splits the block's elements `r` into the free part `rest` of the slot. `None` when the slot
+/// fills up (or `split` fails).
+pub(crate) fn split_block<T: Element>(
+    len: usize,
     out: &mut [MaybeUninit<T>],
+    mut split: impl FnMut(core::ops::Range<usize>, &mut [MaybeUninit<T>]) -> Option<SplitSummary<T>>,
 ) -> Option<SplitSummary<T>> {
     let mut acc = empty_summary();
     let mut done = 0usize;
-    while done < x.len() {
+    while done < len {
         let room = out.len() - acc.kept;
         if room < 64 {
             return None;
         }
-        let take = room.min(x.len() - done);
-        let r = T::split(
-            k,
-            x.get(done..done + take)?,
-            s,
-            a,
-            b,
-            out.get_mut(acc.kept..)?,
-        );
+        let take = room.min(len - done);
+        let r = split(done..done + take, out.get_mut(acc.kept..)?)?;
         done += take;
         acc = merge_summary(acc, r);
     }
@@ -329,7 +344,29 @@ impl Kernels {
     /// projection at n = 8192.) `None` when the sample's solve fails (a non-finite element:
     /// the main solve reports it).
     pub(crate) fn sample<T: Element>(self, x: &[T], k: f64, scale: T) -> Option<Sample<T>> {
-        let n = x.len();
+        self.sample_with(x.len(), k, scale, |buf, stride| {
+            let mut m = 0;
+            for (b, &v) in buf
+                .iter_mut()
+                .zip(x.iter().skip(stride / 2).step_by(stride))
+            {
+                *b = v;
+                m += 1;
+            }
+            m
+        })
+    }
+
+    /// [`Kernels::sample`] of a source of `n` elements that `gather(buf, stride)` reads: it
+    /// writes the elements `stride/2, stride/2 + stride, …` to the front of `buf` (as many as
+    /// fit) and returns their number. (The half-precision forward widens them, `crate::half`.)
+    pub(crate) fn sample_with<T: Element>(
+        self,
+        n: usize,
+        k: f64,
+        scale: T,
+        gather: impl FnOnce(&mut [T], usize) -> usize,
+    ) -> Option<Sample<T>> {
         // Larger samples above 2^15: their λ is closer, so Newton's first step lands on the
         // final piece more often and the working set (whose size is proportional to the
         // sample's uncertainty) is smaller, for a few microseconds of sampling.
@@ -349,14 +386,7 @@ impl Kernels {
             heap.resize(2 * size, T::ZERO);
             &mut heap
         };
-        let mut m = 0;
-        for (b, &v) in buf
-            .iter_mut()
-            .zip(x.iter().skip(stride / 2).step_by(stride))
-        {
-            *b = v;
-            m += 1;
-        }
+        let m = gather(buf, stride).min(buf.len());
         let ks = k * m as f64 / n as f64;
         let mut passes = SimdPasses::new(self, &buf[..m], scale);
         let lambda = solve(&mut passes, ks, None).ok()?.lambda;
@@ -406,7 +436,27 @@ impl Kernels {
         scale: T,
         s: &Sample<T>,
     ) -> Result<Option<Solution<T>>, Error> {
-        let n = x.len();
+        self.solve_working_set_with(
+            x.len(),
+            k,
+            s,
+            |a, b| WorkingSet::build(self, x, scale, a, b),
+            || nonfinite_fallback(x, k, scale),
+        )
+    }
+
+    /// [`Kernels::solve_working_set`] over a source of `n` elements: `build(a, b)` runs the
+    /// split pass for the bracket, `fallback()` answers when the working-set solve fails (the
+    /// input's non-finite case). (The half-precision forward splits its widened blocks,
+    /// `crate::half`.)
+    pub(crate) fn solve_working_set_with<T: Element>(
+        self,
+        n: usize,
+        k: f64,
+        s: &Sample<T>,
+        build: impl FnOnce(T, T) -> Option<WorkingSet<T>>,
+        fallback: impl FnOnce() -> Result<Solution<T>, Error>,
+    ) -> Result<Option<Solution<T>>, Error> {
         if !(k > 0.0 && k < n as f64) {
             return Ok(None);
         }
@@ -417,7 +467,7 @@ impl Kernels {
         if !(a < lam && lam < b) {
             return Ok(None);
         }
-        let Some(mut ws) = WorkingSet::build(self, x, scale, a, b) else {
+        let Some(mut ws) = build(a, b) else {
             // Some block kept too much (the bracket is too wide to pay off) or no scratch
             // memory. (Non-finite input is reported by the full solve.)
             return Ok(None);
@@ -439,8 +489,7 @@ impl Kernels {
         } else {
             lam
         };
-        let mut sol =
-            solve(&mut ws, k, Some(start)).or_else(|_| nonfinite_fallback(x, k, scale))?;
+        let mut sol = solve(&mut ws, k, Some(start)).or_else(|_| fallback())?;
         sol.passes += 3; // the split pass and the two bracket checks
         Ok(Some(sol))
     }

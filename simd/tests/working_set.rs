@@ -211,29 +211,6 @@ fn a_bracket_that_keeps_too_much_is_refused() {
     }
 }
 
-/// λ of the exact projection of `z = x·s` (computed in f64) onto Δ(n,k), by bisection: an
-/// independent reference, slow and obviously correct.
-fn reference<T: Real>(x: &[T], k: f64, tau: T) -> (f64, Vec<f64>) {
-    let s = (T::ONE / tau).to_f64();
-    let z: Vec<f64> = x.iter().map(|v| v.to_f64() * s).collect();
-    let f = |l: f64| z.iter().map(|&v| (v - l).clamp(0.0, 1.0)).sum::<f64>();
-    let mut lo = z.iter().cloned().fold(f64::INFINITY, f64::min) - 1.0;
-    let mut hi = z.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
-        if mid <= lo || mid >= hi {
-            break;
-        }
-        if f(mid) > k {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    let l = 0.5 * (lo + hi);
-    (l, z.iter().map(|&v| (v - l).clamp(0.0, 1.0)).collect())
-}
-
 /// Inputs of many shapes, including adversarial ones for the strided sample.
 fn inputs<T: Real>(rng: &mut Rng, n: usize) -> Vec<(&'static str, Vec<T>)> {
     // the sample's stride at this n (`Kernels::sample`: 4·⌊√n⌋ elements, from stride/2)

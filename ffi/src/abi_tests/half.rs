@@ -212,6 +212,54 @@ fn half_forward_vjp_topk_rows_match_f32() {
     }
 }
 
+/// Long vectors (the std build streams them through the working-set solver without a float
+/// copy) and long rows: the f32 function on the widened input, rounded, out of place and in
+/// place; a NaN pattern far from the start is refused with the output untouched.
+#[test]
+fn half_forward_long_is_the_rounded_f32() {
+    for f in &FORMATS {
+        let (rows, n) = (2usize, 70_001usize);
+        let x = data(f, rows * n, 17);
+        let xw = wide(f, &x);
+        let ks = [n as f64 * 0.3, 5.5];
+        let mut y = vec![0u16; rows * n];
+        unsafe {
+            assert_eq!(
+                (f.rows)(x.as_ptr(), rows, n, ks.as_ptr(), 0.9, y.as_mut_ptr()),
+                HS_OK
+            );
+        }
+        for (r, &k) in ks.iter().enumerate() {
+            let (xr, yr) = (&x[r * n..(r + 1) * n], &y[r * n..(r + 1) * n]);
+            let mut one = vec![0u16; n];
+            let mut yf = vec![0.0f32; n];
+            unsafe {
+                assert_eq!((f.sba)(xr.as_ptr(), n, k, 0.9, one.as_mut_ptr()), HS_OK);
+                let xf = &xw[r * n..(r + 1) * n];
+                let s = hs_soft_binary_argmax_f32(xf.as_ptr(), n, k, 0.9, yf.as_mut_ptr());
+                assert_eq!(s, HS_OK);
+            }
+            let want: Vec<u16> = yf.iter().map(|&v| (f.round)(v)).collect();
+            assert!(one == want, "{} long forward", f.name);
+            assert!(yr == &want[..], "{} long rows", f.name);
+            let mut xi = xr.to_vec();
+            unsafe {
+                let p = xi.as_mut_ptr();
+                assert_eq!((f.sba)(p, n, k, 0.9, p), HS_OK);
+            }
+            assert!(xi == want, "{} long in place", f.name);
+        }
+        let mut xn = x[..n].to_vec();
+        xn[n - 3] = 0x7fc1;
+        let mut yn = vec![0x5555u16; n];
+        unsafe {
+            let s = (f.sba)(xn.as_ptr(), n, 10.0, 0.9, yn.as_mut_ptr());
+            assert_eq!(s, HS_ERR_NON_FINITE_INPUT);
+        }
+        assert!(yn.iter().all(|&v| v == 0x5555));
+    }
+}
+
 #[test]
 fn half_refusals_leave_outputs_untouched() {
     for f in &FORMATS {
@@ -412,5 +460,235 @@ fn half_multiclass_is_the_rounded_core_loss() {
         }
         assert_eq!(l, -1.0);
         assert!(g.iter().all(|&v| v == 9));
+    }
+}
+
+#[cfg(feature = "std")] // the multiclass half functions allocate their f32 column
+#[test]
+fn half_multiclass_lambda_is_the_f32_lambda_of_the_widened_logits() {
+    type Mcl = unsafe extern "C" fn(
+        *const u16,
+        *const u32,
+        usize,
+        usize,
+        *const f64,
+        f32,
+        i32,
+        *mut f32,
+        *mut u16,
+        *mut f64,
+    ) -> i32;
+    let mcs: [Mcl; 2] = [
+        hs_hypersimplex_loss_multiclass_lambda_bf16,
+        hs_hypersimplex_loss_multiclass_lambda_f16,
+    ];
+    let plain = [
+        hs_hypersimplex_loss_multiclass_bf16,
+        hs_hypersimplex_loss_multiclass_f16,
+    ];
+    for ((f, mc), pl) in FORMATS.iter().zip(mcs).zip(plain) {
+        let (batch, classes) = (60usize, 4usize);
+        let x = data(f, batch * classes, 5);
+        let xw = wide(f, &x);
+        let labels: Vec<u32> = (0..batch as u32)
+            .map(|i| (i * 5) % classes as u32)
+            .collect();
+        let ks = [3.0f64, 10.5, 0.0, 60.0];
+        for kp in [null(), ks.as_ptr()] {
+            let (mut l, mut lf, mut lp) = (0.0f32, 0.0f32, 0.0f32);
+            let mut g = vec![0u16; batch * classes];
+            let mut gp = vec![0u16; batch * classes];
+            let mut gf = vec![0.0f32; batch * classes];
+            let (mut lam, mut lamf) = (vec![7.0f64; classes], vec![0.0f64; classes]);
+            unsafe {
+                let s = mc(
+                    x.as_ptr(),
+                    labels.as_ptr(),
+                    batch,
+                    classes,
+                    kp,
+                    0.5,
+                    HS_REDUCTION_MEAN,
+                    &mut l,
+                    g.as_mut_ptr(),
+                    lam.as_mut_ptr(),
+                );
+                assert_eq!(s, HS_OK);
+                let s = pl(
+                    x.as_ptr(),
+                    labels.as_ptr(),
+                    batch,
+                    classes,
+                    kp,
+                    0.5,
+                    HS_REDUCTION_MEAN,
+                    &mut lp,
+                    gp.as_mut_ptr(),
+                );
+                assert_eq!(s, HS_OK);
+                let s = hs_hypersimplex_loss_multiclass_lambda_f32(
+                    xw.as_ptr(),
+                    labels.as_ptr(),
+                    batch,
+                    classes,
+                    kp,
+                    0.5,
+                    HS_REDUCTION_MEAN,
+                    &mut lf,
+                    gf.as_mut_ptr(),
+                    lamf.as_mut_ptr(),
+                );
+                assert_eq!(s, HS_OK);
+            }
+            // the same loss and gradient as without λ
+            assert_eq!((l.to_bits(), &g), (lp.to_bits(), &gp), "{}", f.name);
+            assert!(
+                (l - lf).abs() <= 1e-6 * lf.abs().max(1.0),
+                "{} loss",
+                f.name
+            );
+            for (c, (&a, &b)) in lam.iter().zip(&lamf).enumerate() {
+                assert!(
+                    (a - b).abs() <= 1e-5 * b.abs().max(1.0),
+                    "{} λ_{c}: {a} vs {b}",
+                    f.name
+                );
+            }
+            // λ is the threshold of the projected columns: k_c = 0 gives max x/τ
+            if !kp.is_null() {
+                let mx = (0..batch)
+                    .map(|b| xw[b * classes + 2])
+                    .fold(f32::MIN, f32::max);
+                assert_eq!(lam[2], f64::from(mx / 0.5));
+            }
+        }
+        // refusals leave loss, gradient and λ untouched
+        let mut l = -1.0f32;
+        let mut g = vec![9u16; batch * classes];
+        let mut lam = vec![7.0f64; classes + 1];
+        let bad: Vec<u32> = (0..batch as u32)
+            .map(|i| if i == 3 { 9 } else { 0 })
+            .collect();
+        let mut xn = x.clone();
+        xn[11] = if f.name == "bf16" { 0xffc1 } else { 0x7c01 };
+        unsafe {
+            let (gp, lp) = (g.as_mut_ptr(), lam.as_mut_ptr());
+            let call = |x: *const u16, lab: *const u32, l: *mut f32, lp: *mut f64, red: i32| {
+                mc(x, lab, batch, classes, null(), 1.0, red, l, gp, lp)
+            };
+            let (xp, lab) = (x.as_ptr(), labels.as_ptr());
+            assert_eq!(call(xp, lab, &mut l, null_mut(), 0), HS_ERR_NULL_POINTER);
+            assert_eq!(call(xp, lab, &mut l, lp, 7), HS_ERR_INVALID_REDUCTION);
+            assert_eq!(
+                call(xp, bad.as_ptr(), &mut l, lp, 0),
+                HS_ERR_LABEL_OUT_OF_RANGE
+            );
+            assert_eq!(
+                call(xn.as_ptr(), lab, &mut l, lp, 0),
+                HS_ERR_NON_FINITE_INPUT
+            );
+            // λ overlapping the loss
+            let mut both = [0.0f64; 8];
+            let bp = both.as_mut_ptr();
+            assert_eq!(call(xp, lab, bp.cast::<f32>(), bp, 0), HS_ERR_OVERLAP);
+            let odd = (lp as *mut u8).add(1).cast::<f64>();
+            assert_eq!(call(xp, lab, &mut l, odd, 0), HS_ERR_MISALIGNED);
+        }
+        assert_eq!(l, -1.0);
+        assert!(g.iter().all(|&v| v == 9));
+        assert!(lam.iter().all(|&v| v == 7.0), "{} wrote λ on error", f.name);
+    }
+}
+
+#[test]
+fn half_binary_loss_is_the_rounded_f32_loss() {
+    type L =
+        unsafe extern "C" fn(*const u16, *const u16, usize, f64, f32, *mut f32, *mut u16) -> i32;
+    let fns: [L; 2] = [hs_hypersimplex_loss_bf16, hs_hypersimplex_loss_f16];
+    for (f, lf) in FORMATS.iter().zip(fns) {
+        for &n in &[1usize, 9, 700] {
+            let x = data(f, n, 11);
+            let t: Vec<u16> = (0..n)
+                .map(|i| {
+                    (f.round)(if i % 3 == 0 {
+                        1.0
+                    } else {
+                        0.25 * (i % 2) as f32
+                    })
+                })
+                .collect();
+            let (xw, tw) = (wide(f, &x), wide(f, &t));
+            let k = tw.iter().map(|&v| f64::from(v)).sum::<f64>();
+            let (mut l, mut l32) = (0.0f32, 0.0f32);
+            let mut g = vec![0u16; n];
+            let mut g32 = vec![0.0f32; n];
+            unsafe {
+                let s = lf(x.as_ptr(), t.as_ptr(), n, k, 0.7, &mut l, g.as_mut_ptr());
+                assert_eq!(s, HS_OK);
+                let s = hs_hypersimplex_loss_f32(
+                    xw.as_ptr(),
+                    tw.as_ptr(),
+                    n,
+                    k,
+                    0.7,
+                    &mut l32,
+                    g32.as_mut_ptr(),
+                );
+                assert_eq!(s, HS_OK);
+                // without a gradient: the same loss
+                let mut l2 = 0.0f32;
+                let s = lf(x.as_ptr(), t.as_ptr(), n, k, 0.7, &mut l2, null_mut());
+                assert_eq!((s, l2.to_bits()), (HS_OK, l.to_bits()));
+            }
+            assert_eq!(l.to_bits(), l32.to_bits(), "{} n={n} loss", f.name);
+            for (&a, &b) in g.iter().zip(&g32) {
+                close(f, a, b, "loss grad");
+            }
+        }
+        // refusals leave the outputs untouched
+        let x = data(f, 8, 2);
+        let mut tb = vec![(f.round)(0.0); 8];
+        tb[1] = (f.round)(1.5);
+        let mut l = -1.0f32;
+        let mut g = vec![9u16; 9];
+        unsafe {
+            let gp = g.as_mut_ptr();
+            let t = vec![(f.round)(0.5); 8];
+            assert_eq!(
+                lf(x.as_ptr(), tb.as_ptr(), 8, 1.0, 1.0, &mut l, gp),
+                HS_ERR_INVALID_TARGET
+            );
+            assert_eq!(
+                lf(x.as_ptr(), t.as_ptr(), 8, 9.0, 1.0, &mut l, gp),
+                HS_ERR_INVALID_K
+            );
+            assert_eq!(
+                lf(x.as_ptr(), t.as_ptr(), 8, 4.0, 0.0, &mut l, gp),
+                HS_ERR_INVALID_TAU
+            );
+            assert_eq!(
+                lf(x.as_ptr(), t.as_ptr(), 8, 4.0, 1.0, null_mut(), gp),
+                HS_ERR_NULL_POINTER
+            );
+            assert_eq!(
+                lf(null(), t.as_ptr(), 8, 4.0, 1.0, &mut l, gp),
+                HS_ERR_NULL_POINTER
+            );
+            let mut buf = x.clone();
+            buf.push(0);
+            let bp = buf.as_mut_ptr();
+            assert_eq!(
+                lf(bp, t.as_ptr(), 8, 4.0, 1.0, &mut l, bp.add(1)),
+                HS_ERR_OVERLAP
+            );
+            let mut xn = x.clone();
+            xn[4] = if f.name == "bf16" { 0xffc1 } else { 0x7c01 };
+            assert_eq!(
+                lf(xn.as_ptr(), t.as_ptr(), 8, 4.0, 1.0, &mut l, gp),
+                HS_ERR_NON_FINITE_INPUT
+            );
+        }
+        assert_eq!(l, -1.0);
+        assert!(g.iter().all(|&v| v == 9), "{} wrote on error", f.name);
     }
 }

@@ -6,7 +6,9 @@
 // Every handler takes row-major arrays whose last dimension is the vector length n (the
 // multiclass one: (..., batch, classes)); the leading dimensions, including those jax.vmap adds,
 // are folded into rows, so a vmapped call is one call of the C row functions. float32 and
-// float64 (F32/F64 element types); k is an array of the element type, one value per row.
+// float64 (F32/F64 element types), and bfloat16/float16 (BF16/F16: the bits go to the C
+// library's uint16_t functions, which compute in float; k as float32, losses as float32); k is
+// an array of the element type (float32 for the half types), one value per row.
 // A refused call returns an FFI error "hypersimplex error <status>: <hs_status_message>", which
 // jax raises as an exception (hypersimplex.jax turns it into HypersimplexError when it can).
 
@@ -14,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "xla/ffi/api/ffi.h"
@@ -46,6 +49,21 @@ int32_t hs_hypersimplex_loss_multiclass_f64(const double *logits, const uint32_t
                                             size_t batch, size_t classes, const double *k,
                                             double tau, int32_t reduction, double *loss,
                                             double *grad_logits);
+#define HS_HALF_DECLS(T)                                                                         \
+  int32_t hs_soft_binary_argmax_rows_##T(const uint16_t *x, size_t rows, size_t n,               \
+                                         const double *k, float tau, uint16_t *y);               \
+  int32_t hs_soft_binary_argmax_vjp_rows_##T(const uint16_t *y, const uint16_t *g, size_t rows,  \
+                                             size_t n, float tau, uint16_t *grad_x);             \
+  int32_t hs_binary_argmax_##T(const uint16_t *x, size_t n, size_t k, uint16_t *y);              \
+  int32_t hs_hypersimplex_loss_##T(const uint16_t *x, const uint16_t *target, size_t n,          \
+                                   double k, float tau, float *loss, uint16_t *grad_x);          \
+  int32_t hs_hypersimplex_loss_multiclass_##T(const uint16_t *logits, const uint32_t *labels,    \
+                                              size_t batch, size_t classes, const double *k,     \
+                                              float tau, int32_t reduction, float *loss,         \
+                                              uint16_t *grad_logits);
+HS_HALF_DECLS(bf16)
+HS_HALF_DECLS(f16)
+#undef HS_HALF_DECLS
 const char *hs_status_message(int32_t status);
 }
 
@@ -59,11 +77,16 @@ ffi::Error Status(int32_t s) {
                     "hypersimplex error " + std::to_string(s) + ": " + hs_status_message(s));
 }
 
-// The precision-specific C functions behind one name.
+// The precision-specific C functions behind one name; E: the element as stored, R: tau and
+// the loss values.
+struct Bf16 {};
+struct F16 {};
 template <typename T>
 struct C;
 template <>
 struct C<float> {
+  using E = float;
+  using R = float;
   static constexpr auto sba = hs_soft_binary_argmax_rows_f32;
   static constexpr auto vjp = hs_soft_binary_argmax_vjp_rows_f32;
   static constexpr auto topk = hs_binary_argmax_f32;
@@ -72,11 +95,33 @@ struct C<float> {
 };
 template <>
 struct C<double> {
+  using E = double;
+  using R = double;
   static constexpr auto sba = hs_soft_binary_argmax_rows_f64;
   static constexpr auto vjp = hs_soft_binary_argmax_vjp_rows_f64;
   static constexpr auto topk = hs_binary_argmax_f64;
   static constexpr auto loss = hs_hypersimplex_loss_f64;
   static constexpr auto mc = hs_hypersimplex_loss_multiclass_f64;
+};
+template <>
+struct C<Bf16> {
+  using E = uint16_t;
+  using R = float;
+  static constexpr auto sba = hs_soft_binary_argmax_rows_bf16;
+  static constexpr auto vjp = hs_soft_binary_argmax_vjp_rows_bf16;
+  static constexpr auto topk = hs_binary_argmax_bf16;
+  static constexpr auto loss = hs_hypersimplex_loss_bf16;
+  static constexpr auto mc = hs_hypersimplex_loss_multiclass_bf16;
+};
+template <>
+struct C<F16> {
+  using E = uint16_t;
+  using R = float;
+  static constexpr auto sba = hs_soft_binary_argmax_rows_f16;
+  static constexpr auto vjp = hs_soft_binary_argmax_vjp_rows_f16;
+  static constexpr auto topk = hs_binary_argmax_f16;
+  static constexpr auto loss = hs_hypersimplex_loss_f16;
+  static constexpr auto mc = hs_hypersimplex_loss_multiclass_f16;
 };
 
 template <typename T>
@@ -98,16 +143,12 @@ bool RowsN(const ffi::AnyBuffer &a, size_t &rows, size_t &n) {
   return true;
 }
 
-// k as doubles (the C functions take double k; a float64 k is used in place).
-template <typename T>
+// k (float32 or float64) as doubles (the C functions take double k; a float64 k is used in place).
 const double *KDouble(const ffi::AnyBuffer &k, std::vector<double> &tmp) {
-  if constexpr (sizeof(T) == sizeof(double)) {
-    return In<double>(k);
-  } else {
-    const T *p = In<T>(k);
-    tmp.assign(p, p + k.element_count());
-    return tmp.data();
-  }
+  if (k.element_type() == ffi::DataType::F64) return In<double>(k);
+  const float *p = In<float>(k);
+  tmp.assign(p, p + k.element_count());
+  return tmp.data();
 }
 
 // Calls F<float> or F<double> by the element type of `a`.
@@ -118,9 +159,13 @@ ffi::Error Dispatch(const ffi::AnyBuffer &a, A &&...args) {
       return F<float>::run(a, args...);
     case ffi::DataType::F64:
       return F<double>::run(a, args...);
+    case ffi::DataType::BF16:
+      return F<Bf16>::run(a, args...);
+    case ffi::DataType::F16:
+      return F<F16>::run(a, args...);
     default:
       return ffi::Error(ffi::ErrorCode::kInvalidArgument,
-                        "hypersimplex: only float32 and float64 are supported");
+                        "hypersimplex: only float32, float64, bfloat16 and float16 are supported");
   }
 }
 
@@ -130,8 +175,10 @@ struct Sba {
                         ffi::Result<ffi::AnyBuffer> &y) {
     size_t rows, n;
     if (!RowsN(x, rows, n) || k.element_count() != rows) return Status(kLengthMismatch);
+    using E = typename C<T>::E;
+    using R = typename C<T>::R;
     std::vector<double> tmp;
-    return Status(C<T>::sba(In<T>(x), rows, n, KDouble<T>(k, tmp), static_cast<T>(tau), Out<T>(y)));
+    return Status(C<T>::sba(In<E>(x), rows, n, KDouble(k, tmp), static_cast<R>(tau), Out<E>(y)));
   }
 };
 
@@ -141,7 +188,9 @@ struct Vjp {
                         ffi::Result<ffi::AnyBuffer> &gx) {
     size_t rows, n;
     if (!RowsN(y, rows, n) || g.element_count() != rows * n) return Status(kLengthMismatch);
-    return Status(C<T>::vjp(In<T>(y), In<T>(g), rows, n, static_cast<T>(tau), Out<T>(gx)));
+    using E = typename C<T>::E;
+    return Status(C<T>::vjp(In<E>(y), In<E>(g), rows, n, static_cast<typename C<T>::R>(tau),
+                            Out<E>(gx)));
   }
 };
 
@@ -151,14 +200,16 @@ struct TopK {
                         ffi::Result<ffi::AnyBuffer> &y) {
     size_t rows, n;
     if (!RowsN(x, rows, n) || k.element_count() != rows) return Status(kLengthMismatch);
-    const T *kp = In<T>(k);
+    using E = typename C<T>::E;
+    std::vector<double> tmp;
+    const double *kp = KDouble(k, tmp);
     for (size_t r = 0; r < rows; ++r) {  // every k first: nothing is written on error
-      double kr = static_cast<double>(kp[r]);
+      double kr = kp[r];
       if (!(kr >= 0.0 && kr <= static_cast<double>(n))) return Status(kInvalidK);
       if (kr != std::floor(kr)) return Status(kNonIntegerK);
     }
     for (size_t r = 0; r < rows; ++r) {
-      int32_t s = C<T>::topk(In<T>(x) + r * n, n, static_cast<size_t>(kp[r]), Out<T>(y) + r * n);
+      int32_t s = C<T>::topk(In<E>(x) + r * n, n, static_cast<size_t>(kp[r]), Out<E>(y) + r * n);
       if (s != 0) return Status(s);
     }
     return ffi::Error::Success();
@@ -174,16 +225,21 @@ struct Loss {  // per-row ½‖Π(x/τ) − t‖² and its gradient; auto_k: k =
     if (!RowsN(x, rows, n) || t.element_count() != rows * n ||
         (!auto_k && k.element_count() != rows) || per->element_count() != rows)
       return Status(kLengthMismatch);
-    const T *xp = In<T>(x), *tp = In<T>(t), *kp = In<T>(k);
+    using E = typename C<T>::E;
+    using R = typename C<T>::R;
+    const E *xp = In<E>(x), *tp = In<E>(t);
+    std::vector<double> tmp;
+    const double *kp = auto_k ? nullptr : KDouble(k, tmp);
     for (size_t r = 0; r < rows; ++r) {
       double kr = 0.0;
       if (auto_k) {
+        if constexpr (!std::is_same_v<E, T>) return Status(kLengthMismatch);  // half: k given
         for (size_t i = 0; i < n; ++i) kr += static_cast<double>(tp[r * n + i]);
       } else {
-        kr = static_cast<double>(kp[r]);
+        kr = kp[r];
       }
-      int32_t s = C<T>::loss(xp + r * n, tp + r * n, n, kr, static_cast<T>(tau),
-                             Out<T>(per) + r, Out<T>(grad) + r * n);
+      int32_t s = C<T>::loss(xp + r * n, tp + r * n, n, kr, static_cast<R>(tau),
+                             Out<R>(per) + r, Out<E>(grad) + r * n);
       if (s != 0) return Status(s);
     }
     return ffi::Error::Success();
@@ -203,12 +259,14 @@ struct Multiclass {  // logits (..., batch, classes): one C call per leading ind
     if (labels.element_count() != outer * batch || (has_k && k.element_count() != outer * classes))
       return Status(kLengthMismatch);
     std::vector<double> tmp;
-    const double *kp = has_k ? KDouble<T>(k, tmp) : nullptr;
+    const double *kp = has_k ? KDouble(k, tmp) : nullptr;
     const uint32_t *lp = In<uint32_t>(labels);
+    using E = typename C<T>::E;
+    using R = typename C<T>::R;
     for (size_t o = 0; o < outer; ++o) {
-      int32_t s = C<T>::mc(In<T>(x) + o * batch * classes, lp + o * batch, batch, classes,
-                           kp ? kp + o * classes : nullptr, static_cast<T>(tau), reduction,
-                           Out<T>(loss) + o, Out<T>(grad) + o * batch * classes);
+      int32_t s = C<T>::mc(In<E>(x) + o * batch * classes, lp + o * batch, batch, classes,
+                           kp ? kp + o * classes : nullptr, static_cast<R>(tau), reduction,
+                           Out<R>(loss) + o, Out<E>(grad) + o * batch * classes);
       if (s != 0) return Status(s);
     }
     return ffi::Error::Success();

@@ -66,7 +66,9 @@ _FN.update(
             "soft_binary_argmax_rows",
             "soft_binary_argmax_vjp_rows",
             "binary_argmax",
+            "hypersimplex_loss",
             "hypersimplex_loss_multiclass",
+            "hypersimplex_loss_multiclass_lambda",
         )
         for dt, tag in _HALF.items()
     }
@@ -152,6 +154,14 @@ def _loss_rows(x2, t2, k1, tau):
         _fail("HS_ERR_INVALID_TARGET", "targets must lie in [0, 1]")
     if k1 is None:
         k1 = t2.sum(axis=1, dtype=np.float64)
+    if x2.dtype in _HALF:  # one C call per row: float32 loss, gradient in x2's dtype
+        rows, n = x2.shape
+        per, g2, loss = np.empty(rows, np.float64), np.empty_like(x2), np.zeros(1, _F32)
+        f, px, pt, pg, pl = _FN["hypersimplex_loss", x2.dtype], _rd(x2), _rd(t2), _wr(g2), _wr(loss)
+        for r, k in enumerate(k1.tolist()):
+            _check(f(px + r * n, pt + r * n, n, k, tau, pl, pg + r * n))
+            per[r] = loss[0]
+        return per, g2
     y2 = _sba_rows(x2, k1, tau, np.empty_like(x2))
     r2 = y2 - t2
     per = 0.5 * np.einsum("ij,ij->i", r2, r2, dtype=np.float64)
@@ -278,7 +288,7 @@ def hypersimplex_loss(x, target, k=None, tau=1.0, axis=-1, reduction="sum"):
     _same_shape(x, t, "x and target")
     if reduction not in ("sum", "mean", "none"):
         _fail("HS_ERR_INVALID_REDUCTION", "reduction must be 'sum', 'mean' or 'none'")
-    dt, rdt = _dtypes(x, t, half=False)  # (no half-precision binary loss in the C library)
+    dt, rdt = _dtypes(x, t)
     x2, mshape = _rows(x, axis, dt)
     t2, _ = _rows(t, axis, dt)
     k1 = None if k is None else _k_rows(k, mshape[:-1])
@@ -322,8 +332,7 @@ def hypersimplex_loss_multiclass(
     x, lab = _multiclass_args(logits, labels)
     if reduction not in _REDUCTIONS:
         _fail("HS_ERR_INVALID_REDUCTION", "reduction must be 'sum' or 'mean'")
-    # λ comes from the float32 call (the half functions do not report it)
-    dt, rdt = _dtypes(x, half=not return_lambda)
+    dt, rdt = _dtypes(x)
     k1 = None if k is None else _k_rows(k, x.shape[1:])
     lam = np.zeros(x.shape[1], np.float64) if return_lambda else None
     loss, gx = _multiclass(

@@ -7,8 +7,8 @@ Forward and backward run the C library inside compiled JAX programs through XLA 
 (``jax.custom_vjp`` over the library's VJP) and ``jax.vmap`` (one FFI call for the whole vmapped
 batch: one call of the C row functions; the top-k mask and the multiclass loss loop over rows
 or vmapped batches in C++ inside that call). float32, and float64 with ``jax_enable_x64``; integer inputs are
-computed in the default float type; float16/bfloat16 are refused for now (the library has no
-half-precision functions yet). The handlers are registered for the CPU platform only: on a machine
+computed in the default float type; float16/bfloat16 go to the library's half-precision functions
+as they are (computed in float32, each output rounded once; k is then a float32 operand). The handlers are registered for the CPU platform only: on a machine
 whose default JAX device is a GPU, put the inputs on ``jax.devices("cpu")[0]``.
 
 The handlers (``_jax_ffi.cc``, shipped in the package) are compiled on the first import of this
@@ -151,12 +151,7 @@ def _call(name, outs, *args, **attrs):
 
 def _float(x):
     x = jnp.asarray(x)
-    if x.dtype in (jnp.float16, jnp.bfloat16):
-        raise TypeError(
-            f"hypersimplex.jax: {x.dtype} is not supported yet (the C library has no "
-            f"half-precision functions); convert to float32"
-        )
-    if x.dtype not in (jnp.float32, jnp.float64):
+    if x.dtype not in (jnp.float32, jnp.float64, jnp.float16, jnp.bfloat16):
         if not (jnp.issubdtype(x.dtype, jnp.integer) or x.dtype == jnp.bool_):
             raise TypeError(f"hypersimplex.jax: unsupported dtype {x.dtype}")
         x = x.astype(jnp.result_type(float))
@@ -190,6 +185,15 @@ def _k(k, shape, dtype):
         ) from None
 
 
+_HALF = (jnp.float16, jnp.bfloat16)
+
+
+def _kdt(dtype):
+    """The dtype of k (and of the loss values) for data of ``dtype``: float32 for the half types
+    (the C half functions take a double k and report float losses)."""
+    return jnp.dtype(jnp.float32) if dtype in _HALF else dtype
+
+
 def _like(x):
     return jax.ShapeDtypeStruct(x.shape, x.dtype)
 
@@ -217,7 +221,7 @@ def _sba_bwd(tau, res, g):
     free = (y > 0) & (y < 1)
     cnt = jnp.sum(free, axis=-1)
     gk = jnp.where(cnt > 0, jnp.sum(jnp.where(free, g, 0), axis=-1) / jnp.maximum(cnt, 1), 0)
-    return _vjp_call(y, g.astype(y.dtype), tau), gk.astype(y.dtype)
+    return _vjp_call(y, g.astype(y.dtype), tau), gk.astype(_kdt(y.dtype))
 
 
 _sba.defvjp(_sba_fwd, _sba_bwd)
@@ -231,7 +235,7 @@ def soft_binary_argmax(x, k, tau=1.0, axis=-1):
     a concrete number > 0. Differentiable in ``x`` (the library's VJP) and ``k``."""
     x = _float(x)
     xm = _last(x, axis)
-    y = _sba(xm, _k(k, xm.shape[:-1], xm.dtype), _concrete(tau, "tau"))
+    y = _sba(xm, _k(k, xm.shape[:-1], _kdt(xm.dtype)), _concrete(tau, "tau"))
     return jnp.moveaxis(y, -1, axis)
 
 
@@ -242,7 +246,7 @@ def binary_argmax(x, k, axis=-1):
     traced). Its gradient is zero."""
     x = jax.lax.stop_gradient(_float(x))
     xm = _last(x, axis)
-    kk = jax.lax.stop_gradient(_k(k, xm.shape[:-1], xm.dtype))
+    kk = jax.lax.stop_gradient(_k(k, xm.shape[:-1], _kdt(xm.dtype)))
     return jnp.moveaxis(_call("hypersimplex_binary_argmax", _like(xm), xm, kk), -1, axis)
 
 
@@ -250,7 +254,7 @@ def binary_argmax(x, k, axis=-1):
 
 
 def _loss_call(x, t, k, tau, auto_k):
-    outs = (jax.ShapeDtypeStruct(x.shape[:-1], x.dtype), _like(x))
+    outs = (jax.ShapeDtypeStruct(x.shape[:-1], _kdt(x.dtype)), _like(x))
     return _call("hypersimplex_loss", outs, x, t, k, tau=np.float64(tau), auto_k=np.int32(auto_k))
 
 
@@ -286,9 +290,13 @@ def hypersimplex_loss(x, target, k=None, tau=1.0, axis=-1, reduction="mean"):
         _fail("HS_ERR_LENGTH_MISMATCH", f"x {x.shape} and target {t.shape}")
     xm = _last(x, axis)
     tm = jnp.moveaxis(t, axis, -1).astype(xm.dtype)
-    auto_k = k is None
-    kk = jnp.zeros(xm.shape[:-1], xm.dtype) if auto_k else _k(k, xm.shape[:-1], xm.dtype)
-    per = _loss_rows(xm, tm, kk, _concrete(tau, "tau"), int(auto_k))
+    kdt = _kdt(xm.dtype)
+    auto_k = k is None and xm.dtype not in _HALF  # half: k = Σ t here (the handler gets k)
+    if k is None and not auto_k:
+        kk = jax.lax.stop_gradient(tm.astype(kdt).sum(-1))
+    else:
+        kk = jnp.zeros(xm.shape[:-1], kdt) if auto_k else _k(k, xm.shape[:-1], kdt)
+    per = _loss_rows(xm, tm, kk, _concrete(tau, "tau"), int(auto_k)).astype(xm.dtype)
     if reduction == "none":
         return per
     if reduction == "sum":
@@ -300,7 +308,7 @@ def hypersimplex_loss(x, target, k=None, tau=1.0, axis=-1, reduction="mean"):
 
 
 def _mc_call(x, lab, k, tau, reduction, has_k):
-    outs = (jax.ShapeDtypeStruct(x.shape[:-2], x.dtype), _like(x))
+    outs = (jax.ShapeDtypeStruct(x.shape[:-2], _kdt(x.dtype)), _like(x))
     return _call(
         "hypersimplex_loss_multiclass", outs, x, lab, k,
         tau=np.float64(tau), reduction=np.int32(reduction), has_k=np.int32(has_k),
@@ -350,8 +358,10 @@ def hypersimplex_loss_multiclass(logits, labels, k=None, tau=1.0, reduction="mea
         lab = jnp.where((lab >= 0) & (lab < x.shape[1]), lab, 0xFFFFFFFF)
     lab = lab.astype(jnp.uint32)
     has_k = k is not None
-    kk = _k(k, x.shape[1:], x.dtype) if has_k else jnp.zeros(x.shape[1:], x.dtype)
-    return _mc(x, lab, kk, _concrete(tau, "tau"), _REDUCTIONS[reduction], int(has_k))
+    kdt = _kdt(x.dtype)
+    kk = _k(k, x.shape[1:], kdt) if has_k else jnp.zeros(x.shape[1:], kdt)
+    loss = _mc(x, lab, kk, _concrete(tau, "tau"), _REDUCTIONS[reduction], int(has_k))
+    return loss.astype(x.dtype)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ fake, autograd and vmap rules), so ``torch.compile(fullgraph=True)``, ``torch.ex
 ``torch.func.grad``/``vmap`` need; the wrapper ``register_autograd`` builds has no
 ``setup_context``). float32/float64 run in their precision; float16/bfloat16 tensors go to the
 library's half-precision functions as they are (computed in float32, each output rounded once;
-bfloat16 needs ml_dtypes), except the losses, which compute on a float32 copy. The C
+bfloat16 needs ml_dtypes; the binary loss only when the target has the same half type). The C
 library runs on the CPU: tensors on another device are copied to the CPU and the result back
 (two transfers and a synchronisation per call). Targets and labels get no gradient.
 """
@@ -101,8 +101,9 @@ def _loss_impl(
     gradient with respect to x."""
     if x.shape != target.shape:
         _hs._fail("HS_ERR_LENGTH_MISMATCH", f"x {tuple(x.shape)} and target {tuple(target.shape)}")
-    x2, shape = _rows(x)
-    t2, _ = _rows(target, x2.dtype)
+    half = x.dtype in _HALF and target.dtype == x.dtype
+    x2, shape = _rows(x, half=half)
+    t2, _ = _rows(target, x2.dtype, half=half)
     per, g2 = _hs._loss_rows(x2, t2, _k_np(k, shape[:-1]), tau)
     return _tensor(per.reshape(shape[:-1]), x), _tensor(g2.reshape(shape), x)
 
@@ -113,7 +114,7 @@ def _mc_impl(
     """Multiclass loss of (batch, classes) logits and integer labels, ∂loss/∂logits, and the
     columns' thresholds λ_c (float64, (classes,)) from the same library call."""
     loss, grad, lam = _hs.hypersimplex_loss_multiclass(
-        _np(logits), _np(labels), None if k is None else _np(k, np.float64), tau, reduction,
+        _np(logits, half=True), _np(labels), None if k is None else _np(k, np.float64), tau, reduction,
         return_lambda=True,
     )
     return _tensor(np.asarray(loss), logits), _tensor(grad, logits), torch.from_numpy(lam).to(logits.device)

@@ -1,0 +1,115 @@
+//! Criterion benchmarks of the half-precision forward (issue 15) against the `f32` forward in
+//! the same run (τ = 1.5, k = n/2, Gaussian logits rounded to the format), one thread.
+//!
+//! Groups `half-forward/RxN` for 10×8192 and 1×10^7 (rows × n, one projection per row). Ids:
+//! `f32` (the SIMD `f32` forward of each row, `Kernels::soft_binary_argmax`, what
+//! `hs_soft_binary_argmax_f32` runs), `bf16` and `f16` (`Kernels::soft_binary_argmax_half`
+//! with one scratch for all rows, what `hs_soft_binary_argmax_{bf16,f16}` and their `_rows`
+//! run), and `bf16-roundtrip`, `f16-roundtrip` (the caller's alternative: widen into an `f32`
+//! array, the `f32` forward into another, round back; both arrays allocated beforehand, so the
+//! cheapest such round trip). All on a one-thread rayon pool.
+//!
+//! Run: `cargo bench -p hypersimplex-benches --bench half` (about a minute), then
+//! `python3 benches/half-table.py` for the README's rows (median times and ratios).
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
+use hypersimplex::half::{Bf16, Half, F16};
+use hypersimplex_benches::gaussian_f32;
+use hypersimplex_simd::Kernels;
+use rayon::ThreadPool;
+use std::time::Duration;
+
+const TAU: f32 = 1.5;
+const SHAPES: [(usize, usize); 2] = [(10, 8192), (1, 10_000_000)];
+
+fn to_half<H: Half>(x: &[f32]) -> Vec<H> {
+    x.iter().map(|&v| H::from_f32(v)).collect()
+}
+
+fn bench_format<H: Half + Send + Sync>(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    x32: &[f32],
+    n: usize,
+    p1: &ThreadPool,
+) {
+    let simd = Kernels::active();
+    let k = n as f64 / 2.0;
+    let x: Vec<H> = to_half(x32);
+    let mut y = vec![H::ZERO; x.len()];
+    let mut scratch = Vec::new();
+    g.bench_function(name, |b| {
+        p1.install(|| {
+            b.iter(|| {
+                for (xr, yr) in x.chunks_exact(n).zip(y.chunks_exact_mut(n)) {
+                    simd.soft_binary_argmax_half(black_box(xr), k, TAU, yr, &mut scratch)
+                        .expect("valid");
+                }
+            })
+        })
+    });
+    // the caller's buffers exist already (no allocation counted): the cheapest round trip
+    let (mut w, mut o) = (vec![0.0f32; x.len()], vec![0.0f32; x.len()]);
+    g.bench_function(format!("{name}-roundtrip"), |b| {
+        p1.install(|| {
+            b.iter(|| {
+                hypersimplex_simd::half::widen(black_box(&x), &mut w);
+                for (wr, or) in w.chunks_exact(n).zip(o.chunks_exact_mut(n)) {
+                    simd.soft_binary_argmax(wr, k, TAU, or).expect("valid");
+                }
+                hypersimplex_simd::half::narrow(&o, &mut y);
+            })
+        })
+    });
+}
+
+fn bench_half(c: &mut Criterion) {
+    let p1 = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("thread pool");
+    let simd = Kernels::active();
+    eprintln!(
+        "half bench: active path {}, F16C {}",
+        simd.path(),
+        hypersimplex_simd::half::f16c_active()
+    );
+    for (rows, n) in SHAPES {
+        let e = rows * n;
+        let k = n as f64 / 2.0;
+        // the f32 yardstick runs on the same values as the half inputs (rounded to bf16)
+        let x32: Vec<f32> = to_half::<Bf16>(&gaussian_f32(e, 42))
+            .iter()
+            .map(|v| v.to_f32())
+            .collect();
+        let mut y32 = vec![0.0f32; e];
+        let mut g = c.benchmark_group(format!("half-forward/{rows}x{n}"));
+        if e >= 1_000_000 {
+            g.sample_size(20)
+                .sampling_mode(SamplingMode::Flat)
+                .warm_up_time(Duration::from_millis(300))
+                .measurement_time(Duration::from_secs(3));
+        } else {
+            g.sample_size(30)
+                .warm_up_time(Duration::from_millis(300))
+                .measurement_time(Duration::from_millis(1500));
+        }
+        g.throughput(Throughput::Elements(e as u64));
+        g.bench_function("f32", |b| {
+            p1.install(|| {
+                b.iter(|| {
+                    for (xr, yr) in x32.chunks_exact(n).zip(y32.chunks_exact_mut(n)) {
+                        simd.soft_binary_argmax(black_box(xr), k, TAU, yr)
+                            .expect("valid");
+                    }
+                })
+            })
+        });
+        bench_format::<Bf16>(&mut g, "bf16", &x32, n, &p1);
+        bench_format::<F16>(&mut g, "f16", &x32, n, &p1);
+        g.finish();
+    }
+}
+
+criterion_group!(benches, bench_half);
+criterion_main!(benches);
