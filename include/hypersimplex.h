@@ -150,6 +150,8 @@ extern "C" {
 // * `tau`: temperature, finite and > 0 (same units as x).
 // * NULL: `x`, `y` may be NULL only when `n == 0`.
 // * Aliasing: `y == x` computes in place; any other overlap of y and x is `HS_ERR_OVERLAP`.
+// * Accuracy: each `y[i]` within `4·FLT_EPSILON` of the exact projection of the real numbers
+//   `x[i]/τ`, at every scale of `x/τ` (std build; see the README's "Accuracy").
 //
 // Errors: `HS_ERR_INVALID_TAU`, `HS_ERR_INVALID_K` (also: k outside the masks' range),
 // `HS_ERR_NON_FINITE_INPUT` (NaN in x; also ±inf in the no_std build),
@@ -165,7 +167,7 @@ int32_t hs_soft_binary_argmax_f32(const float *x,
                                   float *y);
 
 // Soft-Binary-Argmax@k in double precision: as `hs_soft_binary_argmax_f32` with `double`
-// x, y and tau.
+// x, y and tau (each `y[i]` within `4·DBL_EPSILON` of the exact projection).
 //
 // # Safety
 // `x` and `y` point to `n` valid elements each (or are NULL with `n == 0`).

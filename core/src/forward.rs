@@ -35,6 +35,13 @@ pub const SAMPLE_SIZE: usize = 256;
 pub struct Projection {
     /// The threshold λ in units of `x/τ`: `y_i = clip(x_i/τ − λ, 0, 1)`. Where the answer lies
     /// on a flat piece (`free == 0`), λ is one of many valid thresholds.
+    ///
+    /// It is the λ of the first solve, the threshold of `z_i = fl(x_i · fl(1/τ))` (the same
+    /// bits as the losses' λ, which [`calibrated_argmax`](crate::calibrated_argmax) compares
+    /// with `z`): accurate to about `ε·max(1, |λ|)`. Where `|λ| > 3` the output `y` was
+    /// computed in a shifted frame (see the accuracy section of
+    /// [`soft_binary_argmax`]) and is more accurate than `clip(x_i/τ − λ, 0, 1)` evaluated
+    /// in the element type.
     pub lambda: f64,
     /// Number of free coordinates, `0 < y_i < 1` (the support of the Jacobian).
     pub free: usize,
@@ -123,33 +130,27 @@ pub fn write_solution<T: Real>(x: &[T], scale: T, sol: &Solution<T>, y: &mut [T]
 /// the element type's rounding (see below), `O(n)` time, no allocation.
 ///
 /// # Accuracy
-/// (Tested in `tests/reference.rs` against an `f64` sort-based reference.)
-/// With `z_i = fl(x_i · fl(1/τ))`, `M = max(1, max_i |z_i|, |λ|)`, ε the element type's
-/// machine epsilon and `ε_Σ = 2^-52` the precision of the `f64` accumulator of the free-set
-/// sum `Σ_F d_i`:
-///
-/// `|y_i − y*_i| ≤ 8·ε·M + ε_Σ·|F|/4` for every i, and
-/// `|Σ y_i − k| ≤ (8·ε·M + ε_Σ·|F|/4)·max(1, |F|)`,
-///
-/// where `y*` is the exact projection of `x/τ` and `|F|` the number of free coordinates. The
-/// second term is the worst-case rounding of the plain `f64` sum of `|F|` values in (0, 1)
-/// over four lanes (λ absorbs `1/|F|` of it). For `f32` data it is negligible (below `0.05·ε`
-/// for `|F| ≤ 10^8`), so the bound is `8·ε·M`; observed worst over the tests' inputs: `0.9·ε·M`.
-/// For `f64` data it grows with `|F|` (the rounding errors of the sum can all have one sign, as
-/// for all-equal input): the tests' `n = 10^5` inputs are up to `684·ε·M` off (a tenth of the
-/// bound), the `n ≤ 1000` grid at most `24·ε·M`. (Targets whose `f32` sums
-/// use the compensated `f32` accumulator on 32-bit Arm are not covered by these host
-/// tests.) The bound says nothing once `ε·M ≳ 1/8`: for `|x_i/τ| ≥ 2/ε` the representable
-/// `z_i − λ` are spaced more than 1 apart, so such coordinates can only be 0 or 1 and ties among
-/// them cannot share a fractional value (e.g. `f32` `x = (1e8, 1e8)`, `k = 1` gives `(1, 1)` or
-/// `(0, 0)`).
+/// For every finite input where `x/τ` does not overflow, each `y_i` is within `4·ε` (absolute;
+/// ε the element type's machine epsilon) of `y*_i`, the exact projection of the real numbers
+/// `x_i/τ`, so `|Σ y_i − k| ≤ (n + 1)·4·ε`, whatever the scale of `x/τ` (issue 13). The
+/// passes work on `z_i = fl(x_i · fl(1/τ))`, which is only accurate to `ε·|z_i|`; where the
+/// solved λ lies outside `[−3, 3]` the input is shifted by a float `c ≈ τ·(λ − 3/2)`
+/// (`x_i − c` is exact or nearly so for the entries near the free range, and the projection
+/// absorbs a common shift) and solved again from the translated λ, up to 8 (`f32`) or 24
+/// (`f64`) times for `|x/τ|` up to the overflow threshold; the free-set sums of `f64` data are
+/// compensated. Ordinary inputs (`|λ| ≤ 3`) take no extra pass. Tested against a
+/// double-double reference (`tests/scale.rs`, `|x/τ|` from 1 to 1e6, and beyond `2/ε` with
+/// exact answers): observed worst `1.6·ε` (`f32`) and `3.5·ε` (`f64`) per entry. The one
+/// exception: τ > `MAX/64` (where `|x/τ| < 64`), which keeps the bound of `z` below.
+/// [`Projection::lambda`] is the λ of the first solve (see there). On bare-metal targets (`target_os = "none"`, no re-solve: flash)
+/// the bound is that of `z`: `|y_i − y*_i| ≤ 8·ε·M` with `M = max(1, max_i |z_i|, |λ|)`.
 ///
 /// # Masks
 /// `x_i = −∞` gives `y_i = 0` and `x_i = +∞` gives `y_i = 1` exactly; the finite entries are
 /// projected onto what is left, `Δ(n_finite, k − #(+∞))` (the limit of the projection as those
 /// entries go to `∓∞`, as masked softmax does), so `k` must lie in `[#(+∞), n − #(−∞)]`. NaN is
-/// an error. `±∞` entries are not free: the VJP is 0 there. The accuracy bound holds with `M`
-/// over the finite entries widened by `2 + 2^-10·M` (the masks' sentinels). Not on bare-metal
+/// an error. `±∞` entries are not free: the VJP is 0 there. The accuracy bound holds as stated
+/// (the masks are exact 0s and 1s). Not on bare-metal
 /// targets (`target_os = "none"`), where `±∞` is [`Error::NonFiniteInput`].
 ///
 /// # Errors
@@ -178,6 +179,11 @@ pub fn soft_binary_argmax<T: Real>(
     }
     match forward_solved(x, k, tau) {
         Ok((sol, scale)) => {
+            #[cfg(not(target_os = "none"))]
+            if let Some(c) = crate::frame::shift_for(&sol, tau) {
+                crate::frame::shift_into(x, c, crate::frame::bound(tau), y);
+                return refined(y, k, tau, scale, &sol, c, false);
+            }
             write_solution(x, scale, &sol, y);
             Ok(sol.into())
         }
@@ -196,7 +202,33 @@ fn masked_forward<T: Real>(x: &[T], k: f64, tau: T, y: &mut [T]) -> Result<Proje
     let scale = validate::k_tau(x.len(), k, tau)?;
     let p = crate::mask::prepare(x, k, scale)?;
     crate::mask::substitute(x, y, p.lo, p.hi);
-    masked_finish(y, k, scale, &p)
+    masked_finish(y, k, tau, scale, &p)
+}
+
+/// The re-solve in a shifted frame (`crate::frame`): `v` holds the values shifted by `c`
+/// (with the sentinels mapped when `masked`); solves them, shifts again while needed,
+/// and writes `y` in place. λ is reported in the original frame.
+#[cfg(not(target_os = "none"))]
+#[inline(never)]
+fn refined<T: Real>(
+    v: &mut [T],
+    k: f64,
+    tau: T,
+    scale: T,
+    first: &Solution<T>,
+    c: T,
+    masked: bool,
+) -> Result<Projection, Error> {
+    let r = crate::frame::refine(v, tau, first, c, |v, g| {
+        solve(&mut ScalarPasses::new(v, scale), k, Some(g))
+    })?;
+    if masked {
+        let (lo, hi) = r.sentinels();
+        crate::mask::write_masked(v, scale, &r.sol, lo, hi);
+    } else {
+        write_clip_in_place(v, scale, r.sol.lambda);
+    }
+    Ok(r.projection(first))
 }
 
 /// After the substitution: solve on the finite `v` (unless `k` is at an end of its range) and
@@ -205,6 +237,7 @@ fn masked_forward<T: Real>(x: &[T], k: f64, tau: T, y: &mut [T]) -> Result<Proje
 fn masked_finish<T: Real>(
     v: &mut [T],
     k: f64,
+    tau: T,
     scale: T,
     p: &crate::mask::Prepared<T>,
 ) -> Result<Projection, Error> {
@@ -212,6 +245,10 @@ fn masked_finish<T: Real>(
         Some(sol) => sol,
         None => solve_lambda_unmasked(&mut ScalarPasses::new(&*v, scale), v, k, scale)?,
     };
+    if let Some(c) = crate::frame::shift_for(&sol, tau) {
+        crate::frame::shift_in_place(v, c, crate::frame::bound(tau), p.lo, p.hi);
+        return refined(v, k, tau, scale, &sol, c, true);
+    }
     crate::mask::write_masked(v, scale, &sol, p.lo, p.hi);
     Ok(sol.into())
 }
@@ -259,10 +296,16 @@ pub fn soft_binary_argmax_in_place<T: Real>(
             let scale = validate::k_tau(x.len(), k, tau)?;
             let p = crate::mask::prepare(x, k, scale)?;
             crate::mask::substitute_in_place(x, p.lo, p.hi);
-            return masked_finish(x, k, scale, &p);
+            return masked_finish(x, k, tau, scale, &p);
         }
         Err(e) => return Err(e),
     };
+    #[cfg(not(target_os = "none"))]
+    if let Some(c) = crate::frame::shift_for(&sol, tau) {
+        let nan = T::from_f64(f64::NAN);
+        crate::frame::shift_in_place(x, c, crate::frame::bound(tau), nan, nan);
+        return refined(x, k, tau, scale, &sol, c, false);
+    }
     match sol.fill {
         Fill::Clip => write_clip_in_place(x, scale, sol.lambda),
         Fill::Zeros => x.iter_mut().for_each(|v| *v = T::ZERO),

@@ -4,7 +4,7 @@
 //! on the fly (a [`Source`] over the 16-bit data, so the unchanged `f32` solver runs without a
 //! widened copy), and round each output to the storage type once, to nearest even. The result
 //! is the `f32` result of the widened input, rounded (the solver's passes are those of the `f32`
-//! slice functions bit for bit, see `HalfPasses`): each output is within one rounding of
+//! slice functions bit for bit, see `kernel::MappedPasses`): each output is within one rounding of
 //! the storage type (half an ulp) plus the `f32` bound of [`crate::soft_binary_argmax`], so
 //! within 1 ulp of the exact projection — at most 2^-8 for `bf16` and 2^-11 for `f16` on
 //! `y ∈ [0, 1]`. `Σ y` equals `k` only to that precision (n roundings of the outputs).
@@ -31,8 +31,10 @@ pub use convert::{bf16_to_f32, f16_to_f32, f32_to_bf16, f32_to_f16, F16_OVERFLOW
 
 use crate::error::Error;
 use crate::forward::{solved, Projection, SAMPLE_FROM, SAMPLE_SIZE};
-use crate::kernel::{gaps_scalar, Passes, Piece, ScalarPasses, Source, Stats};
-use crate::loss::{grad_entry, residual, ClassK, Reduction};
+#[cfg(not(target_os = "none"))]
+use crate::frame::{refine_mapped, Refined};
+use crate::kernel::{MappedPasses, ScalarPasses, Source};
+use crate::loss::{column_frame, grad_entry, residual, ClassK, Reduction};
 use crate::real::{Real, SolverFloat, SumAcc};
 use crate::solve::{solve, Fill, Solution};
 use crate::validate;
@@ -174,74 +176,11 @@ impl<H: Half> Source<f32> for HalfSlice<'_, H> {
     }
 }
 
-/// Elements per widened block of [`HalfPasses`]: the block of the `f32` fixed-point pass
-/// (`kernel::piece_fixed`, 8 lanes × 64 rounds), so that the blocks' results add up to exactly
-/// what that pass computes over the whole widened slice (tests compare bit for bit).
-const BLOCK: usize = 512;
-
-/// The solver's passes over half data, bit for bit those of `ScalarPasses` over the widened
-/// `f32` slice: each 512-element block is widened into a stack buffer and reduced by the `f32`
-/// slice pass (fixed-point free-set sums, which vectorize); counts and fixed-point sums add
-/// exactly across blocks, and `Σz` is accumulated across blocks in the same order.
-struct HalfPasses<'a, H> {
-    x: &'a [H],
-    scale: f32,
-}
-
-impl<H: Half> HalfPasses<'_, H> {
-    /// Calls `f` on each widened block, in order.
-    #[inline(always)]
-    fn blocks(&self, mut f: impl FnMut(&[f32])) {
-        let mut buf = [0.0f32; BLOCK];
-        for chunk in self.x.chunks(BLOCK) {
-            widen(chunk, &mut buf);
-            f(buf.get(..chunk.len()).unwrap_or(&[]));
-        }
-    }
-}
-
-/// `a` then `b`, as one piece.
-fn add_piece(a: Piece, b: Piece) -> Piece {
-    Piece {
-        free: a.free + b.free,
-        upper: a.upper + b.upper,
-        sum_free: a.sum_free + b.sum_free,
-    }
-}
-
-impl<H: Half> Passes<f32> for HalfPasses<'_, H> {
-    fn len(&self) -> usize {
-        self.x.len()
-    }
-    fn stats(&mut self) -> Stats<f32> {
-        ScalarPasses::new(&HalfSlice(self.x), self.scale).stats()
-    }
-    fn piece(&mut self, lambda: f32) -> Piece {
-        let mut total = Piece::default();
-        self.blocks(|b| total = add_piece(total, ScalarPasses::new(b, self.scale).piece(lambda)));
-        total
-    }
-    fn piece_and_stats(&mut self, lambda: f32) -> (Piece, Stats<f32>) {
-        let mut total = Piece::default();
-        let mut st = Stats {
-            sum: 0.0,
-            min: f32::MAX,
-            max: f32::LOWEST,
-            finite: true,
-        };
-        self.blocks(|b| {
-            let (p, s) = ScalarPasses::new(b, self.scale).piece_and_stats(lambda);
-            total = add_piece(total, p);
-            st.sum += s.sum;
-            st.min = if s.min < st.min { s.min } else { st.min };
-            st.max = if s.max > st.max { s.max } else { st.max };
-            st.finite &= s.finite;
-        });
-        (total, st)
-    }
-    fn gaps(&mut self, lambda: f32) -> Option<(f64, f64)> {
-        Some(gaps_scalar(&HalfSlice(self.x), self.scale, lambda))
-    }
+/// The solver's passes over half data ([`MappedPasses`] widening each element exactly), bit
+/// for bit those of `ScalarPasses` over the widened `f32` slice.
+#[inline(always)]
+fn half_passes<H: Half>(x: &[H], scale: f32) -> MappedPasses<'_, H, f32, impl Fn(H) -> f32> {
+    MappedPasses::new(x, |v: H| v.to_f32(), scale)
 }
 
 /// The sampled start point of `crate::forward::initial_guess`, over half data (the same
@@ -274,12 +213,32 @@ fn solved_half<H: Half>(x: &[H], k: f64, tau: f32) -> Result<(Solution<f32>, f32
     let scale = validate::k_tau(x.len(), k, tau)?;
     let src = HalfSlice(x);
     match solve(
-        &mut HalfPasses { x, scale },
+        &mut half_passes(x, scale),
         k,
         initial_guess_half(x, scale, k),
     ) {
         Ok(sol) => Ok((sol, scale)),
         Err(_) => nonfinite_fallback(&src, k, scale).map(|sol| (sol, scale)),
+    }
+}
+
+/// Where the solved λ is large (issue 13): the solve again in the shifted frame
+/// ([`crate::frame`]) over the widened, shifted blocks, so bit for bit what the `f32` functions
+/// find on the widened input; `None` where λ is accurate as solved.
+///
+/// # Errors
+/// None for input the first solve accepted.
+#[cfg(not(target_os = "none"))]
+fn refined_half<H: Half>(
+    x: &[H],
+    k: f64,
+    tau: f32,
+    scale: f32,
+    sol: &Solution<f32>,
+) -> Result<Option<Refined<f32>>, Error> {
+    match crate::frame::shift_for(sol, tau) {
+        Some(c) => refine_mapped(x, |v: H| v.to_f32(), k, tau, scale, sol, c).map(Some),
+        None => Ok(None),
     }
 }
 
@@ -315,6 +274,14 @@ fn project_one<H: Half>(x: H, scale: f32, fill: Fill, lambda: f32) -> H {
     }
 }
 
+/// One output in the shifted frame: `clip(fl(v·s) − λ, 0, 1)` with `v` the shifted widened
+/// input (`±∞` masks map to sentinels that give exact 0 and 1), rounded to the storage type.
+#[cfg(not(target_os = "none"))]
+#[inline(always)]
+fn project_shifted<H: Half>(x: H, scale: f32, r: &Refined<f32>) -> H {
+    H::from_f32((r.value(x.to_f32()) * scale - r.sol.lambda).clip01())
+}
+
 /// [`crate::soft_binary_argmax`] on half-precision data: `y = round(Π_Δ(n,k)(widen(x)/τ))`,
 /// computed in `f32` (see the [module docs](self) for the accuracy and the rules).
 ///
@@ -330,6 +297,13 @@ pub fn soft_binary_argmax_half<H: Half>(
         return Err(Error::LengthMismatch);
     }
     let (sol, scale) = solved_half(x, k, tau)?;
+    #[cfg(not(target_os = "none"))]
+    if let Some(r) = refined_half(x, k, tau, scale, &sol)? {
+        for (o, &v) in y.iter_mut().zip(x) {
+            *o = project_shifted(v, scale, &r);
+        }
+        return Ok(r.projection(&sol));
+    }
     for (o, &v) in y.iter_mut().zip(x) {
         *o = project_one(v, scale, sol.fill, sol.lambda);
     }
@@ -346,6 +320,13 @@ pub fn soft_binary_argmax_half_in_place<H: Half>(
     tau: f32,
 ) -> Result<Projection, Error> {
     let (sol, scale) = solved_half(x, k, tau)?;
+    #[cfg(not(target_os = "none"))]
+    if let Some(r) = refined_half(x, k, tau, scale, &sol)? {
+        for v in x.iter_mut() {
+            *v = project_shifted(*v, scale, &r);
+        }
+        return Ok(r.projection(&sol));
+    }
     for v in x.iter_mut() {
         *v = project_one(*v, scale, sol.fill, sol.lambda);
     }
@@ -611,23 +592,25 @@ pub fn hypersimplex_loss_half<H: Half>(
     if grad_x.is_some() {
         grad_scale_half::<H>(scale)?;
     }
-    let lam = sol.lambda;
-    let pairs = x
-        .iter()
-        .zip(target)
-        .map(|(&a, &b)| (a.to_f32(), b.to_f32()));
+    // In the shifted frame where λ is large (issue 13), as the `f32` loss computes it.
+    #[cfg(not(target_os = "none"))]
+    let (lam, frame) = match refined_half(x, k, tau, scale, &sol)? {
+        Some(r) => (r.sol.lambda, Some(r.replay)),
+        None => (sol.lambda, None),
+    };
+    #[cfg(not(target_os = "none"))]
+    let widen1 = |a: H| match frame {
+        Some(r) => r.apply(a.to_f32()),
+        None => a.to_f32(),
+    };
+    #[cfg(target_os = "none")]
+    let (lam, widen1) = (sol.lambda, |a: H| a.to_f32());
+    let pairs = x.iter().zip(target).map(|(&a, &b)| (widen1(a), b.to_f32()));
     let res = residual(pairs, scale, lam);
     if let Some(g) = grad_x {
         let mean = res.mean::<f32>();
         for ((gi, &xi), &ti) in g.iter_mut().zip(x).zip(target) {
-            *gi = H::from_f32(grad_entry(
-                xi.to_f32(),
-                ti.to_f32(),
-                scale,
-                lam,
-                mean,
-                scale,
-            ));
+            *gi = H::from_f32(grad_entry(widen1(xi), ti.to_f32(), scale, lam, mean, scale));
         }
     }
     Ok(loss_value(
@@ -771,12 +754,14 @@ fn multiclass_half<H: Half>(
     let mut sq = <S as SolverFloat>::ZERO;
     for c in 0..classes {
         gather(logits, classes, c, col);
-        let col = &*col;
-        let (sol, _) = solved::<f32, true>(col, class_k(k, labels, c), tau)?;
-        let lam = sol.lambda;
+        let kc = class_k(k, labels, c);
+        let (sol, _) = solved::<f32, true>(col, kc, tau)?;
         if let Some(out) = lambda.as_deref_mut().and_then(|l| l.get_mut(c)) {
-            *out = f64::from(lam);
+            *out = f64::from(sol.lambda);
         }
+        // as the `f32` loss: the shifted frame where λ is large (issue 13)
+        let lam = column_frame(col, kc, tau, scale, &sol)?;
+        let col = &*col;
         let onehot = |l: u32| if l as usize == c { 1.0f32 } else { 0.0 };
         let pairs = col.iter().copied().zip(labels.iter().map(|&l| onehot(l)));
         let res = residual(pairs, scale, lam);

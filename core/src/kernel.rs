@@ -235,6 +235,124 @@ impl<T: Real> Source<T> for Strided<'_, T> {
     }
 }
 
+/// A slice of `E` read as `T` through `map`, element by element: half-precision data widened
+/// exactly to `f32`, or values in a shifted frame (`crate::frame`).
+#[derive(Clone, Copy, Debug)]
+pub struct Mapped<'a, E, M> {
+    /// The stored elements.
+    pub x: &'a [E],
+    /// What each element reads as.
+    pub map: M,
+}
+
+impl<E: Copy, T: Real, M: Fn(E) -> T> Source<T> for Mapped<'_, E, M> {
+    #[inline]
+    fn len(&self) -> usize {
+        self.x.len()
+    }
+    #[inline(always)]
+    fn for_each<F: FnMut(T)>(&self, mut f: F) {
+        for &v in self.x {
+            f((self.map)(v))
+        }
+    }
+    #[inline(always)]
+    fn for_each_quad<Q: FnMut([T; 4])>(&self, mut quad: Q) -> ([T; 4], usize) {
+        let mut s = self.x;
+        while let Some((q, rest)) = s.split_first_chunk::<4>() {
+            quad(q.map(&self.map));
+            s = rest;
+        }
+        let mut out = [T::ZERO; 4];
+        for (o, &v) in out.iter_mut().zip(s) {
+            *o = (self.map)(v);
+        }
+        (out, s.len())
+    }
+}
+
+/// Elements per block of [`MappedPasses`]: the block of the `f32` fixed-point pass
+/// (`piece_fixed`, 8 lanes × 64 rounds), so that the blocks' results add up to exactly what
+/// that pass computes over the whole mapped slice.
+pub const MAP_BLOCK: usize = FX_LANES * FX_ROUNDS;
+
+/// The solver's passes over a [`Mapped`] slice, for `f32` bit for bit those of
+/// `ScalarPasses` over the mapped values as one slice: each 512-element block is mapped into
+/// a stack buffer and reduced by the slice pass (fixed-point free-set sums, which vectorize);
+/// counts and fixed-point sums add exactly across blocks, and `Σz` is accumulated across
+/// blocks in the same order (for `f64` the blocks' sums are added in order).
+#[derive(Clone, Copy, Debug)]
+pub struct MappedPasses<'a, E, T, M> {
+    src: Mapped<'a, E, M>,
+    scale: T,
+}
+
+impl<'a, E: Copy, T: Real, M: Fn(E) -> T> MappedPasses<'a, E, T, M> {
+    /// Passes over `z_i = map(x_i) · scale`.
+    pub fn new(x: &'a [E], map: M, scale: T) -> Self {
+        MappedPasses {
+            src: Mapped { x, map },
+            scale,
+        }
+    }
+
+    /// Calls `f` on each mapped block, in order.
+    #[inline(always)]
+    fn blocks(&self, mut f: impl FnMut(&[T])) {
+        let mut buf = [T::ZERO; MAP_BLOCK];
+        for chunk in self.src.x.chunks(MAP_BLOCK) {
+            for (b, &v) in buf.iter_mut().zip(chunk) {
+                *b = (self.src.map)(v);
+            }
+            f(buf.get(..chunk.len()).unwrap_or(&[]));
+        }
+    }
+}
+
+/// `a` then `b`, as one piece.
+fn add_piece(a: Piece, b: Piece) -> Piece {
+    Piece {
+        free: a.free + b.free,
+        upper: a.upper + b.upper,
+        sum_free: a.sum_free + b.sum_free,
+    }
+}
+
+impl<E: Copy, T: Real, M: Fn(E) -> T> Passes<T> for MappedPasses<'_, E, T, M> {
+    fn len(&self) -> usize {
+        self.src.x.len()
+    }
+    fn stats(&mut self) -> Stats<T> {
+        ScalarPasses::new(&self.src, self.scale).stats()
+    }
+    fn piece(&mut self, lambda: T) -> Piece {
+        let mut total = Piece::default();
+        self.blocks(|b| total = add_piece(total, ScalarPasses::new(b, self.scale).piece(lambda)));
+        total
+    }
+    fn piece_and_stats(&mut self, lambda: T) -> (Piece, Stats<T>) {
+        let mut total = Piece::default();
+        let mut st = Stats {
+            sum: 0.0,
+            min: T::MAX,
+            max: T::LOWEST,
+            finite: true,
+        };
+        self.blocks(|b| {
+            let (p, s) = ScalarPasses::new(b, self.scale).piece_and_stats(lambda);
+            total = add_piece(total, p);
+            st.sum += s.sum;
+            st.min = if s.min < st.min { s.min } else { st.min };
+            st.max = if s.max > st.max { s.max } else { st.max };
+            st.finite &= s.finite;
+        });
+        (total, st)
+    }
+    fn gaps(&mut self, lambda: T) -> Option<(f64, f64)> {
+        Some(gaps_scalar(&self.src, self.scale, lambda))
+    }
+}
+
 /// Number of independent accumulators in the scalar passes: breaks the dependency chain of
 /// the floating-point adds (4 cycles of latency each) so a pass runs near one element a cycle.
 const LANES: usize = 4;

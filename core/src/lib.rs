@@ -46,6 +46,8 @@
 mod backward;
 mod error;
 mod forward;
+#[cfg(not(target_os = "none"))]
+mod frame;
 pub mod half;
 mod kernel;
 mod loss;
@@ -100,6 +102,12 @@ pub mod internal {
     pub mod mask {
         pub use crate::mask::*;
     }
+    /// The re-solve in a shifted frame that makes the accuracy independent of `|x/τ|` (not on
+    /// bare-metal targets).
+    #[cfg(not(target_os = "none"))]
+    pub mod frame {
+        pub use crate::frame::*;
+    }
     /// Element types, the solver arithmetic and the accumulators.
     pub mod real {
         pub use crate::real::*;
@@ -109,7 +117,9 @@ pub mod internal {
         initial_guess, solve_lambda, solve_lambda_unmasked, write_solution, SAMPLE_FROM,
         SAMPLE_SIZE,
     };
-    pub use crate::loss::{grad_entry, residual, Residual};
+    #[cfg(not(target_os = "none"))]
+    pub use crate::loss::loss_shifted;
+    pub use crate::loss::{column_frame, grad_entry, residual, Residual};
 }
 
 /// The README's Rust example, compiled and run as a doctest so that it stays true.

@@ -12,7 +12,9 @@
 
 use crate::error::Error;
 use crate::forward::solved;
+use crate::kernel::ScalarPasses;
 use crate::real::{Real, SolverFloat, SumAcc};
+use crate::solve::{solve, Solution};
 use crate::validate;
 
 /// The number of positives in a target vector, `Σ t_i` (for soft targets in [0, 1]: the
@@ -91,6 +93,12 @@ impl Residual {
 /// or two (with gradient); no allocation. `±∞` entries of x are masks as in
 /// [`soft_binary_argmax`](crate::soft_binary_argmax) (`ŷ_i` = 1 or 0, gradient 0 there).
 ///
+/// Accuracy (issue 13): `ŷ` is computed as the forward computes it, within `4·ε` of the exact
+/// projection of `x/τ` at every scale (where λ is large, in a shifted frame, block by block
+/// without a buffer), so the loss is within about `6·ε·(Σ|r*_i| + L*)` of the exact loss
+/// `L*` and each gradient entry within about `12·ε·(1 + |τ·g*_i|)/τ` of the exact gradient
+/// (tested in `tests/scale_losses.rs`).
+///
 /// # Errors
 /// [`Error::LengthMismatch`] unless x, t (and `grad_x`) have one length;
 /// [`Error::InvalidTarget`] for a target outside `[0, 1]`; [`Error::InvalidK`],
@@ -125,16 +133,68 @@ pub fn hypersimplex_loss<T: Real>(
     if grad_x.is_some() {
         validate::grad_scale(scale)?;
     }
-    let lam = sol.lambda;
-    let res = residual(x.iter().copied().zip(target.iter().copied()), scale, lam);
+    #[cfg(not(target_os = "none"))]
+    if let Some(c) = crate::frame::shift_for(&sol, tau) {
+        return loss_shifted(x, target, k, tau, scale, &sol, c, grad_x);
+    }
+    Ok(loss_at(x, target, scale, sol.lambda, |v| v, grad_x))
+}
+
+/// The binary loss and gradient at a solved λ, with `ŷ_i = clip(map(x_i)·s − λ, 0, 1)`
+/// (`map`: the identity, or the shifted frame's [`crate::frame::Replay::apply`]).
+#[inline(always)]
+fn loss_at<T: Real>(
+    x: &[T],
+    target: &[T],
+    scale: T,
+    lam: T,
+    map: impl Fn(T) -> T,
+    grad_x: Option<&mut [T]>,
+) -> T {
+    let res = residual(
+        x.iter().map(|&v| map(v)).zip(target.iter().copied()),
+        scale,
+        lam,
+    );
     if let Some(g) = grad_x {
         let mean = res.mean::<T>();
         for ((gi, &xi), &ti) in g.iter_mut().zip(x).zip(target) {
-            *gi = grad_entry(xi, ti, scale, lam, mean, scale);
+            *gi = grad_entry(map(xi), ti, scale, lam, mean, scale);
         }
     }
-    Ok(T::from_solver(
-        T::Solver::HALF * T::Solver::from_f64(res.sq),
+    T::from_solver(T::Solver::HALF * T::Solver::from_f64(res.sq))
+}
+
+/// The binary loss where the solved λ (`first`) is large (issue 13): the projection is solved
+/// again on `x` shifted block by block (no buffer, [`crate::frame::refine_mapped`]), from the
+/// shift `c` ([`crate::frame::shift_for`]), and `ŷ`, the loss and the gradient are computed
+/// in that frame, so `ŷ` is within 4ε of the exact projection of `x/τ` whatever `|x/τ|` is.
+/// Checks done (`scale = 1/τ` validated, the gradient's scale too).
+///
+/// # Errors
+/// None for input the first solve accepted (the shifted values are finite).
+#[cfg(not(target_os = "none"))]
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+pub fn loss_shifted<T: Real>(
+    x: &[T],
+    target: &[T],
+    k: f64,
+    tau: T,
+    scale: T,
+    first: &Solution<T>,
+    c: T,
+    grad_x: Option<&mut [T]>,
+) -> Result<T, Error> {
+    let r = crate::frame::refine_mapped(x, |v| v, k, tau, scale, first, c)?;
+    let rp = r.replay;
+    Ok(loss_at(
+        x,
+        target,
+        scale,
+        r.sol.lambda,
+        |v| rp.apply(v),
+        grad_x,
     ))
 }
 
@@ -177,6 +237,10 @@ pub const fn multiclass_scratch_len(batch: usize, _classes: usize) -> usize {
 /// are masks within their class column, as in [`soft_binary_argmax`](crate::soft_binary_argmax)
 /// (e.g. `−∞` for a class a sample cannot have); every column's `k_c` must hold its masks.
 ///
+/// Accuracy: as [`hypersimplex_loss`]: each `p^(c)` is within `4·ε` of the exact projection of
+/// `X[:,c]/τ` at every scale (a column whose λ is large is shifted in `scratch` and solved
+/// again), and the loss and gradient are computed from it.
+///
 /// # Errors
 /// [`Error::LengthMismatch`] (`logits.len() != batch·classes`, `grad` of another length, or a
 /// `PerClass` slice whose length is not `classes`); [`Error::LabelOutOfRange`];
@@ -204,7 +268,10 @@ pub fn hypersimplex_loss_multiclass<T: Real>(
 /// = λ_c` with `p^(c)_b = clip(X[b,c]/τ − λ_c, 0, 1)` (`classes` values, no extra pass). For
 /// `k_c = 0` it is `max_b X[b,c]/τ` (every entry at 0), for `k_c = batch` it is
 /// `min_b X[b,c]/τ − 1` (every entry at 1). A running mean of λ over training batches
-/// calibrates prediction: see [`calibrated_argmax`](crate::calibrated_argmax).
+/// calibrates prediction: see [`calibrated_argmax`](crate::calibrated_argmax). Each λ_c is
+/// that of the first solve, the threshold of `fl(X[b,c]·fl(1/τ))` (as
+/// [`Projection::lambda`](crate::Projection::lambda)), accurate to about `ε·max(1, |λ_c|)`;
+/// the loss and gradient come from the shifted frame where `|λ_c| > 3`.
 ///
 /// # Errors
 /// As [`hypersimplex_loss_multiclass`], and [`Error::LengthMismatch`] unless
@@ -289,12 +356,14 @@ fn multiclass<T: Real>(
             ClassK::Fixed(kc) => kc,
             ClassK::PerClass(ks) => ks.get(c).copied().unwrap_or(0.0),
         };
-        let col = &*col;
         let (sol, _) = solved::<T, true>(col, kc, tau)?;
-        let lam = sol.lambda;
         if let Some(out) = lambda.as_deref_mut().and_then(|l| l.get_mut(c)) {
-            *out = lam.to_solver().to_f64();
+            *out = sol.lambda.to_solver().to_f64();
         }
+        // Where λ is large the column is shifted in place and solved again (issue 13): p^(c),
+        // the loss and the gradient come from that frame; the reported λ_c stays the first.
+        let lam = column_frame(col, kc, tau, scale, &sol)?;
+        let col = &*col;
         let onehot = |l: u32| if l as usize == c { T::ONE } else { T::ZERO };
         let res = residual(
             col.iter().copied().zip(labels.iter().map(|&l| onehot(l))),
@@ -316,4 +385,32 @@ fn multiclass<T: Real>(
         Reduction::Mean => sq / T::Solver::from_usize(total),
     };
     Ok(T::from_solver(loss))
+}
+
+/// The threshold a gathered multiclass column is written with: the solved λ (`sol`), or, where
+/// it is large (issue 13), the λ of the shifted frame after `col` is shifted in place
+/// ([`crate::frame`]; `±∞` masks become the frame's sentinels, which give the same 0s and 1s).
+///
+/// # Errors
+/// None for a column the first solve accepted.
+#[cfg_attr(not(target_os = "none"), inline(never))]
+#[cfg_attr(target_os = "none", inline(always))]
+pub fn column_frame<T: Real>(
+    col: &mut [T],
+    k: f64,
+    tau: T,
+    scale: T,
+    sol: &Solution<T>,
+) -> Result<T, Error> {
+    #[cfg(not(target_os = "none"))]
+    if let Some(c) = crate::frame::shift_for(sol, tau) {
+        let inf = T::from_f64(f64::INFINITY);
+        crate::frame::shift_in_place(col, c, crate::frame::bound(tau), -inf, inf);
+        let r = crate::frame::refine(col, tau, sol, c, |v, g| {
+            solve(&mut ScalarPasses::new(v, scale), k, Some(g))
+        })?;
+        return Ok(r.sol.lambda);
+    }
+    let _ = (col, k, tau, scale);
+    Ok(sol.lambda)
 }

@@ -209,7 +209,7 @@ pub type F32Solver = f64;
 pub type F32Solver = f32;
 
 /// A running sum of values of type `T`, read out as `f64`.
-pub trait SumAcc<T>: Copy + Debug {
+pub trait SumAcc<T>: Copy + Send + Sync + Debug {
     /// The empty sum.
     const ZERO: Self;
     /// Adds one value.
@@ -254,6 +254,38 @@ impl SumAcc<f32> for F64Sum {
     #[inline(always)]
     fn value(&self) -> f64 {
         self.0
+    }
+}
+
+/// Compensated `f64` accumulation for `f64` data: `hi + lo` with every addition's rounding
+/// error (Knuth's TwoSum, exact for any operands) collected in `lo`, so a sum of `m` terms errs
+/// by about `ε·|Σ|` instead of `m·ε·Σ|v|/2` (issue 13: the free-set sum `Σ_F d` of a large
+/// free set no longer moves λ by more than a few ε).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct TwoSumF64 {
+    /// Leading part of the sum.
+    pub hi: f64,
+    /// Accumulated rounding errors of `hi`.
+    pub lo: f64,
+}
+
+impl SumAcc<f64> for TwoSumF64 {
+    const ZERO: Self = TwoSumF64 { hi: 0.0, lo: 0.0 };
+    #[inline(always)]
+    fn add(&mut self, v: f64) {
+        let t = self.hi + v;
+        let b = t - self.hi;
+        self.lo += (self.hi - (t - b)) + (v - b);
+        self.hi = t;
+    }
+    #[inline(always)]
+    fn merge(&mut self, other: Self) {
+        self.add(other.hi);
+        self.lo += other.lo;
+    }
+    #[inline(always)]
+    fn value(&self) -> f64 {
+        self.hi + self.lo
     }
 }
 
@@ -368,7 +400,7 @@ impl Real for f64 {
     const LOWEST: Self = f64::MIN;
     const EPSILON: Self = f64::EPSILON;
     const BITS: u32 = 64;
-    type Sum = F64Sum;
+    type Sum = TwoSumF64;
     const FIXED_SUM: bool = false;
     type Solver = f64;
     #[inline(always)]

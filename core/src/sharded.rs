@@ -25,9 +25,11 @@
 //! Allocation-free: the multiclass form takes caller buffers ([`multiclass_buf_len`]).
 
 use crate::error::Error;
+#[cfg(not(target_os = "none"))]
+use crate::frame::Replay;
 use crate::kernel::write_clip;
 use crate::loss::{ClassK, Reduction};
-use crate::real::{ordered_gap, ordered_mid, Real};
+use crate::real::{ordered_gap, ordered_mid, Real, SumAcc, TwoSumF64};
 use crate::validate;
 
 /// A sum-allreduce over all ranks: adds `values` element-wise across ranks, in place, and
@@ -50,7 +52,20 @@ pub const MAX_NEWTON_SHARDED: u32 = 40;
 /// The most allreduce calls one sharded call makes: the check, the solver (Newton then
 /// bisection over the `T::BITS`-bit representation) and, for the loss, the final sums.
 pub const fn max_allreduces(bits: u32) -> u32 {
-    1 + MAX_NEWTON_SHARDED + bits + 2 + 1
+    1 + solves(bits) * (MAX_NEWTON_SHARDED + bits + 2) + 1
+}
+
+/// Solves per call: the first, and one per shifted frame (issue 13: where λ is large the
+/// values are shifted by a float near τλ and solved again, as in the unsharded functions;
+/// more than one only where `|x/τ|` exceeds about 1/ε).
+const fn solves(bits: u32) -> u32 {
+    #[cfg(not(target_os = "none"))]
+    return 1 + crate::frame::max_shifts(bits) as u32;
+    #[cfg(target_os = "none")]
+    {
+        let _ = bits;
+        1
+    }
 }
 
 /// What a sharded call reports.
@@ -182,17 +197,19 @@ const PIECE: usize = 2 + LIMBS;
 fn local_piece<T: Real>(col: impl Iterator<Item = T>, scale: T, lambda: T, out: &mut [i64]) {
     out.iter_mut().for_each(|v| *v = 0);
     let (mut free, mut upper) = (0i64, 0i64);
-    let mut sum = 0.0f64;
+    // compensated (issue 13: the sum of a large free set no longer moves λ by many ε)
+    let mut sum = TwoSumF64::default();
     for x in col {
         // Branch-free (a branch on the set is mispredicted on mixed data); 0 encodes as 0.
         let d = x * scale - lambda;
         let f = (d > T::ZERO) & (d < T::ONE);
         upper += (d >= T::ONE) as i64;
         free += f as i64;
-        sum += d.keep_if(f).to_f64();
+        sum.add(d.keep_if(f).to_f64());
     }
     let mut acc = [0i64; LIMBS];
-    encode(sum, &mut acc);
+    encode(sum.hi, &mut acc);
+    encode(sum.lo, &mut acc);
     if let [f, u, rest @ ..] = out {
         *f = free;
         *u = upper;
@@ -213,6 +230,11 @@ pub struct ColumnState<T> {
     newton: bool,
     done: bool,
     iters: u32,
+    /// Whether free entries are possible (`0 < k < n`): only then is λ a root to refine.
+    clip: bool,
+    /// The shifted frame the column is solved in (issue 13; no shifts at first).
+    #[cfg(not(target_os = "none"))]
+    frame: Replay<T>,
 }
 
 impl<T: Real> Default for ColumnState<T> {
@@ -228,6 +250,13 @@ impl<T: Real> Default for ColumnState<T> {
             newton: false,
             done: true,
             iters: 0,
+            clip: false,
+            #[cfg(not(target_os = "none"))]
+            frame: Replay {
+                shifts: [T::ZERO; crate::frame::MAX_SHIFTS],
+                count: 0,
+                b: T::ZERO,
+            },
         }
     }
 }
@@ -248,8 +277,53 @@ impl<T: Real> ColumnState<T> {
             let l = T::from_f64((zsum as f64 - k) / n as f64);
             s.lam = if l.is_finite() { l } else { T::ZERO };
             s.done = false;
+            s.clip = true;
         }
         s
+    }
+
+    /// After a solve: where λ is large (issue 13, [`crate::frame::shift_at`], the same on every
+    /// rank), one more shift of the column's frame, and the solver restarted from the translated
+    /// λ; `false` when λ is accurate as solved or the shifts are used up.
+    #[cfg(not(target_os = "none"))]
+    fn shift(&mut self, tau: T) -> bool {
+        let Some(c) = crate::frame::shift_at(self.lam, tau).filter(|_| self.clip) else {
+            return false;
+        };
+        let Some(slot) = self.frame.shifts.get_mut(self.frame.count) else {
+            return false;
+        };
+        *slot = c;
+        self.frame.count += 1;
+        self.frame.b = crate::frame::bound(tau);
+        *self = Self {
+            k: self.k,
+            lam: T::from_f64(self.lam.to_f64() - c.to_f64() / tau.to_f64()),
+            done: false,
+            clip: true,
+            frame: self.frame,
+            ..Self::default()
+        };
+        true
+    }
+
+    /// Whether the column is solved in a shifted frame.
+    #[inline(always)]
+    fn shifted(&self) -> bool {
+        #[cfg(not(target_os = "none"))]
+        return self.frame.count > 0;
+        #[cfg(target_os = "none")]
+        false
+    }
+
+    /// The value of an entry `x` of the column in the frame λ was solved in.
+    #[inline(always)]
+    fn value(&self, x: T) -> T {
+        #[cfg(not(target_os = "none"))]
+        if self.frame.count > 0 {
+            return self.frame.apply(x);
+        }
+        x
     }
 
     /// One step from the summed piece at `lam`; sets `done` when λ is found.
@@ -318,6 +392,8 @@ fn solve_columns<T: Real, A: Allreduce + ?Sized, I: Iterator<Item = T>>(
         for (c, (s, out)) in states.iter().zip(b.chunks_exact_mut(PIECE)).enumerate() {
             if s.done {
                 out.iter_mut().for_each(|v| *v = 0);
+            } else if s.shifted() {
+                local_piece(column(c).map(|v| s.value(v)), scale, s.lam, out);
             } else {
                 local_piece(column(c), scale, s.lam, out);
             }
@@ -332,6 +408,34 @@ fn solve_columns<T: Real, A: Allreduce + ?Sized, I: Iterator<Item = T>>(
             }
         }
     }
+    Ok(())
+}
+
+/// [`solve_columns`], then again for the columns whose λ is large, in shifted frames (issue 13;
+/// at most `crate::frame::max_shifts` more solves, every rank shifting alike).
+fn solve_refined<T: Real, A: Allreduce + ?Sized, I: Iterator<Item = T>>(
+    states: &mut [ColumnState<T>],
+    column: impl Fn(usize) -> I + Copy,
+    tau: T,
+    scale: T,
+    ar: &mut A,
+    buf: &mut [i64],
+    calls: &mut u32,
+) -> Result<(), Error> {
+    let mut round = 1;
+    loop {
+        solve_columns(states, column, scale, ar, buf, calls)?;
+        if round >= solves(T::BITS) {
+            break;
+        }
+        round += 1;
+        // (the columns shift alike on every rank: λ and τ are agreed)
+        #[cfg(not(target_os = "none"))]
+        if !states.iter_mut().fold(false, |any, s| s.shift(tau) | any) {
+            break;
+        }
+    }
+    let _ = tau;
     Ok(())
 }
 
@@ -362,6 +466,9 @@ const TAG_LOSS: u64 = 3;
 
 /// Sharded [`soft_binary_argmax`](crate::soft_binary_argmax): `x` is this rank's part of the
 /// global vector, `k` the global k; writes this rank's part of `y = Π_Δ(n,k)(x/τ)`.
+/// Accurate as the unsharded function (within `4·ε` of the exact projection at every scale:
+/// where λ is large every rank shifts its entries by the same float and the solve repeats;
+/// the free-set sums are compensated before the exact integer allreduce).
 ///
 /// # Errors
 /// As the unsharded function (agreed across ranks: every rank returns the same error), and
@@ -402,15 +509,23 @@ pub fn soft_binary_argmax_sharded<T: Real, A: Allreduce + ?Sized>(
     let zsum = buf.get(HEADER).copied().unwrap_or(0);
     let mut st = [ColumnState::<T>::start(n, k, zsum)];
     let mut pbuf = [0i64; PIECE];
-    solve_columns(
+    solve_refined(
         &mut st,
         |_| x.iter().copied(),
+        tau,
         scale,
         ar,
         &mut pbuf,
         &mut calls,
     )?;
-    write_clip(x, scale, st[0].lam, y);
+    let [s0] = st;
+    if s0.shifted() {
+        for (o, &v) in y.iter_mut().zip(x) {
+            *o = (s0.value(v) * scale - s0.lam).clip01();
+        }
+    } else {
+        write_clip(x, scale, s0.lam, y);
+    }
     Ok(ShardedInfo {
         allreduces: calls,
         global_len: n,
@@ -648,26 +763,29 @@ pub fn hypersimplex_loss_multiclass_sharded<T: Real, A: Allreduce + ?Sized>(
     }
     let scale = local?;
     let states = states.get_mut(..classes).ok_or(Error::ScratchTooSmall)?;
-    solve_columns(states, column, scale, ar, buf, &mut calls)?;
+    solve_refined(states, column, tau, scale, ar, buf, &mut calls)?;
     // Final sums: |A|, Σ_A r, Σ r²/2 per class (r = ŷ − y, |r| ≤ 1).
     let fin = buf
         .get_mut(..FINAL * classes)
         .ok_or(Error::ScratchTooSmall)?;
     fin.iter_mut().for_each(|v| *v = 0);
     for (c, (s, out)) in states.iter().zip(fin.chunks_exact_mut(FINAL)).enumerate() {
-        let (mut free, mut sr, mut sq) = (0i64, 0.0f64, 0.0f64);
+        let mut free = 0i64;
+        let (mut sr, mut sq) = (TwoSumF64::default(), TwoSumF64::default());
         for (x, &l) in column(c).zip(labels) {
-            let d = x * scale - s.lam;
+            let d = s.value(x) * scale - s.lam;
             let r = d.clip01() - if l as usize == c { T::ONE } else { T::ZERO };
             let f = (d > T::ZERO) & (d < T::ONE);
             free += f as i64;
-            sr += r.keep_if(f).to_f64();
+            sr.add(r.keep_if(f).to_f64());
             let r = r.to_f64();
-            sq += r * r;
+            sq.add(0.5 * (r * r));
         }
         out[0] = free;
-        encode(sr, &mut out[1..1 + LIMBS]);
-        encode(0.5 * sq, &mut out[1 + LIMBS..]);
+        encode(sr.hi, &mut out[1..1 + LIMBS]);
+        encode(sr.lo, &mut out[1..1 + LIMBS]);
+        encode(sq.hi, &mut out[1 + LIMBS..]);
+        encode(sq.lo, &mut out[1 + LIMBS..]);
     }
     call(ar, fin, &mut calls)?;
     let total = n as f64 * classes as f64;
@@ -698,7 +816,8 @@ pub fn hypersimplex_loss_multiclass_sharded<T: Real, A: Allreduce + ?Sized>(
                 .zip(labels)
             {
                 if let Some(gi) = grow.get_mut(c) {
-                    *gi = crate::loss::grad_entry(x, onehot(l), scale, s.lam, mean, factor);
+                    *gi =
+                        crate::loss::grad_entry(s.value(x), onehot(l), scale, s.lam, mean, factor);
                 }
             }
         }

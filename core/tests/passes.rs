@@ -77,7 +77,7 @@ fn few_passes_on_gaussian_data_at_other_sizes() {
 
 /// Worst case: every input terminates within the proven bound (48 Newton trials, then at
 /// most 64 bisection steps over representable values and two final evaluations, plus the
-/// statistics pass and the write), and within 40 passes on this adversarial grid (a
+/// statistics pass and the write), and within 60 passes on this adversarial grid (a
 /// regression guard for the flat-piece handling).
 #[test]
 fn pass_count_is_bounded_on_adversarial_data() {
@@ -97,8 +97,15 @@ fn pass_count_is_bounded_on_adversarial_data() {
                             p.passes, p.free
                         );
                     }
-                    assert!(p.passes <= 2 + 48 + 64 + 2 + 1, "over the proven bound");
-                    assert!(p.passes <= 40, "{fam:?} n={n} k={k}: {}", p.passes);
+                    // each solve is bounded (2 + 48 + 64 + 2 passes); where λ is far from 0
+                    // the solve is repeated in a shifted frame (issue 13), at most
+                    // `max_shifts` times, one pass per shift, and the write
+                    let shifts = hypersimplex::internal::frame::max_shifts(64) as u32;
+                    assert!(
+                        p.passes <= (1 + shifts) * (2 + 48 + 64 + 2) + shifts + 1,
+                        "over the proven bound"
+                    );
+                    assert!(p.passes <= 60, "{fam:?} n={n} k={k}: {}", p.passes);
                 }
             }
         }

@@ -39,10 +39,14 @@ fn check_case_with<T: TestReal>(rf: &Reference, x: &[T], k: f64, tau: T, what: &
         "{what}: counts, {} n={n} k={k}",
         T::NAME
     );
-    // y is exactly the clip at the reported λ (same arithmetic as the documented formula)
+    // y is exactly the clip at the reported λ (same arithmetic as the documented formula),
+    // where λ was accurate as solved; elsewhere y was computed in a shifted frame (issue 13,
+    // `tests/scale.rs` checks its accuracy)
     let s = T::ONE / tau;
     let lam = T::from_f64(p.lambda);
-    for (i, (&xi, &yi)) in x.iter().zip(&y).enumerate() {
+    let (w0, w1) = hypersimplex::internal::frame::WINDOW;
+    let direct = p.lambda >= w0 && p.lambda <= w1;
+    for (i, (&xi, &yi)) in x.iter().zip(&y).enumerate().filter(|_| direct) {
         let want = (xi * s - lam).clip01();
         assert!(
             yi == want,

@@ -9,6 +9,8 @@ use hypersimplex::{
 };
 use std::sync::{Arc, Barrier, Mutex};
 
+mod exact;
+
 /// An in-process sum-allreduce for `p` threads.
 struct Group {
     acc: Mutex<Vec<i64>>,
@@ -142,6 +144,7 @@ fn forward_f32_matches_unsharded() {
         ys
     });
     let ys: Vec<f32> = parts.concat();
+    // both within 4ε of the exact projection (issue 13)
     for i in 0..n {
         assert!((ys[i] - y[i]).abs() <= 2e-6, "y[{i}] {} {}", ys[i], y[i]);
     }
@@ -308,4 +311,109 @@ fn errors_are_agreed_and_outputs_untouched() {
         assert_eq!(*e, Some(Error::Collective));
         assert_eq!(y, &vec![7.0; 3]);
     }
+}
+
+/// Issue 13 on the sharded functions: at `|x/τ|` from 1 to 1e6 the sharded forward (1 and 3
+/// ranks) is within 4ε of the exact projection, and the sharded multiclass loss and gradient
+/// (a shifted frame per class where λ is large) agree with the unsharded ones (which
+/// `tests/scale_losses.rs` checks against the exact loss) to a few ε.
+fn sharded_scale<T: hypersimplex::Real + Send + Sync + 'static>() {
+    let eps = T::EPSILON.to_f64();
+    let n = 300;
+    for &mag in exact::MAGS {
+        let mut worst = 0.0f64;
+        for case in exact::cases(n, mag, 21).into_iter().step_by(3) {
+            let x: Vec<T> = case.x.iter().map(|&v| T::from_f64(v)).collect();
+            let tau = T::from_f64(case.tau);
+            let xr: Vec<f64> = x.iter().map(|v| v.to_f64()).collect();
+            let reference = exact::project(&xr, tau.to_f64(), case.k);
+            for p in [1, 3] {
+                let (xs, k) = (x.clone(), case.k);
+                let parts = run(p, move |r, ar| {
+                    let (a, b) = ranges(n, p)[r];
+                    let mut ys = vec![T::ZERO; b - a];
+                    let info = soft_binary_argmax_sharded(&xs[a..b], k, tau, ar, &mut ys).unwrap();
+                    assert!(info.allreduces <= hypersimplex::max_allreduces(T::BITS));
+                    ys
+                });
+                let ys: Vec<f64> = parts.concat().iter().map(|v| v.to_f64()).collect();
+                let (e, s) = exact::errors(&ys, &reference, case.k, eps);
+                let s = s / (n as f64 + 1.0);
+                assert!(
+                    e <= 4.0 && s <= 4.0,
+                    "sharded p={p} |x/τ|≈{mag} τ={} k={}: {e:.2}ε, sum {s:.2}",
+                    case.tau,
+                    case.k
+                );
+                worst = worst.max(e);
+            }
+            // multiclass: 2 classes (columns from the case), 2 ranks, against unsharded
+            let c = 2;
+            let b = n / 2;
+            let lg: Vec<T> = (0..b * c).map(|j| x[(j / c + 7 * (j % c)) % n]).collect();
+            let lb: Vec<u32> = (0..b).map(|i| (i % 3 == 0) as u32).collect();
+            let kc = (case.k / 2.0).min(b as f64);
+            let mut g = vec![T::ZERO; b * c];
+            let mut scratch = vec![T::ZERO; b];
+            let k = ClassK::Fixed(kc);
+            let l = hypersimplex_loss_multiclass(
+                &lg,
+                &lb,
+                c,
+                k,
+                tau,
+                Reduction::Sum,
+                Some(&mut g),
+                &mut scratch,
+            )
+            .unwrap()
+            .to_f64();
+            let parts = run(2, move |r, ar| {
+                let (a, e) = ranges(b, 2)[r];
+                let mut gs = vec![T::ZERO; (e - a) * c];
+                let mut st = vec![ColumnState::default(); c];
+                let mut buf = vec![0i64; multiclass_buf_len(c)];
+                let (l, _) = hypersimplex_loss_multiclass_sharded(
+                    &lg[a * c..e * c],
+                    &lb[a..e],
+                    c,
+                    ClassK::Fixed(kc),
+                    tau,
+                    Reduction::Sum,
+                    Some(&mut gs),
+                    ar,
+                    &mut st,
+                    &mut buf,
+                )
+                .unwrap();
+                (l.to_f64(), gs)
+            });
+            let ls = parts[0].0;
+            assert!(
+                (ls - l).abs() <= 16.0 * eps * (1.0 + l),
+                "multiclass |x/τ|≈{mag}: {ls} {l}"
+            );
+            let gs: Vec<f64> = parts
+                .iter()
+                .flat_map(|q| q.1.iter().map(|v| v.to_f64()))
+                .collect();
+            let s = 1.0 / tau.to_f64();
+            for (i, (a, w)) in gs.iter().zip(&g).enumerate() {
+                let w = w.to_f64();
+                // agree to a few ε, or both sides of a breakpoint (an entry within ε of 0 or 1)
+                let ok = (a - w).abs() <= 24.0 * eps * (s + w.abs()) || (a == &0.0) != (w == 0.0);
+                assert!(ok, "multiclass |x/τ|≈{mag} g[{i}]: {a} {w}");
+            }
+        }
+        println!(
+            "sharded {}-bit: max|y−y*| = {worst:.2}ε at |x/τ|≈{mag:e}",
+            T::BITS
+        );
+    }
+}
+
+#[test]
+fn sharded_accuracy_at_every_scale() {
+    sharded_scale::<f32>();
+    sharded_scale::<f64>();
 }

@@ -7,8 +7,10 @@
 //! Batches of at least [`BATCH_PAR_MIN`] elements run on the current rayon pool; each line is
 //! computed exactly as it would be alone, so the results do not depend on the thread count.
 
+use hypersimplex::internal::frame::{bound, refine, shift_for, shift_in_place, Refined, Replay};
 use hypersimplex::internal::mask::{check_columns, check_rows};
-use hypersimplex::internal::solve::{Fill, Solution};
+use hypersimplex::internal::real::SumAcc;
+use hypersimplex::internal::solve::{solve as core_solve, Fill, Solution};
 use hypersimplex::internal::validate::{
     k_tau as check_k_tau, multiclass_args, shape, tau_scale as check_tau, vjp_limit,
 };
@@ -18,9 +20,9 @@ use rayon::prelude::*;
 
 use crate::element::Element;
 use crate::ops::vjp_mean;
-use crate::passes::{merge_residual, BLOCK};
+use crate::passes::{merge_residual, SimdPasses, BLOCK};
 use crate::platform::Kernels;
-use crate::small::{self, LANES, SMALL_MAX};
+use crate::small::{self, LANES};
 
 /// Batches with at least this many elements run on the rayon pool.
 pub const BATCH_PAR_MIN: usize = 1 << 14;
@@ -119,6 +121,21 @@ pub(crate) fn filled<T: Clone>(n: usize, value: T) -> Result<Vec<T>, Error> {
     Ok(v)
 }
 
+/// One class column of the multiclass loss, solved.
+#[derive(Clone, Copy, Debug)]
+struct Class<T> {
+    /// The threshold the column's projection is written with (in `frame`).
+    lam: T,
+    /// `mean_{A} r` of the column.
+    mean: T,
+    /// `Σ r²` of the column.
+    sq: f64,
+    /// λ as first solved (what `lambda` reports).
+    first: T,
+    /// The shifted frame, where λ is large (issue 13).
+    frame: Option<Replay<T>>,
+}
+
 /// Collects `lines` results of a (parallel or sequential) map into a vector allocated with
 /// [`with_room`] (the collection then never reallocates).
 fn collect_lines<R: Send>(
@@ -187,9 +204,9 @@ impl Kernels {
             }
         }
         let project = |(i, (xr, yr)): (usize, (&[T], &mut [T]))| {
-            self.project(xr, k.get(i), scale, yr).map(|_| ())
+            self.project(xr, k.get(i), tau, scale, yr).map(|_| ())
         };
-        if n <= SMALL_MAX {
+        if small::applies::<T>(n) {
             return self.small_rows(x, n, k, scale, tau, y, use_pool(total));
         }
         // After the checks above no row can fail (the solver fails only on non-finite input),
@@ -208,7 +225,7 @@ impl Kernels {
         }
     }
 
-    /// Rows of `n ≤ SMALL_MAX` elements (validated `k` and `scale = 1/τ`): blocks of rows
+    /// Rows of `n ≤ small::SMALL_MAX` `f32` elements (validated `k` and `scale = 1/τ`): blocks of rows
     /// across lanes (`crate::small`), each task whole blocks; rows the short-row solver
     /// leaves (non-finite input) take [`Kernels::project`], which reports their error.
     #[allow(clippy::too_many_arguments)]
@@ -226,7 +243,7 @@ impl Kernels {
         let task = LANES * lines_per_task(n * LANES);
         let run = |(t, (xb, yb)): (usize, (&[T], &mut [T]))| {
             let fallback =
-                |i, xr: &[T], yr: &mut [T]| self.project(xr, k.get(i), scale, yr).map(|_| ());
+                |i, xr: &[T], yr: &mut [T]| self.project(xr, k.get(i), tau, scale, yr).map(|_| ());
             small::rows(
                 self,
                 xb,
@@ -269,7 +286,7 @@ impl Kernels {
         if total == 0 {
             return Ok(());
         }
-        if rows <= SMALL_MAX {
+        if small::applies::<T>(rows) {
             // Short columns: transposed into rows for the short-row solver (the same bits as
             // each column alone), solved into scratch, then written.
             let (mut xt, mut yt) = (with_room(total)?, zeroed(total)?);
@@ -282,10 +299,21 @@ impl Kernels {
             }
             return Ok(());
         }
-        let solve = |buf: &mut Vec<T>, c: usize| {
+        // Each column's λ, and its shifted frame where λ is large (`internal::frame`; the
+        // gathered column is shifted in its buffer, the write replays the shifts).
+        let solve = |buf: &mut Vec<T>, c: usize| -> Result<(T, Option<Refined<T>>), Error> {
             gather(x, cols, c, buf);
-            self.solve(buf, k.get(c), scale)
-                .map(|s| effective_lambda(&s))
+            let kc = k.get(c);
+            let sol = self.solve(buf, kc, scale)?;
+            let Some(sh) = shift_for(&sol, tau) else {
+                return Ok((effective_lambda(&sol), None));
+            };
+            let inf = T::from_f64(f64::INFINITY);
+            shift_in_place(buf, sh, bound(tau), -inf, inf);
+            let r = refine(buf, tau, &sol, sh, |v, g| {
+                core_solve(&mut SimdPasses::new(self, v, scale), kc, Some(g))
+            })?;
+            Ok((effective_lambda(&r.sol), Some(r)))
         };
         // Each task's gather buffer; a failed allocation becomes that column's error.
         let solve_in = |buf: &mut Result<Vec<T>, Error>, c: usize| match buf {
@@ -309,8 +337,12 @@ impl Kernels {
         let lams = first_error(&lams)?;
         let put = |(yb, xb): (&mut [T], &[T])| {
             for (yr, xr) in yb.chunks_exact_mut(cols).zip(xb.chunks_exact(cols)) {
-                for ((o, &v), &l) in yr.iter_mut().zip(xr).zip(&lams) {
-                    *o = (v * scale - l).clip01();
+                for ((o, &v), (l, fr)) in yr.iter_mut().zip(xr).zip(&lams) {
+                    let v = match fr {
+                        Some(r) => r.value(v),
+                        None => v,
+                    };
+                    *o = (v * scale - *l).clip01();
                 }
             }
         };
@@ -428,15 +460,17 @@ impl Kernels {
         // Per-column (count, Σ_A g) over fixed blocks of rows, folded in block order.
         let block = cols * COL_BLOCK_ROWS;
         let limit = vjp_limit(scale);
+        // (Sums in the element type's accumulator, as the core's VJP: compensated for f64.)
+        let zero = <T::Sum as SumAcc<T>>::ZERO;
         let partial = |(yb, gb): (&[T], &[T])| -> Result<_, Error> {
-            let (mut count, mut sum) = (filled(cols, 0usize)?, filled(cols, 0.0f64)?);
+            let (mut count, mut sum) = (filled(cols, 0usize)?, filled(cols, zero)?);
             let mut finite = true;
             for (yr, gr) in yb.chunks_exact(cols).zip(gb.chunks_exact(cols)) {
                 for (((c, s), &yi), &gi) in count.iter_mut().zip(sum.iter_mut()).zip(yr).zip(gr) {
                     finite &= (yi.abs() <= T::MAX) & (gi.abs() <= limit);
                     let f = (yi > T::ZERO) & (yi < T::ONE);
                     *c += f as usize;
-                    *s += gi.keep_if(f).to_f64();
+                    s.add(gi.keep_if(f));
                 }
             }
             Ok((count, sum, finite))
@@ -452,17 +486,18 @@ impl Kernels {
             |v| v.extend(y.chunks(block).zip(g.chunks(block)).map(partial)),
             use_pool(total),
         )?;
-        let (mut count, mut sum) = (filled(cols, 0usize)?, filled(cols, 0.0f64)?);
+        let (mut count, mut sum) = (filled(cols, 0usize)?, filled(cols, zero)?);
         let mut finite = true;
         for part in parts {
             let (c, s, f) = part?;
             count.iter_mut().zip(&c).for_each(|(a, b)| *a += b);
-            sum.iter_mut().zip(&s).for_each(|(a, b)| *a += b);
+            sum.iter_mut().zip(&s).for_each(|(a, b)| a.merge(*b));
             finite &= f;
         }
         let mut means = with_room(cols)?;
         if finite {
-            means.extend(count.iter().zip(&sum).map(|(&c, &s)| {
+            means.extend(count.iter().zip(&sum).map(|(&c, s)| {
+                let s = s.value();
                 if c > 0 {
                     T::from_f64(s / c as f64)
                 } else {
@@ -574,14 +609,27 @@ impl Kernels {
             }
         }
         // Per class: solve, and the residual against the one-hot targets read from `labels`.
-        let class = |(c, col): (usize, &[T])| -> Result<(T, T, f64), Error> {
+        // Where λ is large (issue 13) the column is shifted in place and solved again: the
+        // residual and (below) the gradient come from that frame, λ_c reported is the first.
+        let class = |(c, col): (usize, &mut [T])| -> Result<Class<T>, Error> {
             let kc = match k {
                 ClassK::LabelCounts => counts.get(c).copied().unwrap_or(0) as f64,
                 ClassK::Fixed(kc) => kc,
                 ClassK::PerClass(ks) => ks.get(c).copied().unwrap_or(0.0),
             };
             let sol = self.solve(col, kc, scale)?;
-            let lam = sol.lambda;
+            let (lam, frame) = match shift_for(&sol, tau) {
+                Some(sh) => {
+                    let inf = T::from_f64(f64::INFINITY);
+                    shift_in_place(col, sh, bound(tau), -inf, inf);
+                    let r = refine(col, tau, &sol, sh, |v, g| {
+                        core_solve(&mut SimdPasses::new(self, v, scale), kc, Some(g))
+                    })?;
+                    (r.sol.lambda, Some(r.replay))
+                }
+                None => (sol.lambda, None),
+            };
+            let col = &*col;
             let res = col
                 .chunks(BLOCK)
                 .zip(labels.chunks(BLOCK))
@@ -598,27 +646,31 @@ impl Kernels {
                 })
                 .reduce(merge_residual)
                 .unwrap_or_default();
-            Ok((lam, res.mean::<T>(), res.sq))
+            Ok(Class {
+                lam,
+                mean: res.mean::<T>(),
+                sq: res.sq,
+                first: sol.lambda,
+                frame,
+            })
         };
-        let per_class = collect_lines(
-            classes,
-            |v| {
-                xt.par_chunks(batch)
-                    .enumerate()
-                    .map(class)
-                    .collect_into_vec(v)
-            },
-            |v| v.extend(xt.chunks(batch).enumerate().map(class)),
-            use_pool(total),
-        )?;
+        let mut per_class = with_room(classes)?;
+        if use_pool(total) {
+            xt.par_chunks_mut(batch)
+                .enumerate()
+                .map(class)
+                .collect_into_vec(&mut per_class);
+        } else {
+            per_class.extend(xt.chunks_mut(batch).enumerate().map(class));
+        }
         drop(xt);
         let per_class = first_error(&per_class)?;
         if let Some(l) = lambda {
             for (o, p) in l.iter_mut().zip(&per_class) {
-                *o = p.0.to_f64();
+                *o = p.first.to_f64();
             }
         }
-        let sq: f64 = per_class.iter().fold(0.0, |a, &(_, _, q)| a + q);
+        let sq: f64 = per_class.iter().fold(0.0, |a, p| a + p.sq);
         // Every class succeeded: the gradient, written row-major straight into `grad`, block
         // by block of whole rows, with each class's λ and mean repeated along the block and
         // the block's one-hot targets set in a zeroed buffer (and cleared again after).
@@ -626,8 +678,8 @@ impl Kernels {
             let rows = (MC_PATTERN / classes).max(1);
             let width = rows * classes;
             let (mut lam, mut mean) = (with_room(width)?, with_room(width)?);
-            lam.extend(per_class.iter().map(|p| p.0).cycle().take(width));
-            mean.extend(per_class.iter().map(|p| p.1).cycle().take(width));
+            lam.extend(per_class.iter().map(|p| p.lam).cycle().take(width));
+            mean.extend(per_class.iter().map(|p| p.mean).cycle().take(width));
             let block = |t: &mut Option<Vec<T>>, (b, (xb, gb)): (usize, (&[T], &mut [T]))| {
                 let n = xb.len().min(gb.len());
                 let lb = labels.get(b * rows..).unwrap_or(&[]);
@@ -638,7 +690,7 @@ impl Kernels {
                         for (c, ((o, &xv), p)) in gr.iter_mut().zip(xr).zip(&per_class).enumerate()
                         {
                             let t = T::ONE.keep_if(l as usize == c);
-                            *o = grad_entry(xv, t, scale, p.0, p.1, factor);
+                            *o = grad_entry(xv, t, scale, p.lam, p.mean, factor);
                         }
                     }
                     return;
@@ -677,6 +729,20 @@ impl Kernels {
                     .zip(g.chunks_mut(width))
                     .enumerate()
                     .for_each(|item| block(&mut t, item));
+            }
+            // The classes solved in a shifted frame: their gradient entries again, from the
+            // shifted logits (the pattern above used the original ones).
+            for (c, p) in per_class.iter().enumerate() {
+                let Some(r) = p.frame else { continue };
+                let rows = g
+                    .chunks_exact_mut(classes)
+                    .zip(logits.chunks_exact(classes));
+                for ((gr, xr), &l) in rows.zip(labels) {
+                    if let (Some(o), Some(&xv)) = (gr.get_mut(c), xr.get(c)) {
+                        let t = T::ONE.keep_if(l as usize == c);
+                        *o = grad_entry(r.apply(xv), t, scale, p.lam, p.mean, factor);
+                    }
+                }
             }
         }
         let loss = match reduction {

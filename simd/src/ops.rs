@@ -2,7 +2,9 @@
 //! finder driven by this crate's passes), the backward pass and the binary loss, and the free
 //! functions that run them on the active path.
 
+use hypersimplex::internal::frame::{bound, refine, shift_for, shift_in_place, shift_into};
 use hypersimplex::internal::kernel::{Passes, ScalarPasses};
+use hypersimplex::internal::loss_shifted;
 use hypersimplex::internal::mask::{
     prepare, substitute, substitute_in_place, write_masked, Prepared,
 };
@@ -59,6 +61,7 @@ impl Kernels {
         self,
         v: &mut [T],
         k: f64,
+        tau: T,
         scale: T,
         p: &Prepared<T>,
     ) -> Result<Projection, Error> {
@@ -69,8 +72,43 @@ impl Kernels {
             }
             None => self.solve_unmasked(v, k, scale)?,
         };
+        if let Some(c) = shift_for(&sol, tau) {
+            shift_in_place(v, c, bound(tau), p.lo, p.hi);
+            return self.refined(v, k, tau, scale, &sol, c, true);
+        }
         write_masked(v, scale, &sol, p.lo, p.hi);
         Ok(sol.into())
+    }
+
+    /// The re-solve in a shifted frame (`hypersimplex::internal::frame`), as the core crate
+    /// does it: `v` holds the values shifted by `c` (sentinels mapped when `masked`); solves
+    /// them from the translated start point with these kernels' passes, shifts again while
+    /// needed, and writes the projection into `v`. λ is reported in the original frame.
+    pub(crate) fn refined<T: Element>(
+        self,
+        v: &mut [T],
+        k: f64,
+        tau: T,
+        scale: T,
+        first: &Solution<T>,
+        c: T,
+        masked: bool,
+    ) -> Result<Projection, Error> {
+        let r = refine(v, tau, first, c, |v, g| {
+            if v.len() < crate::element::VECTOR_MIN {
+                solve(&mut ScalarPasses::new(v, scale), k, Some(g))
+            } else {
+                solve(&mut SimdPasses::new(self, v, scale), k, Some(g))
+            }
+        })?;
+        if masked {
+            let (lo, hi) = r.sentinels();
+            write_masked(v, scale, &r.sol, lo, hi);
+        } else {
+            let lam = r.sol.lambda;
+            write_in_place(v, |c| T::clip_in_place(self, c, scale, lam));
+        }
+        Ok(r.projection(first))
     }
 
     /// `hypersimplex::internal::solve_lambda` (the core root finder `hypersimplex::internal::solve::solve`
@@ -154,7 +192,7 @@ impl Kernels {
         if let Some(p) = crate::small::single(self, x, k, scale, tau, y) {
             return Ok(p);
         }
-        self.project(x, k, scale, y)
+        self.project(x, k, tau, scale, y)
     }
 
     /// Solves for λ and writes `y` (validated `k` and `scale = 1/τ`). `y` is written only
@@ -163,15 +201,16 @@ impl Kernels {
         self,
         x: &[T],
         k: f64,
+        tau: T,
         scale: T,
         y: &mut [T],
     ) -> Result<Projection, Error> {
-        match self.project_finite(x, k, scale, y) {
+        match self.project_finite(x, k, tau, scale, y) {
             Err(Error::NonFiniteInput) => {
                 // ±∞ masks (or NaN, which `prepare` reports): y gets the sentinels first
                 let p = prepare(x, k, scale)?;
                 substitute(x, y, p.lo, p.hi);
-                self.masked_finish(y, k, scale, &p)
+                self.masked_finish(y, k, tau, scale, &p)
             }
             r => r,
         }
@@ -182,6 +221,7 @@ impl Kernels {
         self,
         x: &[T],
         k: f64,
+        tau: T,
         scale: T,
         y: &mut [T],
     ) -> Result<Projection, Error> {
@@ -189,17 +229,29 @@ impl Kernels {
             // Short inputs (the kernels would run the scalar code anyway): exactly the core
             // crate's `soft_binary_argmax`, without the block and dispatch layers.
             let sol = solve_lambda_unmasked(&mut ScalarPasses::new(x, scale), x, k, scale)?;
+            if let Some(c) = shift_for(&sol, tau) {
+                shift_into(x, c, bound(tau), y);
+                return self.refined(y, k, tau, scale, &sol, c, false);
+            }
             write_solution(x, scale, &sol, y);
             return Ok(sol.into());
         }
         if self.path() == Path::Scalar {
             // The scalar path stays the core crate's computation, pass for pass.
             let sol = self.solve_unmasked(x, k, scale)?;
+            if let Some(c) = shift_for(&sol, tau) {
+                shift_into(x, c, bound(tau), y);
+                return self.refined(y, k, tau, scale, &sol, c, false);
+            }
             self.write_solution(x, scale, &sol, y);
             return Ok(sol.into());
         }
         let mut passes = WritingPasses::new(self, x, scale, y);
         let sol = self.solve_with::<T, _, false>(&mut passes, x, k, scale)?;
+        if let Some(c) = shift_for(&sol, tau) {
+            shift_into(x, c, bound(tau), y);
+            return self.refined(y, k, tau, scale, &sol, c, false);
+        }
         let done = sol.fill == Fill::Clip && passes.written() == Some(sol.lambda);
         let mut info: Projection = sol.into();
         if done {
@@ -229,10 +281,15 @@ impl Kernels {
             Err(Error::NonFiniteInput) => {
                 let p = prepare(x, k, scale)?;
                 substitute_in_place(x, p.lo, p.hi);
-                return self.masked_finish(x, k, scale, &p);
+                return self.masked_finish(x, k, tau, scale, &p);
             }
             Err(e) => return Err(e),
         };
+        if let Some(c) = shift_for(&sol, tau) {
+            let nan = T::from_f64(f64::NAN);
+            shift_in_place(x, c, bound(tau), nan, nan);
+            return self.refined(x, k, tau, scale, &sol, c, false);
+        }
         let lam = sol.lambda;
         match sol.fill {
             Fill::Clip => write_in_place(x, |c| T::clip_in_place(self, c, scale, lam)),
@@ -309,6 +366,11 @@ impl Kernels {
         let sol = self.solve(x, k, scale)?;
         if grad_x.is_some() {
             grad_scale(scale)?;
+        }
+        if let Some(c) = shift_for(&sol, tau) {
+            // λ is large (issue 13): ŷ, the loss and the gradient in the shifted frame, by the
+            // core crate's scalar code (the same on every path; no buffer needed)
+            return loss_shifted(x, target, k, tau, scale, &sol, c, grad_x);
         }
         let lam = sol.lambda;
         let res = reduce2(

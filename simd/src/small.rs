@@ -29,6 +29,15 @@ use crate::platform::{Kernels, Path};
 
 /// Rows of at most this many elements take the short-row solver.
 pub const SMALL_MAX: usize = 128;
+/// Whether rows of `n` elements of `T` take the short-row solver: `n ≤ SMALL_MAX`, and `f32`
+/// (or half storage, which solves in `f32`) only. Its `f64` arithmetic is far more precise than
+/// `f32` needs, but for `f64` elements `z = x·fl(1/τ)` and `clip(z − λ)` in `f64` miss the
+/// 4ε-at-every-scale contract (`tests/scale.rs`) that the general path keeps with its shifted
+/// frame, so `f64` rows take the general path.
+pub(crate) fn applies<T: Element>(n: usize) -> bool {
+    n <= SMALL_MAX && core::mem::size_of::<T>() == 4
+}
+
 /// VJPs of rows of at most this many elements run the scalar code row by row (mean and
 /// entries in one go, `vjp_row`); longer ones the vector kernels (measured, one thread: at
 /// n = 10 the scalar rows took 3.8 against 6.6 ns per element for the kernels, at n = 32 2.3
@@ -312,7 +321,7 @@ pub(crate) fn single<T: Element>(
     y: &mut [T],
 ) -> Option<Projection> {
     let n = x.len();
-    if n == 0 || n > SMALL_MAX || y.len() != n {
+    if n == 0 || !applies::<T>(n) || y.len() != n {
         return None;
     }
     let mut ks = [0.0; LANES];
@@ -331,7 +340,7 @@ pub(crate) fn single_in_place<T: Element>(
     tau: T,
 ) -> Option<Projection> {
     let n = x.len();
-    if n == 0 || n > SMALL_MAX {
+    if n == 0 || !applies::<T>(n) {
         return None;
     }
     let mut copy = [T::ZERO; SMALL_MAX];

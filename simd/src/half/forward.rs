@@ -12,6 +12,9 @@
 //!   fallback are those of the `f32` forward, and the split kernel's results do not depend on
 //!   where its input is cut (counts, min/max, and the free-set sum in exact fixed point), so λ
 //!   is the `f32` forward's bit for bit, on every path and for every number of threads.
+//! * **Large λ** (issue 13: `|λ| > 3`, where the `f32` forward solves again in a shifted frame
+//!   for accuracy at every scale of `x/τ`): the whole `f32` forward runs in place on a widened
+//!   copy, which is then rounded.
 //! * **Otherwise** (shorter vectors, the scalar path, a sample that misleads the bracket): the
 //!   input is widened into the caller's scratch buffer, λ comes from the `f32` solver on it
 //!   (`Kernels::solve_unmasked`, the `f32` forward's solve), and the fused kernel writes `y`
@@ -23,6 +26,7 @@
 //! Errors are found before anything is written (the `f32` rules), so on error `y` is untouched.
 
 use hypersimplex::half::Half;
+use hypersimplex::internal::frame::shift_for;
 use hypersimplex::internal::solve::{Fill, Solution};
 use hypersimplex::internal::validate::k_tau as check_k_tau;
 use hypersimplex::{Error, Projection};
@@ -137,18 +141,25 @@ impl Kernels {
         tau: f32,
         scratch: &mut Vec<f32>,
     ) -> Result<Solved, Error> {
+        // Where λ is large (issue 13) the `f32` forward solves again in a shifted frame: the
+        // half forward then runs it whole on the widened copy (bitwise its result, rounded).
+        let mut large = false;
         if let Some(f) = self.streamed(x, k, tau) {
-            return Ok(Solved::Lambda(f));
+            if shift_for(&f.sol, tau).is_none() {
+                return Ok(Solved::Lambda(f));
+            }
+            large = true;
         }
         let n = x.len();
         let conv = Conv::new(self);
         let buf = grow(scratch, n)?;
         conv.widen(x, buf);
-        if n > crate::small::SMALL_MAX {
+        if n > crate::small::SMALL_MAX && !large {
             // the `f32` forward's solve (`Kernels::project`) without its write (short rows,
             // n ≤ SMALL_MAX, take the `f32` forward's short-row solver below instead)
             let scale = check_k_tau(n, k, tau)?;
             match self.solve_unmasked(buf, k, scale) {
+                Ok(sol) if shift_for(&sol, tau).is_some() => {} // λ large: the full forward
                 Ok(sol) => {
                     let stream = core::mem::size_of_val(x) >= STREAM_FROM_BYTES;
                     let f = Finish {

@@ -523,12 +523,19 @@ mod f64k {
         unsafe fn sum_zero() -> A {
             _mm256_setzero_pd()
         }
-        // Adds `v` to `a` (`b` is unused for `f64`: the main loops already alternate two
-        // accumulator pairs).
+        // Adds `v` to `a`, its rounding error to `b` (`f64` data: compensated sums).
         #[inline]
         #[target_feature(enable = "avx2")]
-        unsafe fn sum_add(a: &mut A, _b: &mut A, v: V) {
-            *a = _mm256_add_pd(*a, v);
+        unsafe fn sum_add(a: &mut A, b: &mut A, v: V) {
+            // TwoSum: `b` collects the rounding error of every addition (issue 13).
+            let t = _mm256_add_pd(*a, v);
+            let bb = _mm256_sub_pd(t, *a);
+            let e = _mm256_add_pd(
+                _mm256_sub_pd(*a, _mm256_sub_pd(t, bb)),
+                _mm256_sub_pd(v, bb),
+            );
+            *b = _mm256_add_pd(*b, e);
+            *a = t;
         }
         #[inline]
         #[target_feature(enable = "avx2")]

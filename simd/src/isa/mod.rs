@@ -108,7 +108,8 @@ pub unsafe trait Lanes: Copy {
     /// Sums at zero.
     unsafe fn sum_zero() -> Self::A;
     /// Adds `v` to the sums, widened to `f64` (exactly): `f32` lanes go half to `a`, half to
-    /// `b`; `f64` lanes all to `a` (`b` is unchanged).
+    /// `b`; `f64` lanes all to `a`, with the rounding error of that addition (TwoSum) added to
+    /// `b`. Either way the sum is `sum_total(a) + sum_total(b)`.
     unsafe fn sum_add(a: &mut Self::A, b: &mut Self::A, v: Self::V);
     /// The sums added up: `(l0 + l1) + (l2 + l3)` for four lanes, `l0 + l1` for two.
     unsafe fn sum_total(a: Self::A) -> f64;

@@ -412,11 +412,16 @@ mod f64k {
         unsafe fn sum_zero() -> A {
             vdupq_n_f64(0.0)
         }
-        // Adds `v` to `a` (`b` is unused for `f64`).
+        // Adds `v` to `a`, its rounding error to `b` (`f64` data: compensated sums).
         #[inline]
         #[target_feature(enable = "neon")]
-        unsafe fn sum_add(a: &mut A, _b: &mut A, v: V) {
-            *a = vaddq_f64(*a, v);
+        unsafe fn sum_add(a: &mut A, b: &mut A, v: V) {
+            // TwoSum: `b` collects the rounding error of every addition (issue 13).
+            let t = vaddq_f64(*a, v);
+            let bb = vsubq_f64(t, *a);
+            let e = vaddq_f64(vsubq_f64(*a, vsubq_f64(t, bb)), vsubq_f64(v, bb));
+            *b = vaddq_f64(*b, e);
+            *a = t;
         }
         #[inline]
         #[target_feature(enable = "neon")]
