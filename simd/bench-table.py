@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Turns the criterion results of `cargo bench -p hypersimplex-benches --bench simd` into a
-table of ns/element (median) and the issue-4 target ratios.
+table of ns/element (median) and the issue-4 target ratios; with the `abi` bench's results
+(issue 14, the C ABI rows functions) also their table and targets.
 
 Usage: python3 simd/bench-table.py [criterion_dir]   (default: $CARGO_TARGET_DIR or target, + /criterion)
 """
@@ -17,7 +18,10 @@ def med(group, shape, ident):
         return None
 
 shapes = ["10x8192", "1024x1024", "65536x10", "16384x32", "16384x64", "4096x256", "1x100000", "1x10000000"]
-elems = {s: int(s.split("x")[0]) * int(s.split("x")[1]) for s in shapes}
+def elems_of(s):
+    return int(s.split("x")[0]) * int(s.split("x")[1])
+
+elems = {s: elems_of(s) for s in shapes}
 ids = ["scalar", "simd-1t", "simd-all", "memcpy", "sort"]
 print("ns per element (median), f32, tau=1.5, k=n/2\n")
 print(f"| op | shape | {' | '.join(ids)} |")
@@ -57,3 +61,33 @@ rows = [
 ]
 for name, r, ok in rows:
     print(f"- {name}: " + ("missing" if r is None else f"{r:.2f}  {'MET' if ok(r) else 'NOT MET'}"))
+
+# Issue 14 through the C ABI (`cargo build --release -p hypersimplex-ffi && cargo bench -p
+# hypersimplex-benches --bench abi`): hs_soft_binary_argmax_rows_f32 / _vjp_rows_f32, k array.
+abi_shapes = ["65536x10", "16384x32", "16384x64", "4096x256", "10x8192", "1024x1024", "1x10000000"]
+if any(med("abi-forward", s, "c-1t") is not None for s in abi_shapes):
+    aids = ["c-1t", "c-2t", "memcpy", "sort"]
+    print("\nC ABI rows functions, ns per element (median), f32, tau=1.5, k=n/2; ratios to memcpy and sort of the same run\n")
+    print(f"| op | shape | {' | '.join(aids)} | 1t / memcpy | sort / 1t | 1t / 2t |")
+    print("|---|---|" + "---:|" * (len(aids) + 3))
+    for g, name in [("abi-forward", "forward"), ("abi-backward", "VJP")]:
+        for s in abi_shapes:
+            v = {i: med(g, s, i) for i in aids}
+            mc = v["memcpy"] if v["memcpy"] is not None else med("abi-forward", s, "memcpy")
+            cells = ["" if v[i] is None else f"{v[i] / elems_of(s):.3f}" for i in aids]
+            r1 = ratio(v["c-1t"], mc)
+            r2 = ratio(v["sort"], v["c-1t"])
+            r3 = ratio(v["c-1t"], v["c-2t"])
+            f = lambda r, u: "" if r is None else f"{r:.2f}{u}"
+            print(f"| {name} | {s} | {' | '.join(cells)} | {f(r1, '×')} | {f(r2, '×')} | {f(r3, '×')} |")
+    print("\nIssue 14 targets (C ABI, one thread unless stated):")
+    a = lambda g, s, i: med(g, s, i)
+    for name, r, ok in [
+        ("forward 65536x10 / memcpy (<= 6, aim 3)", ratio(a("abi-forward", "65536x10", "c-1t"), a("abi-forward", "65536x10", "memcpy")), lambda r: r <= 6),
+        ("VJP 65536x10 / memcpy (<= 3, aim 2)", ratio(a("abi-backward", "65536x10", "c-1t"), a("abi-backward", "65536x10", "memcpy")), lambda r: r <= 3),
+        ("sort / forward 65536x10 (>= 10)", ratio(a("abi-forward", "65536x10", "sort"), a("abi-forward", "65536x10", "c-1t")), lambda r: r >= 10),
+        ("forward 16384x64 / memcpy (<= 4)", ratio(a("abi-forward", "16384x64", "c-1t"), a("abi-forward", "16384x64", "memcpy")), lambda r: r <= 4),
+        ("forward 4096x256 / memcpy (<= 3)", ratio(a("abi-forward", "4096x256", "c-1t"), a("abi-forward", "4096x256", "memcpy")), lambda r: r <= 3),
+        ("forward 65536x10: 1 thread / 2 threads (>= 1.7)", ratio(a("abi-forward", "65536x10", "c-1t"), a("abi-forward", "65536x10", "c-2t")), lambda r: r >= 1.7),
+    ]:
+        print(f"- {name}: " + ("missing" if r is None else f"{r:.2f}  {'MET' if ok(r) else 'NOT MET'}"))

@@ -13,14 +13,14 @@
 //! Run: `cargo bench -p hypersimplex-benches --bench simd` (about 4 minutes on 2 cores),
 //! then `python3 simd/bench-table.py` for ns/element and the target ratios.
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use hypersimplex::{ClassK, Reduction};
-use hypersimplex_benches::{
-    gaussian_f32, labels, sort_multiclass_loss, sort_projection, SortScratch,
-};
+use hypersimplex_benches::{gaussian_f32, labels, sort_multiclass_loss, SortScratch};
 use hypersimplex_simd::{Kernels, RowK};
 use rayon::ThreadPool;
-use std::time::Duration;
+
+mod common;
+use common::{configure, yardsticks};
 
 const TAU: f32 = 1.5;
 const SHAPES: [(usize, usize); 8] = [
@@ -39,19 +39,6 @@ fn pool(t: usize) -> ThreadPool {
         .num_threads(t)
         .build()
         .expect("thread pool")
-}
-
-fn configure(g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, e: usize) {
-    if e >= 1_000_000 {
-        g.sample_size(10)
-            .sampling_mode(SamplingMode::Flat)
-            .warm_up_time(Duration::from_millis(300))
-            .measurement_time(Duration::from_secs(2));
-    } else {
-        g.sample_size(20)
-            .warm_up_time(Duration::from_millis(300))
-            .measurement_time(Duration::from_millis(1000));
-    }
 }
 
 fn bench_shapes(c: &mut Criterion) {
@@ -76,7 +63,6 @@ fn bench_shapes(c: &mut Criterion) {
         let gin = gaussian_f32(e, 7);
         let mut y = vec![0.0f32; e];
         let mut gx = vec![0.0f32; e];
-        let mut scratch = vec![0.0f32; n];
         simd.soft_binary_argmax_rows(&x, rows, n, RowK::All(k), TAU, &mut y)
             .expect("valid");
         let y0 = y.clone();
@@ -116,18 +102,7 @@ fn bench_shapes(c: &mut Criterion) {
         g.bench_function("simd-all", |b| {
             pall.install(|| b.iter(|| fwd_simd(black_box(&x), black_box(&mut y))))
         });
-        g.bench_function("memcpy", |b| {
-            b.iter(|| black_box(&mut y[..]).copy_from_slice(black_box(&x)))
-        });
-        if e <= 1 << 20 {
-            g.bench_function("sort", |b| {
-                b.iter(|| {
-                    for (xr, yr) in x.chunks_exact(n).zip(y.chunks_exact_mut(n)) {
-                        sort_projection(black_box(xr), k, TAU, yr, &mut scratch);
-                    }
-                })
-            });
-        }
+        yardsticks(&mut g, &x, &mut y, n, k, TAU);
         g.finish();
 
         let mut g = c.benchmark_group(format!("simd-backward/{shape}"));

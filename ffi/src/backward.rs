@@ -54,6 +54,12 @@ fn vjp_rows<T: backend::Elem>(
     // row loops below never fail half way.
     // SAFETY: checked regions; these shared slices end before grad_x is borrowed mutably.
     let (mut ys, mut gs) = unsafe { (ry.slice(), rg.slice()) };
+    // The std build's out-of-place batch (`hypersimplex_simd::soft_binary_argmax_vjp_rows`)
+    // computes every row's free-set mean, with the same checks and errors, before it writes
+    // any row: checking here too would double the cost of short rows (issue 14).
+    if cfg!(feature = "std") && !in_place {
+        (ys, gs) = (&[], &[]);
+    }
     // `split_at_checked`: no panic path (the firmware's link-time no-panic proof).
     while let (Some((yr, yt)), Some((gr, gt))) = (ys.split_at_checked(n), gs.split_at_checked(n)) {
         vjp_mean_checked(yr, gr, scale).map_err(core_err)?;

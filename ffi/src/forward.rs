@@ -46,13 +46,24 @@ fn forward_rows<T: backend::Elem>(
     }
     // SAFETY: as above; this shared slice of x ends before y is borrowed mutably.
     let xs = unsafe { rx.slice() };
-    if let Err(_e) = validate::scaled_finite(xs, scale) {
-        // ±∞ are masks where k allows them; NaN, overflow or an infeasible k fail here.
-        #[cfg(not(target_os = "none"))]
-        hs_core::internal::mask::check_rows(xs, n, |i| ks.get(i).copied().unwrap_or(0.0), scale)
+    // The std build's out-of-place batch (`hypersimplex_simd::soft_binary_argmax_rows`) makes
+    // the same finiteness and mask checks itself before writing any row, with the same errors:
+    // a second pass over x here would cost as much as the short-row solve (issue 14).
+    let checked_below = cfg!(feature = "std") && !in_place;
+    if !checked_below {
+        if let Err(_e) = validate::scaled_finite(xs, scale) {
+            // ±∞ are masks where k allows them; NaN, overflow or an infeasible k fail here.
+            #[cfg(not(target_os = "none"))]
+            hs_core::internal::mask::check_rows(
+                xs,
+                n,
+                |i| ks.get(i).copied().unwrap_or(0.0),
+                scale,
+            )
             .map_err(core_err)?;
-        #[cfg(target_os = "none")]
-        return Err(core_err(_e));
+            #[cfg(target_os = "none")]
+            return Err(core_err(_e));
+        }
     }
     if n == 0 {
         return Ok(());

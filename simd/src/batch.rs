@@ -22,6 +22,7 @@ use crate::element::Element;
 use crate::ops::vjp_mean;
 use crate::passes::{merge_residual, SimdPasses, BLOCK};
 use crate::platform::Kernels;
+use crate::small::{self, LANES};
 
 /// Batches with at least this many elements run on the rayon pool.
 pub const BATCH_PAR_MIN: usize = 1 << 14;
@@ -205,6 +206,9 @@ impl Kernels {
         let project = |(i, (xr, yr)): (usize, (&[T], &mut [T]))| {
             self.project(xr, k.get(i), tau, scale, yr).map(|_| ())
         };
+        if small::applies::<T>(n) {
+            return self.small_rows(x, n, k, scale, tau, y, use_pool(total));
+        }
         // After the checks above no row can fail (the solver fails only on non-finite input),
         // so the `Err` arms below are unreachable; they only pass the error on.
         if use_pool(total) {
@@ -218,6 +222,46 @@ impl Kernels {
                 .zip(y.chunks_mut(n))
                 .enumerate()
                 .try_for_each(project)
+        }
+    }
+
+    /// Rows of `n ≤ small::SMALL_MAX` `f32` elements (validated `k` and `scale = 1/τ`): blocks of rows
+    /// across lanes (`crate::small`), each task whole blocks; rows the short-row solver
+    /// leaves (non-finite input) take [`Kernels::project`], which reports their error.
+    #[allow(clippy::too_many_arguments)]
+    fn small_rows<T: Element>(
+        self,
+        x: &[T],
+        n: usize,
+        k: RowK<'_>,
+        scale: T,
+        tau: T,
+        y: &mut [T],
+        pool: bool,
+    ) -> Result<(), Error> {
+        let inv = 1.0 / tau.to_f64();
+        let task = LANES * lines_per_task(n * LANES);
+        let run = |(t, (xb, yb)): (usize, (&[T], &mut [T]))| {
+            let fallback =
+                |i, xr: &[T], yr: &mut [T]| self.project(xr, k.get(i), tau, scale, yr).map(|_| ());
+            small::rows(
+                self,
+                xb,
+                n,
+                t * task,
+                |i| k.get(i),
+                scale,
+                inv,
+                yb,
+                fallback,
+            )
+        };
+        if pool {
+            let (xs, ys) = (x.par_chunks(n * task), y.par_chunks_mut(n * task));
+            xs.zip(ys).enumerate().try_for_each(run)
+        } else {
+            let (xs, ys) = (x.chunks(n * task), y.chunks_mut(n * task));
+            xs.zip(ys).enumerate().try_for_each(run)
         }
     }
 
@@ -240,6 +284,19 @@ impl Kernels {
         }
         let scale = check_lines(cols, rows, k, tau)?;
         if total == 0 {
+            return Ok(());
+        }
+        if small::applies::<T>(rows) {
+            // Short columns: transposed into rows for the short-row solver (the same bits as
+            // each column alone), solved into scratch, then written.
+            let (mut xt, mut yt) = (with_room(total)?, zeroed(total)?);
+            xt.extend((0..cols).flat_map(|c| x.iter().skip(c).step_by(cols).copied()));
+            self.small_rows(&xt, rows, k, scale, tau, &mut yt, use_pool(total))?;
+            for (c, col) in yt.chunks_exact(rows).enumerate() {
+                for (o, &v) in y.iter_mut().skip(c).step_by(cols).zip(col) {
+                    *o = v;
+                }
+            }
             return Ok(());
         }
         // Each column's λ, and its shifted frame where λ is large (`internal::frame`; the
@@ -321,6 +378,25 @@ impl Kernels {
         if total == 0 {
             return Ok(());
         }
+        if n <= small::VJP_SHORT_MAX && small::vjp_inputs_small(y, g, vjp_limit(scale)) {
+            // Short rows whose every |y_i| ≤ MAX and |g_i| ≤ limit: no row can fail, so each
+            // row's mean and entries in one go (rows in cache), no table of means.
+            let rows_of =
+                |(o, (yr, gr)): (&mut [T], (&[T], &[T]))| small::vjp_row(yr, gr, scale, o);
+            if use_pool(total) {
+                grad_x
+                    .par_chunks_mut(n)
+                    .zip(y.par_chunks(n).zip(g.par_chunks(n)))
+                    .with_min_len(lines_per_task(n))
+                    .for_each(rows_of);
+            } else {
+                grad_x
+                    .chunks_mut(n)
+                    .zip(y.chunks(n).zip(g.chunks(n)))
+                    .for_each(rows_of);
+            }
+            return Ok(());
+        }
         let mean = |(yr, gr): (&[T], &[T])| vjp_mean(self, yr, gr, scale);
         let means = collect_lines(
             rows,
@@ -337,7 +413,11 @@ impl Kernels {
         let means = first_error(&means)?;
         #[allow(clippy::type_complexity)]
         let put = |((o, (yr, gr)), &m): ((&mut [T], (&[T], &[T])), &T)| {
-            crate::passes::write2(yr, gr, o, |a, b, out| T::vjp(self, a, b, m, scale, out))
+            if n <= small::VJP_SHORT_MAX {
+                crate::portable::vjp(yr, gr, m, scale, o)
+            } else {
+                crate::passes::write2(yr, gr, o, |a, b, out| T::vjp(self, a, b, m, scale, out))
+            }
         };
         if use_pool(total) {
             grad_x

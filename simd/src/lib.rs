@@ -78,6 +78,7 @@ mod kernels;
 mod ops;
 mod platform;
 pub mod pool;
+mod small;
 
 #[doc(hidden)]
 pub mod passes;

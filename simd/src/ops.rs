@@ -189,6 +189,9 @@ impl Kernels {
             return Err(Error::LengthMismatch);
         }
         let scale = check_k_tau(x.len(), k, tau)?;
+        if let Some(p) = crate::small::single(self, x, k, scale, tau, y) {
+            return Ok(p);
+        }
         self.project(x, k, tau, scale, y)
     }
 
@@ -270,6 +273,9 @@ impl Kernels {
         tau: T,
     ) -> Result<Projection, Error> {
         let scale = check_k_tau(x.len(), k, tau)?;
+        if let Some(p) = crate::small::single_in_place(self, x, k, scale, tau) {
+            return Ok(p);
+        }
         let sol = match self.solve_unmasked(x, k, scale) {
             Ok(sol) => sol,
             Err(Error::NonFiniteInput) => {
@@ -308,7 +314,9 @@ impl Kernels {
             return Err(Error::LengthMismatch);
         }
         let (scale, mean) = self.vjp_prepare(y, g, tau)?;
-        if core::mem::size_of_val(grad_x) >= STREAM_FROM_BYTES {
+        if y.len() <= crate::small::VJP_SHORT_MAX {
+            crate::portable::vjp(y, g, mean, scale, grad_x);
+        } else if core::mem::size_of_val(grad_x) >= STREAM_FROM_BYTES {
             write2(y, g, grad_x, |a, b, o| {
                 T::vjp_stream(self, a, b, mean, scale, o)
             });
@@ -522,8 +530,12 @@ pub fn hypersimplex_loss_multiclass_lambda<T: Element>(
 /// `validate::vjp_limit(scale)`. Errors: `NonFiniteInput`, `ScaleOverflow`.
 pub(crate) fn vjp_mean<T: Element>(k: Kernels, y: &[T], g: &[T], scale: T) -> Result<T, Error> {
     let limit = vjp_limit(scale);
-    let (count, sum, small) =
-        reduce2(y, g, |a, b| T::free_mean(k, a, b, limit), merge_free).unwrap_or((0, 0.0, true));
+    let (count, sum, small) = if y.len() <= crate::small::VJP_SHORT_MAX {
+        // Short rows: the scalar reduction in place, on every path (no block layer).
+        crate::portable::free_mean(y, g, limit)
+    } else {
+        reduce2(y, g, |a, b| T::free_mean(k, a, b, limit), merge_free).unwrap_or((0, 0.0, true))
+    };
     if !small {
         return vjp_mean_checked(y, g, scale);
     }

@@ -379,3 +379,100 @@ fn bad_input_gives_specific_status_and_untouched_outputs() {
         assert_eq!(l0, 0.0);
     }
 }
+
+/// A bad row anywhere in a batch of short or long rows (first, middle, last; a batch small
+/// enough for one thread and one the pool splits): the out-of-place rows functions leave the
+/// finiteness, mask and VJP checks to the SIMD batch (issue 14), which must still refuse with
+/// the status the row gets alone and write nothing.
+#[test]
+fn bad_row_anywhere_in_a_batch_is_refused_untouched() {
+    for n in [1usize, 10, 64, 128, 129, 300] {
+        for rows in [3usize, (1 << 15) / n + 9] {
+            for at in [0, rows / 2, rows - 1] {
+                let what = format!("n={n} rows={rows} at={at}");
+                // (x value, tau, k for every row): NaN, x/τ overflow, +∞ with k < 1, −∞ with k = n
+                let n_f = n as f64;
+                let cases = [
+                    (f32::NAN, 1.0f32, 0.5f64.min(n_f)),
+                    (f32::MAX, 0.25, 0.5f64.min(n_f)),
+                    (f32::INFINITY, 1.0, 0.5f64.min(n_f)),
+                    (f32::NEG_INFINITY, 1.0, n_f),
+                ];
+                for (bad, tau, k) in cases {
+                    let mut x = vec![0.25f32; rows * n];
+                    x[at * n + n / 2] = bad;
+                    let ks = vec![k; rows];
+                    let mut alone = vec![SENTINEL; n];
+                    // SAFETY: x holds rows·n floats, ks rows doubles, the outputs their lengths.
+                    let want = unsafe {
+                        let xr = x.as_ptr().add(at * n);
+                        hs_soft_binary_argmax_rows_f32(
+                            xr,
+                            1,
+                            n,
+                            ks.as_ptr(),
+                            tau,
+                            alone.as_mut_ptr(),
+                        )
+                    };
+                    assert_ne!(want, HS_OK, "{what} x={bad}: the row alone was accepted");
+                    let mut y = vec![SENTINEL; rows * n];
+                    // SAFETY: as above.
+                    let s = unsafe {
+                        hs_soft_binary_argmax_rows_f32(
+                            x.as_ptr(),
+                            rows,
+                            n,
+                            ks.as_ptr(),
+                            tau,
+                            y.as_mut_ptr(),
+                        )
+                    };
+                    expect_refused(&format!("{what} rows x={bad}"), want, s, &[&y, &alone]);
+                }
+                // VJP: NaN in g, ±∞ in y, and an overflowing entry (g ≈ ±MAX on a free row, τ < 1)
+                let y = vec![0.5f32; rows * n];
+                for (yb, gb, tau) in [
+                    (0.5f32, f32::NAN, 1.0f32),
+                    (f32::INFINITY, 1.0, 1.0),
+                    (0.5, f32::MAX, 0.25),
+                ] {
+                    let (mut yv, mut g) = (y.clone(), vec![1.0f32; rows * n]);
+                    yv[at * n] = yb;
+                    g[at * n] = gb;
+                    if n > 1 {
+                        g[at * n + 1] = -gb;
+                    }
+                    let mut alone = vec![SENTINEL; n];
+                    // SAFETY: y, g hold rows·n floats; the outputs their lengths.
+                    let want = unsafe {
+                        let (yr, gr) = (yv.as_ptr().add(at * n), g.as_ptr().add(at * n));
+                        hs_soft_binary_argmax_vjp_rows_f32(yr, gr, 1, n, tau, alone.as_mut_ptr())
+                    };
+                    let mut gx = vec![SENTINEL; rows * n];
+                    // SAFETY: as above.
+                    let s = unsafe {
+                        hs_soft_binary_argmax_vjp_rows_f32(
+                            yv.as_ptr(),
+                            g.as_ptr(),
+                            rows,
+                            n,
+                            tau,
+                            gx.as_mut_ptr(),
+                        )
+                    };
+                    if want == HS_OK {
+                        assert_eq!(s, HS_OK, "{what} vjp y={yb} g={gb}");
+                        continue;
+                    }
+                    expect_refused(
+                        &format!("{what} vjp y={yb} g={gb}"),
+                        want,
+                        s,
+                        &[&gx, &alone],
+                    );
+                }
+            }
+        }
+    }
+}

@@ -19,8 +19,9 @@
 //!   input is widened into the caller's scratch buffer, λ comes from the `f32` solver on it
 //!   (`Kernels::solve_unmasked`, the `f32` forward's solve), and the fused kernel writes `y`
 //!   from the copy while it is in the cache (below [`WORKING_SET_FROM`]) or from the input.
-//!   Inputs with `±∞` masks (or NaN, an error), and inputs shorter than [`VECTOR_MIN`], run the
-//!   whole `f32` forward in place on the copy, which is then rounded.
+//!   Inputs with `±∞` masks (or NaN, an error), and inputs of at most `SMALL_MAX` = 128
+//!   elements (the `f32` forward's short-row solver), run the whole `f32` forward in place on
+//!   the copy, which is then rounded.
 //!
 //! Errors are found before anything is written (the `f32` rules), so on error `y` is untouched.
 
@@ -31,7 +32,7 @@ use hypersimplex::internal::validate::k_tau as check_k_tau;
 use hypersimplex::{Error, Projection};
 
 use super::Conv;
-use crate::element::{Element, VECTOR_MIN};
+use crate::element::Element;
 use crate::passes::{write, write_in_place, BLOCK};
 use crate::platform::{Kernels, Path};
 use crate::working_set::{empty_summary, merge_summary, split_block, WorkingSet, WORKING_SET_FROM};
@@ -57,7 +58,7 @@ struct Finish {
 
 /// The outcome of the solve: λ to write from the half input, λ to write from the widened copy
 /// at the front of the scratch buffer (still in the cache: below [`WORKING_SET_FROM`]), or the
-/// `f32` forward already computed on that copy (masks; inputs shorter than [`VECTOR_MIN`]).
+/// `f32` forward already computed on that copy (masks; inputs of at most `SMALL_MAX`).
 enum Solved {
     Lambda(Finish),
     Wide(Finish),
@@ -131,7 +132,8 @@ impl Kernels {
     /// λ for the half forward, computed as the `f32` forward of the widened `x` computes it:
     /// streamed when possible ([`Kernels::streamed`]); otherwise on a widened copy in `scratch`
     /// (its first `x.len()` elements) with the `f32` solver, or, for input with masks (`±∞`)
-    /// and inputs shorter than [`VECTOR_MIN`], the whole `f32` forward in place on the copy.
+    /// and inputs of at most `small::SMALL_MAX` elements (the `f32` forward's short-row
+    /// solver), the whole `f32` forward in place on the copy.
     fn solve_half<H: Half + Send + Sync>(
         self,
         x: &[H],
@@ -152,8 +154,9 @@ impl Kernels {
         let conv = Conv::new(self);
         let buf = grow(scratch, n)?;
         conv.widen(x, buf);
-        if n >= VECTOR_MIN && !large {
-            // the `f32` forward's solve (`Kernels::project`) without its write
+        if n > crate::small::SMALL_MAX && !large {
+            // the `f32` forward's solve (`Kernels::project`) without its write (short rows,
+            // n ≤ SMALL_MAX, take the `f32` forward's short-row solver below instead)
             let scale = check_k_tau(n, k, tau)?;
             match self.solve_unmasked(buf, k, scale) {
                 Ok(sol) if shift_for(&sol, tau).is_some() => {} // λ large: the full forward

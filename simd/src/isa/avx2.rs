@@ -612,3 +612,53 @@ mod f64k {
 }
 
 crate::kernels::entry_points!("avx2");
+
+/// The short-row solver's pass (`crate::small::pass_portable`, its scalar twin, documents
+/// it): 8 rows as two halves of 4 `f64` lanes, with the twin's operations in the same order.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[target_feature(enable = "avx2")]
+pub(crate) unsafe fn small_pass(
+    zt: &[crate::small::Lane],
+    lam: &crate::small::Lane,
+) -> [crate::small::Lane; 5] {
+    use core::arch::x86_64::*;
+    let mut out = [[0.0f64; crate::small::LANES]; 5];
+    let (one, zero, inf) = (
+        _mm256_set1_pd(1.0),
+        _mm256_setzero_pd(),
+        _mm256_set1_pd(f64::INFINITY),
+    );
+    let sign = _mm256_set1_pd(-0.0);
+    for h in 0..2 {
+        let at = 4 * h;
+        // SAFETY: `lam` has 8 lanes, `at + 4 ≤ 8`.
+        let l = unsafe { _mm256_loadu_pd(lam.as_ptr().add(at)) };
+        let (mut sf, mut cf, mut cu, mut gu, mut gd) = (zero, zero, zero, inf, inf);
+        for zi in zt {
+            // SAFETY: each row of `zt` has 8 lanes, `at + 4 ≤ 8`.
+            let z = unsafe { _mm256_loadu_pd(zi.as_ptr().add(at)) };
+            let d = _mm256_sub_pd(z, l);
+            let up = _mm256_cmp_pd::<_CMP_GE_OQ>(d, one);
+            let pos = _mm256_cmp_pd::<_CMP_GT_OQ>(d, zero);
+            let fr = _mm256_and_pd(_mm256_andnot_pd(up, pos), one);
+            sf = _mm256_add_pd(sf, _mm256_mul_pd(fr, z));
+            cf = _mm256_add_pd(cf, fr);
+            cu = _mm256_add_pd(cu, _mm256_and_pd(up, one));
+            let a = _mm256_blendv_pd(_mm256_blendv_pd(inf, d, pos), _mm256_sub_pd(d, one), up);
+            let b = _mm256_blendv_pd(
+                _mm256_xor_pd(d, sign),
+                _mm256_blendv_pd(_mm256_sub_pd(one, d), inf, up),
+                pos,
+            );
+            gu = _mm256_min_pd(a, gu);
+            gd = _mm256_min_pd(b, gd);
+        }
+        for (o, v) in out.iter_mut().zip([sf, cf, cu, gu, gd]) {
+            // SAFETY: each output has 8 lanes, `at + 4 ≤ 8`.
+            unsafe { _mm256_storeu_pd(o.as_mut_ptr().add(at), v) };
+        }
+    }
+    out
+}
