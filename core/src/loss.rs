@@ -389,7 +389,7 @@ fn multiclass<T: Real>(
 
 /// The threshold a gathered multiclass column is written with: the solved λ (`sol`), or, where
 /// it is large (issue 13), the λ of the shifted frame after `col` is shifted in place
-/// ([`crate::frame`]; `±∞` masks become the frame's sentinels, which give the same 0s and 1s).
+/// (`crate::frame`; `±∞` masks become the frame's sentinels, which give the same 0s and 1s).
 ///
 /// # Errors
 /// None for a column the first solve accepted.
