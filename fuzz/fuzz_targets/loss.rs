@@ -51,7 +51,10 @@ fn run<T: F>(b: &mut Bytes<'_>) {
     let got = l.to();
     assert!(got.is_finite() && got >= 0.0, "loss {got}");
     let tol = 64.0 * T::EPS * (want + n as f64);
-    assert!((got - want).abs() <= tol, "loss {got}, want {want}");
+    assert!(
+        (got - want).abs() <= tol,
+        "loss {got}, want {want}; x {x:?} t {t:?} k {k} tau {tau:?} y {y:?}"
+    );
     if with_grad {
         let free: Vec<bool> = y.iter().map(|v| v.to() > 0.0 && v.to() < 1.0).collect();
         let cnt = free.iter().filter(|&&f| f).count().max(1);
