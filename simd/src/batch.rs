@@ -22,7 +22,7 @@ use crate::element::Element;
 use crate::ops::vjp_mean;
 use crate::passes::{merge_residual, SimdPasses, BLOCK};
 use crate::platform::Kernels;
-use crate::small::{self, LANES};
+use crate::small;
 
 /// Batches with at least this many elements run on the rayon pool.
 pub const BATCH_PAR_MIN: usize = 1 << 14;
@@ -239,22 +239,11 @@ impl Kernels {
         y: &mut [T],
         pool: bool,
     ) -> Result<(), Error> {
-        let inv = 1.0 / tau.to_f64();
-        let task = LANES * lines_per_task(n * LANES);
+        let task = small::BLOCK * lines_per_task(n * small::BLOCK);
         let run = |(t, (xb, yb)): (usize, (&[T], &mut [T]))| {
             let fallback =
                 |i, xr: &[T], yr: &mut [T]| self.project(xr, k.get(i), tau, scale, yr).map(|_| ());
-            small::rows(
-                self,
-                xb,
-                n,
-                t * task,
-                |i| k.get(i),
-                scale,
-                inv,
-                yb,
-                fallback,
-            )
+            small::rows(self, xb, n, t * task, |i| k.get(i), scale, yb, fallback)
         };
         if pool {
             let (xs, ys) = (x.par_chunks(n * task), y.par_chunks_mut(n * task));
