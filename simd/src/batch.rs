@@ -370,19 +370,18 @@ impl Kernels {
         if n <= small::VJP_SHORT_MAX && small::vjp_inputs_small(y, g, vjp_limit(scale)) {
             // Short rows whose every |y_i| ≤ MAX and |g_i| ≤ limit: no row can fail, so each
             // row's mean and entries in one go (rows in cache), no table of means.
-            let rows_of =
-                |(o, (yr, gr)): (&mut [T], (&[T], &[T]))| small::vjp_row(yr, gr, scale, o);
+            // blocks of rows across lanes (`small::vjp_rows`), each task whole blocks
+            let block = n * small::LANES * lines_per_task(n * small::LANES);
+            let rows_of = |(o, (yr, gr)): (&mut [T], (&[T], &[T]))| {
+                small::vjp_rows(self, yr, gr, n, scale, o)
+            };
             if use_pool(total) {
                 grad_x
-                    .par_chunks_mut(n)
-                    .zip(y.par_chunks(n).zip(g.par_chunks(n)))
-                    .with_min_len(lines_per_task(n))
+                    .par_chunks_mut(block)
+                    .zip(y.par_chunks(block).zip(g.par_chunks(block)))
                     .for_each(rows_of);
             } else {
-                grad_x
-                    .chunks_mut(n)
-                    .zip(y.chunks(n).zip(g.chunks(n)))
-                    .for_each(rows_of);
+                rows_of((grad_x, (y, g)));
             }
             return Ok(());
         }
