@@ -217,20 +217,13 @@ fn loss<H: Half>(
     loss: *mut f32,
     grad_x: *mut u16,
 ) -> Result<(), i32> {
-    let rx = Region::new(x.cast::<H>(), n)?;
-    let rt = Region::new(target.cast::<H>(), n)?;
-    let rl = Region::one(loss)?;
-    let rg = if grad_x.is_null() {
-        None
-    } else {
-        Some(Region::new(grad_x.cast::<H>(), n)?)
-    };
-    let inputs = [span(&rx), span(&rt)];
-    disjoint(&rl, &inputs)?;
-    if let Some(rg) = &rg {
-        disjoint(rg, &inputs)?;
-        disjoint(rg, &[span(&rl)])?;
-    }
+    let (rx, rt, rl, rg) = crate::loss::loss_regions(
+        x.cast::<H>(),
+        target.cast::<H>(),
+        n,
+        loss,
+        grad_x.cast::<H>(),
+    )?;
     // SAFETY: every output region is disjoint from every other region (checked above).
     let (xs, ts) = unsafe { (rx.slice(), rt.slice()) };
     // SAFETY: grad_x is disjoint from both inputs and from loss (checked above).
@@ -256,54 +249,35 @@ fn multiclass<H: Half>(
     grad_logits: *mut u16,
     lambda: Option<*mut f64>,
 ) -> Result<(), i32> {
-    use crate::status::*;
-    use hs_core::{ClassK, Reduction};
-    let rx = Region::new2(logits.cast::<H>(), batch, classes)?;
-    let rlab = Region::new(labels, batch)?;
-    let rk = if k.is_null() {
-        None
-    } else {
-        Some(Region::new(k, classes)?)
-    };
-    let rl = Region::one(loss)?;
-    let rg = if grad_logits.is_null() {
-        None
-    } else {
-        Some(Region::new2(grad_logits.cast::<H>(), batch, classes)?)
-    };
-    let inputs = [span(&rx), span(&rlab), rk.as_ref().map_or((0, 0), span)];
-    disjoint(&rl, &inputs)?;
-    if let Some(rg) = &rg {
-        disjoint(rg, &inputs)?;
-        disjoint(rg, &[span(&rl)])?;
-    }
-    let rlam = match lambda {
-        Some(p) => Some(Region::new(p, classes)?),
-        None => None,
-    };
-    if let Some(r) = &rlam {
-        disjoint(r, &inputs)?;
-        disjoint(r, &[span(&rl), rg.as_ref().map_or((0, 0), span)])?;
-    }
-    let reduction = match reduction {
-        HS_REDUCTION_SUM => Reduction::Sum,
-        HS_REDUCTION_MEAN => Reduction::Mean,
-        _ => return Err(HS_ERR_INVALID_REDUCTION),
-    };
+    use crate::loss::McRegions;
+    use crate::status::HS_ERR_OUT_OF_MEMORY;
+    use hs_core::ClassK;
+    let regions = McRegions::<H, f32>::new(
+        logits.cast::<H>(),
+        labels,
+        batch,
+        classes,
+        k,
+        loss,
+        grad_logits.cast::<H>(),
+    )?;
+    let inputs = regions.outputs_disjoint()?;
+    let rlam = regions.lambda(&inputs, lambda, classes)?;
+    let reduction = crate::loss::reduction(reduction)?;
     let mut scratch = std::vec::Vec::new();
     scratch
         .try_reserve_exact(batch)
         .map_err(|_| HS_ERR_OUT_OF_MEMORY)?;
     scratch.resize(batch, 0.0f32);
     // SAFETY: every output region is disjoint from every other region (checked above).
-    let (xs, ls) = unsafe { (rx.slice(), rlab.slice()) };
-    let ck = match rk {
+    let (xs, ls) = unsafe { (regions.rx.slice(), regions.rlab.slice()) };
+    let ck = match regions.rk {
         None => ClassK::LabelCounts,
         // SAFETY: k is an input; no output overlaps it (checked above).
         Some(r) => ClassK::PerClass(unsafe { r.slice() }),
     };
     // SAFETY: grad_logits is disjoint from every input and from loss (checked above).
-    let gs = rg.map(|r| unsafe { r.slice_mut() });
+    let gs = regions.rg.map(|r| unsafe { r.slice_mut() });
     let value = match rlam {
         // SAFETY: lambda is disjoint from every other argument (checked above).
         Some(r) => h::hypersimplex_loss_multiclass_lambda_half(
@@ -330,7 +304,7 @@ fn multiclass<H: Half>(
     }
     .map_err(core_err)?;
     // SAFETY: `loss` is a checked, non-NULL, aligned element disjoint from every slice.
-    unsafe { rl.write_first(value) };
+    unsafe { regions.rl.write_first(value) };
     Ok(())
 }
 
