@@ -30,11 +30,11 @@ mod convert;
 pub use convert::{bf16_to_f32, f16_to_f32, f32_to_bf16, f32_to_f16, F16_OVERFLOW};
 
 use crate::error::Error;
-use crate::forward::{solved, Projection, SAMPLE_FROM, SAMPLE_SIZE};
+use crate::forward::{Projection, SAMPLE_FROM, SAMPLE_SIZE};
 #[cfg(not(target_os = "none"))]
 use crate::frame::{refine_mapped, Refined};
 use crate::kernel::{MappedPasses, ScalarPasses, Source};
-use crate::loss::{column_frame, grad_entry, residual, ClassK, Reduction};
+use crate::loss::{grad_entry, residual, ClassK, Reduction};
 use crate::real::{Real, SolverFloat, SumAcc};
 use crate::solve::{solve, Fill, Solution};
 use crate::validate;
@@ -705,9 +705,9 @@ fn multiclass_half<H: Half>(
     k: ClassK<'_>,
     tau: f32,
     reduction: Reduction,
-    mut grad: Option<&mut [H]>,
+    grad: Option<&mut [H]>,
     scratch: &mut [f32],
-    mut lambda: Option<&mut [f64]>,
+    lambda: Option<&mut [f64]>,
 ) -> Result<f32, Error> {
     let batch = labels.len();
     let grad_len = grad.as_ref().map(|g| g.len());
@@ -734,50 +734,19 @@ fn multiclass_half<H: Half>(
             crate::mask::check_line(&*col, class_k(k, labels, c), scale)?;
         }
     }
-    if total == 0 {
-        // no entries: every (empty) column has λ = 0
-        if let Some(l) = lambda.as_deref_mut() {
-            l.iter_mut().for_each(|v| *v = 0.0);
-        }
-        return Ok(0.0);
-    }
-    type S = <f32 as Real>::Solver;
-    let factor = match reduction {
-        Reduction::Sum => scale,
-        Reduction::Mean => {
-            f32::from_solver(
-                (<S as SolverFloat>::ONE + <S as SolverFloat>::ONE)
-                    / <S as SolverFloat>::from_usize(total),
-            ) * scale
-        }
-    };
-    let mut sq = <S as SolverFloat>::ZERO;
-    for c in 0..classes {
-        gather(logits, classes, c, col);
-        let kc = class_k(k, labels, c);
-        let (sol, _) = solved::<f32, true>(col, kc, tau)?;
-        if let Some(out) = lambda.as_deref_mut().and_then(|l| l.get_mut(c)) {
-            *out = f64::from(sol.lambda);
-        }
-        // as the `f32` loss: the shifted frame where λ is large (issue 13)
-        let lam = column_frame(col, kc, tau, scale, &sol)?;
-        let col = &*col;
-        let onehot = |l: u32| if l as usize == c { 1.0f32 } else { 0.0 };
-        let pairs = col.iter().copied().zip(labels.iter().map(|&l| onehot(l)));
-        let res = residual(pairs, scale, lam);
-        sq += <S as SolverFloat>::from_f64(res.sq);
-        if let Some(g) = grad.as_deref_mut() {
-            let mean = res.mean::<f32>();
-            let cells = g.iter_mut().skip(c).step_by(classes);
-            for ((gi, &xi), &l) in cells.zip(col).zip(labels) {
-                *gi = H::from_f32(grad_entry(xi, onehot(l), scale, lam, mean, factor));
-            }
-        }
-    }
-    Ok(match reduction {
-        Reduction::Sum => loss_value(sq),
-        Reduction::Mean => f32::from_solver(sq / <S as SolverFloat>::from_usize(total)),
-    })
+    crate::loss::columns(
+        logits,
+        H::to_f32,
+        labels,
+        classes,
+        k,
+        (tau, scale, total),
+        reduction,
+        grad,
+        H::from_f32,
+        col,
+        lambda,
+    )
 }
 
 /// The checks of [`soft_binary_argmax_half_rows`] (the order of the C ABI's row functions):
