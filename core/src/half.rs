@@ -74,62 +74,47 @@ pub struct Bf16(pub u16);
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct F16(pub u16);
 
-impl sealed::Sealed for Bf16 {}
-impl sealed::Sealed for F16 {}
+/// `impl Half` for a 16-bit storage type: `ONE`'s bit pattern, `OVERFLOW`, the `+∞` pattern
+/// (NaN patterns have a larger magnitude) and the two conversions of `convert`.
+macro_rules! impl_half {
+    ($t:ident, one: $one:expr, overflow: $overflow:expr, inf: $inf:expr,
+     widen: $widen:ident, round: $round:ident) => {
+        impl sealed::Sealed for $t {}
 
-impl Half for Bf16 {
-    const ZERO: Self = Bf16(0);
-    const ONE: Self = Bf16(0x3f80);
-    // the midpoint between the largest finite bf16 and 2^128 ties to the even pattern, ∞
-    // (2 − 2^-8)·2^127, the f32 pattern 0x7f7f_8000 (checked in the tests)
-    const OVERFLOW: f32 = 3.396_177_5e38;
-    #[inline(always)]
-    fn to_bits(self) -> u16 {
-        self.0
-    }
-    #[inline(always)]
-    fn from_bits(bits: u16) -> Self {
-        Bf16(bits)
-    }
-    #[inline(always)]
-    fn to_f32(self) -> f32 {
-        bf16_to_f32(self.0)
-    }
-    #[inline(always)]
-    fn from_f32(v: f32) -> Self {
-        Bf16(f32_to_bf16(v))
-    }
-    #[inline(always)]
-    fn is_nan(self) -> bool {
-        self.0 & 0x7fff > 0x7f80
-    }
+        impl Half for $t {
+            const ZERO: Self = $t(0);
+            const ONE: Self = $t($one);
+            const OVERFLOW: f32 = $overflow;
+            #[inline(always)]
+            fn to_bits(self) -> u16 {
+                self.0
+            }
+            #[inline(always)]
+            fn from_bits(bits: u16) -> Self {
+                $t(bits)
+            }
+            #[inline(always)]
+            fn to_f32(self) -> f32 {
+                $widen(self.0)
+            }
+            #[inline(always)]
+            fn from_f32(v: f32) -> Self {
+                $t($round(v))
+            }
+            #[inline(always)]
+            fn is_nan(self) -> bool {
+                self.0 & 0x7fff > $inf
+            }
+        }
+    };
 }
 
-impl Half for F16 {
-    const ZERO: Self = F16(0);
-    const ONE: Self = F16(0x3c00);
-    const OVERFLOW: f32 = F16_OVERFLOW;
-    #[inline(always)]
-    fn to_bits(self) -> u16 {
-        self.0
-    }
-    #[inline(always)]
-    fn from_bits(bits: u16) -> Self {
-        F16(bits)
-    }
-    #[inline(always)]
-    fn to_f32(self) -> f32 {
-        f16_to_f32(self.0)
-    }
-    #[inline(always)]
-    fn from_f32(v: f32) -> Self {
-        F16(f32_to_f16(v))
-    }
-    #[inline(always)]
-    fn is_nan(self) -> bool {
-        self.0 & 0x7fff > 0x7c00
-    }
-}
+// OVERFLOW: the midpoint between the largest finite bf16 and 2^128 ties to the even pattern,
+// ∞ (2 − 2^-8)·2^127, the f32 pattern 0x7f7f_8000 (checked in the tests)
+impl_half!(Bf16, one: 0x3f80, overflow: 3.396_177_5e38, inf: 0x7f80,
+    widen: bf16_to_f32, round: f32_to_bf16);
+impl_half!(F16, one: 0x3c00, overflow: F16_OVERFLOW, inf: 0x7c00,
+    widen: f16_to_f32, round: f32_to_f16);
 
 /// Widens `src` into `dst` (exact; the common length), a loop the compiler vectorizes.
 pub fn widen<H: Half>(src: &[H], dst: &mut [f32]) {
@@ -811,18 +796,9 @@ pub fn soft_binary_argmax_half_rows<H: Half>(
     y: &mut [H],
 ) -> Result<(), Error> {
     check_rows_half(x, y.len(), n, ks, tau)?;
-    let (mut x, mut y) = (x, y);
-    for &k in ks {
-        let (Some((xr, xt)), Some((yr, yt))) = (
-            x.split_at_checked(n),
-            core::mem::take(&mut y).split_at_mut_checked(n),
-        ) else {
-            break;
-        };
-        soft_binary_argmax_half(xr, k, tau, yr)?;
-        (x, y) = (xt, yt);
-    }
-    Ok(())
+    crate::rows::with_k(x, n, ks, y, |xr, k, yr| {
+        soft_binary_argmax_half(xr, k, tau, yr)
+    })
 }
 
 /// [`soft_binary_argmax_half_rows`] in place.
@@ -836,15 +812,9 @@ pub fn soft_binary_argmax_half_rows_in_place<H: Half>(
     tau: f32,
 ) -> Result<(), Error> {
     check_rows_half(x, x.len(), n, ks, tau)?;
-    let mut x = x;
-    for &k in ks {
-        let Some((xr, xt)) = core::mem::take(&mut x).split_at_mut_checked(n) else {
-            break;
-        };
-        soft_binary_argmax_half_in_place(xr, k, tau)?;
-        x = xt;
-    }
-    Ok(())
+    crate::rows::with_k_in_place(x, n, ks, |xr, k| {
+        soft_binary_argmax_half_in_place(xr, k, tau)
+    })
 }
 
 /// The checks of the row-wise VJP: lengths, τ, then every row's data and overflow.
@@ -863,15 +833,7 @@ fn check_vjp_rows_half<H: Half>(
         return Err(Error::LengthMismatch);
     }
     let scale = validate::tau_scale(tau)?;
-    let (mut ys, mut gs) = (y, g);
-    while let (Some((yr, yt)), Some((gr, gt))) = (ys.split_at_checked(n), gs.split_at_checked(n)) {
-        if n == 0 {
-            break;
-        }
-        vjp_mean_half(yr, gr, scale)?;
-        (ys, gs) = (yt, gt);
-    }
-    Ok(())
+    crate::rows::pairs(y, g, n, |yr, gr| vjp_mean_half(yr, gr, scale))
 }
 
 /// [`soft_binary_argmax_vjp_half`] of each row of row-major `y`, `g` (rows of `n`). Every row
@@ -888,19 +850,9 @@ pub fn soft_binary_argmax_vjp_half_rows<H: Half>(
     grad_x: &mut [H],
 ) -> Result<(), Error> {
     check_vjp_rows_half(y, g, grad_x.len(), n, tau)?;
-    if n == 0 {
-        return Ok(());
-    }
-    let (mut y, mut g, mut o) = (y, g, grad_x);
-    while let (Some((yr, yt)), Some((gr, gt)), Some((or, ot))) = (
-        y.split_at_checked(n),
-        g.split_at_checked(n),
-        core::mem::take(&mut o).split_at_mut_checked(n),
-    ) {
-        soft_binary_argmax_vjp_half(yr, gr, tau, or)?;
-        (y, g, o) = (yt, gt, ot);
-    }
-    Ok(())
+    crate::rows::triples(y, g, grad_x, n, |yr, gr, or| {
+        soft_binary_argmax_vjp_half(yr, gr, tau, or)
+    })
 }
 
 /// [`soft_binary_argmax_vjp_half_rows`] in place over `g`.
@@ -914,16 +866,7 @@ pub fn soft_binary_argmax_vjp_half_rows_in_place<H: Half>(
     tau: f32,
 ) -> Result<(), Error> {
     check_vjp_rows_half(y, g, g.len(), n, tau)?;
-    if n == 0 {
-        return Ok(());
-    }
-    let (mut y, mut g) = (y, g);
-    while let (Some((yr, yt)), Some((gr, gt))) = (
-        y.split_at_checked(n),
-        core::mem::take(&mut g).split_at_mut_checked(n),
-    ) {
-        soft_binary_argmax_vjp_half_in_place(yr, gr, tau)?;
-        (y, g) = (yt, gt);
-    }
-    Ok(())
+    crate::rows::pairs_mut(y, g, n, |yr, gr| {
+        soft_binary_argmax_vjp_half_in_place(yr, gr, tau)
+    })
 }

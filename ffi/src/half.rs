@@ -13,6 +13,8 @@
 use crate::ptr::{disjoint, span, Region};
 use crate::{core_err, run};
 use hs_core::half::{self as h, Bf16, Half, F16};
+#[cfg(feature = "std")]
+use hs_core::internal::rows;
 
 /// `y = round(Π(widen(x)/τ))`, out of place (`x`, `y` disjoint): the SIMD half forward in the
 /// std build (`scratch` for its widened copy, when it needs one), the core's half passes
@@ -113,32 +115,17 @@ fn forward_rows<H: Half + Send + Sync>(
         let scratch = &mut std::vec::Vec::new();
         if ry.same(&rx) {
             // SAFETY: one buffer, no other slice of it exists.
-            let mut xy = unsafe { ry.slice_mut() };
+            let xy = unsafe { ry.slice_mut() };
             h::check_rows_half(xy, rows * n, n, ks, tau).map_err(core_err)?;
-            for &kr in ks {
-                let Some((r, rest)) = core::mem::take(&mut xy).split_at_mut_checked(n) else {
-                    break;
-                };
-                forward_in(r, kr, tau, scratch)?;
-                xy = rest;
-            }
-            return Ok(());
+            return rows::with_k_in_place(xy, n, ks, |r, kr| forward_in(r, kr, tau, scratch));
         }
         disjoint(&ry, &[span(&rx)])?;
         // SAFETY: y overlaps neither x nor k.
-        let (mut xs, mut ys) = unsafe { (rx.slice(), ry.slice_mut()) };
+        let (xs, ys) = unsafe { (rx.slice(), ry.slice_mut()) };
         h::check_rows_half(xs, ys.len(), n, ks, tau).map_err(core_err)?;
-        for &kr in ks {
-            let (Some((xr, xt)), Some((yr, yt))) = (
-                xs.split_at_checked(n),
-                core::mem::take(&mut ys).split_at_mut_checked(n),
-            ) else {
-                break;
-            };
-            forward_out(xr, kr, tau, yr, scratch)?;
-            (xs, ys) = (xt, yt);
-        }
-        Ok(())
+        rows::with_k(xs, n, ks, ys, |xr, kr, yr| {
+            forward_out(xr, kr, tau, yr, scratch)
+        })
     }
 }
 
