@@ -20,6 +20,8 @@
 //! python3 simd/bench-table.py
 //! ```
 //!
+//! `HS_BENCH_THREADS=1,2,4,16` times other thread counts (ids `c-Nt`; default `1,2`).
+//!
 //! Without the library (or on a system without `dlopen`) the benchmarks are skipped with a
 //! message.
 
@@ -98,6 +100,12 @@ fn bench_abi(c: &mut Criterion) {
     let Some(lib) = load() else {
         return;
     };
+    // thread counts to time: `HS_BENCH_THREADS=1,2,4,16` (default 1,2)
+    let counts: Vec<usize> = std::env::var("HS_BENCH_THREADS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|t| t.trim().parse().ok()).collect())
+        .filter(|v: &Vec<usize>| !v.is_empty())
+        .unwrap_or_else(|| vec![1, 2]);
     for (rows, n) in SHAPES {
         let e = rows * n;
         let shape = format!("{rows}x{n}");
@@ -123,7 +131,7 @@ fn bench_abi(c: &mut Criterion) {
         let mut g = c.benchmark_group(format!("abi-forward/{shape}"));
         configure(&mut g, e);
         g.throughput(Throughput::Elements(e as u64));
-        for t in [1usize, 2] {
+        for &t in &counts {
             (lib.threads)(t);
             g.bench_function(format!("c-{t}t"), |b| {
                 b.iter(|| fwd(black_box(&x), black_box(&mut y)))
@@ -136,7 +144,7 @@ fn bench_abi(c: &mut Criterion) {
         let mut g = c.benchmark_group(format!("abi-backward/{shape}"));
         configure(&mut g, e);
         g.throughput(Throughput::Elements(e as u64));
-        for t in [1usize, 2] {
+        for &t in &counts {
             (lib.threads)(t);
             g.bench_function(format!("c-{t}t"), |b| {
                 b.iter(|| vjp(black_box(&y0), black_box(&gin), black_box(&mut gx)))
