@@ -50,6 +50,17 @@ pub trait Element: Real {
     #[cfg(target_arch = "aarch64")]
     type Neon: crate::isa::Lanes<T = Self>;
 
+    /// `Some(x)` when this is `f32` (the short-row solver's vector loads and stores).
+    #[doc(hidden)]
+    fn as_f32(_x: &[Self]) -> Option<&[f32]> {
+        None
+    }
+    /// `Some(x)` when this is `f32`.
+    #[doc(hidden)]
+    fn as_f32_mut(_x: &mut [Self]) -> Option<&mut [f32]> {
+        None
+    }
+
     /// Σz, min z, max z, finiteness of `z`.
     fn stats(k: Kernels, x: &[Self], s: Self) -> Stats<Self> {
         dispatch!(k, stats(x, s), ScalarPasses::new(x, s).stats())
@@ -206,6 +217,12 @@ impl Element for f32 {
     type Avx2 = crate::isa::avx2::F32x8;
     #[cfg(target_arch = "aarch64")]
     type Neon = crate::isa::neon::F32x4;
+    fn as_f32(x: &[f32]) -> Option<&[f32]> {
+        Some(x)
+    }
+    fn as_f32_mut(x: &mut [f32]) -> Option<&mut [f32]> {
+        Some(x)
+    }
 }
 
 impl Element for f64 {

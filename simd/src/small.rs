@@ -118,6 +118,25 @@ pub(crate) unsafe trait Ops: Copy {
     unsafe fn sub_i(a: Self::I, b: Self::I) -> Self::I;
     /// `round_ties_even(d·2^24)` as `i32`, `i32::MIN` when out of range or NaN (`cvtps2dq`).
     unsafe fn fixed(d: Self::V) -> Self::I;
+    /// `out[i][j] = rows[j][i]` for `i < out.len()` (each row holds at least `out.len()`
+    /// values): rows into lanes.
+    unsafe fn rows_in(rows: &[&[f32]; LANES], out: &mut [Lane]) {
+        for (i, o) in out.iter_mut().enumerate() {
+            for (v, r) in o.iter_mut().zip(rows) {
+                *v = r.get(i).copied().unwrap_or(0.0);
+            }
+        }
+    }
+    /// `rows[j][i] = v[i][j]` for the rows given (each at least `v.len()` long): lanes into rows.
+    unsafe fn rows_out(v: &[Lane], rows: &mut [Option<&mut [f32]>; LANES]) {
+        for (j, r) in rows.iter_mut().enumerate() {
+            if let Some(r) = r {
+                for (o, l) in r.iter_mut().zip(v) {
+                    *o = l[j];
+                }
+            }
+        }
+    }
     unsafe fn or(a: Self::I, b: Self::I) -> Self::I;
     /// `a | (m & b)`, bitwise.
     unsafe fn or_v(a: Self::V, m: Self::I, b: Self::V) -> Self::V;
@@ -671,11 +690,25 @@ unsafe fn block_body<O: Ops, T: Element>(
     let zt = &mut zt[..n * groups];
     let mut out = [Row::default(); BLOCK];
     let s = scale.to_f64() as f32;
-    // Transpose into lanes: row r is lane r % LANES of group r / LANES (unused lanes: zeros).
-    for (r, xr) in x.chunks_exact(n).take(rows).enumerate() {
-        let g = &mut zt[(r / LANES) * n..][..n];
-        for (zi, &v) in g.iter_mut().zip(xr) {
-            zi[r % LANES] = v.to_f64() as f32;
+    // Transpose into lanes: row r is lane r % LANES of group r / LANES (the unused lanes of
+    // the last group repeat its last row, and are not live).
+    match T::as_f32(x) {
+        Some(xf) => {
+            for (g, zg) in zt.chunks_exact_mut(n).enumerate() {
+                let last = (rows - g * LANES).min(LANES) - 1;
+                let rs: [&[f32]; LANES] =
+                    core::array::from_fn(|j| &xf[(g * LANES + j.min(last)) * n..][..n]);
+                // SAFETY: the caller guarantees `O`'s features.
+                unsafe { O::rows_in(&rs, zg) };
+            }
+        }
+        None => {
+            for (r, xr) in x.chunks_exact(n).take(rows).enumerate() {
+                let g = &mut zt[(r / LANES) * n..][..n];
+                for (zi, &v) in g.iter_mut().zip(xr) {
+                    zi[r % LANES] = v.to_f64() as f32;
+                }
+            }
         }
     }
     let nf = n as f64;
@@ -709,6 +742,20 @@ unsafe fn block_body<O: Ops, T: Element>(
         }
         g0.finish(z0, 0, rows, ks, &fill, steps, &mut out);
         g1.finish(z1, 1, rows, ks, &fill, steps, &mut out);
+    }
+    if let Some(yf) = T::as_f32_mut(y) {
+        let mut it = yf.chunks_exact_mut(n).take(rows).zip(out.iter());
+        for zg in zt.chunks_exact(n) {
+            let mut rs: [Option<&mut [f32]>; LANES] = Default::default();
+            for slot in rs.iter_mut() {
+                if let Some((yr, o)) = it.next() {
+                    *slot = o.ok.then_some(yr);
+                }
+            }
+            // SAFETY: the caller guarantees `O`'s features.
+            unsafe { O::rows_out(zg, &mut rs) };
+        }
+        return out;
     }
     for (r, yr) in y.chunks_exact_mut(n).take(rows).enumerate() {
         if out[r].ok {

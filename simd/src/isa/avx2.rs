@@ -727,6 +727,60 @@ unsafe impl crate::small::Ops for Small {
         unsafe { _mm256_cvtps_epi32(_mm256_mul_ps(d, _mm256_set1_ps(16_777_216.0))) }
     }
     #[inline(always)]
+    unsafe fn rows_in(rows: &[&[f32]; 8], out: &mut [crate::small::Lane]) {
+        let n = out.len();
+        if n < 8 || rows.iter().any(|r| r.len() < n) {
+            // SAFETY: the portable definition needs no feature.
+            return unsafe { <crate::small::Portable as crate::small::Ops>::rows_in(rows, out) };
+        }
+        // 8×8 tiles at columns 0, 8, 16, … and a last one ending at n (overlapping the one
+        // before when n is not a multiple of 8: it rewrites the same values)
+        let mut c = 0;
+        loop {
+            let at = c.min(n - 8);
+            // SAFETY: AVX2; each row holds at least n ≥ at + 8 floats.
+            unsafe {
+                let mut t: [__m256; 8] =
+                    core::array::from_fn(|j| _mm256_loadu_ps(rows[j].as_ptr().add(at)));
+                <F32x8 as crate::isa::Lanes>::transpose_tile(&mut t);
+                for (o, v) in out[at..at + 8].iter_mut().zip(t) {
+                    _mm256_storeu_ps(o.as_mut_ptr(), v);
+                }
+            }
+            if at + 8 >= n {
+                break;
+            }
+            c += 8;
+        }
+    }
+    #[inline(always)]
+    unsafe fn rows_out(v: &[crate::small::Lane], rows: &mut [Option<&mut [f32]>; 8]) {
+        let n = v.len();
+        if n < 8 || rows.iter().flatten().any(|r| r.len() < n) {
+            // SAFETY: the portable definition needs no feature.
+            return unsafe { <crate::small::Portable as crate::small::Ops>::rows_out(v, rows) };
+        }
+        let mut c = 0;
+        loop {
+            let at = c.min(n - 8);
+            // SAFETY: AVX2; `v` holds n ≥ at + 8 lanes, each given row at least n floats.
+            unsafe {
+                let mut t: [__m256; 8] =
+                    core::array::from_fn(|i| _mm256_loadu_ps(v[at + i].as_ptr()));
+                <F32x8 as crate::isa::Lanes>::transpose_tile(&mut t);
+                for (r, tv) in rows.iter_mut().zip(t) {
+                    if let Some(r) = r {
+                        _mm256_storeu_ps(r.as_mut_ptr().add(at), tv);
+                    }
+                }
+            }
+            if at + 8 >= n {
+                break;
+            }
+            c += 8;
+        }
+    }
+    #[inline(always)]
     unsafe fn or(a: __m256i, b: __m256i) -> __m256i {
         // SAFETY: AVX2.
         unsafe { _mm256_or_si256(a, b) }
