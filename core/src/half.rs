@@ -236,8 +236,8 @@ fn refined_half<H: Half>(
     scale: f32,
     sol: &Solution<f32>,
 ) -> Result<Option<Refined<f32>>, Error> {
-    match crate::frame::shift_for(sol, tau) {
-        Some(c) => refine_mapped(x, |v: H| v.to_f32(), k, tau, scale, sol, c).map(Some),
+    match crate::frame::shift_for(sol, tau, scale) {
+        Some(sh) => refine_mapped(x, |v: H| v.to_f32(), k, sol, &sh).map(Some),
         None => Ok(None),
     }
 }
@@ -275,11 +275,12 @@ fn project_one<H: Half>(x: H, scale: f32, fill: Fill, lambda: f32) -> H {
 }
 
 /// One output in the shifted frame: `clip(fl(v·s) − λ, 0, 1)` with `v` the shifted widened
-/// input (`±∞` masks map to sentinels that give exact 0 and 1), rounded to the storage type.
+/// input (`±∞` masks map to sentinels that give exact 0 and 1) and `s` the frame's scale,
+/// rounded to the storage type.
 #[cfg(not(target_os = "none"))]
 #[inline(always)]
-fn project_shifted<H: Half>(x: H, scale: f32, r: &Refined<f32>) -> H {
-    H::from_f32((r.value(x.to_f32()) * scale - r.sol.lambda).clip01())
+fn project_shifted<H: Half>(x: H, r: &Refined<f32>) -> H {
+    H::from_f32((r.value(x.to_f32()) * r.scale() - r.sol.lambda).clip01())
 }
 
 /// [`crate::soft_binary_argmax`] on half-precision data: `y = round(Π_Δ(n,k)(widen(x)/τ))`,
@@ -300,7 +301,7 @@ pub fn soft_binary_argmax_half<H: Half>(
     #[cfg(not(target_os = "none"))]
     if let Some(r) = refined_half(x, k, tau, scale, &sol)? {
         for (o, &v) in y.iter_mut().zip(x) {
-            *o = project_shifted(v, scale, &r);
+            *o = project_shifted(v, &r);
         }
         return Ok(r.projection(&sol));
     }
@@ -323,7 +324,7 @@ pub fn soft_binary_argmax_half_in_place<H: Half>(
     #[cfg(not(target_os = "none"))]
     if let Some(r) = refined_half(x, k, tau, scale, &sol)? {
         for v in x.iter_mut() {
-            *v = project_shifted(*v, scale, &r);
+            *v = project_shifted(*v, &r);
         }
         return Ok(r.projection(&sol));
     }
@@ -599,18 +600,27 @@ pub fn hypersimplex_loss_half<H: Half>(
         None => (sol.lambda, None),
     };
     #[cfg(not(target_os = "none"))]
+    let vscale = frame.map_or(scale, |r| r.scale);
+    #[cfg(not(target_os = "none"))]
     let widen1 = |a: H| match frame {
         Some(r) => r.apply(a.to_f32()),
         None => a.to_f32(),
     };
     #[cfg(target_os = "none")]
-    let (lam, widen1) = (sol.lambda, |a: H| a.to_f32());
+    let (lam, widen1, vscale) = (sol.lambda, |a: H| a.to_f32(), scale);
     let pairs = x.iter().zip(target).map(|(&a, &b)| (widen1(a), b.to_f32()));
-    let res = residual(pairs, scale, lam);
+    let res = residual(pairs, vscale, lam);
     if let Some(g) = grad_x {
         let mean = res.mean::<f32>();
         for ((gi, &xi), &ti) in g.iter_mut().zip(x).zip(target) {
-            *gi = H::from_f32(grad_entry(widen1(xi), ti.to_f32(), scale, lam, mean, scale));
+            *gi = H::from_f32(grad_entry(
+                widen1(xi),
+                ti.to_f32(),
+                vscale,
+                lam,
+                mean,
+                scale,
+            ));
         }
     }
     Ok(loss_value(
@@ -756,21 +766,21 @@ fn multiclass_half<H: Half>(
         gather(logits, classes, c, col);
         let kc = class_k(k, labels, c);
         let (sol, _) = solved::<f32, true>(col, kc, tau)?;
-        if let Some(out) = lambda.as_deref_mut().and_then(|l| l.get_mut(c)) {
-            *out = f64::from(sol.lambda);
-        }
         // as the `f32` loss: the shifted frame where λ is large (issue 13)
-        let lam = column_frame(col, kc, tau, scale, &sol)?;
+        let (lam, vscale, first) = column_frame(col, kc, tau, scale, &sol)?;
+        if let Some(out) = lambda.as_deref_mut().and_then(|l| l.get_mut(c)) {
+            *out = f64::from(first);
+        }
         let col = &*col;
         let onehot = |l: u32| if l as usize == c { 1.0f32 } else { 0.0 };
         let pairs = col.iter().copied().zip(labels.iter().map(|&l| onehot(l)));
-        let res = residual(pairs, scale, lam);
+        let res = residual(pairs, vscale, lam);
         sq += <S as SolverFloat>::from_f64(res.sq);
         if let Some(g) = grad.as_deref_mut() {
             let mean = res.mean::<f32>();
             let cells = g.iter_mut().skip(c).step_by(classes);
             for ((gi, &xi), &l) in cells.zip(col).zip(labels) {
-                *gi = H::from_f32(grad_entry(xi, onehot(l), scale, lam, mean, factor));
+                *gi = H::from_f32(grad_entry(xi, onehot(l), vscale, lam, mean, factor));
             }
         }
     }
