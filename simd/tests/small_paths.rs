@@ -460,3 +460,77 @@ fn checks_are_able_to_fail() {
     assert_eq!(reference(&[2.0, 0.0], 1.0), vec![1.0, 0.0]);
     assert_eq!(reference(&[0.5, 0.5], 1.0), vec![0.5, 0.5]);
 }
+
+/// Short f32 rows whose λ is huge (ties and near-ties at `|x| ~ 1e12` with a small τ, the
+/// fuzzer's case: λ ≈ −1.3e15, where the short solver's `f64` Newton point missed the piece
+/// and gave Σy = 7 for k = 8): every path and row layout is within 4ε₃₂ of the exact
+/// projection of `x/τ`, computed in the frame of an entry near the free range (`x_i − x_j` is
+/// exact in f64 for f32 data of one binade), and the rows, columns and single-vector entry points agree.
+#[test]
+fn short_rows_at_huge_lambda_are_exact() {
+    let mut rng = Rng(77);
+    for &(base, tau) in &[
+        (-8.25e12f32, 0.0063f32),
+        (3.0e9, 1e-3),
+        (1.0e20, 0.5),
+        (-2.0e5, 1e-4),
+        // λ inside the short solver's window, near its edge (|λ| ≈ 6e4)
+        (60.0, 1e-3),
+        (-65.0, 1e-3),
+    ] {
+        let ulp = {
+            let b = base.abs();
+            f32::from_bits(b.to_bits() + 1) - b
+        };
+        for n in [2usize, 10, 38, 100, 128] {
+            let rows = 24;
+            let x: Vec<f32> = (0..rows * n)
+                .map(|i| {
+                    // mostly ties at `base`, the rest a few ulps apart (then |x_i − x_j|/τ
+                    // spans several units: free entries, zeros and ones)
+                    if i % 3 == 0 {
+                        base
+                    } else {
+                        base + ulp * (rng.below(9) as f32 - 4.0)
+                    }
+                })
+                .collect();
+            let ks: Vec<f64> = (0..rows)
+                .map(|r| match r % 3 {
+                    0 => (n as f64 * 0.2).round().max(1.0).min(n as f64),
+                    1 => n as f64 * 0.437,
+                    _ => 0.5,
+                })
+                .collect();
+            for kern in all_kernels() {
+                let mut y = vec![7.0f32; rows * n];
+                kern.soft_binary_argmax_rows(&x, rows, n, RowK::PerRow(&ks), tau, &mut y)
+                    .unwrap();
+                for r in 0..rows {
+                    let (xr, yr) = (&x[r * n..][..n], &y[r * n..][..n]);
+                    // solve once in the frame of x_0, then again in the frame of the entry
+                    // nearest the free range (small values there: no f64 rounding that counts)
+                    let frame = |c: f64| -> Vec<f64> {
+                        xr.iter().map(|&v| (v as f64 - c) / tau as f64).collect()
+                    };
+                    let z = frame(xr[0] as f64);
+                    let first = reference(&z, ks[r]);
+                    let j = (0..n)
+                        .min_by(|&a, &b| (first[a] - 0.5).abs().total_cmp(&(first[b] - 0.5).abs()))
+                        .unwrap();
+                    let want = reference(&frame(xr[j] as f64), ks[r]);
+                    let what = format!("{} base={base} τ={tau} n={n} row {r}", kern.path());
+                    for (a, w) in yr.iter().zip(&want) {
+                        assert!(
+                            (*a as f64 - w).abs() <= 4.0 * f32::EPSILON as f64,
+                            "{what}: y={a} want {w}"
+                        );
+                    }
+                    let mut one = vec![7.0f32; n];
+                    kern.soft_binary_argmax(xr, ks[r], tau, &mut one).unwrap();
+                    assert!(bits(&one) == bits(yr), "{what}: single ≠ row");
+                }
+            }
+        }
+    }
+}
