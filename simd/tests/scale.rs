@@ -102,18 +102,23 @@ fn working_set_every_path_and_thread_count() {
 fn lines<T: Element>(name: &str) {
     for &mag in exact::MAGS {
         let cases = exact::cases(3 * 700, mag, 5).into_iter().step_by(5);
-        line_cases::<T>(&format!("{name} |x/τ|≈{mag}"), cases, exact::project);
+        line_cases::<T>(
+            &format!("{name} |x/τ|≈{mag}"),
+            (3, 700),
+            cases,
+            exact::project,
+        );
     }
 }
 
-/// The body of [`lines`]: every case as a 3 × 700 matrix of rows and a 700 × 3 one of
+/// The body of [`lines`]: every case as a `rows × n` matrix of rows and an `n × rows` one of
 /// columns, each line against `reference(x, τ, k)`.
 fn line_cases<T: Element>(
     name: &str,
+    (rows, n): (usize, usize),
     cases: impl Iterator<Item = exact::Case>,
     reference: fn(&[f64], f64, f64) -> Vec<f64>,
 ) {
-    let (rows, n) = (3usize, 700usize);
     for case in cases {
         let x: Vec<T> = case.x.iter().map(|&v| T::from_f64(v)).collect();
         let tau = T::from_f64(case.tau);
@@ -489,10 +494,14 @@ fn huge_tau_vectors_every_path() {
 }
 
 fn huge_tau_lines<T: Element>(name: &str) {
-    let cases = exact::huge_tau_cases(3 * 700, T::MAX.to_f64(), 5)
-        .into_iter()
-        .step_by(3);
-    line_cases::<T>(&format!("{name} τ > MAX/64"), cases, exact::project_huge);
+    // 3 × 700, and 40 rows of 37 (f32: the short-row solver)
+    for (rows, n) in [(3, 700), (40, 37)] {
+        let cases = exact::huge_tau_cases(rows * n, T::MAX.to_f64(), 5)
+            .into_iter()
+            .step_by(3);
+        let name = format!("{name} τ > MAX/64");
+        line_cases::<T>(&name, (rows, n), cases, exact::project_huge);
+    }
 }
 
 #[test]
