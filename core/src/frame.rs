@@ -24,11 +24,11 @@
 //! range, and `fl(1/τ)` is subnormal above about `MAX/4` (its relative error up to `2^-21` for
 //! `f32`). The first shift then also pre-scales: `v_i = x_i·2^-8 − c` ([`PRE`], exact for normal
 //! `x_i`), solved with `τ' = τ·2^-8` (exact) and `s' = fl(1/τ')`, a normal float; `b(τ')/τ' ≥ 64`.
-//! Such τ always take the re-solve (with `c = 0` when λ is already in the window), from the
-//! solver's own start in the pre-scaled frame: the first solve's λ, over `fl(x·fl(1/τ))`, is
-//! not reproduced bit for bit by every kernel path when `fl(1/τ)` is subnormal, so nothing that
-//! follows depends on it ([`Refined::lambda0`] is reported instead). Later shifts work in the
-//! pre-scaled frame's units. [`Replay::scale`] (or [`Refined::scale`]) is the scale every
+//! Such τ always take the re-solve, with `c = 0` and from the solver's own start in the
+//! pre-scaled frame: the first solve's λ, over `fl(x·fl(1/τ))`, is not reproduced bit for bit
+//! by every kernel path when `fl(1/τ)` is subnormal, so nothing that follows depends on it
+//! ([`Refined::lambda0`] is reported instead); where the pre-scaled frame's λ lies outside the
+//! window, the ordinary shifts follow, in that frame's units. [`Replay::scale`] (or [`Refined::scale`]) is the scale every
 //! write in the frame uses; the gradient factor stays `fl(1/τ)`.
 
 use crate::error::Error;
@@ -110,8 +110,8 @@ pub fn offset<T: Real>(lambda: T, tau: T) -> Option<T> {
 
 /// The first shift ([`Shift`]) of a solution `sol` found with `scale = fl(1/τ)`, or `None`
 /// when the solution is already accurate: no free entries possible (`k` at an end), or λ in
-/// [`WINDOW`] with τ ≤ `MAX/64`. Where τ > `MAX/64` there is always a shift (the pre-scale,
-/// with `c = 0` when λ is in the window).
+/// [`WINDOW`] with τ ≤ `MAX/64`. Where τ > `MAX/64` there is always a shift: the pre-scale,
+/// with `c = 0` (see [`HUGE_TAU`]).
 #[inline(always)]
 pub fn shift_for<T: Real>(sol: &Solution<T>, tau: T, scale: T) -> Option<Shift<T>> {
     if sol.fill != Fill::Clip {
@@ -124,7 +124,7 @@ pub fn shift_for<T: Real>(sol: &Solution<T>, tau: T, scale: T) -> Option<Shift<T
 #[inline(always)]
 pub fn shift_at<T: Real>(lambda: T, tau: T, scale: T) -> Option<Shift<T>> {
     if !(tau.to_f64() <= T::MAX.to_f64() * HUGE_TAU) {
-        return Some(huge(lambda, tau));
+        return Some(huge(tau));
     }
     offset(lambda, tau).map(|c| Shift {
         c,
@@ -136,13 +136,15 @@ pub fn shift_at<T: Real>(lambda: T, tau: T, scale: T) -> Option<Shift<T>> {
 }
 
 /// The pre-scaled first shift for τ > `MAX/64` (out of line: the ordinary path never runs it).
+/// `c = 0`: the first solve's λ (over a possibly subnormal `fl(1/τ)`) is not the same on every
+/// kernel path, so nothing depends on it; the pre-scaled frame's own λ decides any further shift.
 #[inline(never)]
 #[cold]
-fn huge<T: Real>(lambda: T, tau: T) -> Shift<T> {
+fn huge<T: Real>(tau: T) -> Shift<T> {
     let pre = T::from_f64(PRE);
     let t = tau * pre;
     Shift {
-        c: offset(lambda, t).unwrap_or(T::ZERO),
+        c: T::ZERO,
         pre,
         tau: t,
         scale: T::ONE / t,

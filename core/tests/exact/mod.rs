@@ -302,7 +302,7 @@ pub fn beyond_one_over_eps(
 
 /// The divisors `d` of the huge temperatures τ = `MAX/d` the tests cover (issue 13: τ above
 /// `MAX/64`, where `|x/τ| < 64`, `fl(1/τ)` may be subnormal and the plain shift is unsafe).
-pub const HUGE_TAU_DIVS: &[f64] = &[60.0, 8.0, 2.0, 1.0];
+pub const HUGE_TAU_DIVS: &[f64] = &[60.0, 8.0, 3.9, 2.0, 1.0];
 
 /// Inputs of length `n` with τ = `max/d` (`max`: the element type's largest float, as `f64`)
 /// for each `d` of [`HUGE_TAU_DIVS`] and `x/τ` near `±0.6·d` (λ up to about ±40, far outside
