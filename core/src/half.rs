@@ -30,11 +30,11 @@ mod convert;
 pub use convert::{bf16_to_f32, f16_to_f32, f32_to_bf16, f32_to_f16, F16_OVERFLOW};
 
 use crate::error::Error;
-use crate::forward::{solved, Projection, SAMPLE_FROM, SAMPLE_SIZE};
+use crate::forward::{Projection, SAMPLE_FROM, SAMPLE_SIZE};
 #[cfg(not(target_os = "none"))]
 use crate::frame::{refine_mapped, Refined};
 use crate::kernel::{MappedPasses, ScalarPasses, Source};
-use crate::loss::{column_frame, grad_entry, residual, ClassK, Reduction};
+use crate::loss::{grad_entry, residual, ClassK, Reduction};
 use crate::real::{Real, SolverFloat, SumAcc};
 use crate::solve::{solve, Fill, Solution};
 use crate::validate;
@@ -74,62 +74,47 @@ pub struct Bf16(pub u16);
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct F16(pub u16);
 
-impl sealed::Sealed for Bf16 {}
-impl sealed::Sealed for F16 {}
+/// `impl Half` for a 16-bit storage type: `ONE`'s bit pattern, `OVERFLOW`, the `+∞` pattern
+/// (NaN patterns have a larger magnitude) and the two conversions of `convert`.
+macro_rules! impl_half {
+    ($t:ident, one: $one:expr, overflow: $overflow:expr, inf: $inf:expr,
+     widen: $widen:ident, round: $round:ident) => {
+        impl sealed::Sealed for $t {}
 
-impl Half for Bf16 {
-    const ZERO: Self = Bf16(0);
-    const ONE: Self = Bf16(0x3f80);
-    // the midpoint between the largest finite bf16 and 2^128 ties to the even pattern, ∞
-    // (2 − 2^-8)·2^127, the f32 pattern 0x7f7f_8000 (checked in the tests)
-    const OVERFLOW: f32 = 3.396_177_5e38;
-    #[inline(always)]
-    fn to_bits(self) -> u16 {
-        self.0
-    }
-    #[inline(always)]
-    fn from_bits(bits: u16) -> Self {
-        Bf16(bits)
-    }
-    #[inline(always)]
-    fn to_f32(self) -> f32 {
-        bf16_to_f32(self.0)
-    }
-    #[inline(always)]
-    fn from_f32(v: f32) -> Self {
-        Bf16(f32_to_bf16(v))
-    }
-    #[inline(always)]
-    fn is_nan(self) -> bool {
-        self.0 & 0x7fff > 0x7f80
-    }
+        impl Half for $t {
+            const ZERO: Self = $t(0);
+            const ONE: Self = $t($one);
+            const OVERFLOW: f32 = $overflow;
+            #[inline(always)]
+            fn to_bits(self) -> u16 {
+                self.0
+            }
+            #[inline(always)]
+            fn from_bits(bits: u16) -> Self {
+                $t(bits)
+            }
+            #[inline(always)]
+            fn to_f32(self) -> f32 {
+                $widen(self.0)
+            }
+            #[inline(always)]
+            fn from_f32(v: f32) -> Self {
+                $t($round(v))
+            }
+            #[inline(always)]
+            fn is_nan(self) -> bool {
+                self.0 & 0x7fff > $inf
+            }
+        }
+    };
 }
 
-impl Half for F16 {
-    const ZERO: Self = F16(0);
-    const ONE: Self = F16(0x3c00);
-    const OVERFLOW: f32 = F16_OVERFLOW;
-    #[inline(always)]
-    fn to_bits(self) -> u16 {
-        self.0
-    }
-    #[inline(always)]
-    fn from_bits(bits: u16) -> Self {
-        F16(bits)
-    }
-    #[inline(always)]
-    fn to_f32(self) -> f32 {
-        f16_to_f32(self.0)
-    }
-    #[inline(always)]
-    fn from_f32(v: f32) -> Self {
-        F16(f32_to_f16(v))
-    }
-    #[inline(always)]
-    fn is_nan(self) -> bool {
-        self.0 & 0x7fff > 0x7c00
-    }
-}
+// OVERFLOW: the midpoint between the largest finite bf16 and 2^128 ties to the even pattern,
+// ∞ (2 − 2^-8)·2^127, the f32 pattern 0x7f7f_8000 (checked in the tests)
+impl_half!(Bf16, one: 0x3f80, overflow: 3.396_177_5e38, inf: 0x7f80,
+    widen: bf16_to_f32, round: f32_to_bf16);
+impl_half!(F16, one: 0x3c00, overflow: F16_OVERFLOW, inf: 0x7c00,
+    widen: f16_to_f32, round: f32_to_f16);
 
 /// Widens `src` into `dst` (exact; the common length), a loop the compiler vectorizes.
 pub fn widen<H: Half>(src: &[H], dst: &mut [f32]) {
@@ -715,9 +700,9 @@ fn multiclass_half<H: Half>(
     k: ClassK<'_>,
     tau: f32,
     reduction: Reduction,
-    mut grad: Option<&mut [H]>,
+    grad: Option<&mut [H]>,
     scratch: &mut [f32],
-    mut lambda: Option<&mut [f64]>,
+    lambda: Option<&mut [f64]>,
 ) -> Result<f32, Error> {
     let batch = labels.len();
     let grad_len = grad.as_ref().map(|g| g.len());
@@ -744,50 +729,19 @@ fn multiclass_half<H: Half>(
             crate::mask::check_line(&*col, class_k(k, labels, c), scale)?;
         }
     }
-    if total == 0 {
-        // no entries: every (empty) column has λ = 0
-        if let Some(l) = lambda.as_deref_mut() {
-            l.iter_mut().for_each(|v| *v = 0.0);
-        }
-        return Ok(0.0);
-    }
-    type S = <f32 as Real>::Solver;
-    let factor = match reduction {
-        Reduction::Sum => scale,
-        Reduction::Mean => {
-            f32::from_solver(
-                (<S as SolverFloat>::ONE + <S as SolverFloat>::ONE)
-                    / <S as SolverFloat>::from_usize(total),
-            ) * scale
-        }
-    };
-    let mut sq = <S as SolverFloat>::ZERO;
-    for c in 0..classes {
-        gather(logits, classes, c, col);
-        let kc = class_k(k, labels, c);
-        let (sol, _) = solved::<f32, true>(col, kc, tau)?;
-        // as the `f32` loss: the shifted frame where λ is large (issue 13)
-        let (lam, vscale, first) = column_frame(col, kc, tau, scale, &sol)?;
-        if let Some(out) = lambda.as_deref_mut().and_then(|l| l.get_mut(c)) {
-            *out = f64::from(first);
-        }
-        let col = &*col;
-        let onehot = |l: u32| if l as usize == c { 1.0f32 } else { 0.0 };
-        let pairs = col.iter().copied().zip(labels.iter().map(|&l| onehot(l)));
-        let res = residual(pairs, vscale, lam);
-        sq += <S as SolverFloat>::from_f64(res.sq);
-        if let Some(g) = grad.as_deref_mut() {
-            let mean = res.mean::<f32>();
-            let cells = g.iter_mut().skip(c).step_by(classes);
-            for ((gi, &xi), &l) in cells.zip(col).zip(labels) {
-                *gi = H::from_f32(grad_entry(xi, onehot(l), vscale, lam, mean, factor));
-            }
-        }
-    }
-    Ok(match reduction {
-        Reduction::Sum => loss_value(sq),
-        Reduction::Mean => f32::from_solver(sq / <S as SolverFloat>::from_usize(total)),
-    })
+    crate::loss::columns(
+        logits,
+        H::to_f32,
+        labels,
+        classes,
+        k,
+        (tau, scale, total),
+        reduction,
+        grad,
+        H::from_f32,
+        col,
+        lambda,
+    )
 }
 
 /// The checks of [`soft_binary_argmax_half_rows`] (the order of the C ABI's row functions):
@@ -852,18 +806,9 @@ pub fn soft_binary_argmax_half_rows<H: Half>(
     y: &mut [H],
 ) -> Result<(), Error> {
     check_rows_half(x, y.len(), n, ks, tau)?;
-    let (mut x, mut y) = (x, y);
-    for &k in ks {
-        let (Some((xr, xt)), Some((yr, yt))) = (
-            x.split_at_checked(n),
-            core::mem::take(&mut y).split_at_mut_checked(n),
-        ) else {
-            break;
-        };
-        soft_binary_argmax_half(xr, k, tau, yr)?;
-        (x, y) = (xt, yt);
-    }
-    Ok(())
+    crate::rows::with_k(x, n, ks, y, |xr, k, yr| {
+        soft_binary_argmax_half(xr, k, tau, yr)
+    })
 }
 
 /// [`soft_binary_argmax_half_rows`] in place.
@@ -877,15 +822,9 @@ pub fn soft_binary_argmax_half_rows_in_place<H: Half>(
     tau: f32,
 ) -> Result<(), Error> {
     check_rows_half(x, x.len(), n, ks, tau)?;
-    let mut x = x;
-    for &k in ks {
-        let Some((xr, xt)) = core::mem::take(&mut x).split_at_mut_checked(n) else {
-            break;
-        };
-        soft_binary_argmax_half_in_place(xr, k, tau)?;
-        x = xt;
-    }
-    Ok(())
+    crate::rows::with_k_in_place(x, n, ks, |xr, k| {
+        soft_binary_argmax_half_in_place(xr, k, tau)
+    })
 }
 
 /// The checks of the row-wise VJP: lengths, τ, then every row's data and overflow.
@@ -904,15 +843,7 @@ fn check_vjp_rows_half<H: Half>(
         return Err(Error::LengthMismatch);
     }
     let scale = validate::tau_scale(tau)?;
-    let (mut ys, mut gs) = (y, g);
-    while let (Some((yr, yt)), Some((gr, gt))) = (ys.split_at_checked(n), gs.split_at_checked(n)) {
-        if n == 0 {
-            break;
-        }
-        vjp_mean_half(yr, gr, scale)?;
-        (ys, gs) = (yt, gt);
-    }
-    Ok(())
+    crate::rows::pairs(y, g, n, |yr, gr| vjp_mean_half(yr, gr, scale))
 }
 
 /// [`soft_binary_argmax_vjp_half`] of each row of row-major `y`, `g` (rows of `n`). Every row
@@ -929,19 +860,9 @@ pub fn soft_binary_argmax_vjp_half_rows<H: Half>(
     grad_x: &mut [H],
 ) -> Result<(), Error> {
     check_vjp_rows_half(y, g, grad_x.len(), n, tau)?;
-    if n == 0 {
-        return Ok(());
-    }
-    let (mut y, mut g, mut o) = (y, g, grad_x);
-    while let (Some((yr, yt)), Some((gr, gt)), Some((or, ot))) = (
-        y.split_at_checked(n),
-        g.split_at_checked(n),
-        core::mem::take(&mut o).split_at_mut_checked(n),
-    ) {
-        soft_binary_argmax_vjp_half(yr, gr, tau, or)?;
-        (y, g, o) = (yt, gt, ot);
-    }
-    Ok(())
+    crate::rows::triples(y, g, grad_x, n, |yr, gr, or| {
+        soft_binary_argmax_vjp_half(yr, gr, tau, or)
+    })
 }
 
 /// [`soft_binary_argmax_vjp_half_rows`] in place over `g`.
@@ -955,16 +876,7 @@ pub fn soft_binary_argmax_vjp_half_rows_in_place<H: Half>(
     tau: f32,
 ) -> Result<(), Error> {
     check_vjp_rows_half(y, g, g.len(), n, tau)?;
-    if n == 0 {
-        return Ok(());
-    }
-    let (mut y, mut g) = (y, g);
-    while let (Some((yr, yt)), Some((gr, gt))) = (
-        y.split_at_checked(n),
-        core::mem::take(&mut g).split_at_mut_checked(n),
-    ) {
-        soft_binary_argmax_vjp_half_in_place(yr, gr, tau)?;
-        (y, g) = (yt, gt);
-    }
-    Ok(())
+    crate::rows::pairs_mut(y, g, n, |yr, gr| {
+        soft_binary_argmax_vjp_half_in_place(yr, gr, tau)
+    })
 }

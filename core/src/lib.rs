@@ -55,6 +55,7 @@ mod loss;
 mod mask;
 mod predict;
 mod real;
+mod rows;
 mod sharded;
 mod solve;
 mod topk;
@@ -107,6 +108,10 @@ pub mod internal {
     #[cfg(not(target_os = "none"))]
     pub mod frame {
         pub use crate::frame::*;
+    }
+    /// Row loops over row-major buffers without indexing (the row-wise functions).
+    pub mod rows {
+        pub use crate::rows::*;
     }
     /// Element types, the solver arithmetic and the accumulators.
     pub mod real {

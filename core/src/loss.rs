@@ -314,9 +314,9 @@ fn multiclass<T: Real>(
     k: ClassK<'_>,
     tau: T,
     reduction: Reduction,
-    mut grad: Option<&mut [T]>,
+    grad: Option<&mut [T]>,
     scratch: &mut [T],
-    mut lambda: Option<&mut [f64]>,
+    lambda: Option<&mut [f64]>,
 ) -> Result<T, Error> {
     let batch = labels.len();
     let grad_len = grad.as_ref().map(|g| g.len());
@@ -332,6 +332,47 @@ fn multiclass<T: Real>(
         #[cfg(target_os = "none")]
         return Err(_e);
     }
+    columns(
+        logits,
+        |v| v,
+        labels,
+        classes,
+        k,
+        (tau, scale, total),
+        reduction,
+        grad,
+        |g| g,
+        scratch,
+        lambda,
+    )
+}
+
+/// The column loop of the multiclass loss, after the checks (`total = batch·classes`, `scale =
+/// fl(1/τ)`), for logits stored as `X` and a gradient stored as `G`: each class column `c` is
+/// gathered into `scratch` (`batch` elements) widened by `wide`, solved in `T`
+/// (`p^(c) = Π_Δ(B,k_c)(X[:,c]/τ)`, shifted frame where λ is large), `Σ_b (p^(c)_b − Y[b,c])²`
+/// summed in the solver type, `λ_c` reported in `lambda`, and each gradient entry
+/// `∂L/∂X[b,c]` narrowed to `G` by `narrow`. The `T` loss uses the identity for both, the
+/// half-precision loss (`crate::half`) widens to and rounds from `f32`.
+///
+/// # Errors
+/// [`Error::ScratchTooSmall`]; a column's solve ([`Error::InvalidK`], [`Error::ScaleOverflow`]).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) fn columns<T: Real, X: Copy, G>(
+    logits: &[X],
+    wide: impl Fn(X) -> T,
+    labels: &[u32],
+    classes: usize,
+    k: ClassK<'_>,
+    (tau, scale, total): (T, T, usize),
+    reduction: Reduction,
+    mut grad: Option<&mut [G]>,
+    narrow: impl Fn(T) -> G,
+    scratch: &mut [T],
+    mut lambda: Option<&mut [f64]>,
+) -> Result<T, Error> {
+    let batch = labels.len();
     if total == 0 {
         // No entries: every (empty) column has λ = 0.
         if let Some(l) = lambda.as_deref_mut() {
@@ -350,7 +391,7 @@ fn multiclass<T: Real>(
     for c in 0..classes {
         let mut count = 0usize;
         for ((dst, row), &l) in col.iter_mut().zip(logits.chunks_exact(classes)).zip(labels) {
-            *dst = row.get(c).copied().unwrap_or(T::ZERO);
+            *dst = row.get(c).map_or(T::ZERO, |&v| wide(v));
             count += (l as usize == c) as usize;
         }
         let kc = match k {
@@ -378,7 +419,7 @@ fn multiclass<T: Real>(
             let mean = res.mean::<T>();
             for ((grow, &xi), &l) in g.chunks_exact_mut(classes).zip(col).zip(labels) {
                 if let Some(gi) = grow.get_mut(c) {
-                    *gi = grad_entry(xi, onehot(l), vscale, lam, mean, factor);
+                    *gi = narrow(grad_entry(xi, onehot(l), vscale, lam, mean, factor));
                 }
             }
         }

@@ -7,6 +7,7 @@
 //! `*_rows` functions, every value that could make a row fail, so the row loops here never
 //! fail half way.
 
+use hs_core::internal::rows;
 #[cfg(not(feature = "std"))]
 use hs_core::Real;
 use hs_core::{ClassK, Error, Reduction};
@@ -120,18 +121,7 @@ pub(crate) fn soft_binary_argmax_rows<T: Elem>(
 ) -> Result<(), Error> {
     // `split_at_checked` rather than `chunks_exact`: no division and no panic path at all,
     // which the firmware's link-time no-panic proof checks.
-    let (mut x, mut y) = (x, y);
-    for &k in ks {
-        let (Some((xr, xt)), Some((yr, yt))) = (
-            x.split_at_checked(n),
-            core::mem::take(&mut y).split_at_mut_checked(n),
-        ) else {
-            break;
-        };
-        soft_binary_argmax(xr, k, tau, yr)?;
-        (x, y) = (xt, yt);
-    }
-    Ok(())
+    rows::with_k(x, n, ks, y, |xr, k, yr| soft_binary_argmax(xr, k, tau, yr))
 }
 
 /// Row-wise forward in place (`n > 0`, pre-validated).
@@ -141,15 +131,7 @@ pub(crate) fn soft_binary_argmax_rows_in_place<T: Elem>(
     ks: &[f64],
     tau: T,
 ) -> Result<(), Error> {
-    let mut x = x;
-    for &k in ks {
-        let Some((xr, xt)) = core::mem::take(&mut x).split_at_mut_checked(n) else {
-            break;
-        };
-        soft_binary_argmax_in_place(xr, k, tau)?;
-        x = xt;
-    }
-    Ok(())
+    rows::with_k_in_place(x, n, ks, |xr, k| soft_binary_argmax_in_place(xr, k, tau))
 }
 
 /// Row-wise VJP (`n > 0`, pre-validated).
@@ -161,19 +143,7 @@ pub(crate) fn vjp_rows<T: Elem>(
     tau: T,
     grad_x: &mut [T],
 ) -> Result<(), Error> {
-    if n == 0 {
-        return Ok(());
-    }
-    let (mut y, mut g, mut o) = (y, g, grad_x);
-    while let (Some((yr, yt)), Some((gr, gt)), Some((or, ot))) = (
-        y.split_at_checked(n),
-        g.split_at_checked(n),
-        core::mem::take(&mut o).split_at_mut_checked(n),
-    ) {
-        vjp(yr, gr, tau, or)?;
-        (y, g, o) = (yt, gt, ot);
-    }
-    Ok(())
+    rows::triples(y, g, grad_x, n, |yr, gr, or| vjp(yr, gr, tau, or))
 }
 
 /// Row-wise VJP in place over `g` (`n > 0`, pre-validated).
@@ -183,18 +153,7 @@ pub(crate) fn vjp_rows_in_place<T: Elem>(
     n: usize,
     tau: T,
 ) -> Result<(), Error> {
-    if n == 0 {
-        return Ok(());
-    }
-    let (mut y, mut g) = (y, g);
-    while let (Some((yr, yt)), Some((gr, gt))) = (
-        y.split_at_checked(n),
-        core::mem::take(&mut g).split_at_mut_checked(n),
-    ) {
-        vjp_in_place(yr, gr, tau)?;
-        (y, g) = (yt, gt);
-    }
-    Ok(())
+    rows::pairs_mut(y, g, n, |yr, gr| vjp_in_place(yr, gr, tau))
 }
 
 /// Binary HyperSimplex loss and optional gradient.

@@ -61,10 +61,8 @@ fn vjp_rows<T: backend::Elem>(
         (ys, gs) = (&[], &[]);
     }
     // `split_at_checked`: no panic path (the firmware's link-time no-panic proof).
-    while let (Some((yr, yt)), Some((gr, gt))) = (ys.split_at_checked(n), gs.split_at_checked(n)) {
-        vjp_mean_checked(yr, gr, scale).map_err(core_err)?;
-        (ys, gs) = (yt, gt);
-    }
+    hs_core::internal::rows::pairs(ys, gs, n, |yr, gr| vjp_mean_checked(yr, gr, scale))
+        .map_err(core_err)?;
     // SAFETY: grad_x does not overlap y (checked above).
     let ys = unsafe { ry.slice() };
     if in_place {

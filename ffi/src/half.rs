@@ -13,6 +13,8 @@
 use crate::ptr::{disjoint, span, Region};
 use crate::{core_err, run};
 use hs_core::half::{self as h, Bf16, Half, F16};
+#[cfg(feature = "std")]
+use hs_core::internal::rows;
 
 /// `y = round(Π(widen(x)/τ))`, out of place (`x`, `y` disjoint): the SIMD half forward in the
 /// std build (`scratch` for its widened copy, when it needs one), the core's half passes
@@ -113,32 +115,17 @@ fn forward_rows<H: Half + Send + Sync>(
         let scratch = &mut std::vec::Vec::new();
         if ry.same(&rx) {
             // SAFETY: one buffer, no other slice of it exists.
-            let mut xy = unsafe { ry.slice_mut() };
+            let xy = unsafe { ry.slice_mut() };
             h::check_rows_half(xy, rows * n, n, ks, tau).map_err(core_err)?;
-            for &kr in ks {
-                let Some((r, rest)) = core::mem::take(&mut xy).split_at_mut_checked(n) else {
-                    break;
-                };
-                forward_in(r, kr, tau, scratch)?;
-                xy = rest;
-            }
-            return Ok(());
+            return rows::with_k_in_place(xy, n, ks, |r, kr| forward_in(r, kr, tau, scratch));
         }
         disjoint(&ry, &[span(&rx)])?;
         // SAFETY: y overlaps neither x nor k.
-        let (mut xs, mut ys) = unsafe { (rx.slice(), ry.slice_mut()) };
+        let (xs, ys) = unsafe { (rx.slice(), ry.slice_mut()) };
         h::check_rows_half(xs, ys.len(), n, ks, tau).map_err(core_err)?;
-        for &kr in ks {
-            let (Some((xr, xt)), Some((yr, yt))) = (
-                xs.split_at_checked(n),
-                core::mem::take(&mut ys).split_at_mut_checked(n),
-            ) else {
-                break;
-            };
-            forward_out(xr, kr, tau, yr, scratch)?;
-            (xs, ys) = (xt, yt);
-        }
-        Ok(())
+        rows::with_k(xs, n, ks, ys, |xr, kr, yr| {
+            forward_out(xr, kr, tau, yr, scratch)
+        })
     }
 }
 
@@ -217,20 +204,13 @@ fn loss<H: Half>(
     loss: *mut f32,
     grad_x: *mut u16,
 ) -> Result<(), i32> {
-    let rx = Region::new(x.cast::<H>(), n)?;
-    let rt = Region::new(target.cast::<H>(), n)?;
-    let rl = Region::one(loss)?;
-    let rg = if grad_x.is_null() {
-        None
-    } else {
-        Some(Region::new(grad_x.cast::<H>(), n)?)
-    };
-    let inputs = [span(&rx), span(&rt)];
-    disjoint(&rl, &inputs)?;
-    if let Some(rg) = &rg {
-        disjoint(rg, &inputs)?;
-        disjoint(rg, &[span(&rl)])?;
-    }
+    let (rx, rt, rl, rg) = crate::loss::loss_regions(
+        x.cast::<H>(),
+        target.cast::<H>(),
+        n,
+        loss,
+        grad_x.cast::<H>(),
+    )?;
     // SAFETY: every output region is disjoint from every other region (checked above).
     let (xs, ts) = unsafe { (rx.slice(), rt.slice()) };
     // SAFETY: grad_x is disjoint from both inputs and from loss (checked above).
@@ -256,54 +236,35 @@ fn multiclass<H: Half>(
     grad_logits: *mut u16,
     lambda: Option<*mut f64>,
 ) -> Result<(), i32> {
-    use crate::status::*;
-    use hs_core::{ClassK, Reduction};
-    let rx = Region::new2(logits.cast::<H>(), batch, classes)?;
-    let rlab = Region::new(labels, batch)?;
-    let rk = if k.is_null() {
-        None
-    } else {
-        Some(Region::new(k, classes)?)
-    };
-    let rl = Region::one(loss)?;
-    let rg = if grad_logits.is_null() {
-        None
-    } else {
-        Some(Region::new2(grad_logits.cast::<H>(), batch, classes)?)
-    };
-    let inputs = [span(&rx), span(&rlab), rk.as_ref().map_or((0, 0), span)];
-    disjoint(&rl, &inputs)?;
-    if let Some(rg) = &rg {
-        disjoint(rg, &inputs)?;
-        disjoint(rg, &[span(&rl)])?;
-    }
-    let rlam = match lambda {
-        Some(p) => Some(Region::new(p, classes)?),
-        None => None,
-    };
-    if let Some(r) = &rlam {
-        disjoint(r, &inputs)?;
-        disjoint(r, &[span(&rl), rg.as_ref().map_or((0, 0), span)])?;
-    }
-    let reduction = match reduction {
-        HS_REDUCTION_SUM => Reduction::Sum,
-        HS_REDUCTION_MEAN => Reduction::Mean,
-        _ => return Err(HS_ERR_INVALID_REDUCTION),
-    };
+    use crate::loss::McRegions;
+    use crate::status::HS_ERR_OUT_OF_MEMORY;
+    use hs_core::ClassK;
+    let regions = McRegions::<H, f32>::new(
+        logits.cast::<H>(),
+        labels,
+        batch,
+        classes,
+        k,
+        loss,
+        grad_logits.cast::<H>(),
+    )?;
+    let inputs = regions.outputs_disjoint()?;
+    let rlam = regions.lambda(&inputs, lambda, classes)?;
+    let reduction = crate::loss::reduction(reduction)?;
     let mut scratch = std::vec::Vec::new();
     scratch
         .try_reserve_exact(batch)
         .map_err(|_| HS_ERR_OUT_OF_MEMORY)?;
     scratch.resize(batch, 0.0f32);
     // SAFETY: every output region is disjoint from every other region (checked above).
-    let (xs, ls) = unsafe { (rx.slice(), rlab.slice()) };
-    let ck = match rk {
+    let (xs, ls) = unsafe { (regions.rx.slice(), regions.rlab.slice()) };
+    let ck = match regions.rk {
         None => ClassK::LabelCounts,
         // SAFETY: k is an input; no output overlaps it (checked above).
         Some(r) => ClassK::PerClass(unsafe { r.slice() }),
     };
     // SAFETY: grad_logits is disjoint from every input and from loss (checked above).
-    let gs = rg.map(|r| unsafe { r.slice_mut() });
+    let gs = regions.rg.map(|r| unsafe { r.slice_mut() });
     let value = match rlam {
         // SAFETY: lambda is disjoint from every other argument (checked above).
         Some(r) => h::hypersimplex_loss_multiclass_lambda_half(
@@ -330,7 +291,7 @@ fn multiclass<H: Half>(
     }
     .map_err(core_err)?;
     // SAFETY: `loss` is a checked, non-NULL, aligned element disjoint from every slice.
-    unsafe { rl.write_first(value) };
+    unsafe { regions.rl.write_first(value) };
     Ok(())
 }
 

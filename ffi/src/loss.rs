@@ -8,16 +8,17 @@ use crate::status::*;
 use crate::{core_err, run};
 use hs_core::{ClassK, Reduction};
 
-#[inline]
-fn loss<T: backend::Elem>(
+/// The checked buffers of a binary loss call: `x`, `target`, `loss`, and `grad_x` unless NULL
+/// (each pointer on its own, in argument order, then no output overlapping an input or the
+/// other output). `L` is the loss's type (the element type, or `f32` for half storage).
+#[allow(clippy::type_complexity)]
+pub(crate) fn loss_regions<T, L>(
     x: *const T,
     target: *const T,
     n: usize,
-    k: f64,
-    tau: T,
-    loss: *mut T,
+    loss: *mut L,
     grad_x: *mut T,
-) -> Result<(), i32> {
+) -> Result<(Region<T>, Region<T>, Region<L>, Option<Region<T>>), i32> {
     let rx = Region::new(x, n)?;
     let rt = Region::new(target, n)?;
     let rl = Region::one(loss)?;
@@ -30,6 +31,20 @@ fn loss<T: backend::Elem>(
     if let Some(rg) = &rg {
         disjoint(rg, &[span(&rx), span(&rt), span(&rl)])?;
     }
+    Ok((rx, rt, rl, rg))
+}
+
+#[inline]
+fn loss<T: backend::Elem>(
+    x: *const T,
+    target: *const T,
+    n: usize,
+    k: f64,
+    tau: T,
+    loss: *mut T,
+    grad_x: *mut T,
+) -> Result<(), i32> {
+    let (rx, rt, rl, rg) = loss_regions(x, target, n, loss, grad_x)?;
     // SAFETY: the outputs overlap neither the inputs nor each other.
     let (xs, ts) = unsafe { (rx.slice(), rt.slice()) };
     // SAFETY: grad_x is disjoint from x, target and loss (checked above).
@@ -40,16 +55,17 @@ fn loss<T: backend::Elem>(
     Ok(())
 }
 
-/// The checked buffers of a multiclass call (the unsharded and the sharded one).
-pub(crate) struct McRegions<T> {
+/// The checked buffers of a multiclass call (the unsharded, the sharded and the half one):
+/// logits and gradient of type `T`, the loss of type `L` (`T`, or `f32` for half storage).
+pub(crate) struct McRegions<T, L = T> {
     pub rx: Region<T>,
     pub rlab: Region<u32>,
     pub rk: Option<Region<f64>>,
-    pub rl: Region<T>,
+    pub rl: Region<L>,
     pub rg: Option<Region<T>>,
 }
 
-impl<T> McRegions<T> {
+impl<T, L> McRegions<T, L> {
     /// Checks each pointer on its own (NULL, alignment, size), in argument order.
     pub(crate) fn new(
         logits: *const T,
@@ -57,7 +73,7 @@ impl<T> McRegions<T> {
         batch: usize,
         classes: usize,
         k: *const f64,
-        loss: *mut T,
+        loss: *mut L,
         grad_logits: *mut T,
     ) -> Result<Self, i32> {
         Ok(McRegions {
@@ -93,6 +109,35 @@ impl<T> McRegions<T> {
         }
         Ok(inputs)
     }
+
+    /// The `classes` thresholds of a `_lambda_` call (`None` for the other calls), checked
+    /// against the inputs (`inputs`, from [`McRegions::outputs_disjoint`]), `loss` and the
+    /// gradient.
+    pub(crate) fn lambda(
+        &self,
+        inputs: &[(usize, usize)],
+        lambda: Option<*mut f64>,
+        classes: usize,
+    ) -> Result<Option<Region<f64>>, i32> {
+        let Some(p) = lambda else {
+            return Ok(None);
+        };
+        let r = Region::new(p, classes)?;
+        disjoint(&r, inputs)?;
+        let empty = (0usize, 0usize);
+        disjoint(&r, &[span(&self.rl), self.rg.as_ref().map_or(empty, span)])?;
+        Ok(Some(r))
+    }
+}
+
+/// The C reduction code (`HS_REDUCTION_SUM`, `HS_REDUCTION_MEAN`) as a [`Reduction`];
+/// `HS_ERR_INVALID_REDUCTION` for any other value.
+pub(crate) fn reduction(code: i32) -> Result<Reduction, i32> {
+    match code {
+        HS_REDUCTION_SUM => Ok(Reduction::Sum),
+        HS_REDUCTION_MEAN => Ok(Reduction::Mean),
+        _ => Err(HS_ERR_INVALID_REDUCTION),
+    }
 }
 
 /// Where the multiclass scratch comes from.
@@ -126,6 +171,16 @@ fn multiclass<T: backend::Elem>(
         Scratch::Alloc => None,
     };
     let inputs = regions.outputs_disjoint()?;
+    if let Some(rs) = &rs {
+        disjoint(rs, &inputs)?;
+        let empty = (0usize, 0usize);
+        disjoint(
+            rs,
+            &[span(&regions.rl), regions.rg.as_ref().map_or(empty, span)],
+        )?;
+    }
+    let rlam = regions.lambda(&inputs, lambda, classes)?;
+    let reduction = self::reduction(reduction)?;
     let McRegions {
         rx,
         rlab,
@@ -133,24 +188,6 @@ fn multiclass<T: backend::Elem>(
         rl,
         rg,
     } = regions;
-    let empty = (0usize, 0usize);
-    if let Some(rs) = &rs {
-        disjoint(rs, &inputs)?;
-        disjoint(rs, &[span(&rl), rg.as_ref().map_or(empty, span)])?;
-    }
-    let rlam = match lambda {
-        Some(p) => Some(Region::new(p, classes)?),
-        None => None,
-    };
-    if let Some(r) = &rlam {
-        disjoint(r, &inputs)?;
-        disjoint(r, &[span(&rl), rg.as_ref().map_or(empty, span)])?;
-    }
-    let reduction = match reduction {
-        HS_REDUCTION_SUM => Reduction::Sum,
-        HS_REDUCTION_MEAN => Reduction::Mean,
-        _ => return Err(HS_ERR_INVALID_REDUCTION),
-    };
     // SAFETY: every output region is disjoint from every other region (checked above).
     let (xs, ls) = unsafe { (rx.slice(), rlab.slice()) };
     let ck = match rk {
@@ -175,6 +212,7 @@ fn multiclass<T: backend::Elem>(
             }
             #[cfg(not(feature = "std"))]
             {
+                let _ = rlam;
                 return Err(HS_ERR_NULL_POINTER);
             }
         }

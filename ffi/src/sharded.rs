@@ -9,7 +9,7 @@ use crate::loss::McRegions;
 use crate::ptr::{disjoint, span, Region};
 use crate::status::*;
 use core::ffi::c_void;
-use hs_core::{Allreduce, ClassK, ColumnState, Real, Reduction};
+use hs_core::{Allreduce, ClassK, ColumnState, Real};
 
 /// Sums `len` 64-bit integers element-wise across all shards (ranks), in place, e.g.
 /// `MPI_Allreduce(MPI_IN_PLACE, values, len, MPI_INT64_T, MPI_SUM, comm)`. Returns 0 on
@@ -122,11 +122,7 @@ fn multiclass<T: Real>(
     } = regions;
     // Like a pointer error, an unknown reduction code is refused at once on the rank that has
     // it (two valid codes that differ between ranks are caught by the check: HS_ERR_COLLECTIVE).
-    let red = match reduction {
-        HS_REDUCTION_SUM => Reduction::Sum,
-        HS_REDUCTION_MEAN => Reduction::Mean,
-        _ => return Err(HS_ERR_INVALID_REDUCTION),
-    };
+    let red = crate::loss::reduction(reduction)?;
     let mut states = zeroed(classes, ColumnState::<T>::default())?;
     let mut buf = zeroed(hs_core::multiclass_buf_len(classes), 0i64)?;
     // SAFETY: every output region is disjoint from every other region (checked above).

@@ -22,7 +22,7 @@ use crate::element::Element;
 use crate::ops::vjp_mean;
 use crate::passes::{merge_residual, SimdPasses, BLOCK};
 use crate::platform::Kernels;
-use crate::small::{self, LANES};
+use crate::small;
 
 /// Batches with at least this many elements run on the rayon pool.
 pub const BATCH_PAR_MIN: usize = 1 << 14;
@@ -206,7 +206,7 @@ impl Kernels {
         let project = |(i, (xr, yr)): (usize, (&[T], &mut [T]))| {
             self.project(xr, k.get(i), tau, scale, yr).map(|_| ())
         };
-        if small::applies::<T>(n) {
+        if small::applies::<T>(n, tau) {
             return self.small_rows(x, n, k, scale, tau, y, use_pool(total));
         }
         // After the checks above no row can fail (the solver fails only on non-finite input),
@@ -239,22 +239,11 @@ impl Kernels {
         y: &mut [T],
         pool: bool,
     ) -> Result<(), Error> {
-        let inv = 1.0 / tau.to_f64();
-        let task = LANES * lines_per_task(n * LANES);
+        let task = small::BLOCK * lines_per_task(n * small::BLOCK);
         let run = |(t, (xb, yb)): (usize, (&[T], &mut [T]))| {
             let fallback =
                 |i, xr: &[T], yr: &mut [T]| self.project(xr, k.get(i), tau, scale, yr).map(|_| ());
-            small::rows(
-                self,
-                xb,
-                n,
-                t * task,
-                |i| k.get(i),
-                scale,
-                inv,
-                yb,
-                fallback,
-            )
+            small::rows(self, xb, n, t * task, |i| k.get(i), scale, yb, fallback)
         };
         if pool {
             let (xs, ys) = (x.par_chunks(n * task), y.par_chunks_mut(n * task));
@@ -286,7 +275,7 @@ impl Kernels {
         if total == 0 {
             return Ok(());
         }
-        if small::applies::<T>(rows) {
+        if small::applies::<T>(rows, tau) {
             // Short columns: transposed into rows for the short-row solver (the same bits as
             // each column alone), solved into scratch, then written.
             let (mut xt, mut yt) = (with_room(total)?, zeroed(total)?);
@@ -381,19 +370,18 @@ impl Kernels {
         if n <= small::VJP_SHORT_MAX && small::vjp_inputs_small(y, g, vjp_limit(scale)) {
             // Short rows whose every |y_i| ≤ MAX and |g_i| ≤ limit: no row can fail, so each
             // row's mean and entries in one go (rows in cache), no table of means.
-            let rows_of =
-                |(o, (yr, gr)): (&mut [T], (&[T], &[T]))| small::vjp_row(yr, gr, scale, o);
+            // blocks of rows across lanes (`small::vjp_rows`), each task whole blocks
+            let block = n * small::LANES * lines_per_task(n * small::LANES);
+            let rows_of = |(o, (yr, gr)): (&mut [T], (&[T], &[T]))| {
+                small::vjp_rows(self, yr, gr, n, scale, o)
+            };
             if use_pool(total) {
                 grad_x
-                    .par_chunks_mut(n)
-                    .zip(y.par_chunks(n).zip(g.par_chunks(n)))
-                    .with_min_len(lines_per_task(n))
+                    .par_chunks_mut(block)
+                    .zip(y.par_chunks(block).zip(g.par_chunks(block)))
                     .for_each(rows_of);
             } else {
-                grad_x
-                    .chunks_mut(n)
-                    .zip(y.chunks(n).zip(g.chunks(n)))
-                    .for_each(rows_of);
+                rows_of((grad_x, (y, g)));
             }
             return Ok(());
         }

@@ -16,10 +16,17 @@ fn table<T: Element>(name: &str) {
     let mut bad = None;
     println!("| type | path | entry point | n | |x/τ| | max|y−y*|/ε | max|Σy−k|/ε | bound |Σy−k|/ε = 4(n+1) |");
     for kern in all_kernels() {
-        for (what, n) in [
-            ("vector", 3000usize),
-            ("working set", WORKING_SET_FROM + 1000),
-            ("rows 3×700", 2100),
+        for (what, n, m) in [
+            ("vector", 3000usize, 3000usize),
+            (
+                "working set",
+                WORKING_SET_FROM + 1000,
+                WORKING_SET_FROM + 1000,
+            ),
+            ("rows 3×700", 2100, 700),
+            // the short-row solver (issue 14)
+            ("rows 210×10", 2100, 10),
+            ("rows 21×100", 2100, 100),
         ] {
             for &mag in &[1.0, 1e2, 1e4, 1e6] {
                 let (mut e, mut s) = (0.0f64, 0.0f64);
@@ -30,8 +37,8 @@ fn table<T: Element>(name: &str) {
                     let tau = T::from_f64(case.tau);
                     let xr: Vec<f64> = x.iter().map(|v| v.to_f64()).collect();
                     if what.starts_with("rows") {
-                        let (rows, m) = (3, 700);
-                        let k = (case.k / 3.0).min(m as f64);
+                        let rows = n / m;
+                        let k = (case.k / rows as f64).min(m as f64);
                         let mut y = vec![T::ZERO; n];
                         kern.soft_binary_argmax_rows(&x, rows, m, RowK::All(k), tau, &mut y)
                             .expect("rows");
@@ -53,7 +60,6 @@ fn table<T: Element>(name: &str) {
                         s = s.max(b);
                     }
                 }
-                let m = if what.starts_with("rows") { 700 } else { n };
                 println!(
                     "| {name} | {} | {what} | {n} | {mag:.0e} | {e:.2} | {s:.2} | {} |",
                     kern.path().name(),

@@ -8,17 +8,54 @@ use super::*;
 use crate::half::*;
 use hs_core::half::{bf16_to_f32, f16_to_f32, f32_to_bf16, f32_to_f16};
 
-/// One format: its conversions and its C functions.
+/// `hs_hypersimplex_loss_{bf16,f16}`.
+type Loss =
+    unsafe extern "C" fn(*const u16, *const u16, usize, f64, f32, *mut f32, *mut u16) -> i32;
+/// `hs_hypersimplex_loss_multiclass_{bf16,f16}`.
+#[cfg(feature = "std")]
+type Mc = unsafe extern "C" fn(
+    *const u16,
+    *const u32,
+    usize,
+    usize,
+    *const f64,
+    f32,
+    i32,
+    *mut f32,
+    *mut u16,
+) -> i32;
+/// `hs_hypersimplex_loss_multiclass_lambda_{bf16,f16}`.
+#[cfg(feature = "std")]
+type Mcl = unsafe extern "C" fn(
+    *const u16,
+    *const u32,
+    usize,
+    usize,
+    *const f64,
+    f32,
+    i32,
+    *mut f32,
+    *mut u16,
+    *mut f64,
+) -> i32;
+
+/// One format: its conversions, a NaN pattern and its C functions.
 struct Fmt {
     name: &'static str,
     widen: fn(u16) -> f32,
     round: fn(f32) -> u16,
     ulp_at_one: f32,
+    nan: u16,
     sba: unsafe extern "C" fn(*const u16, usize, f64, f32, *mut u16) -> i32,
     vjp: unsafe extern "C" fn(*const u16, *const u16, usize, f32, *mut u16) -> i32,
     topk: unsafe extern "C" fn(*const u16, usize, usize, *mut u16) -> i32,
     rows: unsafe extern "C" fn(*const u16, usize, usize, *const f64, f32, *mut u16) -> i32,
     vjp_rows: unsafe extern "C" fn(*const u16, *const u16, usize, usize, f32, *mut u16) -> i32,
+    loss: Loss,
+    #[cfg(feature = "std")]
+    mc: Mc,
+    #[cfg(feature = "std")]
+    mcl: Mcl,
 }
 
 const FORMATS: [Fmt; 2] = [
@@ -27,22 +64,34 @@ const FORMATS: [Fmt; 2] = [
         widen: bf16_to_f32,
         round: f32_to_bf16,
         ulp_at_one: 1.0 / 128.0,
+        nan: 0xffc1,
         sba: hs_soft_binary_argmax_bf16,
         vjp: hs_soft_binary_argmax_vjp_bf16,
         topk: hs_binary_argmax_bf16,
         rows: hs_soft_binary_argmax_rows_bf16,
         vjp_rows: hs_soft_binary_argmax_vjp_rows_bf16,
+        loss: hs_hypersimplex_loss_bf16,
+        #[cfg(feature = "std")]
+        mc: hs_hypersimplex_loss_multiclass_bf16,
+        #[cfg(feature = "std")]
+        mcl: hs_hypersimplex_loss_multiclass_lambda_bf16,
     },
     Fmt {
         name: "f16",
         widen: f16_to_f32,
         round: f32_to_f16,
         ulp_at_one: 1.0 / 1024.0,
+        nan: 0x7c01,
         sba: hs_soft_binary_argmax_f16,
         vjp: hs_soft_binary_argmax_vjp_f16,
         topk: hs_binary_argmax_f16,
         rows: hs_soft_binary_argmax_rows_f16,
         vjp_rows: hs_soft_binary_argmax_vjp_rows_f16,
+        loss: hs_hypersimplex_loss_f16,
+        #[cfg(feature = "std")]
+        mc: hs_hypersimplex_loss_multiclass_f16,
+        #[cfg(feature = "std")]
+        mcl: hs_hypersimplex_loss_multiclass_lambda_f16,
     },
 ];
 
@@ -286,7 +335,7 @@ fn half_refusals_leave_outputs_untouched() {
             assert_eq!((f.vjp)(bp, x.as_ptr(), 8, 1.0, bp.add(1)), HS_ERR_OVERLAP);
             // a NaN pattern: error, nothing written
             let mut xn = x.clone();
-            xn[3] = if f.name == "bf16" { 0xffc1 } else { 0x7c01 };
+            xn[3] = f.nan;
             assert_eq!(
                 (f.sba)(xn.as_ptr(), 8, 1.0, 1.0, yp),
                 HS_ERR_NON_FINITE_INPUT
@@ -344,28 +393,17 @@ fn half_refusals_leave_outputs_untouched() {
 #[cfg(feature = "std")] // the multiclass half functions allocate their f32 column
 #[test]
 fn half_multiclass_is_the_rounded_core_loss() {
-    type Mc = unsafe extern "C" fn(
-        *const u16,
-        *const u32,
-        usize,
-        usize,
-        *const f64,
-        f32,
-        i32,
-        *mut f32,
-        *mut u16,
-    ) -> i32;
-    let mcs: [Mc; 2] = [
-        hs_hypersimplex_loss_multiclass_bf16,
-        hs_hypersimplex_loss_multiclass_f16,
-    ];
-    for (f, mc) in FORMATS.iter().zip(mcs) {
+    for f in &FORMATS {
         let (batch, classes) = (50usize, 4usize);
         let x = data(f, batch * classes, 3);
         let xw = wide(f, &x);
         let labels: Vec<u32> = (0..batch as u32)
             .map(|i| (i * 7) % classes as u32)
             .collect();
+        // the half call with this shape, and the f32 scratch call on the widened logits
+        let mc = |x: *const u16, lab: *const u32, k, tau, red, l: *mut f32, g: *mut u16| unsafe {
+            (f.mc)(x, lab, batch, classes, k, tau, red, l, g)
+        };
         let ks = [3.0f64, 10.5, 0.0, 50.0];
         for kp in [null(), ks.as_ptr()] {
             for red in [HS_REDUCTION_SUM, HS_REDUCTION_MEAN] {
@@ -373,22 +411,12 @@ fn half_multiclass_is_the_rounded_core_loss() {
                 let mut g = vec![0u16; batch * classes];
                 let mut gf = vec![0.0f32; batch * classes];
                 let mut scratch = vec![0.0f32; hs_multiclass_scratch_len(batch, classes)];
+                let (xp, lab) = (x.as_ptr(), labels.as_ptr());
+                assert_eq!(mc(xp, lab, kp, 0.5, red, &mut l, g.as_mut_ptr()), HS_OK);
                 unsafe {
-                    let s = mc(
-                        x.as_ptr(),
-                        labels.as_ptr(),
-                        batch,
-                        classes,
-                        kp,
-                        0.5,
-                        red,
-                        &mut l,
-                        g.as_mut_ptr(),
-                    );
-                    assert_eq!(s, HS_OK);
                     let s = hs_hypersimplex_loss_multiclass_scratch_f32(
                         xw.as_ptr(),
-                        labels.as_ptr(),
+                        lab,
                         batch,
                         classes,
                         kp,
@@ -413,51 +441,13 @@ fn half_multiclass_is_the_rounded_core_loss() {
         let bad: Vec<u32> = (0..batch as u32)
             .map(|i| if i == 3 { 9 } else { 0 })
             .collect();
-        unsafe {
-            let gp = g.as_mut_ptr();
-            assert_eq!(
-                mc(
-                    x.as_ptr(),
-                    labels.as_ptr(),
-                    batch,
-                    classes,
-                    null(),
-                    1.0,
-                    0,
-                    null_mut(),
-                    gp
-                ),
-                HS_ERR_NULL_POINTER
-            );
-            assert_eq!(
-                mc(
-                    x.as_ptr(),
-                    labels.as_ptr(),
-                    batch,
-                    classes,
-                    null(),
-                    1.0,
-                    7,
-                    &mut l,
-                    gp
-                ),
-                HS_ERR_INVALID_REDUCTION
-            );
-            assert_eq!(
-                mc(
-                    x.as_ptr(),
-                    bad.as_ptr(),
-                    batch,
-                    classes,
-                    null(),
-                    1.0,
-                    0,
-                    &mut l,
-                    gp
-                ),
-                HS_ERR_LABEL_OUT_OF_RANGE
-            );
-        }
+        let (xp, lab, gp) = (x.as_ptr(), labels.as_ptr(), g.as_mut_ptr());
+        let l_null = null_mut();
+        assert_eq!(mc(xp, lab, null(), 1.0, 0, l_null, gp), HS_ERR_NULL_POINTER);
+        let s = mc(xp, lab, null(), 1.0, 7, &mut l, gp);
+        assert_eq!(s, HS_ERR_INVALID_REDUCTION);
+        let s = mc(xp, bad.as_ptr(), null(), 1.0, 0, &mut l, gp);
+        assert_eq!(s, HS_ERR_LABEL_OUT_OF_RANGE);
         assert_eq!(l, -1.0);
         assert!(g.iter().all(|&v| v == 9));
     }
@@ -466,28 +456,15 @@ fn half_multiclass_is_the_rounded_core_loss() {
 #[cfg(feature = "std")] // the multiclass half functions allocate their f32 column
 #[test]
 fn half_multiclass_lambda_is_the_f32_lambda_of_the_widened_logits() {
-    type Mcl = unsafe extern "C" fn(
-        *const u16,
-        *const u32,
-        usize,
-        usize,
-        *const f64,
-        f32,
-        i32,
-        *mut f32,
-        *mut u16,
-        *mut f64,
-    ) -> i32;
-    let mcs: [Mcl; 2] = [
-        hs_hypersimplex_loss_multiclass_lambda_bf16,
-        hs_hypersimplex_loss_multiclass_lambda_f16,
-    ];
-    let plain = [
-        hs_hypersimplex_loss_multiclass_bf16,
-        hs_hypersimplex_loss_multiclass_f16,
-    ];
-    for ((f, mc), pl) in FORMATS.iter().zip(mcs).zip(plain) {
+    for f in &FORMATS {
         let (batch, classes) = (60usize, 4usize);
+        // the λ call and the plain call with this shape
+        let mcl = |x: *const u16, lab, k, tau, red, l: *mut f32, g: *mut u16, lam| unsafe {
+            (f.mcl)(x, lab, batch, classes, k, tau, red, l, g, lam)
+        };
+        let pl = |x: *const u16, lab, k, red, l: *mut f32, g: *mut u16| unsafe {
+            (f.mc)(x, lab, batch, classes, k, 0.5, red, l, g)
+        };
         let x = data(f, batch * classes, 5);
         let xw = wide(f, &x);
         let labels: Vec<u32> = (0..batch as u32)
@@ -500,32 +477,11 @@ fn half_multiclass_lambda_is_the_f32_lambda_of_the_widened_logits() {
             let mut gp = vec![0u16; batch * classes];
             let mut gf = vec![0.0f32; batch * classes];
             let (mut lam, mut lamf) = (vec![7.0f64; classes], vec![0.0f64; classes]);
+            let (xp, lab, red) = (x.as_ptr(), labels.as_ptr(), HS_REDUCTION_MEAN);
+            let (gq, lq) = (g.as_mut_ptr(), lam.as_mut_ptr());
+            assert_eq!(mcl(xp, lab, kp, 0.5, red, &mut l, gq, lq), HS_OK);
+            assert_eq!(pl(xp, lab, kp, red, &mut lp, gp.as_mut_ptr()), HS_OK);
             unsafe {
-                let s = mc(
-                    x.as_ptr(),
-                    labels.as_ptr(),
-                    batch,
-                    classes,
-                    kp,
-                    0.5,
-                    HS_REDUCTION_MEAN,
-                    &mut l,
-                    g.as_mut_ptr(),
-                    lam.as_mut_ptr(),
-                );
-                assert_eq!(s, HS_OK);
-                let s = pl(
-                    x.as_ptr(),
-                    labels.as_ptr(),
-                    batch,
-                    classes,
-                    kp,
-                    0.5,
-                    HS_REDUCTION_MEAN,
-                    &mut lp,
-                    gp.as_mut_ptr(),
-                );
-                assert_eq!(s, HS_OK);
                 let s = hs_hypersimplex_loss_multiclass_lambda_f32(
                     xw.as_ptr(),
                     labels.as_ptr(),
@@ -570,11 +526,11 @@ fn half_multiclass_lambda_is_the_f32_lambda_of_the_widened_logits() {
             .map(|i| if i == 3 { 9 } else { 0 })
             .collect();
         let mut xn = x.clone();
-        xn[11] = if f.name == "bf16" { 0xffc1 } else { 0x7c01 };
+        xn[11] = f.nan;
         unsafe {
             let (gp, lp) = (g.as_mut_ptr(), lam.as_mut_ptr());
             let call = |x: *const u16, lab: *const u32, l: *mut f32, lp: *mut f64, red: i32| {
-                mc(x, lab, batch, classes, null(), 1.0, red, l, gp, lp)
+                mcl(x, lab, null(), 1.0, red, l, gp, lp)
             };
             let (xp, lab) = (x.as_ptr(), labels.as_ptr());
             assert_eq!(call(xp, lab, &mut l, null_mut(), 0), HS_ERR_NULL_POINTER);
@@ -602,10 +558,8 @@ fn half_multiclass_lambda_is_the_f32_lambda_of_the_widened_logits() {
 
 #[test]
 fn half_binary_loss_is_the_rounded_f32_loss() {
-    type L =
-        unsafe extern "C" fn(*const u16, *const u16, usize, f64, f32, *mut f32, *mut u16) -> i32;
-    let fns: [L; 2] = [hs_hypersimplex_loss_bf16, hs_hypersimplex_loss_f16];
-    for (f, lf) in FORMATS.iter().zip(fns) {
+    for f in &FORMATS {
+        let lf = f.loss;
         for &n in &[1usize, 9, 700] {
             let x = data(f, n, 11);
             let t: Vec<u16> = (0..n)
@@ -682,7 +636,7 @@ fn half_binary_loss_is_the_rounded_f32_loss() {
                 HS_ERR_OVERLAP
             );
             let mut xn = x.clone();
-            xn[4] = if f.name == "bf16" { 0xffc1 } else { 0x7c01 };
+            xn[4] = f.nan;
             assert_eq!(
                 lf(xn.as_ptr(), t.as_ptr(), 8, 4.0, 1.0, &mut l, gp),
                 HS_ERR_NON_FINITE_INPUT

@@ -83,46 +83,22 @@ struct Bf16 {};
 struct F16 {};
 template <typename T>
 struct C;
-template <>
-struct C<float> {
-  using E = float;
-  using R = float;
-  static constexpr auto sba = hs_soft_binary_argmax_rows_f32;
-  static constexpr auto vjp = hs_soft_binary_argmax_vjp_rows_f32;
-  static constexpr auto topk = hs_binary_argmax_f32;
-  static constexpr auto loss = hs_hypersimplex_loss_f32;
-  static constexpr auto mc = hs_hypersimplex_loss_multiclass_f32;
-};
-template <>
-struct C<double> {
-  using E = double;
-  using R = double;
-  static constexpr auto sba = hs_soft_binary_argmax_rows_f64;
-  static constexpr auto vjp = hs_soft_binary_argmax_vjp_rows_f64;
-  static constexpr auto topk = hs_binary_argmax_f64;
-  static constexpr auto loss = hs_hypersimplex_loss_f64;
-  static constexpr auto mc = hs_hypersimplex_loss_multiclass_f64;
-};
-template <>
-struct C<Bf16> {
-  using E = uint16_t;
-  using R = float;
-  static constexpr auto sba = hs_soft_binary_argmax_rows_bf16;
-  static constexpr auto vjp = hs_soft_binary_argmax_vjp_rows_bf16;
-  static constexpr auto topk = hs_binary_argmax_bf16;
-  static constexpr auto loss = hs_hypersimplex_loss_bf16;
-  static constexpr auto mc = hs_hypersimplex_loss_multiclass_bf16;
-};
-template <>
-struct C<F16> {
-  using E = uint16_t;
-  using R = float;
-  static constexpr auto sba = hs_soft_binary_argmax_rows_f16;
-  static constexpr auto vjp = hs_soft_binary_argmax_vjp_rows_f16;
-  static constexpr auto topk = hs_binary_argmax_f16;
-  static constexpr auto loss = hs_hypersimplex_loss_f16;
-  static constexpr auto mc = hs_hypersimplex_loss_multiclass_f16;
-};
+#define HS_C(T, ELEM, REAL, SUFFIX)                                                              \
+  template <>                                                                                    \
+  struct C<T> {                                                                                  \
+    using E = ELEM;                                                                              \
+    using R = REAL;                                                                              \
+    static constexpr auto sba = hs_soft_binary_argmax_rows_##SUFFIX;                             \
+    static constexpr auto vjp = hs_soft_binary_argmax_vjp_rows_##SUFFIX;                         \
+    static constexpr auto topk = hs_binary_argmax_##SUFFIX;                                      \
+    static constexpr auto loss = hs_hypersimplex_loss_##SUFFIX;                                  \
+    static constexpr auto mc = hs_hypersimplex_loss_multiclass_##SUFFIX;                         \
+  };
+HS_C(float, float, float, f32)
+HS_C(double, double, double, f64)
+HS_C(Bf16, uint16_t, float, bf16)
+HS_C(F16, uint16_t, float, f16)
+#undef HS_C
 
 template <typename T>
 const T *In(const ffi::AnyBuffer &b) {

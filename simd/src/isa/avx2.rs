@@ -613,52 +613,216 @@ mod f64k {
 
 crate::kernels::entry_points!("avx2");
 
-/// The short-row solver's pass (`crate::small::pass_portable`, its scalar twin, documents
-/// it): 8 rows as two halves of 4 `f64` lanes, with the twin's operations in the same order.
-///
-/// # Safety
-/// The CPU must support AVX2.
-#[target_feature(enable = "avx2")]
-pub(crate) unsafe fn small_pass(
-    zt: &[crate::small::Lane],
-    lam: &crate::small::Lane,
-) -> [crate::small::Lane; 5] {
-    use core::arch::x86_64::*;
-    let mut out = [[0.0f64; crate::small::LANES]; 5];
-    let (one, zero, inf) = (
-        _mm256_set1_pd(1.0),
-        _mm256_setzero_pd(),
-        _mm256_set1_pd(f64::INFINITY),
-    );
-    let sign = _mm256_set1_pd(-0.0);
-    for h in 0..2 {
-        let at = 4 * h;
-        // SAFETY: `lam` has 8 lanes, `at + 4 ≤ 8`.
-        let l = unsafe { _mm256_loadu_pd(lam.as_ptr().add(at)) };
-        let (mut sf, mut cf, mut cu, mut gu, mut gd) = (zero, zero, zero, inf, inf);
-        for zi in zt {
-            // SAFETY: each row of `zt` has 8 lanes, `at + 4 ≤ 8`.
-            let z = unsafe { _mm256_loadu_pd(zi.as_ptr().add(at)) };
-            let d = _mm256_sub_pd(z, l);
-            let up = _mm256_cmp_pd::<_CMP_GE_OQ>(d, one);
-            let pos = _mm256_cmp_pd::<_CMP_GT_OQ>(d, zero);
-            let fr = _mm256_and_pd(_mm256_andnot_pd(up, pos), one);
-            sf = _mm256_add_pd(sf, _mm256_mul_pd(fr, z));
-            cf = _mm256_add_pd(cf, fr);
-            cu = _mm256_add_pd(cu, _mm256_and_pd(up, one));
-            let a = _mm256_blendv_pd(_mm256_blendv_pd(inf, d, pos), _mm256_sub_pd(d, one), up);
-            let b = _mm256_blendv_pd(
-                _mm256_xor_pd(d, sign),
-                _mm256_blendv_pd(_mm256_sub_pd(one, d), inf, up),
-                pos,
-            );
-            gu = _mm256_min_pd(a, gu);
-            gd = _mm256_min_pd(b, gd);
-        }
-        for (o, v) in out.iter_mut().zip([sf, cf, cu, gu, gd]) {
-            // SAFETY: each output has 8 lanes, `at + 4 ≤ 8`.
-            unsafe { _mm256_storeu_pd(o.as_mut_ptr().add(at), v) };
+use core::arch::x86_64::*;
+
+/// The short-row solver's primitives (`crate::small::Ops`; `crate::small::Portable` defines
+/// each one): 8 `f32` lanes in a `__m256`, 8 `i32` lanes (and masks) in a `__m256i`.
+#[derive(Clone, Copy)]
+pub(crate) struct Small;
+
+// SAFETY: each primitive is the lane-wise IEEE operation of `small::Portable` (`minps`/`maxps`
+// return the second operand unless `a < b` / `a > b`, as the portable definitions;
+// `cvtps2dq` rounds to nearest even under the default MXCSR and gives `i32::MIN` out of
+// range). Every function needs AVX2, which the solver's callers have checked.
+unsafe impl crate::small::Ops for Small {
+    type V = __m256;
+    type I = __m256i;
+    type D = __m256d;
+    #[inline(always)]
+    unsafe fn splat(v: f32) -> __m256 {
+        // SAFETY: AVX2 (the trait's contract).
+        unsafe { _mm256_set1_ps(v) }
+    }
+    #[inline(always)]
+    unsafe fn splat_i(v: i32) -> __m256i {
+        // SAFETY: AVX2.
+        unsafe { _mm256_set1_epi32(v) }
+    }
+    #[inline(always)]
+    unsafe fn load(p: &crate::small::Lane) -> __m256 {
+        // SAFETY: AVX2; `p` holds 8 `f32`.
+        unsafe { _mm256_loadu_ps(p.as_ptr()) }
+    }
+    #[inline(always)]
+    unsafe fn store(p: &mut crate::small::Lane, v: __m256) {
+        // SAFETY: AVX2; `p` holds 8 `f32`.
+        unsafe { _mm256_storeu_ps(p.as_mut_ptr(), v) }
+    }
+    #[inline(always)]
+    unsafe fn load_i(p: &crate::small::ILane) -> __m256i {
+        // SAFETY: AVX2; `p` holds 8 `i32` (32 bytes).
+        unsafe { _mm256_loadu_si256(p.as_ptr().cast()) }
+    }
+    #[inline(always)]
+    unsafe fn store_i(p: &mut crate::small::ILane, v: __m256i) {
+        // SAFETY: AVX2; `p` holds 8 `i32` (32 bytes).
+        unsafe { _mm256_storeu_si256(p.as_mut_ptr().cast(), v) }
+    }
+    #[inline(always)]
+    unsafe fn add(a: __m256, b: __m256) -> __m256 {
+        // SAFETY: AVX2.
+        unsafe { _mm256_add_ps(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn sub(a: __m256, b: __m256) -> __m256 {
+        // SAFETY: AVX2.
+        unsafe { _mm256_sub_ps(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn mul(a: __m256, b: __m256) -> __m256 {
+        // SAFETY: AVX2.
+        unsafe { _mm256_mul_ps(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn min(a: __m256, b: __m256) -> __m256 {
+        // SAFETY: AVX2.
+        unsafe { _mm256_min_ps(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn max(a: __m256, b: __m256) -> __m256 {
+        // SAFETY: AVX2.
+        unsafe { _mm256_max_ps(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn gt(a: __m256, b: __m256) -> __m256i {
+        // SAFETY: AVX2.
+        unsafe { _mm256_castps_si256(_mm256_cmp_ps::<_CMP_GT_OQ>(a, b)) }
+    }
+    #[inline(always)]
+    unsafe fn lt(a: __m256, b: __m256) -> __m256i {
+        // SAFETY: AVX2.
+        unsafe { _mm256_castps_si256(_mm256_cmp_ps::<_CMP_LT_OQ>(a, b)) }
+    }
+    #[inline(always)]
+    unsafe fn eq(a: __m256, b: __m256) -> __m256i {
+        // SAFETY: AVX2.
+        unsafe { _mm256_castps_si256(_mm256_cmp_ps::<_CMP_EQ_OQ>(a, b)) }
+    }
+    #[inline(always)]
+    unsafe fn abs_le(a: __m256, b: __m256) -> __m256i {
+        // SAFETY: AVX2.
+        unsafe {
+            let abs = _mm256_andnot_ps(_mm256_set1_ps(-0.0), a);
+            _mm256_castps_si256(_mm256_cmp_ps::<_CMP_LE_OQ>(abs, b))
         }
     }
-    out
+    #[inline(always)]
+    unsafe fn and(a: __m256i, b: __m256i) -> __m256i {
+        // SAFETY: AVX2.
+        unsafe { _mm256_and_si256(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn add_i(a: __m256i, b: __m256i) -> __m256i {
+        // SAFETY: AVX2.
+        unsafe { _mm256_add_epi32(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn sub_i(a: __m256i, b: __m256i) -> __m256i {
+        // SAFETY: AVX2.
+        unsafe { _mm256_sub_epi32(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn fixed(d: __m256) -> __m256i {
+        // SAFETY: AVX2.
+        unsafe { _mm256_cvtps_epi32(_mm256_mul_ps(d, _mm256_set1_ps(16_777_216.0))) }
+    }
+    #[inline(always)]
+    unsafe fn or(a: __m256i, b: __m256i) -> __m256i {
+        // SAFETY: AVX2.
+        unsafe { _mm256_or_si256(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn or_v(a: __m256, m: __m256i, b: __m256) -> __m256 {
+        // SAFETY: AVX2.
+        unsafe { _mm256_or_ps(a, _mm256_and_ps(_mm256_castsi256_ps(m), b)) }
+    }
+    #[inline(always)]
+    unsafe fn andnot(a: __m256i, b: __m256i) -> __m256i {
+        // SAFETY: AVX2.
+        unsafe { _mm256_andnot_si256(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn eq_i(a: __m256i, b: __m256i) -> __m256i {
+        // SAFETY: AVX2.
+        unsafe { _mm256_cmpeq_epi32(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn gt_i(a: __m256i, b: __m256i) -> __m256i {
+        // SAFETY: AVX2.
+        unsafe { _mm256_cmpgt_epi32(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn max_i(a: __m256i, b: __m256i) -> __m256i {
+        // SAFETY: AVX2.
+        unsafe { _mm256_max_epi32(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn select(m: __m256i, a: __m256, b: __m256) -> __m256 {
+        // SAFETY: AVX2; every mask lane is all ones or zero, so the sign bit decides.
+        unsafe { _mm256_blendv_ps(b, a, _mm256_castsi256_ps(m)) }
+    }
+    #[inline(always)]
+    unsafe fn any(m: __m256i) -> bool {
+        // SAFETY: AVX2.
+        unsafe { _mm256_testz_si256(m, m) == 0 }
+    }
+    #[inline(always)]
+    unsafe fn widen_i(i: __m256i, hi: bool) -> __m256d {
+        // SAFETY: AVX2.
+        unsafe {
+            let h = if hi {
+                _mm256_extracti128_si256::<1>(i)
+            } else {
+                _mm256_castsi256_si128(i)
+            };
+            _mm256_cvtepi32_pd(h)
+        }
+    }
+    #[inline(always)]
+    unsafe fn widen(v: __m256, hi: bool) -> __m256d {
+        // SAFETY: AVX2.
+        unsafe {
+            let h = if hi {
+                _mm256_extractf128_ps::<1>(v)
+            } else {
+                _mm256_castps256_ps128(v)
+            };
+            _mm256_cvtps_pd(h)
+        }
+    }
+    #[inline(always)]
+    unsafe fn narrow(lo: __m256d, hi: __m256d) -> __m256 {
+        // SAFETY: AVX2.
+        unsafe { _mm256_set_m128(_mm256_cvtpd_ps(hi), _mm256_cvtpd_ps(lo)) }
+    }
+    #[inline(always)]
+    unsafe fn load_d(p: &[f64; 4]) -> __m256d {
+        // SAFETY: AVX2; `p` holds 4 `f64`.
+        unsafe { _mm256_loadu_pd(p.as_ptr()) }
+    }
+    #[inline(always)]
+    unsafe fn splat_d(v: f64) -> __m256d {
+        // SAFETY: AVX2.
+        unsafe { _mm256_set1_pd(v) }
+    }
+    #[inline(always)]
+    unsafe fn add_d(a: __m256d, b: __m256d) -> __m256d {
+        // SAFETY: AVX2.
+        unsafe { _mm256_add_pd(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn sub_d(a: __m256d, b: __m256d) -> __m256d {
+        // SAFETY: AVX2.
+        unsafe { _mm256_sub_pd(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn mul_d(a: __m256d, b: __m256d) -> __m256d {
+        // SAFETY: AVX2.
+        unsafe { _mm256_mul_pd(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn div_d(a: __m256d, b: __m256d) -> __m256d {
+        // SAFETY: AVX2.
+        unsafe { _mm256_div_pd(a, b) }
+    }
 }
