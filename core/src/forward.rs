@@ -38,7 +38,9 @@ pub struct Projection {
     ///
     /// It is the λ of the first solve, the threshold of `z_i = fl(x_i · fl(1/τ))` (the same
     /// bits as the losses' λ, which [`calibrated_argmax`](crate::calibrated_argmax) compares
-    /// with `z`): accurate to about `ε·max(1, |λ|)`. Where `|λ| > 3` the output `y` was
+    /// with `z`): accurate to about `ε·max(1, |λ|)`. Where τ > `MAX/64` it is the λ of the
+    /// first solve in the frame pre-scaled by `2^-8` (the same units; the same bits on every
+    /// kernel path, which `fl(1/τ)`, possibly subnormal, would not guarantee). Where `|λ| > 3` the output `y` was
     /// computed in a shifted frame (see the accuracy section of
     /// [`soft_binary_argmax`]) and is more accurate than `clip(x_i/τ − λ, 0, 1)` evaluated
     /// in the element type.
@@ -140,17 +142,20 @@ pub fn write_solution<T: Real>(x: &[T], scale: T, sol: &Solution<T>, y: &mut [T]
 /// (`f64`) times for `|x/τ|` up to the overflow threshold; the free-set sums of `f64` data are
 /// compensated. Ordinary inputs (`|λ| ≤ 3`) take no extra pass. Tested against a
 /// double-double reference (`tests/scale.rs`, `|x/τ|` from 1 to 1e6, and beyond `2/ε` with
-/// exact answers): observed worst `1.6·ε` (`f32`) and `3.5·ε` (`f64`) per entry. The one
-/// exception: τ > `MAX/64` (where `|x/τ| < 64`), which keeps the bound of `z` below.
-/// [`Projection::lambda`] is the λ of the first solve (see there). On bare-metal targets (`target_os = "none"`, no re-solve: flash)
-/// the bound is that of `z`: `|y_i − y*_i| ≤ 8·ε·M` with `M = max(1, max_i |z_i|, |λ|)`.
+/// exact answers): observed worst `1.6·ε` (`f32`) and `3.5·ε` (`f64`) per entry. τ > `MAX/64`
+/// (where `|x/τ| < 64` and `fl(1/τ)` may be subnormal) is always solved again in a frame
+/// pre-scaled by `2^-8` (x and τ, exact for normal x), where the same holds (tested at τ =
+/// `MAX/60`, `MAX/8`, `MAX/2`, `MAX`). [`Projection::lambda`] is the λ of the first solve (see
+/// there). On bare-metal targets (`target_os = "none"`, no re-solve: flash) the bound is that
+/// of `z`: `|y_i − y*_i| ≤ 8·ε·M` with `M = max(1, max_i |z_i|, |λ|)`.
 ///
 /// # Masks
 /// `x_i = −∞` gives `y_i = 0` and `x_i = +∞` gives `y_i = 1` exactly; the finite entries are
 /// projected onto what is left, `Δ(n_finite, k − #(+∞))` (the limit of the projection as those
 /// entries go to `∓∞`, as masked softmax does), so `k` must lie in `[#(+∞), n − #(−∞)]`. NaN is
 /// an error. `±∞` entries are not free: the VJP is 0 there. The accuracy bound holds as stated
-/// (the masks are exact 0s and 1s). Not on bare-metal
+/// (the masks are exact 0s and 1s). Where τ is so large that a mask's sentinel (the finite range
+/// widened by about `2τ`, in units of x) is not a finite float, [`Error::ScaleOverflow`]. Not on bare-metal
 /// targets (`target_os = "none"`), where `±∞` is [`Error::NonFiniteInput`].
 ///
 /// # Errors
@@ -180,9 +185,9 @@ pub fn soft_binary_argmax<T: Real>(
     match forward_solved(x, k, tau) {
         Ok((sol, scale)) => {
             #[cfg(not(target_os = "none"))]
-            if let Some(c) = crate::frame::shift_for(&sol, tau) {
-                crate::frame::shift_into(x, c, crate::frame::bound(tau), y);
-                return refined(y, k, tau, scale, &sol, c, false);
+            if let Some(sh) = crate::frame::shift_for(&sol, tau, scale) {
+                crate::frame::shift_into(x, &sh, y);
+                return refined(y, k, &sol, &sh, false);
             }
             write_solution(x, scale, &sol, y);
             Ok(sol.into())
@@ -213,15 +218,14 @@ fn masked_forward<T: Real>(x: &[T], k: f64, tau: T, y: &mut [T]) -> Result<Proje
 fn refined<T: Real>(
     v: &mut [T],
     k: f64,
-    tau: T,
-    scale: T,
     first: &Solution<T>,
-    c: T,
+    sh: &crate::frame::Shift<T>,
     masked: bool,
 ) -> Result<Projection, Error> {
-    let r = crate::frame::refine(v, tau, first, c, |v, g| {
-        solve(&mut ScalarPasses::new(v, scale), k, Some(g))
+    let r = crate::frame::refine(v, first, sh, |v, s, g| {
+        solve(&mut ScalarPasses::new(v, s), k, g)
     })?;
+    let scale = r.scale();
     if masked {
         let (lo, hi) = r.sentinels();
         crate::mask::write_masked(v, scale, &r.sol, lo, hi);
@@ -245,9 +249,9 @@ fn masked_finish<T: Real>(
         Some(sol) => sol,
         None => solve_lambda_unmasked(&mut ScalarPasses::new(&*v, scale), v, k, scale)?,
     };
-    if let Some(c) = crate::frame::shift_for(&sol, tau) {
-        crate::frame::shift_in_place(v, c, crate::frame::bound(tau), p.lo, p.hi);
-        return refined(v, k, tau, scale, &sol, c, true);
+    if let Some(sh) = crate::frame::shift_for(&sol, tau, scale) {
+        crate::frame::shift_in_place(v, &sh, p.lo, p.hi);
+        return refined(v, k, &sol, &sh, true);
     }
     crate::mask::write_masked(v, scale, &sol, p.lo, p.hi);
     Ok(sol.into())
@@ -301,10 +305,10 @@ pub fn soft_binary_argmax_in_place<T: Real>(
         Err(e) => return Err(e),
     };
     #[cfg(not(target_os = "none"))]
-    if let Some(c) = crate::frame::shift_for(&sol, tau) {
+    if let Some(sh) = crate::frame::shift_for(&sol, tau, scale) {
         let nan = T::from_f64(f64::NAN);
-        crate::frame::shift_in_place(x, c, crate::frame::bound(tau), nan, nan);
-        return refined(x, k, tau, scale, &sol, c, false);
+        crate::frame::shift_in_place(x, &sh, nan, nan);
+        return refined(x, k, &sol, &sh, false);
     }
     match sol.fill {
         Fill::Clip => write_clip_in_place(x, scale, sol.lambda),

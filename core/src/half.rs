@@ -221,8 +221,8 @@ fn refined_half<H: Half>(
     scale: f32,
     sol: &Solution<f32>,
 ) -> Result<Option<Refined<f32>>, Error> {
-    match crate::frame::shift_for(sol, tau) {
-        Some(c) => refine_mapped(x, |v: H| v.to_f32(), k, tau, scale, sol, c).map(Some),
+    match crate::frame::shift_for(sol, tau, scale) {
+        Some(sh) => refine_mapped(x, |v: H| v.to_f32(), k, sol, &sh).map(Some),
         None => Ok(None),
     }
 }
@@ -260,11 +260,12 @@ fn project_one<H: Half>(x: H, scale: f32, fill: Fill, lambda: f32) -> H {
 }
 
 /// One output in the shifted frame: `clip(fl(v·s) − λ, 0, 1)` with `v` the shifted widened
-/// input (`±∞` masks map to sentinels that give exact 0 and 1), rounded to the storage type.
+/// input (`±∞` masks map to sentinels that give exact 0 and 1) and `s` the frame's scale,
+/// rounded to the storage type.
 #[cfg(not(target_os = "none"))]
 #[inline(always)]
-fn project_shifted<H: Half>(x: H, scale: f32, r: &Refined<f32>) -> H {
-    H::from_f32((r.value(x.to_f32()) * scale - r.sol.lambda).clip01())
+fn project_shifted<H: Half>(x: H, r: &Refined<f32>) -> H {
+    H::from_f32((r.value(x.to_f32()) * r.scale() - r.sol.lambda).clip01())
 }
 
 /// [`crate::soft_binary_argmax`] on half-precision data: `y = round(Π_Δ(n,k)(widen(x)/τ))`,
@@ -285,7 +286,7 @@ pub fn soft_binary_argmax_half<H: Half>(
     #[cfg(not(target_os = "none"))]
     if let Some(r) = refined_half(x, k, tau, scale, &sol)? {
         for (o, &v) in y.iter_mut().zip(x) {
-            *o = project_shifted(v, scale, &r);
+            *o = project_shifted(v, &r);
         }
         return Ok(r.projection(&sol));
     }
@@ -308,7 +309,7 @@ pub fn soft_binary_argmax_half_in_place<H: Half>(
     #[cfg(not(target_os = "none"))]
     if let Some(r) = refined_half(x, k, tau, scale, &sol)? {
         for v in x.iter_mut() {
-            *v = project_shifted(*v, scale, &r);
+            *v = project_shifted(*v, &r);
         }
         return Ok(r.projection(&sol));
     }
@@ -584,18 +585,27 @@ pub fn hypersimplex_loss_half<H: Half>(
         None => (sol.lambda, None),
     };
     #[cfg(not(target_os = "none"))]
+    let vscale = frame.map_or(scale, |r| r.scale);
+    #[cfg(not(target_os = "none"))]
     let widen1 = |a: H| match frame {
         Some(r) => r.apply(a.to_f32()),
         None => a.to_f32(),
     };
     #[cfg(target_os = "none")]
-    let (lam, widen1) = (sol.lambda, |a: H| a.to_f32());
+    let (lam, widen1, vscale) = (sol.lambda, |a: H| a.to_f32(), scale);
     let pairs = x.iter().zip(target).map(|(&a, &b)| (widen1(a), b.to_f32()));
-    let res = residual(pairs, scale, lam);
+    let res = residual(pairs, vscale, lam);
     if let Some(g) = grad_x {
         let mean = res.mean::<f32>();
         for ((gi, &xi), &ti) in g.iter_mut().zip(x).zip(target) {
-            *gi = H::from_f32(grad_entry(widen1(xi), ti.to_f32(), scale, lam, mean, scale));
+            *gi = H::from_f32(grad_entry(
+                widen1(xi),
+                ti.to_f32(),
+                vscale,
+                lam,
+                mean,
+                scale,
+            ));
         }
     }
     Ok(loss_value(

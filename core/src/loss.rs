@@ -134,18 +134,20 @@ pub fn hypersimplex_loss<T: Real>(
         validate::grad_scale(scale)?;
     }
     #[cfg(not(target_os = "none"))]
-    if let Some(c) = crate::frame::shift_for(&sol, tau) {
-        return loss_shifted(x, target, k, tau, scale, &sol, c, grad_x);
+    if let Some(sh) = crate::frame::shift_for(&sol, tau, scale) {
+        return loss_shifted(x, target, k, scale, &sol, &sh, grad_x);
     }
-    Ok(loss_at(x, target, scale, sol.lambda, |v| v, grad_x))
+    Ok(loss_at(x, target, scale, scale, sol.lambda, |v| v, grad_x))
 }
 
 /// The binary loss and gradient at a solved λ, with `ŷ_i = clip(map(x_i)·s − λ, 0, 1)`
-/// (`map`: the identity, or the shifted frame's [`crate::frame::Replay::apply`]).
+/// (`map`: the identity, or the shifted frame's [`crate::frame::Replay::apply`]; `s`: `vscale`,
+/// the frame's scale) and the gradient factor `scale = fl(1/τ)`.
 #[inline(always)]
 fn loss_at<T: Real>(
     x: &[T],
     target: &[T],
+    vscale: T,
     scale: T,
     lam: T,
     map: impl Fn(T) -> T,
@@ -153,13 +155,13 @@ fn loss_at<T: Real>(
 ) -> T {
     let res = residual(
         x.iter().map(|&v| map(v)).zip(target.iter().copied()),
-        scale,
+        vscale,
         lam,
     );
     if let Some(g) = grad_x {
         let mean = res.mean::<T>();
         for ((gi, &xi), &ti) in g.iter_mut().zip(x).zip(target) {
-            *gi = grad_entry(map(xi), ti, scale, lam, mean, scale);
+            *gi = grad_entry(map(xi), ti, vscale, lam, mean, scale);
         }
     }
     T::from_solver(T::Solver::HALF * T::Solver::from_f64(res.sq))
@@ -167,7 +169,7 @@ fn loss_at<T: Real>(
 
 /// The binary loss where the solved λ (`first`) is large (issue 13): the projection is solved
 /// again on `x` shifted block by block (no buffer, [`crate::frame::refine_mapped`]), from the
-/// shift `c` ([`crate::frame::shift_for`]), and `ŷ`, the loss and the gradient are computed
+/// shift `sh` ([`crate::frame::shift_for`]), and `ŷ`, the loss and the gradient are computed
 /// in that frame, so `ŷ` is within 4ε of the exact projection of `x/τ` whatever `|x/τ|` is.
 /// Checks done (`scale = 1/τ` validated, the gradient's scale too).
 ///
@@ -180,17 +182,17 @@ pub fn loss_shifted<T: Real>(
     x: &[T],
     target: &[T],
     k: f64,
-    tau: T,
     scale: T,
     first: &Solution<T>,
-    c: T,
+    sh: &crate::frame::Shift<T>,
     grad_x: Option<&mut [T]>,
 ) -> Result<T, Error> {
-    let r = crate::frame::refine_mapped(x, |v| v, k, tau, scale, first, c)?;
+    let r = crate::frame::refine_mapped(x, |v| v, k, first, sh)?;
     let rp = r.replay;
     Ok(loss_at(
         x,
         target,
+        rp.scale,
         scale,
         r.sol.lambda,
         |v| rp.apply(v),
@@ -398,17 +400,18 @@ pub(crate) fn columns<T: Real, X: Copy, G>(
             ClassK::PerClass(ks) => ks.get(c).copied().unwrap_or(0.0),
         };
         let (sol, _) = solved::<T, true>(col, kc, tau)?;
-        if let Some(out) = lambda.as_deref_mut().and_then(|l| l.get_mut(c)) {
-            *out = sol.lambda.to_solver().to_f64();
-        }
         // Where λ is large the column is shifted in place and solved again (issue 13): p^(c),
-        // the loss and the gradient come from that frame; the reported λ_c stays the first.
-        let lam = column_frame(col, kc, tau, scale, &sol)?;
+        // the loss and the gradient come from that frame; the reported λ_c stays the first
+        // (where τ > MAX/64: the pre-scaled frame's).
+        let (lam, vscale, first) = column_frame(col, kc, tau, scale, &sol)?;
+        if let Some(out) = lambda.as_deref_mut().and_then(|l| l.get_mut(c)) {
+            *out = first.to_solver().to_f64();
+        }
         let col = &*col;
         let onehot = |l: u32| if l as usize == c { T::ONE } else { T::ZERO };
         let res = residual(
             col.iter().copied().zip(labels.iter().map(|&l| onehot(l))),
-            scale,
+            vscale,
             lam,
         );
         sq = sq + T::Solver::from_f64(res.sq);
@@ -416,7 +419,7 @@ pub(crate) fn columns<T: Real, X: Copy, G>(
             let mean = res.mean::<T>();
             for ((grow, &xi), &l) in g.chunks_exact_mut(classes).zip(col).zip(labels) {
                 if let Some(gi) = grow.get_mut(c) {
-                    *gi = narrow(grad_entry(xi, onehot(l), scale, lam, mean, factor));
+                    *gi = narrow(grad_entry(xi, onehot(l), vscale, lam, mean, factor));
                 }
             }
         }
@@ -428,9 +431,11 @@ pub(crate) fn columns<T: Real, X: Copy, G>(
     Ok(T::from_solver(loss))
 }
 
-/// The threshold a gathered multiclass column is written with: the solved λ (`sol`), or, where
-/// it is large (issue 13), the λ of the shifted frame after `col` is shifted in place
-/// (`crate::frame`; `±∞` masks become the frame's sentinels, which give the same 0s and 1s).
+/// The threshold and scale a gathered multiclass column is written with, and the λ to report:
+/// the solved λ (`sol`), `scale` and λ again, or, where λ is large or τ > `MAX/64` (issue 13),
+/// the λ and scale of the shifted frame after `col` is shifted in place (`crate::frame`; `±∞`
+/// masks become the frame's sentinels, which give the same 0s and 1s) and
+/// [`crate::frame::Refined::first_lambda`].
 ///
 /// # Errors
 /// None for a column the first solve accepted.
@@ -442,16 +447,16 @@ pub fn column_frame<T: Real>(
     tau: T,
     scale: T,
     sol: &Solution<T>,
-) -> Result<T, Error> {
+) -> Result<(T, T, T), Error> {
     #[cfg(not(target_os = "none"))]
-    if let Some(c) = crate::frame::shift_for(sol, tau) {
+    if let Some(sh) = crate::frame::shift_for(sol, tau, scale) {
         let inf = T::from_f64(f64::INFINITY);
-        crate::frame::shift_in_place(col, c, crate::frame::bound(tau), -inf, inf);
-        let r = crate::frame::refine(col, tau, sol, c, |v, g| {
-            solve(&mut ScalarPasses::new(v, scale), k, Some(g))
+        crate::frame::shift_in_place(col, &sh, -inf, inf);
+        let r = crate::frame::refine(col, sol, &sh, |v, s, g| {
+            solve(&mut ScalarPasses::new(v, s), k, g)
         })?;
-        return Ok(r.sol.lambda);
+        return Ok((r.sol.lambda, r.scale(), r.first_lambda(sol)));
     }
-    let _ = (col, k, tau, scale);
-    Ok(sol.lambda)
+    let _ = (col, k, tau);
+    Ok((sol.lambda, scale, sol.lambda))
 }

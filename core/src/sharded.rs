@@ -252,11 +252,7 @@ impl<T: Real> Default for ColumnState<T> {
             iters: 0,
             clip: false,
             #[cfg(not(target_os = "none"))]
-            frame: Replay {
-                shifts: [T::ZERO; crate::frame::MAX_SHIFTS],
-                count: 0,
-                b: T::ZERO,
-            },
+            frame: Replay::none(T::ZERO),
         }
     }
 }
@@ -282,29 +278,53 @@ impl<T: Real> ColumnState<T> {
         s
     }
 
-    /// After a solve: where λ is large (issue 13, [`crate::frame::shift_at`], the same on every
-    /// rank), one more shift of the column's frame, and the solver restarted from the translated
-    /// λ; `false` when λ is accurate as solved or the shifts are used up.
+    /// After a solve: where λ is large or τ > `MAX/64` (issue 13, [`crate::frame::shift_at`],
+    /// the same on every rank), one more shift of the column's frame (the first one also
+    /// pre-scales where τ > `MAX/64`), and the solver restarted from the translated λ; `false`
+    /// when λ is accurate as solved or the shifts are used up. `scale = fl(1/τ)`.
     #[cfg(not(target_os = "none"))]
-    fn shift(&mut self, tau: T) -> bool {
-        let Some(c) = crate::frame::shift_at(self.lam, tau).filter(|_| self.clip) else {
+    fn shift(&mut self, tau: T, scale: T) -> bool {
+        if !self.clip {
             return false;
+        }
+        let c = if self.frame.count == 0 {
+            let Some(sh) = crate::frame::shift_at(self.lam, tau, scale) else {
+                return false;
+            };
+            (self.frame.b, self.frame.pre, self.frame.scale) = (sh.b, sh.pre, sh.scale);
+            sh.c
+        } else {
+            // later shifts in the frame's units (τ·pre, exact)
+            let Some(c) = crate::frame::offset(self.lam, tau * self.frame.pre) else {
+                return false;
+            };
+            c
         };
         let Some(slot) = self.frame.shifts.get_mut(self.frame.count) else {
             return false;
         };
         *slot = c;
         self.frame.count += 1;
-        self.frame.b = crate::frame::bound(tau);
+        let t = (tau * self.frame.pre).to_f64();
         *self = Self {
             k: self.k,
-            lam: T::from_f64(self.lam.to_f64() - c.to_f64() / tau.to_f64()),
+            lam: T::from_f64(self.lam.to_f64() - c.to_f64() / t),
             done: false,
             clip: true,
             frame: self.frame,
             ..Self::default()
         };
         true
+    }
+
+    /// The scale of the frame λ was solved in (`scale = fl(1/τ)` unless shifted).
+    #[inline(always)]
+    fn scale(&self, scale: T) -> T {
+        #[cfg(not(target_os = "none"))]
+        if self.frame.count > 0 {
+            return self.frame.scale;
+        }
+        scale
     }
 
     /// Whether the column is solved in a shifted frame.
@@ -393,7 +413,7 @@ fn solve_columns<T: Real, A: Allreduce + ?Sized, I: Iterator<Item = T>>(
             if s.done {
                 out.iter_mut().for_each(|v| *v = 0);
             } else if s.shifted() {
-                local_piece(column(c).map(|v| s.value(v)), scale, s.lam, out);
+                local_piece(column(c).map(|v| s.value(v)), s.scale(scale), s.lam, out);
             } else {
                 local_piece(column(c), scale, s.lam, out);
             }
@@ -431,7 +451,10 @@ fn solve_refined<T: Real, A: Allreduce + ?Sized, I: Iterator<Item = T>>(
         round += 1;
         // (the columns shift alike on every rank: λ and τ are agreed)
         #[cfg(not(target_os = "none"))]
-        if !states.iter_mut().fold(false, |any, s| s.shift(tau) | any) {
+        if !states
+            .iter_mut()
+            .fold(false, |any, s| s.shift(tau, scale) | any)
+        {
             break;
         }
     }
@@ -520,8 +543,9 @@ pub fn soft_binary_argmax_sharded<T: Real, A: Allreduce + ?Sized>(
     )?;
     let [s0] = st;
     if s0.shifted() {
+        let fs = s0.scale(scale);
         for (o, &v) in y.iter_mut().zip(x) {
-            *o = (s0.value(v) * scale - s0.lam).clip01();
+            *o = (s0.value(v) * fs - s0.lam).clip01();
         }
     } else {
         write_clip(x, scale, s0.lam, y);
@@ -772,8 +796,9 @@ pub fn hypersimplex_loss_multiclass_sharded<T: Real, A: Allreduce + ?Sized>(
     for (c, (s, out)) in states.iter().zip(fin.chunks_exact_mut(FINAL)).enumerate() {
         let mut free = 0i64;
         let (mut sr, mut sq) = (TwoSumF64::default(), TwoSumF64::default());
+        let fs = s.scale(scale);
         for (x, &l) in column(c).zip(labels) {
-            let d = s.value(x) * scale - s.lam;
+            let d = s.value(x) * fs - s.lam;
             let r = d.clip01() - if l as usize == c { T::ONE } else { T::ZERO };
             let f = (d > T::ZERO) & (d < T::ONE);
             free += f as i64;
@@ -810,14 +835,14 @@ pub fn hypersimplex_loss_multiclass_sharded<T: Real, A: Allreduce + ?Sized>(
                 T::ZERO
             };
             let onehot = |l: u32| if l as usize == c { T::ONE } else { T::ZERO };
+            let fs = s.scale(scale);
             for ((grow, x), &l) in gr
                 .chunks_exact_mut(classes.max(1))
                 .zip(column(c))
                 .zip(labels)
             {
                 if let Some(gi) = grow.get_mut(c) {
-                    *gi =
-                        crate::loss::grad_entry(s.value(x), onehot(l), scale, s.lam, mean, factor);
+                    *gi = crate::loss::grad_entry(s.value(x), onehot(l), fs, s.lam, mean, factor);
                 }
             }
         }

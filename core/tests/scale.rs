@@ -13,7 +13,6 @@ const ULPS: f64 = 4.0;
 /// Worst errors (per entry; of the sum, over `n + 1`) per magnitude of `x/τ`, in units of ε,
 /// and the first violation of the bound.
 fn run<T: Real + core::fmt::Debug>(n: usize, masks: bool) -> (Vec<(f64, f64)>, Option<String>) {
-    let eps = T::EPSILON.to_f64();
     let mut table = Vec::new();
     let mut bad = None;
     for &mag in exact::MAGS {
@@ -29,30 +28,40 @@ fn run<T: Real + core::fmt::Debug>(n: usize, masks: bool) -> (Vec<(f64, f64)>, O
             let tau = T::from_f64(case.tau);
             let xr: Vec<f64> = x.iter().map(|v| v.to_f64()).collect();
             let reference = exact::project(&xr, tau.to_f64(), k);
-            let mut y = vec![T::ZERO; n];
-            soft_binary_argmax(&x, k, tau, &mut y).expect("forward");
-            let mut yi = x.clone();
-            soft_binary_argmax_in_place(&mut yi, k, tau).expect("in place");
-            for out in [&y, &yi] {
-                let yf: Vec<f64> = out.iter().map(|v| v.to_f64()).collect();
-                let (e, s) = exact::errors(&yf, &reference, k, eps);
-                let s = s / (n as f64 + 1.0);
-                if (e > ULPS || s > ULPS) && bad.is_none() {
-                    bad = Some(format!(
-                        "n={n} |x/τ|≈{mag} τ={} k={k} masks={masks}: max|y−y*| = {e:.2}ε, |Σy−k| = {s:.2}·(n+1)ε",
-                        case.tau
-                    ));
-                }
-                worst = (worst.0.max(e), worst.1.max(s));
+            let (e, s) = forward_errors(&x, k, tau, &reference);
+            if (e > ULPS || s > ULPS) && bad.is_none() {
+                bad = Some(format!(
+                    "n={n} |x/τ|≈{mag} τ={} k={k} masks={masks}: max|y−y*| = {e:.2}ε, |Σy−k| = {s:.2}·(n+1)ε",
+                    case.tau
+                ));
             }
-            assert_eq!(
-                y.iter().map(|v| v.to_f64().to_bits()).collect::<Vec<_>>(),
-                yi.iter().map(|v| v.to_f64().to_bits()).collect::<Vec<_>>()
-            );
+            worst = (worst.0.max(e), worst.1.max(s));
         }
         table.push(worst);
     }
     (table, bad)
+}
+
+/// The forward out of place and in place (bitwise the same) against `reference`: the largest
+/// `|y_i − y*_i|` and `|Σy − k|/(n + 1)`, in units of ε.
+fn forward_errors<T: Real + core::fmt::Debug>(
+    x: &[T],
+    k: f64,
+    tau: T,
+    reference: &[f64],
+) -> (f64, f64) {
+    let n = x.len();
+    let mut y = vec![T::ZERO; n];
+    soft_binary_argmax(x, k, tau, &mut y).expect("forward");
+    let mut yi = x.to_vec();
+    soft_binary_argmax_in_place(&mut yi, k, tau).expect("in place");
+    assert_eq!(
+        y.iter().map(|v| v.to_f64().to_bits()).collect::<Vec<_>>(),
+        yi.iter().map(|v| v.to_f64().to_bits()).collect::<Vec<_>>()
+    );
+    let yf: Vec<f64> = y.iter().map(|v| v.to_f64()).collect();
+    let (e, s) = exact::errors(&yf, reference, k, T::EPSILON.to_f64());
+    (e, s / (n as f64 + 1.0))
 }
 
 /// Runs [`run`] for several lengths, prints the table, and fails on the first violation.
@@ -203,4 +212,50 @@ fn x_near_max() {
     // f32 only: the double-double reference overflows at f64's MAX
     near_max::<f32>(1e30);
     near_max::<f32>(1e20);
+}
+
+/// τ above `MAX/64` (τ = MAX/60, MAX/8, MAX/2, MAX): λ far outside [−3, 3] where `|x/τ|`
+/// allows, ties, fractional k, with and without `±∞` masks, out of place and in place (bitwise
+/// the same). Before the pre-scaled frame these kept only the bound `16·ε·M` (`fl(1/τ)` is
+/// subnormal above about `MAX/4`, and λ up to 40 rounds at `40·ε`).
+fn huge_tau<T: Real + core::fmt::Debug>(name: &str) {
+    let mut worst = 0.0f64;
+    for n in [5, 37, 3000] {
+        for case in exact::huge_tau_cases(n, T::MAX.to_f64(), n as u64) {
+            // masks: only where the sentinels (beyond the finite range by 2τ) are finite floats
+            let with_masks = case.mag > 30.0;
+            for masks in [false, with_masks] {
+                let mut x: Vec<T> = case.x.iter().map(|&v| T::from_f64(v)).collect();
+                let mut k = case.k;
+                if masks && n > 4 {
+                    x[1] = T::from_f64(f64::NEG_INFINITY);
+                    x[3] = T::from_f64(f64::INFINITY);
+                    k = (k + 1.0).min(n as f64 - 1.0);
+                }
+                let tau = T::from_f64(case.tau);
+                let xr: Vec<f64> = x.iter().map(|v| v.to_f64()).collect();
+                let reference = exact::project_huge(&xr, tau.to_f64(), k);
+                let (e, s) = forward_errors(&x, k, tau, &reference);
+                assert!(
+                    e <= ULPS && s <= ULPS,
+                    "{name} n={n} τ={:e} x/τ≈{} k={k} masks={masks}: max|y−y*| = {e:.2}ε, \
+                     |Σy−k| = {s:.2}·(n+1)ε",
+                    case.tau,
+                    case.mag
+                );
+                worst = worst.max(e);
+            }
+        }
+    }
+    println!("{name}: τ > MAX/64: max|y−y*| = {worst:.2}ε");
+}
+
+#[test]
+fn huge_tau_f32() {
+    huge_tau::<f32>("f32");
+}
+
+#[test]
+fn huge_tau_f64() {
+    huge_tau::<f64>("f64");
 }

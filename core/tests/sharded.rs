@@ -317,16 +317,31 @@ fn errors_are_agreed_and_outputs_untouched() {
 /// ranks) is within 4ε of the exact projection, and the sharded multiclass loss and gradient
 /// (a shifted frame per class where λ is large) agree with the unsharded ones (which
 /// `tests/scale_losses.rs` checks against the exact loss) to a few ε.
-fn sharded_scale<T: hypersimplex::Real + Send + Sync + 'static>() {
+///
+/// With `huge`: τ above `MAX/64` instead (`exact::huge_tau_cases`, where every rank re-solves
+/// in the pre-scaled frame).
+fn sharded_scale<T: hypersimplex::Real + Send + Sync + 'static>(huge: bool) {
     let eps = T::EPSILON.to_f64();
     let n = 300;
-    for &mag in exact::MAGS {
+    let sets: Vec<(f64, Vec<exact::Case>)> = if huge {
+        vec![(f64::NAN, exact::huge_tau_cases(n, T::MAX.to_f64(), 21))]
+    } else {
+        exact::MAGS
+            .iter()
+            .map(|&m| (m, exact::cases(n, m, 21)))
+            .collect()
+    };
+    for (mag, cases) in sets {
         let mut worst = 0.0f64;
-        for case in exact::cases(n, mag, 21).into_iter().step_by(3) {
+        for case in cases.into_iter().step_by(3) {
             let x: Vec<T> = case.x.iter().map(|&v| T::from_f64(v)).collect();
             let tau = T::from_f64(case.tau);
             let xr: Vec<f64> = x.iter().map(|v| v.to_f64()).collect();
-            let reference = exact::project(&xr, tau.to_f64(), case.k);
+            let reference = if huge {
+                exact::project_huge(&xr, tau.to_f64(), case.k)
+            } else {
+                exact::project(&xr, tau.to_f64(), case.k)
+            };
             for p in [1, 3] {
                 let (xs, k) = (x.clone(), case.k);
                 let parts = run(p, move |r, ar| {
@@ -414,6 +429,12 @@ fn sharded_scale<T: hypersimplex::Real + Send + Sync + 'static>() {
 
 #[test]
 fn sharded_accuracy_at_every_scale() {
-    sharded_scale::<f32>();
-    sharded_scale::<f64>();
+    sharded_scale::<f32>(false);
+    sharded_scale::<f64>(false);
+}
+
+#[test]
+fn sharded_accuracy_huge_tau() {
+    sharded_scale::<f32>(true);
+    sharded_scale::<f64>(true);
 }

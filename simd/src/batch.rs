@@ -7,7 +7,7 @@
 //! Batches of at least [`BATCH_PAR_MIN`] elements run on the current rayon pool; each line is
 //! computed exactly as it would be alone, so the results do not depend on the thread count.
 
-use hypersimplex::internal::frame::{bound, refine, shift_for, shift_in_place, Refined, Replay};
+use hypersimplex::internal::frame::{refine, shift_for, shift_in_place, Refined, Replay};
 use hypersimplex::internal::mask::{check_columns, check_rows};
 use hypersimplex::internal::real::SumAcc;
 use hypersimplex::internal::solve::{solve as core_solve, Fill, Solution};
@@ -206,7 +206,7 @@ impl Kernels {
         let project = |(i, (xr, yr)): (usize, (&[T], &mut [T]))| {
             self.project(xr, k.get(i), tau, scale, yr).map(|_| ())
         };
-        if small::applies::<T>(n) {
+        if small::applies::<T>(n, tau) {
             return self.small_rows(x, n, k, scale, tau, y, use_pool(total));
         }
         // After the checks above no row can fail (the solver fails only on non-finite input),
@@ -275,7 +275,7 @@ impl Kernels {
         if total == 0 {
             return Ok(());
         }
-        if small::applies::<T>(rows) {
+        if small::applies::<T>(rows, tau) {
             // Short columns: transposed into rows for the short-row solver (the same bits as
             // each column alone), solved into scratch, then written.
             let (mut xt, mut yt) = (with_room(total)?, zeroed(total)?);
@@ -294,13 +294,13 @@ impl Kernels {
             gather(x, cols, c, buf);
             let kc = k.get(c);
             let sol = self.solve(buf, kc, scale)?;
-            let Some(sh) = shift_for(&sol, tau) else {
+            let Some(sh) = shift_for(&sol, tau, scale) else {
                 return Ok((effective_lambda(&sol), None));
             };
             let inf = T::from_f64(f64::INFINITY);
-            shift_in_place(buf, sh, bound(tau), -inf, inf);
-            let r = refine(buf, tau, &sol, sh, |v, g| {
-                core_solve(&mut SimdPasses::new(self, v, scale), kc, Some(g))
+            shift_in_place(buf, &sh, -inf, inf);
+            let r = refine(buf, &sol, &sh, |v, s, g| {
+                core_solve(&mut SimdPasses::new(self, v, s), kc, g)
             })?;
             Ok((effective_lambda(&r.sol), Some(r)))
         };
@@ -327,11 +327,11 @@ impl Kernels {
         let put = |(yb, xb): (&mut [T], &[T])| {
             for (yr, xr) in yb.chunks_exact_mut(cols).zip(xb.chunks_exact(cols)) {
                 for ((o, &v), (l, fr)) in yr.iter_mut().zip(xr).zip(&lams) {
-                    let v = match fr {
-                        Some(r) => r.value(v),
-                        None => v,
+                    let (v, s) = match fr {
+                        Some(r) => (r.value(v), r.scale()),
+                        None => (v, scale),
                     };
-                    *o = (v * scale - *l).clip01();
+                    *o = (v * s - *l).clip01();
                 }
             }
         };
@@ -606,17 +606,23 @@ impl Kernels {
                 ClassK::PerClass(ks) => ks.get(c).copied().unwrap_or(0.0),
             };
             let sol = self.solve(col, kc, scale)?;
-            let (lam, frame) = match shift_for(&sol, tau) {
+            let (lam, frame) = match shift_for(&sol, tau, scale) {
                 Some(sh) => {
                     let inf = T::from_f64(f64::INFINITY);
-                    shift_in_place(col, sh, bound(tau), -inf, inf);
-                    let r = refine(col, tau, &sol, sh, |v, g| {
-                        core_solve(&mut SimdPasses::new(self, v, scale), kc, Some(g))
+                    shift_in_place(col, &sh, -inf, inf);
+                    let r = refine(col, &sol, &sh, |v, s, g| {
+                        core_solve(&mut SimdPasses::new(self, v, s), kc, g)
                     })?;
-                    (r.sol.lambda, Some(r.replay))
+                    (r.sol.lambda, Some((r.replay, r.first_lambda(&sol))))
                 }
                 None => (sol.lambda, None),
             };
+            let (frame, first) = match frame {
+                Some((r, f)) => (Some(r), f),
+                None => (None, sol.lambda),
+            };
+            // the frame's scale (`fl(1/(τ·pre))` where τ > MAX/64)
+            let scale = frame.map_or(scale, |r: Replay<T>| r.scale);
             let col = &*col;
             let res = col
                 .chunks(BLOCK)
@@ -638,7 +644,7 @@ impl Kernels {
                 lam,
                 mean: res.mean::<T>(),
                 sq: res.sq,
-                first: sol.lambda,
+                first,
                 frame,
             })
         };
@@ -728,7 +734,7 @@ impl Kernels {
                 for ((gr, xr), &l) in rows.zip(labels) {
                     if let (Some(o), Some(&xv)) = (gr.get_mut(c), xr.get(c)) {
                         let t = T::ONE.keep_if(l as usize == c);
-                        *o = grad_entry(r.apply(xv), t, scale, p.lam, p.mean, factor);
+                        *o = grad_entry(r.apply(xv), t, r.scale, p.lam, p.mean, factor);
                     }
                 }
             }

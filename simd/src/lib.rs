@@ -43,10 +43,12 @@
 //! * Accuracy (issue 13): whatever the scale of `x/τ`, every path's `y_i` is within `4·ε` of
 //!   the exact projection of the real numbers `x_i/τ` (`|Σy − k| ≤ (n + 1)·4·ε`), as the core
 //!   crate's (`hypersimplex::soft_binary_argmax`, "Accuracy"): where λ is large the input is
-//!   shifted by a float near `τ·λ` and solved again with these kernels' passes; the `f64`
+//!   shifted by a float near `τ·λ` and solved again with these kernels' passes (for τ >
+//!   `MAX/64` always, in a frame pre-scaled by `2^-8`); the `f64`
 //!   free-set sums are compensated (TwoSum). The losses compute `ŷ` and the gradient in that
 //!   frame too. Tested in `tests/scale.rs` against a double-double reference (every path, in
-//!   place, masks, rows, columns, the working set, the losses, beyond `|x/τ| = 2/ε`).
+//!   place, masks, rows, columns, the working set, the losses, beyond `|x/τ| = 2/ε`, τ from
+//!   `MAX/60` to `MAX`).
 //! * Results are bitwise identical for every number of threads.
 //! * On any error nothing is written: batched entry points validate every row before writing
 //!   any.

@@ -2,7 +2,7 @@
 //! finder driven by this crate's passes), the backward pass and the binary loss, and the free
 //! functions that run them on the active path.
 
-use hypersimplex::internal::frame::{bound, refine, shift_for, shift_in_place, shift_into};
+use hypersimplex::internal::frame::{refine, shift_for, shift_in_place, shift_into, Shift};
 use hypersimplex::internal::kernel::{Passes, ScalarPasses};
 use hypersimplex::internal::loss_shifted;
 use hypersimplex::internal::mask::{
@@ -72,9 +72,9 @@ impl Kernels {
             }
             None => self.solve_unmasked(v, k, scale)?,
         };
-        if let Some(c) = shift_for(&sol, tau) {
-            shift_in_place(v, c, bound(tau), p.lo, p.hi);
-            return self.refined(v, k, tau, scale, &sol, c, true);
+        if let Some(sh) = shift_for(&sol, tau, scale) {
+            shift_in_place(v, &sh, p.lo, p.hi);
+            return self.refined(v, k, &sol, &sh, true);
         }
         write_masked(v, scale, &sol, p.lo, p.hi);
         Ok(sol.into())
@@ -88,19 +88,18 @@ impl Kernels {
         self,
         v: &mut [T],
         k: f64,
-        tau: T,
-        scale: T,
         first: &Solution<T>,
-        c: T,
+        sh: &Shift<T>,
         masked: bool,
     ) -> Result<Projection, Error> {
-        let r = refine(v, tau, first, c, |v, g| {
+        let r = refine(v, first, sh, |v, scale, g| {
             if v.len() < crate::element::VECTOR_MIN {
-                solve(&mut ScalarPasses::new(v, scale), k, Some(g))
+                solve(&mut ScalarPasses::new(v, scale), k, g)
             } else {
-                solve(&mut SimdPasses::new(self, v, scale), k, Some(g))
+                solve(&mut SimdPasses::new(self, v, scale), k, g)
             }
         })?;
+        let scale = r.scale();
         if masked {
             let (lo, hi) = r.sentinels();
             write_masked(v, scale, &r.sol, lo, hi);
@@ -229,9 +228,9 @@ impl Kernels {
             // Short inputs (the kernels would run the scalar code anyway): exactly the core
             // crate's `soft_binary_argmax`, without the block and dispatch layers.
             let sol = solve_lambda_unmasked(&mut ScalarPasses::new(x, scale), x, k, scale)?;
-            if let Some(c) = shift_for(&sol, tau) {
-                shift_into(x, c, bound(tau), y);
-                return self.refined(y, k, tau, scale, &sol, c, false);
+            if let Some(sh) = shift_for(&sol, tau, scale) {
+                shift_into(x, &sh, y);
+                return self.refined(y, k, &sol, &sh, false);
             }
             write_solution(x, scale, &sol, y);
             return Ok(sol.into());
@@ -239,18 +238,18 @@ impl Kernels {
         if self.path() == Path::Scalar {
             // The scalar path stays the core crate's computation, pass for pass.
             let sol = self.solve_unmasked(x, k, scale)?;
-            if let Some(c) = shift_for(&sol, tau) {
-                shift_into(x, c, bound(tau), y);
-                return self.refined(y, k, tau, scale, &sol, c, false);
+            if let Some(sh) = shift_for(&sol, tau, scale) {
+                shift_into(x, &sh, y);
+                return self.refined(y, k, &sol, &sh, false);
             }
             self.write_solution(x, scale, &sol, y);
             return Ok(sol.into());
         }
         let mut passes = WritingPasses::new(self, x, scale, y);
         let sol = self.solve_with::<T, _, false>(&mut passes, x, k, scale)?;
-        if let Some(c) = shift_for(&sol, tau) {
-            shift_into(x, c, bound(tau), y);
-            return self.refined(y, k, tau, scale, &sol, c, false);
+        if let Some(sh) = shift_for(&sol, tau, scale) {
+            shift_into(x, &sh, y);
+            return self.refined(y, k, &sol, &sh, false);
         }
         let done = sol.fill == Fill::Clip && passes.written() == Some(sol.lambda);
         let mut info: Projection = sol.into();
@@ -285,10 +284,10 @@ impl Kernels {
             }
             Err(e) => return Err(e),
         };
-        if let Some(c) = shift_for(&sol, tau) {
+        if let Some(sh) = shift_for(&sol, tau, scale) {
             let nan = T::from_f64(f64::NAN);
-            shift_in_place(x, c, bound(tau), nan, nan);
-            return self.refined(x, k, tau, scale, &sol, c, false);
+            shift_in_place(x, &sh, nan, nan);
+            return self.refined(x, k, &sol, &sh, false);
         }
         let lam = sol.lambda;
         match sol.fill {
@@ -367,10 +366,10 @@ impl Kernels {
         if grad_x.is_some() {
             grad_scale(scale)?;
         }
-        if let Some(c) = shift_for(&sol, tau) {
-            // λ is large (issue 13): ŷ, the loss and the gradient in the shifted frame, by the
-            // core crate's scalar code (the same on every path; no buffer needed)
-            return loss_shifted(x, target, k, tau, scale, &sol, c, grad_x);
+        if let Some(sh) = shift_for(&sol, tau, scale) {
+            // λ is large or τ > MAX/64 (issue 13): ŷ, the loss and the gradient in the shifted
+            // frame, by the core crate's scalar code (the same on every path; no buffer needed)
+            return loss_shifted(x, target, k, scale, &sol, &sh, grad_x);
         }
         let lam = sol.lambda;
         let res = reduce2(

@@ -42,8 +42,15 @@ pub const SMALL_MAX: usize = 128;
 /// (or half storage, which solves in `f32`) only; `f64` rows take the general path.
 /// Rows whose λ ends outside [`LAMBDA_WINDOW`] are handed back to the general path (with its
 /// shifted frame), so the 4ε contract holds at every scale of `x/τ`.
-pub(crate) fn applies<T: Element>(n: usize) -> bool {
-    ENABLED && n <= SMALL_MAX && core::mem::size_of::<T>() == 4
+///
+/// τ > `MAX/64` (`hypersimplex::internal::frame::HUGE_TAU`) takes the general path too: there
+/// `fl(1/τ)` may be subnormal (relative error up to `2^-21`), beyond this solver's accuracy
+/// budget, and the general path re-solves in its pre-scaled frame.
+pub(crate) fn applies<T: Element>(n: usize, tau: T) -> bool {
+    ENABLED
+        && n <= SMALL_MAX
+        && core::mem::size_of::<T>() == 4
+        && tau.to_f64() <= T::MAX.to_f64() * hypersimplex::internal::frame::HUGE_TAU
 }
 
 /// Whether the short-row solver runs at all (see [`applies`]).
@@ -823,7 +830,7 @@ pub(crate) fn single<T: Element>(
     y: &mut [T],
 ) -> Option<Projection> {
     let n = x.len();
-    if n == 0 || !applies::<T>(n) || y.len() != n {
+    if n == 0 || !applies::<T>(n, tau) || y.len() != n {
         return None;
     }
     let mut ks = [0.0; BLOCK];
@@ -842,7 +849,7 @@ pub(crate) fn single_in_place<T: Element>(
     tau: T,
 ) -> Option<Projection> {
     let n = x.len();
-    if n == 0 || !applies::<T>(n) {
+    if n == 0 || !applies::<T>(n, tau) {
         return None;
     }
     let mut copy = [T::ZERO; SMALL_MAX];

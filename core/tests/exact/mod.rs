@@ -299,3 +299,65 @@ pub fn beyond_one_over_eps(
     }
     out
 }
+
+/// The divisors `d` of the huge temperatures τ = `MAX/d` the tests cover (issue 13: τ above
+/// `MAX/64`, where `|x/τ| < 64`, `fl(1/τ)` may be subnormal and the plain shift is unsafe).
+pub const HUGE_TAU_DIVS: &[f64] = &[60.0, 8.0, 3.9, 2.0, 1.0];
+
+/// Inputs of length `n` with τ = `max/d` (`max`: the element type's largest float, as `f64`)
+/// for each `d` of [`HUGE_TAU_DIVS`] and `x/τ` near `±0.6·d` (λ up to about ±40, far outside
+/// [−3, 3], where `d` allows): Gaussian logits of spread `0.1·d` (on a grid of `d/64`: ties)
+/// and `0.01·d`, so `|x/τ| < 0.95·d` and `x` stays finite; k near 0, fractional, and near n.
+/// `x` is to be rounded to the element type (the reference then takes the rounded values).
+pub fn huge_tau_cases(n: usize, max: f64, seed: u64) -> Vec<Case> {
+    let mut g = Gen(seed ^ 0x5851_f42d_4c95_7f2d);
+    let mut out = Vec::new();
+    let nf = n as f64;
+    for &d in HUGE_TAU_DIVS {
+        let tau = max / d;
+        for (si, &spread) in [0.1 * d, 0.01 * d].iter().enumerate() {
+            for &sign in &[1.0, -1.0] {
+                let x: Vec<f64> = (0..n)
+                    .map(|_| {
+                        let v = g.normal() * spread;
+                        let v = if si == 0 {
+                            (v * 64.0 / d).round() * d / 64.0
+                        } else {
+                            v
+                        };
+                        tau * (sign * 0.6 * d + v)
+                    })
+                    .collect();
+                for &k in &[0.001, 1.5, (nf / 3.0).floor() + 0.25, nf - 0.5] {
+                    if k <= nf {
+                        out.push(Case {
+                            x: x.clone(),
+                            tau,
+                            k,
+                            mag: 0.6 * d,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// [`project`] for huge τ: `x` and τ scaled by `2^-8` first (exact but for subnormal products,
+/// whose loss is far below `2^-60` in units of `x/τ`), so the reference's own shift `τ·λ`
+/// cannot overflow.
+pub fn project_huge(x: &[f64], tau: f64, k: f64) -> Vec<f64> {
+    let p = 1.0 / 256.0;
+    let xs: Vec<f64> = x.iter().map(|&v| v * p).collect();
+    project(&xs, tau * p, k)
+}
+
+/// [`grad_error`] for huge τ (factor `1/τ` near or below the smallest normal float): in units
+/// of `ε·(1 + |g*_i|)/τ`, computed as `|g_i·τ − g*_i|`.
+pub fn grad_error_tau(g: &[f64], want: &[f64], tau: f64, eps: f64) -> f64 {
+    g.iter()
+        .zip(want)
+        .map(|(&a, &b)| (a * tau - b).abs() / (eps * (1.0 + b.abs())))
+        .fold(0.0, f64::max)
+}

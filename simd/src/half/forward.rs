@@ -141,11 +141,12 @@ impl Kernels {
         tau: f32,
         scratch: &mut Vec<f32>,
     ) -> Result<Solved, Error> {
-        // Where λ is large (issue 13) the `f32` forward solves again in a shifted frame: the
-        // half forward then runs it whole on the widened copy (bitwise its result, rounded).
+        // Where λ is large or τ > MAX/64 (issue 13) the `f32` forward solves again in a shifted
+        // frame: the half forward then runs it whole on the widened copy (bitwise its result,
+        // rounded).
         let mut large = false;
         if let Some(f) = self.streamed(x, k, tau) {
-            if shift_for(&f.sol, tau).is_none() {
+            if shift_for(&f.sol, tau, f.scale).is_none() {
                 return Ok(Solved::Lambda(f));
             }
             large = true;
@@ -159,7 +160,7 @@ impl Kernels {
             // n ≤ SMALL_MAX, take the `f32` forward's short-row solver below instead)
             let scale = check_k_tau(n, k, tau)?;
             match self.solve_unmasked(buf, k, scale) {
-                Ok(sol) if shift_for(&sol, tau).is_some() => {} // λ large: the full forward
+                Ok(sol) if shift_for(&sol, tau, scale).is_some() => {} // λ large: the full forward
                 Ok(sol) => {
                     let stream = core::mem::size_of_val(x) >= STREAM_FROM_BYTES;
                     let f = Finish {
