@@ -163,10 +163,12 @@ fn multiclass_case<T: Real>(case: &exact::Case, i: usize, pre: f64) -> (f64, f64
         }
     }
     let le = exact::loss_error(loss.to_f64() * to_half, want, abs_r, eps);
+    // the smallest subnormal (not `2f64.powi(-1074)`: unoptimized builds compute `powi` as
+    // `1/2^1074`, which overflows to 0)
     let quantum = if eps > 1e-10 {
-        2f64.powi(-149)
+        f32::from_bits(1) as f64
     } else {
-        2f64.powi(-1074)
+        f64::from_bits(1)
     };
     (
         le,
