@@ -69,12 +69,20 @@ fn check_lines<T: Element>(lines: usize, len: usize, k: RowK<'_>, tau: T) -> Res
             return Err(Error::LengthMismatch);
         }
     }
-    // τ (and 1/τ) first, as the core crate does, then every k.
+    // τ (and 1/τ) first, as the core crate does, then every k (`check_k_tau`'s test, once
+    // for a shared k; a fold without early exit over a per-row array, which vectorizes: a
+    // call per row cost a serial division per row, ~0.1 ms at 65536 rows)
     let scale = check_k_tau(len, 0.0, tau)?;
-    for i in 0..lines {
-        check_k_tau(len, k.get(i), tau)?;
+    let n = len as f64;
+    let ok = match k {
+        RowK::All(k) => lines == 0 || check_k_tau(len, k, tau).is_ok(),
+        RowK::PerRow(ks) => ks.iter().fold(true, |a, &k| a & (k >= 0.0) & (k <= n)),
+    };
+    if ok {
+        Ok(scale)
+    } else {
+        Err(Error::InvalidK)
     }
-    Ok(scale)
 }
 
 /// The first error of a batch of results, in line order, or the values.
