@@ -12,19 +12,27 @@ const ULPS: f64 = 4.0;
 
 /// Worst errors (per entry; of the sum, over `n + 1`) per magnitude of `x/τ`, in units of ε,
 /// and the first violation of the bound.
+/// The case's input in `T` and its k; with `masks` (and n > 4), entries 1 and 3 become −∞ and
+/// +∞ and k grows by one (capped at n − 1).
+fn input<T: Real>(case: &exact::Case, masks: bool) -> (Vec<T>, f64) {
+    let n = case.x.len();
+    let mut x: Vec<T> = case.x.iter().map(|&v| T::from_f64(v)).collect();
+    let mut k = case.k;
+    if masks && n > 4 {
+        x[1] = T::from_f64(f64::NEG_INFINITY);
+        x[3] = T::from_f64(f64::INFINITY);
+        k = (k + 1.0).min(n as f64 - 1.0);
+    }
+    (x, k)
+}
+
 fn run<T: Real + core::fmt::Debug>(n: usize, masks: bool) -> (Vec<(f64, f64)>, Option<String>) {
     let mut table = Vec::new();
     let mut bad = None;
     for &mag in exact::MAGS {
         let mut worst = (0.0f64, 0.0f64);
         for case in exact::cases(n, mag, n as u64) {
-            let mut x: Vec<T> = case.x.iter().map(|&v| T::from_f64(v)).collect();
-            let mut k = case.k;
-            if masks && n > 4 {
-                x[1] = T::from_f64(f64::NEG_INFINITY);
-                x[3] = T::from_f64(f64::INFINITY);
-                k = (k + 1.0).min(n as f64 - 1.0);
-            }
+            let (x, k) = input::<T>(&case, masks);
             let tau = T::from_f64(case.tau);
             let xr: Vec<f64> = x.iter().map(|v| v.to_f64()).collect();
             let reference = exact::project(&xr, tau.to_f64(), k);
@@ -225,13 +233,7 @@ fn huge_tau<T: Real + core::fmt::Debug>(name: &str) {
             // masks: only where the sentinels (beyond the finite range by 2τ) are finite floats
             let with_masks = case.mag > 30.0;
             for masks in [false, with_masks] {
-                let mut x: Vec<T> = case.x.iter().map(|&v| T::from_f64(v)).collect();
-                let mut k = case.k;
-                if masks && n > 4 {
-                    x[1] = T::from_f64(f64::NEG_INFINITY);
-                    x[3] = T::from_f64(f64::INFINITY);
-                    k = (k + 1.0).min(n as f64 - 1.0);
-                }
+                let (x, k) = input::<T>(&case, masks);
                 let tau = T::from_f64(case.tau);
                 let xr: Vec<f64> = x.iter().map(|v| v.to_f64()).collect();
                 let reference = exact::project_huge(&xr, tau.to_f64(), k);

@@ -835,7 +835,6 @@ pub(crate) fn single<T: Element>(
     }
     let mut ks = [0.0; BLOCK];
     ks[0] = k;
-    let _ = tau;
     let res = with_buffer(n, |zt| block(kern, x, n, &ks, scale, y, zt));
     res[0].ok.then(|| res[0].projection())
 }

@@ -182,6 +182,21 @@ pub struct Case {
 }
 
 /// Magnitudes of `x/τ` the tests cover.
+/// One case per k near 0, fractional, and near n (those `≤ n`) for the input `x`.
+fn push_ks(out: &mut Vec<Case>, x: &[f64], tau: f64, mag: f64) {
+    let nf = x.len() as f64;
+    for &k in &[0.001, 1.5, (nf / 3.0).floor() + 0.25, nf - 0.5] {
+        if k <= nf {
+            out.push(Case {
+                x: x.to_vec(),
+                tau,
+                k,
+                mag,
+            });
+        }
+    }
+}
+
 pub const MAGS: &[f64] = &[1.0, 10.0, 1e2, 1e3, 1e4, 1e5, 1e6];
 
 /// Inputs of length `n` with `x/τ` near `±mag`: Gaussian logits of spread 0.3, 3 and 30 (the
@@ -189,7 +204,6 @@ pub const MAGS: &[f64] = &[1.0, 10.0, 1e2, 1e3, 1e4, 1e5, 1e6];
 pub fn cases(n: usize, mag: f64, seed: u64) -> Vec<Case> {
     let mut g = Gen(seed ^ 0x9e37_79b9_7f4a_7c15);
     let mut out = Vec::new();
-    let nf = n as f64;
     for (si, &spread) in [0.3, 3.0, 30.0].iter().enumerate() {
         for &tau in &[1e-3, 1.0, 7.3] {
             for &sign in &[1.0, -1.0] {
@@ -200,16 +214,7 @@ pub fn cases(n: usize, mag: f64, seed: u64) -> Vec<Case> {
                         tau * (sign * mag + v)
                     })
                     .collect();
-                for &k in &[0.001, 1.5, (nf / 3.0).floor() + 0.25, nf - 0.5] {
-                    if k <= nf {
-                        out.push(Case {
-                            x: x.clone(),
-                            tau,
-                            k,
-                            mag,
-                        });
-                    }
-                }
+                push_ks(&mut out, &x, tau, mag);
             }
         }
     }
@@ -312,7 +317,6 @@ pub const HUGE_TAU_DIVS: &[f64] = &[60.0, 8.0, 3.9, 2.0, 1.0];
 pub fn huge_tau_cases(n: usize, max: f64, seed: u64) -> Vec<Case> {
     let mut g = Gen(seed ^ 0x5851_f42d_4c95_7f2d);
     let mut out = Vec::new();
-    let nf = n as f64;
     for &d in HUGE_TAU_DIVS {
         let tau = max / d;
         for (si, &spread) in [0.1 * d, 0.01 * d].iter().enumerate() {
@@ -328,16 +332,7 @@ pub fn huge_tau_cases(n: usize, max: f64, seed: u64) -> Vec<Case> {
                         tau * (sign * 0.6 * d + v)
                     })
                     .collect();
-                for &k in &[0.001, 1.5, (nf / 3.0).floor() + 0.25, nf - 0.5] {
-                    if k <= nf {
-                        out.push(Case {
-                            x: x.clone(),
-                            tau,
-                            k,
-                            mag: 0.6 * d,
-                        });
-                    }
-                }
+                push_ks(&mut out, &x, tau, 0.6 * d);
             }
         }
     }
