@@ -5,25 +5,36 @@
 //!   widened input, each output rounded once to nearest even. Long vectors stream the 16-bit
 //!   input through the working-set solver in chunks of [`CHUNK`] elements widened on the stack
 //!   (no `f32` copy of the input); see `forward.rs`.
-//! * Conversions of whole slices ([`widen`], [`narrow`]): `f16 ↔ f32` with the F16C
-//!   instructions (`vcvtph2ps`, `vcvtps2ph` with round-to-nearest-even), detected at run time
-//!   together with AVX2 on the AVX2 path; `bf16` (shifts and integer rounding) and `f16` without
-//!   F16C by the core crate's branch-free conversions, compiled with AVX2 on that path (where
-//!   they vectorize to 8 lanes) and for the baseline elsewhere (the scalar twin; NEON on
-//!   aarch64 by auto-vectorization). All give the same bits: F16C is exact when widening and
-//!   rounds to nearest even when narrowing, as the core's conversions (tests compare them over
-//!   all 65536 patterns and the rounding midpoints).
+//! * Conversions of whole slices ([`widen`], [`narrow`]) and the forward's fused final write
+//!   (`Conv`), per path:
+//!   - AVX2 (`x86.rs`): `f16 ↔ f32` with the F16C instructions (`vcvtph2ps`, `vcvtps2ph` with
+//!     round-to-nearest-even), detected at run time together with AVX2; `bf16` with shifts and
+//!     integer rounding in AVX2; `f16` without F16C by the core crate's branch-free
+//!     conversions compiled with AVX2 (where they vectorize to 8 lanes).
+//!   - NEON (`neon.rs`, aarch64): `f16 ↔ f32` with `fcvtl`/`fcvtl2` and `fcvtn`/`fcvtn2`
+//!     (base Armv8-A AdvSIMD, through `asm!`; round to nearest even under the default FPCR);
+//!     `bf16` with `shll` by 16 and the same integer rounding in NEON.
+//!   - Scalar: the core crate's loops compiled for the baseline (the scalar twin of both).
+//!
+//!   All give the same bits: the instructions are exact when widening and round to nearest
+//!   even when narrowing, as the core's conversions (NaN stays NaN; a signalling `f16` NaN is
+//!   quieted by F16C and `fcvtl`), and the final write computes `fl(fl(x·s) − λ)` and `clip01`
+//!   with the `f32` clip kernel's primitives of the path, so results do not depend on the path
+//!   or the thread count. The unit tests compare every variant this CPU runs over all 65536
+//!   patterns and the rounding midpoints, and every write against the scalar formula.
 
 use hypersimplex::half::Half;
-#[cfg(target_arch = "x86_64")]
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 use hypersimplex::half::{Bf16, F16};
 
 use crate::element::Element;
 use crate::platform::Kernels;
-#[cfg(target_arch = "x86_64")]
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 use crate::platform::Path;
 
 mod forward;
+#[cfg(target_arch = "aarch64")]
+mod neon;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
@@ -47,10 +58,11 @@ pub fn narrow<H: Half>(src: &[f32], dst: &mut [H]) {
     Conv::new(Kernels::active()).narrow(src, dst)
 }
 
-/// The conversion loops of a [`Kernels`] path, chosen once per call: F16C for `f16` (with AVX2
-/// and F16C), the core crate's branch-free conversions compiled for AVX2 (`bf16`, whose
-/// conversions are shifts and integer rounding), or the same loops compiled for the baseline
-/// (every other path). All give the core crate's bits.
+/// The conversion loops of a [`Kernels`] path, chosen once per call: on the AVX2 path F16C for
+/// `f16` (with F16C), AVX2 shifts and integer rounding for `bf16` (and the core crate's
+/// branch-free conversions compiled for AVX2 for `f16` without F16C); on the NEON path
+/// `fcvtl`/`fcvtn` for `f16` and NEON shifts and integer rounding for `bf16`; the core crate's
+/// loops compiled for the baseline on the scalar path. All give the core crate's bits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Conv {
     /// The core crate's loops for the target's baseline.
@@ -61,6 +73,10 @@ pub(crate) enum Conv {
     /// As `Avx2`, and F16C for `f16`.
     #[cfg(target_arch = "x86_64")]
     F16c,
+    /// NEON (`half/neon.rs`): `fcvtl`/`fcvtn` for `f16`, shifts and integer rounding for
+    /// `bf16`, and the fused final write for both.
+    #[cfg(target_arch = "aarch64")]
+    Neon,
 }
 
 impl Conv {
@@ -74,7 +90,11 @@ impl Conv {
                 Conv::Avx2
             };
         }
-        #[cfg(not(target_arch = "x86_64"))]
+        #[cfg(target_arch = "aarch64")]
+        if k.path() == Path::Neon {
+            return Conv::Neon;
+        }
+        #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
         let _ = k;
         Conv::Portable
     }
@@ -93,6 +113,17 @@ impl Conv {
                 _ => unsafe { x86::widen_avx2(src, dst) },
             };
         }
+        #[cfg(target_arch = "aarch64")]
+        if self == Conv::Neon {
+            // SAFETY (both): `Conv::Neon` exists only on the NEON path (NEON is the aarch64
+            // baseline anyway).
+            if let Some(s) = cast::<H, Bf16>(src) {
+                return unsafe { neon::widen_bf16(s, dst) };
+            }
+            if let Some(s) = cast::<H, F16>(src) {
+                return unsafe { neon::widen_f16(s, dst) };
+            }
+        }
         hypersimplex::half::widen(src, dst)
     }
 
@@ -110,6 +141,16 @@ impl Conv {
                 }
             }
             return unsafe { x86::narrow_avx2(src, dst) };
+        }
+        #[cfg(target_arch = "aarch64")]
+        if self == Conv::Neon {
+            // SAFETY (both): as in `widen`.
+            if let Some(d) = cast_mut::<H, Bf16>(dst) {
+                return unsafe { neon::narrow_bf16(src, d) };
+            }
+            if let Some(d) = cast_mut::<H, F16>(dst) {
+                return unsafe { neon::narrow_f16(src, d) };
+            }
         }
         hypersimplex::half::narrow(src, dst)
     }
@@ -237,12 +278,40 @@ impl Conv {
                 return true;
             }
         }
+        #[cfg(target_arch = "aarch64")]
+        if self == Conv::Neon {
+            use core::any::TypeId;
+            let (h, src) = (TypeId::of::<H>(), TypeId::of::<S>());
+            let wide = src == TypeId::of::<f32>();
+            if !wide && src != h {
+                return false;
+            }
+            // NEON has no non-temporal store here: `stream` changes nothing.
+            if h == TypeId::of::<Bf16>() {
+                // SAFETY (both): H is Bf16 and S is Bf16 or f32 (checked); NEON; the caller's
+                // buffers.
+                match wide {
+                    true => unsafe { neon::clip_bf16::<f32>(x.cast(), y.cast(), n, s, lam) },
+                    false => unsafe { neon::clip_bf16::<Bf16>(x.cast(), y.cast(), n, s, lam) },
+                }
+                return true;
+            }
+            if h == TypeId::of::<F16>() {
+                // SAFETY (both): H is F16 and S is F16 or f32 (checked); NEON; the caller's
+                // buffers.
+                match wide {
+                    true => unsafe { neon::clip_f16::<f32>(x.cast(), y.cast(), n, s, lam) },
+                    false => unsafe { neon::clip_f16::<F16>(x.cast(), y.cast(), n, s, lam) },
+                }
+                return true;
+            }
+        }
         false
     }
 }
 
 /// `src` as `G` when `H` is `G`.
-#[cfg(target_arch = "x86_64")]
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 fn cast<H: 'static, G: 'static>(src: &[H]) -> Option<&[G]> {
     if core::any::TypeId::of::<H>() == core::any::TypeId::of::<G>() {
         // SAFETY: H is G (same type, checked above).
@@ -253,7 +322,7 @@ fn cast<H: 'static, G: 'static>(src: &[H]) -> Option<&[G]> {
 }
 
 /// `dst` as `G` when `H` is `G`.
-#[cfg(target_arch = "x86_64")]
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 fn cast_mut<H: 'static, G: 'static>(dst: &mut [H]) -> Option<&mut [G]> {
     if core::any::TypeId::of::<H>() == core::any::TypeId::of::<G>() {
         // SAFETY: H is G (same type, checked above); the borrow of `dst` moves into it.
@@ -278,6 +347,10 @@ mod tests {
             if std::arch::is_x86_feature_detected!("f16c") {
                 v.push(Conv::F16c);
             }
+        }
+        #[cfg(target_arch = "aarch64")]
+        if crate::Path::Neon.is_supported() {
+            v.push(Conv::Neon);
         }
         v
     }
