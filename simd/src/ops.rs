@@ -23,7 +23,7 @@ use crate::passes::{
     merge_residual, reduce2, write, write2, write_in_place, SimdPasses, WritingPasses,
 };
 use crate::platform::{Kernels, Path};
-use crate::working_set::WORKING_SET_FROM;
+use crate::working_set::{Sample, WORKING_SET_FROM};
 
 /// Outputs of at least this many bytes (forward `y`, backward `grad_x`) are written with
 /// streaming (non-temporal) stores, which skip reading the output's cache lines first. Below
@@ -131,6 +131,20 @@ impl Kernels {
             };
         }
         let sample = self.sample(x, k, scale);
+        self.solve_sampled::<T, R, MASKED>(passes, x, k, scale, sample)
+    }
+
+    /// The vector paths' part of [`Kernels::solve_with`] (`x.len() ≥ SAMPLE_FROM`), from the
+    /// sample of `x` (`Kernels::sample`; the half forward gathers it from its 16-bit input).
+    pub(crate) fn solve_sampled<T: Element, R: Passes<T>, const MASKED: bool>(
+        self,
+        passes: &mut R,
+        x: &[T],
+        k: f64,
+        scale: T,
+        sample: Option<Sample<T>>,
+    ) -> Result<Solution<T>, Error> {
+        let n = x.len();
         if let Some(s) = sample.filter(|_| n >= WORKING_SET_FROM) {
             if let Some(sol) = self.solve_working_set(x, k, scale, &s)? {
                 return Ok(sol);
