@@ -224,7 +224,7 @@ fn loss<H: Half>(
 #[cfg(feature = "std")]
 #[allow(clippy::too_many_arguments)]
 #[inline]
-fn multiclass<H: Half>(
+fn multiclass<H: Half + hypersimplex_simd::McStore<f32>>(
     logits: *const u16,
     labels: *const u32,
     batch: usize,
@@ -237,7 +237,6 @@ fn multiclass<H: Half>(
     lambda: Option<*mut f64>,
 ) -> Result<(), i32> {
     use crate::loss::McRegions;
-    use crate::status::HS_ERR_OUT_OF_MEMORY;
     use hs_core::ClassK;
     let regions = McRegions::<H, f32>::new(
         logits.cast::<H>(),
@@ -251,11 +250,6 @@ fn multiclass<H: Half>(
     let inputs = regions.outputs_disjoint()?;
     let rlam = regions.lambda(&inputs, lambda, classes)?;
     let reduction = crate::loss::reduction(reduction)?;
-    let mut scratch = std::vec::Vec::new();
-    scratch
-        .try_reserve_exact(batch)
-        .map_err(|_| HS_ERR_OUT_OF_MEMORY)?;
-    scratch.resize(batch, 0.0f32);
     // SAFETY: every output region is disjoint from every other region (checked above).
     let (xs, ls) = unsafe { (regions.rx.slice(), regions.rlab.slice()) };
     let ck = match regions.rk {
@@ -265,9 +259,10 @@ fn multiclass<H: Half>(
     };
     // SAFETY: grad_logits is disjoint from every input and from loss (checked above).
     let gs = regions.rg.map(|r| unsafe { r.slice_mut() });
+    let kern = hypersimplex_simd::Kernels::active();
     let value = match rlam {
         // SAFETY: lambda is disjoint from every other argument (checked above).
-        Some(r) => h::hypersimplex_loss_multiclass_lambda_half(
+        Some(r) => kern.hypersimplex_loss_multiclass_lambda_half(
             xs,
             ls,
             classes,
@@ -275,19 +270,9 @@ fn multiclass<H: Half>(
             tau,
             reduction,
             gs,
-            &mut scratch,
             unsafe { r.slice_mut() },
         ),
-        None => h::hypersimplex_loss_multiclass_half(
-            xs,
-            ls,
-            classes,
-            ck,
-            tau,
-            reduction,
-            gs,
-            &mut scratch,
-        ),
+        None => kern.hypersimplex_loss_multiclass_half(xs, ls, classes, ck, tau, reduction, gs),
     }
     .map_err(core_err)?;
     // SAFETY: `loss` is a checked, non-NULL, aligned element disjoint from every slice.

@@ -27,6 +27,7 @@ use crate::platform::Kernels;
 use crate::platform::Path;
 
 mod forward;
+mod loss;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 

@@ -522,18 +522,8 @@ pub fn hypersimplex_loss_multiclass_lambda<T: Element>(
     grad: Option<&mut [T]>,
     lambda: &mut [f64],
 ) -> Result<T, Error> {
-    if lambda.len() != classes {
-        return Err(Error::LengthMismatch);
-    }
-    Kernels::active().multiclass(
-        logits,
-        labels,
-        classes,
-        k,
-        tau,
-        reduction,
-        grad,
-        Some(lambda),
+    Kernels::active().hypersimplex_loss_multiclass_lambda(
+        logits, labels, classes, k, tau, reduction, grad, lambda,
     )
 }
 
