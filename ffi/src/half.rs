@@ -16,6 +16,16 @@ use hs_core::half::{self as h, Bf16, Half, F16};
 #[cfg(feature = "std")]
 use hs_core::internal::rows;
 
+/// The half types' storage trait of the SIMD crate's losses (std builds); nothing without std.
+#[cfg(feature = "std")]
+trait McStore: hypersimplex_simd::McStore<f32> {}
+#[cfg(feature = "std")]
+impl<H: hypersimplex_simd::McStore<f32>> McStore for H {}
+#[cfg(not(feature = "std"))]
+trait McStore {}
+#[cfg(not(feature = "std"))]
+impl<H> McStore for H {}
+
 /// `y = round(Π(widen(x)/τ))`, out of place (`x`, `y` disjoint): the SIMD half forward in the
 /// std build (`scratch` for its widened copy, when it needs one), the core's half passes
 /// without std.
@@ -195,7 +205,7 @@ fn topk<H: Half>(x: *const u16, n: usize, k: usize, y: *mut u16) -> Result<(), i
 }
 
 #[inline]
-fn loss<H: Half>(
+fn loss<H: Half + McStore>(
     x: *const u16,
     target: *const u16,
     n: usize,
@@ -215,7 +225,18 @@ fn loss<H: Half>(
     let (xs, ts) = unsafe { (rx.slice(), rt.slice()) };
     // SAFETY: grad_x is disjoint from both inputs and from loss (checked above).
     let gs = rg.map(|r| unsafe { r.slice_mut() });
-    let value = h::hypersimplex_loss_half(xs, ts, k, tau, gs).map_err(core_err)?;
+    #[cfg(feature = "std")]
+    let value = hypersimplex_simd::Kernels::active().hypersimplex_loss_half(
+        xs,
+        ts,
+        k,
+        tau,
+        gs,
+        &mut std::vec::Vec::new(),
+    );
+    #[cfg(not(feature = "std"))]
+    let value = h::hypersimplex_loss_half(xs, ts, k, tau, gs);
+    let value = value.map_err(core_err)?;
     // SAFETY: `loss` is a checked, non-NULL, aligned element disjoint from every slice.
     unsafe { rl.write_first(value) };
     Ok(())
@@ -224,7 +245,7 @@ fn loss<H: Half>(
 #[cfg(feature = "std")]
 #[allow(clippy::too_many_arguments)]
 #[inline]
-fn multiclass<H: Half + hypersimplex_simd::McStore<f32>>(
+fn multiclass<H: Half + McStore>(
     logits: *const u16,
     labels: *const u32,
     batch: usize,

@@ -7,7 +7,8 @@
 //! Batches of at least [`BATCH_PAR_MIN`] elements run on the current rayon pool; each line is
 //! computed exactly as it would be alone, so the results do not depend on the thread count.
 
-use hypersimplex::internal::frame::{refine, shift_for, shift_in_place, Refined, Replay};
+use hypersimplex::internal::frame::{refine, shift_for, shift_in_place, Refined, Replay, Shift};
+use hypersimplex::internal::loss_shifted;
 use hypersimplex::internal::mask::{check_columns, check_rows};
 use hypersimplex::internal::real::SumAcc;
 use hypersimplex::internal::solve::{solve as core_solve, Fill, Solution};
@@ -879,6 +880,24 @@ pub trait McStore<T: Element>: Copy + Send + Sync + 'static {
         k: ClassK<'_>,
         scale: T,
     ) -> Result<(), Error>;
+    /// The binary loss's gradient `out_i = grad_entry(x_i, t_i, s, λ, m, factor)` of the
+    /// arithmetic type's values (`kernels::grad`), rounded to this type.
+    #[allow(clippy::too_many_arguments)]
+    fn grad(k: Kernels, x: &[T], t: &[T], s: T, lam: T, mean: T, factor: T, out: &mut [Self]);
+    /// The binary loss in the shifted frame (`hypersimplex::internal::loss_shifted`), its
+    /// gradient rounded to this type.
+    ///
+    /// # Errors
+    /// As `loss_shifted`, and [`Error::OutOfMemory`]; on error `grad` is not modified.
+    fn loss_shifted(
+        x: &[T],
+        target: &[T],
+        k: f64,
+        scale: T,
+        sol: &Solution<T>,
+        sh: &Shift<T>,
+        grad: Option<&mut [Self]>,
+    ) -> Result<T, Error>;
     /// The gradient entries `out_i = grad_entry(x_i, t_i, s, λ_i, m_i, factor)`
     /// (`kernels::grad_pattern`).
     #[allow(clippy::too_many_arguments)]
@@ -914,6 +933,20 @@ impl<T: Element> McStore<T> for T {
         scale: T,
     ) -> Result<(), Error> {
         check_columns(logits, labels, classes, k, scale)
+    }
+    fn grad(k: Kernels, x: &[T], t: &[T], s: T, lam: T, mean: T, factor: T, out: &mut [T]) {
+        T::grad(k, x, t, s, lam, mean, factor, out)
+    }
+    fn loss_shifted(
+        x: &[T],
+        target: &[T],
+        k: f64,
+        scale: T,
+        sol: &Solution<T>,
+        sh: &Shift<T>,
+        grad: Option<&mut [T]>,
+    ) -> Result<T, Error> {
+        loss_shifted(x, target, k, scale, sol, sh, grad)
     }
     fn grad_pattern(
         k: Kernels,

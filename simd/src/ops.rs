@@ -4,7 +4,6 @@
 
 use hypersimplex::internal::frame::{refine, shift_for, shift_in_place, shift_into, Shift};
 use hypersimplex::internal::kernel::{Passes, ScalarPasses};
-use hypersimplex::internal::loss_shifted;
 use hypersimplex::internal::mask::{
     prepare, substitute, substitute_in_place, write_masked, Prepared,
 };
@@ -18,6 +17,7 @@ use hypersimplex::internal::{
 };
 use hypersimplex::{ClassK, Error, Projection, Reduction};
 
+use crate::batch::McStore;
 use crate::element::Element;
 use crate::passes::{
     merge_residual, reduce2, write, write2, write_in_place, SimdPasses, WritingPasses,
@@ -368,6 +368,20 @@ impl Kernels {
         tau: T,
         grad_x: Option<&mut [T]>,
     ) -> Result<T, Error> {
+        self.loss_with(x, target, k, tau, grad_x, grad_scale)
+    }
+
+    /// [`Kernels::hypersimplex_loss`] writing its gradient through `G` (`T` itself, or a half
+    /// type rounding the `T` gradient), after `grad_check(1/τ)` where a gradient is asked for.
+    pub(crate) fn loss_with<T: Element, G: McStore<T>>(
+        self,
+        x: &[T],
+        target: &[T],
+        k: f64,
+        tau: T,
+        grad_x: Option<&mut [G]>,
+        grad_check: fn(T) -> Result<(), Error>,
+    ) -> Result<T, Error> {
         let n = x.len();
         if target.len() != n || grad_x.as_ref().is_some_and(|g| g.len() != n) {
             return Err(Error::LengthMismatch);
@@ -378,12 +392,12 @@ impl Kernels {
         let scale = check_k_tau(n, k, tau)?;
         let sol = self.solve(x, k, scale)?;
         if grad_x.is_some() {
-            grad_scale(scale)?;
+            grad_check(scale)?;
         }
         if let Some(sh) = shift_for(&sol, tau, scale) {
             // λ is large or τ > MAX/64 (issue 13): ŷ, the loss and the gradient in the shifted
-            // frame, by the core crate's scalar code (the same on every path; no buffer needed)
-            return loss_shifted(x, target, k, scale, &sol, &sh, grad_x);
+            // frame, by the core crate's scalar code (the same on every path)
+            return G::loss_shifted(x, target, k, scale, &sol, &sh, grad_x);
         }
         let lam = sol.lambda;
         let res = reduce2(
@@ -396,7 +410,7 @@ impl Kernels {
         if let Some(g) = grad_x {
             let mean = res.mean::<T>();
             write2(x, target, g, |p, q, o| {
-                T::grad(self, p, q, scale, lam, mean, scale, o)
+                G::grad(self, p, q, scale, lam, mean, scale, o)
             });
         }
         Ok(T::from_f64(0.5 * res.sq))

@@ -79,11 +79,11 @@ pub(crate) fn write<T: Sync + Send>(x: &[T], out: &mut [T], f: impl Fn(&[T], &mu
 }
 
 /// Applies `f` to matching blocks of `a`, `b` and `out`.
-pub(crate) fn write2<T: Sync + Send>(
+pub(crate) fn write2<T: Sync + Send, O: Send>(
     a: &[T],
     b: &[T],
-    out: &mut [T],
-    f: impl Fn(&[T], &[T], &mut [T]) + Sync,
+    out: &mut [O],
+    f: impl Fn(&[T], &[T], &mut [O]) + Sync,
 ) {
     if a.len() <= BLOCK {
         f(a, b, out)

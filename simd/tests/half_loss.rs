@@ -254,3 +254,115 @@ fn half_multiclass_refusals_match_the_core_and_leave_outputs_untouched() {
     refusals::<Bf16>();
     refusals::<F16>();
 }
+
+type BinOut = Result<(u32, Vec<u16>), Error>;
+
+fn simd_binary<H: Half + McStore<f32>>(
+    kern: Kernels,
+    x: &[H],
+    t: &[H],
+    k: f64,
+    tau: f32,
+) -> BinOut {
+    let mut g = vec![H::from_bits(0x1234); x.len()];
+    let mut scratch = Vec::new();
+    let r = kern.hypersimplex_loss_half(x, t, k, tau, Some(&mut g), &mut scratch);
+    let plain = kern.hypersimplex_loss_half(x, t, k, tau, None, &mut scratch);
+    match r {
+        Ok(v) => {
+            assert_eq!(plain.map(f32::to_bits), Ok(v.to_bits()));
+            Ok((v.to_bits(), g.iter().map(|h| h.to_bits()).collect()))
+        }
+        Err(e) => {
+            assert!(
+                g.iter().all(|h| h.to_bits() == 0x1234),
+                "grad written on error"
+            );
+            Err(e)
+        }
+    }
+}
+
+fn binary_rounded_f32<H: Half>(kern: Kernels, x: &[H], t: &[H], k: f64, tau: f32) -> BinOut {
+    let xw: Vec<f32> = x.iter().map(|h| h.to_f32()).collect();
+    let tw: Vec<f32> = t.iter().map(|h| h.to_f32()).collect();
+    let mut g = vec![0.0f32; x.len()];
+    let v = kern.hypersimplex_loss(&xw, &tw, k, tau, Some(&mut g))?;
+    Ok((
+        v.to_bits(),
+        g.iter().map(|&v| H::from_f32(v).to_bits()).collect(),
+    ))
+}
+
+fn binary_core<H: Half>(x: &[H], t: &[H], k: f64, tau: f32) -> BinOut {
+    let mut g = vec![H::ZERO; x.len()];
+    let v = core_half::hypersimplex_loss_half(x, t, k, tau, Some(&mut g))?;
+    Ok((v.to_bits(), g.iter().map(|h| h.to_bits()).collect()))
+}
+
+fn binary<H: Half + McStore<f32>>(seed: u64) {
+    let mut rng = Rng(seed);
+    for n in [1usize, 7, 16, 100, 2047, 5000, 70_000] {
+        for scale in [1.0f32, 3e3] {
+            let kind = rng.below(4);
+            let x: Vec<H> = data::<f32>(&mut rng, n, kind)
+                .iter()
+                .map(|&v| H::from_f32(v * scale))
+                .collect();
+            let t: Vec<H> = (0..n)
+                .map(|i| H::from_f32([0.0, 1.0, 0.25][(i * 7 + n) % 3]))
+                .collect();
+            let nf = n as f64;
+            for k in [0.0, 1.0f64.min(nf), 0.37 * nf, nf] {
+                for tau in [0.7f32, 0.05] {
+                    let want = binary_core(&x, &t, k, tau);
+                    for kern in all_kernels() {
+                        let c =
+                            format!("n {n} scale {scale} k {k} tau {tau} {}", kern.path().name());
+                        let one = with_threads(1, || simd_binary(kern, &x, &t, k, tau));
+                        let four = with_threads(4, || simd_binary(kern, &x, &t, k, tau));
+                        assert_eq!(one, four, "{c}: thread counts differ");
+                        assert_eq!(one, binary_rounded_f32(kern, &x, &t, k, tau), "{c}: f32");
+                        assert_eq!(one, want, "{c}: core");
+                    }
+                }
+            }
+        }
+    }
+    // refusals: NaN in x, targets outside [0, 1] or NaN, k, τ, the f16 gradient, lengths
+    let n = 300;
+    let x: Vec<H> = data::<f32>(&mut rng, n, 0)
+        .iter()
+        .map(|&v| H::from_f32(v))
+        .collect();
+    let t: Vec<H> = (0..n).map(|i| H::from_f32((i % 2) as f32)).collect();
+    let mut cases = Vec::new();
+    let mut xn = x.clone();
+    xn[100] = H::from_bits(0x7fc1);
+    cases.push((xn, t.clone(), 3.0, 0.7f32));
+    let mut tb = t.clone();
+    tb[5] = H::from_f32(1.5);
+    cases.push((x.clone(), tb, 3.0, 0.7));
+    let mut tn = t.clone();
+    tn[9] = H::from_bits(0x7fc1);
+    cases.push((x.clone(), tn, 3.0, 0.7));
+    cases.push((x.clone(), t.clone(), n as f64 + 1.0, 0.7));
+    cases.push((x.clone(), t.clone(), 3.0, -1.0));
+    if H::OVERFLOW < 1e30 {
+        cases.push((x.clone(), t.clone(), 3.0, 1e-5));
+    }
+    cases.push((x.clone(), t[1..].to_vec(), 3.0, 0.7));
+    for (xc, tc, k, tau) in &cases {
+        let want = binary_core(xc, tc, *k, *tau);
+        assert!(want.is_err(), "k {k} tau {tau}");
+        for kern in all_kernels() {
+            assert_eq!(simd_binary(kern, xc, tc, *k, *tau), want, "k {k} tau {tau}");
+        }
+    }
+}
+
+#[test]
+fn half_binary_loss_is_the_rounded_f32_loss_on_every_path() {
+    binary::<Bf16>(21);
+    binary::<F16>(22);
+}

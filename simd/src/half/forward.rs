@@ -352,7 +352,7 @@ fn gather<H: Half>(x: &[H]) -> impl FnOnce(&mut [f32], usize) -> usize + '_ {
 }
 
 /// The first `n` elements of `scratch`, grown (zeroed) to at least `n`.
-fn grow(scratch: &mut Vec<f32>, n: usize) -> Result<&mut [f32], Error> {
+pub(super) fn grow(scratch: &mut Vec<f32>, n: usize) -> Result<&mut [f32], Error> {
     if scratch.len() < n {
         scratch
             .try_reserve_exact(n - scratch.len())

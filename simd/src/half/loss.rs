@@ -1,16 +1,27 @@
-//! The half-precision multiclass loss (issue 15): `bf16`/`f16` logits and gradient, `f32`
-//! arithmetic, through the `f32` multiclass loss of the SIMD crate (`Kernels::multiclass`)
-//! with [`McStore`] for the half types. The logits are widened in small blocks on the stack as
-//! the transposition into per-class columns reads them, and the gradient is computed in `f32`
-//! blocks on the stack and rounded once as it is written, so the result is, bit for bit, the
-//! `f32` loss of the widened logits (λ, the loss) with each gradient entry rounded to nearest
-//! even, on every path and thread count; no `f32` copy of the batch is made.
+//! The half-precision losses (issue 15): `bf16`/`f16` logits, targets and gradients, `f32`
+//! arithmetic, through this crate's `f32` losses, so that each result is, bit for bit, the
+//! `f32` loss of the widened inputs (λ, the loss) with each gradient entry rounded once to
+//! nearest even, on every path and thread count.
+//!
+//! * **Multiclass** ([`Kernels::hypersimplex_loss_multiclass_half`]): `Kernels::multiclass`
+//!   with [`McStore`] for the half types. The logits are widened in blocks on the stack as the
+//!   transposition into per-class columns reads them (the columns are `f32` scratch in the
+//!   `f32` loss too), and the gradient is computed in `f32` blocks on the stack and rounded as
+//!   it is written: no `f32` copy of the batch.
+//! * **Binary** ([`Kernels::hypersimplex_loss_half`]): `x` and the targets are widened into
+//!   the caller's scratch (the residual's `f64` sums have an order fixed by the length, so the
+//!   `f32` kernels read whole `f32` vectors), then the `f32` loss with the gradient rounded in
+//!   stack blocks as it is written.
 
 use hypersimplex::half::{grad_scale_half, Bf16, Half, F16};
 use hypersimplex::internal::mask::check_line;
 use hypersimplex::internal::validate::multiclass_args;
 use hypersimplex::{ClassK, Error, Reduction};
 
+use hypersimplex::internal::frame::Shift;
+use hypersimplex::internal::solve::Solution;
+
+use super::forward::grow;
 use super::Conv;
 use crate::batch::McStore;
 use crate::element::Element;
@@ -20,6 +31,36 @@ use crate::platform::Kernels;
 const BLOCK: usize = 2048;
 
 impl Kernels {
+    /// The binary HyperSimplex loss `½‖Π_Δ(n,k)(x/τ) − t‖²` on half-precision `x` and targets
+    /// `t`: [`Kernels::hypersimplex_loss`] of the widened `x` and `t`, computed in `f32` (the
+    /// loss bit for bit), the gradient entries rounded once to nearest even. `x` and `t` are
+    /// widened into `scratch` (grown as needed, reusable across calls); the gradient is
+    /// computed in `f32` blocks on the stack and rounded as it is written.
+    ///
+    /// # Errors
+    /// As `hypersimplex::half::hypersimplex_loss_half` (the same checks in the same order),
+    /// and [`Error::OutOfMemory`]. On error `grad` is not modified.
+    pub fn hypersimplex_loss_half<H: Half + McStore<f32>>(
+        self,
+        x: &[H],
+        target: &[H],
+        k: f64,
+        tau: f32,
+        grad: Option<&mut [H]>,
+        scratch: &mut Vec<f32>,
+    ) -> Result<f32, Error> {
+        let n = x.len();
+        if target.len() != n || grad.as_ref().is_some_and(|g| g.len() != n) {
+            return Err(Error::LengthMismatch);
+        }
+        let conv = Conv::new(self);
+        let buf = grow(scratch, n.saturating_mul(2))?;
+        let (xw, tw) = buf.split_at_mut(n);
+        conv.widen(x, xw);
+        conv.widen(target, tw);
+        self.loss_with(xw, tw, k, tau, grad, grad_scale_half::<H>)
+    }
+
     /// The multiclass HyperSimplex loss on half-precision logits:
     /// [`Kernels::hypersimplex_loss_multiclass`] of the widened logits, computed in `f32`,
     /// each gradient entry rounded once to nearest even (bitwise that, on every path).
@@ -160,6 +201,51 @@ fn check_columns<H: Half>(
     Ok(())
 }
 
+/// [`McStore::grad`] for a half type: the `f32` kernel into stack blocks, rounded into `out`.
+#[allow(clippy::too_many_arguments)]
+fn grad<H: Half>(
+    k: Kernels,
+    x: &[f32],
+    t: &[f32],
+    s: f32,
+    lam: f32,
+    mean: f32,
+    factor: f32,
+    out: &mut [H],
+) {
+    const B: usize = 512;
+    let conv = Conv::new(k);
+    let mut ob = [0.0f32; B];
+    for ((xc, tc), oc) in x.chunks(B).zip(t.chunks(B)).zip(out.chunks_mut(B)) {
+        let o = ob.get_mut(..xc.len()).unwrap_or_default();
+        <f32 as Element>::grad(k, xc, tc, s, lam, mean, factor, o);
+        conv.narrow(o, oc);
+    }
+}
+
+/// [`McStore::loss_shifted`] for a half type: the `f32` computation into a temporary gradient,
+/// rounded into `grad` once it succeeded.
+fn loss_shifted<H: Half>(
+    x: &[f32],
+    target: &[f32],
+    k: f64,
+    scale: f32,
+    sol: &Solution<f32>,
+    sh: &Shift<f32>,
+    grad: Option<&mut [H]>,
+) -> Result<f32, Error> {
+    let Some(g) = grad else {
+        return hypersimplex::internal::loss_shifted(x, target, k, scale, sol, sh, None);
+    };
+    let mut tmp = Vec::new();
+    tmp.try_reserve_exact(g.len())
+        .map_err(|_| Error::OutOfMemory)?;
+    tmp.resize(g.len(), 0.0f32);
+    let v = hypersimplex::internal::loss_shifted(x, target, k, scale, sol, sh, Some(&mut tmp))?;
+    hypersimplex::half::narrow(&tmp, g);
+    Ok(v)
+}
+
 /// [`McStore::grad_pattern`] for a half type: blocks of `x` widened on the stack, the `f32`
 /// kernel into a stack block, rounded into `out` (elementwise, so the blocks do not matter).
 #[allow(clippy::too_many_arguments)]
@@ -212,6 +298,30 @@ macro_rules! half_store {
                 stride: usize,
             ) -> bool {
                 transpose(k, x, cols, s, out, stride)
+            }
+            #[allow(clippy::too_many_arguments)]
+            fn grad(
+                k: Kernels,
+                x: &[f32],
+                t: &[f32],
+                s: f32,
+                lam: f32,
+                mean: f32,
+                factor: f32,
+                out: &mut [Self],
+            ) {
+                grad(k, x, t, s, lam, mean, factor, out)
+            }
+            fn loss_shifted(
+                x: &[f32],
+                target: &[f32],
+                k: f64,
+                scale: f32,
+                sol: &Solution<f32>,
+                sh: &Shift<f32>,
+                grad: Option<&mut [Self]>,
+            ) -> Result<f32, Error> {
+                loss_shifted(x, target, k, scale, sol, sh, grad)
             }
             fn check_columns(
                 logits: &[Self],
