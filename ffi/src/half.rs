@@ -3,12 +3,15 @@
 //! to nearest even. Same pointer checks, aliases, status codes and untouched-output rules as
 //! the `f32` functions; NaN bit patterns are `HS_ERR_NON_FINITE_INPUT`, `±inf` are masks.
 //!
-//! Where the work runs: the forward functions of the std build (single and rows) call the SIMD
-//! crate's half forward (`hypersimplex_simd::Kernels::soft_binary_argmax_half`): long vectors
-//! stream the 16-bit data through the working-set solver (no `float` copy), shorter ones use
-//! one widened `float` row in a scratch buffer reused across rows; either way exactly the `f32`
-//! function's result rounded. Everything else (and the no_std build) runs the core crate's
-//! scalar `half` module, which reads the 16-bit data directly.
+//! Where the work runs: in the std build, the SIMD crate's half-precision code
+//! (`hypersimplex_simd::half`): the forward functions (single and rows) stream long vectors'
+//! 16-bit data through the working-set solver and run shorter ones through one widened `float`
+//! row in a scratch buffer reused across rows, fused into the solver's first and last passes;
+//! the losses run the SIMD `float` losses with the logits widened in stack blocks (multiclass)
+//! or into a scratch buffer (binary) and the gradient rounded in stack blocks. Either way
+//! exactly the `f32` function's result, rounded. The top-k mask (a selection, as for `float`)
+//! and the no_std build run the core crate's scalar `half` module, which reads the 16-bit data
+//! directly.
 
 use crate::ptr::{disjoint, span, Region};
 use crate::{core_err, run};
