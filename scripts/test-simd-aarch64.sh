@@ -74,8 +74,9 @@ step "NEON kernels use 128-bit vector instructions, no fused multiply-add" neon_
 neon_half_disassembly() {
   # The half-precision conversions and fused writes of half/neon.rs (issue 15), in the binary
   # of tests/half_forward.rs: f16 with fcvtl/fcvtl2 and fcvtn/fcvtn2, bf16 with shll/shll2 by 16
-  # and uzp2, the write with fmaxnm/fminnm and no fused multiply-add. (The functions are
-  # #[inline(never)], so their symbols exist.)
+  # and uzp2, the write with fmaxnm/fminnm, the forward's fused first pass (piece_stats_widen_*)
+  # and writing last pass (piece_write_*) with the same conversions, and no fused multiply-add
+  # in any of them. (The functions are #[inline(never)], so their symbols exist.)
   local bin
   bin=$(ls -t $TDIR/$TARGET/release/deps/half_forward-* 2>/dev/null | grep -v '\.d$' | head -1)
   [ -n "$bin" ] || { echo "no test binary"; return 1; }
@@ -87,7 +88,10 @@ neon_half_disassembly() {
   local wf nf wb nb cl
   wf=$(body widen_f16); nf=$(body narrow_f16); wb=$(body widen_bf16); nb=$(body narrow_bf16)
   cl="$(body clip_f16)$(body clip_bf16)"
-  local c_l c_l2 c_n c_n2 c_sh c_uz c_cf c_cb c_mx c_fma
+  local pw pf
+  pw="$(body piece_write_f16)$(body piece_write_bf16)"
+  pf="$(body piece_stats_widen_f16)$(body piece_stats_widen_bf16)"
+  local c_l c_l2 c_n c_n2 c_sh c_uz c_cf c_cb c_mx c_fma c_pw c_pf
   c_l=$(grep -cE 'fcvtl\s+v[0-9]+\.4s, v[0-9]+\.4h' <<<"$wf")
   c_l2=$(grep -cE 'fcvtl2\s+v[0-9]+\.4s, v[0-9]+\.8h' <<<"$wf")
   c_n=$(grep -cE 'fcvtn\s+v[0-9]+\.4h, v[0-9]+\.4s' <<<"$nf")
@@ -97,10 +101,13 @@ neon_half_disassembly() {
   c_cf=$(grep -cE 'fcvt[ln]2?\s+v[0-9]+\.[48][hs], v[0-9]+\.[48][hs]' <<<"$(body clip_f16)")
   c_cb=$(grep -cE 'uzp2\s+v[0-9]+\.8h' <<<"$(body clip_bf16)")
   c_mx=$(grep -cE 'fm(ax|in)nm\s+v[0-9]+\.4s' <<<"$cl")
-  c_fma=$(grep -cE 'fml[as]\s+v' <<<"$cl")
-  echo "half::neon: widen_f16 fcvtl=$c_l fcvtl2=$c_l2; narrow_f16 fcvtn=$c_n fcvtn2=$c_n2; widen_bf16 shll/shll2 #16=$c_sh; narrow_bf16 uzp2=$c_uz; clip_f16 fcvtl/fcvtn=$c_cf; clip_bf16 uzp2=$c_cb; clip fmaxnm/fminnm=$c_mx; fused fmla/fmls in clip=$c_fma (must be 0)"
+  c_pw=$(grep -cE '(fcvtn2?\s+v[0-9]+\.[48]h|uzp2\s+v[0-9]+\.8h)' <<<"$pw")
+  c_pf=$(grep -cE '(fcvtl\s+v[0-9]+\.4s, v[0-9]+\.4h|shll\s+v[0-9]+\.4s, v[0-9]+\.4h, #16)' <<<"$pf")
+  c_fma=$(grep -cE 'fml[as]\s+v' <<<"$cl$pw$pf")
+  echo "half::neon: widen_f16 fcvtl=$c_l fcvtl2=$c_l2; narrow_f16 fcvtn=$c_n fcvtn2=$c_n2; widen_bf16 shll/shll2 #16=$c_sh; narrow_bf16 uzp2=$c_uz; clip_f16 fcvtl/fcvtn=$c_cf; clip_bf16 uzp2=$c_cb; clip fmaxnm/fminnm=$c_mx; piece_write fcvtn/uzp2=$c_pw; piece_stats_widen fcvtl/shll=$c_pf; fused fmla/fmls in clip+piece=$c_fma (must be 0)"
   [ "$c_l" -gt 0 ] && [ "$c_l2" -gt 0 ] && [ "$c_n" -gt 0 ] && [ "$c_n2" -gt 0 ] && [ "$c_sh" -gt 0 ] &&
-    [ "$c_uz" -gt 0 ] && [ "$c_cf" -gt 0 ] && [ "$c_cb" -gt 0 ] && [ "$c_mx" -gt 0 ] && [ "$c_fma" = 0 ]
+    [ "$c_uz" -gt 0 ] && [ "$c_cf" -gt 0 ] && [ "$c_cb" -gt 0 ] && [ "$c_mx" -gt 0 ] &&
+    [ "$c_pw" -gt 0 ] && [ "$c_pf" -gt 0 ] && [ "$c_fma" = 0 ]
 }
 step "NEON half conversions use fcvtl/fcvtn (f16) and shll/uzp2 (bf16), no fused multiply-add" neon_half_disassembly
 echo "simd-aarch64 total time: $(( $(date +%s) - t_start ))s"

@@ -244,6 +244,29 @@ impl Conv {
                 });
             }
         }
+        #[cfg(target_arch = "aarch64")]
+        if self == Conv::Neon {
+            use core::any::TypeId;
+            let h = TypeId::of::<H>();
+            if h == TypeId::of::<Bf16>() {
+                return Some(|k, w, s, lam, y| match cast_mut::<H, Bf16>(y) {
+                    // SAFETY: the writer exists only for the NEON path (`Conv::Neon`).
+                    Some(y) if Conv::new(k) == Conv::Neon => unsafe {
+                        neon::piece_write_bf16(w, s, lam, y)
+                    },
+                    _ => f32::piece(k, w, s, lam),
+                });
+            }
+            if h == TypeId::of::<F16>() {
+                return Some(|k, w, s, lam, y| match cast_mut::<H, F16>(y) {
+                    // SAFETY: as for `bf16`.
+                    Some(y) if Conv::new(k) == Conv::Neon => unsafe {
+                        neon::piece_write_f16(w, s, lam, y)
+                    },
+                    _ => f32::piece(k, w, s, lam),
+                });
+            }
+        }
         None
     }
 
@@ -268,7 +291,17 @@ impl Conv {
                 return Some(unsafe { x86::piece_stats_widen_f16(x, s, lam, out) });
             }
         }
-        #[cfg(not(target_arch = "x86_64"))]
+        #[cfg(target_arch = "aarch64")]
+        if self == Conv::Neon {
+            // SAFETY (both): `Conv::Neon` exists only on the NEON path.
+            if let Some(x) = cast::<H, Bf16>(x) {
+                return Some(unsafe { neon::piece_stats_widen_bf16(x, s, lam, out) });
+            }
+            if let Some(x) = cast::<H, F16>(x) {
+                return Some(unsafe { neon::piece_stats_widen_f16(x, s, lam, out) });
+            }
+        }
+        #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
         let _ = (x, s, lam, out);
         None
     }
@@ -536,6 +569,44 @@ mod tests {
                     assert!(io[..off] == xs[..off] && io[off + len..] == xs[off + len..]);
                 }
             }
+        }
+    }
+
+    /// The fused first pass (where the variant has one) against the `f32` `piece_stats` kernel
+    /// on the widened input (piece, min, max, finiteness), and its copy against the widening,
+    /// at lengths with tails.
+    fn first_pass_matches_f32<H: Half>(c: Conv) {
+        let k = Kernels::active();
+        let xs: Vec<H> = (0..1000u32)
+            .map(|i| H::from_f32((i as f32 * 0.61).cos() * 2.5))
+            .collect();
+        let (s, lam) = (1.0f32 / 0.7, 0.9f32);
+        for len in [0usize, 1, 3, 4, 5, 7, 8, 9, 31, 32, 33, 1000] {
+            let x = &xs[..len];
+            let wide: Vec<f32> = x.iter().map(|v| v.to_f32()).collect();
+            let mut out = vec![f32::NAN; len];
+            if let Some(r) = c.piece_stats_widen(x, s, lam, &mut out) {
+                // (`Stats::sum` is not computed by the vector kernels: NaN)
+                let (p, st) = f32::piece_stats(k, &wide, s, lam);
+                assert_eq!(r.0, p, "{c:?} len {len}");
+                let (a, b) = (r.1, st);
+                assert!(
+                    (a.min, a.max, a.finite) == (b.min, b.max, b.finite),
+                    "{c:?} len {len}"
+                );
+                assert!(out
+                    .iter()
+                    .zip(&wide)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()));
+            }
+        }
+    }
+
+    #[test]
+    fn every_fused_first_pass_matches_the_f32_kernel() {
+        for c in convs() {
+            first_pass_matches_f32::<F16>(c);
+            first_pass_matches_f32::<Bf16>(c);
         }
     }
 

@@ -8,7 +8,10 @@
 //! the half forward's final write, `y_i = round(clip(fl(fl(widen(x_i)·s) − λ), 0, 1))` with the
 //! `f32` kernels' primitives (`F32x4`: `fmul`, `fsub`, `fmaxnm`/`fminnm`, no fused
 //! multiply-add), so the `f32` values are those of the `f32` clip kernel. NEON has no
-//! non-temporal store here (as `F32x4::stream`), so the write ignores `stream`.
+//! non-temporal store here (as `F32x4::stream`), so the write ignores `stream`. And, as in
+//! `x86.rs`, the forward's fused first pass (`piece_stats_from` over a widening source, which
+//! keeps the widened copy) and writing last pass (`piece_pass` into a half sink), the `f32`
+//! kernels' passes bit for bit.
 //!
 //! One difference in NaN payloads, not in values: `fcvtl` quiets a signalling `f16` NaN (as
 //! F16C's `vcvtph2ps` does) where the core's widening keeps the pattern; both are NaN, which the
@@ -18,10 +21,12 @@ use core::arch::aarch64::*;
 use core::arch::asm;
 
 use hypersimplex::half::{Bf16, Half, F16};
+use hypersimplex::internal::kernel::{Piece, Stats};
 use hypersimplex::Real;
 
 use crate::isa::neon::F32x4;
 use crate::isa::Lanes;
+use crate::kernels::{piece_pass, piece_stats_from, Sink, Source};
 
 /// Two vectors of 4 `f32` lanes: elements 0–3 and 4–7.
 type Pair = (float32x4_t, float32x4_t);
@@ -36,6 +41,8 @@ type Pair = (float32x4_t, float32x4_t);
 pub(super) unsafe trait Io8: Half {
     /// Widens the 8 elements at `p` (unaligned).
     unsafe fn load8(p: *const Self) -> Pair;
+    /// Widens the 4 elements at `p` (unaligned).
+    unsafe fn load4(p: *const Self) -> float32x4_t;
     /// `v.0` then `v.1` rounded, the 8 patterns in order. With `UNIT` the caller guarantees no
     /// NaN lane (the clipped values of the final write), which may save instructions.
     unsafe fn pack8<const UNIT: bool>(v: Pair) -> uint16x8_t;
@@ -73,6 +80,13 @@ unsafe impl Io8 for Bf16 {
     }
     #[inline]
     #[target_feature(enable = "neon")]
+    unsafe fn load4(p: *const Self) -> float32x4_t {
+        // SAFETY: the caller passes 4 readable elements.
+        let h = unsafe { vld1_u16(p.cast::<u16>()) };
+        vreinterpretq_f32_u32(vshll_n_u16::<16>(h))
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
     unsafe fn pack8<const UNIT: bool>(v: Pair) -> uint16x8_t {
         // little endian: 16-bit element 2j + 1 is the upper half of 32-bit lane j
         vuzp2q_u16(
@@ -106,6 +120,23 @@ unsafe impl Io8 for F16 {
             );
         }
         (lo, hi)
+    }
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn load4(p: *const Self) -> float32x4_t {
+        // SAFETY: the caller passes 4 readable elements.
+        let h = unsafe { vld1_u16(p.cast::<u16>()) };
+        let o: float32x4_t;
+        // SAFETY: a register-only conversion (base AdvSIMD).
+        unsafe {
+            asm!(
+                "fcvtl {o:v}.4s, {h:v}.4h",
+                h = in(vreg) h,
+                o = out(vreg) o,
+                options(pure, nomem, nostack),
+            );
+        }
+        o
     }
     #[inline]
     #[target_feature(enable = "neon")]
@@ -266,6 +297,125 @@ unsafe fn clip_body<S: Src, H: Io8>(x: *const S, y: *mut H, n: usize, s: f32, la
         // SAFETY: i < n; reads before it writes.
         unsafe { *y.add(i) = H::from_f32(((*x.add(i)).wide() * s - lam).clip01()) };
     }
+}
+
+/// The half forward's fused last pass: a piece pass over the widened `f32` copy (the `f32`
+/// `piece` kernel, bit for bit) that also writes `y_i = round(clip(d_i, 0, 1))`, two vectors
+/// (8 elements, one 16-byte store) at a time.
+struct HalfSink<'a, H>(&'a mut [H]);
+
+// SAFETY: `put2` stores 8 elements at `i` with `i + 8 ≤ len` (the caller's promise);
+// `put_tail` writes through checked slice accesses.
+unsafe impl<H: Io8> Sink<F32x4> for HalfSink<'_, H> {
+    const WRITE: bool = true;
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    #[inline(always)]
+    unsafe fn put2(&mut self, i: usize, d0: float32x4_t, d1: float32x4_t) {
+        // SAFETY: `i + 8 ≤ len` (the caller's promise); `H` is a 16-bit pattern; clipped
+        // values are never NaN (`fmaxnm` maps NaN to 0), as `pack8::<true>` requires.
+        unsafe {
+            let v = H::pack8::<true>((F32x4::clip01(d0), F32x4::clip01(d1)));
+            vst1q_u16(self.0.as_mut_ptr().add(i).cast::<u16>(), v);
+        }
+    }
+    #[inline(always)]
+    fn put_tail(&mut self, i: usize, v: &[f32], s: f32, lam: f32) {
+        let out = self.0.get_mut(i..).unwrap_or_default();
+        for (o, &x) in out.iter_mut().zip(v) {
+            *o = H::from_f32((x * s - lam).clip01());
+        }
+    }
+}
+
+/// The half forward's first pass: the half input widened as it is read (and kept: the copy
+/// the later passes read), so that the pass is the `f32` `piece_stats` kernel's on the copy.
+struct Widening<'a, H> {
+    x: &'a [H],
+    out: &'a mut [f32],
+}
+
+// SAFETY: `load` reads 4 elements of `x` and writes 4 of `out` at `i`, with `i + 4 ≤ len`, the
+// shorter length (the caller's promise); `get` uses checked accesses; both widen exactly.
+unsafe impl<H: Io8> Source<F32x4> for Widening<'_, H> {
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.x.len().min(self.out.len())
+    }
+    #[inline(always)]
+    unsafe fn load(&mut self, i: usize) -> float32x4_t {
+        // SAFETY: `i + 4 ≤ len` (the caller's promise).
+        unsafe {
+            let v = H::load4(self.x.as_ptr().add(i));
+            vst1q_f32(self.out.as_mut_ptr().add(i), v);
+            v
+        }
+    }
+    #[inline(always)]
+    fn get(&mut self, i: usize) -> f32 {
+        let v = self.x.get(i).map_or(0.0, |h| h.to_f32());
+        if let Some(o) = self.out.get_mut(i) {
+            *o = v;
+        }
+        v
+    }
+}
+
+/// The piece of the widened `x` at λ, writing `y` in `bf16` (see [`HalfSink`]).
+///
+/// # Safety
+/// NEON (the aarch64 baseline).
+#[inline(never)]
+#[target_feature(enable = "neon")]
+pub(super) unsafe fn piece_write_bf16(x: &[f32], s: f32, lam: f32, y: &mut [Bf16]) -> Piece {
+    // SAFETY: the features are enabled here.
+    unsafe { piece_pass::<F32x4, _>(x, s, lam, HalfSink(y)) }
+}
+
+/// The piece of the widened `x` at λ, writing `y` in `f16` (see [`HalfSink`]).
+///
+/// # Safety
+/// NEON (the aarch64 baseline).
+#[inline(never)]
+#[target_feature(enable = "neon")]
+pub(super) unsafe fn piece_write_f16(x: &[f32], s: f32, lam: f32, y: &mut [F16]) -> Piece {
+    // SAFETY: the features are enabled here.
+    unsafe { piece_pass::<F32x4, _>(x, s, lam, HalfSink(y)) }
+}
+
+/// Widens `x` into `out` (the common length) while running the `f32` `piece_stats` kernel on
+/// the widened values (see [`Widening`]), for `bf16`.
+///
+/// # Safety
+/// NEON (the aarch64 baseline).
+#[inline(never)]
+#[target_feature(enable = "neon")]
+pub(super) unsafe fn piece_stats_widen_bf16(
+    x: &[Bf16],
+    s: f32,
+    lam: f32,
+    out: &mut [f32],
+) -> (Piece, Stats<f32>) {
+    // SAFETY: the features are enabled here.
+    unsafe { piece_stats_from::<F32x4, _>(Widening { x, out }, s, lam) }
+}
+
+/// [`piece_stats_widen_bf16`] for `f16`.
+///
+/// # Safety
+/// NEON (the aarch64 baseline).
+#[inline(never)]
+#[target_feature(enable = "neon")]
+pub(super) unsafe fn piece_stats_widen_f16(
+    x: &[F16],
+    s: f32,
+    lam: f32,
+    out: &mut [f32],
+) -> (Piece, Stats<f32>) {
+    // SAFETY: the features are enabled here.
+    unsafe { piece_stats_from::<F32x4, _>(Widening { x, out }, s, lam) }
 }
 
 /// `bf16` slice widening.
