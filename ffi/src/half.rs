@@ -7,8 +7,11 @@
 //! crate's half forward (`hypersimplex_simd::Kernels::soft_binary_argmax_half`): long vectors
 //! stream the 16-bit data through the working-set solver (no `float` copy), shorter ones use
 //! one widened `float` row in a scratch buffer reused across rows; either way exactly the `f32`
-//! function's result rounded. Everything else (and the no_std build) runs the core crate's
-//! scalar `half` module, which reads the 16-bit data directly.
+//! function's result rounded. The VJPs of the std build (single and rows) call the SIMD
+//! crate's half VJP (`Kernels::soft_binary_argmax_vjp_half*`): on the AVX2 path the `f32` VJP
+//! kernels with 16-bit loads and stores (bitwise the `f32` VJP of the widened data, rounded),
+//! elsewhere the core's. Everything else (and the no_std build) runs the core crate's scalar
+//! `half` module, which reads the 16-bit data directly.
 
 use crate::ptr::{disjoint, span, Region};
 use crate::{core_err, run};
@@ -129,8 +132,12 @@ fn forward_rows<H: Half + Send + Sync>(
     }
 }
 
+/// The single-vector VJP, out of place or in place (`g` is `None`: over `gs`): the SIMD
+/// crate's half VJP in the std build (`Kernels::soft_binary_argmax_vjp_half`: the AVX2 kernels
+/// reading and writing the 16-bit data, the core's code elsewhere), the core's half VJP
+/// without std.
 #[inline]
-fn vjp<H: Half>(
+fn vjp<H: Half + Send + Sync>(
     y: *const u16,
     g: *const u16,
     n: usize,
@@ -141,19 +148,31 @@ fn vjp<H: Half>(
     let rg = Region::new(g.cast::<H>(), n)?;
     let ro = Region::new(grad_x.cast::<H>(), n)?;
     disjoint(&ro, &[span(&ry)])?;
+    #[cfg(feature = "std")]
+    let k = hypersimplex_simd::Kernels::active();
     if ro.same(&rg) {
         // SAFETY: grad_x == g is one buffer; y does not overlap it.
         let (ys, gs) = unsafe { (ry.slice(), ro.slice_mut()) };
-        return h::soft_binary_argmax_vjp_half_in_place(ys, gs, tau).map_err(core_err);
+        #[cfg(feature = "std")]
+        let r = k.soft_binary_argmax_vjp_half_in_place(ys, gs, tau);
+        #[cfg(not(feature = "std"))]
+        let r = h::soft_binary_argmax_vjp_half_in_place(ys, gs, tau);
+        return r.map_err(core_err);
     }
     disjoint(&ro, &[span(&rg)])?;
     // SAFETY: grad_x overlaps neither input.
     let (ys, gs, os) = unsafe { (ry.slice(), rg.slice(), ro.slice_mut()) };
-    h::soft_binary_argmax_vjp_half(ys, gs, tau, os).map_err(core_err)
+    #[cfg(feature = "std")]
+    let r = k.soft_binary_argmax_vjp_half(ys, gs, tau, os);
+    #[cfg(not(feature = "std"))]
+    let r = h::soft_binary_argmax_vjp_half(ys, gs, tau, os);
+    r.map_err(core_err)
 }
 
+/// The row-wise VJP: the SIMD crate's (`Kernels::soft_binary_argmax_vjp_half_rows`) in the
+/// std build, the core's without std; every row checked before any is written, either way.
 #[inline]
-fn vjp_rows<H: Half>(
+fn vjp_rows<H: Half + Send + Sync>(
     y: *const u16,
     g: *const u16,
     rows: usize,
@@ -165,15 +184,25 @@ fn vjp_rows<H: Half>(
     let rg = Region::new2(g.cast::<H>(), rows, n)?;
     let ro = Region::new2(grad_x.cast::<H>(), rows, n)?;
     disjoint(&ro, &[span(&ry)])?;
+    #[cfg(feature = "std")]
+    let k = hypersimplex_simd::Kernels::active();
     if ro.same(&rg) {
         // SAFETY: grad_x == g is one buffer; y does not overlap it.
         let (ys, gs) = unsafe { (ry.slice(), ro.slice_mut()) };
-        return h::soft_binary_argmax_vjp_half_rows_in_place(ys, gs, n, tau).map_err(core_err);
+        #[cfg(feature = "std")]
+        let r = k.soft_binary_argmax_vjp_half_rows_in_place(ys, gs, n, tau);
+        #[cfg(not(feature = "std"))]
+        let r = h::soft_binary_argmax_vjp_half_rows_in_place(ys, gs, n, tau);
+        return r.map_err(core_err);
     }
     disjoint(&ro, &[span(&rg)])?;
     // SAFETY: grad_x overlaps neither input.
     let (ys, gs, os) = unsafe { (ry.slice(), rg.slice(), ro.slice_mut()) };
-    h::soft_binary_argmax_vjp_half_rows(ys, gs, n, tau, os).map_err(core_err)
+    #[cfg(feature = "std")]
+    let r = k.soft_binary_argmax_vjp_half_rows(ys, gs, n, tau, os);
+    #[cfg(not(feature = "std"))]
+    let r = h::soft_binary_argmax_vjp_half_rows(ys, gs, n, tau, os);
+    r.map_err(core_err)
 }
 
 #[inline]
