@@ -21,7 +21,7 @@
 use criterion::{black_box, criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use hypersimplex::half::{Bf16, Half, F16};
 use hypersimplex_benches::gaussian_f32;
-use hypersimplex_simd::Kernels;
+use hypersimplex_simd::{ClassK, Kernels, Reduction};
 use rayon::ThreadPool;
 use std::time::Duration;
 
@@ -202,5 +202,170 @@ fn bench_half_vjp(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench_half, bench_half_vjp);
+/// The multiclass loss with its gradient (8192 × 10, labels uniform, k_c = the label counts,
+/// mean reduction): `f32` (the SIMD crate), and for each half type the SIMD crate's
+/// (`Kernels::hypersimplex_loss_multiclass_half`, what `hs_hypersimplex_loss_multiclass_bf16`
+/// runs) against the core crate's scalar half loss (`-core`).
+fn bench_half_multiclass(c: &mut Criterion) {
+    let p1 = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("thread pool");
+    let simd = Kernels::active();
+    let (batch, classes) = (8192usize, 10usize);
+    let e = batch * classes;
+    let x32: Vec<f32> = to_half::<Bf16>(&gaussian_f32(e, 7))
+        .iter()
+        .map(|v| v.to_f32())
+        .collect();
+    let labels: Vec<u32> = (0..batch).map(|i| ((i * 7919) % classes) as u32).collect();
+    let (k, red) = (ClassK::LabelCounts, Reduction::Mean);
+    let mut g = c.benchmark_group(format!("half-multiclass/{batch}x{classes}"));
+    g.sample_size(30)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_millis(1500));
+    g.throughput(Throughput::Elements(e as u64));
+    let mut g32 = vec![0.0f32; e];
+    g.bench_function("f32", |b| {
+        p1.install(|| {
+            b.iter(|| {
+                let l = simd.hypersimplex_loss_multiclass(
+                    black_box(&x32),
+                    &labels,
+                    classes,
+                    k,
+                    TAU,
+                    red,
+                    Some(&mut g32),
+                );
+                l.expect("valid")
+            })
+        })
+    });
+    fn one<H: Half + hypersimplex_simd::McStore<f32>>(
+        g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+        name: &str,
+        x32: &[f32],
+        labels: &[u32],
+        classes: usize,
+        p1: &ThreadPool,
+    ) {
+        let simd = Kernels::active();
+        let (k, red) = (ClassK::LabelCounts, Reduction::Mean);
+        let x: Vec<H> = to_half(x32);
+        let mut gh = vec![H::ZERO; x.len()];
+        g.bench_function(name, |b| {
+            p1.install(|| {
+                b.iter(|| {
+                    let l = simd.hypersimplex_loss_multiclass_half(
+                        black_box(&x),
+                        labels,
+                        classes,
+                        k,
+                        TAU,
+                        red,
+                        Some(&mut gh),
+                    );
+                    l.expect("valid")
+                })
+            })
+        });
+        let mut scratch = vec![0.0f32; labels.len()];
+        g.bench_function(format!("{name}-core"), |b| {
+            b.iter(|| {
+                hypersimplex::half::hypersimplex_loss_multiclass_half(
+                    black_box(&x),
+                    labels,
+                    classes,
+                    k,
+                    TAU,
+                    red,
+                    Some(&mut gh),
+                    &mut scratch,
+                )
+                .expect("valid")
+            })
+        });
+    }
+    one::<Bf16>(&mut g, "bf16", &x32, &labels, classes, &p1);
+    one::<F16>(&mut g, "f16", &x32, &labels, classes, &p1);
+    g.finish();
+}
+
+/// The binary loss with its gradient (one vector of 2^16, targets 0/1, k = n/2): `f32` (the
+/// SIMD crate), and for each half type the SIMD crate's (`Kernels::hypersimplex_loss_half`,
+/// what `hs_hypersimplex_loss_bf16` runs) against the core crate's scalar half loss (`-core`).
+fn bench_half_binary(c: &mut Criterion) {
+    let p1 = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("thread pool");
+    let simd = Kernels::active();
+    let n = 1usize << 16;
+    let k = n as f64 / 2.0;
+    let x32: Vec<f32> = to_half::<Bf16>(&gaussian_f32(n, 9))
+        .iter()
+        .map(|v| v.to_f32())
+        .collect();
+    let t32: Vec<f32> = (0..n).map(|i| ((i * 7919) % 2) as f32).collect();
+    let mut g = c.benchmark_group(format!("half-loss/1x{n}"));
+    g.sample_size(30)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_millis(1500));
+    g.throughput(Throughput::Elements(n as u64));
+    let mut g32 = vec![0.0f32; n];
+    g.bench_function("f32", |b| {
+        p1.install(|| {
+            b.iter(|| {
+                let l = simd.hypersimplex_loss(black_box(&x32), &t32, k, TAU, Some(&mut g32));
+                l.expect("valid")
+            })
+        })
+    });
+    fn one<H: Half + hypersimplex_simd::McStore<f32>>(
+        g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+        name: &str,
+        x32: &[f32],
+        t32: &[f32],
+        k: f64,
+        p1: &ThreadPool,
+    ) {
+        let simd = Kernels::active();
+        let (x, t): (Vec<H>, Vec<H>) = (to_half(x32), to_half(t32));
+        let mut gh = vec![H::ZERO; x.len()];
+        let mut scratch = Vec::new();
+        g.bench_function(name, |b| {
+            p1.install(|| {
+                b.iter(|| {
+                    let l = simd.hypersimplex_loss_half(
+                        black_box(&x),
+                        &t,
+                        k,
+                        TAU,
+                        Some(&mut gh),
+                        &mut scratch,
+                    );
+                    l.expect("valid")
+                })
+            })
+        });
+        g.bench_function(format!("{name}-core"), |b| {
+            b.iter(|| {
+                hypersimplex::half::hypersimplex_loss_half(black_box(&x), &t, k, TAU, Some(&mut gh))
+                    .expect("valid")
+            })
+        });
+    }
+    one::<Bf16>(&mut g, "bf16", &x32, &t32, k, &p1);
+    one::<F16>(&mut g, "f16", &x32, &t32, k, &p1);
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_half,
+    bench_half_vjp,
+    bench_half_multiclass,
+    bench_half_binary
+);
 criterion_main!(benches);

@@ -538,7 +538,8 @@ pub fn binary_argmax_half_in_place<H: Half>(x: &mut [H], k: f64) -> Result<(), E
 
 /// [`Error::ScaleOverflow`] unless every loss gradient entry (magnitude ≤ `2s`) is finite in
 /// the storage type (after the `f32` check, `validate::grad_scale`).
-fn grad_scale_half<H: Half>(scale: f32) -> Result<(), Error> {
+#[doc(hidden)]
+pub fn grad_scale_half<H: Half>(scale: f32) -> Result<(), Error> {
     validate::grad_scale(scale)?;
     if fits::<H>(scale + scale) {
         Ok(())
@@ -620,15 +621,6 @@ fn gather<H: Half>(logits: &[H], classes: usize, c: usize, col: &mut [f32]) {
         .zip(logits.iter().skip(c).step_by(classes.max(1)))
     {
         *dst = v.to_f32();
-    }
-}
-
-/// Class `c`'s target `k`.
-fn class_k(k: ClassK<'_>, labels: &[u32], c: usize) -> f64 {
-    match k {
-        ClassK::LabelCounts => labels.iter().filter(|&&l| l as usize == c).count() as f64,
-        ClassK::Fixed(kc) => kc,
-        ClassK::PerClass(ks) => ks.get(c).copied().unwrap_or(0.0),
     }
 }
 
@@ -726,7 +718,7 @@ fn multiclass_half<H: Half>(
         #[cfg(not(target_os = "none"))]
         for c in 0..classes {
             gather(logits, classes, c, col);
-            crate::mask::check_line(&*col, class_k(k, labels, c), scale)?;
+            crate::mask::check_line(&*col, k.of_class(labels, c), scale)?;
         }
     }
     crate::loss::columns(

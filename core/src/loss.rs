@@ -211,6 +211,18 @@ pub enum ClassK<'a> {
     PerClass(&'a [f64]),
 }
 
+impl ClassK<'_> {
+    /// Class `c`'s target `k_c` for a batch with these `labels` (the count of `c` among them,
+    /// the fixed value, or the `c`-th entry; 0 past the end).
+    pub fn of_class(self, labels: &[u32], c: usize) -> f64 {
+        match self {
+            ClassK::LabelCounts => labels.iter().filter(|&&l| l as usize == c).count() as f64,
+            ClassK::Fixed(kc) => kc,
+            ClassK::PerClass(ks) => ks.get(c).copied().unwrap_or(0.0),
+        }
+    }
+}
+
 /// How the multiclass loss reduces the squared errors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reduction {

@@ -334,12 +334,11 @@ pub fn check_columns<T: Real>(
         return Err(Error::NonFiniteInput);
     }
     for c in 0..classes {
-        let kc = match k {
-            ClassK::LabelCounts => labels.iter().filter(|&&l| l as usize == c).count() as f64,
-            ClassK::Fixed(kc) => kc,
-            ClassK::PerClass(ks) => ks.get(c).copied().unwrap_or(0.0),
-        };
-        check_line(&Strided::new(logits, c, classes), kc, scale)?;
+        check_line(
+            &Strided::new(logits, c, classes),
+            k.of_class(labels, c),
+            scale,
+        )?;
     }
     Ok(())
 }

@@ -3,21 +3,33 @@
 //! to nearest even. Same pointer checks, aliases, status codes and untouched-output rules as
 //! the `f32` functions; NaN bit patterns are `HS_ERR_NON_FINITE_INPUT`, `±inf` are masks.
 //!
-//! Where the work runs: the forward functions of the std build (single and rows) call the SIMD
-//! crate's half forward (`hypersimplex_simd::Kernels::soft_binary_argmax_half`): long vectors
-//! stream the 16-bit data through the working-set solver (no `float` copy), shorter ones use
-//! one widened `float` row in a scratch buffer reused across rows; either way exactly the `f32`
-//! function's result rounded. The VJPs of the std build (single and rows) call the SIMD
-//! crate's half VJP (`Kernels::soft_binary_argmax_vjp_half*`): on the AVX2 path the `f32` VJP
-//! kernels with 16-bit loads and stores (bitwise the `f32` VJP of the widened data, rounded),
-//! elsewhere the core's. Everything else (and the no_std build) runs the core crate's scalar
-//! `half` module, which reads the 16-bit data directly.
+//! Where the work runs: in the std build, the SIMD crate's half-precision code
+//! (`hypersimplex_simd::half`): the forward functions (single and rows) stream long vectors'
+//! 16-bit data through the working-set solver and run shorter ones through one widened `float`
+//! row in a scratch buffer reused across rows, fused into the solver's first and last passes;
+//! the VJPs (single and rows, `Kernels::soft_binary_argmax_vjp_half*`) run the `f32` VJP
+//! kernels with 16-bit loads and stores on the AVX2 path (the core's code elsewhere); the
+//! losses run the SIMD `float` losses with the logits widened in stack blocks (multiclass)
+//! or into a scratch buffer (binary) and the gradient rounded in stack blocks. Either way
+//! exactly the `f32` function's result, rounded. The top-k mask (a selection, as for `float`)
+//! and the no_std build run the core crate's scalar `half` module, which reads the 16-bit data
+//! directly.
 
 use crate::ptr::{disjoint, span, Region};
 use crate::{core_err, run};
 use hs_core::half::{self as h, Bf16, Half, F16};
 #[cfg(feature = "std")]
 use hs_core::internal::rows;
+
+/// The half types' storage trait of the SIMD crate's losses (std builds); nothing without std.
+#[cfg(feature = "std")]
+trait McStore: hypersimplex_simd::McStore<f32> {}
+#[cfg(feature = "std")]
+impl<H: hypersimplex_simd::McStore<f32>> McStore for H {}
+#[cfg(not(feature = "std"))]
+trait McStore {}
+#[cfg(not(feature = "std"))]
+impl<H> McStore for H {}
 
 /// `y = round(Π(widen(x)/τ))`, out of place (`x`, `y` disjoint): the SIMD half forward in the
 /// std build (`scratch` for its widened copy, when it needs one), the core's half passes
@@ -224,7 +236,7 @@ fn topk<H: Half>(x: *const u16, n: usize, k: usize, y: *mut u16) -> Result<(), i
 }
 
 #[inline]
-fn loss<H: Half>(
+fn loss<H: Half + McStore>(
     x: *const u16,
     target: *const u16,
     n: usize,
@@ -244,7 +256,18 @@ fn loss<H: Half>(
     let (xs, ts) = unsafe { (rx.slice(), rt.slice()) };
     // SAFETY: grad_x is disjoint from both inputs and from loss (checked above).
     let gs = rg.map(|r| unsafe { r.slice_mut() });
-    let value = h::hypersimplex_loss_half(xs, ts, k, tau, gs).map_err(core_err)?;
+    #[cfg(feature = "std")]
+    let value = hypersimplex_simd::Kernels::active().hypersimplex_loss_half(
+        xs,
+        ts,
+        k,
+        tau,
+        gs,
+        &mut std::vec::Vec::new(),
+    );
+    #[cfg(not(feature = "std"))]
+    let value = h::hypersimplex_loss_half(xs, ts, k, tau, gs);
+    let value = value.map_err(core_err)?;
     // SAFETY: `loss` is a checked, non-NULL, aligned element disjoint from every slice.
     unsafe { rl.write_first(value) };
     Ok(())
@@ -253,7 +276,7 @@ fn loss<H: Half>(
 #[cfg(feature = "std")]
 #[allow(clippy::too_many_arguments)]
 #[inline]
-fn multiclass<H: Half>(
+fn multiclass<H: Half + McStore>(
     logits: *const u16,
     labels: *const u32,
     batch: usize,
@@ -266,7 +289,6 @@ fn multiclass<H: Half>(
     lambda: Option<*mut f64>,
 ) -> Result<(), i32> {
     use crate::loss::McRegions;
-    use crate::status::HS_ERR_OUT_OF_MEMORY;
     use hs_core::ClassK;
     let regions = McRegions::<H, f32>::new(
         logits.cast::<H>(),
@@ -280,11 +302,6 @@ fn multiclass<H: Half>(
     let inputs = regions.outputs_disjoint()?;
     let rlam = regions.lambda(&inputs, lambda, classes)?;
     let reduction = crate::loss::reduction(reduction)?;
-    let mut scratch = std::vec::Vec::new();
-    scratch
-        .try_reserve_exact(batch)
-        .map_err(|_| HS_ERR_OUT_OF_MEMORY)?;
-    scratch.resize(batch, 0.0f32);
     // SAFETY: every output region is disjoint from every other region (checked above).
     let (xs, ls) = unsafe { (regions.rx.slice(), regions.rlab.slice()) };
     let ck = match regions.rk {
@@ -294,9 +311,10 @@ fn multiclass<H: Half>(
     };
     // SAFETY: grad_logits is disjoint from every input and from loss (checked above).
     let gs = regions.rg.map(|r| unsafe { r.slice_mut() });
+    let kern = hypersimplex_simd::Kernels::active();
     let value = match rlam {
         // SAFETY: lambda is disjoint from every other argument (checked above).
-        Some(r) => h::hypersimplex_loss_multiclass_lambda_half(
+        Some(r) => kern.hypersimplex_loss_multiclass_lambda_half(
             xs,
             ls,
             classes,
@@ -304,19 +322,9 @@ fn multiclass<H: Half>(
             tau,
             reduction,
             gs,
-            &mut scratch,
             unsafe { r.slice_mut() },
         ),
-        None => h::hypersimplex_loss_multiclass_half(
-            xs,
-            ls,
-            classes,
-            ck,
-            tau,
-            reduction,
-            gs,
-            &mut scratch,
-        ),
+        None => kern.hypersimplex_loss_multiclass_half(xs, ls, classes, ck, tau, reduction, gs),
     }
     .map_err(core_err)?;
     // SAFETY: `loss` is a checked, non-NULL, aligned element disjoint from every slice.

@@ -7,7 +7,8 @@
 //! Batches of at least [`BATCH_PAR_MIN`] elements run on the current rayon pool; each line is
 //! computed exactly as it would be alone, so the results do not depend on the thread count.
 
-use hypersimplex::internal::frame::{refine, shift_for, shift_in_place, Refined, Replay};
+use hypersimplex::internal::frame::{refine, shift_for, shift_in_place, Refined, Replay, Shift};
+use hypersimplex::internal::loss_shifted;
 use hypersimplex::internal::mask::{check_columns, check_rows};
 use hypersimplex::internal::real::SumAcc;
 use hypersimplex::internal::solve::{solve as core_solve, Fill, Solution};
@@ -553,10 +554,13 @@ impl Kernels {
         self.multiclass(logits, labels, classes, k, tau, reduction, grad, None)
     }
 
-    /// [`Kernels::hypersimplex_loss_multiclass`], writing each class's λ into `lambda` when
-    /// given (length checked by the caller).
+    /// [`Kernels::hypersimplex_loss_multiclass`] that also reports each class column's λ_c in
+    /// `lambda` (see [`crate::hypersimplex_loss_multiclass_lambda`]).
+    ///
+    /// # Errors
+    /// See [`crate::hypersimplex_loss_multiclass_lambda`].
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn multiclass<T: Element>(
+    pub fn hypersimplex_loss_multiclass_lambda<T: Element>(
         self,
         logits: &[T],
         labels: &[u32],
@@ -565,6 +569,27 @@ impl Kernels {
         tau: T,
         reduction: Reduction,
         grad: Option<&mut [T]>,
+        lambda: &mut [f64],
+    ) -> Result<T, Error> {
+        if lambda.len() != classes {
+            return Err(Error::LengthMismatch);
+        }
+        let lambda = Some(lambda);
+        self.multiclass(logits, labels, classes, k, tau, reduction, grad, lambda)
+    }
+
+    /// [`Kernels::hypersimplex_loss_multiclass`], writing each class's λ into `lambda` when
+    /// given (length checked by the caller).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn multiclass<T: Element, S: McStore<T>>(
+        self,
+        logits: &[S],
+        labels: &[u32],
+        classes: usize,
+        k: ClassK<'_>,
+        tau: T,
+        reduction: Reduction,
+        grad: Option<&mut [S]>,
         lambda: Option<&mut [f64]>,
     ) -> Result<T, Error> {
         // The same checks, in the same order, as `hypersimplex::hypersimplex_loss_multiclass`.
@@ -581,9 +606,9 @@ impl Kernels {
         // One blocked transpose into per-class columns (contiguous for the solves), which
         // also checks that every logit is finite.
         let mut xt = zeroed(total)?;
-        if !T::transpose(self, logits, classes, scale, &mut xt, batch) {
+        if !S::transpose(self, logits, classes, scale, &mut xt, batch) {
             // NaN, overflow, or ±∞ masks (fine where every column's k_c allows them)
-            check_columns(logits, labels, classes, k, scale)?;
+            S::check_columns(logits, labels, classes, k, scale)?;
         }
         let factor = match reduction {
             Reduction::Sum => scale,
@@ -682,7 +707,7 @@ impl Kernels {
             let (mut lam, mut mean) = (with_room(width)?, with_room(width)?);
             lam.extend(per_class.iter().map(|p| p.lam).cycle().take(width));
             mean.extend(per_class.iter().map(|p| p.mean).cycle().take(width));
-            let block = |t: &mut Option<Vec<T>>, (b, (xb, gb)): (usize, (&[T], &mut [T]))| {
+            let block = |t: &mut Option<Vec<T>>, (b, (xb, gb)): (usize, (&[S], &mut [S]))| {
                 let n = xb.len().min(gb.len());
                 let lb = labels.get(b * rows..).unwrap_or(&[]);
                 let Some(t) = t else {
@@ -692,7 +717,7 @@ impl Kernels {
                         for (c, ((o, &xv), p)) in gr.iter_mut().zip(xr).zip(&per_class).enumerate()
                         {
                             let t = T::ONE.keep_if(l as usize == c);
-                            *o = grad_entry(xv, t, scale, p.lam, p.mean, factor);
+                            *o = S::narrow(grad_entry(xv.wide(), t, scale, p.lam, p.mean, factor));
                         }
                     }
                     return;
@@ -709,7 +734,7 @@ impl Kernels {
                     lam.get(..n).unwrap_or(&[]),
                     mean.get(..n).unwrap_or(&[]),
                 );
-                T::grad_pattern(self, xb, tp, lp, mp, scale, factor, gb);
+                S::grad_pattern(self, xb, tp, lp, mp, scale, factor, gb);
                 hot.map(at).for_each(|i| {
                     if let Some(v) = t.get_mut(i) {
                         *v = T::ZERO;
@@ -742,7 +767,8 @@ impl Kernels {
                 for ((gr, xr), &l) in rows.zip(labels) {
                     if let (Some(o), Some(&xv)) = (gr.get_mut(c), xr.get(c)) {
                         let t = T::ONE.keep_if(l as usize == c);
-                        *o = grad_entry(r.apply(xv), t, r.scale, p.lam, p.mean, factor);
+                        let v = grad_entry(r.apply(xv.wide()), t, r.scale, p.lam, p.mean, factor);
+                        *o = S::narrow(v);
                     }
                 }
             }
@@ -830,4 +856,108 @@ pub fn soft_binary_argmax_vjp_columns<T: Element>(
     grad_x: &mut [T],
 ) -> Result<(), Error> {
     Kernels::active().soft_binary_argmax_vjp_columns(y, g, rows, cols, tau, grad_x)
+}
+
+/// How the multiclass loss reads its logits and writes its gradient: in the arithmetic type
+/// itself (`T`), or in a 16-bit storage type with `f32` arithmetic (`crate::half`), where each
+/// value is widened exactly when read and the gradient rounded once when written, so that the
+/// result is the `T` loss of the widened logits, rounded.
+pub trait McStore<T: Element>: Copy + Send + Sync + 'static {
+    /// The value as `T`, exactly.
+    fn wide(self) -> T;
+    /// `v` rounded to this type.
+    fn narrow(v: T) -> Self;
+    /// The columns of the row-major `x` (`cols` per row), times nothing (see
+    /// `kernels::transpose`: `out[c·stride + r] = x[r·cols + c]`), and whether every
+    /// `fl(x·s)` is finite.
+    fn transpose(k: Kernels, x: &[Self], cols: usize, s: T, out: &mut [T], stride: usize) -> bool;
+    /// The multiclass loss's check of logits whose finiteness check failed
+    /// (`hypersimplex::internal::mask::check_columns`).
+    fn check_columns(
+        logits: &[Self],
+        labels: &[u32],
+        classes: usize,
+        k: ClassK<'_>,
+        scale: T,
+    ) -> Result<(), Error>;
+    /// The binary loss's gradient `out_i = grad_entry(x_i, t_i, s, λ, m, factor)` of the
+    /// arithmetic type's values (`kernels::grad`), rounded to this type.
+    #[allow(clippy::too_many_arguments)]
+    fn grad(k: Kernels, x: &[T], t: &[T], s: T, lam: T, mean: T, factor: T, out: &mut [Self]);
+    /// The binary loss in the shifted frame (`hypersimplex::internal::loss_shifted`), its
+    /// gradient rounded to this type.
+    ///
+    /// # Errors
+    /// As `loss_shifted`, and [`Error::OutOfMemory`]; on error `grad` is not modified.
+    fn loss_shifted(
+        x: &[T],
+        target: &[T],
+        k: f64,
+        scale: T,
+        sol: &Solution<T>,
+        sh: &Shift<T>,
+        grad: Option<&mut [Self]>,
+    ) -> Result<T, Error>;
+    /// The gradient entries `out_i = grad_entry(x_i, t_i, s, λ_i, m_i, factor)`
+    /// (`kernels::grad_pattern`).
+    #[allow(clippy::too_many_arguments)]
+    fn grad_pattern(
+        k: Kernels,
+        x: &[Self],
+        t: &[T],
+        lam: &[T],
+        mean: &[T],
+        s: T,
+        factor: T,
+        out: &mut [Self],
+    );
+}
+
+impl<T: Element> McStore<T> for T {
+    #[inline(always)]
+    fn wide(self) -> T {
+        self
+    }
+    #[inline(always)]
+    fn narrow(v: T) -> Self {
+        v
+    }
+    fn transpose(k: Kernels, x: &[T], cols: usize, s: T, out: &mut [T], stride: usize) -> bool {
+        T::transpose(k, x, cols, s, out, stride)
+    }
+    fn check_columns(
+        logits: &[T],
+        labels: &[u32],
+        classes: usize,
+        k: ClassK<'_>,
+        scale: T,
+    ) -> Result<(), Error> {
+        check_columns(logits, labels, classes, k, scale)
+    }
+    fn grad(k: Kernels, x: &[T], t: &[T], s: T, lam: T, mean: T, factor: T, out: &mut [T]) {
+        T::grad(k, x, t, s, lam, mean, factor, out)
+    }
+    fn loss_shifted(
+        x: &[T],
+        target: &[T],
+        k: f64,
+        scale: T,
+        sol: &Solution<T>,
+        sh: &Shift<T>,
+        grad: Option<&mut [T]>,
+    ) -> Result<T, Error> {
+        loss_shifted(x, target, k, scale, sol, sh, grad)
+    }
+    fn grad_pattern(
+        k: Kernels,
+        x: &[T],
+        t: &[T],
+        lam: &[T],
+        mean: &[T],
+        s: T,
+        factor: T,
+        out: &mut [T],
+    ) {
+        T::grad_pattern(k, x, t, lam, mean, s, factor, out)
+    }
 }

@@ -23,13 +23,17 @@ use hypersimplex::half::Half;
 #[cfg(target_arch = "x86_64")]
 use hypersimplex::half::{Bf16, F16};
 
+use hypersimplex::internal::kernel::{Piece, Stats};
+
 use crate::element::Element;
+use crate::passes::Writer;
 use crate::platform::Kernels;
 #[cfg(target_arch = "x86_64")]
 use crate::platform::Path;
 
 mod backward;
 mod forward;
+mod loss;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
@@ -178,12 +182,77 @@ impl Conv {
         }
     }
 
+    /// The fused last pass of the half forward on this path, if it has one: the piece of the
+    /// widened input `w` at λ (the `f32` `piece` kernel's, bit for bit) that also writes
+    /// `y_i = round(clip(fl(w_i·s) − λ, 0, 1))` (see `passes::WritingPasses`).
+    pub(crate) fn piece_writer<H: Half>(self) -> Option<Writer<f32, H>> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use core::any::TypeId;
+            let h = TypeId::of::<H>();
+            if self != Conv::Portable && h == TypeId::of::<Bf16>() {
+                return Some(|k, w, s, lam, y| match cast_mut::<H, Bf16>(y) {
+                    // SAFETY: the writer exists only for the AVX2 path (`Conv::Avx2`/`F16c`).
+                    Some(y) if Conv::new(k) != Conv::Portable => unsafe {
+                        x86::piece_write_bf16(w, s, lam, y)
+                    },
+                    _ => f32::piece(k, w, s, lam),
+                });
+            }
+            if self == Conv::F16c && h == TypeId::of::<F16>() {
+                return Some(|k, w, s, lam, y| match cast_mut::<H, F16>(y) {
+                    // SAFETY: the writer exists only where the CPU has AVX2 and F16C.
+                    Some(y) if Conv::new(k) == Conv::F16c => unsafe {
+                        x86::piece_write_f16(w, s, lam, y)
+                    },
+                    _ => f32::piece(k, w, s, lam),
+                });
+            }
+        }
+        None
+    }
+
+    /// The half forward's first pass where the path has the fused kernel: widens `x` into
+    /// `out` (the common length) and returns the `f32` `piece_stats` kernel's result on the
+    /// widened values at λ, bit for bit. `None` (nothing written) elsewhere.
+    pub(crate) fn piece_stats_widen<H: Half>(
+        self,
+        x: &[H],
+        s: f32,
+        lam: f32,
+        out: &mut [f32],
+    ) -> Option<(Piece, Stats<f32>)> {
+        #[cfg(target_arch = "x86_64")]
+        if self != Conv::Portable {
+            // SAFETY (both): `Conv::Avx2` and `Conv::F16c` exist only on the AVX2 path,
+            // `Conv::F16c` only on a CPU with F16C.
+            if let Some(x) = cast::<H, Bf16>(x) {
+                return Some(unsafe { x86::piece_stats_widen_bf16(x, s, lam, out) });
+            }
+            if let Some(x) = cast::<H, F16>(x).filter(|_| self == Conv::F16c) {
+                return Some(unsafe { x86::piece_stats_widen_f16(x, s, lam, out) });
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = (x, s, lam, out);
+        None
+    }
+
     /// [`Conv::clip`] from the widened input `w` (already `f32`): `y_i = round(clip(fl(w_i·s)
-    /// − λ, 0, 1))`, the same values, for a copy that is still in the cache.
-    pub(crate) fn clip_wide<H: Half>(self, k: Kernels, w: &[f32], s: f32, lam: f32, y: &mut [H]) {
+    /// − λ, 0, 1))`, the same values (non-temporal stores when `stream`, where the path has
+    /// them).
+    pub(crate) fn clip_wide<H: Half>(
+        self,
+        k: Kernels,
+        w: &[f32],
+        s: f32,
+        lam: f32,
+        y: &mut [H],
+        stream: bool,
+    ) {
         let n = w.len().min(y.len());
         // SAFETY: `w` and `y` are distinct borrows of at least `n` elements.
-        if unsafe { self.clip_fused(w.as_ptr(), y.as_mut_ptr(), n, s, lam, false) } {
+        if unsafe { self.clip_fused(w.as_ptr(), y.as_mut_ptr(), n, s, lam, stream) } {
             return;
         }
         let mut chunk = [0.0f32; forward::CHUNK];
@@ -373,9 +442,24 @@ mod tests {
                     c.clip(k, x, s, lam, y, stream, &mut chunk);
                     assert!(y == w, "{c:?} len {len} off {off} stream {stream}");
                     let wide: Vec<f32> = x.iter().map(|v| v.to_f32()).collect();
-                    let mut yw = vec![H::from_bits(0x1234); len];
-                    c.clip_wide(k, &wide, s, lam, &mut yw);
-                    assert!(yw == w, "{c:?} from f32, len {len} off {off}");
+                    let mut bw = vec![H::from_bits(0x1234); len + 17];
+                    let yw = &mut bw[off..off + len];
+                    c.clip_wide(k, &wide, s, lam, yw, stream);
+                    assert!(
+                        yw == w,
+                        "{c:?} from f32, len {len} off {off} stream {stream}"
+                    );
+                    if let Some(f) = c.piece_writer::<H>() {
+                        // the fused last pass: the `f32` piece, and the same writes
+                        let mut bp = vec![H::from_bits(0x1234); len + 17];
+                        let p = f(k, &wide, s, lam, &mut bp[off..off + len]);
+                        assert_eq!(p, f32::piece(k, &wide, s, lam), "{c:?} len {len}");
+                        assert!(bp[off..off + len] == *w, "{c:?} piece_write len {len}");
+                        assert!(bp[..off]
+                            .iter()
+                            .chain(&bp[off + len..])
+                            .all(|v| v.to_bits() == 0x1234));
+                    }
                     let mut io = xs.to_vec();
                     c.clip_in_place(k, &mut io[off..off + len], s, lam, stream, &mut chunk);
                     assert!(

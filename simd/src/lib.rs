@@ -93,7 +93,7 @@ pub use hypersimplex::{ClassK, Error, Projection, Reduction};
 
 pub use batch::{
     soft_binary_argmax_columns, soft_binary_argmax_rows, soft_binary_argmax_vjp_columns,
-    soft_binary_argmax_vjp_rows, RowK, BATCH_PAR_MIN,
+    soft_binary_argmax_vjp_rows, McStore, RowK, BATCH_PAR_MIN,
 };
 pub use element::{Element, VECTOR_MIN};
 pub use ops::{

@@ -4,7 +4,6 @@
 
 use hypersimplex::internal::frame::{refine, shift_for, shift_in_place, shift_into, Shift};
 use hypersimplex::internal::kernel::{Passes, ScalarPasses};
-use hypersimplex::internal::loss_shifted;
 use hypersimplex::internal::mask::{
     prepare, substitute, substitute_in_place, write_masked, Prepared,
 };
@@ -18,12 +17,13 @@ use hypersimplex::internal::{
 };
 use hypersimplex::{ClassK, Error, Projection, Reduction};
 
+use crate::batch::McStore;
 use crate::element::Element;
 use crate::passes::{
     merge_residual, reduce2, write, write2, write_in_place, SimdPasses, WritingPasses,
 };
 use crate::platform::{Kernels, Path};
-use crate::working_set::WORKING_SET_FROM;
+use crate::working_set::{Sample, WORKING_SET_FROM};
 
 /// Outputs of at least this many bytes (forward `y`, backward `grad_x`) are written with
 /// streaming (non-temporal) stores, which skip reading the output's cache lines first. Below
@@ -131,6 +131,20 @@ impl Kernels {
             };
         }
         let sample = self.sample(x, k, scale);
+        self.solve_sampled::<T, R, MASKED>(passes, x, k, scale, sample)
+    }
+
+    /// The vector paths' part of [`Kernels::solve_with`] (`x.len() ≥ SAMPLE_FROM`), from the
+    /// sample of `x` (`Kernels::sample`; the half forward gathers it from its 16-bit input).
+    pub(crate) fn solve_sampled<T: Element, R: Passes<T>, const MASKED: bool>(
+        self,
+        passes: &mut R,
+        x: &[T],
+        k: f64,
+        scale: T,
+        sample: Option<Sample<T>>,
+    ) -> Result<Solution<T>, Error> {
+        let n = x.len();
         if let Some(s) = sample.filter(|_| n >= WORKING_SET_FROM) {
             if let Some(sol) = self.solve_working_set(x, k, scale, &s)? {
                 return Ok(sol);
@@ -354,6 +368,20 @@ impl Kernels {
         tau: T,
         grad_x: Option<&mut [T]>,
     ) -> Result<T, Error> {
+        self.loss_with(x, target, k, tau, grad_x, grad_scale)
+    }
+
+    /// [`Kernels::hypersimplex_loss`] writing its gradient through `G` (`T` itself, or a half
+    /// type rounding the `T` gradient), after `grad_check(1/τ)` where a gradient is asked for.
+    pub(crate) fn loss_with<T: Element, G: McStore<T>>(
+        self,
+        x: &[T],
+        target: &[T],
+        k: f64,
+        tau: T,
+        grad_x: Option<&mut [G]>,
+        grad_check: fn(T) -> Result<(), Error>,
+    ) -> Result<T, Error> {
         let n = x.len();
         if target.len() != n || grad_x.as_ref().is_some_and(|g| g.len() != n) {
             return Err(Error::LengthMismatch);
@@ -364,12 +392,12 @@ impl Kernels {
         let scale = check_k_tau(n, k, tau)?;
         let sol = self.solve(x, k, scale)?;
         if grad_x.is_some() {
-            grad_scale(scale)?;
+            grad_check(scale)?;
         }
         if let Some(sh) = shift_for(&sol, tau, scale) {
             // λ is large or τ > MAX/64 (issue 13): ŷ, the loss and the gradient in the shifted
-            // frame, by the core crate's scalar code (the same on every path; no buffer needed)
-            return loss_shifted(x, target, k, scale, &sol, &sh, grad_x);
+            // frame, by the core crate's scalar code (the same on every path)
+            return G::loss_shifted(x, target, k, scale, &sol, &sh, grad_x);
         }
         let lam = sol.lambda;
         let res = reduce2(
@@ -382,7 +410,7 @@ impl Kernels {
         if let Some(g) = grad_x {
             let mean = res.mean::<T>();
             write2(x, target, g, |p, q, o| {
-                T::grad(self, p, q, scale, lam, mean, scale, o)
+                G::grad(self, p, q, scale, lam, mean, scale, o)
             });
         }
         Ok(T::from_f64(0.5 * res.sq))
@@ -508,18 +536,8 @@ pub fn hypersimplex_loss_multiclass_lambda<T: Element>(
     grad: Option<&mut [T]>,
     lambda: &mut [f64],
 ) -> Result<T, Error> {
-    if lambda.len() != classes {
-        return Err(Error::LengthMismatch);
-    }
-    Kernels::active().multiclass(
-        logits,
-        labels,
-        classes,
-        k,
-        tau,
-        reduction,
-        grad,
-        Some(lambda),
+    Kernels::active().hypersimplex_loss_multiclass_lambda(
+        logits, labels, classes, k, tau, reduction, grad, lambda,
     )
 }
 

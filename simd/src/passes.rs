@@ -79,11 +79,11 @@ pub(crate) fn write<T: Sync + Send>(x: &[T], out: &mut [T], f: impl Fn(&[T], &mu
 }
 
 /// Applies `f` to matching blocks of `a`, `b` and `out`.
-pub(crate) fn write2<T: Sync + Send>(
+pub(crate) fn write2<T: Sync + Send, O: Send>(
     a: &[T],
     b: &[T],
-    out: &mut [T],
-    f: impl Fn(&[T], &[T], &mut [T]) + Sync,
+    out: &mut [O],
+    f: impl Fn(&[T], &[T], &mut [O]) + Sync,
 ) {
     if a.len() <= BLOCK {
         f(a, b, out)
@@ -205,25 +205,62 @@ impl<T: Element> Passes<T> for SimdPasses<'_, T> {
 ///
 /// Writes happen only after the first pass (which checks that every `z_i` is finite), so a
 /// failing solve never touches `y`.
+///
+/// `y` may have another element type than `x` (`Y`): the half-precision forward solves on a
+/// widened `f32` copy and writes the rounded `bf16`/`f16` output with a fused kernel
+/// ([`WritingPasses::with_writer`]); its counts and sums are those of the plain pass.
 #[derive(Debug)]
-pub struct WritingPasses<'a, 'b, T> {
+pub struct WritingPasses<'a, 'b, T, Y = T> {
     inner: SimdPasses<'a, T>,
-    y: &'b mut [T],
+    y: &'b mut [Y],
+    /// The fused kernel: the piece at λ of a block of `x`, writing the matching block of `y`
+    /// (`None`: no kernel on this path, no speculation).
+    writer: Option<Writer<T, Y>>,
+    /// The first pass, already run by the caller: `(λ, its piece and statistics)`.
+    primed: Option<(T, (Piece, Stats<T>))>,
     written: Option<T>,
     last: Option<(T, Piece)>,
     density: Option<f64>,
 }
 
+/// A fused piece-and-write kernel: `(kernels, x, s, λ, y) ↦` the piece of `x` at λ, having
+/// written `y_i = clip(fl(fl(x_i·s) − λ), 0, 1)` (converted to `Y`).
+pub type Writer<T, Y> = fn(Kernels, &[T], T, T, &mut [Y]) -> Piece;
+
 impl<'a, 'b, T: Element> WritingPasses<'a, 'b, T> {
     /// Passes over `z = x · scale` that may write `y` (same length as `x`).
     pub fn new(kernels: Kernels, x: &'a [T], scale: T, y: &'b mut [T]) -> Self {
+        Self::with_writer(kernels, x, scale, y, Some(T::piece_write))
+    }
+}
+
+impl<'a, 'b, T: Element, Y: Send> WritingPasses<'a, 'b, T, Y> {
+    /// Passes over `z = x · scale` that may write `y` (same length as `x`) with `writer`,
+    /// whose pieces must equal those of [`Element::piece`] bit for bit.
+    pub fn with_writer(
+        kernels: Kernels,
+        x: &'a [T],
+        scale: T,
+        y: &'b mut [Y],
+        writer: Option<Writer<T, Y>>,
+    ) -> Self {
         WritingPasses {
             inner: SimdPasses::new(kernels, x, scale),
             y,
+            writer,
+            primed: None,
             written: None,
             last: None,
             density: None,
         }
+    }
+
+    /// Hands over the solver's first pass, run by the caller at the start point `lam` (the
+    /// half forward fuses it with the widening of its input): the first `piece_and_stats`
+    /// call at that very λ returns `first` instead of reading `x` again. `first` must be what
+    /// [`Passes::piece_and_stats`] would return.
+    pub(crate) fn prime(&mut self, lam: T, first: (Piece, Stats<T>)) {
+        self.primed = Some((lam, first));
     }
 
     /// The λ whose projection `y` currently holds, if any.
@@ -244,7 +281,7 @@ impl<'a, 'b, T: Element> WritingPasses<'a, 'b, T> {
     }
 }
 
-impl<T: Element> Passes<T> for WritingPasses<'_, '_, T> {
+impl<T: Element, Y: Send> Passes<T> for WritingPasses<'_, '_, T, Y> {
     fn len(&self) -> usize {
         self.inner.x.len()
     }
@@ -252,16 +289,19 @@ impl<T: Element> Passes<T> for WritingPasses<'_, '_, T> {
         self.inner.stats()
     }
     fn piece(&mut self, lambda: T) -> Piece {
-        let speculate = match (self.last, self.density) {
-            (Some((l0, _)), Some(d)) => d * (lambda.to_f64() - l0.to_f64()).abs() < SPECULATE_BELOW,
+        let speculate = match (self.writer, self.last, self.density) {
+            (Some(_), Some((l0, _)), Some(d)) => {
+                d * (lambda.to_f64() - l0.to_f64()).abs() < SPECULATE_BELOW
+            }
             _ => false,
         };
-        let p = if speculate {
-            let (k, s, x) = (self.inner.kernels, self.inner.scale, self.inner.x);
-            self.written = Some(lambda);
-            reduce_write(x, self.y, |c, o| T::piece_write(k, c, s, lambda, o))
-        } else {
-            self.inner.piece(lambda)
+        let p = match self.writer {
+            Some(f) if speculate => {
+                let (k, s, x) = (self.inner.kernels, self.inner.scale, self.inner.x);
+                self.written = Some(lambda);
+                reduce_write(x, self.y, |c, o| f(k, c, s, lambda, o))
+            }
+            _ => self.inner.piece(lambda),
         };
         self.record(lambda, p);
         p
@@ -270,7 +310,10 @@ impl<T: Element> Passes<T> for WritingPasses<'_, '_, T> {
         self.inner.gaps(lambda)
     }
     fn piece_and_stats(&mut self, lambda: T) -> (Piece, Stats<T>) {
-        let r = self.inner.piece_and_stats(lambda);
+        let r = match self.primed.take() {
+            Some((l0, r)) if l0 == lambda => r,
+            _ => self.inner.piece_and_stats(lambda),
+        };
         self.record(lambda, r.0);
         r
     }
@@ -283,10 +326,10 @@ impl<T: Element> Passes<T> for WritingPasses<'_, '_, T> {
 const SPECULATE_BELOW: f64 = 1.4;
 
 /// Block-wise reduction that also writes the matching blocks of `out`.
-fn reduce_write<T: Sync + Send>(
+fn reduce_write<T: Sync + Send, Y: Send>(
     x: &[T],
-    out: &mut [T],
-    f: impl Fn(&[T], &mut [T]) -> Piece + Sync,
+    out: &mut [Y],
+    f: impl Fn(&[T], &mut [Y]) -> Piece + Sync,
 ) -> Piece {
     if x.len() <= BLOCK {
         return f(x, out);

@@ -145,14 +145,22 @@ const LONG: [usize; 4] = [
 
 #[test]
 fn bf16_forward_is_the_rounded_f32_forward_on_every_path() {
-    for (i, n) in LONG.into_iter().chain([100, 3000]).enumerate() {
+    for (i, n) in LONG
+        .into_iter()
+        .chain([100, 129, 500, 2047, 2048, 3000])
+        .enumerate()
+    {
         paths_agree::<Bf16>(n, 11 + i as u64);
     }
 }
 
 #[test]
 fn f16_forward_is_the_rounded_f32_forward_on_every_path() {
-    for (i, n) in LONG.into_iter().chain([100, 3000]).enumerate() {
+    for (i, n) in LONG
+        .into_iter()
+        .chain([100, 129, 500, 2047, 2048, 3000])
+        .enumerate()
+    {
         paths_agree::<F16>(n, 21 + i as u64);
     }
 }

@@ -16,12 +16,16 @@
 //!   for accuracy at every scale of `x/τ`): the whole `f32` forward runs in place on a widened
 //!   copy, which is then rounded.
 //! * **Otherwise** (shorter vectors, the scalar path, a sample that misleads the bracket): the
-//!   input is widened into the caller's scratch buffer, λ comes from the `f32` solver on it
-//!   (`Kernels::solve_unmasked`, the `f32` forward's solve), and the fused kernel writes `y`
-//!   from the copy while it is in the cache (below [`WORKING_SET_FROM`]) or from the input.
-//!   Inputs with `±∞` masks (or NaN, an error), and inputs of at most `SMALL_MAX` = 128
-//!   elements (the `f32` forward's short-row solver), run the whole `f32` forward in place on
-//!   the copy, which is then rounded.
+//!   input is widened into the caller's scratch buffer and λ comes from the `f32` solver on
+//!   that copy, pass for pass the `f32` forward's (`Kernels::project`). On the vector paths
+//!   the copy costs no pass of its own and the final write none either, as in the `f32`
+//!   forward: the solver's sample is gathered from the 16-bit input, its first pass widens the
+//!   input into the copy as it reads it (`Conv::piece_stats_widen`: the `f32` `piece_stats`
+//!   kernel over a widening source), and the pass predicted to be the last also writes the
+//!   rounded `y` (`Conv::piece_writer`, through `passes::WritingPasses`). Otherwise the fused
+//!   kernel writes `y` from the copy. Inputs with `±∞` masks (or NaN, an error), and inputs of
+//!   at most `SMALL_MAX` = 128 elements (the `f32` forward's short-row solver), run the whole
+//!   `f32` forward in place on the copy, which is then rounded.
 //!
 //! Errors are found before anything is written (the `f32` rules), so on error `y` is untouched.
 
@@ -33,10 +37,11 @@ use hypersimplex::{Error, Projection};
 
 use super::Conv;
 use crate::element::Element;
-use crate::passes::{write, write_in_place, BLOCK};
+use crate::passes::{write, write_in_place, WritingPasses, BLOCK};
 use crate::platform::{Kernels, Path};
 use crate::working_set::{empty_summary, merge_summary, split_block, WorkingSet, WORKING_SET_FROM};
 use crate::STREAM_FROM_BYTES;
+use hypersimplex::internal::SAMPLE_FROM;
 
 /// Elements widened at a time into the stack buffer of the final pass (8 KiB of `f32`, in L1
 /// with its 4 KiB of input and output).
@@ -56,13 +61,11 @@ struct Finish {
     stream: bool,
 }
 
-/// The outcome of the solve: λ to write from the half input, λ to write from the widened copy
-/// at the front of the scratch buffer (still in the cache: below [`WORKING_SET_FROM`]), or the
-/// `f32` forward already computed on that copy (masks; inputs of at most `SMALL_MAX`).
-enum Solved {
+/// The outcome of the first stage: λ to write from the half input (streamed), or the input
+/// widened into the front of the scratch buffer (`large`: the streamed solve found λ large).
+enum Begun {
     Lambda(Finish),
-    Wide(Finish),
-    Copy(Projection),
+    Widened { large: bool },
 }
 
 impl Kernels {
@@ -86,20 +89,15 @@ impl Kernels {
         if y.len() != x.len() {
             return Err(Error::LengthMismatch);
         }
-        match self.solve_half(x, k, tau, scratch)? {
-            Solved::Lambda(f) => {
+        let large = match self.begin_half(x, k, tau, scratch)? {
+            Begun::Lambda(f) => {
                 write(x, y, |xb, yb| f.write(self, xb, yb));
-                Ok(f.sol.into())
+                return Ok(f.sol.into());
             }
-            Solved::Wide(f) => {
-                f.write_wide(self, scratch, y);
-                Ok(f.sol.into())
-            }
-            Solved::Copy(p) => {
-                Conv::new(self).narrow(scratch, y);
-                Ok(p)
-            }
-        }
+            Begun::Widened { large } => large,
+        };
+        let buf = scratch.get_mut(..x.len()).unwrap_or_default();
+        self.finish_wide(Some(x), buf, k, tau, large, y)
     }
 
     /// [`Kernels::soft_binary_argmax_half`] in place: `x ← round(Π_Δ(n,k)(widen(x)/τ))`.
@@ -113,73 +111,137 @@ impl Kernels {
         tau: f32,
         scratch: &mut Vec<f32>,
     ) -> Result<Projection, Error> {
-        match self.solve_half(x, k, tau, scratch)? {
-            Solved::Lambda(f) => {
+        let large = match self.begin_half(x, k, tau, scratch)? {
+            Begun::Lambda(f) => {
                 write_in_place(x, |b| f.write_in_place(self, b));
-                Ok(f.sol.into())
+                return Ok(f.sol.into());
             }
-            Solved::Wide(f) => {
-                f.write_wide(self, scratch, x);
-                Ok(f.sol.into())
-            }
-            Solved::Copy(p) => {
-                Conv::new(self).narrow(scratch, x);
-                Ok(p)
-            }
-        }
+            Begun::Widened { large } => large,
+        };
+        let buf = scratch.get_mut(..x.len()).unwrap_or_default();
+        self.finish_wide(None, buf, k, tau, large, x)
     }
 
-    /// λ for the half forward, computed as the `f32` forward of the widened `x` computes it:
-    /// streamed when possible ([`Kernels::streamed`]); otherwise on a widened copy in `scratch`
-    /// (its first `x.len()` elements) with the `f32` solver, or, for input with masks (`±∞`)
-    /// and inputs of at most `small::SMALL_MAX` elements (the `f32` forward's short-row
-    /// solver), the whole `f32` forward in place on the copy.
-    fn solve_half<H: Half + Send + Sync>(
+    /// The first stage of the half forward: λ by the working-set solver streaming the 16-bit
+    /// input ([`Kernels::streamed`]) where the `f32` forward would take the working set, else
+    /// `scratch` grown to `x.len()` elements for [`Kernels::finish_wide`].
+    fn begin_half<H: Half + Send + Sync>(
         self,
         x: &[H],
         k: f64,
         tau: f32,
         scratch: &mut Vec<f32>,
-    ) -> Result<Solved, Error> {
+    ) -> Result<Begun, Error> {
         // Where λ is large or τ > MAX/64 (issue 13) the `f32` forward solves again in a shifted
         // frame: the half forward then runs it whole on the widened copy (bitwise its result,
         // rounded).
         let mut large = false;
         if let Some(f) = self.streamed(x, k, tau) {
             if shift_for(&f.sol, tau, f.scale).is_none() {
-                return Ok(Solved::Lambda(f));
+                return Ok(Begun::Lambda(f));
             }
             large = true;
         }
-        let n = x.len();
+        grow(scratch, x.len())?;
+        Ok(Begun::Widened { large })
+    }
+
+    /// The half forward through a widened copy `buf` of the input `x` (`None`: the input is
+    /// `y`, in place), into `y` (the same length): λ by the `f32` forward's solve on the copy
+    /// (`Kernels::project` without its write). On the vector paths the solver's sample is
+    /// gathered from `x` and its first pass is fused with the widening (`Conv::piece_stats_widen`),
+    /// and its last pass usually writes `y` too (`Conv::piece_writer`); else `y` is written
+    /// from the copy. Input with masks (`±∞`, or NaN: an error), inputs of at most
+    /// `small::SMALL_MAX` elements (the `f32` forward's short-row solver) and large λ
+    /// (`large`, or found here) take the whole `f32` forward in place on the copy, rounded
+    /// into `y`. On error `y` is untouched.
+    fn finish_wide<H: Half + Send + Sync>(
+        self,
+        x: Option<&[H]>,
+        buf: &mut [f32],
+        k: f64,
+        tau: f32,
+        large: bool,
+        y: &mut [H],
+    ) -> Result<Projection, Error> {
+        let n = buf.len();
         let conv = Conv::new(self);
-        let buf = grow(scratch, n)?;
-        conv.widen(x, buf);
-        if n > crate::small::SMALL_MAX && !large {
-            // the `f32` forward's solve (`Kernels::project`) without its write (short rows,
-            // n ≤ SMALL_MAX, take the `f32` forward's short-row solver below instead)
-            let scale = check_k_tau(n, k, tau)?;
-            match self.solve_unmasked(buf, k, scale) {
-                Ok(sol) if shift_for(&sol, tau, scale).is_some() => {} // λ large: the full forward
-                Ok(sol) => {
-                    let stream = core::mem::size_of_val(x) >= STREAM_FROM_BYTES;
-                    let f = Finish {
-                        sol,
-                        conv,
-                        scale,
-                        stream,
-                    };
-                    // a copy still in the cache is cheaper to read than the input (no widening)
-                    return Ok(match n < WORKING_SET_FROM {
-                        true => Solved::Wide(f),
-                        false => Solved::Lambda(f),
-                    });
-                }
-                Err(Error::NonFiniteInput) => {} // masks, or NaN: the full forward decides
-                Err(e) => return Err(e),
-            }
+        let scale = check_k_tau(n, k, tau)?;
+        if n <= crate::small::SMALL_MAX || large {
+            conv.widen(x.unwrap_or(y), buf);
+            return self.copy_forward(conv, buf, k, tau, y);
         }
-        Ok(Solved::Copy(self.soft_binary_argmax_in_place(buf, k, tau)?))
+        // The solver's sample and first pass from the 16-bit input where the path fuses the
+        // widening with that pass (the `f32` forward's `solve_with`, bit for bit).
+        let vector = self.path() != Path::Scalar && n >= SAMPLE_FROM;
+        let mut first = None;
+        let sample = match vector {
+            true => {
+                let input = x.unwrap_or(y);
+                let sample = self.sample_with(n, k, scale, gather(input));
+                if let Some(sm) = &sample {
+                    first = conv
+                        .piece_stats_widen(input, scale, sm.lambda, buf)
+                        .map(|r| (sm.lambda, r));
+                }
+                sample
+            }
+            false => None,
+        };
+        if first.is_none() {
+            conv.widen(x.unwrap_or(y), buf);
+        }
+        let wide: &[f32] = buf;
+        // the fused last pass needs the vector kernels (the scalar path's `f32` forward has no
+        // writing passes either)
+        let writer = conv
+            .piece_writer::<H>()
+            .filter(|_| self.path() != Path::Scalar);
+        let mut passes = WritingPasses::with_writer(self, wide, scale, y, writer);
+        if let Some((lam, r)) = first {
+            passes.prime(lam, r);
+        }
+        let solved = match vector {
+            true => self.solve_sampled::<f32, _, false>(&mut passes, wide, k, scale, sample),
+            false => self.solve_with::<f32, _, false>(&mut passes, wide, k, scale),
+        };
+        let written = passes.written();
+        match solved {
+            Ok(sol) if shift_for(&sol, tau, scale).is_some() => {} // λ large: the full forward
+            Ok(sol) => {
+                let stream = core::mem::size_of_val(y) >= STREAM_FROM_BYTES;
+                let done = sol.fill == Fill::Clip && written == Some(sol.lambda);
+                let f = Finish {
+                    sol,
+                    conv,
+                    scale,
+                    stream,
+                };
+                if !done {
+                    // from the copy: no widening, and `y` may be the input, already
+                    // overwritten by a speculative write
+                    f.write_wide(self, wide, y);
+                }
+                return Ok(f.sol.into());
+            }
+            Err(Error::NonFiniteInput) => {} // masks, or NaN: the full forward decides
+            Err(e) => return Err(e),
+        }
+        self.copy_forward(conv, buf, k, tau, y)
+    }
+
+    /// The whole `f32` forward in place on the widened copy `buf`, rounded into `y`.
+    fn copy_forward<H: Half>(
+        self,
+        conv: Conv,
+        buf: &mut [f32],
+        k: f64,
+        tau: f32,
+        y: &mut [H],
+    ) -> Result<Projection, Error> {
+        let p = self.soft_binary_argmax_in_place(buf, k, tau)?;
+        conv.narrow(buf, y);
+        Ok(p)
     }
 
     /// Test hook: `true` when [`Kernels::soft_binary_argmax_half`] of `x` streams the 16-bit
@@ -198,17 +260,7 @@ impl Kernels {
         }
         let scale = check_k_tau(n, k, tau).ok()?;
         let conv = Conv::new(self);
-        let sample = self.sample_with(n, k, scale, |buf: &mut [f32], stride| {
-            let mut m = 0;
-            for (b, v) in buf
-                .iter_mut()
-                .zip(x.iter().skip(stride / 2).step_by(stride))
-            {
-                *b = v.to_f32();
-                m += 1;
-            }
-            m
-        })?;
+        let sample = self.sample_with(n, k, scale, gather(x))?;
         let build = |a: f32, b: f32| {
             WorkingSet::build_with(self, n, a, b, |j, slot| {
                 let c = x.get(j * BLOCK..).unwrap_or_default();
@@ -267,7 +319,7 @@ impl Finish {
     fn write_wide<H: Half>(&self, k: Kernels, w: &[f32], y: &mut [H]) {
         if !self.filled(y) {
             let (s, lam) = (self.scale, self.sol.lambda);
-            self.conv.clip_wide(k, w, s, lam, y);
+            self.conv.clip_wide(k, w, s, lam, y, self.stream);
         }
     }
 
@@ -283,8 +335,24 @@ impl Finish {
     }
 }
 
+/// The sampler's gather (`Kernels::sample_with`) from a half input: the elements `stride/2,
+/// stride/2 + stride, …` widened, as `Kernels::sample` reads them from the widened copy.
+fn gather<H: Half>(x: &[H]) -> impl FnOnce(&mut [f32], usize) -> usize + '_ {
+    move |buf, stride| {
+        let mut m = 0;
+        for (b, v) in buf
+            .iter_mut()
+            .zip(x.iter().skip(stride / 2).step_by(stride))
+        {
+            *b = v.to_f32();
+            m += 1;
+        }
+        m
+    }
+}
+
 /// The first `n` elements of `scratch`, grown (zeroed) to at least `n`.
-fn grow(scratch: &mut Vec<f32>, n: usize) -> Result<&mut [f32], Error> {
+pub(super) fn grow(scratch: &mut Vec<f32>, n: usize) -> Result<&mut [f32], Error> {
     if scratch.len() < n {
         scratch
             .try_reserve_exact(n - scratch.len())

@@ -10,9 +10,11 @@ use core::arch::x86_64::*;
 use hypersimplex::half::{Bf16, Half, F16};
 use hypersimplex::Real;
 
+use hypersimplex::internal::kernel::{Piece, Stats};
+
 use crate::isa::avx2::F32x8;
 use crate::isa::Lanes;
-use crate::kernels::Io;
+use crate::kernels::{piece_pass, piece_stats_from, Io, Sink, Source};
 
 /// A half type to and from `f32` lanes: 8 elements widened, 16 rounded and packed.
 ///
@@ -222,6 +224,121 @@ unsafe fn clip_body<S: Src, H: Io8>(
         }
     }
     (i..n).for_each(one);
+}
+
+/// The half forward's fused last pass: a piece pass over the widened `f32` copy (the `f32`
+/// `piece` kernel, bit for bit) that also writes `y_i = round(clip(d_i, 0, 1))`, two vectors
+/// (16 elements, one 32-byte store) at a time.
+struct HalfSink<'a, H>(&'a mut [H]);
+
+// SAFETY: `put2` stores 16 elements at `i` with `i + 16 ≤ len` (the caller's promise);
+// `put_tail` writes through checked slice accesses.
+unsafe impl<H: Io8> Sink<F32x8> for HalfSink<'_, H> {
+    const WRITE: bool = true;
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    #[inline(always)]
+    unsafe fn put2(&mut self, i: usize, d0: __m256, d1: __m256) {
+        // SAFETY: `i + 16 ≤ len` and the features (the caller's promise); clipped values are
+        // never NaN (the pass runs on finite input), as `pack16::<true>` requires.
+        unsafe {
+            let v = H::pack16::<true>(F32x8::clip01(d0), F32x8::clip01(d1));
+            _mm256_storeu_si256(self.0.as_mut_ptr().add(i).cast::<__m256i>(), v);
+        }
+    }
+    #[inline(always)]
+    fn put_tail(&mut self, i: usize, v: &[f32], s: f32, lam: f32) {
+        let out = self.0.get_mut(i..).unwrap_or_default();
+        for (o, &x) in out.iter_mut().zip(v) {
+            *o = H::from_f32((x * s - lam).clip01());
+        }
+    }
+}
+
+/// The piece of the widened `x` at λ, writing `y` in `bf16` (see [`HalfSink`]).
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn piece_write_bf16(x: &[f32], s: f32, lam: f32, y: &mut [Bf16]) -> Piece {
+    // SAFETY: the features are enabled here.
+    unsafe { piece_pass::<F32x8, _>(x, s, lam, HalfSink(y)) }
+}
+
+/// The piece of the widened `x` at λ, writing `y` in `f16` (see [`HalfSink`]).
+///
+/// # Safety
+/// The CPU must support AVX2 and F16C.
+#[target_feature(enable = "avx2,f16c")]
+pub(super) unsafe fn piece_write_f16(x: &[f32], s: f32, lam: f32, y: &mut [F16]) -> Piece {
+    // SAFETY: the features are enabled here.
+    unsafe { piece_pass::<F32x8, _>(x, s, lam, HalfSink(y)) }
+}
+
+/// The half forward's first pass: the half input widened as it is read (and kept: the copy
+/// the later passes read), so that the pass is the `f32` `piece_stats` kernel's on the copy.
+struct Widening<'a, H> {
+    x: &'a [H],
+    out: &'a mut [f32],
+}
+
+// SAFETY: `load` reads 8 elements of `x` and writes 8 of `out` at `i`, with `i + 8 ≤ len`, the
+// shorter length (the caller's promise); `get` uses checked accesses; both widen exactly.
+unsafe impl<H: Io8> Source<F32x8> for Widening<'_, H> {
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.x.len().min(self.out.len())
+    }
+    #[inline(always)]
+    unsafe fn load(&mut self, i: usize) -> __m256 {
+        // SAFETY: `i + 8 ≤ len` and the features (the caller's promise).
+        unsafe {
+            let v = H::load8(self.x.as_ptr().add(i));
+            _mm256_storeu_ps(self.out.as_mut_ptr().add(i), v);
+            v
+        }
+    }
+    #[inline(always)]
+    fn get(&mut self, i: usize) -> f32 {
+        let v = self.x.get(i).map_or(0.0, |h| h.to_f32());
+        if let Some(o) = self.out.get_mut(i) {
+            *o = v;
+        }
+        v
+    }
+}
+
+/// Widens `x` into `out` (the common length) while running the `f32` `piece_stats` kernel on
+/// the widened values (see [`Widening`]), for `bf16`.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn piece_stats_widen_bf16(
+    x: &[Bf16],
+    s: f32,
+    lam: f32,
+    out: &mut [f32],
+) -> (Piece, Stats<f32>) {
+    // SAFETY: the features are enabled here.
+    unsafe { piece_stats_from::<F32x8, _>(Widening { x, out }, s, lam) }
+}
+
+/// [`piece_stats_widen_bf16`] for `f16`.
+///
+/// # Safety
+/// The CPU must support AVX2 and F16C.
+#[target_feature(enable = "avx2,f16c")]
+pub(super) unsafe fn piece_stats_widen_f16(
+    x: &[F16],
+    s: f32,
+    lam: f32,
+    out: &mut [f32],
+) -> (Piece, Stats<f32>) {
+    // SAFETY: the features are enabled here.
+    unsafe { piece_stats_from::<F32x8, _>(Widening { x, out }, s, lam) }
 }
 
 /// `bf16` slice widening.

@@ -70,7 +70,7 @@ pub(crate) unsafe fn stats<L: Lanes>(x: &[L::T], s: L::T) -> Stats<L::T> {
 #[inline(always)]
 pub(crate) unsafe fn piece<L: Lanes>(x: &[L::T], s: L::T, lam: L::T) -> Piece {
     // SAFETY: forwarded from the caller.
-    unsafe { piece_pass::<L, false>(x, s, lam, &mut []) }
+    unsafe { piece_pass::<L, _>(x, s, lam, NoSink) }
 }
 
 /// [`piece`] at λ, also writing `y_i = clip(d_i, 0, 1)` (the final write of the forward pass,
@@ -86,22 +86,87 @@ pub(crate) unsafe fn piece_write<L: Lanes>(
     y: &mut [L::T],
 ) -> Piece {
     // SAFETY: forwarded from the caller.
-    unsafe { piece_pass::<L, true>(x, s, lam, y) }
+    unsafe { piece_pass::<L, _>(x, s, lam, Plain(y)) }
 }
 
-/// [`piece`], and with `WRITE` also the clip into `y`.
+/// Where a piece pass writes `y_i = clip(d_i, 0, 1)`: nowhere ([`NoSink`]), into a slice of
+/// the lane type ([`Plain`]), or into a 16-bit storage type (the half forward, `half::x86`).
+///
+/// # Safety
+/// For implementors: `put2` writes only the `2·L::W` elements at `i..`, and only for
+/// `i + 2·L::W ≤ len()`; `put_tail` writes only the elements at `i..i + v.len()` that exist.
+pub(crate) unsafe trait Sink<L: Lanes> {
+    /// `false` for a pass that writes nothing (the loop then stores nothing).
+    const WRITE: bool;
+    /// Elements that may be written.
+    fn len(&self) -> usize;
+    /// Writes `clip01(d0)` and `clip01(d1)` at `i` and `i + L::W`.
+    ///
+    /// # Safety
+    /// `i + 2·L::W ≤ len()`; the CPU supports `L`'s instruction set (and the sink's).
+    unsafe fn put2(&mut self, i: usize, d0: L::V, d1: L::V);
+    /// Writes `clip(fl(fl(v_j·s) − λ), 0, 1)` at `i + j` for the scalar remainder `v`.
+    fn put_tail(&mut self, i: usize, v: &[L::T], s: L::T, lam: L::T);
+}
+
+/// A pass that writes nothing.
+pub(crate) struct NoSink;
+
+// SAFETY: writes nothing.
+unsafe impl<L: Lanes> Sink<L> for NoSink {
+    const WRITE: bool = false;
+    #[inline(always)]
+    fn len(&self) -> usize {
+        usize::MAX
+    }
+    #[inline(always)]
+    unsafe fn put2(&mut self, _: usize, _: L::V, _: L::V) {}
+    #[inline(always)]
+    fn put_tail(&mut self, _: usize, _: &[L::T], _: L::T, _: L::T) {}
+}
+
+/// A pass that writes into a slice of the lane type.
+pub(crate) struct Plain<'a, T>(pub(crate) &'a mut [T]);
+
+// SAFETY: `put2` stores two vectors inside the slice (`i + 2w ≤ len`, the caller's promise);
+// `put_tail` goes through checked slice accesses.
+unsafe impl<L: Lanes> Sink<L> for Plain<'_, L::T> {
+    const WRITE: bool = true;
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    #[inline(always)]
+    unsafe fn put2(&mut self, i: usize, d0: L::V, d1: L::V) {
+        let q = self.0.as_mut_ptr();
+        // SAFETY: `i + 2w ≤ len` (the caller's promise) and the instruction set.
+        unsafe {
+            L::store(q.add(i), L::clip01(d0));
+            L::store(q.add(i + L::W), L::clip01(d1));
+        }
+    }
+    #[inline(always)]
+    fn put_tail(&mut self, i: usize, v: &[L::T], s: L::T, lam: L::T) {
+        clip_tail(v, s, lam, self.0.get_mut(i..).unwrap_or(&mut []));
+    }
+}
+
+/// [`piece`], writing into `out` (see [`Sink`]) over `min(x.len(), out.len())` elements.
+///
+/// # Safety
+/// As [`stats`], and the CPU must support the sink's instructions.
 #[inline(always)]
-unsafe fn piece_pass<L: Lanes, const WRITE: bool>(
+pub(crate) unsafe fn piece_pass<L: Lanes, O: Sink<L>>(
     x: &[L::T],
     s: L::T,
     lam: L::T,
-    y: &mut [L::T],
+    mut out: O,
 ) -> Piece {
-    let (n, w) = (if WRITE { x.len().min(y.len()) } else { x.len() }, L::W);
-    let (p, q) = (x.as_ptr(), y.as_mut_ptr());
+    let (n, w) = (x.len().min(out.len()), L::W);
+    let p = x.as_ptr();
     let mut i = 0;
     // SAFETY: the caller guarantees the instruction set; `i + 2w <= n` keeps every load inside
-    // `x` and (with `WRITE`, where `n <= y.len()`) every store inside `y` (distinct borrows).
+    // `x` and (where `O` writes, `n <= out.len()`) every store inside `out`.
     let (mut free, mut upper, vsum) = unsafe {
         let (vs, vl) = (L::splat(s), L::splat(lam));
         let (zero, one) = (L::splat(L::T::ZERO), L::splat(L::T::ONE));
@@ -112,9 +177,8 @@ unsafe fn piece_pass<L: Lanes, const WRITE: bool>(
             while i + 2 * w <= end {
                 let d0 = L::sub(L::mul(L::load(p.add(i)), vs), vl);
                 let d1 = L::sub(L::mul(L::load(p.add(i + w)), vs), vl);
-                if WRITE {
-                    L::store(q.add(i), L::clip01(d0));
-                    L::store(q.add(i + w), L::clip01(d1));
+                if O::WRITE {
+                    out.put2(i, d0, d1);
                 }
                 let (p0, p1) = (L::gt(d0, zero), L::gt(d1, zero));
                 let f0 = L::and(p0, L::lt(d0, one));
@@ -131,8 +195,8 @@ unsafe fn piece_pass<L: Lanes, const WRITE: bool>(
         (free, L::count_total(cu) - free, fs.total())
     };
     let xt = x.get(i..n).unwrap_or(&[]);
-    if WRITE {
-        clip_tail(xt, s, lam, y.get_mut(i..n).unwrap_or(&mut []));
+    if O::WRITE {
+        out.put_tail(i, xt, s, lam);
     }
     let mut tail = Tail::new();
     for &v in xt {
@@ -157,10 +221,63 @@ unsafe fn piece_pass<L: Lanes, const WRITE: bool>(
 /// As [`stats`].
 #[inline(always)]
 pub(crate) unsafe fn piece_stats<L: Lanes>(x: &[L::T], s: L::T, lam: L::T) -> (Piece, Stats<L::T>) {
+    // SAFETY: forwarded from the caller.
+    unsafe { piece_stats_from::<L, _>(Slice(x), s, lam) }
+}
+
+/// What a pass reads: a slice of the lane type ([`Slice`]), or a 16-bit storage type widened
+/// as it is read (the half forward's first pass, which also keeps the widened copy,
+/// `half::x86`).
+///
+/// # Safety
+/// For implementors: `load` reads (and may copy) only the `L::W` elements at `i..`, and only
+/// for `i + L::W ≤ len()`; `get` returns element `i` for `i < len()`, exactly as `load` would.
+pub(crate) unsafe trait Source<L: Lanes> {
+    /// Elements.
+    fn len(&self) -> usize;
+    /// The vector at `i`.
+    ///
+    /// # Safety
+    /// `i + L::W ≤ len()`; the CPU supports `L`'s instruction set (and the source's).
+    unsafe fn load(&mut self, i: usize) -> L::V;
+    /// The element at `i < len()` (the scalar remainder).
+    fn get(&mut self, i: usize) -> L::T;
+}
+
+/// A slice read as it is.
+pub(crate) struct Slice<'a, T>(pub(crate) &'a [T]);
+
+// SAFETY: `load` reads `L::W` elements inside the slice (`i + w ≤ len`, the caller's promise);
+// `get` is a checked access.
+unsafe impl<L: Lanes> Source<L> for Slice<'_, L::T> {
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    #[inline(always)]
+    unsafe fn load(&mut self, i: usize) -> L::V {
+        // SAFETY: `i + w ≤ len` and the instruction set (the caller's promise).
+        unsafe { L::load(self.0.as_ptr().add(i)) }
+    }
+    #[inline(always)]
+    fn get(&mut self, i: usize) -> L::T {
+        self.0.get(i).copied().unwrap_or(L::T::ZERO)
+    }
+}
+
+/// [`piece_stats`] over any [`Source`].
+///
+/// # Safety
+/// As [`stats`], and the CPU must support the source's instructions.
+#[inline(always)]
+pub(crate) unsafe fn piece_stats_from<L: Lanes, S: Source<L>>(
+    mut x: S,
+    s: L::T,
+    lam: L::T,
+) -> (Piece, Stats<L::T>) {
     let (n, w) = (x.len(), L::W);
-    let p = x.as_ptr();
     let mut i = 0;
-    // SAFETY: as in `stats`.
+    // SAFETY: as in `stats` (`i + 2w ≤ n` for every load).
     let (mut free, mut upper, psum, vmn, vmx, vfin) = unsafe {
         let (vs, vl) = (L::splat(s), L::splat(lam));
         let (zero, one) = (L::splat(L::T::ZERO), L::splat(L::T::ONE));
@@ -172,8 +289,8 @@ pub(crate) unsafe fn piece_stats<L: Lanes>(x: &[L::T], s: L::T, lam: L::T) -> (P
         while i + 2 * w <= n {
             let end = n.min(i + FX_FLUSH * 2 * w);
             while i + 2 * w <= end {
-                let z0 = L::mul(L::load(p.add(i)), vs);
-                let z1 = L::mul(L::load(p.add(i + w)), vs);
+                let z0 = L::mul(x.load(i), vs);
+                let z1 = L::mul(x.load(i + w), vs);
                 fin = L::and(fin, L::and(L::le(z0, z0), L::le(z1, z1)));
                 mn = L::min(mn, L::min(z0, z1));
                 mx = L::max(mx, L::max(z0, z1));
@@ -199,8 +316,8 @@ pub(crate) unsafe fn piece_stats<L: Lanes>(x: &[L::T], s: L::T, lam: L::T) -> (P
         )
     };
     let (mut tail, mut mn, mut mx, mut fin) = (Tail::new(), vmn, vmx, vfin);
-    for &v in x.get(i..).unwrap_or(&[]) {
-        let z = v * s;
+    for j in i..n {
+        let z = x.get(j) * s;
         fin &= z.abs() <= L::T::MAX;
         mn = if z < mn { z } else { mn };
         mx = if z > mx { z } else { mx };
