@@ -343,3 +343,37 @@ fn half_vjp_is_within_half_an_ulp_of_the_f64_reference() {
     within_half_ulp::<Bf16>(9);
     within_half_ulp::<F16>(10);
 }
+
+/// The fallback of the paths without half kernels: the core crate's scalar half VJP is bitwise
+/// the core's `f32` VJP of the widened data, rounded (same errors; `ScaleOverflow` for outputs
+/// beyond the format), at every length and on the edge cases above.
+fn core_fallback<H: Half + Send + Sync>(seed: u64) {
+    let max = if H::OVERFLOW > 1e30 {
+        3.0e38f32
+    } else {
+        60000.0
+    };
+    for (j, &n) in LENGTHS.iter().enumerate() {
+        for (tau, scale) in [(0.7f32, 1.0f64), (0.01, 3.0), (1.0, max as f64 / 4.0)] {
+            let (y, g) = case::<H>(n, seed + j as u64, scale);
+            let (yw, gw) = (widen(&y), widen(&g));
+            let mut o32 = vec![0.0f32; n];
+            let want = hypersimplex::soft_binary_argmax_vjp(&yw, &gw, tau, &mut o32).and_then(
+                |_| match o32.iter().any(|v| v.abs() >= H::OVERFLOW) {
+                    true => Err(Error::ScaleOverflow),
+                    false => Ok(to_half::<H>(&o32)),
+                },
+            );
+            let mut o = vec![H::ZERO; n];
+            let got =
+                hypersimplex::half::soft_binary_argmax_vjp_half(&y, &g, tau, &mut o).map(|_| o);
+            assert_eq!(want, got, "core half VJP, n {n}, tau {tau}, scale {scale}");
+        }
+    }
+}
+
+#[test]
+fn core_half_vjp_is_the_rounded_core_f32_vjp() {
+    core_fallback::<Bf16>(11);
+    core_fallback::<F16>(12);
+}
