@@ -270,10 +270,85 @@ fn bench_half_binary(c: &mut Criterion) {
     g.finish();
 }
 
+/// Short rows (65536 × 10, k = 5): the `f32` rows function (`Kernels::soft_binary_argmax_rows`,
+/// issue 14's short-row solver) against the half rows (`Kernels::soft_binary_argmax_half_rows`,
+/// what `hs_soft_binary_argmax_rows_{bf16,f16}` run).
+fn bench_half_rows(c: &mut Criterion) {
+    let p1 = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("thread pool");
+    let simd = Kernels::active();
+    let (rows, n) = (65536usize, 10usize);
+    let e = rows * n;
+    let x32: Vec<f32> = to_half::<Bf16>(&gaussian_f32(e, 5))
+        .iter()
+        .map(|v| v.to_f32())
+        .collect();
+    let ks = vec![n as f64 / 2.0; rows];
+    let mut g = c.benchmark_group(format!("half-rows/{rows}x{n}"));
+    g.sample_size(30)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_millis(1500));
+    g.throughput(Throughput::Elements(e as u64));
+    let mut y32 = vec![0.0f32; e];
+    g.bench_function("f32", |b| {
+        p1.install(|| {
+            b.iter(|| {
+                let k = hypersimplex_simd::RowK::PerRow(&ks);
+                simd.soft_binary_argmax_rows(black_box(&x32), rows, n, k, TAU, &mut y32)
+                    .expect("valid")
+            })
+        })
+    });
+    fn one<H: Half + Send + Sync>(
+        g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+        name: &str,
+        x32: &[f32],
+        n: usize,
+        ks: &[f64],
+        p1: &ThreadPool,
+    ) {
+        let simd = Kernels::active();
+        let x: Vec<H> = to_half(x32);
+        let mut y = vec![H::ZERO; x.len()];
+        let mut scratch = Vec::new();
+        g.bench_function(name, |b| {
+            p1.install(|| {
+                b.iter(|| {
+                    simd.soft_binary_argmax_half_rows(
+                        black_box(&x),
+                        n,
+                        ks,
+                        TAU,
+                        &mut y,
+                        &mut scratch,
+                    )
+                    .expect("valid")
+                })
+            })
+        });
+        g.bench_function(format!("{name}-per-row"), |b| {
+            p1.install(|| {
+                b.iter(|| {
+                    for ((xr, yr), &k) in x.chunks(n).zip(y.chunks_mut(n)).zip(ks) {
+                        simd.soft_binary_argmax_half(black_box(xr), k, TAU, yr, &mut scratch)
+                            .expect("valid");
+                    }
+                })
+            })
+        });
+    }
+    one::<Bf16>(&mut g, "bf16", &x32, n, &ks, &p1);
+    one::<F16>(&mut g, "f16", &x32, n, &ks, &p1);
+    g.finish();
+}
+
 criterion_group!(
     benches,
     bench_half,
     bench_half_multiclass,
-    bench_half_binary
+    bench_half_binary,
+    bench_half_rows
 );
 criterion_main!(benches);

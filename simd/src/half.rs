@@ -28,6 +28,7 @@ use crate::platform::Path;
 
 mod forward;
 mod loss;
+mod rows;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
