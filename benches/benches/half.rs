@@ -84,11 +84,30 @@ fn bench_format<H: Half + Send + Sync>(
     });
 }
 
-fn bench_half(c: &mut Criterion) {
-    let p1 = rayon::ThreadPoolBuilder::new()
+/// A one-thread rayon pool (every measurement here is one thread).
+fn one_thread() -> ThreadPool {
+    rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()
-        .expect("thread pool");
+        .expect("thread pool")
+}
+
+/// A group of quick measurements (30 samples, 1.5 s) of `elements` per iteration.
+fn short_group<'a>(
+    c: &'a mut Criterion,
+    name: String,
+    elements: usize,
+) -> criterion::BenchmarkGroup<'a, criterion::measurement::WallTime> {
+    let mut g = c.benchmark_group(name);
+    g.sample_size(30)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_millis(1500));
+    g.throughput(Throughput::Elements(elements as u64));
+    g
+}
+
+fn bench_half(c: &mut Criterion) {
+    let p1 = one_thread();
     let simd = Kernels::active();
     eprintln!(
         "half bench: active path {}, F16C {}",
@@ -207,10 +226,7 @@ fn bench_half_vjp(c: &mut Criterion) {
 /// (`Kernels::hypersimplex_loss_multiclass_half`, what `hs_hypersimplex_loss_multiclass_bf16`
 /// runs) against the core crate's scalar half loss (`-core`).
 fn bench_half_multiclass(c: &mut Criterion) {
-    let p1 = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .expect("thread pool");
+    let p1 = one_thread();
     let simd = Kernels::active();
     let (batch, classes) = (8192usize, 10usize);
     let e = batch * classes;
@@ -220,11 +236,7 @@ fn bench_half_multiclass(c: &mut Criterion) {
         .collect();
     let labels: Vec<u32> = (0..batch).map(|i| ((i * 7919) % classes) as u32).collect();
     let (k, red) = (ClassK::LabelCounts, Reduction::Mean);
-    let mut g = c.benchmark_group(format!("half-multiclass/{batch}x{classes}"));
-    g.sample_size(30)
-        .warm_up_time(Duration::from_millis(300))
-        .measurement_time(Duration::from_millis(1500));
-    g.throughput(Throughput::Elements(e as u64));
+    let mut g = short_group(c, format!("half-multiclass/{batch}x{classes}"), e);
     let mut g32 = vec![0.0f32; e];
     g.bench_function("f32", |b| {
         p1.install(|| {
@@ -296,10 +308,7 @@ fn bench_half_multiclass(c: &mut Criterion) {
 /// SIMD crate), and for each half type the SIMD crate's (`Kernels::hypersimplex_loss_half`,
 /// what `hs_hypersimplex_loss_bf16` runs) against the core crate's scalar half loss (`-core`).
 fn bench_half_binary(c: &mut Criterion) {
-    let p1 = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .expect("thread pool");
+    let p1 = one_thread();
     let simd = Kernels::active();
     let n = 1usize << 16;
     let k = n as f64 / 2.0;
@@ -308,11 +317,7 @@ fn bench_half_binary(c: &mut Criterion) {
         .map(|v| v.to_f32())
         .collect();
     let t32: Vec<f32> = (0..n).map(|i| ((i * 7919) % 2) as f32).collect();
-    let mut g = c.benchmark_group(format!("half-loss/1x{n}"));
-    g.sample_size(30)
-        .warm_up_time(Duration::from_millis(300))
-        .measurement_time(Duration::from_millis(1500));
-    g.throughput(Throughput::Elements(n as u64));
+    let mut g = short_group(c, format!("half-loss/1x{n}"), n);
     let mut g32 = vec![0.0f32; n];
     g.bench_function("f32", |b| {
         p1.install(|| {
@@ -361,11 +366,79 @@ fn bench_half_binary(c: &mut Criterion) {
     g.finish();
 }
 
+/// Short rows (65536 × 10, k = 5): the `f32` rows function (`Kernels::soft_binary_argmax_rows`,
+/// issue 14's short-row solver) against the half rows (`Kernels::soft_binary_argmax_half_rows`,
+/// what `hs_soft_binary_argmax_rows_{bf16,f16}` run).
+fn bench_half_rows(c: &mut Criterion) {
+    let p1 = one_thread();
+    let simd = Kernels::active();
+    let (rows, n) = (65536usize, 10usize);
+    let e = rows * n;
+    let x32: Vec<f32> = to_half::<Bf16>(&gaussian_f32(e, 5))
+        .iter()
+        .map(|v| v.to_f32())
+        .collect();
+    let ks = vec![n as f64 / 2.0; rows];
+    let mut g = short_group(c, format!("half-rows/{rows}x{n}"), e);
+    let mut y32 = vec![0.0f32; e];
+    g.bench_function("f32", |b| {
+        p1.install(|| {
+            b.iter(|| {
+                let k = hypersimplex_simd::RowK::PerRow(&ks);
+                simd.soft_binary_argmax_rows(black_box(&x32), rows, n, k, TAU, &mut y32)
+                    .expect("valid")
+            })
+        })
+    });
+    fn one<H: Half + Send + Sync>(
+        g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+        name: &str,
+        x32: &[f32],
+        n: usize,
+        ks: &[f64],
+        p1: &ThreadPool,
+    ) {
+        let simd = Kernels::active();
+        let x: Vec<H> = to_half(x32);
+        let mut y = vec![H::ZERO; x.len()];
+        let mut scratch = Vec::new();
+        g.bench_function(name, |b| {
+            p1.install(|| {
+                b.iter(|| {
+                    simd.soft_binary_argmax_half_rows(
+                        black_box(&x),
+                        n,
+                        ks,
+                        TAU,
+                        &mut y,
+                        &mut scratch,
+                    )
+                    .expect("valid")
+                })
+            })
+        });
+        g.bench_function(format!("{name}-per-row"), |b| {
+            p1.install(|| {
+                b.iter(|| {
+                    for ((xr, yr), &k) in x.chunks(n).zip(y.chunks_mut(n)).zip(ks) {
+                        simd.soft_binary_argmax_half(black_box(xr), k, TAU, yr, &mut scratch)
+                            .expect("valid");
+                    }
+                })
+            })
+        });
+    }
+    one::<Bf16>(&mut g, "bf16", &x32, n, &ks, &p1);
+    one::<F16>(&mut g, "f16", &x32, n, &ks, &p1);
+    g.finish();
+}
+
 criterion_group!(
     benches,
     bench_half,
     bench_half_vjp,
     bench_half_multiclass,
-    bench_half_binary
+    bench_half_binary,
+    bench_half_rows
 );
 criterion_main!(benches);

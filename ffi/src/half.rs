@@ -18,8 +18,6 @@
 use crate::ptr::{disjoint, span, Region};
 use crate::{core_err, run};
 use hs_core::half::{self as h, Bf16, Half, F16};
-#[cfg(feature = "std")]
-use hs_core::internal::rows;
 
 /// The half types' storage trait of the SIMD crate's losses (std builds); nothing without std.
 #[cfg(feature = "std")]
@@ -125,22 +123,22 @@ fn forward_rows<H: Half + Send + Sync>(
     }
     #[cfg(feature = "std")]
     {
-        // every row's checks first (no row can fail after them), then row by row, through
-        // one scratch buffer
+        // every row's checks first (no row can fail after them), then the rows: short ones
+        // in blocks through the `float` short-row solver, others row by row
+        let kern = hypersimplex_simd::Kernels::active();
         let scratch = &mut std::vec::Vec::new();
         if ry.same(&rx) {
             // SAFETY: one buffer, no other slice of it exists.
             let xy = unsafe { ry.slice_mut() };
-            h::check_rows_half(xy, rows * n, n, ks, tau).map_err(core_err)?;
-            return rows::with_k_in_place(xy, n, ks, |r, kr| forward_in(r, kr, tau, scratch));
+            return kern
+                .soft_binary_argmax_half_rows_in_place(xy, n, ks, tau, scratch)
+                .map_err(core_err);
         }
         disjoint(&ry, &[span(&rx)])?;
         // SAFETY: y overlaps neither x nor k.
         let (xs, ys) = unsafe { (rx.slice(), ry.slice_mut()) };
-        h::check_rows_half(xs, ys.len(), n, ks, tau).map_err(core_err)?;
-        rows::with_k(xs, n, ks, ys, |xr, kr, yr| {
-            forward_out(xr, kr, tau, yr, scratch)
-        })
+        kern.soft_binary_argmax_half_rows(xs, n, ks, tau, ys, scratch)
+            .map_err(core_err)
     }
 }
 

@@ -34,6 +34,7 @@ use crate::platform::Path;
 mod backward;
 mod forward;
 mod loss;
+mod rows;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
