@@ -184,10 +184,7 @@ fn bench_vjp_format<H: Half + Send + Sync>(
 }
 
 fn bench_half_vjp(c: &mut Criterion) {
-    let p1 = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .expect("thread pool");
+    let p1 = one_thread();
     let simd = Kernels::active();
     for (rows, n) in SHAPES {
         let e = rows * n;
