@@ -103,6 +103,13 @@ fn case<H: Half>(n: usize, seed: u64, scale: f64) -> (Vec<H>, Vec<H>) {
     let g: Vec<f32> = (0..n)
         .map(|i| match i % 11 {
             3 => 0.5,
+            // scale < 0: magnitudes over many binades (2^-14..2^14 for f16, 2^-60..2^60
+            // otherwise), so that the f64 free-set sum rounds and its order shows
+            _ if scale < 0.0 => {
+                let e = if H::OVERFLOW < 1e30 { 28 } else { 120 };
+                let p = rng.below(e + 1) as i32 - e as i32 / 2;
+                (rng.normal() * 2f64.powi(p)) as f32
+            }
             _ => (rng.normal() * scale) as f32,
         })
         .collect();
@@ -139,7 +146,7 @@ fn agrees<H: Half + Send + Sync>(seed: u64) {
         for t in [1, 2] {
             with_threads(t, || {
                 for (j, &n) in LENGTHS.iter().enumerate() {
-                    for (tau, scale) in [(0.7f32, 1.0), (1.0, 100.0), (0.01, 3.0)] {
+                    for (tau, scale) in [(0.7f32, 1.0), (1.0, 100.0), (0.01, 3.0), (1.0, -1.0)] {
                         let (y, g) = case::<H>(n, seed + j as u64, scale);
                         check(kern, &y, &g, tau, "random");
                     }
@@ -276,6 +283,35 @@ fn edges<H: Half + Send + Sync>(seed: u64) {
             assert!(o.iter().all(|v| v.to_bits() == SENTINEL));
         }
     }
+}
+
+/// A free-set sum whose value depends on its order: `2^60 + 1 − 2^60` in sequence is 0, in
+/// the kernels' lanes (where `g_0` and `g_16` share a lane on every vector width) it is 1, so
+/// the mean differs; every path must give the `f32` VJP's bits (f16 cannot hold 2^60: its
+/// range gives `2^15 + 2^-9 − 2^15`, whose f64 sum is exact, as a plain check).
+fn order<H: Half + Send + Sync>() {
+    let (big, small) = if H::OVERFLOW > 1e30 {
+        (2f32.powi(60), 1.0f32)
+    } else {
+        (2f32.powi(15), 2f32.powi(-9))
+    };
+    for n in [32usize, 40, 100, 1000] {
+        let y: Vec<H> = vec![H::from_f32(0.5); n];
+        let mut gf = vec![0.0f32; n];
+        gf[0] = big;
+        gf[1] = small;
+        gf[16] = -big;
+        let g: Vec<H> = to_half(&gf);
+        for kern in all_kernels() {
+            check(kern, &y, &g, 1.0, "order");
+        }
+    }
+}
+
+#[test]
+fn half_vjp_sums_in_the_f32_vjp_order() {
+    order::<Bf16>();
+    order::<F16>();
 }
 
 #[test]
