@@ -6,7 +6,8 @@
 //! Where the work runs: in the std build, the SIMD crate's half-precision code
 //! (`hypersimplex_simd::half`): the forward functions (single and rows) stream long vectors'
 //! 16-bit data through the working-set solver and run shorter ones through one widened `float`
-//! row in a scratch buffer reused across rows, fused into the solver's first and last passes;
+//! row in a scratch buffer reused across rows, fused into the solver's first and last passes
+//! (rows of at most 128 elements: widened blocks of rows through the `float` short-row solver);
 //! the VJPs (single and rows, `Kernels::soft_binary_argmax_vjp_half*`) run the `f32` VJP
 //! kernels with 16-bit loads and stores on the AVX2 path (the core's code elsewhere); the
 //! losses run the SIMD `float` losses with the logits widened in stack blocks (multiclass)
@@ -386,7 +387,8 @@ pub unsafe extern "C" fn hs_binary_argmax_bf16(
 
 /// Row-wise Soft-Binary-Argmax@k on bf16 data: as `hs_soft_binary_argmax_rows_f32`
 /// (every row validated before any row is written; `y == x` in place), each row as
-/// `hs_soft_binary_argmax_bf16`. Single-threaded.
+/// `hs_soft_binary_argmax_bf16`. Rows of at most 128 elements run in blocks through the float
+/// short-row solver (on the library's thread pool for large batches, as the f32 function).
 ///
 /// # Safety
 /// `x`, `y` point to `rows*n` valid elements and `k` to `rows` (or NULL when empty).
@@ -404,7 +406,8 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_rows_bf16(
 
 /// Row-wise backward pass on bf16 data: as `hs_soft_binary_argmax_vjp_rows_f32` (every row
 /// validated before any row is written; `grad_x == g` in place), each row as
-/// `hs_soft_binary_argmax_vjp_bf16`. Single-threaded.
+/// `hs_soft_binary_argmax_vjp_bf16`. Rows run one after another (rows of at least 2^20
+/// elements split their passes over the library's thread pool).
 ///
 /// # Safety
 /// `y`, `g` and `grad_x` point to `rows*n` valid elements (or are NULL when empty).
@@ -423,8 +426,8 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_vjp_rows_bf16(
 /// Multiclass HyperSimplex loss on bf16 logits (std build only): as
 /// `hs_hypersimplex_loss_multiclass_f32` on the widened logits, computed in float (`*loss` a
 /// float, the float loss of the widened logits), `grad_logits` (bf16, or NULL) each entry
-/// rounded once to nearest even. Allocates one float per sample (`HS_ERR_OUT_OF_MEMORY`);
-/// single-threaded. Errors as the f32 function, plus `HS_ERR_SCALE_OVERFLOW` when a gradient
+/// rounded once to nearest even. Allocates as the f32 function (`HS_ERR_OUT_OF_MEMORY`) and
+/// runs on the library's thread pool as it does. Errors as the f32 function, plus `HS_ERR_SCALE_OVERFLOW` when a gradient
 /// is asked for and `2/tau` is too large for bf16. On error `*loss` and `grad_logits` are
 /// unchanged.
 ///
@@ -575,7 +578,8 @@ pub unsafe extern "C" fn hs_binary_argmax_f16(
 
 /// Row-wise Soft-Binary-Argmax@k on f16 data: as `hs_soft_binary_argmax_rows_f32`
 /// (every row validated before any row is written; `y == x` in place), each row as
-/// `hs_soft_binary_argmax_f16`. Single-threaded.
+/// `hs_soft_binary_argmax_f16`. Rows of at most 128 elements run in blocks through the float
+/// short-row solver (on the library's thread pool for large batches, as the f32 function).
 ///
 /// # Safety
 /// `x`, `y` point to `rows*n` valid elements and `k` to `rows` (or NULL when empty).
@@ -593,7 +597,8 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_rows_f16(
 
 /// Row-wise backward pass on f16 data: as `hs_soft_binary_argmax_vjp_rows_f32` (every row
 /// validated before any row is written; `grad_x == g` in place), each row as
-/// `hs_soft_binary_argmax_vjp_f16`. Single-threaded.
+/// `hs_soft_binary_argmax_vjp_f16`. Rows run one after another (rows of at least 2^20
+/// elements split their passes over the library's thread pool).
 ///
 /// # Safety
 /// `y`, `g` and `grad_x` point to `rows*n` valid elements (or are NULL when empty).
@@ -612,8 +617,8 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_vjp_rows_f16(
 /// Multiclass HyperSimplex loss on f16 logits (std build only): as
 /// `hs_hypersimplex_loss_multiclass_f32` on the widened logits, computed in float (`*loss` a
 /// float, the float loss of the widened logits), `grad_logits` (f16, or NULL) each entry
-/// rounded once to nearest even. Allocates one float per sample (`HS_ERR_OUT_OF_MEMORY`);
-/// single-threaded. Errors as the f32 function, plus `HS_ERR_SCALE_OVERFLOW` when a gradient
+/// rounded once to nearest even. Allocates as the f32 function (`HS_ERR_OUT_OF_MEMORY`) and
+/// runs on the library's thread pool as it does. Errors as the f32 function, plus `HS_ERR_SCALE_OVERFLOW` when a gradient
 /// is asked for and `2/tau` is too large for f16. On error `*loss` and `grad_logits` are
 /// unchanged.
 ///
