@@ -55,9 +55,16 @@ unsafe impl Io8 for Bf16 {
     #[inline]
     #[target_feature(enable = "avx2")]
     unsafe fn load8(p: *const Self) -> __m256 {
+        // The 8 patterns in both 128-bit lanes (a broadcast load: no shuffle uop), then one
+        // byte shuffle puts pattern j into the upper half of lane j's 32 bits (lanes 0-3 from
+        // the low lane's copy, 4-7 from the high lane's) and zeroes the lower half.
         // SAFETY: the caller passes 8 readable elements.
-        let h = unsafe { _mm_loadu_si128(p.cast::<__m128i>()) };
-        _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(h)))
+        let h = unsafe { _mm256_broadcastsi128_si256(_mm_loadu_si128(p.cast::<__m128i>())) };
+        let to_upper = _mm256_setr_epi8(
+            -1, -1, 0, 1, -1, -1, 2, 3, -1, -1, 4, 5, -1, -1, 6, 7, //
+            -1, -1, 8, 9, -1, -1, 10, 11, -1, -1, 12, 13, -1, -1, 14, 15,
+        );
+        _mm256_castsi256_ps(_mm256_shuffle_epi8(h, to_upper))
     }
     #[inline]
     #[target_feature(enable = "avx2")]
