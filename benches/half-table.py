@@ -28,3 +28,23 @@ for group, label in [("half-forward_10x8192", "10 × 8192"),
     t = f"{f / 1e6:.3f} ms"
     print(f"| {label} | {t} | {r['bf16']:.2f}× | {r['f16']:.2f}× | "
           f"{r['bf16-roundtrip']:.2f}× / {r['f16-roundtrip']:.2f}× |")
+
+# The other groups (rows, VJP, losses): the f32 median and every other id as a ratio to it.
+print()
+print("| group | f32 | bf16 | f16 | others (ratio to f32) |")
+print("|---|---:|---:|---:|---|")
+for d in sorted(root.glob("half-*")):
+    group = d.name
+    if group.startswith("half-forward_") or not (d / "f32").is_dir():
+        continue
+    try:
+        f = median(group, "f32")
+        ids = sorted(p.name for p in d.iterdir() if (p / "new" / "estimates.json").is_file())
+        r = {i: median(group, i) / f for i in ids if i != "f32"}
+    except FileNotFoundError as e:
+        print(f"missing: {e.filename}", file=sys.stderr)
+        continue
+    others = ", ".join(f"{i} {v:.2f}×" for i, v in r.items() if i not in ("bf16", "f16"))
+    label = group.replace("half-", "").replace("_", " ")
+    print(f"| {label} | {f / 1e6:.3f} ms | {r.get('bf16', float('nan')):.2f}× | "
+          f"{r.get('f16', float('nan')):.2f}× | {others} |")

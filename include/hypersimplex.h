@@ -517,7 +517,8 @@ int32_t hs_binary_argmax_bf16(const uint16_t *x, size_t n, size_t k, uint16_t *y
 
 // Row-wise Soft-Binary-Argmax@k on bf16 data: as `hs_soft_binary_argmax_rows_f32`
 // (every row validated before any row is written; `y == x` in place), each row as
-// `hs_soft_binary_argmax_bf16`. Single-threaded.
+// `hs_soft_binary_argmax_bf16`. Rows of at most 128 elements run in blocks through the float
+// short-row solver (on the library's thread pool for large batches, as the f32 function).
 //
 // # Safety
 // `x`, `y` point to `rows*n` valid elements and `k` to `rows` (or NULL when empty).
@@ -530,7 +531,8 @@ int32_t hs_soft_binary_argmax_rows_bf16(const uint16_t *x,
 
 // Row-wise backward pass on bf16 data: as `hs_soft_binary_argmax_vjp_rows_f32` (every row
 // validated before any row is written; `grad_x == g` in place), each row as
-// `hs_soft_binary_argmax_vjp_bf16`. Single-threaded.
+// `hs_soft_binary_argmax_vjp_bf16`. Rows run one after another (rows of at least 2^20
+// elements split their passes over the library's thread pool).
 //
 // # Safety
 // `y`, `g` and `grad_x` point to `rows*n` valid elements (or are NULL when empty).
@@ -544,8 +546,8 @@ int32_t hs_soft_binary_argmax_vjp_rows_bf16(const uint16_t *y,
 // Multiclass HyperSimplex loss on bf16 logits (std build only): as
 // `hs_hypersimplex_loss_multiclass_f32` on the widened logits, computed in float (`*loss` a
 // float, the float loss of the widened logits), `grad_logits` (bf16, or NULL) each entry
-// rounded once to nearest even. Allocates one float per sample (`HS_ERR_OUT_OF_MEMORY`);
-// single-threaded. Errors as the f32 function, plus `HS_ERR_SCALE_OVERFLOW` when a gradient
+// rounded once to nearest even. Allocates as the f32 function (`HS_ERR_OUT_OF_MEMORY`) and
+// runs on the library's thread pool as it does. Errors as the f32 function, plus `HS_ERR_SCALE_OVERFLOW` when a gradient
 // is asked for and `2/tau` is too large for bf16. On error `*loss` and `grad_logits` are
 // unchanged.
 //
@@ -635,7 +637,8 @@ int32_t hs_binary_argmax_f16(const uint16_t *x, size_t n, size_t k, uint16_t *y)
 
 // Row-wise Soft-Binary-Argmax@k on f16 data: as `hs_soft_binary_argmax_rows_f32`
 // (every row validated before any row is written; `y == x` in place), each row as
-// `hs_soft_binary_argmax_f16`. Single-threaded.
+// `hs_soft_binary_argmax_f16`. Rows of at most 128 elements run in blocks through the float
+// short-row solver (on the library's thread pool for large batches, as the f32 function).
 //
 // # Safety
 // `x`, `y` point to `rows*n` valid elements and `k` to `rows` (or NULL when empty).
@@ -648,7 +651,8 @@ int32_t hs_soft_binary_argmax_rows_f16(const uint16_t *x,
 
 // Row-wise backward pass on f16 data: as `hs_soft_binary_argmax_vjp_rows_f32` (every row
 // validated before any row is written; `grad_x == g` in place), each row as
-// `hs_soft_binary_argmax_vjp_f16`. Single-threaded.
+// `hs_soft_binary_argmax_vjp_f16`. Rows run one after another (rows of at least 2^20
+// elements split their passes over the library's thread pool).
 //
 // # Safety
 // `y`, `g` and `grad_x` point to `rows*n` valid elements (or are NULL when empty).
@@ -662,8 +666,8 @@ int32_t hs_soft_binary_argmax_vjp_rows_f16(const uint16_t *y,
 // Multiclass HyperSimplex loss on f16 logits (std build only): as
 // `hs_hypersimplex_loss_multiclass_f32` on the widened logits, computed in float (`*loss` a
 // float, the float loss of the widened logits), `grad_logits` (f16, or NULL) each entry
-// rounded once to nearest even. Allocates one float per sample (`HS_ERR_OUT_OF_MEMORY`);
-// single-threaded. Errors as the f32 function, plus `HS_ERR_SCALE_OVERFLOW` when a gradient
+// rounded once to nearest even. Allocates as the f32 function (`HS_ERR_OUT_OF_MEMORY`) and
+// runs on the library's thread pool as it does. Errors as the f32 function, plus `HS_ERR_SCALE_OVERFLOW` when a gradient
 // is asked for and `2/tau` is too large for f16. On error `*loss` and `grad_logits` are
 // unchanged.
 //

@@ -9,6 +9,12 @@
 //! array, the `f32` forward into another, round back; both arrays allocated beforehand, so the
 //! cheapest such round trip). All on a one-thread rayon pool.
 //!
+//! Groups `half-vjp/RxN` (same shapes; y the `f32` forward's output rounded to the format, g
+//! Gaussian): `f32` (`Kernels::soft_binary_argmax_vjp` per row), `bf16` and `f16`
+//! (`Kernels::soft_binary_argmax_vjp_half` per row, what `hs_soft_binary_argmax_vjp_{bf16,f16}`
+//! run), and `bf16-roundtrip`, `f16-roundtrip` (widen y and g into `f32` arrays, the `f32` VJP,
+//! round back; arrays allocated beforehand).
+//!
 //! Run: `cargo bench -p hypersimplex-benches --bench half` (about a minute), then
 //! `python3 benches/half-table.py` for the README's rows (median times and ratios).
 
@@ -24,6 +30,21 @@ const SHAPES: [(usize, usize); 2] = [(10, 8192), (1, 10_000_000)];
 
 fn to_half<H: Half>(x: &[f32]) -> Vec<H> {
     x.iter().map(|&v| H::from_f32(v)).collect()
+}
+
+/// Sampling for `e` elements per iteration (fewer, flat samples for the long vector).
+fn configure(g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, e: usize) {
+    if e >= 1_000_000 {
+        g.sample_size(20)
+            .sampling_mode(SamplingMode::Flat)
+            .warm_up_time(Duration::from_millis(300))
+            .measurement_time(Duration::from_secs(3));
+    } else {
+        g.sample_size(30)
+            .warm_up_time(Duration::from_millis(300))
+            .measurement_time(Duration::from_millis(1500));
+    }
+    g.throughput(Throughput::Elements(e as u64));
 }
 
 fn bench_format<H: Half + Send + Sync>(
@@ -63,11 +84,30 @@ fn bench_format<H: Half + Send + Sync>(
     });
 }
 
-fn bench_half(c: &mut Criterion) {
-    let p1 = rayon::ThreadPoolBuilder::new()
+/// A one-thread rayon pool (every measurement here is one thread).
+fn one_thread() -> ThreadPool {
+    rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()
-        .expect("thread pool");
+        .expect("thread pool")
+}
+
+/// A group of quick measurements (30 samples, 1.5 s) of `elements` per iteration.
+fn short_group<'a>(
+    c: &'a mut Criterion,
+    name: String,
+    elements: usize,
+) -> criterion::BenchmarkGroup<'a, criterion::measurement::WallTime> {
+    let mut g = c.benchmark_group(name);
+    g.sample_size(30)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_millis(1500));
+    g.throughput(Throughput::Elements(elements as u64));
+    g
+}
+
+fn bench_half(c: &mut Criterion) {
+    let p1 = one_thread();
     let simd = Kernels::active();
     eprintln!(
         "half bench: active path {}, F16C {}",
@@ -84,17 +124,7 @@ fn bench_half(c: &mut Criterion) {
             .collect();
         let mut y32 = vec![0.0f32; e];
         let mut g = c.benchmark_group(format!("half-forward/{rows}x{n}"));
-        if e >= 1_000_000 {
-            g.sample_size(20)
-                .sampling_mode(SamplingMode::Flat)
-                .warm_up_time(Duration::from_millis(300))
-                .measurement_time(Duration::from_secs(3));
-        } else {
-            g.sample_size(30)
-                .warm_up_time(Duration::from_millis(300))
-                .measurement_time(Duration::from_millis(1500));
-        }
-        g.throughput(Throughput::Elements(e as u64));
+        configure(&mut g, e);
         g.bench_function("f32", |b| {
             p1.install(|| {
                 b.iter(|| {
@@ -111,15 +141,89 @@ fn bench_half(c: &mut Criterion) {
     }
 }
 
+fn bench_vjp_format<H: Half + Send + Sync>(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    (y32, g32): (&[f32], &[f32]),
+    n: usize,
+    p1: &ThreadPool,
+) {
+    let simd = Kernels::active();
+    let (y, gr): (Vec<H>, Vec<H>) = (to_half(y32), to_half(g32));
+    let mut o = vec![H::ZERO; y.len()];
+    g.bench_function(name, |b| {
+        p1.install(|| {
+            b.iter(|| {
+                let rows = y.chunks_exact(n).zip(gr.chunks_exact(n));
+                for ((yr, grr), or) in rows.zip(o.chunks_exact_mut(n)) {
+                    simd.soft_binary_argmax_vjp_half(black_box(yr), grr, TAU, or)
+                        .expect("valid");
+                }
+            })
+        })
+    });
+    let (mut yw, mut gw, mut ow) = (
+        vec![0.0f32; y.len()],
+        vec![0.0f32; y.len()],
+        vec![0.0f32; y.len()],
+    );
+    g.bench_function(format!("{name}-roundtrip"), |b| {
+        p1.install(|| {
+            b.iter(|| {
+                hypersimplex_simd::half::widen(black_box(&y), &mut yw);
+                hypersimplex_simd::half::widen(&gr, &mut gw);
+                let rows = yw.chunks_exact(n).zip(gw.chunks_exact(n));
+                for ((yr, grr), or) in rows.zip(ow.chunks_exact_mut(n)) {
+                    simd.soft_binary_argmax_vjp(yr, grr, TAU, or)
+                        .expect("valid");
+                }
+                hypersimplex_simd::half::narrow(&ow, &mut o);
+            })
+        })
+    });
+}
+
+fn bench_half_vjp(c: &mut Criterion) {
+    let p1 = one_thread();
+    let simd = Kernels::active();
+    for (rows, n) in SHAPES {
+        let e = rows * n;
+        let k = n as f64 / 2.0;
+        let bf =
+            |v: Vec<f32>| -> Vec<f32> { to_half::<Bf16>(&v).iter().map(|h| h.to_f32()).collect() };
+        let x32 = gaussian_f32(e, 42);
+        let mut y32 = vec![0.0f32; e];
+        for (xr, yr) in x32.chunks_exact(n).zip(y32.chunks_exact_mut(n)) {
+            simd.soft_binary_argmax(xr, k, TAU, yr).expect("valid");
+        }
+        // the same values for every format (rounded to bf16, exact in f16 where in range)
+        let (y32, g32) = (bf(y32), bf(gaussian_f32(e, 7)));
+        let mut o32 = vec![0.0f32; e];
+        let mut g = c.benchmark_group(format!("half-vjp/{rows}x{n}"));
+        configure(&mut g, e);
+        g.bench_function("f32", |b| {
+            p1.install(|| {
+                b.iter(|| {
+                    let rows = y32.chunks_exact(n).zip(g32.chunks_exact(n));
+                    for ((yr, gr), or) in rows.zip(o32.chunks_exact_mut(n)) {
+                        simd.soft_binary_argmax_vjp(black_box(yr), gr, TAU, or)
+                            .expect("valid");
+                    }
+                })
+            })
+        });
+        bench_vjp_format::<Bf16>(&mut g, "bf16", (&y32, &g32), n, &p1);
+        bench_vjp_format::<F16>(&mut g, "f16", (&y32, &g32), n, &p1);
+        g.finish();
+    }
+}
+
 /// The multiclass loss with its gradient (8192 × 10, labels uniform, k_c = the label counts,
 /// mean reduction): `f32` (the SIMD crate), and for each half type the SIMD crate's
 /// (`Kernels::hypersimplex_loss_multiclass_half`, what `hs_hypersimplex_loss_multiclass_bf16`
 /// runs) against the core crate's scalar half loss (`-core`).
 fn bench_half_multiclass(c: &mut Criterion) {
-    let p1 = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .expect("thread pool");
+    let p1 = one_thread();
     let simd = Kernels::active();
     let (batch, classes) = (8192usize, 10usize);
     let e = batch * classes;
@@ -129,11 +233,7 @@ fn bench_half_multiclass(c: &mut Criterion) {
         .collect();
     let labels: Vec<u32> = (0..batch).map(|i| ((i * 7919) % classes) as u32).collect();
     let (k, red) = (ClassK::LabelCounts, Reduction::Mean);
-    let mut g = c.benchmark_group(format!("half-multiclass/{batch}x{classes}"));
-    g.sample_size(30)
-        .warm_up_time(Duration::from_millis(300))
-        .measurement_time(Duration::from_millis(1500));
-    g.throughput(Throughput::Elements(e as u64));
+    let mut g = short_group(c, format!("half-multiclass/{batch}x{classes}"), e);
     let mut g32 = vec![0.0f32; e];
     g.bench_function("f32", |b| {
         p1.install(|| {
@@ -205,10 +305,7 @@ fn bench_half_multiclass(c: &mut Criterion) {
 /// SIMD crate), and for each half type the SIMD crate's (`Kernels::hypersimplex_loss_half`,
 /// what `hs_hypersimplex_loss_bf16` runs) against the core crate's scalar half loss (`-core`).
 fn bench_half_binary(c: &mut Criterion) {
-    let p1 = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .expect("thread pool");
+    let p1 = one_thread();
     let simd = Kernels::active();
     let n = 1usize << 16;
     let k = n as f64 / 2.0;
@@ -217,11 +314,7 @@ fn bench_half_binary(c: &mut Criterion) {
         .map(|v| v.to_f32())
         .collect();
     let t32: Vec<f32> = (0..n).map(|i| ((i * 7919) % 2) as f32).collect();
-    let mut g = c.benchmark_group(format!("half-loss/1x{n}"));
-    g.sample_size(30)
-        .warm_up_time(Duration::from_millis(300))
-        .measurement_time(Duration::from_millis(1500));
-    g.throughput(Throughput::Elements(n as u64));
+    let mut g = short_group(c, format!("half-loss/1x{n}"), n);
     let mut g32 = vec![0.0f32; n];
     g.bench_function("f32", |b| {
         p1.install(|| {
@@ -270,10 +363,79 @@ fn bench_half_binary(c: &mut Criterion) {
     g.finish();
 }
 
+/// Short rows (65536 × 10, k = 5): the `f32` rows function (`Kernels::soft_binary_argmax_rows`,
+/// issue 14's short-row solver) against the half rows (`Kernels::soft_binary_argmax_half_rows`,
+/// what `hs_soft_binary_argmax_rows_{bf16,f16}` run).
+fn bench_half_rows(c: &mut Criterion) {
+    let p1 = one_thread();
+    let simd = Kernels::active();
+    let (rows, n) = (65536usize, 10usize);
+    let e = rows * n;
+    let x32: Vec<f32> = to_half::<Bf16>(&gaussian_f32(e, 5))
+        .iter()
+        .map(|v| v.to_f32())
+        .collect();
+    let ks = vec![n as f64 / 2.0; rows];
+    let mut g = short_group(c, format!("half-rows/{rows}x{n}"), e);
+    let mut y32 = vec![0.0f32; e];
+    g.bench_function("f32", |b| {
+        p1.install(|| {
+            b.iter(|| {
+                let k = hypersimplex_simd::RowK::PerRow(&ks);
+                simd.soft_binary_argmax_rows(black_box(&x32), rows, n, k, TAU, &mut y32)
+                    .expect("valid")
+            })
+        })
+    });
+    fn one<H: Half + Send + Sync>(
+        g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+        name: &str,
+        x32: &[f32],
+        n: usize,
+        ks: &[f64],
+        p1: &ThreadPool,
+    ) {
+        let simd = Kernels::active();
+        let x: Vec<H> = to_half(x32);
+        let mut y = vec![H::ZERO; x.len()];
+        let mut scratch = Vec::new();
+        g.bench_function(name, |b| {
+            p1.install(|| {
+                b.iter(|| {
+                    simd.soft_binary_argmax_half_rows(
+                        black_box(&x),
+                        n,
+                        ks,
+                        TAU,
+                        &mut y,
+                        &mut scratch,
+                    )
+                    .expect("valid")
+                })
+            })
+        });
+        g.bench_function(format!("{name}-per-row"), |b| {
+            p1.install(|| {
+                b.iter(|| {
+                    for ((xr, yr), &k) in x.chunks(n).zip(y.chunks_mut(n)).zip(ks) {
+                        simd.soft_binary_argmax_half(black_box(xr), k, TAU, yr, &mut scratch)
+                            .expect("valid");
+                    }
+                })
+            })
+        });
+    }
+    one::<Bf16>(&mut g, "bf16", &x32, n, &ks, &p1);
+    one::<F16>(&mut g, "f16", &x32, n, &ks, &p1);
+    g.finish();
+}
+
 criterion_group!(
     benches,
     bench_half,
+    bench_half_vjp,
     bench_half_multiclass,
-    bench_half_binary
+    bench_half_binary,
+    bench_half_rows
 );
 criterion_main!(benches);

@@ -6,8 +6,11 @@
 //! Where the work runs: in the std build, the SIMD crate's half-precision code
 //! (`hypersimplex_simd::half`): the forward functions (single and rows) stream long vectors'
 //! 16-bit data through the working-set solver and run shorter ones through one widened `float`
-//! row in a scratch buffer reused across rows, fused into the solver's first and last passes;
-//! the losses run the SIMD `float` losses with the logits widened in stack blocks (multiclass)
+//! row in a scratch buffer reused across rows, fused into the solver's first and last passes
+//! (rows of at most 128 elements: widened blocks of rows through the `float` short-row solver);
+//! the VJPs (single and rows, `Kernels::soft_binary_argmax_vjp_half*`) run the `f32` VJP
+//! kernels with 16-bit loads and stores on the AVX2 path (the core's code elsewhere); the
+//! losses run the SIMD `float` losses with the logits widened in stack blocks (multiclass)
 //! or into a scratch buffer (binary) and the gradient rounded in stack blocks. Either way
 //! exactly the `f32` function's result, rounded. The top-k mask (a selection, as for `float`)
 //! and the no_std build run the core crate's scalar `half` module, which reads the 16-bit data
@@ -16,8 +19,6 @@
 use crate::ptr::{disjoint, span, Region};
 use crate::{core_err, run};
 use hs_core::half::{self as h, Bf16, Half, F16};
-#[cfg(feature = "std")]
-use hs_core::internal::rows;
 
 /// The half types' storage trait of the SIMD crate's losses (std builds); nothing without std.
 #[cfg(feature = "std")]
@@ -123,27 +124,31 @@ fn forward_rows<H: Half + Send + Sync>(
     }
     #[cfg(feature = "std")]
     {
-        // every row's checks first (no row can fail after them), then row by row, through
-        // one scratch buffer
+        // every row's checks first (no row can fail after them), then the rows: short ones
+        // in blocks through the `float` short-row solver, others row by row
+        let kern = hypersimplex_simd::Kernels::active();
         let scratch = &mut std::vec::Vec::new();
         if ry.same(&rx) {
             // SAFETY: one buffer, no other slice of it exists.
             let xy = unsafe { ry.slice_mut() };
-            h::check_rows_half(xy, rows * n, n, ks, tau).map_err(core_err)?;
-            return rows::with_k_in_place(xy, n, ks, |r, kr| forward_in(r, kr, tau, scratch));
+            return kern
+                .soft_binary_argmax_half_rows_in_place(xy, n, ks, tau, scratch)
+                .map_err(core_err);
         }
         disjoint(&ry, &[span(&rx)])?;
         // SAFETY: y overlaps neither x nor k.
         let (xs, ys) = unsafe { (rx.slice(), ry.slice_mut()) };
-        h::check_rows_half(xs, ys.len(), n, ks, tau).map_err(core_err)?;
-        rows::with_k(xs, n, ks, ys, |xr, kr, yr| {
-            forward_out(xr, kr, tau, yr, scratch)
-        })
+        kern.soft_binary_argmax_half_rows(xs, n, ks, tau, ys, scratch)
+            .map_err(core_err)
     }
 }
 
+/// The single-vector VJP, out of place or in place (`g` is `None`: over `gs`): the SIMD
+/// crate's half VJP in the std build (`Kernels::soft_binary_argmax_vjp_half`: the AVX2 kernels
+/// reading and writing the 16-bit data, the core's code elsewhere), the core's half VJP
+/// without std.
 #[inline]
-fn vjp<H: Half>(
+fn vjp<H: Half + Send + Sync>(
     y: *const u16,
     g: *const u16,
     n: usize,
@@ -154,19 +159,31 @@ fn vjp<H: Half>(
     let rg = Region::new(g.cast::<H>(), n)?;
     let ro = Region::new(grad_x.cast::<H>(), n)?;
     disjoint(&ro, &[span(&ry)])?;
+    #[cfg(feature = "std")]
+    let k = hypersimplex_simd::Kernels::active();
     if ro.same(&rg) {
         // SAFETY: grad_x == g is one buffer; y does not overlap it.
         let (ys, gs) = unsafe { (ry.slice(), ro.slice_mut()) };
-        return h::soft_binary_argmax_vjp_half_in_place(ys, gs, tau).map_err(core_err);
+        #[cfg(feature = "std")]
+        let r = k.soft_binary_argmax_vjp_half_in_place(ys, gs, tau);
+        #[cfg(not(feature = "std"))]
+        let r = h::soft_binary_argmax_vjp_half_in_place(ys, gs, tau);
+        return r.map_err(core_err);
     }
     disjoint(&ro, &[span(&rg)])?;
     // SAFETY: grad_x overlaps neither input.
     let (ys, gs, os) = unsafe { (ry.slice(), rg.slice(), ro.slice_mut()) };
-    h::soft_binary_argmax_vjp_half(ys, gs, tau, os).map_err(core_err)
+    #[cfg(feature = "std")]
+    let r = k.soft_binary_argmax_vjp_half(ys, gs, tau, os);
+    #[cfg(not(feature = "std"))]
+    let r = h::soft_binary_argmax_vjp_half(ys, gs, tau, os);
+    r.map_err(core_err)
 }
 
+/// The row-wise VJP: the SIMD crate's (`Kernels::soft_binary_argmax_vjp_half_rows`) in the
+/// std build, the core's without std; every row checked before any is written, either way.
 #[inline]
-fn vjp_rows<H: Half>(
+fn vjp_rows<H: Half + Send + Sync>(
     y: *const u16,
     g: *const u16,
     rows: usize,
@@ -178,15 +195,25 @@ fn vjp_rows<H: Half>(
     let rg = Region::new2(g.cast::<H>(), rows, n)?;
     let ro = Region::new2(grad_x.cast::<H>(), rows, n)?;
     disjoint(&ro, &[span(&ry)])?;
+    #[cfg(feature = "std")]
+    let k = hypersimplex_simd::Kernels::active();
     if ro.same(&rg) {
         // SAFETY: grad_x == g is one buffer; y does not overlap it.
         let (ys, gs) = unsafe { (ry.slice(), ro.slice_mut()) };
-        return h::soft_binary_argmax_vjp_half_rows_in_place(ys, gs, n, tau).map_err(core_err);
+        #[cfg(feature = "std")]
+        let r = k.soft_binary_argmax_vjp_half_rows_in_place(ys, gs, n, tau);
+        #[cfg(not(feature = "std"))]
+        let r = h::soft_binary_argmax_vjp_half_rows_in_place(ys, gs, n, tau);
+        return r.map_err(core_err);
     }
     disjoint(&ro, &[span(&rg)])?;
     // SAFETY: grad_x overlaps neither input.
     let (ys, gs, os) = unsafe { (ry.slice(), rg.slice(), ro.slice_mut()) };
-    h::soft_binary_argmax_vjp_half_rows(ys, gs, n, tau, os).map_err(core_err)
+    #[cfg(feature = "std")]
+    let r = k.soft_binary_argmax_vjp_half_rows(ys, gs, n, tau, os);
+    #[cfg(not(feature = "std"))]
+    let r = h::soft_binary_argmax_vjp_half_rows(ys, gs, n, tau, os);
+    r.map_err(core_err)
 }
 
 #[inline]
@@ -360,7 +387,8 @@ pub unsafe extern "C" fn hs_binary_argmax_bf16(
 
 /// Row-wise Soft-Binary-Argmax@k on bf16 data: as `hs_soft_binary_argmax_rows_f32`
 /// (every row validated before any row is written; `y == x` in place), each row as
-/// `hs_soft_binary_argmax_bf16`. Single-threaded.
+/// `hs_soft_binary_argmax_bf16`. Rows of at most 128 elements run in blocks through the float
+/// short-row solver (on the library's thread pool for large batches, as the f32 function).
 ///
 /// # Safety
 /// `x`, `y` point to `rows*n` valid elements and `k` to `rows` (or NULL when empty).
@@ -378,7 +406,8 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_rows_bf16(
 
 /// Row-wise backward pass on bf16 data: as `hs_soft_binary_argmax_vjp_rows_f32` (every row
 /// validated before any row is written; `grad_x == g` in place), each row as
-/// `hs_soft_binary_argmax_vjp_bf16`. Single-threaded.
+/// `hs_soft_binary_argmax_vjp_bf16`. Rows run one after another (rows of at least 2^20
+/// elements split their passes over the library's thread pool).
 ///
 /// # Safety
 /// `y`, `g` and `grad_x` point to `rows*n` valid elements (or are NULL when empty).
@@ -397,8 +426,8 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_vjp_rows_bf16(
 /// Multiclass HyperSimplex loss on bf16 logits (std build only): as
 /// `hs_hypersimplex_loss_multiclass_f32` on the widened logits, computed in float (`*loss` a
 /// float, the float loss of the widened logits), `grad_logits` (bf16, or NULL) each entry
-/// rounded once to nearest even. Allocates one float per sample (`HS_ERR_OUT_OF_MEMORY`);
-/// single-threaded. Errors as the f32 function, plus `HS_ERR_SCALE_OVERFLOW` when a gradient
+/// rounded once to nearest even. Allocates as the f32 function (`HS_ERR_OUT_OF_MEMORY`) and
+/// runs on the library's thread pool as it does. Errors as the f32 function, plus `HS_ERR_SCALE_OVERFLOW` when a gradient
 /// is asked for and `2/tau` is too large for bf16. On error `*loss` and `grad_logits` are
 /// unchanged.
 ///
@@ -549,7 +578,8 @@ pub unsafe extern "C" fn hs_binary_argmax_f16(
 
 /// Row-wise Soft-Binary-Argmax@k on f16 data: as `hs_soft_binary_argmax_rows_f32`
 /// (every row validated before any row is written; `y == x` in place), each row as
-/// `hs_soft_binary_argmax_f16`. Single-threaded.
+/// `hs_soft_binary_argmax_f16`. Rows of at most 128 elements run in blocks through the float
+/// short-row solver (on the library's thread pool for large batches, as the f32 function).
 ///
 /// # Safety
 /// `x`, `y` point to `rows*n` valid elements and `k` to `rows` (or NULL when empty).
@@ -567,7 +597,8 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_rows_f16(
 
 /// Row-wise backward pass on f16 data: as `hs_soft_binary_argmax_vjp_rows_f32` (every row
 /// validated before any row is written; `grad_x == g` in place), each row as
-/// `hs_soft_binary_argmax_vjp_f16`. Single-threaded.
+/// `hs_soft_binary_argmax_vjp_f16`. Rows run one after another (rows of at least 2^20
+/// elements split their passes over the library's thread pool).
 ///
 /// # Safety
 /// `y`, `g` and `grad_x` point to `rows*n` valid elements (or are NULL when empty).
@@ -586,8 +617,8 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_vjp_rows_f16(
 /// Multiclass HyperSimplex loss on f16 logits (std build only): as
 /// `hs_hypersimplex_loss_multiclass_f32` on the widened logits, computed in float (`*loss` a
 /// float, the float loss of the widened logits), `grad_logits` (f16, or NULL) each entry
-/// rounded once to nearest even. Allocates one float per sample (`HS_ERR_OUT_OF_MEMORY`);
-/// single-threaded. Errors as the f32 function, plus `HS_ERR_SCALE_OVERFLOW` when a gradient
+/// rounded once to nearest even. Allocates as the f32 function (`HS_ERR_OUT_OF_MEMORY`) and
+/// runs on the library's thread pool as it does. Errors as the f32 function, plus `HS_ERR_SCALE_OVERFLOW` when a gradient
 /// is asked for and `2/tau` is too large for f16. On error `*loss` and `grad_logits` are
 /// unchanged.
 ///

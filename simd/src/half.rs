@@ -5,6 +5,11 @@
 //!   widened input, each output rounded once to nearest even. Long vectors stream the 16-bit
 //!   input through the working-set solver in chunks of [`CHUNK`] elements widened on the stack
 //!   (no `f32` copy of the input); see `forward.rs`.
+//! * The VJP (`Kernels::soft_binary_argmax_vjp_half*`, single vectors and rows): bitwise the
+//!   `f32` VJP of the exactly widened `y` and `g`, each output rounded once, plus
+//!   `ScaleOverflow` for an output too large for the format. On the AVX2 path the `f32` VJP
+//!   kernels themselves run with 16-bit loads and stores (`kernels::Io`, `x86::HalfIo`), so the
+//!   free-set sums are the `f32` ones; elsewhere the core crate's half VJP; see `backward.rs`.
 //! * Conversions of whole slices ([`widen`], [`narrow`]) and the forward's fused final write
 //!   (`Conv`), per path:
 //!   - AVX2 (`x86.rs`): `f16 ↔ f32` with the F16C instructions (`vcvtph2ps`, `vcvtps2ph` with
@@ -35,10 +40,12 @@ use crate::platform::Kernels;
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 use crate::platform::Path;
 
+mod backward;
 mod forward;
 mod loss;
 #[cfg(target_arch = "aarch64")]
 mod neon;
+mod rows;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 

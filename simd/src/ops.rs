@@ -31,7 +31,7 @@ use crate::working_set::{Sample, WORKING_SET_FROM};
 /// `docs/design.md`).
 pub const STREAM_FROM_BYTES: usize = 16 << 20;
 
-fn merge_free(a: (usize, f64, bool), b: (usize, f64, bool)) -> (usize, f64, bool) {
+pub(crate) fn merge_free(a: (usize, f64, bool), b: (usize, f64, bool)) -> (usize, f64, bool) {
     (a.0 + b.0, a.1 + b.1, a.2 & b.2)
 }
 

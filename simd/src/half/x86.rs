@@ -14,7 +14,7 @@ use hypersimplex::internal::kernel::{Piece, Stats};
 
 use crate::isa::avx2::F32x8;
 use crate::isa::Lanes;
-use crate::kernels::{piece_pass, piece_stats_from, Sink, Source};
+use crate::kernels::{piece_pass, piece_stats_from, Io, Sink, Source};
 
 /// A half type to and from `f32` lanes: 8 elements widened, 16 rounded and packed.
 ///
@@ -55,9 +55,16 @@ unsafe impl Io8 for Bf16 {
     #[inline]
     #[target_feature(enable = "avx2")]
     unsafe fn load8(p: *const Self) -> __m256 {
+        // The 8 patterns in both 128-bit lanes (a broadcast load: no shuffle uop), then one
+        // byte shuffle puts pattern j into the upper half of lane j's 32 bits (lanes 0-3 from
+        // the low lane's copy, 4-7 from the high lane's) and zeroes the lower half.
         // SAFETY: the caller passes 8 readable elements.
-        let h = unsafe { _mm_loadu_si128(p.cast::<__m128i>()) };
-        _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(h)))
+        let h = unsafe { _mm256_broadcastsi128_si256(_mm_loadu_si128(p.cast::<__m128i>())) };
+        let to_upper = _mm256_setr_epi8(
+            -1, -1, 0, 1, -1, -1, 2, 3, -1, -1, 4, 5, -1, -1, 6, 7, //
+            -1, -1, 8, 9, -1, -1, 10, 11, -1, -1, 12, 13, -1, -1, 14, 15,
+        );
+        _mm256_castsi256_ps(_mm256_shuffle_epi8(h, to_upper))
     }
     #[inline]
     #[target_feature(enable = "avx2")]
@@ -437,3 +444,73 @@ pub(super) unsafe fn narrow_avx2<H: Half>(src: &[f32], dst: &mut [H]) {
         *d = H::from_f32(v);
     }
 }
+
+/// The backward kernels' [`Io`] of a half type in `F32x8`: [`Io8::load8`] widens, two vectors
+/// are rounded by [`Io8::pack16`] into one 32-byte store, without the NaN handling
+/// (`UNIT`): the VJP stores no NaN, its data being checked finite (and every output finite in
+/// the format) before it runs.
+pub(super) struct HalfIo<H>(core::marker::PhantomData<H>);
+
+// SAFETY: `Io8` widens 8 elements exactly and rounds 16 as `Half::from_f32` (its contract;
+// NaN lanes excepted under `UNIT`, which `Io::store2` allows); `store2` writes the 16 patterns
+// at `p`, `v0`'s then `v1`'s.
+unsafe impl<H: Io8> Io<F32x8> for HalfIo<H> {
+    type S = H;
+    #[inline(always)]
+    unsafe fn load(p: *const H) -> __m256 {
+        // SAFETY: the caller passes 8 readable elements and has the features.
+        unsafe { H::load8(p) }
+    }
+    #[inline(always)]
+    unsafe fn store2(p: *mut H, v0: __m256, v1: __m256) {
+        // SAFETY: the caller passes 16 writable elements and has the features.
+        unsafe { _mm256_storeu_si256(p.cast::<__m256i>(), H::pack16::<true>(v0, v1)) }
+    }
+    #[inline(always)]
+    fn wide(v: H) -> f32 {
+        v.to_f32()
+    }
+    #[inline(always)]
+    fn narrow(v: f32) -> H {
+        H::from_f32(v)
+    }
+}
+
+/// Defines the half backward entry points of one format: `kernels::{free_mean_io, vjp_io,
+/// vjp_in_place_io}` with `F32x8` and [`HalfIo`], compiled with `$feature`.
+macro_rules! half_backward {
+    ($h:ty, $feature:literal, $free_mean:ident, $vjp:ident, $vjp_in_place:ident) => {
+        /// `kernels::free_mean_io` on this format (the `f32` free-set sums of the widened data).
+        ///
+        /// # Safety
+        /// The CPU must have the features enabled here; length `< 2^31`.
+        #[target_feature(enable = $feature)]
+        pub(super) unsafe fn $free_mean(y: &[$h], g: &[$h], limit: f32) -> (usize, f64, bool) {
+            // SAFETY: the features are enabled here.
+            unsafe { crate::kernels::free_mean_io::<F32x8, HalfIo<$h>>(y, g, limit) }
+        }
+
+        /// `kernels::vjp_io` on this format (the `f32` VJP of the widened data, rounded).
+        ///
+        /// # Safety
+        /// The CPU must have the features enabled here.
+        #[target_feature(enable = $feature)]
+        pub(super) unsafe fn $vjp(y: &[$h], g: &[$h], mean: f32, s: f32, out: &mut [$h]) {
+            // SAFETY: the features are enabled here.
+            unsafe { crate::kernels::vjp_io::<F32x8, HalfIo<$h>>(y, g, mean, s, out) }
+        }
+
+        /// `kernels::vjp_in_place_io` on this format.
+        ///
+        /// # Safety
+        /// The CPU must have the features enabled here.
+        #[target_feature(enable = $feature)]
+        pub(super) unsafe fn $vjp_in_place(y: &[$h], g: &mut [$h], mean: f32, s: f32) {
+            // SAFETY: the features are enabled here.
+            unsafe { crate::kernels::vjp_in_place_io::<F32x8, HalfIo<$h>>(y, g, mean, s) }
+        }
+    };
+}
+
+half_backward!(Bf16, "avx2", free_mean_bf16, vjp_bf16, vjp_in_place_bf16);
+half_backward!(F16, "avx2,f16c", free_mean_f16, vjp_f16, vjp_in_place_f16);
