@@ -9,7 +9,7 @@
 //! row in a scratch buffer reused across rows, fused into the solver's first and last passes
 //! (rows of at most 128 elements: widened blocks of rows through the `float` short-row solver);
 //! the VJPs (single and rows, `Kernels::soft_binary_argmax_vjp_half*`) run the `f32` VJP
-//! kernels with 16-bit loads and stores on the AVX2 path (the core's code elsewhere); the
+//! kernels with 16-bit loads and stores on the AVX2 path (widened copies elsewhere); the
 //! losses run the SIMD `float` losses with the logits widened in stack blocks (multiclass)
 //! or into a scratch buffer (binary) and the gradient rounded in stack blocks. Either way
 //! exactly the `f32` function's result, rounded. The top-k mask (a selection, as for `float`)

@@ -33,7 +33,9 @@
 use hypersimplex::Projection;
 
 use crate::element::Element;
-use crate::platform::{Kernels, Path};
+use crate::platform::Kernels;
+#[cfg(target_arch = "x86_64")]
+use crate::platform::Path;
 
 /// Rows of at most this many elements take the short-row solver (the fixed-point sums of
 /// `round(d·2^24)`, `d < 1`, over at most 128 entries cannot overflow an `i32`).
@@ -982,6 +984,7 @@ pub(crate) fn vjp_rows<T: Element>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::platform::Path;
 
     /// xorshift64: a reproducible stream of bits.
     pub(super) fn xorshift(mut s: u64) -> impl FnMut() -> u64 {
@@ -1065,7 +1068,7 @@ mod tests {
                         assert_eq!(b(&got), b(&want), "n = {n}");
                         assert_eq!(rg, rw, "n = {n}");
                     }
-                    let _ = k;
+                    let _ = (k, &rw);
                 }
             }
         }

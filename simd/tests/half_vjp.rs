@@ -295,7 +295,7 @@ fn order<H: Half + Send + Sync>() {
     } else {
         (2f32.powi(15), 2f32.powi(-9))
     };
-    for n in [32usize, 40, 100, 1000] {
+    for n in [20usize, 24, 32, 40, 100, 1000] {
         let y: Vec<H> = vec![H::from_f32(0.5); n];
         let mut gf = vec![0.0f32; n];
         gf[0] = big;

@@ -8,13 +8,13 @@
 //!   `x86.rs` (`HalfIo`: 8 elements widened per load, 16 rounded per store): the `f32` loops
 //!   themselves, so the free-set sum is taken in the same `f64` lanes in the same order, over
 //!   the same blocks (`reduce2`, `write2`), as the `f32` VJP of the widened data, whatever the
-//!   number of threads. Rows of at most `VJP_SHORT_MAX` = 32 elements run the core crate's
-//!   scalar half VJP, whose sequential sum is the `f32` short-row path's.
-//! * **Elsewhere** (the scalar path, NEON, `f16` without F16C): the core crate's scalar half
-//!   VJP (`hypersimplex::half::soft_binary_argmax_vjp_half`), which reads the 16-bit data
-//!   directly and sums the free set sequentially, as the `f32` scalar code does (the `f32`
-//!   scalar path sums longer vectors block by block; the means agree unless the `f64` sums
-//!   round differently on a rounding boundary of the `f32` mean).
+//!   number of threads.
+//! * **Elsewhere** (the scalar path, NEON, `f16` without F16C, vectors and rows of at most
+//!   `VJP_SHORT_MAX` = 32 elements, and inputs where the `f32` VJP takes its checking pass):
+//!   `y` and `g` are widened into `f32` buffers, this path's `f32` VJP (single or rows) runs on
+//!   them, and the result is rounded: bitwise the `f32` function's on the same path, whatever
+//!   its free-set sum order (the core's scalar half VJP sums sequentially, which the NEON `f32`
+//!   kernels do not; it remains the fallback when the buffers cannot be allocated).
 //!
 //! The checks are the `f32` VJP's, in its order (lengths, τ, then `NonFiniteInput` and
 //! `ScaleOverflow` from the data), plus the half rule of the core crate: an output that is
@@ -23,7 +23,7 @@
 //! The finiteness check rides on the free-mean kernel: every `|g_i|` at most
 //! `min(vjp_limit(s), OVERFLOW/(4·max(s, 1)))` proves every output finite in the format;
 //! otherwise a scalar pass decides (every output's own check, or, where the `f32` VJP itself
-//! takes its checking pass, the core's half VJP, whose mean is that pass's).
+//! takes its checking pass, the widened route above).
 
 use hypersimplex::half::{self as core_half, Half};
 use hypersimplex::internal::validate::{tau_scale as check_tau, vjp_limit};
@@ -211,6 +211,60 @@ fn rows_shape(y: usize, g: usize, out: usize, n: usize) -> Result<(), Error> {
 }
 
 impl Kernels {
+    /// The VJP through widened copies, where the half kernels do not run (no kernels for `H`
+    /// on this path, short vectors and rows, a vector or row that takes the `f32` VJP's
+    /// checking pass): `y` and `g` widened into `f32` buffers, this path's `f32` VJP (of one
+    /// vector, or of the rows of `n` with `rows`), then the half rule (an output that rounds to
+    /// infinity in `H` is [`Error::ScaleOverflow`]) and the rounding into `out`. Bitwise the
+    /// `f32` function's result on this path whatever its sum order. `g` `None`: the gradient
+    /// is `out` itself (in place). Without memory for the buffers, the core's half VJP (the same
+    /// values but for the order of the free-set sum).
+    fn widened_vjp<H: Half + Send + Sync>(
+        self,
+        y: &[H],
+        g: Option<&[H]>,
+        rows: Option<usize>,
+        tau: f32,
+        out: &mut [H],
+    ) -> Result<(), Error> {
+        let n = y.len();
+        let g_len = g.map_or(out.len(), |g| g.len());
+        match rows {
+            Some(r) => rows_shape(n, g_len, out.len(), r)?,
+            None if g_len != n || out.len() != n => return Err(Error::LengthMismatch),
+            None => {}
+        }
+        let mut buf = Vec::new();
+        if buf.try_reserve_exact(3 * n).is_err() {
+            return match (rows, g) {
+                (None, Some(g)) => core_half::soft_binary_argmax_vjp_half(y, g, tau, out),
+                (None, None) => core_half::soft_binary_argmax_vjp_half_in_place(y, out, tau),
+                (Some(r), Some(g)) => {
+                    core_half::soft_binary_argmax_vjp_half_rows(y, g, r, tau, out)
+                }
+                (Some(r), None) => {
+                    core_half::soft_binary_argmax_vjp_half_rows_in_place(y, out, r, tau)
+                }
+            };
+        }
+        buf.resize(3 * n, 0.0f32);
+        let (yw, rest) = buf.split_at_mut(n);
+        let (gw, ow) = rest.split_at_mut(n);
+        let conv = Conv::new(self);
+        conv.widen(y, yw);
+        conv.widen(g.unwrap_or(out), gw);
+        match rows {
+            Some(r) if r > 0 => self.soft_binary_argmax_vjp_rows(yw, gw, n / r, r, tau, ow)?,
+            Some(_) => {}
+            None => self.soft_binary_argmax_vjp(yw, gw, tau, ow)?,
+        }
+        if ow.iter().any(|v| v.abs() >= H::OVERFLOW) {
+            return Err(Error::ScaleOverflow);
+        }
+        conv.narrow(ow, out);
+        Ok(())
+    }
+
     /// The VJP on half-precision storage: `grad_x_i = round((widen(g_i) − m)·s)` on `A = {0 <
     /// widen(y_i) < 1}`, `+0` elsewhere, `m = mean_A widen(g)`, `s = 1/τ`; bitwise the `f32`
     /// VJP [`Kernels::soft_binary_argmax_vjp`] of the widened `y` and `g`, each output rounded
@@ -228,7 +282,7 @@ impl Kernels {
     ) -> Result<(), Error> {
         let f = match kernels_for::<H>(self) {
             Some(f) if y.len() > VJP_SHORT_MAX => f,
-            _ => return core_half::soft_binary_argmax_vjp_half(y, g, tau, grad_x),
+            _ => return self.widened_vjp(y, Some(g), None, tau, grad_x),
         };
         if grad_x.len() != y.len() || g.len() != y.len() {
             return Err(Error::LengthMismatch);
@@ -236,7 +290,7 @@ impl Kernels {
         let scale = check_tau(tau)?;
         match half_mean(f, y, g, scale)? {
             Mean::Ready(m) => write2(y, g, grad_x, |a, b, o| f.vjp(a, b, m, scale, o)),
-            Mean::Core => return core_half::soft_binary_argmax_vjp_half(y, g, tau, grad_x),
+            Mean::Core => return self.widened_vjp(y, Some(g), None, tau, grad_x),
         }
         Ok(())
     }
@@ -253,7 +307,7 @@ impl Kernels {
     ) -> Result<(), Error> {
         let f = match kernels_for::<H>(self) {
             Some(f) if y.len() > VJP_SHORT_MAX => f,
-            _ => return core_half::soft_binary_argmax_vjp_half_in_place(y, g, tau),
+            _ => return self.widened_vjp(y, None, None, tau, g),
         };
         if g.len() != y.len() {
             return Err(Error::LengthMismatch);
@@ -262,7 +316,7 @@ impl Kernels {
         match half_mean(f, y, g, scale)? {
             // `write` pairs blocks of `y` with blocks of `g`, which it overwrites in place.
             Mean::Ready(m) => write(y, g, |a, o| f.vjp_in_place(a, o, m, scale)),
-            Mean::Core => return core_half::soft_binary_argmax_vjp_half_in_place(y, g, tau),
+            Mean::Core => return self.widened_vjp(y, None, None, tau, g),
         }
         Ok(())
     }
@@ -286,7 +340,7 @@ impl Kernels {
         grad_x: &mut [H],
     ) -> Result<(), Error> {
         let Some((f, scale, means)) = self.half_row_means(y, g, grad_x.len(), n, tau)? else {
-            return core_half::soft_binary_argmax_vjp_half_rows(y, g, n, tau, grad_x);
+            return self.widened_vjp(y, Some(g), Some(n), tau, grad_x);
         };
         let rows = grad_x.chunks_mut(n).zip(y.chunks(n).zip(g.chunks(n)));
         for ((o, (yr, gr)), &m) in rows.zip(&means) {
@@ -307,7 +361,7 @@ impl Kernels {
         tau: f32,
     ) -> Result<(), Error> {
         let Some((f, scale, means)) = self.half_row_means(y, g, g.len(), n, tau)? else {
-            return core_half::soft_binary_argmax_vjp_half_rows_in_place(y, g, n, tau);
+            return self.widened_vjp(y, None, Some(n), tau, g);
         };
         for ((gr, yr), &m) in g.chunks_mut(n).zip(y.chunks(n)).zip(&means) {
             write(yr, gr, |a, o| f.vjp_in_place(a, o, m, scale));
