@@ -34,8 +34,9 @@ use crate::passes::{reduce2, write, write2};
 use crate::platform::Kernels;
 use crate::small::VJP_SHORT_MAX;
 
+use super::Conv;
 #[cfg(target_arch = "x86_64")]
-use super::{cast, cast_mut, x86, Conv};
+use super::{cast, cast_mut, x86};
 #[cfg(target_arch = "x86_64")]
 use hypersimplex::half::{Bf16, F16};
 
