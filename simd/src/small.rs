@@ -5,19 +5,27 @@
 //! [`LANES`] rows is transposed into a stack buffer of `f32` lanes (`zt[i][r] = fl(x[r, i]·s)`,
 //! `s = fl(1/τ)`, the general path's `z`), and a safeguarded Newton iteration runs on all rows
 //! together, in `f32` lanes (8 rows per AVX2 vector). One pass at the lanes' λ gives per lane
-//! the piece there: `|F|` (`0 < d < 1`, `d = z − λ`), `|U|` (`d ≥ 1`) and `Σ_F d` in fixed point
-//! (`round(d·2^24)` summed as integers: exact, so independent of the order). The next point is
-//! the piece's root, `λ + (Σ_F d + |U| − k)/|F|`, evaluated in `f64` and rounded to `f32`, if it
-//! lies strictly inside the bracket `(lo, hi)` that the signs of `f(λ) − k` have built (else the
-//! bracket's midpoint). A lane has converged when a pass after a Newton step finds the same
-//! `|F|` and `|U|` as the pass before: λ moved one way, so the sets, which only shrink or grow
-//! with λ, are the same, and the root of the piece is `λ + δ` with `δ` from this pass's sums.
-//! The rows are then written as `y_i = clip(fl(z_i − λ) − δ)`, which carries the correction δ
-//! instead of rounding `λ + δ` to `f32`. Finished lanes keep their values while the others go
-//! on (a lane's result never depends on its neighbours, so a row gets the same bits alone, in
-//! any block, in place or as a column); a row that has not converged after [`MAX_STEPS`]
-//! passes, whose λ lies outside [`LAMBDA_WINDOW`], or with a non-finite `x_i·s`, is left to the
-//! general solver (which reports errors and takes its shifted frame for large λ).
+//! the piece there: `|F|` (`0 < d < 1`, `d = z − λ`), `|U|` (`d ≥ 1`), `Σ_F d` in fixed point
+//! (`round(d·2^24)` summed as integers: exact, so independent of the order) and `R`, the
+//! distance from λ to the nearest breakpoint (`min_i min(|d_i|, |d_i − 1|)`). `f(λ) − k` is
+//! then an exact integer in units of `2^-24`, and the piece's root `λ + δ`,
+//! `δ = (f(λ) − k)/|F|`, is evaluated in `f32`; it is the next point if it lies strictly inside
+//! the bracket `(lo, hi)` that the signs of `f(λ) − k` have built (else the bracket's
+//! midpoint). A lane has converged when
+//! - `|δ| < R` (with a margin for δ's rounding): no breakpoint lies between λ and the root, so
+//!   the sets at λ are the root's (most rows stop here, one pass earlier than by the next test);
+//! - a pass after a Newton step finds the same `|F|` and `|U|` as the pass before (λ moved one
+//!   way, so equal counts mean equal sets);
+//! - `f(λ) = k` exactly, or the Newton point rounds to λ itself.
+//!
+//! The root of the piece is then `λ + δ` with δ recomputed in `f64` from the pass's exact
+//! sums, and the rows are written as `y_i = clip(fl(z_i − λ) − δ)`, which carries the
+//! correction δ instead of rounding `λ + δ` to `f32`. Finished lanes keep their values while
+//! the others go on (a lane's result never depends on its neighbours, so a row gets the same
+//! bits alone, in any block, in place or as a column); a row that has not converged after
+//! [`MAX_STEPS`] passes, whose λ lies outside [`LAMBDA_WINDOW`], or with a non-finite `x_i·s`,
+//! is left to the general solver (which reports errors and takes its shifted frame for large
+//! λ).
 //!
 //! The operations are the [`Ops`] primitives, implemented by [`Portable`] (plain Rust on
 //! `[f32; 8]`, the scalar and NEON paths) and by `isa::avx2::Small` (intrinsics), with the same
@@ -158,12 +166,23 @@ pub(crate) unsafe trait Ops: Copy {
     unsafe fn select(m: Self::I, a: Self::V, b: Self::V) -> Self::V;
     /// Whether any lane of the mask is set.
     unsafe fn any(m: Self::I) -> bool;
+    /// The mask's lanes as bits (lane `j`: bit `j`), from each lane's sign bit.
+    unsafe fn bits(m: Self::I) -> u32;
     /// Lanes 0–3 (`hi = false`) or 4–7 of `i` or `v`, widened exactly.
     unsafe fn widen_i(i: Self::I, hi: bool) -> Self::D;
     unsafe fn widen(v: Self::V, hi: bool) -> Self::D;
     /// The two halves rounded to `f32` (to nearest) and joined.
     unsafe fn narrow(lo: Self::D, hi: Self::D) -> Self::V;
     unsafe fn load_d(p: &[f64; 4]) -> Self::D;
+    unsafe fn store_d(p: &mut [f64; 4], v: Self::D);
+    /// `|a|` (the sign bit cleared).
+    unsafe fn abs(a: Self::V) -> Self::V;
+    /// `a / b`, rounded to nearest.
+    unsafe fn div(a: Self::V, b: Self::V) -> Self::V;
+    /// `i` rounded to the nearest `f32` (ties to even), as `cvtdq2ps`.
+    unsafe fn to_f32(i: Self::I) -> Self::V;
+    /// `i << 24`, wrapping (the fixed-point unit).
+    unsafe fn shl24(i: Self::I) -> Self::I;
     unsafe fn splat_d(v: f64) -> Self::D;
     unsafe fn add_d(a: Self::D, b: Self::D) -> Self::D;
     unsafe fn sub_d(a: Self::D, b: Self::D) -> Self::D;
@@ -311,6 +330,12 @@ unsafe impl Ops for Portable {
         m.iter().fold(0, |a, &b| a | b) != 0
     }
     #[inline(always)]
+    unsafe fn bits(m: ILane) -> u32 {
+        m.iter()
+            .enumerate()
+            .fold(0, |a, (j, &b)| a | (((b as u32) >> 31) << j))
+    }
+    #[inline(always)]
     unsafe fn widen_i(i: ILane, hi: bool) -> [f64; 4] {
         let at = if hi { 4 } else { 0 };
         core::array::from_fn(|j| i[at + j] as f64)
@@ -333,6 +358,26 @@ unsafe impl Ops for Portable {
     #[inline(always)]
     unsafe fn load_d(p: &[f64; 4]) -> [f64; 4] {
         *p
+    }
+    #[inline(always)]
+    unsafe fn store_d(p: &mut [f64; 4], v: [f64; 4]) {
+        *p = v;
+    }
+    #[inline(always)]
+    unsafe fn abs(a: Lane) -> Lane {
+        lanes(a, f32::abs)
+    }
+    #[inline(always)]
+    unsafe fn div(a: Lane, b: Lane) -> Lane {
+        zip(a, b, |a, b| a / b)
+    }
+    #[inline(always)]
+    unsafe fn to_f32(i: ILane) -> Lane {
+        lanes(i, |i| i as f32)
+    }
+    #[inline(always)]
+    unsafe fn shl24(i: ILane) -> ILane {
+        lanes(i, |i| i.wrapping_shl(24))
     }
     #[inline(always)]
     unsafe fn splat_d(v: f64) -> [f64; 4] {
@@ -415,29 +460,36 @@ macro_rules! dispatched {
 }
 
 dispatched! {
-    /// Solves and writes rows `x[r·n..(r+1)·n]` for `r < rows` (`rows ≤ BLOCK`, `1 ≤ n ≤ SMALL_MAX`),
-    /// with `k(r)` already validated and `scale = 1/τ` in `T` (`f32`). Rows whose result has
-    /// `ok == false` are not written. `zt` holds at least `GROUPS·n` lanes.
+    /// Solves and writes rows `x[r·n..(r+1)·n]` for `r < rows` (`1 ≤ rows ≤ BLOCK`,
+    /// `1 ≤ n ≤ SMALL_MAX`), with `ks[r]` already validated and `scale = 1/τ` in `T`. Returns
+    /// the rows written (bit `r`); the others are left to the general solver. `zt` holds at
+    /// least `GROUPS·n` lanes; `details` receives each row's [`Row`].
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn block / block_avx2 => block_body(
         x: &[T],
         n: usize,
+        rows: usize,
         ks: &[f64; BLOCK],
         scale: T,
         y: &mut [T],
-        zt: &mut [Lane]
-    ) -> [Row; BLOCK]
+        zt: &mut [Lane],
+        details: Option<&mut [Row; BLOCK]>
+    ) -> u32
 }
 
-/// One pass at the lanes' λ: `(Σ_F round(d·2^24), |F|, #{d < 1})` with `d = z − λ`.
+/// One pass at the lanes' λ: `(Σ_F round(d·2^24), |F|, #{d < 1}, R)` with `d = z − λ` and
+/// `R = min_i min(|d_i|, |d_i − 1|)`, the distance from λ to the nearest breakpoint (the sets
+/// `F`, `U` are the same at every `λ' ` with `|λ' − λ| < R`).
 ///
 /// # Safety
 /// The CPU features of `O`.
 #[inline(always)]
-unsafe fn pass<O: Ops>(zt: &[Lane], lam: O::V) -> (O::I, O::I, O::I) {
+unsafe fn pass<O: Ops>(zt: &[Lane], lam: O::V) -> (O::I, O::I, O::I, O::V) {
     // SAFETY: the caller guarantees `O`'s features.
     unsafe {
         let (zero, one) = (O::splat(0.0), O::splat(1.0));
         let (mut q, mut cf, mut clt) = (O::splat_i(0), O::splat_i(0), O::splat_i(0));
+        let mut r = O::splat(f32::INFINITY);
         for zi in zt {
             let d = O::sub(O::load(zi), lam);
             let below1 = O::lt(d, one);
@@ -445,32 +497,24 @@ unsafe fn pass<O: Ops>(zt: &[Lane], lam: O::V) -> (O::I, O::I, O::I) {
             cf = O::sub_i(cf, free);
             clt = O::sub_i(clt, below1);
             q = O::add_i(q, O::and(free, O::fixed(d)));
+            r = O::min(r, O::min(O::abs(d), O::abs(O::sub(d, one))));
         }
-        (q, cf, clt)
+        (q, cf, clt, r)
     }
 }
 
-/// Lanes 0–3 (`hi = false`) or 4–7 of `f(λ) − k = Σq·2^-24 + |U| − k` and of the piece's root
-/// `λ + (f(λ) − k)/max(|F|, 1)`, in `f64`.
+/// Lanes 0–3 (`hi = false`) or 4–7 of the piece's exact step `(Σq·2^-24 + |U| − k)/|F|`,
+/// in `f64` (`cf ≥ 1`).
 ///
 /// # Safety
 /// The CPU features of `O`.
 #[inline(always)]
-unsafe fn newton_half<O: Ops>(
-    q: O::I,
-    cu: O::I,
-    cf: O::I,
-    lam: O::V,
-    k: O::D,
-    hi: bool,
-) -> (O::D, O::D) {
+unsafe fn delta_half<O: Ops>(q: O::I, cu: O::I, cf: O::I, k: O::D, hi: bool) -> O::D {
     // SAFETY: the caller guarantees `O`'s features.
     unsafe {
         let unit = O::splat_d(1.0 / FIXED as f64);
         let ex = O::add_d(O::mul_d(O::widen_i(q, hi), unit), O::widen_i(cu, hi));
-        let ex = O::sub_d(ex, k);
-        let root = O::add_d(O::widen(lam, hi), O::div_d(ex, O::widen_i(cf, hi)));
-        (ex, root)
+        O::div_d(O::sub_d(ex, k), O::widen_i(cf, hi))
     }
 }
 
@@ -491,6 +535,8 @@ struct Group<O: Ops> {
     f_q: O::I,
     f_cf: O::I,
     f_cu: O::I,
+    /// `clamp(round(k·2^24), 1, 2^31 − 1)`: k in the fixed-point unit of the sums.
+    kq: O::I,
     /// k in `f64`, lanes 0–3 and 4–7.
     k: (O::D, O::D),
 }
@@ -498,20 +544,19 @@ struct Group<O: Ops> {
 impl<O: Ops> Group<O> {
     /// Group `g` of a block: `zg` holds its rows transposed (as `x`); computes `z = x·s` in
     /// place and the start (the all-free λ `(Σz − k)/n`, inside `[min z − 1, max z]`; `Σz`
-    /// may overflow), and marks in `out` which rows are live (finite `z`).
+    /// may overflow). `valid`: the lanes that hold rows; `fill`: the lanes whose k needs no
+    /// solve (k ≤ 0 or k ≥ n). Returns the group and its live lanes (rows with finite `z`).
     ///
     /// # Safety
     /// The CPU features of `O`.
     #[inline(always)]
     unsafe fn new(
         zg: &mut [Lane],
-        g: usize,
-        rows: usize,
-        ks: &[f64; BLOCK],
-        fill: &[u8; BLOCK],
+        kg: &[f64; LANES],
+        valid: u32,
+        fill: u32,
         s: f32,
-        out: &mut [Row; BLOCK],
-    ) -> Self {
+    ) -> (Self, u32) {
         // SAFETY: the caller guarantees `O`'s features.
         unsafe {
             let (zero, one) = (O::splat(0.0), O::splat(1.0));
@@ -526,23 +571,21 @@ impl<O: Ops> Group<O> {
                 lo = O::min(lo, z);
                 hi = O::max(hi, z);
             }
-            let mut finite = [0i32; LANES];
-            O::store_i(&mut finite, fin);
-            let at = g * LANES;
-            let kg: [f64; LANES] = core::array::from_fn(|j| ks.get(at + j).copied().unwrap_or(0.0));
-            let mut act = [0i32; LANES];
-            for (j, (a, o)) in act.iter_mut().zip(out.iter_mut().skip(at)).enumerate() {
-                let live = at + j < rows && finite[j] != 0;
-                o.ok = live;
-                o.passes = 2;
-                *a = mask(live && fill.get(at + j) == Some(&0));
-            }
+            let live = O::bits(fin) & valid;
+            let act: ILane = core::array::from_fn(|j| mask((live & !fill) >> j & 1 != 0));
             let kf: Lane = kg.map(|k| k as f32);
+            // k < n ≤ 128 on solved rows: k·2^24 < 2^31 (the clamp covers the others, and a
+            // k below 2^-25 is 1 unit, so that `f(λ) − k` in units never reaches 2^31)
+            let kq: ILane = kg.map(|k| {
+                (k * FIXED as f64)
+                    .round_ties_even()
+                    .clamp(1.0, 2_147_483_647.0) as i32
+            });
             let lo = O::sub(lo, one);
             let inv_n = O::splat((1.0 / zg.len().max(1) as f64) as f32);
             let start = O::mul(O::sub(sum, O::load(&kf)), inv_n);
             let none = O::splat_i(0);
-            Group {
+            let group = Group {
                 lam: O::min(O::max(start, lo), hi),
                 lo,
                 hi,
@@ -554,16 +597,21 @@ impl<O: Ops> Group<O> {
                 f_q: none,
                 f_cf: none,
                 f_cu: none,
+                kq: O::load_i(&kq),
                 k: (
                     O::load_d(&[kg[0], kg[1], kg[2], kg[3]]),
                     O::load_d(&[kg[4], kg[5], kg[6], kg[7]]),
                 ),
-            }
+            };
+            (group, live)
         }
     }
 
-    /// After the iteration: per lane δ (in `f64`, from the converged pass's sums), the window,
-    /// the fills, the results in `out`; then `y_i = clip(fl(z_i − λ) − δ)` into `zg`.
+    /// After the iteration: per lane δ = `(Σq·2^-24 + |U| − k)/|F|` (in `f64` from the
+    /// converged pass's exact sums, 0 when `|F| = 0`); then `y_i = clip(fl(z_i − λ) − fl₃₂(δ))`
+    /// into `zg` (zeros where k ≤ 0, ones where k ≥ n: `zeros`, `ones`). Returns the lanes
+    /// done: live, converged and, unless filled, with λ inside [`LAMBDA_WINDOW`]; with
+    /// `details`, each lane's [`Row`] (`passes`: the block's).
     ///
     /// # Safety
     /// The CPU features of `O`.
@@ -572,58 +620,78 @@ impl<O: Ops> Group<O> {
     unsafe fn finish(
         &self,
         zg: &mut [Lane],
-        g: usize,
-        rows: usize,
-        ks: &[f64; BLOCK],
-        fill: &[u8; BLOCK],
+        live: u32,
+        zeros: u32,
+        ones: u32,
         steps: u32,
-        out: &mut [Row; BLOCK],
-    ) {
-        if g * LANES >= rows {
-            return;
-        }
+        details: Option<&mut [Row]>,
+    ) -> u32 {
         let n = zg.len();
         // SAFETY: the caller guarantees `O`'s features.
         unsafe {
-            let mut a = [0i32; LANES];
-            O::store_i(&mut a, self.active);
-            let mut lam = [0.0f32; LANES];
-            let (mut q, mut cf, mut cu) = ([0i32; LANES], [0i32; LANES], [0i32; LANES]);
-            O::store(&mut lam, self.f_lam);
-            O::store_i(&mut q, self.f_q);
-            O::store_i(&mut cf, self.f_cf);
-            O::store_i(&mut cu, self.f_cu);
-            let mut delta = [0.0f32; LANES];
-            for (j, o) in out.iter_mut().skip(g * LANES).take(LANES).enumerate() {
-                let r = g * LANES + j;
-                let k = ks.get(r).copied().unwrap_or(0.0);
-                // not converged in MAX_STEPS passes: the general path
-                o.ok &= a[j] == 0;
-                match fill.get(r) {
-                    Some(1) => (delta[j], lam[j]) = (f32::INFINITY, 0.0),
-                    Some(2) => (delta[j], lam[j], cu[j]) = (f32::NEG_INFINITY, 0.0, n as i32),
-                    _ => {
-                        let excess = q[j] as f64 / FIXED as f64 + cu[j] as f64 - k;
-                        let d = if cf[j] > 0 {
-                            excess / cf[j] as f64
-                        } else {
-                            0.0
-                        };
-                        delta[j] = d as f32;
-                        o.lambda = lam[j] as f64 + d;
-                        o.ok &= lam[j].abs() <= LAMBDA_WINDOW;
+            let cfd = O::max_i(self.f_cf, O::splat_i(1));
+            let d0 = delta_half::<O>(self.f_q, self.f_cu, cfd, self.k.0, false);
+            let d1 = delta_half::<O>(self.f_q, self.f_cu, cfd, self.k.1, true);
+            let has_free = O::gt_i(self.f_cf, O::splat_i(0));
+            let mut dv = O::select(has_free, O::narrow(d0, d1), O::splat(0.0));
+            let mut lv = self.f_lam;
+            let fill = zeros | ones;
+            let inside = O::bits(O::abs_le(lv, O::splat(LAMBDA_WINDOW))) | fill;
+            let done = live & !O::bits(self.active) & inside;
+            if fill != 0 {
+                // k ≤ 0: zeros (λ = 0, δ = +∞); k ≥ n: ones (δ = −∞)
+                let (mut delta, mut lam) = ([0.0f32; LANES], [0.0f32; LANES]);
+                O::store(&mut delta, dv);
+                O::store(&mut lam, lv);
+                for (j, (d, l)) in delta.iter_mut().zip(lam.iter_mut()).enumerate() {
+                    if zeros >> j & 1 != 0 {
+                        (*d, *l) = (f32::INFINITY, 0.0);
+                    } else if ones >> j & 1 != 0 {
+                        (*d, *l) = (f32::NEG_INFINITY, 0.0);
                     }
                 }
-                o.free = cf[j].max(0) as u32;
-                o.upper = cu[j].max(0) as u32;
-                o.passes = o.passes.max(steps + 1);
+                dv = O::load(&delta);
+                lv = O::load(&lam);
+            }
+            if let Some(out) = details {
+                let mut dd = [[0.0f64; 4]; 2];
+                O::store_d(&mut dd[0], d0);
+                O::store_d(&mut dd[1], d1);
+                let (mut lam, mut cf, mut cu) = ([0.0f32; LANES], [0i32; LANES], [0i32; LANES]);
+                O::store(&mut lam, self.f_lam);
+                O::store_i(&mut cf, self.f_cf);
+                O::store_i(&mut cu, self.f_cu);
+                for (j, o) in out.iter_mut().take(LANES).enumerate() {
+                    let d = if cf[j] > 0 { dd[j / 4][j % 4] } else { 0.0 };
+                    *o = Row {
+                        lambda: if fill >> j & 1 != 0 {
+                            0.0
+                        } else {
+                            lam[j] as f64 + d
+                        },
+                        free: if fill >> j & 1 != 0 {
+                            0
+                        } else {
+                            cf[j].max(0) as u32
+                        },
+                        upper: if ones >> j & 1 != 0 {
+                            n as u32
+                        } else if zeros >> j & 1 != 0 {
+                            0
+                        } else {
+                            cu[j].max(0) as u32
+                        },
+                        passes: steps.max(1) + 1,
+                        ok: done >> j & 1 != 0,
+                    };
+                }
             }
             let (zero, one) = (O::splat(0.0), O::splat(1.0));
-            let (lv, dv) = (O::load(&lam), O::load(&delta));
             for zi in zg.iter_mut() {
                 let v = O::sub(O::sub(O::load(zi), lv), dv);
                 O::store(zi, O::min(O::max(v, zero), one));
             }
+            done
         }
     }
 
@@ -635,27 +703,34 @@ impl<O: Ops> Group<O> {
     unsafe fn step(&mut self, zt: &[Lane]) {
         // SAFETY: the caller guarantees `O`'s features.
         unsafe {
-            let zero = O::splat(0.0);
-            let (q, cf, clt) = pass::<O>(zt, self.lam);
+            let (q, cf, clt, r) = pass::<O>(zt, self.lam);
             let cu = O::sub_i(O::splat_i(zt.len() as i32), clt);
             let lam = self.lam;
-            // f(λ) − k and the piece's root, in f64
-            let cfd = O::max_i(cf, O::splat_i(1));
-            let (ex0, nt0) = newton_half::<O>(q, cu, cfd, lam, self.k.0, false);
-            let (ex1, nt1) = newton_half::<O>(q, cu, cfd, lam, self.k.1, true);
-            let (ex, newton) = (O::narrow(ex0, ex1), O::narrow(nt0, nt1));
-            let up = O::gt(ex, zero);
-            let down = O::lt(ex, zero);
-            // converged: f(λ) = k; the same sets as at the Newton step's start; or a Newton
-            // point that rounds to λ itself (the root lies within half an ulp of λ, and
-            // `λ + δ` is written without rounding)
+            // f(λ) − k in units of 2^-24, exact (|·| < 2^31, see `new`), and the piece's
+            // root λ + δ in f32 (δ within 2^-23 relative of the piece's exact step)
+            let ex = O::add_i(O::sub_i(q, self.kq), O::shl24(cu));
+            let zi = O::splat_i(0);
+            let up = O::gt_i(ex, zi);
+            let exf = O::mul(O::to_f32(ex), O::splat(1.0 / FIXED));
+            let delta = O::div(exf, O::to_f32(O::max_i(cf, O::splat_i(1))));
+            let newton = O::add(lam, delta);
+            let has_free = O::gt_i(cf, zi);
+            // converged: f(λ) = k; the root lies closer to λ than any breakpoint (with a margin
+            // for δ's rounding), so the sets at λ are the root's; the same sets as at the Newton
+            // step's start; or a Newton point that rounds to λ itself (the root lies within
+            // about an ulp of λ, and `λ + δ` is written without rounding)
+            let ad = O::abs(delta);
+            let near = O::and(
+                has_free,
+                O::lt(O::add(ad, O::mul(ad, O::splat(1.0 / 1_048_576.0))), r),
+            );
             let same = O::and(
                 O::and(O::eq_i(cf, self.prev_cf), O::eq_i(cu, self.prev_cu)),
                 self.prev_newton,
             );
-            let stuck = O::and(O::gt_i(cf, O::splat_i(0)), O::eq(newton, lam));
-            let exact = O::andnot(O::or(up, down), O::splat_i(-1));
-            let conv = O::and(self.active, O::or(O::or(same, stuck), exact));
+            let stuck = O::and(has_free, O::eq(newton, lam));
+            let exact = O::eq_i(ex, zi);
+            let conv = O::and(self.active, O::or(O::or(same, stuck), O::or(exact, near)));
             // (each lane converges once: the results are or-ed into zeros)
             self.f_lam = O::or_v(self.f_lam, conv, lam);
             self.f_q = O::or(self.f_q, O::and(conv, q));
@@ -664,10 +739,7 @@ impl<O: Ops> Group<O> {
             // the bracket: f(λ) > k puts the root above λ
             let lo = O::select(up, lam, self.lo);
             let hi = O::select(up, self.hi, lam);
-            let inside = O::and(
-                O::gt_i(cf, O::splat_i(0)),
-                O::and(O::gt(newton, lo), O::lt(newton, hi)),
-            );
+            let inside = O::and(has_free, O::and(O::gt(newton, lo), O::lt(newton, hi)));
             let half = O::splat(0.5);
             let mid = O::add(O::mul(half, lo), O::mul(half, hi));
             self.lam = O::select(inside, newton, mid);
@@ -680,24 +752,29 @@ impl<O: Ops> Group<O> {
     }
 }
 
-/// The solve and write of one block of up to [`BLOCK`] rows, [`GROUPS`] groups of [`LANES`]
-/// whose iterations interleave (see the module docs).
+/// The solve and write of one block of `1 ≤ rows ≤ BLOCK` rows (`x`, `y`: at least `rows·n`
+/// values), [`GROUPS`] groups of [`LANES`] whose iterations interleave (see the module docs).
+/// Returns the rows written (bit `r` for row `r`); with `details`, each row's [`Row`].
 ///
 /// # Safety
 /// The CPU features of `O`.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 unsafe fn block_body<O: Ops, T: Element>(
     x: &[T],
     n: usize,
+    rows: usize,
     ks: &[f64; BLOCK],
     scale: T,
     y: &mut [T],
     zt: &mut [Lane],
-) -> [Row; BLOCK] {
-    let rows = (x.len() / n.max(1)).min(BLOCK);
+    details: Option<&mut [Row; BLOCK]>,
+) -> u32 {
+    let rows = rows.clamp(1, BLOCK);
     let groups = rows.div_ceil(LANES);
-    let zt = &mut zt[..n * groups];
-    let mut out = [Row::default(); BLOCK];
+    let (Some(x), Some(zt)) = (x.get(..rows * n), zt.get_mut(..n * groups)) else {
+        return 0;
+    };
     let s = scale.to_f64() as f32;
     // Transpose into lanes: row r is lane r % LANES of group r / LANES (the unused lanes of
     // the last group repeat its last row, and are not live).
@@ -712,7 +789,7 @@ unsafe fn block_body<O: Ops, T: Element>(
             }
         }
         None => {
-            for (r, xr) in x.chunks_exact(n).take(rows).enumerate() {
+            for (r, xr) in x.chunks_exact(n).enumerate() {
                 let g = &mut zt[(r / LANES) * n..][..n];
                 for (zi, &v) in g.iter_mut().zip(xr) {
                     zi[r % LANES] = v.to_f64() as f32;
@@ -721,24 +798,25 @@ unsafe fn block_body<O: Ops, T: Element>(
         }
     }
     let nf = n as f64;
-    // 0: solve, 1: k ≤ 0 (zeros), 2: k ≥ n (ones)
-    let fill: [u8; BLOCK] = core::array::from_fn(|r| {
-        if ks[r] <= 0.0 {
-            1
-        } else if ks[r] >= nf {
-            2
-        } else {
-            0
-        }
-    });
+    // the rows to fill instead of solving: k ≤ 0 (zeros), k ≥ n (ones)
+    let (mut zeros, mut ones) = (0u32, 0u32);
+    for (r, &k) in ks.iter().enumerate() {
+        zeros |= ((k <= 0.0) as u32) << r;
+        ones |= ((k >= nf) as u32) << r;
+    }
+    let valid = (1u32 << rows) - 1;
+    let lanes_of = |m: u32, g: usize| (m >> (g * LANES)) & 0xff;
+    let kg = |g: usize| -> [f64; LANES] { core::array::from_fn(|j| ks[g * LANES + j]) };
     let mut steps = 0u32;
     let (z0, z1) = zt.split_at_mut(n);
+    let mut done = 0u32;
     // SAFETY: the caller guarantees `O`'s features; all memory is through references.
     unsafe {
         // Two groups in local variables (kept in registers or spilled, never stored as
         // "select with the old value": x86 would turn that into slow masked stores).
-        let mut g0 = Group::<O>::new(z0, 0, rows, ks, &fill, s, &mut out);
-        let mut g1 = Group::<O>::new(z1, 1, rows, ks, &fill, s, &mut out);
+        let fill = zeros | ones;
+        let (mut g0, live0) = Group::<O>::new(z0, &kg(0), lanes_of(valid, 0), lanes_of(fill, 0), s);
+        let (mut g1, live1) = Group::<O>::new(z1, &kg(1), lanes_of(valid, 1), lanes_of(fill, 1), s);
         // The iteration, the groups interleaved (independent chains of dependent steps).
         while (O::any(g0.active) || O::any(g1.active)) && steps < MAX_STEPS {
             steps += 1;
@@ -749,36 +827,48 @@ unsafe fn block_body<O: Ops, T: Element>(
                 g1.step(z1);
             }
         }
-        g0.finish(z0, 0, rows, ks, &fill, steps, &mut out);
-        g1.finish(z1, 1, rows, ks, &fill, steps, &mut out);
+        let (d0, d1) = match details {
+            Some(d) => {
+                let (a, b) = d.split_at_mut(LANES);
+                (Some(a), Some(b))
+            }
+            None => (None, None),
+        };
+        let (zl, ol) = (lanes_of(zeros, 0), lanes_of(ones, 0));
+        done |= g0.finish(z0, live0, zl, ol, steps, d0);
+        if groups > 1 {
+            let (zl, ol) = (lanes_of(zeros, 1), lanes_of(ones, 1));
+            done |= g1.finish(z1, live1, zl, ol, steps, d1) << LANES;
+        }
     }
     if let Some(yf) = T::as_f32_mut(y) {
-        let mut it = yf.chunks_exact_mut(n).take(rows).zip(out.iter());
+        let mut it = yf.chunks_exact_mut(n).take(rows).enumerate();
         for zg in zt.chunks_exact(n) {
             let mut rs: [Option<&mut [f32]>; LANES] = Default::default();
             for slot in rs.iter_mut() {
-                if let Some((yr, o)) = it.next() {
-                    *slot = o.ok.then_some(yr);
+                if let Some((r, yr)) = it.next() {
+                    *slot = (done >> r & 1 != 0).then_some(yr);
                 }
             }
             // SAFETY: the caller guarantees `O`'s features.
             unsafe { O::rows_out(zg, &mut rs) };
         }
-        return out;
+        return done;
     }
     for (r, yr) in y.chunks_exact_mut(n).take(rows).enumerate() {
-        if out[r].ok {
+        if done >> r & 1 != 0 {
             let g = &zt[(r / LANES) * n..][..n];
             for (o, zi) in yr.iter_mut().zip(g) {
                 *o = T::from_f64(zi[r % LANES] as f64);
             }
         }
     }
-    out
+    done
 }
 
 /// Solves `rows × n` row-major rows (`n ≤ SMALL_MAX`) block by block, `k(r)` for row `r`;
 /// calls `fallback(r)` for each row that needs the general solver (after the block is done).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn rows<T: Element, E>(
     kern: Kernels,
     x: &[T],
@@ -789,20 +879,27 @@ pub(crate) fn rows<T: Element, E>(
     y: &mut [T],
     mut fallback: impl FnMut(usize, &[T], &mut [T]) -> Result<(), E>,
 ) -> Result<(), E> {
+    if n == 0 {
+        return Ok(());
+    }
+    let total = x.len().min(y.len()) / n;
     with_buffer(n, |zt| {
-        for (b, (xb, yb)) in x.chunks(n * BLOCK).zip(y.chunks_mut(n * BLOCK)).enumerate() {
-            let base = first_row + b * BLOCK;
-            let mut ks = [0.0; BLOCK];
-            let m = xb.len() / n;
+        let mut ks = [0.0; BLOCK];
+        let mut b = 0;
+        while b < total {
+            let m = (total - b).min(BLOCK);
+            let (xb, yb) = (&x[b * n..(b + m) * n], &mut y[b * n..(b + m) * n]);
             for (r, kr) in ks.iter_mut().enumerate().take(m) {
-                *kr = k(base + r);
+                *kr = k(first_row + b + r);
             }
-            let res = block(kern, xb, n, &ks, scale, yb, zt);
-            for (r, (xr, yr)) in xb.chunks_exact(n).zip(yb.chunks_exact_mut(n)).enumerate() {
-                if !res[r].ok {
-                    fallback(base + r, xr, yr)?;
-                }
+            let done = block(kern, xb, n, m, &ks, scale, yb, zt, None);
+            let mut left = !done & ((1u32 << m) - 1);
+            while left != 0 {
+                let r = left.trailing_zeros() as usize;
+                left &= left - 1;
+                fallback(first_row + b + r, &xb[r * n..][..n], &mut yb[r * n..][..n])?;
             }
+            b += m;
         }
         Ok(())
     })
@@ -837,7 +934,10 @@ pub(crate) fn single<T: Element>(
     }
     let mut ks = [0.0; BLOCK];
     ks[0] = k;
-    let res = with_buffer(n, |zt| block(kern, x, n, &ks, scale, y, zt));
+    let mut res = [Row::default(); BLOCK];
+    with_buffer(n, |zt| {
+        block(kern, x, n, 1, &ks, scale, y, zt, Some(&mut res))
+    });
     res[0].ok.then(|| res[0].projection())
 }
 
@@ -1055,15 +1155,30 @@ mod tests {
                 });
                 let mut zt = vec![[0.0f32; LANES]; n * GROUPS];
                 let mut want = vec![7.0f32; n * BLOCK];
+                let mut rw = [Row::default(); BLOCK];
                 // SAFETY: `Portable` needs no CPU feature.
-                let rw =
-                    unsafe { block_body::<Portable, f32>(&x, n, &ks, 0.75, &mut want, &mut zt) };
+                let dw = unsafe {
+                    block_body::<Portable, f32>(
+                        &x,
+                        n,
+                        BLOCK,
+                        &ks,
+                        0.75,
+                        &mut want,
+                        &mut zt,
+                        Some(&mut rw),
+                    )
+                };
                 for k in Path::supported() {
                     #[cfg(target_arch = "x86_64")]
                     if k == Path::Avx2 {
                         let mut got = vec![7.0f32; n * BLOCK];
+                        let mut rg = [Row::default(); BLOCK];
                         // SAFETY: `Path::supported` lists AVX2 only when the CPU has it.
-                        let rg = unsafe { block_avx2(&x, n, &ks, 0.75f32, &mut got, &mut zt) };
+                        let dg = unsafe {
+                            block_avx2(&x, n, BLOCK, &ks, 0.75f32, &mut got, &mut zt, Some(&mut rg))
+                        };
+                        assert_eq!(dg, dw, "n = {n}");
                         let b = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
                         assert_eq!(b(&got), b(&want), "n = {n}");
                         assert_eq!(rg, rw, "n = {n}");
@@ -1102,9 +1217,20 @@ mod convergence {
                 });
                 let mut zt = vec![[0.0f32; LANES]; n * GROUPS];
                 let mut y = vec![0.0f32; n * BLOCK];
+                let mut res = [Row::default(); BLOCK];
                 // SAFETY: `Portable` needs no CPU feature.
-                let res =
-                    unsafe { block_body::<Portable, f32>(&x, n, &ks, 1.0 / 1.5, &mut y, &mut zt) };
+                unsafe {
+                    block_body::<Portable, f32>(
+                        &x,
+                        n,
+                        BLOCK,
+                        &ks,
+                        1.0 / 1.5,
+                        &mut y,
+                        &mut zt,
+                        Some(&mut res),
+                    )
+                };
                 for (r, row) in res.iter().enumerate() {
                     assert!(row.ok, "n = {n}, block {b}, row {r}: left to the general path: {row:?} x = {:?} k = {}", &x[r * n..][..n], ks[r]);
                 }

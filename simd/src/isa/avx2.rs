@@ -821,6 +821,11 @@ unsafe impl crate::small::Ops for Small {
         unsafe { _mm256_testz_si256(m, m) == 0 }
     }
     #[inline(always)]
+    unsafe fn bits(m: __m256i) -> u32 {
+        // SAFETY: AVX2.
+        unsafe { _mm256_movemask_ps(_mm256_castsi256_ps(m)) as u32 }
+    }
+    #[inline(always)]
     unsafe fn widen_i(i: __m256i, hi: bool) -> __m256d {
         // SAFETY: AVX2.
         unsafe {
@@ -853,6 +858,31 @@ unsafe impl crate::small::Ops for Small {
     unsafe fn load_d(p: &[f64; 4]) -> __m256d {
         // SAFETY: AVX2; `p` holds 4 `f64`.
         unsafe { _mm256_loadu_pd(p.as_ptr()) }
+    }
+    #[inline(always)]
+    unsafe fn store_d(p: &mut [f64; 4], v: __m256d) {
+        // SAFETY: AVX2; `p` holds 4 `f64`.
+        unsafe { _mm256_storeu_pd(p.as_mut_ptr(), v) }
+    }
+    #[inline(always)]
+    unsafe fn abs(a: __m256) -> __m256 {
+        // SAFETY: AVX2.
+        unsafe { _mm256_andnot_ps(_mm256_set1_ps(-0.0), a) }
+    }
+    #[inline(always)]
+    unsafe fn div(a: __m256, b: __m256) -> __m256 {
+        // SAFETY: AVX2.
+        unsafe { _mm256_div_ps(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn to_f32(i: __m256i) -> __m256 {
+        // SAFETY: AVX2 (`cvtdq2ps` rounds to nearest even under the default MXCSR).
+        unsafe { _mm256_cvtepi32_ps(i) }
+    }
+    #[inline(always)]
+    unsafe fn shl24(i: __m256i) -> __m256i {
+        // SAFETY: AVX2.
+        unsafe { _mm256_slli_epi32::<24>(i) }
     }
     #[inline(always)]
     unsafe fn splat_d(v: f64) -> __m256d {
