@@ -2,8 +2,9 @@
 //!
 //! The general solver costs about 100 ns of fixed work per call (dispatch, sample, one call of
 //! the core root finder per row), which dominates rows of a few dozen elements. Here a block of
-//! [`LANES`] rows is transposed into a stack buffer of `f32` lanes (`zt[i][r] = fl(x[r, i]·s)`,
-//! `s = fl(1/τ)`, the general path's `z`), and a safeguarded Newton iteration runs on all rows
+//! [`LANES`] rows is transposed into a stack buffer of `f32` lanes (`zt[i][r] = fl(x[r, i]·s)·2^24`,
+//! `s = fl(1/τ)`, the general path's `z` in units of `2^-24`, so that the fixed-point sums
+//! below need no multiplication), and a safeguarded Newton iteration runs on all rows
 //! together, in `f32` lanes (8 rows per AVX2 vector). One pass at the lanes' λ gives per lane
 //! the piece there: `|F|` (`0 < d < 1`, `d = z − λ`), `|U|` (`d ≥ 1`), `Σ_F d` in fixed point
 //! (`round(d·2^24)` summed as integers: exact, so independent of the order) and `R`, the
@@ -133,8 +134,8 @@ pub(crate) unsafe trait Ops: Copy {
     unsafe fn and(a: Self::I, b: Self::I) -> Self::I;
     unsafe fn add_i(a: Self::I, b: Self::I) -> Self::I;
     unsafe fn sub_i(a: Self::I, b: Self::I) -> Self::I;
-    /// `round_ties_even(d·2^24)` as `i32`, `i32::MIN` when out of range or NaN (`cvtps2dq`).
-    unsafe fn fixed(d: Self::V) -> Self::I;
+    /// `round_ties_even(d)` as `i32`, `i32::MIN` when out of range or NaN (`cvtps2dq`).
+    unsafe fn round_i(d: Self::V) -> Self::I;
     /// `out[i][j] = rows[j][i]` for `i < out.len()` (each row holds at least `out.len()`
     /// values): rows into lanes.
     unsafe fn rows_in(rows: &[&[f32]; LANES], out: &mut [Lane]) {
@@ -287,9 +288,9 @@ unsafe impl Ops for Portable {
         zip(a, b, i32::wrapping_sub)
     }
     #[inline(always)]
-    unsafe fn fixed(d: Lane) -> ILane {
+    unsafe fn round_i(d: Lane) -> ILane {
         lanes(d, |d| {
-            let v = (d * FIXED).round_ties_even();
+            let v = d.round_ties_even();
             if v >= -2_147_483_648.0 && v < 2_147_483_648.0 {
                 v as i32
             } else {
@@ -477,9 +478,10 @@ dispatched! {
     ) -> u32
 }
 
-/// One pass at the lanes' λ: `(Σ_F round(d·2^24), |F|, #{d < 1}, R)` with `d = z − λ` and
-/// `R = min_i min(|d_i|, |d_i − 1|)`, the distance from λ to the nearest breakpoint (the sets
-/// `F`, `U` are the same at every `λ' ` with `|λ' − λ| < R`).
+/// One pass at the lanes' λ, all in units of `2^-24` (`zt` holds `z·2^24`, `lam` is `λ·2^24`):
+/// `(Σ_F round(d), |F|, #{d < 1}, R)` with `d = z − λ` and `R = min_i min(|d_i|, |d_i − 1|)`,
+/// the distance from λ to the nearest breakpoint (the sets `F`, `U` are the same at every `λ'`
+/// with `|λ' − λ| < R`).
 ///
 /// # Safety
 /// The CPU features of `O`.
@@ -487,7 +489,7 @@ dispatched! {
 unsafe fn pass<O: Ops>(zt: &[Lane], lam: O::V) -> (O::I, O::I, O::I, O::V) {
     // SAFETY: the caller guarantees `O`'s features.
     unsafe {
-        let (zero, one) = (O::splat(0.0), O::splat(1.0));
+        let (zero, one) = (O::splat(0.0), O::splat(FIXED));
         let (mut q, mut cf, mut clt) = (O::splat_i(0), O::splat_i(0), O::splat_i(0));
         let mut r = O::splat(f32::INFINITY);
         for zi in zt {
@@ -496,15 +498,17 @@ unsafe fn pass<O: Ops>(zt: &[Lane], lam: O::V) -> (O::I, O::I, O::I, O::V) {
             let free = O::and(O::gt(d, zero), below1);
             cf = O::sub_i(cf, free);
             clt = O::sub_i(clt, below1);
-            q = O::add_i(q, O::and(free, O::fixed(d)));
+            q = O::add_i(q, O::and(free, O::round_i(d)));
+            // min(|d|, |d − 1|), exact: `d − 1` is exact for d ∈ [½, 2] (Sterbenz) and for
+            // larger d of the window, and for d < ½ the minimum is |d|
             r = O::min(r, O::min(O::abs(d), O::abs(O::sub(d, one))));
         }
         (q, cf, clt, r)
     }
 }
 
-/// Lanes 0–3 (`hi = false`) or 4–7 of the piece's exact step `(Σq·2^-24 + |U| − k)/|F|`,
-/// in `f64` (`cf ≥ 1`).
+/// Lanes 0–3 (`hi = false`) or 4–7 of the piece's step `(Σq + |U|·2^24 − k·2^24)/|F|` in units
+/// of `2^-24`, in `f64` (exact up to the division's rounding; `cf ≥ 1`, `k` holds `k·2^24`).
 ///
 /// # Safety
 /// The CPU features of `O`.
@@ -512,8 +516,8 @@ unsafe fn pass<O: Ops>(zt: &[Lane], lam: O::V) -> (O::I, O::I, O::I, O::V) {
 unsafe fn delta_half<O: Ops>(q: O::I, cu: O::I, cf: O::I, k: O::D, hi: bool) -> O::D {
     // SAFETY: the caller guarantees `O`'s features.
     unsafe {
-        let unit = O::splat_d(1.0 / FIXED as f64);
-        let ex = O::add_d(O::mul_d(O::widen_i(q, hi), unit), O::widen_i(cu, hi));
+        let unit = O::splat_d(FIXED as f64);
+        let ex = O::add_d(O::widen_i(q, hi), O::mul_d(O::widen_i(cu, hi), unit));
         O::div_d(O::sub_d(ex, k), O::widen_i(cf, hi))
     }
 }
@@ -537,7 +541,7 @@ struct Group<O: Ops> {
     f_cu: O::I,
     /// `clamp(round(k·2^24), 1, 2^31 − 1)`: k in the fixed-point unit of the sums.
     kq: O::I,
-    /// k in `f64`, lanes 0–3 and 4–7.
+    /// `k·2^24` in `f64`, lanes 0–3 and 4–7.
     k: (O::D, O::D),
 }
 
@@ -559,12 +563,13 @@ impl<O: Ops> Group<O> {
     ) -> (Self, u32) {
         // SAFETY: the caller guarantees `O`'s features.
         unsafe {
-            let (zero, one) = (O::splat(0.0), O::splat(1.0));
-            let (vs, big) = (O::splat(s), O::splat(f32::MAX));
+            let (zero, one) = (O::splat(0.0), O::splat(FIXED));
+            let (vs, unit, big) = (O::splat(s), O::splat(FIXED), O::splat(f32::MAX));
             let (mut sum, mut lo) = (zero, O::splat(f32::INFINITY));
             let (mut hi, mut fin) = (O::splat(f32::NEG_INFINITY), O::splat_i(-1));
             for zi in zg.iter_mut() {
-                let z = O::mul(O::load(zi), vs);
+                // z = fl(x·s), the general path's, times 2^24 (exact up to |z| ≤ 2^103)
+                let z = O::mul(O::mul(O::load(zi), vs), unit);
                 O::store(zi, z);
                 fin = O::and(fin, O::abs_le(z, big));
                 sum = O::add(sum, z);
@@ -573,7 +578,7 @@ impl<O: Ops> Group<O> {
             }
             let live = O::bits(fin) & valid;
             let act: ILane = core::array::from_fn(|j| mask((live & !fill) >> j & 1 != 0));
-            let kf: Lane = kg.map(|k| k as f32);
+            let kf: Lane = kg.map(|k| (k * FIXED as f64) as f32);
             // k < n ≤ 128 on solved rows: k·2^24 < 2^31 (the clamp covers the others, and a
             // k below 2^-25 is 1 unit, so that `f(λ) − k` in units never reaches 2^31)
             let kq: ILane = kg.map(|k| {
@@ -599,8 +604,8 @@ impl<O: Ops> Group<O> {
                 f_cu: none,
                 kq: O::load_i(&kq),
                 k: (
-                    O::load_d(&[kg[0], kg[1], kg[2], kg[3]]),
-                    O::load_d(&[kg[4], kg[5], kg[6], kg[7]]),
+                    O::load_d(&core::array::from_fn(|j| kg[j] * FIXED as f64)),
+                    O::load_d(&core::array::from_fn(|j| kg[4 + j] * FIXED as f64)),
                 ),
             };
             (group, live)
@@ -636,7 +641,7 @@ impl<O: Ops> Group<O> {
             let mut dv = O::select(has_free, O::narrow(d0, d1), O::splat(0.0));
             let mut lv = self.f_lam;
             let fill = zeros | ones;
-            let inside = O::bits(O::abs_le(lv, O::splat(LAMBDA_WINDOW))) | fill;
+            let inside = O::bits(O::abs_le(lv, O::splat(LAMBDA_WINDOW * FIXED))) | fill;
             let done = live & !O::bits(self.active) & inside;
             if fill != 0 {
                 // k ≤ 0: zeros (λ = 0, δ = +∞); k ≥ n: ones (δ = −∞)
@@ -667,7 +672,7 @@ impl<O: Ops> Group<O> {
                         lambda: if fill >> j & 1 != 0 {
                             0.0
                         } else {
-                            lam[j] as f64 + d
+                            (lam[j] as f64 + d) / FIXED as f64
                         },
                         free: if fill >> j & 1 != 0 {
                             0
@@ -686,10 +691,10 @@ impl<O: Ops> Group<O> {
                     };
                 }
             }
-            let (zero, one) = (O::splat(0.0), O::splat(1.0));
+            let (zero, one, inv) = (O::splat(0.0), O::splat(FIXED), O::splat(1.0 / FIXED));
             for zi in zg.iter_mut() {
                 let v = O::sub(O::sub(O::load(zi), lv), dv);
-                O::store(zi, O::min(O::max(v, zero), one));
+                O::store(zi, O::mul(O::min(O::max(v, zero), one), inv));
             }
             done
         }
@@ -711,8 +716,7 @@ impl<O: Ops> Group<O> {
             let ex = O::add_i(O::sub_i(q, self.kq), O::shl24(cu));
             let zi = O::splat_i(0);
             let up = O::gt_i(ex, zi);
-            let exf = O::mul(O::to_f32(ex), O::splat(1.0 / FIXED));
-            let delta = O::div(exf, O::to_f32(O::max_i(cf, O::splat_i(1))));
+            let delta = O::div(O::to_f32(ex), O::to_f32(O::max_i(cf, O::splat_i(1))));
             let newton = O::add(lam, delta);
             let has_free = O::gt_i(cf, zi);
             // converged: f(λ) = k; the root lies closer to λ than any breakpoint (with a margin

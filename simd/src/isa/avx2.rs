@@ -722,9 +722,9 @@ unsafe impl crate::small::Ops for Small {
         unsafe { _mm256_sub_epi32(a, b) }
     }
     #[inline(always)]
-    unsafe fn fixed(d: __m256) -> __m256i {
+    unsafe fn round_i(d: __m256) -> __m256i {
         // SAFETY: AVX2.
-        unsafe { _mm256_cvtps_epi32(_mm256_mul_ps(d, _mm256_set1_ps(16_777_216.0))) }
+        unsafe { _mm256_cvtps_epi32(d) }
     }
     #[inline(always)]
     unsafe fn rows_in(rows: &[&[f32]; 8], out: &mut [crate::small::Lane]) {
