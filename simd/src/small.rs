@@ -530,19 +530,15 @@ struct Group<O: Ops> {
     hi: O::V,
     /// Lanes still iterating.
     active: O::I,
+    /// The last pass's `Σq`, `|F|`, `|U|` (of the converged λ, for a lane that has converged:
+    /// its λ stays, and each later pass recomputes the same values).
+    prev_q: O::I,
     prev_cf: O::I,
     prev_cu: O::I,
     /// Whether λ is the Newton point of the previous pass's piece.
     prev_newton: O::I,
-    /// At convergence: λ, `Σq`, `|F|`, `|U|`.
-    f_lam: O::V,
-    f_q: O::I,
-    f_cf: O::I,
-    f_cu: O::I,
     /// `clamp(round(k·2^24), 1, 2^31 − 1)`: k in the fixed-point unit of the sums.
     kq: O::I,
-    /// `k·2^24` in `f64`, lanes 0–3 and 4–7.
-    k: (O::D, O::D),
 }
 
 impl<O: Ops> Group<O> {
@@ -595,18 +591,11 @@ impl<O: Ops> Group<O> {
                 lo,
                 hi,
                 active: O::load_i(&act),
+                prev_q: none,
                 prev_cf: O::splat_i(-1),
                 prev_cu: O::splat_i(-1),
                 prev_newton: none,
-                f_lam: zero,
-                f_q: none,
-                f_cf: none,
-                f_cu: none,
                 kq: O::load_i(&kq),
-                k: (
-                    O::load_d(&core::array::from_fn(|j| kg[j] * FIXED as f64)),
-                    O::load_d(&core::array::from_fn(|j| kg[4 + j] * FIXED as f64)),
-                ),
             };
             (group, live)
         }
@@ -626,6 +615,7 @@ impl<O: Ops> Group<O> {
         &self,
         zg: &mut [Lane],
         live: u32,
+        kg: &[f64; LANES],
         zeros: u32,
         ones: u32,
         steps: u32,
@@ -634,12 +624,14 @@ impl<O: Ops> Group<O> {
         let n = zg.len();
         // SAFETY: the caller guarantees `O`'s features.
         unsafe {
-            let cfd = O::max_i(self.f_cf, O::splat_i(1));
-            let d0 = delta_half::<O>(self.f_q, self.f_cu, cfd, self.k.0, false);
-            let d1 = delta_half::<O>(self.f_q, self.f_cu, cfd, self.k.1, true);
-            let has_free = O::gt_i(self.f_cf, O::splat_i(0));
+            let cfd = O::max_i(self.prev_cf, O::splat_i(1));
+            let k0 = O::load_d(&core::array::from_fn(|j| kg[j] * FIXED as f64));
+            let k1 = O::load_d(&core::array::from_fn(|j| kg[4 + j] * FIXED as f64));
+            let d0 = delta_half::<O>(self.prev_q, self.prev_cu, cfd, k0, false);
+            let d1 = delta_half::<O>(self.prev_q, self.prev_cu, cfd, k1, true);
+            let has_free = O::gt_i(self.prev_cf, O::splat_i(0));
             let mut dv = O::select(has_free, O::narrow(d0, d1), O::splat(0.0));
-            let mut lv = self.f_lam;
+            let mut lv = self.lam;
             let fill = zeros | ones;
             let inside = O::bits(O::abs_le(lv, O::splat(LAMBDA_WINDOW * FIXED))) | fill;
             let done = live & !O::bits(self.active) & inside;
@@ -663,9 +655,9 @@ impl<O: Ops> Group<O> {
                 O::store_d(&mut dd[0], d0);
                 O::store_d(&mut dd[1], d1);
                 let (mut lam, mut cf, mut cu) = ([0.0f32; LANES], [0i32; LANES], [0i32; LANES]);
-                O::store(&mut lam, self.f_lam);
-                O::store_i(&mut cf, self.f_cf);
-                O::store_i(&mut cu, self.f_cu);
+                O::store(&mut lam, self.lam);
+                O::store_i(&mut cf, self.prev_cf);
+                O::store_i(&mut cu, self.prev_cu);
                 for (j, o) in out.iter_mut().take(LANES).enumerate() {
                     let d = if cf[j] > 0 { dd[j / 4][j % 4] } else { 0.0 };
                     *o = Row {
@@ -735,23 +727,21 @@ impl<O: Ops> Group<O> {
             let stuck = O::and(has_free, O::eq(newton, lam));
             let exact = O::eq_i(ex, zi);
             let conv = O::and(self.active, O::or(O::or(same, stuck), O::or(exact, near)));
-            // (each lane converges once: the results are or-ed into zeros)
-            self.f_lam = O::or_v(self.f_lam, conv, lam);
-            self.f_q = O::or(self.f_q, O::and(conv, q));
-            self.f_cf = O::or(self.f_cf, O::and(conv, cf));
-            self.f_cu = O::or(self.f_cu, O::and(conv, cu));
             // the bracket: f(λ) > k puts the root above λ
             let lo = O::select(up, lam, self.lo);
             let hi = O::select(up, self.hi, lam);
             let inside = O::and(has_free, O::and(O::gt(newton, lo), O::lt(newton, hi)));
             let half = O::splat(0.5);
             let mid = O::add(O::mul(half, lo), O::mul(half, hi));
-            self.lam = O::select(inside, newton, mid);
+            // a lane that has converged keeps its λ (its later passes repeat this one's sums)
+            let active = O::andnot(conv, self.active);
+            self.lam = O::select(active, O::select(inside, newton, mid), lam);
             (self.lo, self.hi) = (lo, hi);
+            self.prev_q = q;
             self.prev_cf = cf;
             self.prev_cu = cu;
             self.prev_newton = inside;
-            self.active = O::andnot(conv, self.active);
+            self.active = active;
         }
     }
 }
@@ -839,10 +829,10 @@ unsafe fn block_body<O: Ops, T: Element>(
             None => (None, None),
         };
         let (zl, ol) = (lanes_of(zeros, 0), lanes_of(ones, 0));
-        done |= g0.finish(z0, live0, zl, ol, steps, d0);
+        done |= g0.finish(z0, live0, &kg(0), zl, ol, steps, d0);
         if groups > 1 {
             let (zl, ol) = (lanes_of(zeros, 1), lanes_of(ones, 1));
-            done |= g1.finish(z1, live1, zl, ol, steps, d1) << LANES;
+            done |= g1.finish(z1, live1, &kg(1), zl, ol, steps, d1) << LANES;
         }
     }
     if let Some(yf) = T::as_f32_mut(y) {
