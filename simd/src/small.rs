@@ -956,10 +956,32 @@ pub(crate) fn single_in_place<T: Element>(
 /// `true` when every `|y_i| ≤ MAX` and `|g_i| ≤ limit` (`validate::vjp_limit(scale)`): then
 /// no short-row VJP can fail (`ops::vjp_mean` takes its one-pass reduction for every row).
 /// A fold without early exit, so that it vectorizes.
-pub(crate) fn vjp_inputs_small<T: Element>(y: &[T], g: &[T], limit: T) -> bool {
+pub(crate) fn vjp_inputs_small<T: Element>(kern: Kernels, y: &[T], g: &[T], limit: T) -> bool {
+    match kern.path() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: a `Kernels` with `Path::Avx2` exists only after `Path::is_supported`
+        // confirmed (with `is_x86_feature_detected!`) that this CPU has AVX2.
+        Path::Avx2 => unsafe { inputs_small_avx2(y, g, limit) },
+        _ => inputs_small(y, g, limit),
+    }
+}
+
+/// See [`vjp_inputs_small`].
+#[inline(always)]
+fn inputs_small<T: Element>(y: &[T], g: &[T], limit: T) -> bool {
     y.iter().zip(g).fold(true, |ok, (&a, &b)| {
         ok & (a.abs() <= T::MAX) & (b.abs() <= limit)
     })
+}
+
+/// [`inputs_small`] compiled for AVX2 (the fold vectorizes to 8 lanes).
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn inputs_small_avx2<T: Element>(y: &[T], g: &[T], limit: T) -> bool {
+    inputs_small(y, g, limit)
 }
 
 /// The VJP of one short row whose inputs passed [`vjp_inputs_small`]: `ops::vjp_mean`'s
@@ -975,11 +997,12 @@ pub(crate) fn vjp_row<T: Element>(y: &[T], g: &[T], scale: T, out: &mut [T]) {
 }
 
 dispatched! {
-    /// The VJP of a block of up to [`LANES`] short rows (`y`, `g`, `out`: `rows·n` values, rows
-    /// whose inputs passed [`vjp_inputs_small`]), one row per lane: bitwise [`vjp_row`] of each
-    /// row (the free-set sum of `g` in `f64` in the order of the row, `mean = fl₃₂(Σ/|F|)`,
-    /// `out_i = (g_i − mean)·s` on the free set, `+0` elsewhere). `buf` holds at least `2n` lanes.
-    pub(crate) fn vjp_block / vjp_block_avx2 => vjp_block_body(
+    /// The VJP of `rows × n` short rows (`rows = y.len()/n`; rows whose inputs passed
+    /// [`vjp_inputs_small`]), [`LANES`] rows per vector, one row per lane: bitwise [`vjp_row`]
+    /// of each row (the free-set sum of `g` in `f64` in the order of the row,
+    /// `mean = fl₃₂(Σ/|F|)`, `out_i = (g_i − mean)·s` on the free set, `+0` elsewhere). `buf`
+    /// holds at least `2n` lanes.
+    fn vjp_blocks / vjp_blocks_avx2 => vjp_blocks_body(
         y: &[T],
         g: &[T],
         n: usize,
@@ -989,12 +1012,12 @@ dispatched! {
     ) -> ()
 }
 
-/// See [`vjp_block`].
+/// See [`vjp_blocks`].
 ///
 /// # Safety
 /// The CPU features of `O`.
 #[inline(always)]
-unsafe fn vjp_block_body<O: Ops, T: Element>(
+unsafe fn vjp_blocks_body<O: Ops, T: Element>(
     y: &[T],
     g: &[T],
     n: usize,
@@ -1002,39 +1025,142 @@ unsafe fn vjp_block_body<O: Ops, T: Element>(
     out: &mut [T],
     buf: &mut [Lane],
 ) {
-    let rows = (y.len() / n.max(1)).min(LANES);
-    let (yt, rest) = buf.split_at_mut(n);
-    let gt = &mut rest[..n];
-    // transpose (unused lanes: y = 0, not free)
-    yt.iter_mut().for_each(|v| *v = [0.0; LANES]);
-    for (r, (yr, gr)) in y
-        .chunks_exact(n)
-        .zip(g.chunks_exact(n))
-        .take(rows)
-        .enumerate()
-    {
-        for ((a, b), (&u, &v)) in yt.iter_mut().zip(gt.iter_mut()).zip(yr.iter().zip(gr)) {
-            a[r] = u.to_f64() as f32;
-            b[r] = v.to_f64() as f32;
+    let m = n * LANES;
+    for ((yb, gb), ob) in y.chunks(m).zip(g.chunks(m)).zip(out.chunks_mut(m)) {
+        // SAFETY: the caller guarantees `O`'s features; all memory is through references.
+        unsafe {
+            let rows = vjp_load::<O, T>(yb, gb, n, buf);
+            let (yt, rest) = buf.split_at(n);
+            let mut sums = VjpSums::<O>::new();
+            for (a, b) in yt.iter().zip(rest) {
+                sums.add(a, b);
+            }
+            vjp_write::<O, T>(buf, n, sums.mean(), scale, ob, rows);
         }
     }
+}
+
+/// The free-set count and sum of `g` (in `f64`, in row order) of one block's lanes.
+struct VjpSums<O: Ops> {
+    s0: O::D,
+    s1: O::D,
+    cnt: O::I,
+}
+
+impl<O: Ops> VjpSums<O> {
+    /// # Safety
+    /// The CPU features of `O`.
+    #[inline(always)]
+    unsafe fn new() -> Self {
+        // SAFETY: the caller guarantees `O`'s features.
+        unsafe {
+            VjpSums {
+                s0: O::splat_d(0.0),
+                s1: O::splat_d(0.0),
+                cnt: O::splat_i(0),
+            }
+        }
+    }
+
+    /// Adds element `i` of the lanes: `y` and `g`.
+    ///
+    /// # Safety
+    /// The CPU features of `O`.
+    #[inline(always)]
+    unsafe fn add(&mut self, y: &Lane, g: &Lane) {
+        // SAFETY: the caller guarantees `O`'s features.
+        unsafe {
+            let (zero, one) = (O::splat(0.0), O::splat(1.0));
+            let yv = O::load(y);
+            let free = O::and(O::gt(yv, zero), O::lt(yv, one));
+            let gm = O::or_v(zero, free, O::load(g));
+            self.cnt = O::sub_i(self.cnt, free);
+            self.s0 = O::add_d(self.s0, O::widen(gm, false));
+            self.s1 = O::add_d(self.s1, O::widen(gm, true));
+        }
+    }
+
+    /// `fl₃₂(Σ/max(|F|, 1))` per lane.
+    ///
+    /// # Safety
+    /// The CPU features of `O`.
+    #[inline(always)]
+    unsafe fn mean(&self) -> O::V {
+        // SAFETY: the caller guarantees `O`'s features.
+        unsafe {
+            let c = O::max_i(self.cnt, O::splat_i(1));
+            O::narrow(
+                O::div_d(self.s0, O::widen_i(c, false)),
+                O::div_d(self.s1, O::widen_i(c, true)),
+            )
+        }
+    }
+}
+
+/// Transposes a block of up to [`LANES`] rows of `y` and `g` into `buf` (`y` in lanes
+/// `0..n`, `g` in `n..2n`); returns the number of rows.
+///
+/// # Safety
+/// The CPU features of `O`.
+#[inline(always)]
+unsafe fn vjp_load<O: Ops, T: Element>(y: &[T], g: &[T], n: usize, buf: &mut [Lane]) -> usize {
+    let rows = (y.len().min(g.len()) / n.max(1)).min(LANES);
+    if rows == 0 {
+        return 0;
+    }
+    let (yt, rest) = buf.split_at_mut(n);
+    let gt = &mut rest[..n];
+    match (T::as_f32(y), T::as_f32(g)) {
+        (Some(yf), Some(gf)) => {
+            // 8×8 transposes (the unused lanes of a partial block repeat its last row; their
+            // results are not written)
+            let last = rows - 1;
+            let ys: [&[f32]; LANES] = core::array::from_fn(|j| &yf[j.min(last) * n..][..n]);
+            let gs: [&[f32]; LANES] = core::array::from_fn(|j| &gf[j.min(last) * n..][..n]);
+            // SAFETY: the caller guarantees `O`'s features.
+            unsafe {
+                O::rows_in(&ys, yt);
+                O::rows_in(&gs, gt);
+            }
+        }
+        _ => {
+            // transpose (unused lanes: y = 0, not free)
+            yt.iter_mut().for_each(|v| *v = [0.0; LANES]);
+            for (r, (yr, gr)) in y
+                .chunks_exact(n)
+                .zip(g.chunks_exact(n))
+                .take(rows)
+                .enumerate()
+            {
+                for ((a, b), (&u, &v)) in yt.iter_mut().zip(gt.iter_mut()).zip(yr.iter().zip(gr)) {
+                    a[r] = u.to_f64() as f32;
+                    b[r] = v.to_f64() as f32;
+                }
+            }
+        }
+    }
+    rows
+}
+
+/// `out_i = (g_i − mean)·s` on the free set, `+0` elsewhere, for the `rows` rows of a block
+/// that [`vjp_load`] put into `buf`.
+///
+/// # Safety
+/// The CPU features of `O`.
+#[inline(always)]
+unsafe fn vjp_write<O: Ops, T: Element>(
+    buf: &mut [Lane],
+    n: usize,
+    mean: O::V,
+    scale: T,
+    out: &mut [T],
+    rows: usize,
+) {
+    let (yt, rest) = buf.split_at_mut(n);
+    let gt = &rest[..n];
     // SAFETY: the caller guarantees `O`'s features; all memory is through references.
     unsafe {
         let (zero, one) = (O::splat(0.0), O::splat(1.0));
-        let (mut s0, mut s1, mut cnt) = (O::splat_d(0.0), O::splat_d(0.0), O::splat_i(0));
-        for (a, b) in yt.iter().zip(gt.iter()) {
-            let yv = O::load(a);
-            let free = O::and(O::gt(yv, zero), O::lt(yv, one));
-            let gm = O::or_v(zero, free, O::load(b));
-            cnt = O::sub_i(cnt, free);
-            s0 = O::add_d(s0, O::widen(gm, false));
-            s1 = O::add_d(s1, O::widen(gm, true));
-        }
-        let c = O::max_i(cnt, O::splat_i(1));
-        let mean = O::narrow(
-            O::div_d(s0, O::widen_i(c, false)),
-            O::div_d(s1, O::widen_i(c, true)),
-        );
         let sv = O::splat(scale.to_f64() as f32);
         for (a, b) in yt.iter_mut().zip(gt.iter()) {
             let yv = O::load(a);
@@ -1043,6 +1169,16 @@ unsafe fn vjp_block_body<O: Ops, T: Element>(
             O::store(a, O::or_v(zero, free, v));
         }
     }
+    if let Some(of) = T::as_f32_mut(out) {
+        let mut it = of.chunks_exact_mut(n).take(rows);
+        let mut rs: [Option<&mut [f32]>; LANES] = Default::default();
+        for slot in rs.iter_mut() {
+            *slot = it.next();
+        }
+        // SAFETY: the caller guarantees `O`'s features.
+        unsafe { O::rows_out(yt, &mut rs) };
+        return;
+    }
     for (r, o) in out.chunks_exact_mut(n).take(rows).enumerate() {
         for (v, a) in o.iter_mut().zip(yt.iter()) {
             *v = T::from_f64(a[r] as f64);
@@ -1050,7 +1186,7 @@ unsafe fn vjp_block_body<O: Ops, T: Element>(
     }
 }
 
-/// [`vjp_block`] over `rows × n` row-major rows (all of whose inputs passed
+/// [`vjp_block_body`] over `rows × n` row-major rows (all of whose inputs passed
 /// [`vjp_inputs_small`]), block by block, for `f32` rows; other element types row by row
 /// ([`vjp_row`]: the lanes are `f32`).
 pub(crate) fn vjp_rows<T: Element>(
@@ -1067,12 +1203,7 @@ pub(crate) fn vjp_rows<T: Element>(
         }
         return;
     }
-    let m = n * LANES;
-    with_buffer(n, |buf| {
-        for ((yb, gb), ob) in y.chunks(m).zip(g.chunks(m)).zip(out.chunks_mut(m)) {
-            vjp_block(kern, yb, gb, n, scale, ob, buf);
-        }
-    })
+    with_buffer(n, |buf| vjp_blocks(kern, y, g, n, scale, out, buf))
 }
 
 #[cfg(test)]
