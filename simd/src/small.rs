@@ -47,8 +47,10 @@ use crate::platform::Kernels;
 use crate::platform::Path;
 
 /// Rows of at most this many elements take the short-row solver (the fixed-point sums of
-/// `round(d·2^24)`, `d < 1`, over at most 128 entries cannot overflow an `i32`).
-pub const SMALL_MAX: usize = 128;
+/// `round(d·unit)`, `d < 1`, over at most 256 entries fit an `u32`, and `f(λ) − k` in units an
+/// `i32`: see [`Unit`]). Measured (one thread, `cargo bench --bench simd -- simd-forward`,
+/// 2-core AMD): 8192 × 128 0.95 ms against 1.85 ms for the general path row by row.
+pub const SMALL_MAX: usize = 256;
 /// Whether rows of `n` elements of `T` take the short-row solver: `n ≤ SMALL_MAX`, and `f32`
 /// (or half storage, which solves in `f32`) only; `f64` rows take the general path.
 /// Rows whose λ ends outside [`LAMBDA_WINDOW`] are handed back to the general path (with its
@@ -91,8 +93,29 @@ pub const BLOCK: usize = LANES * GROUPS;
 const _: () = assert!(GROUPS >= 2);
 /// Passes after which a row that has not converged goes to the general solver.
 const MAX_STEPS: u32 = 40;
-/// The fixed-point unit of the free-set sums: `2^24`.
-const FIXED: f32 = 16_777_216.0;
+/// The fixed-point unit of the free-set sums: `2^24` for rows of at most 128 elements, `2^23`
+/// for longer ones (so that `Σ_F round(d·unit) ≤ n·unit ≤ 2^31` and `f(λ) − k` in units fit
+/// an `i32`, see `Group::new`).
+#[derive(Clone, Copy)]
+struct Unit {
+    /// `log2(unit)`.
+    shift: u32,
+    /// `unit` (a power of two: multiplying by it or its inverse is exact).
+    f: f32,
+}
+
+impl Unit {
+    fn of_len(n: usize) -> Self {
+        let shift = if n <= 128 { 24 } else { 23 };
+        Unit {
+            shift,
+            f: (1u32 << shift) as f32,
+        }
+    }
+    fn d(self) -> f64 {
+        self.f as f64
+    }
+}
 
 /// One lane per row of a block.
 pub(crate) type Lane = [f32; LANES];
@@ -182,8 +205,8 @@ pub(crate) unsafe trait Ops: Copy {
     unsafe fn div(a: Self::V, b: Self::V) -> Self::V;
     /// `i` rounded to the nearest `f32` (ties to even), as `cvtdq2ps`.
     unsafe fn to_f32(i: Self::I) -> Self::V;
-    /// `i << 24`, wrapping (the fixed-point unit).
-    unsafe fn shl24(i: Self::I) -> Self::I;
+    /// `i << s` (`s < 32`), wrapping (the fixed-point unit).
+    unsafe fn shl(i: Self::I, s: u32) -> Self::I;
     unsafe fn splat_d(v: f64) -> Self::D;
     unsafe fn add_d(a: Self::D, b: Self::D) -> Self::D;
     unsafe fn sub_d(a: Self::D, b: Self::D) -> Self::D;
@@ -377,8 +400,8 @@ unsafe impl Ops for Portable {
         lanes(i, |i| i as f32)
     }
     #[inline(always)]
-    unsafe fn shl24(i: ILane) -> ILane {
-        lanes(i, |i| i.wrapping_shl(24))
+    unsafe fn shl(i: ILane, s: u32) -> ILane {
+        lanes(i, |i| i.wrapping_shl(s))
     }
     #[inline(always)]
     unsafe fn splat_d(v: f64) -> [f64; 4] {
@@ -486,10 +509,10 @@ dispatched! {
 /// # Safety
 /// The CPU features of `O`.
 #[inline(always)]
-unsafe fn pass<O: Ops>(zt: &[Lane], lam: O::V) -> (O::I, O::I, O::I, O::V) {
+unsafe fn pass<O: Ops>(zt: &[Lane], lam: O::V, unit: Unit) -> (O::I, O::I, O::I, O::V) {
     // SAFETY: the caller guarantees `O`'s features.
     unsafe {
-        let (zero, one) = (O::splat(0.0), O::splat(FIXED));
+        let (zero, one) = (O::splat(0.0), O::splat(unit.f));
         let (mut q, mut cf, mut clt) = (O::splat_i(0), O::splat_i(0), O::splat_i(0));
         let mut r = O::splat(f32::INFINITY);
         for zi in zt {
@@ -507,19 +530,28 @@ unsafe fn pass<O: Ops>(zt: &[Lane], lam: O::V) -> (O::I, O::I, O::I, O::V) {
     }
 }
 
-/// Lanes 0–3 (`hi = false`) or 4–7 of the piece's step `(Σq + |U|·2^24 − k·2^24)/|F|` in units
-/// of `2^-24`, in `f64` (exact up to the division's rounding; `cf ≥ 1`, `k` holds `k·2^24`).
+/// Lanes 0–3 (`hi = false`) or 4–7 of the piece's step `(Σq + |U|·unit − k·unit)/|F|` in
+/// units, in `f64`, exact up to the division's rounding: `qk = Σq − K` (exact in `i32`, see
+/// `Group::new`), `kf = k·unit − K`, `cf ≥ 1`.
 ///
 /// # Safety
 /// The CPU features of `O`.
 #[inline(always)]
-unsafe fn delta_half<O: Ops>(q: O::I, cu: O::I, cf: O::I, k: O::D, hi: bool) -> O::D {
+unsafe fn delta_half<O: Ops>(qk: O::I, cu: O::I, cf: O::I, kf: O::D, unit: Unit, hi: bool) -> O::D {
     // SAFETY: the caller guarantees `O`'s features.
     unsafe {
-        let unit = O::splat_d(FIXED as f64);
-        let ex = O::add_d(O::widen_i(q, hi), O::mul_d(O::widen_i(cu, hi), unit));
-        O::div_d(O::sub_d(ex, k), O::widen_i(cf, hi))
+        let u = O::splat_d(unit.d());
+        let ex = O::add_d(O::widen_i(qk, hi), O::mul_d(O::widen_i(cu, hi), u));
+        O::div_d(O::sub_d(ex, kf), O::widen_i(cf, hi))
     }
+}
+
+/// `K = clamp(round(k·unit), 1, 2^31 − 1)`: k in units. On solved rows `k < n`, so `k·unit <
+/// n·unit ≤ 2^31`; the clamp covers the others, and a k below half a unit is 1 unit, so that
+/// `f(λ) − k` in units, `Σq + |U|·unit − K ∈ (−2^31, 2^31)`, fits an `i32` (and `Σq − K`,
+/// with `0 ≤ Σq ≤ 2^31`, too).
+fn k_units(k: f64, unit: Unit) -> i32 {
+    (k * unit.d()).round_ties_even().clamp(1.0, 2_147_483_647.0) as i32
 }
 
 /// The iteration state of one group of [`LANES`] rows.
@@ -537,8 +569,9 @@ struct Group<O: Ops> {
     prev_cu: O::I,
     /// Whether λ is the Newton point of the previous pass's piece.
     prev_newton: O::I,
-    /// `clamp(round(k·2^24), 1, 2^31 − 1)`: k in the fixed-point unit of the sums.
+    /// `K = clamp(round(k·unit), 1, 2^31 − 1)` ([`k_units`]): k in the fixed-point unit.
     kq: O::I,
+    unit: Unit,
 }
 
 impl<O: Ops> Group<O> {
@@ -556,16 +589,17 @@ impl<O: Ops> Group<O> {
         valid: u32,
         fill: u32,
         s: f32,
+        unit: Unit,
     ) -> (Self, u32) {
         // SAFETY: the caller guarantees `O`'s features.
         unsafe {
-            let (zero, one) = (O::splat(0.0), O::splat(FIXED));
-            let (vs, unit, big) = (O::splat(s), O::splat(FIXED), O::splat(f32::MAX));
+            let (zero, one) = (O::splat(0.0), O::splat(unit.f));
+            let (vs, uv, big) = (O::splat(s), O::splat(unit.f), O::splat(f32::MAX));
             let (mut sum, mut lo) = (zero, O::splat(f32::INFINITY));
             let (mut hi, mut fin) = (O::splat(f32::NEG_INFINITY), O::splat_i(-1));
             for zi in zg.iter_mut() {
                 // z = fl(x·s), the general path's, times 2^24 (exact up to |z| ≤ 2^103)
-                let z = O::mul(O::mul(O::load(zi), vs), unit);
+                let z = O::mul(O::mul(O::load(zi), vs), uv);
                 O::store(zi, z);
                 fin = O::and(fin, O::abs_le(z, big));
                 sum = O::add(sum, z);
@@ -574,14 +608,8 @@ impl<O: Ops> Group<O> {
             }
             let live = O::bits(fin) & valid;
             let act: ILane = core::array::from_fn(|j| mask((live & !fill) >> j & 1 != 0));
-            let kf: Lane = kg.map(|k| (k * FIXED as f64) as f32);
-            // k < n ≤ 128 on solved rows: k·2^24 < 2^31 (the clamp covers the others, and a
-            // k below 2^-25 is 1 unit, so that `f(λ) − k` in units never reaches 2^31)
-            let kq: ILane = kg.map(|k| {
-                (k * FIXED as f64)
-                    .round_ties_even()
-                    .clamp(1.0, 2_147_483_647.0) as i32
-            });
+            let kf: Lane = kg.map(|k| (k * unit.d()) as f32);
+            let kq: ILane = kg.map(|k| k_units(k, unit));
             let lo = O::sub(lo, one);
             let inv_n = O::splat((1.0 / zg.len().max(1) as f64) as f32);
             let start = O::mul(O::sub(sum, O::load(&kf)), inv_n);
@@ -596,6 +624,7 @@ impl<O: Ops> Group<O> {
                 prev_cu: O::splat_i(-1),
                 prev_newton: none,
                 kq: O::load_i(&kq),
+                unit,
             };
             (group, live)
         }
@@ -625,15 +654,18 @@ impl<O: Ops> Group<O> {
         // SAFETY: the caller guarantees `O`'s features.
         unsafe {
             let cfd = O::max_i(self.prev_cf, O::splat_i(1));
-            let k0 = O::load_d(&core::array::from_fn(|j| kg[j] * FIXED as f64));
-            let k1 = O::load_d(&core::array::from_fn(|j| kg[4 + j] * FIXED as f64));
-            let d0 = delta_half::<O>(self.prev_q, self.prev_cu, cfd, k0, false);
-            let d1 = delta_half::<O>(self.prev_q, self.prev_cu, cfd, k1, true);
+            let unit = self.unit;
+            let kf = |k: f64| k * unit.d() - k_units(k, unit) as f64;
+            let k0 = O::load_d(&core::array::from_fn(|j| kf(kg[j])));
+            let k1 = O::load_d(&core::array::from_fn(|j| kf(kg[4 + j])));
+            let qk = O::sub_i(self.prev_q, self.kq);
+            let d0 = delta_half::<O>(qk, self.prev_cu, cfd, k0, unit, false);
+            let d1 = delta_half::<O>(qk, self.prev_cu, cfd, k1, unit, true);
             let has_free = O::gt_i(self.prev_cf, O::splat_i(0));
             let mut dv = O::select(has_free, O::narrow(d0, d1), O::splat(0.0));
             let mut lv = self.lam;
             let fill = zeros | ones;
-            let inside = O::bits(O::abs_le(lv, O::splat(LAMBDA_WINDOW * FIXED))) | fill;
+            let inside = O::bits(O::abs_le(lv, O::splat(LAMBDA_WINDOW * unit.f))) | fill;
             let done = live & !O::bits(self.active) & inside;
             if fill != 0 {
                 // k ≤ 0: zeros (λ = 0, δ = +∞); k ≥ n: ones (δ = −∞)
@@ -664,7 +696,7 @@ impl<O: Ops> Group<O> {
                         lambda: if fill >> j & 1 != 0 {
                             0.0
                         } else {
-                            (lam[j] as f64 + d) / FIXED as f64
+                            (lam[j] as f64 + d) / unit.d()
                         },
                         free: if fill >> j & 1 != 0 {
                             0
@@ -683,7 +715,7 @@ impl<O: Ops> Group<O> {
                     };
                 }
             }
-            let (zero, one, inv) = (O::splat(0.0), O::splat(FIXED), O::splat(1.0 / FIXED));
+            let (zero, one, inv) = (O::splat(0.0), O::splat(unit.f), O::splat(1.0 / unit.f));
             for zi in zg.iter_mut() {
                 let v = O::sub(O::sub(O::load(zi), lv), dv);
                 O::store(zi, O::mul(O::min(O::max(v, zero), one), inv));
@@ -700,12 +732,12 @@ impl<O: Ops> Group<O> {
     unsafe fn step(&mut self, zt: &[Lane]) {
         // SAFETY: the caller guarantees `O`'s features.
         unsafe {
-            let (q, cf, clt, r) = pass::<O>(zt, self.lam);
+            let (q, cf, clt, r) = pass::<O>(zt, self.lam, self.unit);
             let cu = O::sub_i(O::splat_i(zt.len() as i32), clt);
             let lam = self.lam;
             // f(λ) − k in units of 2^-24, exact (|·| < 2^31, see `new`), and the piece's
             // root λ + δ in f32 (δ within 2^-23 relative of the piece's exact step)
-            let ex = O::add_i(O::sub_i(q, self.kq), O::shl24(cu));
+            let ex = O::add_i(O::sub_i(q, self.kq), O::shl(cu, self.unit.shift));
             let zi = O::splat_i(0);
             let up = O::gt_i(ex, zi);
             let delta = O::div(O::to_f32(ex), O::to_f32(O::max_i(cf, O::splat_i(1))));
@@ -802,6 +834,7 @@ unsafe fn block_body<O: Ops, T: Element>(
     let lanes_of = |m: u32, g: usize| (m >> (g * LANES)) & 0xff;
     let kg = |g: usize| -> [f64; LANES] { core::array::from_fn(|j| ks[g * LANES + j]) };
     let mut steps = 0u32;
+    let unit = Unit::of_len(n);
     let (z0, z1) = zt.split_at_mut(n);
     let mut done = 0u32;
     // SAFETY: the caller guarantees `O`'s features; all memory is through references.
@@ -809,8 +842,10 @@ unsafe fn block_body<O: Ops, T: Element>(
         // Two groups in local variables (kept in registers or spilled, never stored as
         // "select with the old value": x86 would turn that into slow masked stores).
         let fill = zeros | ones;
-        let (mut g0, live0) = Group::<O>::new(z0, &kg(0), lanes_of(valid, 0), lanes_of(fill, 0), s);
-        let (mut g1, live1) = Group::<O>::new(z1, &kg(1), lanes_of(valid, 1), lanes_of(fill, 1), s);
+        let (mut g0, live0) =
+            Group::<O>::new(z0, &kg(0), lanes_of(valid, 0), lanes_of(fill, 0), s, unit);
+        let (mut g1, live1) =
+            Group::<O>::new(z1, &kg(1), lanes_of(valid, 1), lanes_of(fill, 1), s, unit);
         // The iteration, the groups interleaved (independent chains of dependent steps).
         while (O::any(g0.active) || O::any(g1.active)) && steps < MAX_STEPS {
             steps += 1;
@@ -900,12 +935,14 @@ pub(crate) fn rows<T: Element, E>(
 }
 
 /// Runs `f` on a zeroed transposition buffer of `n ≤ SMALL_MAX` lanes on the stack (sized in
-/// three steps, so that short rows do not clear the longest buffer).
+/// four steps, so that short rows do not clear the longest buffer).
 pub(crate) fn with_buffer<R>(n: usize, f: impl FnOnce(&mut [Lane]) -> R) -> R {
     if n <= 16 {
         f(&mut [[0.0; LANES]; 16 * GROUPS][..n * GROUPS])
     } else if n <= 64 {
         f(&mut [[0.0; LANES]; 64 * GROUPS][..n * GROUPS])
+    } else if n <= 128 {
+        f(&mut [[0.0; LANES]; 128 * GROUPS][..n * GROUPS])
     } else {
         f(&mut [[0.0; LANES]; SMALL_MAX * GROUPS][..n.min(SMALL_MAX) * GROUPS])
     }
@@ -1261,8 +1298,8 @@ mod tests {
     #[test]
     fn blocks_match_the_portable_twin() {
         let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
-        for n in [1usize, 2, 7, 10, 33, 128] {
-            for trial in 0..200 {
+        for n in [1usize, 2, 7, 10, 33, 128, 129, 256] {
+            for trial in 0..120 {
                 let x: Vec<f32> = (0..n * BLOCK)
                     .map(|_| match next() % 5 {
                         0 => 0.5,
@@ -1325,7 +1362,7 @@ mod convergence {
     fn typical_rows_converge_in_a_few_passes() {
         let mut bits = super::tests::xorshift(0x2545_f491_4f6c_dd1d);
         let mut unit = || (bits() >> 11) as f64 / (1u64 << 53) as f64;
-        for n in [2usize, 10, 32, 64, 128] {
+        for n in [2usize, 10, 32, 64, 128, 256] {
             let (mut blocks, mut passes, mut worst) = (0u32, 0u32, 0u32);
             for b in 0..200 {
                 // Box–Muller normals

@@ -1,4 +1,4 @@
-//! The short-row solver (`n ≤ 128`, rows across lanes) and its neighbours (`n` up to 300) on
+//! The short-row solver (`n ≤ 256`, rows across lanes) and its neighbours (`n` up to 300) on
 //! every path: rows with one k and with per-row k in batches large enough for the rayon pool,
 //! the columns layout with a small batch (`rows ≤ 256`), single vectors (out of place and in
 //! place, which must give the bits of the same row in a batch), the short-row VJP, and bad rows

@@ -880,9 +880,9 @@ unsafe impl crate::small::Ops for Small {
         unsafe { _mm256_cvtepi32_ps(i) }
     }
     #[inline(always)]
-    unsafe fn shl24(i: __m256i) -> __m256i {
-        // SAFETY: AVX2.
-        unsafe { _mm256_slli_epi32::<24>(i) }
+    unsafe fn shl(i: __m256i, s: u32) -> __m256i {
+        // SAFETY: AVX2 (`s < 32`).
+        unsafe { _mm256_sll_epi32(i, _mm_cvtsi32_si128(s as i32)) }
     }
     #[inline(always)]
     unsafe fn splat_d(v: f64) -> __m256d {
