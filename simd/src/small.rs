@@ -105,13 +105,14 @@ struct Unit {
 }
 
 impl Unit {
-    fn of_len(n: usize) -> Self {
-        let shift = if n <= 128 { 24 } else { 23 };
+    #[inline(always)]
+    const fn new(shift: u32) -> Self {
         Unit {
             shift,
             f: (1u32 << shift) as f32,
         }
     }
+    #[inline(always)]
     fn d(self) -> f64 {
         self.f as f64
     }
@@ -550,6 +551,7 @@ unsafe fn delta_half<O: Ops>(qk: O::I, cu: O::I, cf: O::I, kf: O::D, unit: Unit,
 /// n·unit ≤ 2^31`; the clamp covers the others, and a k below half a unit is 1 unit, so that
 /// `f(λ) − k` in units, `Σq + |U|·unit − K ∈ (−2^31, 2^31)`, fits an `i32` (and `Σq − K`,
 /// with `0 ≤ Σq ≤ 2^31`, too).
+#[inline(always)]
 fn k_units(k: f64, unit: Unit) -> i32 {
     (k * unit.d()).round_ties_even().clamp(1.0, 2_147_483_647.0) as i32
 }
@@ -571,7 +573,6 @@ struct Group<O: Ops> {
     prev_newton: O::I,
     /// `K = clamp(round(k·unit), 1, 2^31 − 1)` ([`k_units`]): k in the fixed-point unit.
     kq: O::I,
-    unit: Unit,
 }
 
 impl<O: Ops> Group<O> {
@@ -624,7 +625,6 @@ impl<O: Ops> Group<O> {
                 prev_cu: O::splat_i(-1),
                 prev_newton: none,
                 kq: O::load_i(&kq),
-                unit,
             };
             (group, live)
         }
@@ -648,13 +648,13 @@ impl<O: Ops> Group<O> {
         zeros: u32,
         ones: u32,
         steps: u32,
+        unit: Unit,
         details: Option<&mut [Row]>,
     ) -> u32 {
         let n = zg.len();
         // SAFETY: the caller guarantees `O`'s features.
         unsafe {
             let cfd = O::max_i(self.prev_cf, O::splat_i(1));
-            let unit = self.unit;
             let kf = |k: f64| k * unit.d() - k_units(k, unit) as f64;
             let k0 = O::load_d(&core::array::from_fn(|j| kf(kg[j])));
             let k1 = O::load_d(&core::array::from_fn(|j| kf(kg[4 + j])));
@@ -729,15 +729,15 @@ impl<O: Ops> Group<O> {
     /// # Safety
     /// The CPU features of `O`.
     #[inline(always)]
-    unsafe fn step(&mut self, zt: &[Lane]) {
+    unsafe fn step(&mut self, zt: &[Lane], unit: Unit) {
         // SAFETY: the caller guarantees `O`'s features.
         unsafe {
-            let (q, cf, clt, r) = pass::<O>(zt, self.lam, self.unit);
+            let (q, cf, clt, r) = pass::<O>(zt, self.lam, unit);
             let cu = O::sub_i(O::splat_i(zt.len() as i32), clt);
             let lam = self.lam;
             // f(λ) − k in units of 2^-24, exact (|·| < 2^31, see `new`), and the piece's
             // root λ + δ in f32 (δ within 2^-23 relative of the piece's exact step)
-            let ex = O::add_i(O::sub_i(q, self.kq), O::shl(cu, self.unit.shift));
+            let ex = O::add_i(O::sub_i(q, self.kq), O::shl(cu, unit.shift));
             let zi = O::splat_i(0);
             let up = O::gt_i(ex, zi);
             let delta = O::div(O::to_f32(ex), O::to_f32(O::max_i(cf, O::splat_i(1))));
@@ -796,6 +796,33 @@ unsafe fn block_body<O: Ops, T: Element>(
     zt: &mut [Lane],
     details: Option<&mut [Row; BLOCK]>,
 ) -> u32 {
+    // the unit as a constant in each copy (a run-time unit cost a third at n = 10)
+    // SAFETY: the caller guarantees `O`'s features.
+    unsafe {
+        if n <= 128 {
+            block_unit::<O, T, 24>(x, n, rows, ks, scale, y, zt, details)
+        } else {
+            block_unit::<O, T, 23>(x, n, rows, ks, scale, y, zt, details)
+        }
+    }
+}
+
+/// [`block_body`] with the fixed-point unit `2^SHIFT`.
+///
+/// # Safety
+/// The CPU features of `O`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn block_unit<O: Ops, T: Element, const SHIFT: u32>(
+    x: &[T],
+    n: usize,
+    rows: usize,
+    ks: &[f64; BLOCK],
+    scale: T,
+    y: &mut [T],
+    zt: &mut [Lane],
+    details: Option<&mut [Row; BLOCK]>,
+) -> u32 {
     let rows = rows.clamp(1, BLOCK);
     let groups = rows.div_ceil(LANES);
     let (Some(x), Some(zt)) = (x.get(..rows * n), zt.get_mut(..n * groups)) else {
@@ -834,7 +861,7 @@ unsafe fn block_body<O: Ops, T: Element>(
     let lanes_of = |m: u32, g: usize| (m >> (g * LANES)) & 0xff;
     let kg = |g: usize| -> [f64; LANES] { core::array::from_fn(|j| ks[g * LANES + j]) };
     let mut steps = 0u32;
-    let unit = Unit::of_len(n);
+    let unit = Unit::new(SHIFT);
     let (z0, z1) = zt.split_at_mut(n);
     let mut done = 0u32;
     // SAFETY: the caller guarantees `O`'s features; all memory is through references.
@@ -850,10 +877,10 @@ unsafe fn block_body<O: Ops, T: Element>(
         while (O::any(g0.active) || O::any(g1.active)) && steps < MAX_STEPS {
             steps += 1;
             if O::any(g0.active) {
-                g0.step(z0);
+                g0.step(z0, unit);
             }
             if O::any(g1.active) {
-                g1.step(z1);
+                g1.step(z1, unit);
             }
         }
         let (d0, d1) = match details {
@@ -864,10 +891,10 @@ unsafe fn block_body<O: Ops, T: Element>(
             None => (None, None),
         };
         let (zl, ol) = (lanes_of(zeros, 0), lanes_of(ones, 0));
-        done |= g0.finish(z0, live0, &kg(0), zl, ol, steps, d0);
+        done |= g0.finish(z0, live0, &kg(0), zl, ol, steps, unit, d0);
         if groups > 1 {
             let (zl, ol) = (lanes_of(zeros, 1), lanes_of(ones, 1));
-            done |= g1.finish(z1, live1, &kg(1), zl, ol, steps, d1) << LANES;
+            done |= g1.finish(z1, live1, &kg(1), zl, ol, steps, unit, d1) << LANES;
         }
     }
     if let Some(yf) = T::as_f32_mut(y) {
