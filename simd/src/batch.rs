@@ -376,7 +376,11 @@ impl Kernels {
         if total == 0 {
             return Ok(());
         }
-        if n <= small::VJP_SHORT_MAX && small::vjp_inputs_small(self, y, g, vjp_limit(scale)) {
+        let limit = vjp_limit(scale);
+        let small_inputs = |a: &[T], b: &[T]| small::vjp_inputs_small(self, a, b, limit);
+        if n <= small::VJP_SHORT_MAX
+            && crate::passes::reduce2(y, g, small_inputs, |a, b| a & b) == Some(true)
+        {
             // Short rows whose every |y_i| ≤ MAX and |g_i| ≤ limit: no row can fail, so each
             // row's mean and entries in one go (rows in cache), no table of means.
             // blocks of rows across lanes (`small::vjp_rows`), each task whole blocks
