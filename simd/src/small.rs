@@ -586,7 +586,8 @@ impl<O: Ops> Group<O> {
     #[inline(always)]
     unsafe fn new(
         zg: &mut [Lane],
-        kg: &[f64; LANES],
+        kf: &Lane,
+        kq: &ILane,
         valid: u32,
         fill: u32,
         s: f32,
@@ -609,11 +610,9 @@ impl<O: Ops> Group<O> {
             }
             let live = O::bits(fin) & valid;
             let act: ILane = core::array::from_fn(|j| mask((live & !fill) >> j & 1 != 0));
-            let kf: Lane = kg.map(|k| (k * unit.d()) as f32);
-            let kq: ILane = kg.map(|k| k_units(k, unit));
             let lo = O::sub(lo, one);
             let inv_n = O::splat((1.0 / zg.len().max(1) as f64) as f32);
-            let start = O::mul(O::sub(sum, O::load(&kf)), inv_n);
+            let start = O::mul(O::sub(sum, O::load(kf)), inv_n);
             let none = O::splat_i(0);
             let group = Group {
                 lam: O::min(O::max(start, lo), hi),
@@ -624,7 +623,7 @@ impl<O: Ops> Group<O> {
                 prev_cf: O::splat_i(-1),
                 prev_cu: O::splat_i(-1),
                 prev_newton: none,
-                kq: O::load_i(&kq),
+                kq: O::load_i(kq),
             };
             (group, live)
         }
@@ -644,7 +643,7 @@ impl<O: Ops> Group<O> {
         &self,
         zg: &mut [Lane],
         live: u32,
-        kg: &[f64; LANES],
+        frac: &[f64; LANES],
         zeros: u32,
         ones: u32,
         steps: u32,
@@ -655,9 +654,8 @@ impl<O: Ops> Group<O> {
         // SAFETY: the caller guarantees `O`'s features.
         unsafe {
             let cfd = O::max_i(self.prev_cf, O::splat_i(1));
-            let kf = |k: f64| k * unit.d() - k_units(k, unit) as f64;
-            let k0 = O::load_d(&core::array::from_fn(|j| kf(kg[j])));
-            let k1 = O::load_d(&core::array::from_fn(|j| kf(kg[4 + j])));
+            let k0 = O::load_d(&[frac[0], frac[1], frac[2], frac[3]]);
+            let k1 = O::load_d(&[frac[4], frac[5], frac[6], frac[7]]);
             let qk = O::sub_i(self.prev_q, self.kq);
             let d0 = delta_half::<O>(qk, self.prev_cu, cfd, k0, unit, false);
             let d1 = delta_half::<O>(qk, self.prev_cu, cfd, k1, unit, true);
@@ -859,9 +857,19 @@ unsafe fn block_unit<O: Ops, T: Element, const SHIFT: u32>(
     }
     let valid = (1u32 << rows) - 1;
     let lanes_of = |m: u32, g: usize| (m >> (g * LANES)) & 0xff;
-    let kg = |g: usize| -> [f64; LANES] { core::array::from_fn(|j| ks[g * LANES + j]) };
-    let mut steps = 0u32;
     let unit = Unit::new(SHIFT);
+    // k per lane, once per block: `k·unit` in `f32` (the start), `K` ([`k_units`]) and
+    // `k·unit − K` (the exact step at the end)
+    let (mut kf, mut kq) = ([[0.0f32; LANES]; GROUPS], [[0i32; LANES]; GROUPS]);
+    let mut frac = [[0.0f64; LANES]; GROUPS];
+    for (r, &k) in ks.iter().enumerate() {
+        let (g, j) = (r / LANES, r % LANES);
+        let big = k_units(k, unit);
+        kf[g][j] = (k * unit.d()) as f32;
+        kq[g][j] = big;
+        frac[g][j] = k * unit.d() - big as f64;
+    }
+    let mut steps = 0u32;
     let (z0, z1) = zt.split_at_mut(n);
     let mut done = 0u32;
     // SAFETY: the caller guarantees `O`'s features; all memory is through references.
@@ -869,10 +877,24 @@ unsafe fn block_unit<O: Ops, T: Element, const SHIFT: u32>(
         // Two groups in local variables (kept in registers or spilled, never stored as
         // "select with the old value": x86 would turn that into slow masked stores).
         let fill = zeros | ones;
-        let (mut g0, live0) =
-            Group::<O>::new(z0, &kg(0), lanes_of(valid, 0), lanes_of(fill, 0), s, unit);
-        let (mut g1, live1) =
-            Group::<O>::new(z1, &kg(1), lanes_of(valid, 1), lanes_of(fill, 1), s, unit);
+        let (mut g0, live0) = Group::<O>::new(
+            z0,
+            &kf[0],
+            &kq[0],
+            lanes_of(valid, 0),
+            lanes_of(fill, 0),
+            s,
+            unit,
+        );
+        let (mut g1, live1) = Group::<O>::new(
+            z1,
+            &kf[1],
+            &kq[1],
+            lanes_of(valid, 1),
+            lanes_of(fill, 1),
+            s,
+            unit,
+        );
         // The iteration, the groups interleaved (independent chains of dependent steps).
         while (O::any(g0.active) || O::any(g1.active)) && steps < MAX_STEPS {
             steps += 1;
@@ -891,10 +913,10 @@ unsafe fn block_unit<O: Ops, T: Element, const SHIFT: u32>(
             None => (None, None),
         };
         let (zl, ol) = (lanes_of(zeros, 0), lanes_of(ones, 0));
-        done |= g0.finish(z0, live0, &kg(0), zl, ol, steps, unit, d0);
+        done |= g0.finish(z0, live0, &frac[0], zl, ol, steps, unit, d0);
         if groups > 1 {
             let (zl, ol) = (lanes_of(zeros, 1), lanes_of(ones, 1));
-            done |= g1.finish(z1, live1, &kg(1), zl, ol, steps, unit, d1) << LANES;
+            done |= g1.finish(z1, live1, &frac[1], zl, ol, steps, unit, d1) << LANES;
         }
     }
     if let Some(yf) = T::as_f32_mut(y) {
