@@ -2,12 +2,13 @@
 //!
 //! The general solver costs about 100 ns of fixed work per call (dispatch, sample, one call of
 //! the core root finder per row), which dominates rows of a few dozen elements. Here a block of
-//! [`LANES`] rows is transposed into a stack buffer of `f32` lanes (`zt[i][r] = fl(x[r, i]·s)·2^24`,
-//! `s = fl(1/τ)`, the general path's `z` in units of `2^-24`, so that the fixed-point sums
+//! [`LANES`] rows is transposed into a stack buffer of `f32` lanes (`zt[i][r] = fl(x[r, i]·s)·u`,
+//! `s = fl(1/τ)`, the general path's `z` in fixed-point units, `u = 2^24`, or `2^23` for rows
+//! longer than 128 (see [`Unit`]), so that the fixed-point sums
 //! below need no multiplication), and a safeguarded Newton iteration runs on all rows
 //! together, in `f32` lanes (8 rows per AVX2 vector). One pass at the lanes' λ gives per lane
 //! the piece there: `|F|` (`0 < d < 1`, `d = z − λ`), `|U|` (`d ≥ 1`), `Σ_F d` in fixed point
-//! (`round(d·2^24)` summed as integers: exact, so independent of the order) and `R`, the
+//! (`round(d·u)` summed as integers: exact, so independent of the order) and `R`, the
 //! distance from λ to the nearest breakpoint (`min_i min(|d_i|, |d_i − 1|)`). `f(λ) − k` is
 //! then an exact integer in units of `2^-24`, and the piece's root `λ + δ`,
 //! `δ = (f(λ) − k)/|F|`, is evaluated in `f32`; it is the next point if it lies strictly inside
@@ -35,9 +36,12 @@
 //!
 //! Accuracy (inside the window `|λ| ≤ 3`, the core's `frame::WINDOW`, so the free entries have
 //! `|z| < 4`): `z_i` is the general path's (half an ulp of `|z| < 4`, at most ε, plus the common
-//! rounding of `s`, at most ε/2 in `y`), `d_i` and `round(d·2^24)` add at most `2^-25` each, a
-//! breakpoint between `λ` and `λ + δ` at most `|δ|`, half an ulp of λ (at most ε), the last
-//! subtraction `2^-25`: within about `2.9·ε` of the exact projection (the contract: 4ε).
+//! rounding of `s`, at most ε/2 in `y`), `d_i` and `round(d·2^24)` add at most `2^-25` each
+//! (`round(d·2^23)`: `2^-24`), a breakpoint between `λ` and `λ + δ` at most `|δ|` (by the
+//! stopping tests: about an ulp of λ when the Newton point rounds to λ, at most `2^-25` when
+//! `|δ| < R` stopped it, as that test's δ takes k rounded to the unit), half an ulp of λ (at
+//! most ε), the last subtraction `2^-25`: within about `2.9·ε` of the exact projection (`3.2·ε`
+//! with the `2^23` unit; the contract: 4ε).
 
 use hypersimplex::Projection;
 
@@ -502,7 +506,7 @@ dispatched! {
     ) -> u32
 }
 
-/// One pass at the lanes' λ, all in units of `2^-24` (`zt` holds `z·2^24`, `lam` is `λ·2^24`):
+/// One pass at the lanes' λ, all in fixed-point units (`zt` holds `z·u`, `lam` is `λ·u`):
 /// `(Σ_F round(d), |F|, #{d < 1}, R)` with `d = z − λ` and `R = min_i min(|d_i|, |d_i − 1|)`,
 /// the distance from λ to the nearest breakpoint (the sets `F`, `U` are the same at every `λ'`
 /// with `|λ' − λ| < R`).
@@ -600,7 +604,7 @@ impl<O: Ops> Group<O> {
             let (mut sum, mut lo) = (zero, O::splat(f32::INFINITY));
             let (mut hi, mut fin) = (O::splat(f32::NEG_INFINITY), O::splat_i(-1));
             for zi in zg.iter_mut() {
-                // z = fl(x·s), the general path's, times 2^24 (exact up to |z| ≤ 2^103)
+                // z = fl(x·s), the general path's, times the unit (exact up to |z| ≤ 2^103)
                 let z = O::mul(O::mul(O::load(zi), vs), uv);
                 O::store(zi, z);
                 fin = O::and(fin, O::abs_le(z, big));
@@ -733,7 +737,7 @@ impl<O: Ops> Group<O> {
             let (q, cf, clt, r) = pass::<O>(zt, self.lam, unit);
             let cu = O::sub_i(O::splat_i(zt.len() as i32), clt);
             let lam = self.lam;
-            // f(λ) − k in units of 2^-24, exact (|·| < 2^31, see `new`), and the piece's
+            // f(λ) − k in units, exact up to k's rounding (|·| < 2^31, see `k_units`), and the piece's
             // root λ + δ in f32 (δ within 2^-23 relative of the piece's exact step)
             let ex = O::add_i(O::sub_i(q, self.kq), O::shl(cu, unit.shift));
             let zi = O::splat_i(0);
