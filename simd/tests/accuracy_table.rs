@@ -27,6 +27,8 @@ fn table<T: Element>(name: &str) {
             // the short-row solver (issue 14)
             ("rows 210×10", 2100, 10),
             ("rows 21×100", 2100, 100),
+            // its 2^23 unit (129 ≤ n ≤ 256)
+            ("rows 10×210", 2100, 210),
         ] {
             for &mag in &[1.0, 1e2, 1e4, 1e6] {
                 let (mut e, mut s) = (0.0f64, 0.0f64);
