@@ -860,7 +860,7 @@ unsafe fn block_unit<O: Ops, T: Element, const SHIFT: u32>(
         ones |= ((k >= nf) as u32) << r;
     }
     let valid = (1u32 << rows) - 1;
-    let lanes_of = |m: u32, g: usize| (m >> (g * LANES)) & 0xff;
+    let lanes_of = |m: u32, g: usize| (m >> (g * LANES)) & ((1 << LANES) - 1);
     let unit = Unit::new(SHIFT);
     // k per lane, once per block: `k·unit` in `f32` (the start), `K` ([`k_units`]) and
     // `k·unit − K` (the exact step at the end)
