@@ -109,6 +109,11 @@ struct Unit {
 }
 
 impl Unit {
+    /// The unit of rows of `n` elements.
+    #[inline(always)]
+    const fn for_len(n: usize) -> Self {
+        Unit::new(if n <= 128 { 24 } else { 23 })
+    }
     #[inline(always)]
     const fn new(shift: u32) -> Self {
         Unit {
@@ -490,7 +495,7 @@ macro_rules! dispatched {
 
 dispatched! {
     /// Solves and writes rows `x[r·n..(r+1)·n]` for `r < rows` (`1 ≤ rows ≤ BLOCK`,
-    /// `1 ≤ n ≤ SMALL_MAX`), with `ks[r]` already validated and `scale = 1/τ` in `T`. Returns
+    /// `1 ≤ n ≤ SMALL_MAX`), with the rows' k (`kl`, built from validated k for this n) and `scale = 1/τ` in `T`. Returns
     /// the rows written (bit `r`); the others are left to the general solver. `zt` holds at
     /// least `GROUPS·n` lanes; `details` receives each row's [`Row`].
     #[allow(clippy::too_many_arguments)]
@@ -498,7 +503,7 @@ dispatched! {
         x: &[T],
         n: usize,
         rows: usize,
-        ks: &[f64; BLOCK],
+        kl: &KLanes,
         scale: T,
         y: &mut [T],
         zt: &mut [Lane],
@@ -558,6 +563,46 @@ unsafe fn delta_half<O: Ops>(qk: O::I, cu: O::I, cf: O::I, kf: O::D, unit: Unit,
 #[inline(always)]
 fn k_units(k: f64, unit: Unit) -> i32 {
     (k * unit.d()).round_ties_even().clamp(1.0, 2_147_483_647.0) as i32
+}
+
+/// The target sums of one block's rows, per lane and in the block's unit: `k·unit` in `f32`
+/// (the start), `K` ([`k_units`]) and `k·unit − K` (the exact step at the end), and the rows
+/// to fill instead of solving (`zeros`: k ≤ 0, `ones`: k ≥ n). Built once per distinct `ks`
+/// (a batch with one k builds it once).
+#[derive(Clone, Copy)]
+pub(crate) struct KLanes {
+    unit: Unit,
+    kf: [Lane; GROUPS],
+    kq: [ILane; GROUPS],
+    frac: [[f64; LANES]; GROUPS],
+    zeros: u32,
+    ones: u32,
+}
+
+impl KLanes {
+    /// The lanes of `ks` (validated) for rows of `n` elements.
+    pub(crate) fn new(ks: &[f64; BLOCK], n: usize) -> Self {
+        let unit = Unit::for_len(n);
+        let nf = n as f64;
+        let mut kl = KLanes {
+            unit,
+            kf: [[0.0; LANES]; GROUPS],
+            kq: [[0; LANES]; GROUPS],
+            frac: [[0.0; LANES]; GROUPS],
+            zeros: 0,
+            ones: 0,
+        };
+        for (r, &k) in ks.iter().enumerate() {
+            let (g, j) = (r / LANES, r % LANES);
+            let big = k_units(k, unit);
+            kl.kf[g][j] = (k * unit.d()) as f32;
+            kl.kq[g][j] = big;
+            kl.frac[g][j] = k * unit.d() - big as f64;
+            kl.zeros |= ((k <= 0.0) as u32) << r;
+            kl.ones |= ((k >= nf) as u32) << r;
+        }
+        kl
+    }
 }
 
 /// The iteration state of one group of [`LANES`] rows.
@@ -792,7 +837,7 @@ unsafe fn block_body<O: Ops, T: Element>(
     x: &[T],
     n: usize,
     rows: usize,
-    ks: &[f64; BLOCK],
+    kl: &KLanes,
     scale: T,
     y: &mut [T],
     zt: &mut [Lane],
@@ -801,10 +846,10 @@ unsafe fn block_body<O: Ops, T: Element>(
     // the unit as a constant in each copy (a run-time unit cost a third at n = 10)
     // SAFETY: the caller guarantees `O`'s features.
     unsafe {
-        if n <= 128 {
-            block_unit::<O, T, 24>(x, n, rows, ks, scale, y, zt, details)
+        if kl.unit.shift == 24 {
+            block_unit::<O, T, 24>(x, n, rows, kl, scale, y, zt, details)
         } else {
-            block_unit::<O, T, 23>(x, n, rows, ks, scale, y, zt, details)
+            block_unit::<O, T, 23>(x, n, rows, kl, scale, y, zt, details)
         }
     }
 }
@@ -819,7 +864,7 @@ unsafe fn block_unit<O: Ops, T: Element, const SHIFT: u32>(
     x: &[T],
     n: usize,
     rows: usize,
-    ks: &[f64; BLOCK],
+    kl: &KLanes,
     scale: T,
     y: &mut [T],
     zt: &mut [Lane],
@@ -852,27 +897,11 @@ unsafe fn block_unit<O: Ops, T: Element, const SHIFT: u32>(
             }
         }
     }
-    let nf = n as f64;
-    // the rows to fill instead of solving: k ≤ 0 (zeros), k ≥ n (ones)
-    let (mut zeros, mut ones) = (0u32, 0u32);
-    for (r, &k) in ks.iter().enumerate() {
-        zeros |= ((k <= 0.0) as u32) << r;
-        ones |= ((k >= nf) as u32) << r;
-    }
     let valid = (1u32 << rows) - 1;
     let lanes_of = |m: u32, g: usize| (m >> (g * LANES)) & ((1 << LANES) - 1);
     let unit = Unit::new(SHIFT);
-    // k per lane, once per block: `k·unit` in `f32` (the start), `K` ([`k_units`]) and
-    // `k·unit − K` (the exact step at the end)
-    let (mut kf, mut kq) = ([[0.0f32; LANES]; GROUPS], [[0i32; LANES]; GROUPS]);
-    let mut frac = [[0.0f64; LANES]; GROUPS];
-    for (r, &k) in ks.iter().enumerate() {
-        let (g, j) = (r / LANES, r % LANES);
-        let big = k_units(k, unit);
-        kf[g][j] = (k * unit.d()) as f32;
-        kq[g][j] = big;
-        frac[g][j] = k * unit.d() - big as f64;
-    }
+    let (zeros, ones) = (kl.zeros, kl.ones);
+    let (kf, kq, frac) = (&kl.kf, &kl.kq, &kl.frac);
     let mut steps = 0u32;
     let (z0, z1) = zt.split_at_mut(n);
     let mut done = 0u32;
@@ -966,7 +995,8 @@ pub(crate) fn rows<T: Element, E>(
     }
     let total = x.len().min(y.len()) / n;
     with_buffer(n, |zt| {
-        let mut ks = [0.0; BLOCK];
+        let (mut ks, mut prev) = ([0.0; BLOCK], [f64::NAN; BLOCK]);
+        let mut kl = KLanes::new(&ks, n);
         let mut b = 0;
         while b < total {
             let m = (total - b).min(BLOCK);
@@ -974,7 +1004,12 @@ pub(crate) fn rows<T: Element, E>(
             for (r, kr) in ks.iter_mut().enumerate().take(m) {
                 *kr = k(first_row + b + r);
             }
-            let done = block(kern, xb, n, m, &ks, scale, yb, zt, None);
+            // the lanes' k once per distinct block of k (a batch with one k: once)
+            if ks != prev {
+                kl = KLanes::new(&ks, n);
+                prev = ks;
+            }
+            let done = block(kern, xb, n, m, &kl, scale, yb, zt, None);
             let mut left = !done & ((1u32 << m) - 1);
             while left != 0 {
                 let r = left.trailing_zeros() as usize;
@@ -1020,7 +1055,17 @@ pub(crate) fn single<T: Element>(
     ks[0] = k;
     let mut res = [Row::default(); BLOCK];
     with_buffer(n, |zt| {
-        block(kern, x, n, 1, &ks, scale, y, zt, Some(&mut res))
+        block(
+            kern,
+            x,
+            n,
+            1,
+            &KLanes::new(&ks, n),
+            scale,
+            y,
+            zt,
+            Some(&mut res),
+        )
     });
     res[0].ok.then(|| res[0].projection())
 }
@@ -1377,7 +1422,7 @@ mod tests {
                         &x,
                         n,
                         BLOCK,
-                        &ks,
+                        &KLanes::new(&ks, n),
                         0.75,
                         &mut want,
                         &mut zt,
@@ -1391,7 +1436,16 @@ mod tests {
                         let mut rg = [Row::default(); BLOCK];
                         // SAFETY: `Path::supported` lists AVX2 only when the CPU has it.
                         let dg = unsafe {
-                            block_avx2(&x, n, BLOCK, &ks, 0.75f32, &mut got, &mut zt, Some(&mut rg))
+                            block_avx2(
+                                &x,
+                                n,
+                                BLOCK,
+                                &KLanes::new(&ks, n),
+                                0.75f32,
+                                &mut got,
+                                &mut zt,
+                                Some(&mut rg),
+                            )
                         };
                         assert_eq!(dg, dw, "n = {n}");
                         let b = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
@@ -1439,7 +1493,7 @@ mod convergence {
                         &x,
                         n,
                         BLOCK,
-                        &ks,
+                        &KLanes::new(&ks, n),
                         1.0 / 1.5,
                         &mut y,
                         &mut zt,

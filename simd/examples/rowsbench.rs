@@ -1,0 +1,72 @@
+//! Times the short-row batch (issue 14) on one thread: memcpy of the same bytes, the finiteness
+//! pre-pass, the rows forward and the rows VJP, medians of 31 runs.
+//! `cargo run --release -p hypersimplex-simd --example rowsbench -- [rows] [n] [reps]`
+use hypersimplex_simd::{Element, Kernels, RowK};
+use std::time::Instant;
+
+fn med(reps: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    let mut t: Vec<f64> = (0..reps)
+        .map(|_| {
+            let t0 = Instant::now();
+            f();
+            t0.elapsed().as_secs_f64()
+        })
+        .collect();
+    t.sort_by(f64::total_cmp);
+    t[t.len() / 2]
+}
+
+fn main() {
+    let arg = |i: usize, d: usize| {
+        std::env::args()
+            .nth(i)
+            .and_then(|a| a.parse().ok())
+            .unwrap_or(d)
+    };
+    let (rows, n, reps) = (arg(1, 65536), arg(2, 10), arg(3, 31));
+    let total = rows * n;
+    // Standard normal logits (Box–Muller on a 64-bit LCG), as in the benchmarks.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut uniform = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    let x: Vec<f32> = (0..total)
+        .map(|_| {
+            let (u, v) = (uniform(), uniform());
+            ((-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()) as f32
+        })
+        .collect();
+    let mut y = vec![0.0f32; total];
+    let kern = Kernels::active();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let kk = RowK::All(n as f64 / 2.0);
+    pool.install(|| {
+        let us = |v: f64| v * 1e6;
+        println!("path {} rows {rows} n {n}", kern.path());
+        let copy = med(reps, || y.copy_from_slice(&x));
+        println!("memcpy   {:9.2} us", us(copy));
+        let fin = med(reps, || {
+            std::hint::black_box(f32::all_finite(kern, &x, 1.0 / 1.5));
+        });
+        println!("finite   {:9.2} us  {:5.2}x", us(fin), fin / copy);
+        let fwd = med(reps, || {
+            kern.soft_binary_argmax_rows(&x, rows, n, kk, 1.5, &mut y)
+                .unwrap()
+        });
+        println!("forward  {:9.2} us  {:5.2}x", us(fwd), fwd / copy);
+        let g: Vec<f32> = x.iter().map(|v| v * 0.3).collect();
+        let mut gx = vec![0.0f32; total];
+        let vjp = med(reps, || {
+            kern.soft_binary_argmax_vjp_rows(&y, &g, rows, n, 1.5, &mut gx)
+                .unwrap()
+        });
+        println!("vjp      {:9.2} us  {:5.2}x", us(vjp), vjp / copy);
+    });
+}
