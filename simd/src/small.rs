@@ -188,6 +188,40 @@ pub(crate) unsafe trait Ops: Copy {
             }
         }
     }
+    /// Rows into lanes, scaled into units, with the start's statistics: `zg[i][j] =
+    /// fl(x[r·n + i]·s)·u` for `i < n = zg.len()` and each lane `j`, of row `r = min(j, count −
+    /// 1)` (`1 ≤ count ≤ LANES`, `x` holds at least `count·n` values, lanes past `count`
+    /// repeat the last row); returns per lane `(Σ_i z_i` summed in the order `i = 0, 1, …`,
+    /// `min_i z_i`, `max_i z_i)`, as [`scale_lanes`] (`min` and `max` in its operand order).
+    #[inline(always)]
+    unsafe fn load_rows(
+        x: &[f32],
+        count: usize,
+        zg: &mut [Lane],
+        s: Self::V,
+        u: Self::V,
+    ) -> (Self::V, Self::V, Self::V) {
+        // SAFETY: the caller guarantees `Self`'s features.
+        unsafe { load_rows_lanes::<Self, f32>(x, count, zg, s, u) }
+    }
+    /// Lanes out to rows: `y[j·n + i] = min(max(fl(fl(z_i − λ) − δ), 0), u)·inv` (lane `j`;
+    /// [`out_lane`]) for `i < n = zg.len()` and the rows `j < count` whose bit `j` of `mask`
+    /// is set (`y` holds at least `count·n` values; other rows are left as they are).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn store_rows(
+        zg: &[Lane],
+        lam: Self::V,
+        delta: Self::V,
+        u: Self::V,
+        inv: Self::V,
+        y: &mut [f32],
+        count: usize,
+        mask: u32,
+    ) {
+        // SAFETY: the caller guarantees `Self`'s features.
+        unsafe { store_rows_lanes::<Self, f32>(zg, lam, delta, u, inv, y, count, mask) }
+    }
     unsafe fn or(a: Self::I, b: Self::I) -> Self::I;
     /// `a | (m & b)`, bitwise.
     unsafe fn or_v(a: Self::V, m: Self::I, b: Self::V) -> Self::V;
@@ -511,6 +545,118 @@ dispatched! {
     ) -> u32
 }
 
+/// [`Ops::load_rows`], one value at a time.
+///
+/// # Safety
+/// The CPU features of `O`.
+#[inline(always)]
+pub(crate) unsafe fn load_rows_lanes<O: Ops, T: Element>(
+    x: &[T],
+    count: usize,
+    zg: &mut [Lane],
+    s: O::V,
+    u: O::V,
+) -> (O::V, O::V, O::V) {
+    let n = zg.len();
+    let last = count.clamp(1, LANES) - 1;
+    for (i, zi) in zg.iter_mut().enumerate() {
+        for (j, v) in zi.iter_mut().enumerate() {
+            *v = x
+                .get(j.min(last) * n + i)
+                .map_or(0.0, |v| v.to_f64() as f32);
+        }
+    }
+    // SAFETY: the caller guarantees `O`'s features.
+    unsafe { scale_lanes::<O>(zg, s, u) }
+}
+
+/// [`Ops::store_rows`], one value at a time.
+///
+/// # Safety
+/// The CPU features of `O`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn store_rows_lanes<O: Ops, T: Element>(
+    zg: &[Lane],
+    lam: O::V,
+    delta: O::V,
+    u: O::V,
+    inv: O::V,
+    y: &mut [T],
+    count: usize,
+    mask: u32,
+) {
+    let n = zg.len();
+    for (i, zi) in zg.iter().enumerate() {
+        let mut col = [0.0f32; LANES];
+        // SAFETY: the caller guarantees `O`'s features.
+        unsafe { O::store(&mut col, out_lane::<O>(zi, lam, delta, u, inv)) };
+        for (j, &v) in col.iter().enumerate().take(count) {
+            if mask >> j & 1 != 0 {
+                if let Some(o) = y.get_mut(j * n + i) {
+                    *o = T::from_f64(v as f64);
+                }
+            }
+        }
+    }
+}
+
+/// Scales lanes of `x` in place into units, `z = fl(x·s)·u`, and returns per lane `(Σ z` in
+/// the order of `zg`, `min z`, `max z)` (`min(lo, z)`, `max(hi, z)`, from `0`, `+∞`, `−∞`).
+///
+/// # Safety
+/// The CPU features of `O`.
+#[inline(always)]
+pub(crate) unsafe fn scale_lanes<O: Ops>(zg: &mut [Lane], s: O::V, u: O::V) -> (O::V, O::V, O::V) {
+    // SAFETY: the caller guarantees `O`'s features.
+    unsafe {
+        let (mut sum, mut lo) = (O::splat(0.0), O::splat(f32::INFINITY));
+        let mut hi = O::splat(f32::NEG_INFINITY);
+        for zi in zg.iter_mut() {
+            // z = fl(x·s), the general path's, times the unit (exact up to |z| ≤ 2^103)
+            let z = O::mul(O::mul(O::load(zi), s), u);
+            O::store(zi, z);
+            (sum, lo, hi) = (O::add(sum, z), O::min(lo, z), O::max(hi, z));
+        }
+        (sum, lo, hi)
+    }
+}
+
+/// One output column: `min(max(fl(fl(z − λ) − δ), 0), u)·inv` per lane.
+///
+/// # Safety
+/// The CPU features of `O`.
+#[inline(always)]
+pub(crate) unsafe fn out_lane<O: Ops>(
+    z: &Lane,
+    lam: O::V,
+    delta: O::V,
+    u: O::V,
+    inv: O::V,
+) -> O::V {
+    // SAFETY: the caller guarantees `O`'s features.
+    unsafe { out_value::<O>(O::load(z), lam, delta, u, inv) }
+}
+
+/// [`out_lane`] of a loaded column.
+///
+/// # Safety
+/// The CPU features of `O`.
+#[inline(always)]
+pub(crate) unsafe fn out_value<O: Ops>(
+    z: O::V,
+    lam: O::V,
+    delta: O::V,
+    u: O::V,
+    inv: O::V,
+) -> O::V {
+    // SAFETY: the caller guarantees `O`'s features.
+    unsafe {
+        let v = O::sub(O::sub(z, lam), delta);
+        O::mul(O::min(O::max(v, O::splat(0.0)), u), inv)
+    }
+}
+
 /// One pass at the lanes' λ, all in fixed-point units (`zt` holds `z·u`, `lam` is `λ·u`):
 /// `(Σ_F round(d), |F|, #{d < 1}, R)` with `d = z − λ` and `R = min_i min(|d_i|, |d_i − 1|)`,
 /// the distance from λ to the nearest breakpoint (the sets `F`, `U` are the same at every `λ'`
@@ -625,42 +771,33 @@ struct Group<O: Ops> {
 }
 
 impl<O: Ops> Group<O> {
-    /// Group `g` of a block: `zg` holds its rows transposed (as `x`); computes `z = x·s` in
-    /// place and the start (the all-free λ `(Σz − k)/n`, inside `[min z − 1, max z]`; `Σz`
-    /// may overflow). `valid`: the lanes that hold rows; `fill`: the lanes whose k needs no
-    /// solve (k ≤ 0 or k ≥ n). Returns the group and its live lanes (rows with finite `z`).
+    /// A group of rows of `n` elements from their statistics (`(Σz, min z, max z)` per lane,
+    /// as [`Ops::load_rows`] returns them): the start is the all-free λ `(Σz − k)/n`, inside
+    /// `[min z − 1, max z]`. `valid`: the lanes that hold rows; `fill`: the lanes whose k
+    /// needs no solve (k ≤ 0 or k ≥ n). Returns the group and its live lanes: rows whose `Σz`
+    /// is finite (so is every `z`; a row of huge finite entries whose sum overflows is left
+    /// to the general path, as every row whose λ leaves the window).
     ///
     /// # Safety
     /// The CPU features of `O`.
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     unsafe fn new(
-        zg: &mut [Lane],
+        n: usize,
+        (sum, lo, hi): (O::V, O::V, O::V),
         kf: &Lane,
         kq: &ILane,
         valid: u32,
         fill: u32,
-        s: f32,
         unit: Unit,
     ) -> (Self, u32) {
         // SAFETY: the caller guarantees `O`'s features.
         unsafe {
-            let (zero, one) = (O::splat(0.0), O::splat(unit.f));
-            let (vs, uv, big) = (O::splat(s), O::splat(unit.f), O::splat(f32::MAX));
-            let (mut sum, mut lo) = (zero, O::splat(f32::INFINITY));
-            let (mut hi, mut fin) = (O::splat(f32::NEG_INFINITY), O::splat_i(-1));
-            for zi in zg.iter_mut() {
-                // z = fl(x·s), the general path's, times the unit (exact up to |z| ≤ 2^103)
-                let z = O::mul(O::mul(O::load(zi), vs), uv);
-                O::store(zi, z);
-                fin = O::and(fin, O::abs_le(z, big));
-                sum = O::add(sum, z);
-                lo = O::min(lo, z);
-                hi = O::max(hi, z);
-            }
+            let fin = O::abs_le(sum, O::splat(f32::MAX));
             let live = O::bits(fin) & valid;
             let act: ILane = core::array::from_fn(|j| mask((live & !fill) >> j & 1 != 0));
-            let lo = O::sub(lo, one);
-            let inv_n = O::splat((1.0 / zg.len().max(1) as f64) as f32);
+            let lo = O::sub(lo, O::splat(unit.f));
+            let inv_n = O::splat((1.0 / n.max(1) as f64) as f32);
             let start = O::mul(O::sub(sum, O::load(kf)), inv_n);
             let none = O::splat_i(0);
             let group = Group {
@@ -679,10 +816,10 @@ impl<O: Ops> Group<O> {
     }
 
     /// After the iteration: per lane δ = `(Σq·2^-24 + |U| − k)/|F|` (in `f64` from the
-    /// converged pass's exact sums, 0 when `|F| = 0`); then `y_i = clip(fl(z_i − λ) − fl₃₂(δ))`
-    /// into `zg` (zeros where k ≤ 0, ones where k ≥ n: `zeros`, `ones`). Returns the lanes
-    /// done: live, converged and, unless filled, with λ inside [`LAMBDA_WINDOW`]; with
-    /// `details`, each lane's [`Row`] (`passes`: the block's).
+    /// converged pass's exact sums, 0 when `|F| = 0`), for `y_i = clip(fl(z_i − λ) − fl₃₂(δ))`
+    /// (zeros where k ≤ 0, ones where k ≥ n: `zeros`, `ones`, with λ = 0 and δ = ±∞). Returns
+    /// the lanes done (live, converged and, unless filled, with λ inside [`LAMBDA_WINDOW`]),
+    /// λ and δ; with `details`, each lane's [`Row`] (`passes`: the block's).
     ///
     /// # Safety
     /// The CPU features of `O`.
@@ -690,7 +827,7 @@ impl<O: Ops> Group<O> {
     #[allow(clippy::too_many_arguments)]
     unsafe fn finish(
         &self,
-        zg: &mut [Lane],
+        n: usize,
         live: u32,
         frac: &[f64; LANES],
         zeros: u32,
@@ -698,8 +835,7 @@ impl<O: Ops> Group<O> {
         steps: u32,
         unit: Unit,
         details: Option<&mut [Row]>,
-    ) -> u32 {
-        let n = zg.len();
+    ) -> (u32, O::V, O::V) {
         // SAFETY: the caller guarantees `O`'s features.
         unsafe {
             let cfd = O::max_i(self.prev_cf, O::splat_i(1));
@@ -762,12 +898,7 @@ impl<O: Ops> Group<O> {
                     };
                 }
             }
-            let (zero, one, inv) = (O::splat(0.0), O::splat(unit.f), O::splat(1.0 / unit.f));
-            for zi in zg.iter_mut() {
-                let v = O::sub(O::sub(O::load(zi), lv), dv);
-                O::store(zi, O::mul(O::min(O::max(v, zero), one), inv));
-            }
-            done
+            (done, lv, dv)
         }
     }
 
@@ -872,60 +1003,51 @@ unsafe fn block_unit<O: Ops, T: Element, const SHIFT: u32>(
 ) -> u32 {
     let rows = rows.clamp(1, BLOCK);
     let groups = rows.div_ceil(LANES);
-    let (Some(x), Some(zt)) = (x.get(..rows * n), zt.get_mut(..n * groups)) else {
+    let (Some(x), Some(y), Some(zt)) = (
+        x.get(..rows * n),
+        y.get_mut(..rows * n),
+        zt.get_mut(..n * GROUPS),
+    ) else {
         return 0;
     };
-    let s = scale.to_f64() as f32;
-    // Transpose into lanes: row r is lane r % LANES of group r / LANES (the unused lanes of
-    // the last group repeat its last row, and are not live).
-    match T::as_f32(x) {
-        Some(xf) => {
-            for (g, zg) in zt.chunks_exact_mut(n).enumerate() {
-                let last = (rows - g * LANES).min(LANES) - 1;
-                let rs: [&[f32]; LANES] =
-                    core::array::from_fn(|j| &xf[(g * LANES + j.min(last)) * n..][..n]);
-                // SAFETY: the caller guarantees `O`'s features.
-                unsafe { O::rows_in(&rs, zg) };
-            }
-        }
-        None => {
-            for (r, xr) in x.chunks_exact(n).enumerate() {
-                let g = &mut zt[(r / LANES) * n..][..n];
-                for (zi, &v) in g.iter_mut().zip(xr) {
-                    zi[r % LANES] = v.to_f64() as f32;
-                }
-            }
-        }
-    }
     let valid = (1u32 << rows) - 1;
     let lanes_of = |m: u32, g: usize| (m >> (g * LANES)) & ((1 << LANES) - 1);
+    // the rows of group g
+    let count = |g: usize| rows.saturating_sub(g * LANES).min(LANES);
     let unit = Unit::new(SHIFT);
     let (zeros, ones) = (kl.zeros, kl.ones);
     let (kf, kq, frac) = (&kl.kf, &kl.kq, &kl.frac);
     let mut steps = 0u32;
     let (z0, z1) = zt.split_at_mut(n);
-    let mut done = 0u32;
+    let mut done1 = 0u32;
     // SAFETY: the caller guarantees `O`'s features; all memory is through references.
     unsafe {
+        let (vs, uv) = (O::splat(scale.to_f64() as f32), O::splat(unit.f));
+        // Rows into lanes: row r is lane r % LANES of group r / LANES (the unused lanes of
+        // the last group repeat its last row, and are not live); a second group without
+        // rows repeats the first.
+        let x1 = if groups > 1 { &x[LANES * n..] } else { x };
+        let st0 = load_group::<O, T>(x, count(0), z0, vs, uv);
+        let st1 = load_group::<O, T>(x1, count(groups - 1), z1, vs, uv);
         // Two groups in local variables (kept in registers or spilled, never stored as
         // "select with the old value": x86 would turn that into slow masked stores).
         let fill = zeros | ones;
         let (mut g0, live0) = Group::<O>::new(
-            z0,
+            n,
+            st0,
             &kf[0],
             &kq[0],
             lanes_of(valid, 0),
             lanes_of(fill, 0),
-            s,
             unit,
         );
         let (mut g1, live1) = Group::<O>::new(
-            z1,
+            n,
+            st1,
             &kf[1],
             &kq[1],
             lanes_of(valid, 1),
             lanes_of(fill, 1),
-            s,
             unit,
         );
         // The iteration, the groups interleaved (independent chains of dependent steps).
@@ -945,33 +1067,61 @@ unsafe fn block_unit<O: Ops, T: Element, const SHIFT: u32>(
             }
             None => (None, None),
         };
+        let inv = O::splat(1.0 / unit.f);
+        let (y0, y1) = y.split_at_mut(count(0) * n);
         let (zl, ol) = (lanes_of(zeros, 0), lanes_of(ones, 0));
-        done |= g0.finish(z0, live0, &frac[0], zl, ol, steps, unit, d0);
+        let f0 = g0.finish(n, live0, &frac[0], zl, ol, steps, unit, d0);
+        let done0 = write_group::<O, T>(z0, y0, count(0), f0, uv, inv);
         if groups > 1 {
             let (zl, ol) = (lanes_of(zeros, 1), lanes_of(ones, 1));
-            done |= g1.finish(z1, live1, &frac[1], zl, ol, steps, unit, d1) << LANES;
+            let f1 = g1.finish(n, live1, &frac[1], zl, ol, steps, unit, d1);
+            done1 = write_group::<O, T>(z1, y1, count(1), f1, uv, inv);
+        }
+        done0 | done1 << LANES
+    }
+}
+
+/// The lanes of `1 ≤ c ≤ LANES` rows of `x` (row-major, `zg.len()` elements each; see
+/// [`Ops::load_rows`]).
+///
+/// # Safety
+/// The CPU features of `O`.
+#[inline(always)]
+unsafe fn load_group<O: Ops, T: Element>(
+    x: &[T],
+    c: usize,
+    zg: &mut [Lane],
+    s: O::V,
+    u: O::V,
+) -> (O::V, O::V, O::V) {
+    // SAFETY: the caller guarantees `O`'s features.
+    unsafe {
+        match T::as_f32(x) {
+            Some(xf) => O::load_rows(xf, c, zg, s, u),
+            None => load_rows_lanes::<O, T>(x, c, zg, s, u),
         }
     }
-    if let Some(yf) = T::as_f32_mut(y) {
-        let mut it = yf.chunks_exact_mut(n).take(rows).enumerate();
-        for zg in zt.chunks_exact(n) {
-            let mut rs: [Option<&mut [f32]>; LANES] = Default::default();
-            for slot in rs.iter_mut() {
-                if let Some((r, yr)) = it.next() {
-                    *slot = (done >> r & 1 != 0).then_some(yr);
-                }
-            }
-            // SAFETY: the caller guarantees `O`'s features.
-            unsafe { O::rows_out(zg, &mut rs) };
-        }
-        return done;
-    }
-    for (r, yr) in y.chunks_exact_mut(n).take(rows).enumerate() {
-        if done >> r & 1 != 0 {
-            let g = &zt[(r / LANES) * n..][..n];
-            for (o, zi) in yr.iter_mut().zip(g) {
-                *o = T::from_f64(zi[r % LANES] as f64);
-            }
+}
+
+/// Writes the rows `j < c` of `y` (row-major, `zg.len()` elements each) whose bit `j` of
+/// `done` is set, from λ and δ ([`Ops::store_rows`]); returns `done`.
+///
+/// # Safety
+/// The CPU features of `O`.
+#[inline(always)]
+unsafe fn write_group<O: Ops, T: Element>(
+    zg: &[Lane],
+    y: &mut [T],
+    c: usize,
+    (done, lam, delta): (u32, O::V, O::V),
+    u: O::V,
+    inv: O::V,
+) -> u32 {
+    // SAFETY: the caller guarantees `O`'s features.
+    unsafe {
+        match T::as_f32_mut(y) {
+            Some(yf) => O::store_rows(zg, lam, delta, u, inv, yf, c, done),
+            None => store_rows_lanes::<O, T>(zg, lam, delta, u, inv, y, c, done),
         }
     }
     done
@@ -1396,8 +1546,11 @@ mod tests {
     #[test]
     fn blocks_match_the_portable_twin() {
         let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
-        for n in [1usize, 2, 7, 10, 33, 128, 129, 256] {
+        // (n = 4…15: the AVX2 path's 4-column tiles and their overlapping last tile)
+        for n in [1usize, 2, 4, 5, 7, 10, 12, 13, 15, 33, 128, 129, 256] {
             for trial in 0..120 {
+                // whole blocks, and partial ones (one group, or a second one of a few rows)
+                let rows = [BLOCK, 1, 5, 8, 9, 13][trial % 6];
                 let x: Vec<f32> = (0..n * BLOCK)
                     .map(|_| match next() % 5 {
                         0 => 0.5,
@@ -1421,7 +1574,7 @@ mod tests {
                     block_body::<Portable, f32>(
                         &x,
                         n,
-                        BLOCK,
+                        rows,
                         &KLanes::new(&ks, n),
                         0.75,
                         &mut want,
@@ -1429,6 +1582,21 @@ mod tests {
                         Some(&mut rw),
                     )
                 };
+                // only rows of the block are written, and (typical data) most of them
+                assert_eq!(dw >> rows, 0, "n = {n}, rows = {rows}");
+                assert!(want[rows * n..].iter().all(|&v| v == 7.0));
+                let solved = dw.count_ones() as usize;
+                assert!(solved * 2 >= rows, "n = {n}, rows = {rows}: {dw:b}");
+                for (r, yr) in want.chunks(n).enumerate().take(rows) {
+                    if dw >> r & 1 != 0 {
+                        let sum: f64 = yr.iter().map(|&v| v as f64).sum();
+                        let k = ks[r].clamp(0.0, n as f64);
+                        assert!(
+                            (sum - k).abs() <= 1e-5 * n as f64,
+                            "n = {n}, row {r}: {sum} vs {k}"
+                        );
+                    }
+                }
                 for k in Path::supported() {
                     #[cfg(target_arch = "x86_64")]
                     if k == Path::Avx2 {
@@ -1439,7 +1607,7 @@ mod tests {
                             block_avx2(
                                 &x,
                                 n,
-                                BLOCK,
+                                rows,
                                 &KLanes::new(&ks, n),
                                 0.75f32,
                                 &mut got,
@@ -1447,7 +1615,7 @@ mod tests {
                                 Some(&mut rg),
                             )
                         };
-                        assert_eq!(dg, dw, "n = {n}");
+                        assert_eq!(dg, dw, "n = {n}, rows = {rows}");
                         let b = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
                         assert_eq!(b(&got), b(&want), "n = {n}");
                         assert_eq!(rg, rw, "n = {n}");

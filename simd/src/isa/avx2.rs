@@ -615,6 +615,146 @@ crate::kernels::entry_points!("avx2");
 
 use core::arch::x86_64::*;
 
+/// Columns `at..at + 4` of eight rows (`rows[j]` points to row j, at least `at + 4` values):
+/// four vectors, lane j from row j (two 4×4 transposes, rows j and j + 4 in the two halves).
+///
+/// # Safety
+/// AVX2; each pointer valid for reading `at + 4` values.
+#[inline(always)]
+unsafe fn narrow_in(rows: &[*const f32; 8], at: usize) -> [__m256; 4] {
+    // SAFETY: the caller's contract.
+    unsafe {
+        let mut v = [_mm256_setzero_ps(); 4];
+        for (j, vj) in v.iter_mut().enumerate() {
+            let lo = _mm_loadu_ps(rows[j].add(at));
+            let hi = _mm_loadu_ps(rows[j + 4].add(at));
+            *vj = _mm256_set_m128(hi, lo);
+        }
+        transpose4_halves(v)
+    }
+}
+
+/// `z = fl(x·s)·u` of the columns `cols[skip..]` (column `at + i` in `cols[i]`) into `zg`,
+/// summed (in column order) into `st = (Σz, min z, max z)`.
+///
+/// # Safety
+/// AVX2.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn scale_cols(
+    cols: &[__m256],
+    at: usize,
+    skip: usize,
+    zg: &mut [crate::small::Lane],
+    s: __m256,
+    u: __m256,
+    st: &mut (__m256, __m256, __m256),
+) {
+    for (zi, &v) in zg[at..].iter_mut().zip(cols).skip(skip) {
+        // SAFETY: AVX2; `zi` holds 8 `f32`.
+        unsafe {
+            let z = _mm256_mul_ps(_mm256_mul_ps(v, s), u);
+            _mm256_storeu_ps(zi.as_mut_ptr(), z);
+            *st = (
+                _mm256_add_ps(st.0, z),
+                _mm256_min_ps(st.1, z),
+                _mm256_max_ps(st.2, z),
+            );
+        }
+    }
+}
+
+/// Output column `i` (`small::out_lane`).
+///
+/// # Safety
+/// AVX2.
+#[inline(always)]
+unsafe fn out_col(
+    zg: &[crate::small::Lane],
+    i: usize,
+    lam: __m256,
+    delta: __m256,
+    u: __m256,
+    inv: __m256,
+) -> __m256 {
+    // SAFETY: AVX2.
+    unsafe { crate::small::out_lane::<Small>(&zg[i], lam, delta, u, inv) }
+}
+
+/// Output columns `at..at + 4`.
+///
+/// # Safety
+/// AVX2.
+#[inline(always)]
+unsafe fn out_cols4(
+    zg: &[crate::small::Lane],
+    at: usize,
+    lam: __m256,
+    delta: __m256,
+    u: __m256,
+    inv: __m256,
+) -> [__m256; 4] {
+    // SAFETY: AVX2.
+    unsafe {
+        [
+            out_col(zg, at, lam, delta, u, inv),
+            out_col(zg, at + 1, lam, delta, u, inv),
+            out_col(zg, at + 2, lam, delta, u, inv),
+            out_col(zg, at + 3, lam, delta, u, inv),
+        ]
+    }
+}
+
+/// Two 4×4 transposes, one in each 128-bit half: `out[i]` holds element `i` of each `v[j]`'s
+/// half (its own inverse).
+///
+/// # Safety
+/// AVX2.
+#[inline(always)]
+unsafe fn transpose4_halves(v: [__m256; 4]) -> [__m256; 4] {
+    // SAFETY: AVX2.
+    unsafe {
+        let (t0, t1) = (
+            _mm256_unpacklo_ps(v[0], v[1]),
+            _mm256_unpackhi_ps(v[0], v[1]),
+        );
+        let (t2, t3) = (
+            _mm256_unpacklo_ps(v[2], v[3]),
+            _mm256_unpackhi_ps(v[2], v[3]),
+        );
+        let (t0, t1) = (_mm256_castps_pd(t0), _mm256_castps_pd(t1));
+        let (t2, t3) = (_mm256_castps_pd(t2), _mm256_castps_pd(t3));
+        [
+            _mm256_castpd_ps(_mm256_unpacklo_pd(t0, t2)),
+            _mm256_castpd_ps(_mm256_unpackhi_pd(t0, t2)),
+            _mm256_castpd_ps(_mm256_unpacklo_pd(t1, t3)),
+            _mm256_castpd_ps(_mm256_unpackhi_pd(t1, t3)),
+        ]
+    }
+}
+
+/// The inverse of [`narrow_in`]: columns `at..at + 4` (`cols[i]`, lane j for row j) into the
+/// rows whose bit of `mask` is set.
+///
+/// # Safety
+/// AVX2; each pointer with its bit set valid for writing `at + 4` values.
+#[inline(always)]
+unsafe fn narrow_out(rows: &[*mut f32; 8], at: usize, mask: u32, cols: [__m256; 4]) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        // rows j and j + 4 in the halves of r[j]
+        let r = transpose4_halves(cols);
+        for (j, v) in r.into_iter().enumerate() {
+            if mask >> j & 1 != 0 {
+                _mm_storeu_ps(rows[j].add(at), _mm256_castps256_ps128(v));
+            }
+            if mask >> (j + 4) & 1 != 0 {
+                _mm_storeu_ps(rows[j + 4].add(at), _mm256_extractf128_ps::<1>(v));
+            }
+        }
+    }
+}
+
 /// The short-row solver's primitives (`crate::small::Ops`; `crate::small::Portable` defines
 /// each one): 8 `f32` lanes in a `__m256`, 8 `i32` lanes (and masks) in a `__m256i`.
 #[derive(Clone, Copy)]
@@ -725,6 +865,96 @@ unsafe impl crate::small::Ops for Small {
     unsafe fn round_i(d: __m256) -> __m256i {
         // SAFETY: AVX2.
         unsafe { _mm256_cvtps_epi32(d) }
+    }
+    #[inline(always)]
+    unsafe fn load_rows(
+        x: &[f32],
+        count: usize,
+        zg: &mut [crate::small::Lane],
+        s: __m256,
+        u: __m256,
+    ) -> (__m256, __m256, __m256) {
+        let n = zg.len();
+        if n < 4 || !(1..=8).contains(&count) || x.len() < count * n {
+            // SAFETY: AVX2, all the generic definition needs.
+            return unsafe { crate::small::load_rows_lanes::<Small, f32>(x, count, zg, s, u) };
+        }
+        // SAFETY: AVX2; row `j.min(count − 1)` of `x` holds n values (checked above), and each
+        // tile reads columns `at..at + 8` (`at + 8 ≤ n`) or `at..at + 4` (`at + 4 ≤ n`).
+        unsafe {
+            let rows: [*const f32; 8] =
+                core::array::from_fn(|j| x.as_ptr().add(j.min(count - 1) * n));
+            let (sum, lo) = (_mm256_setzero_ps(), _mm256_set1_ps(f32::INFINITY));
+            let mut st = (sum, lo, _mm256_set1_ps(f32::NEG_INFINITY));
+            let mut c = 0;
+            while c + 8 <= n {
+                let mut t = [_mm256_setzero_ps(); 8];
+                for (v, r) in t.iter_mut().zip(rows) {
+                    *v = _mm256_loadu_ps(r.add(c));
+                }
+                <F32x8 as crate::isa::Lanes>::transpose_tile(&mut t);
+                scale_cols(&t, c, 0, zg, s, u, &mut st);
+                c += 8;
+            }
+            while c + 4 <= n {
+                scale_cols(&narrow_in(&rows, c), c, 0, zg, s, u, &mut st);
+                c += 4;
+            }
+            if c < n {
+                // the last n − c < 4 columns, from the tile ending at n
+                let skip = 4 - (n - c);
+                scale_cols(&narrow_in(&rows, n - 4), n - 4, skip, zg, s, u, &mut st);
+            }
+            st
+        }
+    }
+    #[inline(always)]
+    unsafe fn store_rows(
+        zg: &[crate::small::Lane],
+        lam: __m256,
+        delta: __m256,
+        u: __m256,
+        inv: __m256,
+        y: &mut [f32],
+        count: usize,
+        mask: u32,
+    ) {
+        let n = zg.len();
+        if n < 4 || count > 8 || y.len() < count * n {
+            // SAFETY: AVX2, all the generic definition needs.
+            return unsafe {
+                crate::small::store_rows_lanes::<Small, f32>(zg, lam, delta, u, inv, y, count, mask)
+            };
+        }
+        let mask = mask & ((1u32 << count) - 1);
+        // SAFETY: AVX2; row j < count of `y` holds n values (checked above) and is written only
+        // with its bit of `mask`, at columns `at..at + 8` (`at + 8 ≤ n`) or `at..at + 4`.
+        unsafe {
+            let rows: [*mut f32; 8] = core::array::from_fn(|j| y.as_mut_ptr().add(j * n));
+            let mut c = 0;
+            while c + 8 <= n {
+                let mut t = [_mm256_setzero_ps(); 8];
+                for (i, v) in t.iter_mut().enumerate() {
+                    *v = out_col(zg, c + i, lam, delta, u, inv);
+                }
+                <F32x8 as crate::isa::Lanes>::transpose_tile(&mut t);
+                for (j, tv) in t.into_iter().enumerate() {
+                    if mask >> j & 1 != 0 {
+                        _mm256_storeu_ps(rows[j].add(c), tv);
+                    }
+                }
+                c += 8;
+            }
+            while c + 4 <= n {
+                narrow_out(&rows, c, mask, out_cols4(zg, c, lam, delta, u, inv));
+                c += 4;
+            }
+            if c < n {
+                // the tile ending at n (its first columns rewritten with the same values)
+                let at = n - 4;
+                narrow_out(&rows, at, mask, out_cols4(zg, at, lam, delta, u, inv));
+            }
+        }
     }
     #[inline(always)]
     unsafe fn rows_in(rows: &[&[f32]; 8], out: &mut [crate::small::Lane]) {
