@@ -169,24 +169,26 @@ pub(crate) unsafe trait Ops: Copy {
     unsafe fn sub_i(a: Self::I, b: Self::I) -> Self::I;
     /// `round_ties_even(d)` as `i32`, `i32::MIN` when out of range or NaN (`cvtps2dq`).
     unsafe fn round_i(d: Self::V) -> Self::I;
-    /// `out[i][j] = rows[j][i]` for `i < out.len()` (each row holds at least `out.len()`
-    /// values): rows into lanes.
-    unsafe fn rows_in(rows: &[&[f32]; LANES], out: &mut [Lane]) {
-        for (i, o) in out.iter_mut().enumerate() {
-            for (v, r) in o.iter_mut().zip(rows) {
-                *v = r.get(i).copied().unwrap_or(0.0);
-            }
-        }
+    /// Rows into lanes: `out[i][j] = x[r·n + i]` for `i < n = out.len()` and each lane `j`,
+    /// of row `r = min(j, count − 1)` (`1 ≤ count ≤ LANES`, `x` holds at least `count·n`
+    /// values).
+    #[inline(always)]
+    unsafe fn load_lanes(x: &[f32], count: usize, out: &mut [Lane]) {
+        load_lanes_scalar(x, count, out)
     }
-    /// `rows[j][i] = v[i][j]` for the rows given (each at least `v.len()` long): lanes into rows.
-    unsafe fn rows_out(v: &[Lane], rows: &mut [Option<&mut [f32]>; LANES]) {
-        for (j, r) in rows.iter_mut().enumerate() {
-            if let Some(r) = r {
-                for (o, l) in r.iter_mut().zip(v) {
-                    *o = l[j];
-                }
-            }
-        }
+    /// The VJP's lanes out to rows: `out[j·n + i] =` [`vjp_lane`] of `yt[i]`, `gt[i]` (lane
+    /// `j`) for `i < n = yt.len()` and rows `j < count` (`out` holds at least `count·n`).
+    #[inline(always)]
+    unsafe fn store_vjp(
+        yt: &[Lane],
+        gt: &[Lane],
+        mean: Self::V,
+        s: Self::V,
+        out: &mut [f32],
+        count: usize,
+    ) {
+        // SAFETY: the caller guarantees `Self`'s features.
+        unsafe { store_vjp_lanes::<Self>(yt, gt, mean, s, out, count) }
     }
     /// Rows into lanes, scaled into units, with the start's statistics: `zg[i][j] =
     /// fl(x[r·n + i]·s)·u` for `i < n = zg.len()` and each lane `j`, of row `r = min(j, count −
@@ -598,6 +600,59 @@ pub(crate) unsafe fn store_rows_lanes<O: Ops, T: Element>(
                 }
             }
         }
+    }
+}
+
+/// [`Ops::load_lanes`], one value at a time.
+#[inline(always)]
+pub(crate) fn load_lanes_scalar(x: &[f32], count: usize, out: &mut [Lane]) {
+    let n = out.len();
+    let last = count.clamp(1, LANES) - 1;
+    for (i, o) in out.iter_mut().enumerate() {
+        for (j, v) in o.iter_mut().enumerate() {
+            *v = x.get(j.min(last) * n + i).copied().unwrap_or(0.0);
+        }
+    }
+}
+
+/// [`Ops::store_vjp`], one value at a time.
+///
+/// # Safety
+/// The CPU features of `O`.
+#[inline(always)]
+pub(crate) unsafe fn store_vjp_lanes<O: Ops>(
+    yt: &[Lane],
+    gt: &[Lane],
+    mean: O::V,
+    s: O::V,
+    out: &mut [f32],
+    count: usize,
+) {
+    let n = yt.len();
+    for (i, (a, b)) in yt.iter().zip(gt).enumerate() {
+        let mut col = [0.0f32; LANES];
+        // SAFETY: the caller guarantees `O`'s features.
+        unsafe { O::store(&mut col, vjp_lane::<O>(a, b, mean, s)) };
+        for (j, &v) in col.iter().enumerate().take(count) {
+            if let Some(o) = out.get_mut(j * n + i) {
+                *o = v;
+            }
+        }
+    }
+}
+
+/// One VJP output column: `(g − mean)·s` where `0 < y < 1` (the free set), `+0` elsewhere.
+///
+/// # Safety
+/// The CPU features of `O`.
+#[inline(always)]
+pub(crate) unsafe fn vjp_lane<O: Ops>(y: &Lane, g: &Lane, mean: O::V, s: O::V) -> O::V {
+    // SAFETY: the caller guarantees `O`'s features.
+    unsafe {
+        let (zero, one) = (O::splat(0.0), O::splat(1.0));
+        let yv = O::load(y);
+        let free = O::and(O::gt(yv, zero), O::lt(yv, one));
+        O::or_v(zero, free, O::mul(O::sub(O::load(g), mean), s))
     }
 }
 
@@ -1145,19 +1200,21 @@ pub(crate) fn rows<T: Element, E>(
     }
     let total = x.len().min(y.len()) / n;
     with_buffer(n, |zt| {
-        let (mut ks, mut prev) = ([0.0; BLOCK], [f64::NAN; BLOCK]);
+        let mut ks = [0.0; BLOCK];
         let mut kl = KLanes::new(&ks, n);
         let mut b = 0;
         while b < total {
             let m = (total - b).min(BLOCK);
             let (xb, yb) = (&x[b * n..(b + m) * n], &mut y[b * n..(b + m) * n]);
-            for (r, kr) in ks.iter_mut().enumerate().take(m) {
-                *kr = k(first_row + b + r);
-            }
             // the lanes' k once per distinct block of k (a batch with one k: once)
-            if ks != prev {
+            let mut same = b > 0;
+            for (r, kr) in ks.iter_mut().enumerate().take(m) {
+                let v = k(first_row + b + r);
+                same &= v == *kr;
+                *kr = v;
+            }
+            if !same {
                 kl = KLanes::new(&ks, n);
-                prev = ks;
             }
             let done = block(kern, xb, n, m, &kl, scale, yb, zt, None);
             let mut left = !done & ((1u32 << m) - 1);
@@ -1397,15 +1454,12 @@ unsafe fn vjp_load<O: Ops, T: Element>(y: &[T], g: &[T], n: usize, buf: &mut [La
     let gt = &mut rest[..n];
     match (T::as_f32(y), T::as_f32(g)) {
         (Some(yf), Some(gf)) => {
-            // 8×8 transposes (the unused lanes of a partial block repeat its last row; their
-            // results are not written)
-            let last = rows - 1;
-            let ys: [&[f32]; LANES] = core::array::from_fn(|j| &yf[j.min(last) * n..][..n]);
-            let gs: [&[f32]; LANES] = core::array::from_fn(|j| &gf[j.min(last) * n..][..n]);
+            // the unused lanes of a partial block repeat its last row (their results are not
+            // written)
             // SAFETY: the caller guarantees `O`'s features.
             unsafe {
-                O::rows_in(&ys, yt);
-                O::rows_in(&gs, gt);
+                O::load_lanes(yf, rows, yt);
+                O::load_lanes(gf, rows, gt);
             }
         }
         _ => {
@@ -1434,39 +1488,29 @@ unsafe fn vjp_load<O: Ops, T: Element>(y: &[T], g: &[T], n: usize, buf: &mut [La
 /// The CPU features of `O`.
 #[inline(always)]
 unsafe fn vjp_write<O: Ops, T: Element>(
-    buf: &mut [Lane],
+    buf: &[Lane],
     n: usize,
     mean: O::V,
     scale: T,
     out: &mut [T],
     rows: usize,
 ) {
-    let (yt, rest) = buf.split_at_mut(n);
+    let (yt, rest) = buf.split_at(n);
     let gt = &rest[..n];
-    // SAFETY: the caller guarantees `O`'s features; all memory is through references.
+    // SAFETY: the caller guarantees `O`'s features.
     unsafe {
-        let (zero, one) = (O::splat(0.0), O::splat(1.0));
         let sv = O::splat(scale.to_f64() as f32);
-        for (a, b) in yt.iter_mut().zip(gt.iter()) {
-            let yv = O::load(a);
-            let free = O::and(O::gt(yv, zero), O::lt(yv, one));
-            let v = O::mul(O::sub(O::load(b), mean), sv);
-            O::store(a, O::or_v(zero, free, v));
-        }
-    }
-    if let Some(of) = T::as_f32_mut(out) {
-        let mut it = of.chunks_exact_mut(n).take(rows);
-        let mut rs: [Option<&mut [f32]>; LANES] = Default::default();
-        for slot in rs.iter_mut() {
-            *slot = it.next();
-        }
-        // SAFETY: the caller guarantees `O`'s features.
-        unsafe { O::rows_out(yt, &mut rs) };
-        return;
-    }
-    for (r, o) in out.chunks_exact_mut(n).take(rows).enumerate() {
-        for (v, a) in o.iter_mut().zip(yt.iter()) {
-            *v = T::from_f64(a[r] as f64);
+        match T::as_f32_mut(out) {
+            Some(of) => O::store_vjp(yt, gt, mean, sv, of, rows),
+            None => {
+                for (i, (a, b)) in yt.iter().zip(gt).enumerate() {
+                    let mut col = [0.0f32; LANES];
+                    O::store(&mut col, vjp_lane::<O>(a, b, mean, sv));
+                    for (o, &v) in out.chunks_exact_mut(n).zip(&col).take(rows) {
+                        o[i] = T::from_f64(v as f64);
+                    }
+                }
+            }
         }
     }
 }
@@ -1512,7 +1556,7 @@ mod tests {
     #[test]
     fn vjp_blocks_match_the_rows() {
         let mut next = xorshift(0x1234_5678_9abc_def1);
-        for n in [1usize, 2, 3, 7, 10, 16, 33, 64] {
+        for n in [1usize, 2, 3, 4, 5, 7, 10, 13, 16, 33, 64] {
             for rows in [1usize, 5, 8, 19] {
                 let y: Vec<f32> = (0..rows * n)
                     .map(|i| match (next() % 4, i / n) {

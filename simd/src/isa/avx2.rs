@@ -634,74 +634,179 @@ unsafe fn narrow_in(rows: &[*const f32; 8], at: usize) -> [__m256; 4] {
     }
 }
 
-/// `z = fl(x·s)·u` of the columns `cols[skip..]` (column `at + i` in `cols[i]`) into `zg`,
-/// summed (in column order) into `st = (Σz, min z, max z)`.
+/// Pointers to the 8 rows of a group of `count ≥ 1` rows of `n` values of `x` (lanes past
+/// `count` repeat the last row).
+#[inline(always)]
+fn row_ptrs(x: &[f32], n: usize, count: usize) -> [*const f32; 8] {
+    core::array::from_fn(|j| x.as_ptr().wrapping_add(j.min(count.max(1) - 1) * n))
+}
+
+/// Pointers to the 8 rows of `n` values from the start of `y` (only those of the rows that
+/// `y` holds may be written).
+#[inline(always)]
+fn row_ptrs_mut(y: &mut [f32], n: usize) -> [*mut f32; 8] {
+    let p = y.as_mut_ptr();
+    core::array::from_fn(|j| p.wrapping_add(j * n))
+}
+
+/// Receives the columns of 8 rows from [`walk_in`]: `cols[i]` holds column `at + i` (lane j
+/// from row j), new for `i ≥ skip`.
+trait ColsIn {
+    /// # Safety
+    /// AVX2.
+    unsafe fn take(&mut self, at: usize, cols: &[__m256], skip: usize);
+}
+
+/// Produces the output columns for [`walk_out`]: `col(i)` holds column i (lane j for row j).
+trait ColsOut {
+    /// # Safety
+    /// AVX2.
+    unsafe fn col(&self, i: usize) -> __m256;
+}
+
+/// Walks 8 rows of `n ≥ 4` values in column order and hands their columns to `sink`, each
+/// once: 8×8 tiles, then 4-column tiles (`narrow_in`), and the last `n mod 4` columns from the
+/// 4-column tile ending at n.
 ///
 /// # Safety
-/// AVX2.
+/// AVX2; each pointer valid for reading n values.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-unsafe fn scale_cols(
-    cols: &[__m256],
-    at: usize,
-    skip: usize,
-    zg: &mut [crate::small::Lane],
-    s: __m256,
-    u: __m256,
-    st: &mut (__m256, __m256, __m256),
-) {
-    for (zi, &v) in zg[at..].iter_mut().zip(cols).skip(skip) {
-        // SAFETY: AVX2; `zi` holds 8 `f32`.
-        unsafe {
-            let z = _mm256_mul_ps(_mm256_mul_ps(v, s), u);
-            _mm256_storeu_ps(zi.as_mut_ptr(), z);
-            *st = (
-                _mm256_add_ps(st.0, z),
-                _mm256_min_ps(st.1, z),
-                _mm256_max_ps(st.2, z),
-            );
+unsafe fn walk_in<C: ColsIn>(rows: &[*const f32; 8], n: usize, sink: &mut C) {
+    // SAFETY: AVX2; each tile reads columns `c..c + 8 ≤ n` or `c..c + 4 ≤ n` of each row.
+    unsafe {
+        let mut c = 0;
+        while c + 8 <= n {
+            let mut t = [_mm256_setzero_ps(); 8];
+            for (v, r) in t.iter_mut().zip(rows) {
+                *v = _mm256_loadu_ps(r.add(c));
+            }
+            <F32x8 as crate::isa::Lanes>::transpose_tile(&mut t);
+            sink.take(c, &t, 0);
+            c += 8;
+        }
+        while c + 4 <= n {
+            sink.take(c, &narrow_in(rows, c), 0);
+            c += 4;
+        }
+        if c < n {
+            sink.take(n - 4, &narrow_in(rows, n - 4), 4 - (n - c));
         }
     }
 }
 
-/// Output column `i` (`small::out_lane`).
+/// Writes columns `0..n` (`n ≥ 4`) of `src` into the rows whose bit of `mask` is set, by the
+/// tiles of [`walk_in`] (the last tile's first columns are written twice, with the same values).
 ///
 /// # Safety
-/// AVX2.
+/// AVX2; each pointer with its bit set valid for writing n values.
 #[inline(always)]
-unsafe fn out_col(
-    zg: &[crate::small::Lane],
-    i: usize,
-    lam: __m256,
-    delta: __m256,
-    u: __m256,
-    inv: __m256,
-) -> __m256 {
-    // SAFETY: AVX2.
-    unsafe { crate::small::out_lane::<Small>(&zg[i], lam, delta, u, inv) }
+unsafe fn walk_out<C: ColsOut>(rows: &[*mut f32; 8], n: usize, mask: u32, src: &C) {
+    // SAFETY: AVX2; each tile writes columns `c..c + 8 ≤ n` or `c..c + 4 ≤ n` of the rows
+    // with their bit set.
+    unsafe {
+        let mut c = 0;
+        while c + 8 <= n {
+            let mut t = [_mm256_setzero_ps(); 8];
+            for (i, v) in t.iter_mut().enumerate() {
+                *v = src.col(c + i);
+            }
+            <F32x8 as crate::isa::Lanes>::transpose_tile(&mut t);
+            for (j, (tv, r)) in t.into_iter().zip(rows).enumerate() {
+                if mask >> j & 1 != 0 {
+                    _mm256_storeu_ps(r.add(c), tv);
+                }
+            }
+            c += 8;
+        }
+        while c < n {
+            let at = c.min(n - 4);
+            let cols = [
+                src.col(at),
+                src.col(at + 1),
+                src.col(at + 2),
+                src.col(at + 3),
+            ];
+            narrow_out(rows, at, mask, cols);
+            c += 4;
+        }
+    }
 }
 
-/// Output columns `at..at + 4`.
-///
-/// # Safety
-/// AVX2.
-#[inline(always)]
-unsafe fn out_cols4(
-    zg: &[crate::small::Lane],
-    at: usize,
+/// The forward's loading sink: `z = fl(x·s)·u` into `zg`, summed in column order into
+/// `st = (Σz, min z, max z)` (`small::scale_lanes`).
+struct Scaled<'a> {
+    zg: &'a mut [crate::small::Lane],
+    s: __m256,
+    u: __m256,
+    st: (__m256, __m256, __m256),
+}
+
+impl ColsIn for Scaled<'_> {
+    #[inline(always)]
+    unsafe fn take(&mut self, at: usize, cols: &[__m256], skip: usize) {
+        for (zi, &v) in self.zg[at..].iter_mut().zip(cols).skip(skip) {
+            // SAFETY: AVX2; `zi` holds 8 `f32`.
+            unsafe {
+                let z = _mm256_mul_ps(_mm256_mul_ps(v, self.s), self.u);
+                _mm256_storeu_ps(zi.as_mut_ptr(), z);
+                let (sum, lo, hi) = self.st;
+                self.st = (
+                    _mm256_add_ps(sum, z),
+                    _mm256_min_ps(lo, z),
+                    _mm256_max_ps(hi, z),
+                );
+            }
+        }
+    }
+}
+
+/// The plain transposition sink.
+struct Plain<'a> {
+    out: &'a mut [crate::small::Lane],
+}
+
+impl ColsIn for Plain<'_> {
+    #[inline(always)]
+    unsafe fn take(&mut self, at: usize, cols: &[__m256], skip: usize) {
+        for (o, &v) in self.out[at..].iter_mut().zip(cols).skip(skip) {
+            // SAFETY: AVX2; `o` holds 8 `f32`.
+            unsafe { _mm256_storeu_ps(o.as_mut_ptr(), v) };
+        }
+    }
+}
+
+/// The forward's output columns (`small::out_lane`).
+struct Written<'a> {
+    zg: &'a [crate::small::Lane],
     lam: __m256,
     delta: __m256,
     u: __m256,
     inv: __m256,
-) -> [__m256; 4] {
-    // SAFETY: AVX2.
-    unsafe {
-        [
-            out_col(zg, at, lam, delta, u, inv),
-            out_col(zg, at + 1, lam, delta, u, inv),
-            out_col(zg, at + 2, lam, delta, u, inv),
-            out_col(zg, at + 3, lam, delta, u, inv),
-        ]
+}
+
+impl ColsOut for Written<'_> {
+    #[inline(always)]
+    unsafe fn col(&self, i: usize) -> __m256 {
+        // SAFETY: AVX2.
+        unsafe {
+            crate::small::out_lane::<Small>(&self.zg[i], self.lam, self.delta, self.u, self.inv)
+        }
+    }
+}
+
+/// The VJP's output columns (`small::vjp_lane`).
+struct VjpCols<'a> {
+    yt: &'a [crate::small::Lane],
+    gt: &'a [crate::small::Lane],
+    mean: __m256,
+    s: __m256,
+}
+
+impl ColsOut for VjpCols<'_> {
+    #[inline(always)]
+    unsafe fn col(&self, i: usize) -> __m256 {
+        // SAFETY: AVX2.
+        unsafe { crate::small::vjp_lane::<Small>(&self.yt[i], &self.gt[i], self.mean, self.s) }
     }
 }
 
@@ -879,34 +984,15 @@ unsafe impl crate::small::Ops for Small {
             // SAFETY: AVX2, all the generic definition needs.
             return unsafe { crate::small::load_rows_lanes::<Small, f32>(x, count, zg, s, u) };
         }
-        // SAFETY: AVX2; row `j.min(count − 1)` of `x` holds n values (checked above), and each
-        // tile reads columns `at..at + 8` (`at + 8 ≤ n`) or `at..at + 4` (`at + 4 ≤ n`).
-        unsafe {
-            let rows: [*const f32; 8] =
-                core::array::from_fn(|j| x.as_ptr().add(j.min(count - 1) * n));
+        // SAFETY: AVX2.
+        let st = unsafe {
             let (sum, lo) = (_mm256_setzero_ps(), _mm256_set1_ps(f32::INFINITY));
-            let mut st = (sum, lo, _mm256_set1_ps(f32::NEG_INFINITY));
-            let mut c = 0;
-            while c + 8 <= n {
-                let mut t = [_mm256_setzero_ps(); 8];
-                for (v, r) in t.iter_mut().zip(rows) {
-                    *v = _mm256_loadu_ps(r.add(c));
-                }
-                <F32x8 as crate::isa::Lanes>::transpose_tile(&mut t);
-                scale_cols(&t, c, 0, zg, s, u, &mut st);
-                c += 8;
-            }
-            while c + 4 <= n {
-                scale_cols(&narrow_in(&rows, c), c, 0, zg, s, u, &mut st);
-                c += 4;
-            }
-            if c < n {
-                // the last n − c < 4 columns, from the tile ending at n
-                let skip = 4 - (n - c);
-                scale_cols(&narrow_in(&rows, n - 4), n - 4, skip, zg, s, u, &mut st);
-            }
-            st
-        }
+            (sum, lo, _mm256_set1_ps(f32::NEG_INFINITY))
+        };
+        let mut sink = Scaled { zg, s, u, st };
+        // SAFETY: AVX2; row `j.min(count − 1)` of `x` holds n ≥ 4 values (checked above).
+        unsafe { walk_in(&row_ptrs(x, n, count), n, &mut sink) };
+        sink.st
     }
     #[inline(always)]
     unsafe fn store_rows(
@@ -926,89 +1012,44 @@ unsafe impl crate::small::Ops for Small {
                 crate::small::store_rows_lanes::<Small, f32>(zg, lam, delta, u, inv, y, count, mask)
             };
         }
-        let mask = mask & ((1u32 << count) - 1);
-        // SAFETY: AVX2; row j < count of `y` holds n values (checked above) and is written only
-        // with its bit of `mask`, at columns `at..at + 8` (`at + 8 ≤ n`) or `at..at + 4`.
-        unsafe {
-            let rows: [*mut f32; 8] = core::array::from_fn(|j| y.as_mut_ptr().add(j * n));
-            let mut c = 0;
-            while c + 8 <= n {
-                let mut t = [_mm256_setzero_ps(); 8];
-                for (i, v) in t.iter_mut().enumerate() {
-                    *v = out_col(zg, c + i, lam, delta, u, inv);
-                }
-                <F32x8 as crate::isa::Lanes>::transpose_tile(&mut t);
-                for (j, tv) in t.into_iter().enumerate() {
-                    if mask >> j & 1 != 0 {
-                        _mm256_storeu_ps(rows[j].add(c), tv);
-                    }
-                }
-                c += 8;
-            }
-            while c + 4 <= n {
-                narrow_out(&rows, c, mask, out_cols4(zg, c, lam, delta, u, inv));
-                c += 4;
-            }
-            if c < n {
-                // the tile ending at n (its first columns rewritten with the same values)
-                let at = n - 4;
-                narrow_out(&rows, at, mask, out_cols4(zg, at, lam, delta, u, inv));
-            }
-        }
+        let src = Written {
+            zg,
+            lam,
+            delta,
+            u,
+            inv,
+        };
+        // SAFETY: AVX2; row j < count of `y` holds n ≥ 4 values (checked above), and only rows
+        // j < count are written.
+        unsafe { walk_out(&row_ptrs_mut(y, n), n, mask & ((1u32 << count) - 1), &src) };
     }
     #[inline(always)]
-    unsafe fn rows_in(rows: &[&[f32]; 8], out: &mut [crate::small::Lane]) {
+    unsafe fn load_lanes(x: &[f32], count: usize, out: &mut [crate::small::Lane]) {
         let n = out.len();
-        if n < 8 || rows.iter().any(|r| r.len() < n) {
-            // SAFETY: the portable definition needs no feature.
-            return unsafe { <crate::small::Portable as crate::small::Ops>::rows_in(rows, out) };
+        if n < 4 || !(1..=8).contains(&count) || x.len() < count * n {
+            return crate::small::load_lanes_scalar(x, count, out);
         }
-        // 8×8 tiles at columns 0, 8, 16, … and a last one ending at n (overlapping the one
-        // before when n is not a multiple of 8: it rewrites the same values)
-        let mut c = 0;
-        loop {
-            let at = c.min(n - 8);
-            // SAFETY: AVX2; each row holds at least n ≥ at + 8 floats.
-            unsafe {
-                let mut t: [__m256; 8] =
-                    core::array::from_fn(|j| _mm256_loadu_ps(rows[j].as_ptr().add(at)));
-                <F32x8 as crate::isa::Lanes>::transpose_tile(&mut t);
-                for (o, v) in out[at..at + 8].iter_mut().zip(t) {
-                    _mm256_storeu_ps(o.as_mut_ptr(), v);
-                }
-            }
-            if at + 8 >= n {
-                break;
-            }
-            c += 8;
-        }
+        // SAFETY: AVX2; row `j.min(count − 1)` of `x` holds n ≥ 4 values (checked above).
+        unsafe { walk_in(&row_ptrs(x, n, count), n, &mut Plain { out }) };
     }
     #[inline(always)]
-    unsafe fn rows_out(v: &[crate::small::Lane], rows: &mut [Option<&mut [f32]>; 8]) {
-        let n = v.len();
-        if n < 8 || rows.iter().flatten().any(|r| r.len() < n) {
-            // SAFETY: the portable definition needs no feature.
-            return unsafe { <crate::small::Portable as crate::small::Ops>::rows_out(v, rows) };
+    unsafe fn store_vjp(
+        yt: &[crate::small::Lane],
+        gt: &[crate::small::Lane],
+        mean: __m256,
+        s: __m256,
+        out: &mut [f32],
+        count: usize,
+    ) {
+        let n = yt.len();
+        if n < 4 || gt.len() < n || count > 8 || out.len() < count * n {
+            // SAFETY: AVX2, all the generic definition needs.
+            return unsafe { crate::small::store_vjp_lanes::<Small>(yt, gt, mean, s, out, count) };
         }
-        let mut c = 0;
-        loop {
-            let at = c.min(n - 8);
-            // SAFETY: AVX2; `v` holds n ≥ at + 8 lanes, each given row at least n floats.
-            unsafe {
-                let mut t: [__m256; 8] =
-                    core::array::from_fn(|i| _mm256_loadu_ps(v[at + i].as_ptr()));
-                <F32x8 as crate::isa::Lanes>::transpose_tile(&mut t);
-                for (r, tv) in rows.iter_mut().zip(t) {
-                    if let Some(r) = r {
-                        _mm256_storeu_ps(r.as_mut_ptr().add(at), tv);
-                    }
-                }
-            }
-            if at + 8 >= n {
-                break;
-            }
-            c += 8;
-        }
+        let src = VjpCols { yt, gt, mean, s };
+        // SAFETY: AVX2; row j < count of `out` holds n ≥ 4 values (checked above), and only
+        // rows j < count are written.
+        unsafe { walk_out(&row_ptrs_mut(out, n), n, (1u32 << count) - 1, &src) };
     }
     #[inline(always)]
     unsafe fn or(a: __m256i, b: __m256i) -> __m256i {
