@@ -652,6 +652,10 @@ fn row_ptrs_mut(y: &mut [f32], n: usize) -> [*mut f32; 8] {
 /// Receives the columns of 8 rows from [`walk_in`]: `cols[i]` holds column `at + i` (lane j
 /// from row j), new for `i ≥ skip`.
 trait ColsIn {
+    /// Whether [`walk_in`] takes all columns in 4-column tiles (half-width loads and fewer
+    /// shuffles; faster for the forward's loading, whose arithmetic competes for the shuffle
+    /// ports, slower for the VJP's plain transposition: measured, `rowsbench`).
+    const NARROW: bool;
     /// # Safety
     /// AVX2.
     unsafe fn take(&mut self, at: usize, cols: &[__m256], skip: usize);
@@ -665,8 +669,8 @@ trait ColsOut {
 }
 
 /// Walks 8 rows of `n ≥ 4` values in column order and hands their columns to `sink`, each
-/// once: 8×8 tiles, then 4-column tiles (`narrow_in`), and the last `n mod 4` columns from the
-/// 4-column tile ending at n.
+/// once: 8×8 tiles (unless `C::NARROW`), then 4-column tiles (`narrow_in`), and the last
+/// `n mod 4` columns from the 4-column tile ending at n.
 ///
 /// # Safety
 /// AVX2; each pointer valid for reading n values.
@@ -675,7 +679,7 @@ unsafe fn walk_in<C: ColsIn>(rows: &[*const f32; 8], n: usize, sink: &mut C) {
     // SAFETY: AVX2; each tile reads columns `c..c + 8 ≤ n` or `c..c + 4 ≤ n` of each row.
     unsafe {
         let mut c = 0;
-        while c + 8 <= n {
+        while c + 8 <= n && !C::NARROW {
             let mut t = [_mm256_setzero_ps(); 8];
             for (v, r) in t.iter_mut().zip(rows) {
                 *v = _mm256_loadu_ps(r.add(c));
@@ -742,6 +746,7 @@ struct Scaled<'a> {
 }
 
 impl ColsIn for Scaled<'_> {
+    const NARROW: bool = true;
     #[inline(always)]
     unsafe fn take(&mut self, at: usize, cols: &[__m256], skip: usize) {
         for (zi, &v) in self.zg[at..].iter_mut().zip(cols).skip(skip) {
@@ -766,6 +771,7 @@ struct Plain<'a> {
 }
 
 impl ColsIn for Plain<'_> {
+    const NARROW: bool = false;
     #[inline(always)]
     unsafe fn take(&mut self, at: usize, cols: &[__m256], skip: usize) {
         for (o, &v) in self.out[at..].iter_mut().zip(cols).skip(skip) {
