@@ -1184,6 +1184,7 @@ unsafe fn write_group<O: Ops, T: Element>(
 
 /// Solves `rows × n` row-major rows (`n ≤ SMALL_MAX`) block by block, `k(r)` for row `r`;
 /// calls `fallback(r)` for each row that needs the general solver (after the block is done).
+/// The loop over blocks runs inside one call compiled for the path (no dispatch per block).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn rows<T: Element, E>(
     kern: Kernels,
@@ -1193,40 +1194,88 @@ pub(crate) fn rows<T: Element, E>(
     k: impl Fn(usize) -> f64,
     scale: T,
     y: &mut [T],
-    mut fallback: impl FnMut(usize, &[T], &mut [T]) -> Result<(), E>,
+    fallback: impl FnMut(usize, &[T], &mut [T]) -> Result<(), E>,
 ) -> Result<(), E> {
     if n == 0 {
         return Ok(());
     }
-    let total = x.len().min(y.len()) / n;
-    with_buffer(n, |zt| {
-        let mut ks = [0.0; BLOCK];
-        let mut kl = KLanes::new(&ks, n);
-        let mut b = 0;
-        while b < total {
-            let m = (total - b).min(BLOCK);
-            let (xb, yb) = (&x[b * n..(b + m) * n], &mut y[b * n..(b + m) * n]);
-            // the lanes' k once per distinct block of k (a batch with one k: once)
-            let mut same = b > 0;
-            for (r, kr) in ks.iter_mut().enumerate().take(m) {
-                let v = k(first_row + b + r);
-                same &= v == *kr;
-                *kr = v;
-            }
-            if !same {
-                kl = KLanes::new(&ks, n);
-            }
-            let done = block(kern, xb, n, m, &kl, scale, yb, zt, None);
-            let mut left = !done & ((1u32 << m) - 1);
-            while left != 0 {
-                let r = left.trailing_zeros() as usize;
-                left &= left - 1;
-                fallback(first_row + b + r, &xb[r * n..][..n], &mut yb[r * n..][..n])?;
-            }
-            b += m;
-        }
-        Ok(())
+    with_buffer(n, |zt| match kern.path() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: a `Kernels` with `Path::Avx2` exists only after `Path::is_supported`
+        // confirmed (with `is_x86_feature_detected!`) that this CPU has AVX2.
+        Path::Avx2 => unsafe { rows_avx2(x, n, first_row, k, scale, y, fallback, zt) },
+        // SAFETY: `Portable` needs no CPU feature.
+        _ => unsafe { rows_body::<Portable, T, E>(x, n, first_row, k, scale, y, fallback, zt) },
     })
+}
+
+/// [`rows_body`] compiled for AVX2.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn rows_avx2<T: Element, E>(
+    x: &[T],
+    n: usize,
+    first_row: usize,
+    k: impl Fn(usize) -> f64,
+    scale: T,
+    y: &mut [T],
+    fallback: impl FnMut(usize, &[T], &mut [T]) -> Result<(), E>,
+    zt: &mut [Lane],
+) -> Result<(), E> {
+    // SAFETY: the caller guarantees AVX2, all `isa::avx2::Small` needs.
+    unsafe {
+        rows_body::<crate::isa::avx2::Small, T, E>(x, n, first_row, k, scale, y, fallback, zt)
+    }
+}
+
+/// See [`rows`] (`n ≥ 1`; `zt` from [`with_buffer`]).
+///
+/// # Safety
+/// The CPU features of `O`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn rows_body<O: Ops, T: Element, E>(
+    x: &[T],
+    n: usize,
+    first_row: usize,
+    k: impl Fn(usize) -> f64,
+    scale: T,
+    y: &mut [T],
+    mut fallback: impl FnMut(usize, &[T], &mut [T]) -> Result<(), E>,
+    zt: &mut [Lane],
+) -> Result<(), E> {
+    let total = x.len().min(y.len()) / n.max(1);
+    let mut ks = [0.0; BLOCK];
+    let mut kl = KLanes::new(&ks, n);
+    let mut b = 0;
+    while b < total {
+        let m = (total - b).min(BLOCK);
+        let (xb, yb) = (&x[b * n..(b + m) * n], &mut y[b * n..(b + m) * n]);
+        // the lanes' k once per distinct block of k (a batch with one k: once)
+        let mut same = b > 0;
+        for (r, kr) in ks.iter_mut().enumerate().take(m) {
+            let v = k(first_row + b + r);
+            same &= v == *kr;
+            *kr = v;
+        }
+        if !same {
+            kl = KLanes::new(&ks, n);
+        }
+        // SAFETY: the caller guarantees `O`'s features.
+        let done = unsafe { block_body::<O, T>(xb, n, m, &kl, scale, yb, zt, None) };
+        let mut left = !done & ((1u32 << m) - 1);
+        while left != 0 {
+            let r = left.trailing_zeros() as usize;
+            left &= left - 1;
+            fallback(first_row + b + r, &xb[r * n..][..n], &mut yb[r * n..][..n])?;
+        }
+        b += m;
+    }
+    Ok(())
 }
 
 /// Runs `f` on a zeroed transposition buffer of `n ≤ SMALL_MAX` lanes on the stack (sized in
