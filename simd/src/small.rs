@@ -176,19 +176,27 @@ pub(crate) unsafe trait Ops: Copy {
     unsafe fn load_lanes(x: &[f32], count: usize, out: &mut [Lane]) {
         load_lanes_scalar(x, count, out)
     }
-    /// The VJP's lanes out to rows: `out[j·n + i] =` [`vjp_lane`] of `yt[i]`, `gt[i]` (lane
-    /// `j`) for `i < n = yt.len()` and rows `j < count` (`out` holds at least `count·n`).
+    /// The VJP's output rows, from the rows themselves: `out[j·n + i] = (g[j·n + i] −
+    /// mean_j)·s` where `0 < y[j·n + i] < 1`, `+0` elsewhere (as [`vjp_lane`]), for the rows
+    /// `j < count ≤ LANES` (`y`, `g`, `out` hold at least `count·n` values). `idx` holds the
+    /// row of each value of a block: lane `i` of `idx[v]` is `(LANES·v + i)/n`, `v < n`.
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     unsafe fn store_vjp(
-        yt: &[Lane],
-        gt: &[Lane],
+        y: &[f32],
+        g: &[f32],
+        n: usize,
+        idx: &[ILane],
         mean: Self::V,
         s: Self::V,
         out: &mut [f32],
         count: usize,
     ) {
+        let _ = idx;
+        let (mut m, mut sv) = ([0.0f32; LANES], [0.0f32; LANES]);
         // SAFETY: the caller guarantees `Self`'s features.
-        unsafe { store_vjp_lanes::<Self>(yt, gt, mean, s, out, count) }
+        unsafe { (Self::store(&mut m, mean), Self::store(&mut sv, s)) };
+        store_vjp_values(y, g, n, &m, sv[0], out, count)
     }
     /// Rows into lanes, scaled into units, with the start's statistics: `zg[i][j] =
     /// fl(x[r·n + i]·s)·u` for `i < n = zg.len()` and each lane `j`, of row `r = min(j, count −
@@ -615,30 +623,45 @@ pub(crate) fn load_lanes_scalar(x: &[f32], count: usize, out: &mut [Lane]) {
     }
 }
 
-/// [`Ops::store_vjp`], one value at a time.
-///
-/// # Safety
-/// The CPU features of `O`.
+/// One VJP output value: `(g − mean)·s` where `0 < y < 1`, `+0` elsewhere ([`vjp_lane`] of
+/// one lane).
 #[inline(always)]
-pub(crate) unsafe fn store_vjp_lanes<O: Ops>(
-    yt: &[Lane],
-    gt: &[Lane],
-    mean: O::V,
-    s: O::V,
+pub(crate) fn vjp_value(y: f32, g: f32, mean: f32, s: f32) -> f32 {
+    if y > 0.0 && y < 1.0 {
+        (g - mean) * s
+    } else {
+        0.0
+    }
+}
+
+/// [`Ops::store_vjp`] one value at a time (`mean`: the rows' means, `s` the scale).
+pub(crate) fn store_vjp_values(
+    y: &[f32],
+    g: &[f32],
+    n: usize,
+    mean: &Lane,
+    s: f32,
     out: &mut [f32],
     count: usize,
 ) {
-    let n = yt.len();
-    for (i, (a, b)) in yt.iter().zip(gt).enumerate() {
-        let mut col = [0.0f32; LANES];
-        // SAFETY: the caller guarantees `O`'s features.
-        unsafe { O::store(&mut col, vjp_lane::<O>(a, b, mean, s)) };
-        for (j, &v) in col.iter().enumerate().take(count) {
-            if let Some(o) = out.get_mut(j * n + i) {
-                *o = v;
-            }
+    let rows = y.chunks(n).zip(g.chunks(n)).zip(out.chunks_mut(n));
+    for (((yr, gr), or), &mj) in rows.zip(mean).take(count) {
+        for ((&yi, &gi), o) in yr.iter().zip(gr).zip(or.iter_mut()) {
+            *o = vjp_value(yi, gi, mj, s);
         }
     }
+}
+
+/// The rows of lane `i` of `idx[v]`: `(LANES·v + i)/n` for the `n` vectors of a block
+/// ([`Ops::store_vjp`]; `n ≤ VJP_SHORT_MAX`).
+fn row_index(n: usize) -> [ILane; VJP_SHORT_MAX] {
+    let mut idx = [[0i32; LANES]; VJP_SHORT_MAX];
+    for (v, l) in idx.iter_mut().enumerate() {
+        for (i, r) in l.iter_mut().enumerate() {
+            *r = ((LANES * v + i) / n.max(1)).min(LANES - 1) as i32;
+        }
+    }
+    idx
 }
 
 /// One VJP output column: `(g − mean)·s` where `0 < y < 1` (the free set), `+0` elsewhere.
@@ -1417,6 +1440,7 @@ unsafe fn vjp_blocks_body<O: Ops, T: Element>(
     buf: &mut [Lane],
 ) {
     let m = n * LANES;
+    let idx = row_index(n);
     for ((yb, gb), ob) in y.chunks(m).zip(g.chunks(m)).zip(out.chunks_mut(m)) {
         // SAFETY: the caller guarantees `O`'s features; all memory is through references.
         unsafe {
@@ -1426,7 +1450,13 @@ unsafe fn vjp_blocks_body<O: Ops, T: Element>(
             for (a, b) in yt.iter().zip(rest) {
                 sums.add(a, b);
             }
-            vjp_write::<O, T>(buf, n, sums.mean(), scale, ob, rows);
+            let sv = O::splat(scale.to_f64() as f32);
+            match (T::as_f32(yb), T::as_f32(gb), T::as_f32_mut(ob)) {
+                (Some(yf), Some(gf), Some(of)) => {
+                    O::store_vjp(yf, gf, n, &idx, sums.mean(), sv, of, rows)
+                }
+                _ => vjp_write::<O, T>(buf, n, sums.mean(), sv, ob, rows),
+            }
         }
     }
 }
@@ -1531,7 +1561,7 @@ unsafe fn vjp_load<O: Ops, T: Element>(y: &[T], g: &[T], n: usize, buf: &mut [La
 }
 
 /// `out_i = (g_i − mean)·s` on the free set, `+0` elsewhere, for the `rows` rows of a block
-/// that [`vjp_load`] put into `buf`.
+/// that [`vjp_load`] put into `buf`, one value at a time (element types other than `f32`).
 ///
 /// # Safety
 /// The CPU features of `O`.
@@ -1540,26 +1570,18 @@ unsafe fn vjp_write<O: Ops, T: Element>(
     buf: &[Lane],
     n: usize,
     mean: O::V,
-    scale: T,
+    sv: O::V,
     out: &mut [T],
     rows: usize,
 ) {
     let (yt, rest) = buf.split_at(n);
     let gt = &rest[..n];
-    // SAFETY: the caller guarantees `O`'s features.
-    unsafe {
-        let sv = O::splat(scale.to_f64() as f32);
-        match T::as_f32_mut(out) {
-            Some(of) => O::store_vjp(yt, gt, mean, sv, of, rows),
-            None => {
-                for (i, (a, b)) in yt.iter().zip(gt).enumerate() {
-                    let mut col = [0.0f32; LANES];
-                    O::store(&mut col, vjp_lane::<O>(a, b, mean, sv));
-                    for (o, &v) in out.chunks_exact_mut(n).zip(&col).take(rows) {
-                        o[i] = T::from_f64(v as f64);
-                    }
-                }
-            }
+    for (i, (a, b)) in yt.iter().zip(gt).enumerate() {
+        let mut col = [0.0f32; LANES];
+        // SAFETY: the caller guarantees `O`'s features.
+        unsafe { O::store(&mut col, vjp_lane::<O>(a, b, mean, sv)) };
+        for (o, &v) in out.chunks_exact_mut(n).zip(&col).take(rows) {
+            o[i] = T::from_f64(v as f64);
         }
     }
 }

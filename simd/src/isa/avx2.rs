@@ -800,22 +800,6 @@ impl ColsOut for Written<'_> {
     }
 }
 
-/// The VJP's output columns (`small::vjp_lane`).
-struct VjpCols<'a> {
-    yt: &'a [crate::small::Lane],
-    gt: &'a [crate::small::Lane],
-    mean: __m256,
-    s: __m256,
-}
-
-impl ColsOut for VjpCols<'_> {
-    #[inline(always)]
-    unsafe fn col(&self, i: usize) -> __m256 {
-        // SAFETY: AVX2.
-        unsafe { crate::small::vjp_lane::<Small>(&self.yt[i], &self.gt[i], self.mean, self.s) }
-    }
-}
-
 /// Two 4×4 transposes, one in each 128-bit half: `out[i]` holds element `i` of each `v[j]`'s
 /// half (its own inverse).
 ///
@@ -1040,22 +1024,48 @@ unsafe impl crate::small::Ops for Small {
     }
     #[inline(always)]
     unsafe fn store_vjp(
-        yt: &[crate::small::Lane],
-        gt: &[crate::small::Lane],
+        y: &[f32],
+        g: &[f32],
+        n: usize,
+        idx: &[crate::small::ILane],
         mean: __m256,
         s: __m256,
         out: &mut [f32],
         count: usize,
     ) {
-        let n = yt.len();
-        if n < 4 || gt.len() < n || count > 8 || out.len() < count * n {
-            // SAFETY: AVX2, all the generic definition needs.
-            return unsafe { crate::small::store_vjp_lanes::<Small>(yt, gt, mean, s, out, count) };
+        let total = count * n;
+        let full = total / 8;
+        let (mut m, mut sv) = ([0.0f32; 8], [0.0f32; 8]);
+        // SAFETY: AVX2; 8 `f32` each.
+        unsafe {
+            _mm256_storeu_ps(m.as_mut_ptr(), mean);
+            _mm256_storeu_ps(sv.as_mut_ptr(), s);
         }
-        let src = VjpCols { yt, gt, mean, s };
-        // SAFETY: AVX2; row j < count of `out` holds n ≥ 4 values (checked above), and only
-        // rows j < count are written.
-        unsafe { walk_out(&row_ptrs_mut(out, n), n, (1u32 << count) - 1, &src) };
+        if count > 8 || y.len() < total || g.len() < total || out.len() < total || idx.len() < full
+        {
+            return crate::small::store_vjp_values(y, g, n, &m, sv[0], out, count);
+        }
+        // SAFETY: AVX2; vector v reads and writes values `8v..8v + 8 ≤ total` (checked above).
+        unsafe {
+            let (zero, one) = (_mm256_setzero_ps(), _mm256_set1_ps(1.0));
+            for (v, iv) in idx.iter().enumerate().take(full) {
+                let at = 8 * v;
+                let yv = _mm256_loadu_ps(y.as_ptr().add(at));
+                let free = _mm256_and_ps(
+                    _mm256_cmp_ps::<_CMP_GT_OQ>(yv, zero),
+                    _mm256_cmp_ps::<_CMP_LT_OQ>(yv, one),
+                );
+                // each value's row mean (lane `(8v + i)/n` of `mean`)
+                let mv = _mm256_permutevar8x32_ps(mean, _mm256_loadu_si256(iv.as_ptr().cast()));
+                let gv = _mm256_sub_ps(_mm256_loadu_ps(g.as_ptr().add(at)), mv);
+                let o = _mm256_and_ps(free, _mm256_mul_ps(gv, s));
+                _mm256_storeu_ps(out.as_mut_ptr().add(at), o);
+            }
+        }
+        // the last `total mod 8` values (a partial block), one at a time
+        for p in full * 8..total {
+            out[p] = crate::small::vjp_value(y[p], g[p], m[(p / n).min(7)], sv[0]);
+        }
     }
     #[inline(always)]
     unsafe fn or(a: __m256i, b: __m256i) -> __m256i {
