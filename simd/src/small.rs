@@ -169,15 +169,15 @@ pub(crate) unsafe trait Ops: Copy {
     unsafe fn sub_i(a: Self::I, b: Self::I) -> Self::I;
     /// `round_ties_even(d)` as `i32`, `i32::MIN` when out of range or NaN (`cvtps2dq`).
     unsafe fn round_i(d: Self::V) -> Self::I;
-    /// Rows into lanes: `out[i][j] = x[r·n + i]` for `i < n = out.len()` and each lane `j`,
-    /// of row `r = min(j, count − 1)` (`1 ≤ count ≤ LANES`, `x` holds at least `count·n`
-    /// values).
+    /// The VJP's masked `g` in lanes: `gt[i][j] = g[r·n + i]` where `0 < y[r·n + i] < 1`,
+    /// NaN elsewhere, row `r = min(j, count − 1)` (`1 ≤ count ≤ LANES`; `y`, `g` hold at least
+    /// `count·n` values; `scratch`, `gt`: `n` lanes each, `scratch` overwritten).
     #[inline(always)]
-    unsafe fn load_lanes(x: &[f32], count: usize, out: &mut [Lane]) {
-        load_lanes_scalar(x, count, out)
+    unsafe fn load_vjp(y: &[f32], g: &[f32], count: usize, scratch: &mut [Lane], gt: &mut [Lane]) {
+        load_vjp_scalar(y, g, count, scratch, gt)
     }
     /// The VJP's output rows, from the rows themselves: `out[j·n + i] = (g[j·n + i] −
-    /// mean_j)·s` where `0 < y[j·n + i] < 1`, `+0` elsewhere (as [`vjp_lane`]), for the rows
+    /// mean_j)·s` where `0 < y[j·n + i] < 1`, `+0` elsewhere ([`vjp_value`]), for the rows
     /// `j < count ≤ LANES` (`y`, `g`, `out` hold at least `count·n` values). `idx` holds the
     /// row of each value of a block: lane `i` of `idx[v]` is `(LANES·v + i)/n`, `v < n`.
     #[inline(always)]
@@ -611,7 +611,8 @@ pub(crate) unsafe fn store_rows_lanes<O: Ops, T: Element>(
     }
 }
 
-/// [`Ops::load_lanes`], one value at a time.
+/// Rows into lanes, one value at a time: `out[i][j] = x[r·n + i]` for `i < n = out.len()`
+/// and each lane `j`, of row `r = min(j, count − 1)`.
 #[inline(always)]
 pub(crate) fn load_lanes_scalar(x: &[f32], count: usize, out: &mut [Lane]) {
     let n = out.len();
@@ -623,14 +624,32 @@ pub(crate) fn load_lanes_scalar(x: &[f32], count: usize, out: &mut [Lane]) {
     }
 }
 
-/// One VJP output value: `(g − mean)·s` where `0 < y < 1`, `+0` elsewhere ([`vjp_lane`] of
-/// one lane).
+/// One VJP output value: `(g − mean)·s` where `0 < y < 1`, `+0` elsewhere.
 #[inline(always)]
 pub(crate) fn vjp_value(y: f32, g: f32, mean: f32, s: f32) -> f32 {
     if y > 0.0 && y < 1.0 {
         (g - mean) * s
     } else {
         0.0
+    }
+}
+
+/// [`Ops::load_vjp`] one value at a time.
+pub(crate) fn load_vjp_scalar(
+    y: &[f32],
+    g: &[f32],
+    count: usize,
+    scratch: &mut [Lane],
+    gt: &mut [Lane],
+) {
+    load_lanes_scalar(y, count, scratch);
+    load_lanes_scalar(g, count, gt);
+    for (yl, gl) in scratch.iter().zip(gt.iter_mut()) {
+        for (&yv, gv) in yl.iter().zip(gl.iter_mut()) {
+            if !(yv > 0.0 && yv < 1.0) {
+                *gv = f32::NAN;
+            }
+        }
     }
 }
 
@@ -662,21 +681,6 @@ fn row_index(n: usize) -> [ILane; VJP_SHORT_MAX] {
         }
     }
     idx
-}
-
-/// One VJP output column: `(g − mean)·s` where `0 < y < 1` (the free set), `+0` elsewhere.
-///
-/// # Safety
-/// The CPU features of `O`.
-#[inline(always)]
-pub(crate) unsafe fn vjp_lane<O: Ops>(y: &Lane, g: &Lane, mean: O::V, s: O::V) -> O::V {
-    // SAFETY: the caller guarantees `O`'s features.
-    unsafe {
-        let (zero, one) = (O::splat(0.0), O::splat(1.0));
-        let yv = O::load(y);
-        let free = O::and(O::gt(yv, zero), O::lt(yv, one));
-        O::or_v(zero, free, O::mul(O::sub(O::load(g), mean), s))
-    }
 }
 
 /// Scales lanes of `x` in place into units, `z = fl(x·s)·u`, and returns per lane `(Σ z` in
@@ -1444,18 +1448,25 @@ unsafe fn vjp_blocks_body<O: Ops, T: Element>(
     for ((yb, gb), ob) in y.chunks(m).zip(g.chunks(m)).zip(out.chunks_mut(m)) {
         // SAFETY: the caller guarantees `O`'s features; all memory is through references.
         unsafe {
-            let rows = vjp_load::<O, T>(yb, gb, n, buf);
-            let (yt, rest) = buf.split_at(n);
-            let mut sums = VjpSums::<O>::new();
-            for (a, b) in yt.iter().zip(rest) {
-                sums.add(a, b);
-            }
             let sv = O::splat(scale.to_f64() as f32);
+            let mut sums = VjpSums::<O>::new();
             match (T::as_f32(yb), T::as_f32(gb), T::as_f32_mut(ob)) {
                 (Some(yf), Some(gf), Some(of)) => {
+                    let rows = (yf.len().min(gf.len()) / n).min(LANES);
+                    let (scratch, rest) = buf.split_at_mut(n);
+                    let gt = &mut rest[..n];
+                    O::load_vjp(yf, gf, rows, scratch, gt);
+                    for gi in gt.iter() {
+                        sums.add_masked(gi);
+                    }
                     O::store_vjp(yf, gf, n, &idx, sums.mean(), sv, of, rows)
                 }
-                _ => vjp_write::<O, T>(buf, n, sums.mean(), sv, ob, rows),
+                // other element types (which `vjp_rows` does not send here): row by row
+                _ => {
+                    for ((yr, gr), o) in yb.chunks(n).zip(gb.chunks(n)).zip(ob.chunks_mut(n)) {
+                        vjp_row(yr, gr, scale, o);
+                    }
+                }
             }
         }
     }
@@ -1483,18 +1494,18 @@ impl<O: Ops> VjpSums<O> {
         }
     }
 
-    /// Adds element `i` of the lanes: `y` and `g`.
+    /// Adds element `i` of the lanes: `g` where free, NaN elsewhere ([`Ops::load_vjp`]; `g`
+    /// itself is finite, as [`vjp_inputs_small`] checked, so NaN marks exactly the others).
     ///
     /// # Safety
     /// The CPU features of `O`.
     #[inline(always)]
-    unsafe fn add(&mut self, y: &Lane, g: &Lane) {
+    unsafe fn add_masked(&mut self, gm: &Lane) {
         // SAFETY: the caller guarantees `O`'s features.
         unsafe {
-            let (zero, one) = (O::splat(0.0), O::splat(1.0));
-            let yv = O::load(y);
-            let free = O::and(O::gt(yv, zero), O::lt(yv, one));
-            let gm = O::or_v(zero, free, O::load(g));
+            let gv = O::load(gm);
+            let free = O::eq(gv, gv);
+            let gm = O::or_v(O::splat(0.0), free, gv);
             self.cnt = O::sub_i(self.cnt, free);
             self.s0 = O::add_d(self.s0, O::widen(gm, false));
             self.s1 = O::add_d(self.s1, O::widen(gm, true));
@@ -1514,74 +1525,6 @@ impl<O: Ops> VjpSums<O> {
                 O::div_d(self.s0, O::widen_i(c, false)),
                 O::div_d(self.s1, O::widen_i(c, true)),
             )
-        }
-    }
-}
-
-/// Transposes a block of up to [`LANES`] rows of `y` and `g` into `buf` (`y` in lanes
-/// `0..n`, `g` in `n..2n`); returns the number of rows.
-///
-/// # Safety
-/// The CPU features of `O`.
-#[inline(always)]
-unsafe fn vjp_load<O: Ops, T: Element>(y: &[T], g: &[T], n: usize, buf: &mut [Lane]) -> usize {
-    let rows = (y.len().min(g.len()) / n.max(1)).min(LANES);
-    if rows == 0 {
-        return 0;
-    }
-    let (yt, rest) = buf.split_at_mut(n);
-    let gt = &mut rest[..n];
-    match (T::as_f32(y), T::as_f32(g)) {
-        (Some(yf), Some(gf)) => {
-            // the unused lanes of a partial block repeat its last row (their results are not
-            // written)
-            // SAFETY: the caller guarantees `O`'s features.
-            unsafe {
-                O::load_lanes(yf, rows, yt);
-                O::load_lanes(gf, rows, gt);
-            }
-        }
-        _ => {
-            // transpose (unused lanes: y = 0, not free)
-            yt.iter_mut().for_each(|v| *v = [0.0; LANES]);
-            for (r, (yr, gr)) in y
-                .chunks_exact(n)
-                .zip(g.chunks_exact(n))
-                .take(rows)
-                .enumerate()
-            {
-                for ((a, b), (&u, &v)) in yt.iter_mut().zip(gt.iter_mut()).zip(yr.iter().zip(gr)) {
-                    a[r] = u.to_f64() as f32;
-                    b[r] = v.to_f64() as f32;
-                }
-            }
-        }
-    }
-    rows
-}
-
-/// `out_i = (g_i − mean)·s` on the free set, `+0` elsewhere, for the `rows` rows of a block
-/// that [`vjp_load`] put into `buf`, one value at a time (element types other than `f32`).
-///
-/// # Safety
-/// The CPU features of `O`.
-#[inline(always)]
-unsafe fn vjp_write<O: Ops, T: Element>(
-    buf: &[Lane],
-    n: usize,
-    mean: O::V,
-    sv: O::V,
-    out: &mut [T],
-    rows: usize,
-) {
-    let (yt, rest) = buf.split_at(n);
-    let gt = &rest[..n];
-    for (i, (a, b)) in yt.iter().zip(gt).enumerate() {
-        let mut col = [0.0f32; LANES];
-        // SAFETY: the caller guarantees `O`'s features.
-        unsafe { O::store(&mut col, vjp_lane::<O>(a, b, mean, sv)) };
-        for (o, &v) in out.chunks_exact_mut(n).zip(&col).take(rows) {
-            o[i] = T::from_f64(v as f64);
         }
     }
 }

@@ -1014,13 +1014,49 @@ unsafe impl crate::small::Ops for Small {
         unsafe { walk_out(&row_ptrs_mut(y, n), n, mask & ((1u32 << count) - 1), &src) };
     }
     #[inline(always)]
-    unsafe fn load_lanes(x: &[f32], count: usize, out: &mut [crate::small::Lane]) {
-        let n = out.len();
-        if n < 4 || !(1..=8).contains(&count) || x.len() < count * n {
-            return crate::small::load_lanes_scalar(x, count, out);
+    unsafe fn load_vjp(
+        y: &[f32],
+        g: &[f32],
+        count: usize,
+        scratch: &mut [crate::small::Lane],
+        gt: &mut [crate::small::Lane],
+    ) {
+        let n = scratch.len();
+        let total = count * n;
+        if n < 4 || gt.len() < n || !(1..=8).contains(&count) || y.len() < total || g.len() < total
+        {
+            return crate::small::load_vjp_scalar(y, g, count, scratch, gt);
         }
-        // SAFETY: AVX2; row `j.min(count − 1)` of `x` holds n ≥ 4 values (checked above).
-        unsafe { walk_in(&row_ptrs(x, n, count), n, &mut Plain { out }) };
+        // SAFETY: AVX2; vector v reads values `8v..8v + 8 ≤ total` of `y` and `g` and writes
+        // lane v of `scratch` (v < total/8 ≤ n).
+        unsafe {
+            let (zero, one, nan) = (
+                _mm256_setzero_ps(),
+                _mm256_set1_ps(1.0),
+                _mm256_set1_ps(f32::NAN),
+            );
+            let full = total / 8;
+            for (v, sc) in scratch.iter_mut().enumerate().take(full) {
+                let yv = _mm256_loadu_ps(y.as_ptr().add(8 * v));
+                let free = _mm256_and_ps(
+                    _mm256_cmp_ps::<_CMP_GT_OQ>(yv, zero),
+                    _mm256_cmp_ps::<_CMP_LT_OQ>(yv, one),
+                );
+                let gv = _mm256_loadu_ps(g.as_ptr().add(8 * v));
+                _mm256_storeu_ps(sc.as_mut_ptr(), _mm256_blendv_ps(nan, gv, free));
+            }
+            // the tail of a partial block
+            let flat: &mut [f32] = scratch.as_flattened_mut();
+            for p in full * 8..total {
+                flat[p] = if y[p] > 0.0 && y[p] < 1.0 {
+                    g[p]
+                } else {
+                    f32::NAN
+                };
+            }
+            let rows = row_ptrs(&flat[..total], n, count);
+            walk_in(&rows, n, &mut Plain { out: gt });
+        }
     }
     #[inline(always)]
     unsafe fn store_vjp(
