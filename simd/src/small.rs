@@ -34,6 +34,17 @@
 //! IEEE operations in the same order and no fused multiply-add: every path and thread count
 //! writes bitwise the same output (tested against each other).
 //!
+//! Rows go in through [`Ops::load_rows`], which scales them and gathers the start's statistics
+//! (`Σz`, `min z`, `max z`) in the same sweep (on AVX2: 4-column tiles, two 4×4 transposes
+//! with rows `j` and `j + 4` in the two halves of a vector), and out through
+//! [`Ops::store_rows`], which applies the last step on the way (AVX2: 8×8 tiles, then the
+//! 4-column tile ending at `n`). The loop over blocks runs inside one call compiled for the
+//! path ([`rows`]), and a batch's k goes into lanes once per distinct block of k ([`KLanes`]).
+//! The VJP of short rows ([`vjp_rows`]) masks `g` by the free set in one sweep over the rows
+//! (NaN outside it; `g` is finite, checked first), transposes only that into lanes for the
+//! free-set sums (`f64`, in row order), and writes the output straight from the rows, each
+//! value's row mean put in place by a lane permute ([`Ops::store_vjp`]).
+//!
 //! Accuracy (inside the window `|λ| ≤ 3`, the core's `frame::WINDOW`, so the free entries have
 //! `|z| < 4`): `z_i` is the general path's (half an ulp of `|z| < 4`, at most ε, plus the common
 //! rounding of `s`, at most ε/2 in `y`), `d_i` and `round(d·2^24)` add at most `2^-25` each
