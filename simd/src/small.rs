@@ -93,10 +93,11 @@ pub(crate) const LAMBDA_WINDOW: f32 = 3.0;
 
 /// VJPs of rows of at most this many elements run across rows, 8 rows per vector
 /// ([`vjp_rows`]; a single vector: the same arithmetic row by row, [`vjp_row`]); longer ones the
-/// vector kernels row by row. Measured (one thread, f32, `cargo bench --bench simd --
-/// simd-backward`): 65536 × 10 0.97 ms against 1.87 ms for the scalar rows before; 16384 × 32
-/// 0.61 against 0.68 ms for the vector kernels; 16384 × 64 1.20 against 0.80 ms.
-pub const VJP_SHORT_MAX: usize = 32;
+/// vector kernels row by row. Measured (one thread, f32, `cargo run --release -p
+/// hypersimplex-simd --example rowsbench -- rows n`, 2-core AMD, 4 Dec 2026): across rows
+/// against the vector kernels, 16384 × 40 0.33 against 0.73 ms, 16384 × 64 0.54 against 0.73 ms,
+/// 8192 × 96 0.40 against 0.46 ms, 8192 × 128 0.59 against 0.55 ms.
+pub const VJP_SHORT_MAX: usize = 96;
 /// Rows per group (the lanes of one vector).
 pub const LANES: usize = 8;
 /// Groups per block: their iterations interleave, so that one group's passes run while

@@ -10,7 +10,7 @@
 //!   the same blocks (`reduce2`, `write2`), as the `f32` VJP of the widened data, whatever the
 //!   number of threads.
 //! * **Elsewhere** (the scalar path, NEON, `f16` without F16C, vectors and rows of at most
-//!   `VJP_SHORT_MAX` = 32 elements, and inputs where the `f32` VJP takes its checking pass):
+//!   `VJP_SHORT_MAX` = 96 elements, and inputs where the `f32` VJP takes its checking pass):
 //!   `y` and `g` are widened into `f32` buffers, this path's `f32` VJP (single or rows) runs on
 //!   them, and the result is rounded: bitwise the `f32` function's on the same path, whatever
 //!   its free-set sum order (the core's scalar half VJP sums sequentially, which the NEON `f32`
