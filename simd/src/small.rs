@@ -687,9 +687,13 @@ pub(crate) fn store_vjp_values(
 /// ([`Ops::store_vjp`]; `n ≤ VJP_SHORT_MAX`).
 fn row_index(n: usize) -> [ILane; VJP_SHORT_MAX] {
     let mut idx = [[0i32; LANES]; VJP_SHORT_MAX];
-    for (v, l) in idx.iter_mut().enumerate() {
-        for (i, r) in l.iter_mut().enumerate() {
-            *r = ((LANES * v + i) / n.max(1)).min(LANES - 1) as i32;
+    // counted, not divided (this runs once per task)
+    let (mut row, mut col) = (0i32, 0usize);
+    for r in idx.iter_mut().take(n).flatten() {
+        *r = row.min(LANES as i32 - 1);
+        col += 1;
+        if col == n {
+            (row, col) = (row + 1, 0);
         }
     }
     idx
