@@ -551,9 +551,10 @@ macro_rules! dispatched {
 
 dispatched! {
     /// Solves and writes rows `x[r·n..(r+1)·n]` for `r < rows` (`1 ≤ rows ≤ BLOCK`,
-    /// `1 ≤ n ≤ SMALL_MAX`), with the rows' k (`kl`, built from validated k for this n) and `scale = 1/τ` in `T`. Returns
-    /// the rows written (bit `r`); the others are left to the general solver. `zt` holds at
-    /// least `GROUPS·n` lanes; `details` receives each row's [`Row`].
+    /// `1 ≤ n ≤ SMALL_MAX`), with the rows' k (`kl`, built from validated k for this n) and
+    /// `scale = 1/τ` in `T`. Returns the rows written (bit `r`); the others are left to the
+    /// general solver. `zt` holds at least `GROUPS·n` lanes; `details` receives each row's
+    /// [`Row`].
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn block / block_avx2 => block_body(
         x: &[T],
@@ -812,7 +813,7 @@ fn k_units(k: f64, unit: Unit) -> i32 {
 /// The target sums of one block's rows, per lane and in the block's unit: `k·unit` in `f32`
 /// (the start), `K` ([`k_units`]) and `k·unit − K` (the exact step at the end), and the rows
 /// to fill instead of solving (`zeros`: k ≤ 0, `ones`: k ≥ n). Built once per distinct `ks`
-/// (a batch with one k builds it once).
+/// (a batch with one k: once per task).
 #[derive(Clone, Copy)]
 pub(crate) struct KLanes {
     unit: Unit,
