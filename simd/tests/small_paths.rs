@@ -534,3 +534,56 @@ fn short_rows_at_huge_lambda_are_exact() {
         }
     }
 }
+
+/// Rows with a few huge finite entries whose sum `Σ x/τ` in the short-row solver's fixed-point
+/// units overflows `f32` (five entries of `5e30`, times `2^24`, exceed `f32::MAX`) while the
+/// rest are ordinary (the short-row solver hands such rows to the general path; a solver that
+/// kept them would have to get them right too): every path, the batch and the single call give
+/// the same bits, the huge entries exactly 1 (they lie far above λ + 1), and the others within
+/// 4ε₃₂ of the exact projection of the ordinary entries with `k − 5`.
+#[test]
+fn rows_whose_sum_overflows_the_units_are_exact() {
+    let mut rng = Rng(91);
+    let (n, rows, tau) = (10usize, 19usize, 1.0f32);
+    let x: Vec<f32> = (0..rows * n)
+        .map(|i| {
+            if i % n < 5 {
+                5.0e30
+            } else {
+                (rng.below(2001) as f32 - 1000.0) * 1e-3
+            }
+        })
+        .collect();
+    let ks: Vec<f64> = (0..rows).map(|r| 5.5 + (r % 4) as f64 * 0.9).collect();
+    let mut first: Option<Vec<u32>> = None;
+    for kern in all_kernels() {
+        let mut y = vec![7.0f32; rows * n];
+        kern.soft_binary_argmax_rows(&x, rows, n, RowK::PerRow(&ks), tau, &mut y)
+            .unwrap();
+        for r in 0..rows {
+            let (xr, yr) = (&x[r * n..][..n], &y[r * n..][..n]);
+            let what = format!("{} row {r}", kern.path());
+            assert!(yr[..5].iter().all(|&v| v == 1.0), "{what}: {yr:?}");
+            let z: Vec<f64> = xr[5..].iter().map(|&v| v as f64 / tau as f64).collect();
+            let want = reference(&z, ks[r] - 5.0);
+            for (a, w) in yr[5..].iter().zip(&want) {
+                assert!(
+                    (*a as f64 - w).abs() <= 4.0 * f32::EPSILON as f64,
+                    "{what}: y={a} want {w}"
+                );
+            }
+            let mut one = vec![7.0f32; n];
+            kern.soft_binary_argmax(xr, ks[r], tau, &mut one).unwrap();
+            assert_eq!(
+                one.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                yr.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "{what}: single call"
+            );
+        }
+        let bits: Vec<u32> = y.iter().map(|v| v.to_bits()).collect();
+        match &first {
+            None => first = Some(bits),
+            Some(b) => assert_eq!(b, &bits, "{}: against the first path", kern.path()),
+        }
+    }
+}
