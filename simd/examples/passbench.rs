@@ -3,40 +3,15 @@
 //! the working-set split pass and the whole forward pass.
 //! `cargo run --release -p hypersimplex-simd --example passbench -- [n]`
 use hypersimplex_simd::{Element, Kernels};
-use std::time::Instant;
-
-fn med(mut f: impl FnMut()) -> f64 {
-    f();
-    let mut t: Vec<f64> = (0..15)
-        .map(|_| {
-            let t0 = Instant::now();
-            f();
-            t0.elapsed().as_secs_f64()
-        })
-        .collect();
-    t.sort_by(f64::total_cmp);
-    t[t.len() / 2]
-}
+mod common;
+use common::median_secs as med;
 
 fn main() {
     let n: usize = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(10_000_000);
-    // Standard normal logits (Box–Muller on a 64-bit LCG), as in the benchmarks.
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut uniform = move || {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    };
-    let x: Vec<f32> = (0..n)
-        .map(|_| {
-            let (u, v) = (uniform(), uniform());
-            ((-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()) as f32
-        })
-        .collect();
+    let x = common::normal_logits(n);
     let mut y = vec![0.0f32; n];
     let k = Kernels::active();
     let pool = rayon::ThreadPoolBuilder::new()
@@ -46,52 +21,55 @@ fn main() {
     pool.install(|| {
         let ms = |v: f64| v * 1e6;
         println!("path {} n {n}", k.path());
-        println!("memcpy      {:7.3} us", ms(med(|| y.copy_from_slice(&x))));
+        println!(
+            "memcpy      {:7.3} us",
+            ms(med(15, || y.copy_from_slice(&x)))
+        );
         println!(
             "piece       {:9.2} us",
-            ms(med(|| {
+            ms(med(15, || {
                 std::hint::black_box(f32::piece(k, &x, 0.7, 0.1));
             }))
         );
         println!(
             "piece_write {:9.2} us",
-            ms(med(|| {
+            ms(med(15, || {
                 std::hint::black_box(f32::piece_write(k, &x, 0.7, 0.1, &mut y));
             }))
         );
         println!(
             "clip        {:9.2} us",
-            ms(med(|| f32::clip(k, &x, 0.7, 0.1, &mut y)))
+            ms(med(15, || f32::clip(k, &x, 0.7, 0.1, &mut y)))
         );
         println!(
             "clip_stream {:9.2} us",
-            ms(med(|| f32::clip_stream(k, &x, 0.7, 0.1, &mut y)))
+            ms(med(15, || f32::clip_stream(k, &x, 0.7, 0.1, &mut y)))
         );
         let g: Vec<f32> = x.iter().map(|v| v * 0.3).collect();
         let mut gx = vec![0.0f32; n];
         println!(
             "free_mean   {:9.2} us",
-            ms(med(|| {
+            ms(med(15, || {
                 std::hint::black_box(f32::free_mean(k, &y, &g, f32::MAX));
             }))
         );
         println!(
             "vjp         {:9.2} us",
-            ms(med(|| f32::vjp(k, &y, &g, 0.1, 0.7, &mut gx)))
+            ms(med(15, || f32::vjp(k, &y, &g, 0.1, 0.7, &mut gx)))
         );
         println!(
             "vjp_stream  {:9.2} us",
-            ms(med(|| f32::vjp_stream(k, &y, &g, 0.1, 0.7, &mut gx)))
+            ms(med(15, || f32::vjp_stream(k, &y, &g, 0.1, 0.7, &mut gx)))
         );
         println!(
             "backward    {:9.2} us",
-            ms(med(|| k
+            ms(med(15, || k
                 .soft_binary_argmax_vjp(&y, &g, 1.5, &mut gx)
                 .unwrap()))
         );
         println!(
             "piece_stats {:9.2} us",
-            ms(med(|| {
+            ms(med(15, || {
                 std::hint::black_box(f32::piece_stats(k, &x, 0.7, 0.1));
             }))
         );
@@ -102,7 +80,7 @@ fn main() {
         );
         println!(
             "sp.piece    {:9.2} us",
-            ms(med(|| {
+            ms(med(15, || {
                 use hypersimplex::internal::kernel::Passes;
                 let mut sp = hypersimplex_simd::passes::SimdPasses::new(k, &x, 0.7f32);
                 std::hint::black_box(sp.piece(0.1));
@@ -110,7 +88,7 @@ fn main() {
         );
         println!(
             "sp.p&stats  {:9.2} us",
-            ms(med(|| {
+            ms(med(15, || {
                 use hypersimplex::internal::kernel::Passes;
                 let mut sp = hypersimplex_simd::passes::SimdPasses::new(k, &x, 0.7f32);
                 std::hint::black_box(sp.piece_and_stats(0.1));
@@ -118,7 +96,7 @@ fn main() {
         );
         println!(
             "solve only  {:9.2} us",
-            ms(med(|| {
+            ms(med(15, || {
                 let mut sp = hypersimplex_simd::passes::SimdPasses::new(k, &x, 1.0f32 / 1.5);
                 std::hint::black_box(
                     hypersimplex::internal::solve_lambda(&mut sp, &x, n as f64 / 2.0, 1.0f32 / 1.5)
@@ -128,7 +106,7 @@ fn main() {
         );
         println!(
             "guess       {:9.2} us",
-            ms(med(|| {
+            ms(med(15, || {
                 std::hint::black_box(hypersimplex::internal::initial_guess(
                     &x,
                     1.0f32 / 1.5,
@@ -138,7 +116,7 @@ fn main() {
         );
         println!(
             "split       {:9.2} us",
-            ms(med(|| {
+            ms(med(15, || {
                 let ws =
                     hypersimplex_simd::working_set::WorkingSet::build(k, &x, 0.7f32, -0.55, -0.45);
                 std::hint::black_box(ws.map(|w| w.kept()));
@@ -149,7 +127,7 @@ fn main() {
             println!(
                 "split [{a}, {b}] keeps {:?}: {:9.2} us",
                 ws.map(|w| w.kept()),
-                ms(med(|| {
+                ms(med(15, || {
                     let ws = hypersimplex_simd::working_set::WorkingSet::build(k, &x, 0.7f32, a, b);
                     std::hint::black_box(ws.map(|w| w.kept()));
                 }))
@@ -169,14 +147,14 @@ fn main() {
             println!(
                 "ws.piece ({} kept) {:9.2} us",
                 ws.kept(),
-                ms(med(|| {
+                ms(med(15, || {
                     std::hint::black_box(ws.piece(-0.5));
                 }))
             );
         }
         println!(
             "forward     {:9.2} us",
-            ms(med(|| {
+            ms(med(15, || {
                 k.soft_binary_argmax(&x, n as f64 / 2.0, 1.5, &mut y)
                     .unwrap();
             }))

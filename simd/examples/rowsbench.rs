@@ -2,20 +2,8 @@
 //! pre-pass, the rows forward and the rows VJP, medians of 31 runs.
 //! `cargo run --release -p hypersimplex-simd --example rowsbench -- [rows] [n] [reps]`
 use hypersimplex_simd::{Element, Kernels, RowK};
-use std::time::Instant;
-
-fn med(reps: usize, mut f: impl FnMut()) -> f64 {
-    f();
-    let mut t: Vec<f64> = (0..reps)
-        .map(|_| {
-            let t0 = Instant::now();
-            f();
-            t0.elapsed().as_secs_f64()
-        })
-        .collect();
-    t.sort_by(f64::total_cmp);
-    t[t.len() / 2]
-}
+mod common;
+use common::median_secs as med;
 
 fn main() {
     let arg = |i: usize, d: usize| {
@@ -26,20 +14,7 @@ fn main() {
     };
     let (rows, n, reps) = (arg(1, 65536), arg(2, 10), arg(3, 31));
     let total = rows * n;
-    // Standard normal logits (Box–Muller on a 64-bit LCG), as in the benchmarks.
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut uniform = move || {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    };
-    let x: Vec<f32> = (0..total)
-        .map(|_| {
-            let (u, v) = (uniform(), uniform());
-            ((-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()) as f32
-        })
-        .collect();
+    let x = common::normal_logits(total);
     let mut y = vec![0.0f32; total];
     let kern = Kernels::active();
     let pool = rayon::ThreadPoolBuilder::new()
