@@ -30,20 +30,23 @@
 //! λ).
 //!
 //! The operations are the [`Ops`] primitives, implemented by [`Portable`] (plain Rust on
-//! `[f32; 8]`, the scalar and NEON paths) and by `isa::avx2::Small` (intrinsics), with the same
-//! IEEE operations in the same order and no fused multiply-add: every path and thread count
-//! writes bitwise the same output (tested against each other).
+//! `[f32; 8]`, the scalar path and the definitions), `isa::avx2::Small` and
+//! `isa::neon::Small` (intrinsics; NEON holds a block's 8 lanes in two 128-bit vectors), with
+//! the same IEEE operations in the same order and no fused multiply-add: every path and thread
+//! count writes bitwise the same output (tested against each other, primitive by primitive on
+//! NaN, signed zeros and range ends, and block by block).
 //!
 //! Rows go in through [`Ops::load_rows`], which scales them and gathers the start's statistics
 //! (`Σz`, `min z`, `max z`) in the same sweep (on AVX2: 4-column tiles, two 4×4 transposes
-//! with rows `j` and `j + 4` in the two halves of a vector), and out through
-//! [`Ops::store_rows`], which applies the last step on the way (AVX2: 8×8 tiles, then the
-//! 4-column tile ending at `n`). The loop over blocks runs inside one call compiled for the
+//! with rows `j` and `j + 4` in the two halves of a vector; NEON: 4×4 transposes), and out
+//! through [`Ops::store_rows`], which applies the last step on the way (AVX2: 8×8 tiles, then
+//! the 4-column tile ending at `n`; NEON: 4×4). The loop over blocks runs inside one call compiled for the
 //! path ([`rows`]), and a batch's k goes into lanes once per distinct block of k ([`KLanes`]).
 //! The VJP of short rows ([`vjp_rows`]) masks `g` by the free set in one sweep over the rows
 //! (NaN outside it; `g` is finite, checked first), transposes only that into lanes for the
 //! free-set sums (`f64`, in row order), and writes the output straight from the rows, each
-//! value's row mean put in place by a lane permute ([`Ops::store_vjp`]).
+//! value's row mean put in place by a lane permute ([`Ops::store_vjp`]: `vpermps`, NEON's
+//! `tbl`).
 //!
 //! Accuracy (inside the window `|λ| ≤ 3`, the core's `frame::WINDOW`, so the free entries have
 //! `|z| < 4`): `z_i` is the general path's (half an ulp of `|z| < 4`, at most ε, plus the common
@@ -58,7 +61,7 @@ use hypersimplex::Projection;
 
 use crate::element::Element;
 use crate::platform::Kernels;
-#[cfg(target_arch = "x86_64")]
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 use crate::platform::Path;
 
 /// Rows of at most this many elements take the short-row solver (the fixed-point sums of
@@ -179,7 +182,9 @@ pub(crate) unsafe trait Ops: Copy {
     unsafe fn and(a: Self::I, b: Self::I) -> Self::I;
     unsafe fn add_i(a: Self::I, b: Self::I) -> Self::I;
     unsafe fn sub_i(a: Self::I, b: Self::I) -> Self::I;
-    /// `round_ties_even(d)` as `i32`, `i32::MIN` when out of range or NaN (`cvtps2dq`).
+    /// `round_ties_even(d)` as `i32` in lanes with `|d| < 2^31`; other lanes (out of range,
+    /// NaN) are unspecified (`cvtps2dq` gives `i32::MIN`, NEON's `fcvtns` saturates): the one
+    /// caller, [`pass`], masks them out (free entries have `0 < d < unit ≤ 2^24`).
     unsafe fn round_i(d: Self::V) -> Self::I;
     /// The VJP's masked `g` in lanes: `gt[i][j] = g[r·n + i]` where `0 < y[r·n + i] < 1`,
     /// NaN elsewhere, row `r = min(j, count − 1)` (`1 ≤ count ≤ LANES`; `y`, `g` hold at least
@@ -280,7 +285,7 @@ pub(crate) unsafe trait Ops: Copy {
     unsafe fn div_d(a: Self::D, b: Self::D) -> Self::D;
 }
 
-/// [`Ops`] in plain Rust: the scalar and NEON paths, and the reference for the others.
+/// [`Ops`] in plain Rust: the scalar path, and the reference for the others.
 #[derive(Clone, Copy)]
 pub(crate) struct Portable;
 
@@ -531,6 +536,9 @@ macro_rules! dispatched {
                 // SAFETY: a `Kernels` with `Path::Avx2` exists only after `Path::is_supported`
                 // confirmed (with `is_x86_feature_detected!`) that this CPU has AVX2.
                 Path::Avx2 => unsafe { $avx($($a),*) },
+                #[cfg(target_arch = "aarch64")]
+                // SAFETY: NEON is in the aarch64 baseline, all `isa::neon::Small` needs.
+                Path::Neon => unsafe { $body::<crate::isa::neon::Small, T>($($a),*) },
                 // SAFETY: `Portable` needs no CPU feature.
                 _ => unsafe { $body::<Portable, T>($($a),*) },
             }
@@ -622,6 +630,23 @@ pub(crate) unsafe fn store_rows_lanes<O: Ops, T: Element>(
             }
         }
     }
+}
+
+/// Pointers to the 8 rows of a group of `count ≥ 1` rows of `n` values of `x` (lanes past
+/// `count` repeat the last row).
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+#[inline(always)]
+pub(crate) fn row_ptrs(x: &[f32], n: usize, count: usize) -> [*const f32; 8] {
+    core::array::from_fn(|j| x.as_ptr().wrapping_add(j.min(count.max(1) - 1) * n))
+}
+
+/// Pointers to the 8 rows of `n` values from the start of `y` (only those of the rows that
+/// `y` holds may be written).
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+#[inline(always)]
+pub(crate) fn row_ptrs_mut(y: &mut [f32], n: usize) -> [*mut f32; 8] {
+    let p = y.as_mut_ptr();
+    core::array::from_fn(|j| p.wrapping_add(j * n))
 }
 
 /// Rows into lanes, one value at a time: `out[i][j] = x[r·n + i]` for `i < n = out.len()`
@@ -1248,6 +1273,11 @@ pub(crate) fn rows<T: Element, E>(
         // SAFETY: a `Kernels` with `Path::Avx2` exists only after `Path::is_supported`
         // confirmed (with `is_x86_feature_detected!`) that this CPU has AVX2.
         Path::Avx2 => unsafe { rows_avx2(x, n, first_row, k, scale, y, fallback, zt) },
+        #[cfg(target_arch = "aarch64")]
+        // SAFETY: NEON is in the aarch64 baseline, all `isa::neon::Small` needs.
+        Path::Neon => unsafe {
+            rows_body::<crate::isa::neon::Small, T, E>(x, n, first_row, k, scale, y, fallback, zt)
+        },
         // SAFETY: `Portable` needs no CPU feature.
         _ => unsafe { rows_body::<Portable, T, E>(x, n, first_row, k, scale, y, fallback, zt) },
     })
@@ -1615,6 +1645,177 @@ mod tests {
         }
     }
 
+    /// Values where the ISAs' instructions differ: NaN, signed zeros, infinities, subnormals,
+    /// the ends of `i32`'s range, ties of the rounding, and random ones.
+    fn awkward(next: &mut impl FnMut() -> u64) -> Lane {
+        const SPECIAL: [f32; 20] = [
+            f32::NAN,
+            -f32::NAN,
+            0.0,
+            -0.0,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            1e-45,
+            -1e-40,
+            2_147_483_648.0,
+            2_147_483_520.0,
+            -2_147_483_648.0,
+            -2_147_483_904.0,
+            0.5,
+            1.5,
+            -2.5,
+            16_777_216.0,
+            f32::MAX,
+            -f32::MAX,
+            3.0e9,
+            1.0,
+        ];
+        core::array::from_fn(|_| match next() % 3 {
+            0 => SPECIAL[(next() % SPECIAL.len() as u64) as usize],
+            1 => f32::from_bits(next() as u32),
+            _ => ((next() % 33) as f32 - 16.0) * 0.25,
+        })
+    }
+
+    /// Each primitive of `O` against [`Portable`]'s, bit for bit, on [`awkward`] values.
+    ///
+    /// # Safety
+    /// The CPU features of `O`.
+    unsafe fn primitives_match<O: Ops>() {
+        type P = Portable;
+        let mut next = xorshift(0x0bad_5eed_1234_5678);
+        // bits, every NaN as one: IEEE 754 leaves the payload of an arithmetic result open
+        // (x86 and aarch64 differ), and no NaN computed here reaches an output
+        let fb = |v: Lane| v.map(|x| if x.is_nan() { u32::MAX } else { x.to_bits() });
+        let exact = |v: Lane| v.map(f32::to_bits);
+        // SAFETY: the caller guarantees `O`'s features; `Portable` needs none.
+        unsafe {
+            let v = |a: O::V| {
+                let mut o = [0.0f32; LANES];
+                O::store(&mut o, a);
+                fb(o)
+            };
+            let vx = |a: O::V| {
+                let mut o = [0.0f32; LANES];
+                O::store(&mut o, a);
+                exact(o)
+            };
+            let i = |a: O::I| {
+                let mut o = [0i32; LANES];
+                O::store_i(&mut o, a);
+                o
+            };
+            let db = |x: f64| if x.is_nan() { u64::MAX } else { x.to_bits() };
+            let d = |lo: O::D, hi: O::D| {
+                let mut o = [[0.0f64; 4]; 2];
+                O::store_d(&mut o[0], lo);
+                O::store_d(&mut o[1], hi);
+                o.map(|h| h.map(db))
+            };
+            let dp = |lo: [f64; 4], hi: [f64; 4]| [lo.map(db), hi.map(db)];
+            for trial in 0..3000 {
+                let (a, b) = (awkward(&mut next), awkward(&mut next));
+                let m: ILane = core::array::from_fn(|_| mask(next() % 2 == 0));
+                let (ia, ib): (ILane, ILane) = (
+                    core::array::from_fn(|_| next() as i32 >> (next() % 32)),
+                    core::array::from_fn(|_| next() as i32 >> (next() % 32)),
+                );
+                let (oa, ob, om) = (O::load(&a), O::load(&b), O::load_i(&m));
+                let (oia, oib) = (O::load_i(&ia), O::load_i(&ib));
+                let t = format!("trial {trial}: a = {a:?}, b = {b:?}, ia = {ia:?}, ib = {ib:?}");
+                assert_eq!(v(O::add(oa, ob)), fb(P::add(a, b)), "add {t}");
+                assert_eq!(v(O::sub(oa, ob)), fb(P::sub(a, b)), "sub {t}");
+                assert_eq!(v(O::mul(oa, ob)), fb(P::mul(a, b)), "mul {t}");
+                assert_eq!(v(O::div(oa, ob)), fb(P::div(a, b)), "div {t}");
+                assert_eq!(vx(O::min(oa, ob)), exact(P::min(a, b)), "min {t}");
+                assert_eq!(vx(O::max(oa, ob)), exact(P::max(a, b)), "max {t}");
+                assert_eq!(vx(O::abs(oa)), exact(P::abs(a)), "abs {t}");
+                assert_eq!(i(O::gt(oa, ob)), P::gt(a, b), "gt {t}");
+                assert_eq!(i(O::lt(oa, ob)), P::lt(a, b), "lt {t}");
+                assert_eq!(i(O::eq(oa, ob)), P::eq(a, b), "eq {t}");
+                assert_eq!(i(O::abs_le(oa, ob)), P::abs_le(a, b), "abs_le {t}");
+                let inside = a.map(|x| x.abs() < 2_147_483_648.0);
+                let within =
+                    |r: ILane| core::array::from_fn::<_, LANES, _>(|j| inside[j].then_some(r[j]));
+                assert_eq!(
+                    within(i(O::round_i(oa))),
+                    within(P::round_i(a)),
+                    "round_i {t}"
+                );
+                assert_eq!(vx(O::or_v(oa, om, ob)), exact(P::or_v(a, m, b)), "or_v {t}");
+                assert_eq!(
+                    vx(O::select(om, oa, ob)),
+                    exact(P::select(m, a, b)),
+                    "select {t}"
+                );
+                assert_eq!(O::any(om), P::any(m), "any {t}");
+                assert_eq!(O::bits(om), P::bits(m), "bits {t}");
+                assert_eq!(O::bits(oia), P::bits(ia), "bits {t}");
+                assert_eq!(i(O::and(oia, oib)), P::and(ia, ib), "and {t}");
+                assert_eq!(i(O::or(oia, oib)), P::or(ia, ib), "or {t}");
+                assert_eq!(i(O::andnot(oia, oib)), P::andnot(ia, ib), "andnot {t}");
+                assert_eq!(i(O::add_i(oia, oib)), P::add_i(ia, ib), "add_i {t}");
+                assert_eq!(i(O::sub_i(oia, oib)), P::sub_i(ia, ib), "sub_i {t}");
+                assert_eq!(i(O::eq_i(oia, oib)), P::eq_i(ia, ib), "eq_i {t}");
+                assert_eq!(i(O::gt_i(oia, oib)), P::gt_i(ia, ib), "gt_i {t}");
+                assert_eq!(i(O::max_i(oia, oib)), P::max_i(ia, ib), "max_i {t}");
+                assert_eq!(v(O::to_f32(oia)), fb(P::to_f32(ia)), "to_f32 {t}");
+                for sh in [0, 1, 23, 24, 31] {
+                    assert_eq!(i(O::shl(oia, sh)), P::shl(ia, sh), "shl {sh} {t}");
+                }
+                let (wl, wh) = (O::widen(oa, false), O::widen(oa, true));
+                let (pl, ph) = (P::widen(a, false), P::widen(a, true));
+                assert_eq!(d(wl, wh), dp(pl, ph), "widen {t}");
+                let (il, ih) = (O::widen_i(oia, false), O::widen_i(oia, true));
+                let (jl, jh) = (P::widen_i(ia, false), P::widen_i(ia, true));
+                assert_eq!(d(il, ih), dp(jl, jh), "widen_i {t}");
+                // f64 halves: from the widened lanes, scaled to leave f32's range at times
+                let big = if trial % 2 == 0 { 1.0 } else { 1e40 };
+                let (bl, bh) = (P::widen(b, false), P::widen(b, true));
+                let (xl, xh) = (O::mul_d(wl, O::splat_d(big)), O::widen(ob, true));
+                let (yl, yh) = (P::mul_d(pl, P::splat_d(big)), bh);
+                let ob_l = O::widen(ob, false);
+                assert_eq!(d(xl, xh), dp(yl, yh), "mul_d {t}");
+                assert_eq!(
+                    d(O::add_d(xl, ob_l), O::sub_d(xh, il)),
+                    dp(P::add_d(yl, bl), P::sub_d(yh, jl)),
+                    "add_d/sub_d {t}"
+                );
+                assert_eq!(
+                    d(O::div_d(xl, ob_l), O::div_d(il, xh)),
+                    dp(P::div_d(yl, bl), P::div_d(jl, yh)),
+                    "div_d {t}"
+                );
+                assert_eq!(v(O::narrow(xl, il)), fb(P::narrow(yl, jl)), "narrow {t}");
+                let mut st = [[0.0f64; 4]; 2];
+                O::store_d(&mut st[0], O::load_d(&yl));
+                assert_eq!(dp(st[0], st[1]), dp(yl, [0.0; 4]), "load_d {t}");
+            }
+        }
+    }
+
+    /// Every [`Ops`] implementation this machine can run computes [`Portable`]'s bits on each
+    /// primitive (a mutation such as `fmin` for `min` or a saturating `round_i` fails here).
+    #[test]
+    fn primitives_match_the_portable_twin() {
+        let mut tested = 0;
+        for k in Path::supported() {
+            match k {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: `Path::supported` lists AVX2 only when the CPU has it.
+                Path::Avx2 => unsafe { primitives_match::<crate::isa::avx2::Small>() },
+                #[cfg(target_arch = "aarch64")]
+                // SAFETY: NEON is in the aarch64 baseline.
+                Path::Neon => unsafe { primitives_match::<crate::isa::neon::Small>() },
+                _ => continue,
+            }
+            tested += 1;
+        }
+        // SAFETY: `Portable` needs no CPU feature (against itself: the harness runs).
+        unsafe { primitives_match::<Portable>() };
+        println!("{tested} vector implementations checked");
+    }
+
     /// Every [`Ops`] implementation gives the bits of [`Portable`] on the primitives and on whole
     /// blocks: data at the breakpoints (`d = 0`, `d = 1`), signed zeros, ties, a spread of
     /// magnitudes, every k class.
@@ -1673,29 +1874,25 @@ mod tests {
                     }
                 }
                 for k in Path::supported() {
-                    #[cfg(target_arch = "x86_64")]
-                    if k == Path::Avx2 {
-                        let mut got = vec![7.0f32; n * BLOCK];
-                        let mut rg = [Row::default(); BLOCK];
-                        // SAFETY: `Path::supported` lists AVX2 only when the CPU has it.
-                        let dg = unsafe {
-                            block_avx2(
-                                &x,
-                                n,
-                                rows,
-                                &KLanes::new(&ks, n),
-                                0.75f32,
-                                &mut got,
-                                &mut zt,
-                                Some(&mut rg),
-                            )
-                        };
-                        assert_eq!(dg, dw, "n = {n}, rows = {rows}");
-                        let b = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
-                        assert_eq!(b(&got), b(&want), "n = {n}");
-                        assert_eq!(rg, rw, "n = {n}");
-                    }
-                    let _ = (k, &rw);
+                    let kern = Kernels::new(k).expect("supported");
+                    let mut got = vec![7.0f32; n * BLOCK];
+                    let mut rg = [Row::default(); BLOCK];
+                    let kl = KLanes::new(&ks, n);
+                    let dg = block(
+                        kern,
+                        &x,
+                        n,
+                        rows,
+                        &kl,
+                        0.75f32,
+                        &mut got,
+                        &mut zt,
+                        Some(&mut rg),
+                    );
+                    assert_eq!(dg, dw, "{k:?} n = {n}, rows = {rows}");
+                    let b = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(b(&got), b(&want), "{k:?} n = {n}");
+                    assert_eq!(rg, rw, "{k:?} n = {n}");
                 }
             }
         }

@@ -634,21 +634,6 @@ unsafe fn narrow_in(rows: &[*const f32; 8], at: usize) -> [__m256; 4] {
     }
 }
 
-/// Pointers to the 8 rows of a group of `count ≥ 1` rows of `n` values of `x` (lanes past
-/// `count` repeat the last row).
-#[inline(always)]
-fn row_ptrs(x: &[f32], n: usize, count: usize) -> [*const f32; 8] {
-    core::array::from_fn(|j| x.as_ptr().wrapping_add(j.min(count.max(1) - 1) * n))
-}
-
-/// Pointers to the 8 rows of `n` values from the start of `y` (only those of the rows that
-/// `y` holds may be written).
-#[inline(always)]
-fn row_ptrs_mut(y: &mut [f32], n: usize) -> [*mut f32; 8] {
-    let p = y.as_mut_ptr();
-    core::array::from_fn(|j| p.wrapping_add(j * n))
-}
-
 /// Receives the columns of 8 rows from [`walk_in`]: `cols[i]` holds column `at + i` (lane j
 /// from row j), new for `i ≥ skip`.
 trait ColsIn {
@@ -981,7 +966,7 @@ unsafe impl crate::small::Ops for Small {
         };
         let mut sink = Scaled { zg, s, u, st };
         // SAFETY: AVX2; row `j.min(count − 1)` of `x` holds n ≥ 4 values (checked above).
-        unsafe { walk_in(&row_ptrs(x, n, count), n, &mut sink) };
+        unsafe { walk_in(&crate::small::row_ptrs(x, n, count), n, &mut sink) };
         sink.st
     }
     #[inline(always)]
@@ -1011,7 +996,14 @@ unsafe impl crate::small::Ops for Small {
         };
         // SAFETY: AVX2; row j < count of `y` holds n ≥ 4 values (checked above), and only rows
         // j < count are written.
-        unsafe { walk_out(&row_ptrs_mut(y, n), n, mask & ((1u32 << count) - 1), &src) };
+        unsafe {
+            walk_out(
+                &crate::small::row_ptrs_mut(y, n),
+                n,
+                mask & ((1u32 << count) - 1),
+                &src,
+            )
+        };
     }
     #[inline(always)]
     unsafe fn load_vjp(
@@ -1054,7 +1046,7 @@ unsafe impl crate::small::Ops for Small {
                     f32::NAN
                 };
             }
-            let rows = row_ptrs(&flat[..total], n, count);
+            let rows = crate::small::row_ptrs(&flat[..total], n, count);
             walk_in(&rows, n, &mut Plain { out: gt });
         }
     }
