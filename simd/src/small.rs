@@ -9,7 +9,10 @@
 //! together, in `f32` lanes (8 rows per AVX2 vector). One pass at the lanes' λ gives per lane
 //! the piece there: `|F|` (`0 < d < 1`, `d = z − λ`), `|U|` (`d ≥ 1`), `Σ_F d` in fixed point
 //! (`round(d·u)` summed as integers: exact, so independent of the order) and `R`, the
-//! distance from λ to the nearest breakpoint (`min_i min(|d_i|, |d_i − 1|)`). `f(λ) − k` is
+//! distance from λ to the nearest breakpoint (`min_i min(|d_i|, |d_i − 1|)`). (The lanes
+//! hold `μ = λ + ½` rather than λ, and a pass computes `h = fl(z − μ)`, `d = h + ½`: then
+//! `F = {|h| < ½}` and `R = min_i ||h_i| − ½|` share one `|h|`, 13 vector operations per
+//! entry instead of 15; see [`pass`].) `f(λ) − k` is
 //! then an exact integer in units of `2^-24`, and the piece's root `λ + δ`,
 //! `δ = (f(λ) − k)/|F|`, is evaluated in `f32`; it is the next point if it lies strictly inside
 //! the bracket `(lo, hi)` that the signs of `f(λ) − k` have built (else the bracket's
@@ -21,8 +24,8 @@
 //! - `f(λ) = k` exactly, or the Newton point rounds to λ itself.
 //!
 //! The root of the piece is then `λ + δ` with δ recomputed in `f64` from the pass's exact
-//! sums, and the rows are written as `y_i = clip(fl(z_i − λ) − δ)`, which carries the
-//! correction δ instead of rounding `λ + δ` to `f32`. Finished lanes keep their values while
+//! sums, and the rows are written as `y_i = clip(fl(z_i − μ) − fl₃₂(δ − ½))`, which carries
+//! the correction δ instead of rounding `λ + δ` to `f32`. Finished lanes keep their values while
 //! the others go on (a lane's result never depends on its neighbours, so a row gets the same
 //! bits alone, in any block, in place or as a column); a row that has not converged after
 //! [`MAX_STEPS`] passes, whose λ lies outside [`LAMBDA_WINDOW`], or with a non-finite `x_i·s`,
@@ -50,12 +53,13 @@
 //!
 //! Accuracy (inside the window `|λ| ≤ 3`, the core's `frame::WINDOW`, so the free entries have
 //! `|z| < 4`): `z_i` is the general path's (half an ulp of `|z| < 4`, at most ε, plus the common
-//! rounding of `s`, at most ε/2 in `y`), `d_i` and `round(d·2^24)` add at most `2^-25` each
-//! (`round(d·2^23)`: `2^-24`), a breakpoint between `λ` and `λ + δ` at most `|δ|` (by the
-//! stopping tests: about an ulp of λ when the Newton point rounds to λ, at most `2^-25` when
-//! `|δ| < R` stopped it, as that test's δ takes k rounded to the unit), half an ulp of λ (at
-//! most ε), the last subtraction `2^-25`: within about `2.9·ε` of the exact projection (`3.2·ε`
-//! with the `2^23` unit; the contract: 4ε).
+//! rounding of `s`, at most ε/2 in `y`), `h_i = fl(z_i − μ)` adds at most `2^-26` on the free
+//! set (`|h| < ½`) and `round(d·2^24)` at most `2^-25` (`round(d·2^23)`: `2^-24`), a breakpoint
+//! between `λ` and `λ + δ` at most `|δ|` (by the stopping tests: about an ulp of λ when the
+//! Newton point rounds to λ, at most `2^-25` when `|δ| < R` stopped it, as that test's δ takes
+//! k rounded to the unit), half an ulp of μ (at most ε), `fl₃₂(δ − ½)` `2^-25`, the last
+//! subtraction `2^-25`: within about `3·ε` of the exact projection (`3.3·ε` with the `2^23`
+//! unit; the contract: 4ε; the worst measured, `tests/accuracy_table.rs`: 2.1ε).
 
 use hypersimplex::Projection;
 
@@ -231,7 +235,8 @@ pub(crate) unsafe trait Ops: Copy {
         // SAFETY: the caller guarantees `Self`'s features.
         unsafe { load_rows_lanes::<Self, f32>(x, count, zg, s, u) }
     }
-    /// Lanes out to rows: `y[j·n + i] = min(max(fl(fl(z_i − λ) − δ), 0), u)·inv` (lane `j`;
+    /// Lanes out to rows: `y[j·n + i] = min(max(fl(fl(z_i − λ) − δ), 0), u)·inv` (lane `j`; the
+    /// solver passes `λ = μ` and `δ = fl₃₂(δ − ½)`;
     /// [`out_lane`]) for `i < n = zg.len()` and the rows `j < count` whose bit `j` of `mask`
     /// is set (`y` holds at least `count·n` values; other rows are left as they are).
     #[inline(always)]
@@ -781,32 +786,36 @@ pub(crate) unsafe fn out_value<O: Ops>(
     }
 }
 
-/// One pass at the lanes' λ, all in fixed-point units (`zt` holds `z·u`, `lam` is `λ·u`):
-/// `(Σ_F round(d), |F|, #{d < 1}, R)` with `d = z − λ` and `R = min_i min(|d_i|, |d_i − 1|)`,
-/// the distance from λ to the nearest breakpoint (the sets `F`, `U` are the same at every `λ'`
-/// with `|λ' − λ| < R`).
+/// One pass at the lanes' `μ = λ + ½`, all in fixed-point units (`zt` holds `z·u`, `mu` is
+/// `μ·u`): with `h = fl(z − μ)` (so `d = z − λ = h + ½`), the free set is `F = {|h| < ½}` and
+/// `U = {h ≥ ½}`; returns `(Σ_F round(d), |F|, #{h < ½}, R)` with `R = min_i ||h_i| − ½|`, the
+/// distance from μ to the nearest breakpoint (the sets are the same at every `μ'` with
+/// `|μ' − μ| < R`). Centring the unit interval at 0 lets one `|h|` serve both the free test and
+/// `R` (13 operations per entry, not 15).
 ///
 /// # Safety
 /// The CPU features of `O`.
 #[inline(always)]
-unsafe fn pass<O: Ops>(zt: &[Lane], lam: O::V, unit: Unit) -> (O::I, O::I, O::I, O::V) {
+unsafe fn pass<O: Ops>(zt: &[Lane], mu: O::V, unit: Unit) -> (O::I, O::I, O::I, O::V) {
     // SAFETY: the caller guarantees `O`'s features.
     unsafe {
-        let (zero, one) = (O::splat(0.0), O::splat(unit.f));
+        let half = O::splat(unit.f * 0.5);
         let (mut q, mut cf, mut clt) = (O::splat_i(0), O::splat_i(0), O::splat_i(0));
         let mut r = O::splat(f32::INFINITY);
         for zi in zt {
-            let d = O::sub(O::load(zi), lam);
-            let below1 = O::lt(d, one);
-            let free = O::and(O::gt(d, zero), below1);
+            let h = O::sub(O::load(zi), mu);
+            let ah = O::abs(h);
+            let below = O::lt(h, half);
+            let free = O::lt(ah, half);
             cf = O::sub_i(cf, free);
-            clt = O::sub_i(clt, below1);
-            q = O::add_i(q, O::and(free, O::round_i(d)));
-            // min(|d|, |d − 1|), exact: `d − 1` is exact for d ∈ [½, 2] (Sterbenz) and for
-            // larger d of the window, and for d < ½ the minimum is |d|
-            r = O::min(r, O::min(O::abs(d), O::abs(O::sub(d, one))));
+            clt = O::sub_i(clt, below);
+            q = O::add_i(q, O::and(free, O::round_i(h)));
+            // the distance to the nearer breakpoint, `||h| − ½|`: exact for |h| ∈ [¼, 1]
+            // (Sterbenz), else within 2^-24 of it, relative (the margin of `Group::step`)
+            r = O::min(r, O::abs(O::sub(ah, half)));
         }
-        (q, cf, clt, r)
+        // Σ_F round(d) = Σ_F round(h) + |F|·½ (½ is a whole number of units)
+        (O::add_i(q, O::shl(cf, unit.shift - 1)), cf, clt, r)
     }
 }
 
@@ -878,7 +887,8 @@ impl KLanes {
 /// The iteration state of one group of [`LANES`] rows.
 #[derive(Clone, Copy)]
 struct Group<O: Ops> {
-    lam: O::V,
+    /// `μ = λ + ½` in units (see [`pass`]), and the bracket `(lo, hi)` around the root's μ.
+    mu: O::V,
     lo: O::V,
     hi: O::V,
     /// Lanes still iterating.
@@ -920,12 +930,15 @@ impl<O: Ops> Group<O> {
             let fin = O::abs_le(sum, O::splat(f32::MAX));
             let live = O::bits(fin) & valid;
             let act: ILane = core::array::from_fn(|j| mask((live & !fill) >> j & 1 != 0));
-            let lo = O::sub(lo, O::splat(unit.f));
+            // in μ = λ + ½: the root lies in [min z − ½, max z + ½] (f = n at one end, 0 at
+            // the other), and the start is the all-free λ, (Σz − k)/n, plus ½
+            let half = O::splat(unit.f * 0.5);
+            let (lo, hi) = (O::sub(lo, half), O::add(hi, half));
             let inv_n = O::splat((1.0 / n.max(1) as f64) as f32);
-            let start = O::mul(O::sub(sum, O::load(kf)), inv_n);
+            let start = O::add(O::mul(O::sub(sum, O::load(kf)), inv_n), half);
             let none = O::splat_i(0);
             let group = Group {
-                lam: O::min(O::max(start, lo), hi),
+                mu: O::min(O::max(start, lo), hi),
                 lo,
                 hi,
                 active: O::load_i(&act),
@@ -940,10 +953,11 @@ impl<O: Ops> Group<O> {
     }
 
     /// After the iteration: per lane δ = `(Σq·2^-24 + |U| − k)/|F|` (in `f64` from the
-    /// converged pass's exact sums, 0 when `|F| = 0`), for `y_i = clip(fl(z_i − λ) − fl₃₂(δ))`
-    /// (zeros where k ≤ 0, ones where k ≥ n: `zeros`, `ones`, with λ = 0 and δ = ±∞). Returns
-    /// the lanes done (live, converged and, unless filled, with λ inside [`LAMBDA_WINDOW`]),
-    /// λ and δ; with `details`, each lane's [`Row`] (`passes`: the block's).
+    /// converged pass's exact sums, 0 when `|F| = 0`), for `y_i = clip(fl(z_i − μ) − fl₃₂(δ −
+    /// ½))` (zeros where k ≤ 0, ones where k ≥ n: `zeros`, `ones`, with μ = 0 and δ = ±∞).
+    /// Returns the lanes done (live, converged and, unless filled, with λ = μ − ½ inside
+    /// [`LAMBDA_WINDOW`]), μ and `fl₃₂(δ − ½)`; with `details`, each lane's [`Row`]
+    /// (`passes`: the block's).
     ///
     /// # Safety
     /// The CPU features of `O`.
@@ -969,10 +983,14 @@ impl<O: Ops> Group<O> {
             let d0 = delta_half::<O>(qk, self.prev_cu, cfd, k0, unit, false);
             let d1 = delta_half::<O>(qk, self.prev_cu, cfd, k1, unit, true);
             let has_free = O::gt_i(self.prev_cf, O::splat_i(0));
-            let mut dv = O::select(has_free, O::narrow(d0, d1), O::splat(0.0));
-            let mut lv = self.lam;
+            // the output is `clip(fl(z − μ) − fl₃₂(δ − ½))`: `d − δ = h + ½ − δ`
+            let (half, dh) = (unit.f * 0.5, O::splat_d(unit.d() * 0.5));
+            let shifted = O::narrow(O::sub_d(d0, dh), O::sub_d(d1, dh));
+            let mut dv = O::select(has_free, shifted, O::splat(-half));
+            let mut lv = self.mu;
             let fill = zeros | ones;
-            let inside = O::bits(O::abs_le(lv, O::splat(LAMBDA_WINDOW * unit.f))) | fill;
+            let lam = O::sub(lv, O::splat(half));
+            let inside = O::bits(O::abs_le(lam, O::splat(LAMBDA_WINDOW * unit.f))) | fill;
             let done = live & !O::bits(self.active) & inside;
             if fill != 0 {
                 // k ≤ 0: zeros (λ = 0, δ = +∞); k ≥ n: ones (δ = −∞)
@@ -994,7 +1012,7 @@ impl<O: Ops> Group<O> {
                 O::store_d(&mut dd[0], d0);
                 O::store_d(&mut dd[1], d1);
                 let (mut lam, mut cf, mut cu) = ([0.0f32; LANES], [0i32; LANES], [0i32; LANES]);
-                O::store(&mut lam, self.lam);
+                O::store(&mut lam, self.mu);
                 O::store_i(&mut cf, self.prev_cf);
                 O::store_i(&mut cu, self.prev_cu);
                 for (j, o) in out.iter_mut().take(LANES).enumerate() {
@@ -1003,7 +1021,7 @@ impl<O: Ops> Group<O> {
                         lambda: if fill >> j & 1 != 0 {
                             0.0
                         } else {
-                            (lam[j] as f64 + d) / unit.d()
+                            (lam[j] as f64 + d) / unit.d() - 0.5
                         },
                         free: if fill >> j & 1 != 0 {
                             0
@@ -1034,9 +1052,9 @@ impl<O: Ops> Group<O> {
     unsafe fn step(&mut self, zt: &[Lane], unit: Unit) {
         // SAFETY: the caller guarantees `O`'s features.
         unsafe {
-            let (q, cf, clt, r) = pass::<O>(zt, self.lam, unit);
+            let (q, cf, clt, r) = pass::<O>(zt, self.mu, unit);
             let cu = O::sub_i(O::splat_i(zt.len() as i32), clt);
-            let lam = self.lam;
+            let lam = self.mu;
             // f(λ) − k in units, exact up to k's rounding (|·| < 2^31, see `k_units`), and the piece's
             // root λ + δ in f32 (δ within 2^-23 relative of the piece's exact step)
             let ex = O::add_i(O::sub_i(q, self.kq), O::shl(cu, unit.shift));
@@ -1069,7 +1087,7 @@ impl<O: Ops> Group<O> {
             let mid = O::add(O::mul(half, lo), O::mul(half, hi));
             // a lane that has converged keeps its λ (its later passes repeat this one's sums)
             let active = O::andnot(conv, self.active);
-            self.lam = O::select(active, O::select(inside, newton, mid), lam);
+            self.mu = O::select(active, O::select(inside, newton, mid), lam);
             (self.lo, self.hi) = (lo, hi);
             self.prev_q = q;
             self.prev_cf = cf;
