@@ -1635,7 +1635,7 @@ mod tests {
     #[test]
     fn vjp_blocks_match_the_rows() {
         let mut next = xorshift(0x1234_5678_9abc_def1);
-        for n in [1usize, 2, 3, 4, 5, 7, 10, 13, 16, 33, 64] {
+        for n in [1usize, 2, 3, 4, 5, 7, 10, 13, 16, 33, 64, VJP_SHORT_MAX] {
             for rows in [1usize, 5, 8, 19] {
                 let y: Vec<f32> = (0..rows * n)
                     .map(|i| match (next() % 4, i / n) {
