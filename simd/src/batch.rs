@@ -46,7 +46,8 @@ pub enum RowK<'a> {
 }
 
 impl RowK<'_> {
-    fn get(&self, i: usize) -> f64 {
+    /// Line `i`'s k (NaN past the end of a `PerRow` slice).
+    pub(crate) fn get(&self, i: usize) -> f64 {
         match *self {
             RowK::All(k) => k,
             RowK::PerRow(ks) => ks.get(i).copied().unwrap_or(f64::NAN),
@@ -252,7 +253,7 @@ impl Kernels {
         let run = |(t, (xb, yb)): (usize, (&[T], &mut [T]))| {
             let fallback =
                 |i, xr: &[T], yr: &mut [T]| self.project(xr, k.get(i), tau, scale, yr).map(|_| ());
-            small::rows(self, xb, n, t * task, |i| k.get(i), scale, yb, fallback)
+            small::rows(self, xb, n, t * task, k, scale, yb, fallback)
         };
         if pool {
             let (xs, ys) = (x.par_chunks(n * task), y.par_chunks_mut(n * task));

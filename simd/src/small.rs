@@ -67,6 +67,7 @@ use crate::element::Element;
 use crate::platform::Kernels;
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 use crate::platform::Path;
+use crate::RowK;
 
 /// Rows of at most this many elements take the short-row solver (the fixed-point sums of
 /// `round(d·unit)`, `d < 1`, over at most 256 entries fit an `u32`, and `f(λ) − k` in units an
@@ -1269,7 +1270,7 @@ unsafe fn write_group<O: Ops, T: Element>(
     done
 }
 
-/// Solves `rows × n` row-major rows (`n ≤ SMALL_MAX`) block by block, `k(r)` for row `r`;
+/// Solves `rows × n` row-major rows (`n ≤ SMALL_MAX`) block by block, `k.get(r)` for row `r`;
 /// calls `fallback(r)` for each row that needs the general solver (after the block is done).
 /// The loop over blocks runs inside one call compiled for the path (no dispatch per block).
 #[allow(clippy::too_many_arguments)]
@@ -1278,7 +1279,7 @@ pub(crate) fn rows<T: Element, E>(
     x: &[T],
     n: usize,
     first_row: usize,
-    k: impl Fn(usize) -> f64,
+    k: RowK<'_>,
     scale: T,
     y: &mut [T],
     fallback: impl FnMut(usize, &[T], &mut [T]) -> Result<(), E>,
@@ -1312,7 +1313,7 @@ unsafe fn rows_avx2<T: Element, E>(
     x: &[T],
     n: usize,
     first_row: usize,
-    k: impl Fn(usize) -> f64,
+    k: RowK<'_>,
     scale: T,
     y: &mut [T],
     fallback: impl FnMut(usize, &[T], &mut [T]) -> Result<(), E>,
@@ -1334,7 +1335,7 @@ unsafe fn rows_body<O: Ops, T: Element, E>(
     x: &[T],
     n: usize,
     first_row: usize,
-    k: impl Fn(usize) -> f64,
+    k: RowK<'_>,
     scale: T,
     y: &mut [T],
     mut fallback: impl FnMut(usize, &[T], &mut [T]) -> Result<(), E>,
@@ -1347,12 +1348,15 @@ unsafe fn rows_body<O: Ops, T: Element, E>(
     while b < total {
         let m = (total - b).min(BLOCK);
         let (xb, yb) = (&x[b * n..(b + m) * n], &mut y[b * n..(b + m) * n]);
-        // the lanes' k once per distinct block of k (a batch with one k: once)
+        // the lanes' k once per distinct block of k (a batch with one k: once; the per-block
+        // reads and comparisons of one k for every row had cost 5% at n = 10)
         let mut same = b > 0;
-        for (r, kr) in ks.iter_mut().enumerate().take(m) {
-            let v = k(first_row + b + r);
-            same &= v == *kr;
-            *kr = v;
+        if !(same && matches!(k, RowK::All(_))) {
+            for (r, kr) in ks.iter_mut().enumerate().take(m) {
+                let v = k.get(first_row + b + r);
+                same &= v == *kr;
+                *kr = v;
+            }
         }
         if !same {
             kl = KLanes::new(&ks, n);
