@@ -269,6 +269,8 @@ pub(crate) unsafe trait Ops: Copy {
     unsafe fn any(m: Self::I) -> bool;
     /// The mask's lanes as bits (lane `j`: bit `j`), from each lane's sign bit.
     unsafe fn bits(m: Self::I) -> u32;
+    /// The mask of the bits `b` (lane `j` set where bit `j` is; bits from 8 up ignored).
+    unsafe fn lane_mask(b: u32) -> Self::I;
     /// Lanes 0–3 (`hi = false`) or 4–7 of `i` or `v`, widened exactly.
     unsafe fn widen_i(i: Self::I, hi: bool) -> Self::D;
     unsafe fn widen(v: Self::V, hi: bool) -> Self::D;
@@ -435,6 +437,10 @@ unsafe impl Ops for Portable {
         m.iter()
             .enumerate()
             .fold(0, |a, (j, &b)| a | (((b as u32) >> 31) << j))
+    }
+    #[inline(always)]
+    unsafe fn lane_mask(b: u32) -> ILane {
+        core::array::from_fn(|j| mask(b >> j & 1 != 0))
     }
     #[inline(always)]
     unsafe fn widen_i(i: ILane, hi: bool) -> [f64; 4] {
@@ -930,7 +936,7 @@ impl<O: Ops> Group<O> {
         unsafe {
             let fin = O::abs_le(sum, O::splat(f32::MAX));
             let live = O::bits(fin) & valid;
-            let act: ILane = core::array::from_fn(|j| mask((live & !fill) >> j & 1 != 0));
+            let act = O::and(fin, O::lane_mask(valid & !fill));
             // in μ = λ + ½: the root lies in [min z − ½, max z + ½] (f = n at one end, 0 at
             // the other), and the start is the all-free λ, (Σz − k)/n, plus ½
             let half = O::splat(unit.f * 0.5);
@@ -942,7 +948,7 @@ impl<O: Ops> Group<O> {
                 mu: O::min(O::max(start, lo), hi),
                 lo,
                 hi,
-                active: O::load_i(&act),
+                active: act,
                 prev_q: none,
                 prev_cf: O::splat_i(-1),
                 prev_cu: O::splat_i(-1),
@@ -1773,6 +1779,8 @@ mod tests {
                 assert_eq!(O::any(om), P::any(m), "any {t}");
                 assert_eq!(O::bits(om), P::bits(m), "bits {t}");
                 assert_eq!(O::bits(oia), P::bits(ia), "bits {t}");
+                let lb = next() as u32;
+                assert_eq!(i(O::lane_mask(lb)), P::lane_mask(lb), "lane_mask {lb:#x}");
                 assert_eq!(i(O::and(oia, oib)), P::and(ia, ib), "and {t}");
                 assert_eq!(i(O::or(oia, oib)), P::or(ia, ib), "or {t}");
                 assert_eq!(i(O::andnot(oia, oib)), P::andnot(ia, ib), "andnot {t}");

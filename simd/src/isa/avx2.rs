@@ -1141,6 +1141,15 @@ unsafe impl crate::small::Ops for Small {
         unsafe { _mm256_movemask_ps(_mm256_castsi256_ps(m)) as u32 }
     }
     #[inline(always)]
+    unsafe fn lane_mask(b: u32) -> __m256i {
+        // SAFETY: AVX2.
+        unsafe {
+            let place = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+            let hit = _mm256_and_si256(_mm256_set1_epi32(b as i32), place);
+            _mm256_cmpeq_epi32(hit, place)
+        }
+    }
+    #[inline(always)]
     unsafe fn widen_i(i: __m256i, hi: bool) -> __m256d {
         // SAFETY: AVX2.
         unsafe {

@@ -903,6 +903,18 @@ mod small_ops {
             }
         }
         #[inline(always)]
+        unsafe fn lane_mask(b: u32) -> I {
+            // SAFETY: NEON; the places are 8 readable `u32`.
+            unsafe {
+                let place = [1u32, 2, 4, 8, 16, 32, 64, 128];
+                let v = vdupq_n_u32(b);
+                [
+                    s(vtstq_u32(v, vld1q_u32(place.as_ptr()))),
+                    s(vtstq_u32(v, vld1q_u32(place.as_ptr().add(4)))),
+                ]
+            }
+        }
+        #[inline(always)]
         unsafe fn widen_i(i: I, hi: bool) -> D {
             // SAFETY: NEON; i32 → i64 → f64 is exact.
             unsafe {
