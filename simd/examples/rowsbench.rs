@@ -1,6 +1,6 @@
 //! Times the short-row batch (issue 14) on one thread: memcpy of the same bytes, the finiteness
 //! pre-pass, the rows forward and the rows VJP, medians of 31 runs.
-//! `cargo run --release -p hypersimplex-simd --example rowsbench -- [rows] [n] [reps]`
+//! `cargo run --release -p hypersimplex-simd --example rowsbench -- [rows] [n] [reps] [per-row]`
 use hypersimplex_simd::{Element, Kernels, RowK};
 mod common;
 use common::median_secs as med;
@@ -21,7 +21,15 @@ fn main() {
         .num_threads(1)
         .build()
         .unwrap();
-    let kk = RowK::All(n as f64 / 2.0);
+    // `per-row` as the fourth argument: k = n/2 through a per-row array, as the C ABI's
+    // benchmark passes it
+    let per_row = std::env::args().nth(4).is_some_and(|a| a == "per-row");
+    let kv = vec![n as f64 / 2.0; rows];
+    let kk = if per_row {
+        RowK::PerRow(&kv)
+    } else {
+        RowK::All(n as f64 / 2.0)
+    };
     pool.install(|| {
         let us = |v: f64| v * 1e6;
         println!("path {} rows {rows} n {n}", kern.path());

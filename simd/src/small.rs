@@ -1354,17 +1354,8 @@ unsafe fn rows_body<O: Ops, T: Element, E>(
     while b < total {
         let m = (total - b).min(BLOCK);
         let (xb, yb) = (&x[b * n..(b + m) * n], &mut y[b * n..(b + m) * n]);
-        // the lanes' k once per distinct block of k (a batch with one k: once; the per-block
-        // reads and comparisons of one k for every row had cost 5% at n = 10)
-        let mut same = b > 0;
-        if !(same && matches!(k, RowK::All(_))) {
-            for (r, kr) in ks.iter_mut().enumerate().take(m) {
-                let v = k.get(first_row + b + r);
-                same &= v == *kr;
-                *kr = v;
-            }
-        }
-        if !same {
+        // the lanes' k once per distinct block of k (a batch with one k: once)
+        if block_ks(&mut ks, k, first_row + b, m, b == 0) {
             kl = KLanes::new(&ks, n);
         }
         // SAFETY: the caller guarantees `O`'s features.
@@ -1378,6 +1369,43 @@ unsafe fn rows_body<O: Ops, T: Element, E>(
         b += m;
     }
     Ok(())
+}
+
+/// Puts the k of rows `at..at + m` (`m ≤ BLOCK`) into `ks[..m]`; returns whether they differ
+/// from what `ks` held (always on the `first` block). One k for every row is read once; a
+/// `PerRow` slice is compared and copied as a slice (reading and comparing the rows' k one
+/// at a time had cost 5% at n = 10).
+#[inline(always)]
+fn block_ks(ks: &mut [f64; BLOCK], k: RowK<'_>, at: usize, m: usize, first: bool) -> bool {
+    let ks = &mut ks[..m.min(BLOCK)];
+    match k {
+        RowK::All(v) => {
+            if first {
+                ks.fill(v);
+            }
+            first
+        }
+        RowK::PerRow(all) => match all.get(at..at + ks.len()) {
+            Some(src) => {
+                // a fold without early exit, so that it vectorizes
+                let same = src
+                    .iter()
+                    .zip(ks.iter())
+                    .fold(true, |s, (a, b)| s & (a == b));
+                if first || !same {
+                    ks.copy_from_slice(src);
+                }
+                first || !same
+            }
+            // (a slice shorter than the rows, which validation rules out: NaN past its end)
+            None => {
+                for (r, kr) in ks.iter_mut().enumerate() {
+                    *kr = k.get(at + r);
+                }
+                true
+            }
+        },
+    }
 }
 
 /// Runs `f` on a zeroed transposition buffer of `n ≤ SMALL_MAX` lanes on the stack (sized in
