@@ -374,6 +374,49 @@ impl<'a, T: Real, S: Source<T> + ?Sized> ScalarPasses<'a, T, S> {
     pub fn new(src: &'a S, scale: T) -> Self {
         ScalarPasses { src, scale }
     }
+
+    /// [`Passes::piece`] with the branch-free `d·[free]` of [`Real::keep_if`]: NaN in the
+    /// free-set sum when some `d = fl(z − λ)` overflows to `±∞` (`z` and λ at opposite ends
+    /// of the range), which [`Passes::piece`] then redoes with [`ScalarPasses::piece_safe`].
+    #[inline(always)]
+    fn piece_fast(&mut self, lambda: T) -> Piece {
+        let s = self.scale;
+        if T::FIXED_SUM {
+            if let Some(x) = self.src.as_slice() {
+                return piece_fixed::<T, false>(x, s, lambda).0;
+            }
+        }
+        if ONE_LANE {
+            // microcontrollers: overflow-safe in the one pass (no second pass in flash)
+            let mut acc = PieceAcc::<T>::EMPTY;
+            self.src.for_each(|v| acc.push_safe(v * s - lambda));
+            return acc.finish();
+        }
+        let mut acc = [PieceAcc::<T>::EMPTY; LANES];
+        let (rest, m) = self.src.for_each_quad(|q| {
+            for (a, v) in acc.iter_mut().zip(q) {
+                a.push(v * s - lambda);
+            }
+        });
+        for &v in rest.iter().take(m) {
+            acc[0].push(v * s - lambda);
+        }
+        let [a, b, c, d] = acc;
+        a.merge(b).merge(c.merge(d)).finish()
+    }
+
+    /// [`Passes::piece`] for data whose `d = fl(z − λ)` may overflow (`|z|` near `MAX`): the
+    /// free-set sum by [`Real::free_part`], one lane. Taken only after [`Self::piece_fast`]
+    /// found NaN, so ordinary data pay nothing for it. (On 32-bit Arm the one-lane pass is
+    /// overflow-safe itself and this second pass is compiled out: flash.)
+    #[cold]
+    #[inline(never)]
+    fn piece_safe(&mut self, lambda: T) -> Piece {
+        let s = self.scale;
+        let mut acc = PieceAcc::<T>::EMPTY;
+        self.src.for_each(|v| acc.push_safe(v * s - lambda));
+        acc.finish()
+    }
 }
 
 impl<T: Real, S: Source<T> + ?Sized> Passes<T> for ScalarPasses<'_, T, S> {
@@ -408,28 +451,11 @@ impl<T: Real, S: Source<T> + ?Sized> Passes<T> for ScalarPasses<'_, T, S> {
     // bookkeeping of the solver stays outside the per-element loops.
     #[cfg_attr(target_arch = "arm", inline(never))]
     fn piece(&mut self, lambda: T) -> Piece {
-        let s = self.scale;
-        if T::FIXED_SUM {
-            if let Some(x) = self.src.as_slice() {
-                return piece_fixed::<T, false>(x, s, lambda).0;
-            }
+        let p = self.piece_fast(lambda);
+        if !ONE_LANE && p.sum_free.is_nan() {
+            return self.piece_safe(lambda);
         }
-        if ONE_LANE {
-            let mut acc = PieceAcc::<T>::EMPTY;
-            self.src.for_each(|v| acc.push(v * s - lambda));
-            return acc.finish();
-        }
-        let mut acc = [PieceAcc::<T>::EMPTY; LANES];
-        let (rest, m) = self.src.for_each_quad(|q| {
-            for (a, v) in acc.iter_mut().zip(q) {
-                a.push(v * s - lambda);
-            }
-        });
-        for &v in rest.iter().take(m) {
-            acc[0].push(v * s - lambda);
-        }
-        let [a, b, c, d] = acc;
-        a.merge(b).merge(c.merge(d)).finish()
+        p
     }
     // One out-of-line copy per pass kind on microcontrollers (flash), and the per-pass
     // bookkeeping of the solver stays outside the per-element loops.
@@ -442,6 +468,18 @@ impl<T: Real, S: Source<T> + ?Sized> Passes<T> for ScalarPasses<'_, T, S> {
     // bookkeeping of the solver stays outside the per-element loops.
     #[cfg_attr(target_arch = "arm", inline(never))]
     fn piece_and_stats(&mut self, lambda: T) -> (Piece, Stats<T>) {
+        let (p, st) = self.piece_and_stats_fast(lambda);
+        if !ONE_LANE && p.sum_free.is_nan() {
+            return (self.piece_safe(lambda), st);
+        }
+        (p, st)
+    }
+}
+
+impl<'a, T: Real, S: Source<T> + ?Sized> ScalarPasses<'a, T, S> {
+    /// [`Passes::piece_and_stats`] by [`Self::piece_fast`]'s method.
+    #[inline(always)]
+    fn piece_and_stats_fast(&mut self, lambda: T) -> (Piece, Stats<T>) {
         let s = self.scale;
         if T::FIXED_SUM {
             if let Some(x) = self.src.as_slice() {
@@ -454,7 +492,7 @@ impl<T: Real, S: Source<T> + ?Sized> Passes<T> for ScalarPasses<'_, T, S> {
             self.src.for_each(|v| {
                 let z = v * s;
                 st.push(z);
-                acc.push(z - lambda);
+                acc.push_safe(z - lambda);
             });
             return (acc.finish(), st.finish());
         }
@@ -581,10 +619,23 @@ impl<T: Real> PieceAcc<T> {
     /// Classifies one shifted value `d`, branch-free.
     #[inline(always)]
     fn push(&mut self, d: T) {
+        self.push_as::<false>(d);
+    }
+    /// [`PieceAcc::push`] for a `d` that may be `±∞` ([`Real::free_part`]).
+    #[inline(always)]
+    fn push_safe(&mut self, d: T) {
+        self.push_as::<true>(d);
+    }
+    #[inline(always)]
+    fn push_as<const SAFE: bool>(&mut self, d: T) {
         let is_free = (d > T::ZERO) & (d < T::ONE);
         self.free += is_free as usize;
         self.upper += (d >= T::ONE) as usize;
-        self.sum.add(d.keep_if(is_free));
+        self.sum.add(if SAFE {
+            d.free_part(is_free)
+        } else {
+            d.keep_if(is_free)
+        });
     }
     #[inline(always)]
     fn merge(mut self, o: Self) -> Self {

@@ -93,6 +93,13 @@ pub trait Real:
     /// it does with a bit mask or an `if`.
     #[doc(hidden)]
     fn keep_if(self, keep: bool) -> Self;
+    /// `d` if `free`, else `+0`, for a shifted value `d = fl(z − λ)` of a piece pass, whose
+    /// free set is `0 < d < 1`. `d` overflows to `±∞` where `z` and λ lie at opposite ends of
+    /// the range (logits near `±MAX`), and [`Real::keep_if`]'s `∞·0` would be NaN, which
+    /// poisons the free-set sum and sends the solver to a wrong bracket. Computed as a bit mask (`+0` for a kept-out value, whatever it is), which the optimizer
+    /// vectorizes in the pass loops (an `and` per lane).
+    #[doc(hidden)]
+    fn free_part(self, free: bool) -> Self;
     /// Whether the scalar passes sum the free set in 2^-23 fixed point (see
     /// [`Real::to_fixed`]): `true` for `f32` except on 32-bit Arm. The integer sums are exact
     /// and vectorize (lanes of `i32` with SSE2 or NEON) where `f64` sums of converted `f32`
@@ -369,6 +376,10 @@ impl Real for f32 {
         self * (keep as u8 as f32)
     }
     #[inline(always)]
+    fn free_part(self, free: bool) -> Self {
+        f32::from_bits(self.to_bits() & 0u32.wrapping_sub(free as u32))
+    }
+    #[inline(always)]
     fn to_fixed(self) -> i32 {
         // `max`/`min` return the non-NaN operand, so c is in [0, 1] even for NaN input.
         let c = self.max(0.0).min(1.0);
@@ -430,6 +441,10 @@ impl Real for f64 {
     #[inline(always)]
     fn keep_if(self, keep: bool) -> Self {
         self * (keep as u8 as f64)
+    }
+    #[inline(always)]
+    fn free_part(self, free: bool) -> Self {
+        f64::from_bits(self.to_bits() & 0u64.wrapping_sub(free as u64))
     }
     #[inline(always)]
     fn to_fixed(self) -> i32 {

@@ -205,7 +205,7 @@ fn local_piece<T: Real>(col: impl Iterator<Item = T>, scale: T, lambda: T, out: 
         let f = (d > T::ZERO) & (d < T::ONE);
         upper += (d >= T::ONE) as i64;
         free += f as i64;
-        sum.add(d.keep_if(f).to_f64());
+        sum.add(d.free_part(f).to_f64());
     }
     let mut acc = [0i64; LIMBS];
     encode(sum.hi, &mut acc);

@@ -438,3 +438,51 @@ fn sharded_accuracy_huge_tau() {
     sharded_scale::<f32>(true);
     sharded_scale::<f64>(true);
 }
+
+/// Logits at both ends of the range (`±MAX`, τ = 1) beside moderate ones: a trial λ at one end
+/// makes `d = z − λ` overflow for entries at the other, which must not poison the free-set
+/// sum (`∞·0`). The sharded forward matches the unsharded one (itself checked against an
+/// exact block reference in the SIMD crate's `tests/extremes.rs`) on 1–4 ranks.
+#[test]
+fn sharded_forward_with_max_logits() {
+    let m = f64::MAX;
+    let n = 60;
+    let x: Vec<f64> = (0..n)
+        .map(|i| match i % 10 {
+            3 => m,
+            7 | 8 => -m,
+            _ => ((i * 37) % 200) as f64 / 8.0 - 12.5,
+        })
+        .collect();
+    for &k in &[0.5, 1.0, 2.0, 3.0, 6.0, 20.5, 53.0, 55.5] {
+        let mut y = vec![0.0; n];
+        soft_binary_argmax(&x, k, 1.0, &mut y).unwrap();
+        // the +MAX block first: its 6 entries share k when k ≤ 6
+        if k <= 6.0 {
+            assert!(
+                y.iter()
+                    .enumerate()
+                    .all(|(i, v)| (*v - if i % 10 == 3 { k / 6.0 } else { 0.0 }).abs() < 1e-15),
+                "k={k}: {y:?}"
+            );
+        }
+        for p in 1..=4 {
+            let x2 = x.clone();
+            let parts = run(p, move |r, ar| {
+                let (a, b) = ranges(n, p)[r];
+                let mut ys = vec![0.0; b - a];
+                soft_binary_argmax_sharded(&x2[a..b], k, 1.0, ar, &mut ys).unwrap();
+                ys
+            });
+            let ys: Vec<f64> = parts.into_iter().flatten().collect();
+            for i in 0..n {
+                assert!(
+                    (ys[i] - y[i]).abs() <= 1e-14,
+                    "k={k} p={p} y[{i}] {} vs {}",
+                    ys[i],
+                    y[i]
+                );
+            }
+        }
+    }
+}

@@ -299,6 +299,21 @@ pub fn untouched<T: F>(v: &[T], what: &str) {
     );
 }
 
+/// `Σ v` with Neumaier's compensation: within about one rounding of the exact sum.
+pub fn neumaier(v: impl IntoIterator<Item = f64>) -> f64 {
+    let (mut s, mut c) = (0.0f64, 0.0f64);
+    for v in v {
+        let t = s + v;
+        c += if s.abs() >= v.abs() {
+            (s - t) + v
+        } else {
+            (v - t) + s
+        };
+        s = t;
+    }
+    s + c
+}
+
 /// The projection of `z` onto Δ(n, k) in f64, by bisection on λ (the reference), and λ.
 pub fn reference(z: &[f64], k: f64) -> (Vec<f64>, f64) {
     let f = |l: f64| z.iter().map(|&v| (v - l).clamp(0.0, 1.0)).sum::<f64>();
@@ -319,24 +334,14 @@ pub fn reference(z: &[f64], k: f64) -> (Vec<f64>, f64) {
     let mut l = 0.5 * (lo + hi);
     // On the piece of l, λ = (Σ_F z + |U| − k)/|F| exactly solves f(λ) = k: recompute it with a
     // compensated sum so that the reference's own rounding stays far below the tolerance.
-    let (mut s, mut c, mut nf, mut nu) = (0.0f64, 0.0f64, 0usize, 0usize);
-    for &v in z {
-        let d = v - l;
-        if d >= 1.0 {
-            nu += 1;
-        } else if d > 0.0 {
-            nf += 1;
-            let t = s + v;
-            c += if s.abs() >= v.abs() {
-                (s - t) + v
-            } else {
-                (v - t) + s
-            };
-            s = t;
-        }
-    }
-    if nf > 0 {
-        l = ((s + c) + nu as f64 - k) / nf as f64;
+    let free: Vec<f64> = z
+        .iter()
+        .copied()
+        .filter(|v| v - l > 0.0 && v - l < 1.0)
+        .collect();
+    let nu = z.iter().filter(|&&v| v - l >= 1.0).count();
+    if !free.is_empty() {
+        l = (neumaier(free.iter().copied()) + nu as f64 - k) / free.len() as f64;
     }
     (z.iter().map(|&v| (v - l).clamp(0.0, 1.0)).collect(), l)
 }
@@ -379,5 +384,34 @@ pub fn check_projection<T: F>(x: &[T], tau: T, k: f64, y: &[T], what: &str) {
             (a - b).abs() <= tol,
             "{what}: y[{i}] = {a}, reference {b} (tol {tol:e}); k {k} λ_ref {lam} tau {tau:?} x {x:?}"
         );
+    }
+    // Scale-free checks, which stay sharp where the reference's tolerance above does not
+    // (|x/τ| near MAX makes `reference_error` huge): Σy = k to the contract's (n + 1)·4ε, and
+    // any two free entries differ by the difference of their z (each y_i is within 4ε of the
+    // exact projection, whose free entries are z_i − λ), up to the f64 rounding of z.
+    // (compensated: a plain f64 sum of n values near 1 errs by up to n²·ε_f64)
+    let sum = neumaier(y.iter().map(|v| v.to()));
+    let n = y.len() as f64;
+    assert!(
+        (sum - k).abs() <= (n + 1.0) * 4.0 * T::EPS + 2.0 * f64::EPSILON * k.abs(),
+        "{what}: Σy = {sum}, k = {k}; tau {tau:?} x {x:?}"
+    );
+    let free = |i: &usize| {
+        let v = y[*i].to();
+        v > 0.0 && v < 1.0 && z[*i].is_finite()
+    };
+    if let Some(j) = (0..y.len())
+        .filter(free)
+        .max_by(|&a, &b| z[a].total_cmp(&z[b]))
+    {
+        for i in (0..y.len()).filter(free) {
+            let dy = y[j].to() - y[i].to();
+            let dz = z[j] - z[i];
+            let t = 8.0 * T::EPS + 2.0 * f64::EPSILON * z[i].abs().max(z[j].abs());
+            assert!(
+                (dy - dz).abs() <= t,
+                "{what}: free y[{j}] − y[{i}] = {dy}, z difference {dz} (tol {t:e}); k {k} tau {tau:?} x {x:?}"
+            );
+        }
     }
 }

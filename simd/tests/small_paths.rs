@@ -45,23 +45,15 @@ fn reference(z: &[f64], k: f64) -> Vec<f64> {
     // carry the rounding of all n terms; this carries that of the free ones only).
     let (a, c) = (b[lo], b[hi]);
     let mid = 0.5 * (a + c);
-    let (mut nf, mut nu, mut sum, mut comp) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
-    for &v in z {
-        if v - mid >= 1.0 {
-            nu += 1.0;
-        } else if v - mid > 0.0 {
-            nf += 1.0;
-            let t = sum + v;
-            comp += if sum.abs() >= v.abs() {
-                (sum - t) + v
-            } else {
-                (v - t) + sum
-            };
-            sum = t;
-        }
-    }
+    let free: Vec<f64> = z
+        .iter()
+        .copied()
+        .filter(|v| v - mid > 0.0 && v - mid < 1.0)
+        .collect();
+    let nu = z.iter().filter(|&&v| v - mid >= 1.0).count() as f64;
+    let nf = free.len() as f64;
     let lam = if nf > 0.0 {
-        (sum + comp + nu - k) / nf
+        (common::neumaier(free.iter().copied()) + nu - k) / nf
     } else {
         a
     };

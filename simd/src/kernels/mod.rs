@@ -51,7 +51,7 @@ impl Tail {
         if T::FIXED_SUM {
             self.fixed += (d.to_fixed() & -(free as i32)) as i64;
         } else {
-            self.wide += d.keep_if(free).to_f64();
+            self.wide += d.free_part(free).to_f64();
         }
     }
     /// Adds `round(d·2^23)` to nearest, ties to even (the split pass's rounding).
