@@ -9,7 +9,8 @@
 //! `c` others moderate, the projection gives `k/a` to the `+MAX` entries when `k ≤ a`; else 1
 //! to them and the projection of the moderate block onto Δ(c, k − a) (bisection in f64)
 //! when `k − a ≤ c`; else 1 to both and `(k − a − c)/b` to the `−MAX` entries. `±MAX` lies
-//! more than 1 from every moderate value, so the blocks never share a free set.
+//! more than 1 from every moderate value, so the blocks never share a free set. The binary
+//! and multiclass losses are checked against the loss of that projection.
 
 mod common;
 
@@ -257,4 +258,52 @@ fn multiclass_with_max_logits_f64() {
 #[test]
 fn multiclass_with_max_logits_f32() {
     check_multiclass::<f32>(1e-5);
+}
+
+/// The binary loss `½‖Π(x) − t‖²` (core and every kernel path) on the same vectors, against
+/// the exact projection, and the two gradients against each other.
+fn check_binary_loss<T: Element + core::fmt::Debug>(rel: f64) {
+    let mut rng = Rng(0x1234_feed_beef_0042);
+    for n in [1, 2, 5, 7, 10, 33, 257, 1000] {
+        for _ in 0..4 {
+            let x = input::<T>(&mut rng, n);
+            let t: Vec<T> = (0..n).map(|_| T::from_f64(rng.below(2) as f64)).collect();
+            for k in ks(n, &mut rng) {
+                let y = exact(&x, k);
+                let want = 0.5 * neumaier(y.iter().zip(&t).map(|(a, b)| (a - b.to_f64()).powi(2)));
+                let tol = rel * (1.0 + want);
+                let mut g1 = vec![T::ZERO; n];
+                let l = hypersimplex::hypersimplex_loss(&x, &t, k, T::ONE, Some(&mut g1))
+                    .expect("core loss")
+                    .to_f64();
+                assert!(
+                    (l - want).abs() <= tol,
+                    "core n={n} k={k}: loss {l}, want {want}"
+                );
+                for kern in all_kernels() {
+                    let mut g2 = vec![T::ZERO; n];
+                    let l = kern
+                        .hypersimplex_loss(&x, &t, k, T::ONE, Some(&mut g2))
+                        .expect("simd loss")
+                        .to_f64();
+                    assert!(
+                        (l - want).abs() <= tol,
+                        "{kern:?} n={n} k={k}: loss {l}, want {want}"
+                    );
+                    let e = diff(&g2, &g1.iter().map(|v| v.to_f64()).collect::<Vec<_>>());
+                    assert!(e <= rel, "{kern:?} n={n} k={k}: gradients differ by {e:e}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn binary_loss_with_max_logits_f64() {
+    check_binary_loss::<f64>(1e-12);
+}
+
+#[test]
+fn binary_loss_with_max_logits_f32() {
+    check_binary_loss::<f32>(1e-5);
 }
