@@ -390,6 +390,28 @@ impl Kernels {
             return Err(Error::InvalidTarget);
         }
         let scale = check_k_tau(n, k, tau)?;
+        if crate::small::applies::<T>(n, tau) {
+            // A short f32 vector: ŷ from the short-row solver, bitwise the forward's
+            // (`soft_binary_argmax` takes the same solver for it), then the loss and gradient
+            // from ŷ (`residual` and `grad` with s = 1, λ = 0 read `clip(ŷ_i − 0, 0, 1) = ŷ_i`
+            // and the free set `0 < ŷ_i < 1`). Rows it leaves (λ outside the window,
+            // non-finite input) take the general path below.
+            let mut buf = [T::ZERO; crate::small::SMALL_MAX];
+            if let Some(yh) = buf.get_mut(..n) {
+                if crate::small::single(self, x, k, scale, tau, yh).is_some() {
+                    if grad_x.is_some() {
+                        grad_check(scale)?;
+                    }
+                    let yh = &*yh;
+                    let res = T::residual(self, yh, target, T::ONE, T::ZERO);
+                    if let Some(g) = grad_x {
+                        let mean = res.mean::<T>();
+                        G::grad(self, yh, target, T::ONE, T::ZERO, mean, scale, g);
+                    }
+                    return Ok(T::from_f64(0.5 * res.sq));
+                }
+            }
+        }
         let sol = self.solve(x, k, scale)?;
         if grad_x.is_some() {
             grad_check(scale)?;

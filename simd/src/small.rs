@@ -564,6 +564,7 @@ macro_rules! dispatched {
         /// The CPU must support AVX2.
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = "avx2")]
+        $(#[$m])*
         unsafe fn $avx<T: Element>($($a: $t),*) -> $r {
             // SAFETY: the caller guarantees AVX2, all `isa::avx2::Small` needs.
             unsafe { $body::<crate::isa::avx2::Small, T>($($a),*) }
@@ -576,8 +577,9 @@ dispatched! {
     /// `1 ≤ n ≤ SMALL_MAX`), with the rows' k (`kl`, built from validated k for this n) and
     /// `scale = 1/τ` in `T`. Returns the rows written (bit `r`); the others are left to the
     /// general solver. `zt` holds at least `GROUPS·n` lanes; `details` receives each row's
-    /// [`Row`].
+    /// [`Row`]. (The batch runs `block_body` inside its own loop; this entry is the tests'.)
     #[allow(clippy::too_many_arguments)]
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn block / block_avx2 => block_body(
         x: &[T],
         n: usize,
@@ -891,6 +893,21 @@ impl KLanes {
         }
         kl
     }
+
+    /// [`KLanes::new`] of `k` in every lane (a single row's: computed once).
+    pub(crate) fn splat(k: f64, n: usize) -> Self {
+        let unit = Unit::for_len(n);
+        let big = k_units(k, unit);
+        let all = u32::MAX >> (32 - BLOCK);
+        KLanes {
+            unit,
+            kf: [[(k * unit.d()) as f32; LANES]; GROUPS],
+            kq: [[big; LANES]; GROUPS],
+            frac: [[k * unit.d() - big as f64; LANES]; GROUPS],
+            zeros: if k <= 0.0 { all } else { 0 },
+            ones: if k >= n as f64 { all } else { 0 },
+        }
+    }
 }
 
 /// The iteration state of one group of [`LANES`] rows.
@@ -1060,9 +1077,19 @@ impl<O: Ops> Group<O> {
     #[inline(always)]
     unsafe fn step(&mut self, zt: &[Lane], unit: Unit) {
         // SAFETY: the caller guarantees `O`'s features.
+        unsafe { self.update(pass::<O>(zt, self.mu, unit), zt.len(), unit) }
+    }
+
+    /// The update of [`Group::step`] from a pass's `(Σq, |F|, #{h < ½}, R)` over `len`
+    /// entries (see [`pass`]).
+    ///
+    /// # Safety
+    /// The CPU features of `O`.
+    #[inline(always)]
+    unsafe fn update(&mut self, (q, cf, clt, r): (O::I, O::I, O::I, O::V), len: usize, unit: Unit) {
+        // SAFETY: the caller guarantees `O`'s features.
         unsafe {
-            let (q, cf, clt, r) = pass::<O>(zt, self.mu, unit);
-            let cu = O::sub_i(O::splat_i(zt.len() as i32), clt);
+            let cu = O::sub_i(O::splat_i(len as i32), clt);
             let lam = self.mu;
             // f(λ) − k in units, exact up to k's rounding (|·| < 2^31, see `k_units`), and the piece's
             // root λ + δ in f32 (δ within 2^-23 relative of the piece's exact step)
@@ -1432,9 +1459,9 @@ pub(crate) fn with_buffer<R>(n: usize, f: impl FnOnce(&mut [Lane]) -> R) -> R {
     }
 }
 
-/// One vector of `1 ≤ n ≤ SMALL_MAX` elements (validated `k`, `scale = 1/τ`) as a block of
-/// one row, so that it gets the same bits as in a batch; `None` (nothing written) when it
-/// needs the general solver or is of another length.
+/// One vector of `1 ≤ n ≤ SMALL_MAX` elements (validated `k`, `scale = 1/τ`), bitwise as the
+/// same row in a batch ([`single_body`]); `None` (nothing written) when it needs the general
+/// solver or is of another length.
 pub(crate) fn single<T: Element>(
     kern: Kernels,
     x: &[T],
@@ -1447,23 +1474,135 @@ pub(crate) fn single<T: Element>(
     if n == 0 || !applies::<T>(n, tau) || y.len() != n {
         return None;
     }
-    let mut ks = [0.0; BLOCK];
-    ks[0] = k;
-    let mut res = [Row::default(); BLOCK];
-    with_buffer(n, |zt| {
-        block(
-            kern,
-            x,
+    let kl = KLanes::splat(k, n);
+    let lanes = n.div_ceil(LANES);
+    // the entries, LANES to a vector, padded with −∞ (below every μ: no free entry, no
+    // breakpoint), on the stack in four sizes
+    let args = (kern, x, &kl, scale, y, lanes);
+    let row = match lanes {
+        0..=2 => single_padded::<T, 2>(args),
+        3..=8 => single_padded::<T, 8>(args),
+        9..=16 => single_padded::<T, 16>(args),
+        _ => single_padded::<T, { SMALL_MAX / LANES }>(args),
+    };
+    row.ok.then(|| row.projection())
+}
+
+/// [`single_h`] with a stack buffer of `N ≥ lanes` lanes of −∞.
+#[inline(always)]
+fn single_padded<T: Element, const N: usize>(
+    (kern, x, kl, scale, y, lanes): (Kernels, &[T], &KLanes, T, &mut [T], usize),
+) -> Row {
+    let mut buf = [[f32::NEG_INFINITY; LANES]; N];
+    single_h(kern, x, kl, scale, y, &mut buf[..lanes.min(N)])
+}
+
+dispatched! {
+    /// One row across the lanes (`zh`: `⌈n/LANES⌉` lanes holding −∞): see [`single_body`].
+    fn single_h / single_h_avx2 => single_body(
+        x: &[T],
+        kl: &KLanes,
+        scale: T,
+        y: &mut [T],
+        zh: &mut [Lane]
+    ) -> Row
+}
+
+/// One row solved with its entries spread across the lanes (`zh[v][j] = z_{LANES·v + j}`),
+/// every lane an identical copy of the iteration a batch runs for the row in one lane:
+/// - the start's statistics are the batch's: `Σz` summed in the order `i = 0, 1, …` in `f32`,
+///   `min`/`max` as [`scale_lanes`];
+/// - each pass sums the lanes' `Σq`, `|F|`, `#{h < ½}` (integers: exact in any order) and
+///   takes the minimum of their `R`, and gives every lane the totals ([`Group::update`]);
+/// - the write is [`out_value`] of each entry.
+///
+/// So the row gets the same bits as in a batch (the batch's rows-versus-single contract), at
+/// `n/LANES` vector operations per entry and pass instead of `n` (a batch block solves
+/// `LANES` rows with `n`). Returns the row's [`Row`] (`ok`: written); `y` untouched when not.
+///
+/// # Safety
+/// The CPU features of `O`.
+#[inline(always)]
+unsafe fn single_body<O: Ops, T: Element>(
+    x: &[T],
+    kl: &KLanes,
+    scale: T,
+    y: &mut [T],
+    zh: &mut [Lane],
+) -> Row {
+    let n = x.len().min(y.len()).min(zh.len() * LANES);
+    let unit = kl.unit;
+    let (sf, uf) = (scale.to_f64() as f32, unit.f);
+    // z = fl(x·s)·u, as `scale_lanes`, and the start's statistics in the batch's order
+    let (mut sum, mut lo, mut hi) = (0.0f32, f32::INFINITY, f32::NEG_INFINITY);
+    for (i, &v) in x.iter().take(n).enumerate() {
+        let z = v.to_f64() as f32 * sf * uf;
+        if let Some(o) = zh.get_mut(i / LANES).and_then(|l| l.get_mut(i % LANES)) {
+            *o = z;
+        }
+        sum += z;
+        lo = if lo < z { lo } else { z };
+        hi = if hi > z { hi } else { z };
+    }
+    let all = (1u32 << LANES) - 1;
+    let fill = (kl.zeros | kl.ones) & all;
+    // lane 0's details (every lane is the same)
+    let mut rows = [Row::default(); 1];
+    // SAFETY: the caller guarantees `O`'s features; all memory is through references.
+    unsafe {
+        let st = (O::splat(sum), O::splat(lo), O::splat(hi));
+        let (mut g, live) = Group::<O>::new(n, st, &kl.kf[0], &kl.kq[0], all, fill, unit);
+        let len = zh.len() * LANES;
+        let mut steps = 0u32;
+        while O::any(g.active) && steps < MAX_STEPS {
+            steps += 1;
+            let (q, cf, clt, r) = pass::<O>(zh, g.mu, unit);
+            let (mut qa, mut fa, mut ca, mut ra) =
+                ([0i32; LANES], [0i32; LANES], [0i32; LANES], [0.0f32; LANES]);
+            O::store_i(&mut qa, q);
+            O::store_i(&mut fa, cf);
+            O::store_i(&mut ca, clt);
+            O::store(&mut ra, r);
+            let total = |a: [i32; LANES]| a.iter().fold(0i32, |s, &v| s.wrapping_add(v));
+            let rmin = ra
+                .iter()
+                .fold(f32::INFINITY, |m, &v| if v < m { v } else { m });
+            let totals = (
+                O::splat_i(total(qa)),
+                O::splat_i(total(fa)),
+                O::splat_i(total(ca)),
+                O::splat(rmin),
+            );
+            g.update(totals, len, unit);
+        }
+        let (zl, ol) = (kl.zeros & all, kl.ones & all);
+        let (done, lv, dv) = g.finish(
             n,
-            1,
-            &KLanes::new(&ks, n),
-            scale,
-            y,
-            zt,
-            Some(&mut res),
-        )
-    });
-    res[0].ok.then(|| res[0].projection())
+            live,
+            &kl.frac[0],
+            zl,
+            ol,
+            steps,
+            unit,
+            Some(&mut rows[..]),
+        );
+        if done & 1 == 0 {
+            return Row {
+                ok: false,
+                ..rows[0]
+            };
+        }
+        let inv = O::splat(1.0 / unit.f);
+        let uv = O::splat(unit.f);
+        let mut out = [0.0f32; LANES];
+        for (v, zv) in zh.iter().enumerate() {
+            O::store(&mut out, out_value::<O>(O::load(zv), lv, dv, uv, inv));
+            for (o, &w) in y.iter_mut().skip(v * LANES).take(LANES).zip(&out) {
+                *o = T::from_f64(w as f64);
+            }
+        }
+    }
+    rows[0]
 }
 
 /// [`single`] in place (through a copy of `x` on the stack).

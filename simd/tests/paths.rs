@@ -302,8 +302,27 @@ fn check_operators<T: Element>(k: Kernels, x: &[T], kk: f64, tau: T) {
         (l.to_f64() - lcore.to_f64()).abs() <= tol,
         "{name} loss {l:?} vs {lcore:?}"
     );
+    // The loss's ŷ is each side's forward output (short f32 vectors: the short-row solver's;
+    // the core: its general path). The two may put an entry at a breakpoint on different
+    // sides (0 against 2^-24), where the gradient jumps (either side is a valid generalized
+    // gradient): compare the gradients where the free sets agree.
+    let (mut yl, mut ylc) = (vec![T::ZERO; n], vec![T::ZERO; n]);
+    k.soft_binary_argmax(x, kt, tau, &mut yl).unwrap();
+    hypersimplex::soft_binary_argmax(x, kt, tau, &mut ylc).unwrap();
+    let free = |v: &T| v.to_f64() > 0.0 && v.to_f64() < 1.0;
+    let same_sets = yl.iter().zip(&ylc).all(|(a, b)| free(a) == free(b));
+    // and where they do not, the loss gradient is still the VJP of ŷ − t at the forward's ŷ
+    if !same_sets {
+        let r: Vec<T> = yl.iter().zip(&t).map(|(a, b)| *a - *b).collect();
+        let mut gv = vec![T::ZERO; n];
+        k.soft_binary_argmax_vjp(&yl, &r, tau, &mut gv).unwrap();
+        assert!(
+            max_abs_diff(&lg, &gv) <= 8.0 * s * bound::<T>(n, 4.0),
+            "{name} loss grad vs vjp of the forward, n={n}"
+        );
+    }
     assert!(
-        max_abs_diff(&lg, &lc) <= 8.0 * s * bound::<T>(n, mm),
+        !same_sets || max_abs_diff(&lg, &lc) <= 8.0 * s * bound::<T>(n, mm),
         "{name} loss grad n={n} diff={} bound={}",
         max_abs_diff(&lg, &lc),
         8.0 * s * bound::<T>(n, mm)
