@@ -766,6 +766,61 @@ impl ColsIn for Plain<'_> {
     }
 }
 
+/// Whether [`crate::small::Ops::load_vjp`]'s vector routes apply: rows of `n = scratch.len() ≥
+/// 4`, `1 ≤ count ≤ 8` of them in `y` and `g`, and `n` lanes in `gt` (else the scalar route).
+#[inline(always)]
+fn vjp_fits(
+    y: &[f32],
+    g: &[f32],
+    count: usize,
+    scratch: &[crate::small::Lane],
+    gt: &[crate::small::Lane],
+) -> bool {
+    let (n, total) = (scratch.len(), count * scratch.len());
+    n >= 4 && gt.len() >= n && (1..=8).contains(&count) && y.len() >= total && g.len() >= total
+}
+
+/// Whether the VJP takes rows of `n` elements into lanes by two transposes, of `y` and of `g`
+/// ([`MaskedG`]), rather than masking `g` in one sweep over the rows and transposing that
+/// from a scratch copy. The sweep stores whole vectors that the transpose's row loads then
+/// read across (a row of 10 starts at byte 40·j), and those loads wait for the stores; the
+/// second transpose costs about as much as that wait at 13 to 15 elements and more from 17
+/// on, and where rows line up with the stores (n = 4, 8) there is no wait. Measured
+/// (`rowsbench`, 655360 elements, one thread, 2-core AMD, 5 Dec 2026), µs, two transposes
+/// against the sweep: n = 5 447 against 538, 6 400/471, 7 379/447, 9 332/390, 10 338/380,
+/// 11 325/360, 12 303/345, 13 318/322; n = 8 296/307, 16 273/269, 18 304/292, 23 296/271.
+#[inline(always)]
+fn vjp_two_walks(n: usize) -> bool {
+    n < 16 && n != 4 && n != 8
+}
+
+/// The VJP's `g` columns, kept where the same column of `y` is free (`0 < y < 1`) and NaN
+/// elsewhere ([`crate::small::Ops::load_vjp`]).
+struct MaskedG<'a> {
+    y: &'a [crate::small::Lane],
+    out: &'a mut [crate::small::Lane],
+}
+
+impl ColsIn for MaskedG<'_> {
+    const NARROW: bool = false;
+    #[inline(always)]
+    unsafe fn take(&mut self, at: usize, cols: &[__m256], skip: usize) {
+        let (y, out) = (&self.y[at..], &mut self.out[at..]);
+        for ((o, yl), &g) in out.iter_mut().zip(y).zip(cols).skip(skip) {
+            // SAFETY: AVX2; `o` and `yl` hold 8 `f32`.
+            unsafe {
+                let yv = _mm256_loadu_ps(yl.as_ptr());
+                let free = _mm256_and_ps(
+                    _mm256_cmp_ps::<_CMP_GT_OQ>(yv, _mm256_setzero_ps()),
+                    _mm256_cmp_ps::<_CMP_LT_OQ>(yv, _mm256_set1_ps(1.0)),
+                );
+                let v = _mm256_blendv_ps(_mm256_set1_ps(f32::NAN), g, free);
+                _mm256_storeu_ps(o.as_mut_ptr(), v);
+            }
+        }
+    }
+}
+
 /// The forward's output columns (`small::out_lane`).
 struct Written<'a> {
     zg: &'a [crate::small::Lane],
@@ -1015,8 +1070,7 @@ unsafe impl crate::small::Ops for Small {
     ) {
         let n = scratch.len();
         let total = count * n;
-        if n < 4 || gt.len() < n || !(1..=8).contains(&count) || y.len() < total || g.len() < total
-        {
+        if !vjp_fits(y, g, count, scratch, gt) {
             return crate::small::load_vjp_scalar(y, g, count, scratch, gt);
         }
         // SAFETY: AVX2; vector v reads values `8v..8v + 8 ≤ total` of `y` and `g` and writes
@@ -1048,6 +1102,37 @@ unsafe impl crate::small::Ops for Small {
             }
             let rows = crate::small::row_ptrs(&flat[..total], n, count);
             walk_in(&rows, n, &mut Plain { out: gt });
+        }
+    }
+    #[inline(always)]
+    fn vjp_two_walks(n: usize) -> bool {
+        vjp_two_walks(n)
+    }
+    #[inline(always)]
+    unsafe fn load_vjp_two(
+        y: &[f32],
+        g: &[f32],
+        count: usize,
+        scratch: &mut [crate::small::Lane],
+        gt: &mut [crate::small::Lane],
+    ) {
+        let n = scratch.len();
+        if !vjp_fits(y, g, count, scratch, gt) {
+            return crate::small::load_vjp_scalar(y, g, count, scratch, gt);
+        }
+        // SAFETY: AVX2; row `j.min(count − 1)` of `y` and `g` holds n ≥ 4 values (checked
+        // above).
+        unsafe {
+            walk_in(
+                &crate::small::row_ptrs(y, n, count),
+                n,
+                &mut Plain { out: scratch },
+            );
+            let mut sink = MaskedG {
+                y: scratch,
+                out: gt,
+            };
+            walk_in(&crate::small::row_ptrs(g, n, count), n, &mut sink);
         }
     }
     #[inline(always)]
@@ -1204,11 +1289,6 @@ unsafe impl crate::small::Ops for Small {
         unsafe { _mm256_cvtepi32_ps(i) }
     }
     #[inline(always)]
-    unsafe fn shl(i: __m256i, s: u32) -> __m256i {
-        // SAFETY: AVX2 (`s < 32`).
-        unsafe { _mm256_sll_epi32(i, _mm_cvtsi32_si128(s as i32)) }
-    }
-    #[inline(always)]
     unsafe fn splat_d(v: f64) -> __m256d {
         // SAFETY: AVX2.
         unsafe { _mm256_set1_pd(v) }
@@ -1222,11 +1302,6 @@ unsafe impl crate::small::Ops for Small {
     unsafe fn sub_d(a: __m256d, b: __m256d) -> __m256d {
         // SAFETY: AVX2.
         unsafe { _mm256_sub_pd(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn mul_d(a: __m256d, b: __m256d) -> __m256d {
-        // SAFETY: AVX2.
-        unsafe { _mm256_mul_pd(a, b) }
     }
     #[inline(always)]
     unsafe fn div_d(a: __m256d, b: __m256d) -> __m256d {

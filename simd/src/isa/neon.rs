@@ -972,14 +972,6 @@ mod small_ops {
             unsafe { one!(vcvtq_f32_s32, i) }
         }
         #[inline(always)]
-        unsafe fn shl(i: I, sh: u32) -> I {
-            // SAFETY: NEON (`sshl` by a register, `sh < 32`: wrapping).
-            unsafe {
-                let by = vdupq_n_s32(sh as i32);
-                [vshlq_s32(i[0], by), vshlq_s32(i[1], by)]
-            }
-        }
-        #[inline(always)]
         unsafe fn splat_d(v: f64) -> D {
             // SAFETY: NEON.
             unsafe { [vdupq_n_f64(v); 2] }
@@ -993,11 +985,6 @@ mod small_ops {
         unsafe fn sub_d(a: D, b: D) -> D {
             // SAFETY: NEON.
             unsafe { two!(vsubq_f64, a, b) }
-        }
-        #[inline(always)]
-        unsafe fn mul_d(a: D, b: D) -> D {
-            // SAFETY: NEON.
-            unsafe { two!(vmulq_f64, a, b) }
         }
         #[inline(always)]
         unsafe fn div_d(a: D, b: D) -> D {
