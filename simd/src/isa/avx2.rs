@@ -781,44 +781,18 @@ fn vjp_fits(
 }
 
 /// Whether the VJP takes rows of `n` elements into lanes by two transposes, of `y` and of `g`
-/// ([`MaskedG`]), rather than masking `g` in one sweep over the rows and transposing that
-/// from a scratch copy. The sweep stores whole vectors that the transpose's row loads then
-/// read across (a row of 10 starts at byte 40·j), and those loads wait for the stores; the
-/// second transpose costs about as much as that wait at 13 to 15 elements and more from 17
-/// on, and where rows line up with the stores (n = 4, 8) there is no wait. Measured
-/// (`rowsbench`, 655360 elements, one thread, 2-core AMD, 5 Dec 2026), µs, two transposes
-/// against the sweep: n = 5 447 against 538, 6 400/471, 7 379/447, 9 332/390, 10 338/380,
-/// 11 325/360, 12 303/345, 13 318/322; n = 8 296/307, 16 273/269, 18 304/292, 23 296/271.
+/// ([`crate::small::Ops::load_vjp_two`], the free set then taken in lanes), rather than
+/// masking `g` in one sweep over the rows and transposing that from a scratch copy. The sweep
+/// stores whole vectors that the transpose's row loads then read across (a row of 10 starts
+/// at byte 40·j), and those loads wait for the stores; from 16 elements on the second
+/// transpose costs more than that wait, and where rows line up with the stores (n = 4, 8)
+/// there is no wait. Measured (`rowsbench`, 655360 elements, one thread, 2-core AMD, 5 Dec
+/// 2026, best of 3), µs, two transposes against the sweep: n = 5 440/556, 6 388/476, 7
+/// 367/453, 9 324/394, 10 316/367, 11 312/350, 12 296/340, 13 309/321, 15 301/314; n = 4
+/// 418/414, 8 301/304, 16 290/267, 24 275/245, 32 266/238.
 #[inline(always)]
 fn vjp_two_walks(n: usize) -> bool {
     n < 16 && n != 4 && n != 8
-}
-
-/// The VJP's `g` columns, kept where the same column of `y` is free (`0 < y < 1`) and NaN
-/// elsewhere ([`crate::small::Ops::load_vjp`]).
-struct MaskedG<'a> {
-    y: &'a [crate::small::Lane],
-    out: &'a mut [crate::small::Lane],
-}
-
-impl ColsIn for MaskedG<'_> {
-    const NARROW: bool = false;
-    #[inline(always)]
-    unsafe fn take(&mut self, at: usize, cols: &[__m256], skip: usize) {
-        let (y, out) = (&self.y[at..], &mut self.out[at..]);
-        for ((o, yl), &g) in out.iter_mut().zip(y).zip(cols).skip(skip) {
-            // SAFETY: AVX2; `o` and `yl` hold 8 `f32`.
-            unsafe {
-                let yv = _mm256_loadu_ps(yl.as_ptr());
-                let free = _mm256_and_ps(
-                    _mm256_cmp_ps::<_CMP_GT_OQ>(yv, _mm256_setzero_ps()),
-                    _mm256_cmp_ps::<_CMP_LT_OQ>(yv, _mm256_set1_ps(1.0)),
-                );
-                let v = _mm256_blendv_ps(_mm256_set1_ps(f32::NAN), g, free);
-                _mm256_storeu_ps(o.as_mut_ptr(), v);
-            }
-        }
-    }
 }
 
 /// The forward's output columns (`small::out_lane`).
@@ -1113,12 +1087,13 @@ unsafe impl crate::small::Ops for Small {
         y: &[f32],
         g: &[f32],
         count: usize,
-        scratch: &mut [crate::small::Lane],
+        yt: &mut [crate::small::Lane],
         gt: &mut [crate::small::Lane],
     ) {
-        let n = scratch.len();
-        if !vjp_fits(y, g, count, scratch, gt) {
-            return crate::small::load_vjp_scalar(y, g, count, scratch, gt);
+        let n = yt.len();
+        if !vjp_fits(y, g, count, yt, gt) {
+            crate::small::load_lanes_scalar(y, count, yt);
+            return crate::small::load_lanes_scalar(g, count, gt);
         }
         // SAFETY: AVX2; row `j.min(count − 1)` of `y` and `g` holds n ≥ 4 values (checked
         // above).
@@ -1126,13 +1101,13 @@ unsafe impl crate::small::Ops for Small {
             walk_in(
                 &crate::small::row_ptrs(y, n, count),
                 n,
-                &mut Plain { out: scratch },
+                &mut Plain { out: yt },
             );
-            let mut sink = MaskedG {
-                y: scratch,
-                out: gt,
-            };
-            walk_in(&crate::small::row_ptrs(g, n, count), n, &mut sink);
+            walk_in(
+                &crate::small::row_ptrs(g, n, count),
+                n,
+                &mut Plain { out: gt },
+            );
         }
     }
     #[inline(always)]
