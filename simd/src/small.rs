@@ -194,7 +194,9 @@ pub(crate) unsafe trait Ops: Copy {
     unsafe fn round_i(d: Self::V) -> Self::I;
     /// The VJP's masked `g` in lanes: `gt[i][j] = g[r·n + i]` where `0 < y[r·n + i] < 1`,
     /// NaN elsewhere, row `r = min(j, count − 1)` (`1 ≤ count ≤ LANES`; `y`, `g` hold at least
-    /// `count·n` values; `scratch`, `gt`: `n` lanes each, `scratch` overwritten).
+    /// `count·n` values; `scratch`, `gt`: `n` lanes each). `scratch` is overwritten: its first
+    /// `count·n` values (flattened) hold the masked `g` in row order, for
+    /// [`Ops::store_vjp_masked`].
     #[inline(always)]
     unsafe fn load_vjp(y: &[f32], g: &[f32], count: usize, scratch: &mut [Lane], gt: &mut [Lane]) {
         load_vjp_scalar(y, g, count, scratch, gt)
@@ -236,6 +238,32 @@ pub(crate) unsafe trait Ops: Copy {
         // SAFETY: the caller guarantees `Self`'s features.
         unsafe { (Self::store(&mut m, mean), Self::store(&mut sv, s)) };
         store_vjp_values(y, g, n, &m, sv[0], out, count)
+    }
+    /// Whether the VJP's sweep route writes its output from [`Ops::load_vjp`]'s masked copy
+    /// of `g` ([`Ops::store_vjp_masked`]) rather than from `y` and `g` ([`Ops::store_vjp`]).
+    #[inline(always)]
+    fn vjp_store_masked() -> bool {
+        false
+    }
+    /// [`Ops::store_vjp`] from `gm`, `g` where `0 < y < 1` and NaN elsewhere (as
+    /// [`Ops::load_vjp`] leaves it, row-major): `out[p] = (gm[p] − mean)·s`, `+0` where
+    /// `gm[p]` is NaN (`gm`, `out` hold at least `count·n` values; `g` is finite).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn store_vjp_masked(
+        gm: &[f32],
+        n: usize,
+        idx: &[ILane],
+        mean: Self::V,
+        s: Self::V,
+        out: &mut [f32],
+        count: usize,
+    ) {
+        let _ = idx;
+        let (mut m, mut sv) = ([0.0f32; LANES], [0.0f32; LANES]);
+        // SAFETY: the caller guarantees `Self`'s features.
+        unsafe { (Self::store(&mut m, mean), Self::store(&mut sv, s)) };
+        store_vjp_masked_values(gm, n, &m, sv[0], out, count)
     }
     /// Rows into lanes, scaled into units, with the start's statistics: `zg[i][j] =
     /// fl(x[r·n + i]·s)·u` for `i < n = zg.len()` and each lane `j`, of row `r = min(j, count −
@@ -331,6 +359,11 @@ unsafe impl Ops for Portable {
     type V = Lane;
     type I = ILane;
     type D = [f64; 4];
+    // the masked store, so that its scalar definition runs on this path (and its tests)
+    #[inline(always)]
+    fn vjp_store_masked() -> bool {
+        true
+    }
     #[inline(always)]
     unsafe fn splat(v: f32) -> Lane {
         [v; LANES]
@@ -700,15 +733,12 @@ pub(crate) fn load_vjp_scalar(
     scratch: &mut [Lane],
     gt: &mut [Lane],
 ) {
-    load_lanes_scalar(y, count, scratch);
-    load_lanes_scalar(g, count, gt);
-    for (yl, gl) in scratch.iter().zip(gt.iter_mut()) {
-        for (&yv, gv) in yl.iter().zip(gl.iter_mut()) {
-            if !(yv > 0.0 && yv < 1.0) {
-                *gv = f32::NAN;
-            }
-        }
+    let flat: &mut [f32] = scratch.as_flattened_mut();
+    let total = (count.clamp(1, LANES) * gt.len()).min(flat.len());
+    for ((f, &yv), &gv) in flat[..total].iter_mut().zip(y).zip(g) {
+        *f = if yv > 0.0 && yv < 1.0 { gv } else { f32::NAN };
     }
+    load_lanes_scalar(&flat[..total], count, gt);
 }
 
 /// [`Ops::store_vjp`] one value at a time (`mean`: the rows' means, `s` the scale).
@@ -725,6 +755,33 @@ pub(crate) fn store_vjp_values(
     for (((yr, gr), or), &mj) in rows.zip(mean).take(count) {
         for ((&yi, &gi), o) in yr.iter().zip(gr).zip(or.iter_mut()) {
             *o = vjp_value(yi, gi, mj, s);
+        }
+    }
+}
+
+/// One VJP output value from the masked `g` (NaN outside the free set): [`vjp_value`].
+#[inline(always)]
+pub(crate) fn vjp_masked_value(gm: f32, mean: f32, s: f32) -> f32 {
+    if gm.is_nan() {
+        0.0
+    } else {
+        (gm - mean) * s
+    }
+}
+
+/// [`Ops::store_vjp_masked`] one value at a time (`mean`: the rows' means, `s` the scale).
+pub(crate) fn store_vjp_masked_values(
+    gm: &[f32],
+    n: usize,
+    mean: &Lane,
+    s: f32,
+    out: &mut [f32],
+    count: usize,
+) {
+    let rows = gm.chunks(n).zip(out.chunks_mut(n));
+    for ((gr, or), &mj) in rows.zip(mean).take(count) {
+        for (&gi, o) in gr.iter().zip(or.iter_mut()) {
+            *o = vjp_masked_value(gi, mj, s);
         }
     }
 }
@@ -1801,6 +1858,11 @@ unsafe fn vjp_blocks_by<O: Ops, T: Element, const TWO: bool>(
                         O::load_vjp(yf, gf, rows, scratch, gt);
                         for gi in gt.iter() {
                             sums.add_masked(gi);
+                        }
+                        if O::vjp_store_masked() {
+                            let gm = &scratch.as_flattened()[..rows * n];
+                            O::store_vjp_masked(gm, n, &idx, sums.mean(), sv, of, rows);
+                            continue;
                         }
                     }
                     O::store_vjp(yf, gf, n, &idx, sums.mean(), sv, of, rows)

@@ -766,6 +766,18 @@ impl ColsIn for Plain<'_> {
     }
 }
 
+/// The 8 lanes of `v`.
+///
+/// # Safety
+/// AVX2.
+#[inline(always)]
+unsafe fn lanes(v: __m256) -> [f32; 8] {
+    let mut a = [0.0f32; 8];
+    // SAFETY: AVX2; `a` holds 8 `f32`.
+    unsafe { _mm256_storeu_ps(a.as_mut_ptr(), v) };
+    a
+}
+
 /// Whether [`crate::small::Ops::load_vjp`]'s vector routes apply: rows of `n = scratch.len() ≥
 /// 4`, `1 ≤ count ≤ 8` of them in `y` and `g`, and `n` lanes in `gt` (else the scalar route).
 #[inline(always)]
@@ -1123,12 +1135,8 @@ unsafe impl crate::small::Ops for Small {
     ) {
         let total = count * n;
         let full = total / 8;
-        let (mut m, mut sv) = ([0.0f32; 8], [0.0f32; 8]);
-        // SAFETY: AVX2; 8 `f32` each.
-        unsafe {
-            _mm256_storeu_ps(m.as_mut_ptr(), mean);
-            _mm256_storeu_ps(sv.as_mut_ptr(), s);
-        }
+        // SAFETY: AVX2.
+        let (m, sv) = unsafe { (lanes(mean), lanes(s)) };
         if count > 8 || y.len() < total || g.len() < total || out.len() < total || idx.len() < full
         {
             return crate::small::store_vjp_values(y, g, n, &m, sv[0], out, count);
@@ -1153,6 +1161,45 @@ unsafe impl crate::small::Ops for Small {
         // the last `total mod 8` values (a partial block), one at a time
         for p in full * 8..total {
             out[p] = crate::small::vjp_value(y[p], g[p], m[(p / n).min(7)], sv[0]);
+        }
+    }
+    #[inline(always)]
+    fn vjp_store_masked() -> bool {
+        true
+    }
+    #[inline(always)]
+    unsafe fn store_vjp_masked(
+        gm: &[f32],
+        n: usize,
+        idx: &[crate::small::ILane],
+        mean: __m256,
+        s: __m256,
+        out: &mut [f32],
+        count: usize,
+    ) {
+        let total = count * n;
+        let full = total / 8;
+        // SAFETY: AVX2.
+        let (m, sv) = unsafe { (lanes(mean), lanes(s)) };
+        let (gm, out) = match (gm.get(..total), out.get_mut(..total)) {
+            (Some(a), Some(b)) if count <= 8 && idx.len() >= full => (a, b),
+            _ => return crate::small::store_vjp_masked_values(gm, n, &m, sv[0], out, count),
+        };
+        // SAFETY: AVX2; vector v reads and writes values `8v..8v + 8 ≤ total` (checked above).
+        unsafe {
+            for (v, iv) in idx.iter().enumerate().take(full) {
+                let at = 8 * v;
+                let gv = _mm256_loadu_ps(gm.as_ptr().add(at));
+                let free = _mm256_cmp_ps::<_CMP_EQ_OQ>(gv, gv);
+                // each value's row mean (lane `(8v + i)/n` of `mean`)
+                let mv = _mm256_permutevar8x32_ps(mean, _mm256_loadu_si256(iv.as_ptr().cast()));
+                let o = _mm256_and_ps(free, _mm256_mul_ps(_mm256_sub_ps(gv, mv), s));
+                _mm256_storeu_ps(out.as_mut_ptr().add(at), o);
+            }
+        }
+        // the last `total mod 8` values (a partial block), one at a time
+        for p in full * 8..total {
+            out[p] = crate::small::vjp_masked_value(gm[p], m[(p / n).min(7)], sv[0]);
         }
     }
     #[inline(always)]
