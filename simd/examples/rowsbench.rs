@@ -1,6 +1,7 @@
 //! Times the short-row batch (issue 14) on one thread: memcpy of the same bytes, the finiteness
 //! pre-pass, the rows forward and the rows VJP, medians of 31 runs.
 //! `cargo run --release -p hypersimplex-simd --example rowsbench -- [rows] [n] [reps] [per-row]`
+//! (`HS_THREADS=t`: a pool of t threads instead of one)
 use hypersimplex_simd::{Element, Kernels, RowK};
 mod common;
 use common::median_secs as med;
@@ -18,7 +19,12 @@ fn main() {
     let mut y = vec![0.0f32; total];
     let kern = Kernels::active();
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
+        .num_threads(
+            std::env::var("HS_THREADS")
+                .ok()
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(1),
+        )
         .build()
         .unwrap();
     // `per-row` as the fourth argument: k = n/2 through a per-row array, as the C ABI's

@@ -78,7 +78,11 @@ fn check_lines<T: Element>(lines: usize, len: usize, k: RowK<'_>, tau: T) -> Res
     let n = len as f64;
     let ok = match k {
         RowK::All(k) => lines == 0 || check_k_tau(len, k, tau).is_ok(),
-        RowK::PerRow(ks) => ks.iter().fold(true, |a, &k| a & (k >= 0.0) & (k <= n)),
+        // on the pool for a batch that runs there (a serial pass over 65536 k cost 2 threads
+        // 13% at 65536 × 10)
+        RowK::PerRow(ks) => crate::passes::all_blocks(ks, use_pool(lines * len), |c| {
+            c.iter().fold(true, |a, &k| a & (k >= 0.0) & (k <= n))
+        }),
     };
     if ok {
         Ok(scale)
@@ -206,8 +210,9 @@ impl Kernels {
             // can fail, and each row is solved and written in one go (its last pass usually
             // writing it, see `passes::WritingPasses`). One row needs no separate check:
             // its own first pass is the check.
-            let fin = crate::passes::reduce(x, |c| T::all_finite(self, c, scale), |a, b| a & b);
-            if fin == Some(false) {
+            let fin =
+                crate::passes::all_blocks(x, use_pool(total), |c| T::all_finite(self, c, scale));
+            if !fin {
                 // NaN, an overflowing x/τ, or ±∞ masks: the first line that cannot be
                 // projected names the error (masks with a feasible k are fine).
                 check_rows(x, n, |i| k.get(i), scale)?;
@@ -380,7 +385,7 @@ impl Kernels {
         let limit = vjp_limit(scale);
         let small_inputs = |a: &[T], b: &[T]| small::vjp_inputs_small(self, a, b, limit);
         if n <= small::VJP_SHORT_MAX
-            && crate::passes::reduce2(y, g, small_inputs, |a, b| a & b) == Some(true)
+            && crate::passes::all_blocks2(y, g, use_pool(total), small_inputs)
         {
             // Short rows whose every |y_i| ≤ MAX and |g_i| ≤ limit: no row can fail, so each
             // row's mean and entries in one go (rows in cache), no table of means.

@@ -169,3 +169,60 @@ fn bad_rows_leave_every_output_untouched() {
     }
     let _ = Kernels::active();
 }
+
+/// A batch large enough to run on the pool (its input checks split into blocks across the
+/// threads): one bad value (NaN, an overflowing `x/τ`, a bad per-row k, a non-finite VJP
+/// input) in the first, a middle or the last row leaves every output untouched, on 1 and 4
+/// threads.
+#[test]
+fn bad_rows_in_pooled_batches_leave_every_output_untouched() {
+    let (rows, n) = (5000usize, 10usize);
+    let total = rows * n;
+    for kern in all_kernels() {
+        for t in [1, 4] {
+            for at in [0, total / 2 + 3, total - 1] {
+                with_threads(t, || {
+                    let x: Vec<f32> = (0..total).map(|i| (i % 7) as f32 * 0.3).collect();
+                    let check = |x: &[f32], k: RowK<'_>, tau: f32, want: Error| {
+                        let mut y = vec![7.0f32; total];
+                        let r = kern.soft_binary_argmax_rows(x, rows, n, k, tau, &mut y);
+                        assert_eq!(r, Err(want), "t={t} at={at}");
+                        assert!(y.iter().all(|&v| v == 7.0), "t={t} at={at}: written");
+                    };
+                    // NaN; f32::MAX, whose x/τ overflows at τ = ½
+                    for (bad, tau, want) in [
+                        (f32::NAN, 1.5, Error::NonFiniteInput),
+                        (f32::MAX, 0.5, Error::ScaleOverflow),
+                    ] {
+                        let mut xb = x.clone();
+                        xb[at] = bad;
+                        check(&xb, RowK::All(5.0), tau, want);
+                    }
+                    let mut ks = vec![5.0f64; rows];
+                    ks[at / n] = 10.5;
+                    check(&x, RowK::PerRow(&ks), 1.5, Error::InvalidK);
+                    // the VJP: a non-finite y, then a non-finite g
+                    let y = vec![0.5f32; total];
+                    let g = vec![1.0f32; total];
+                    for which in 0..2 {
+                        let (mut yb, mut gb) = (y.clone(), g.clone());
+                        if which == 0 {
+                            yb[at] = f32::NAN;
+                        } else {
+                            gb[at] = f32::INFINITY;
+                        }
+                        let mut gx = vec![7.0f32; total];
+                        let r = kern.soft_binary_argmax_vjp_rows(&yb, &gb, rows, n, 1.5, &mut gx);
+                        assert!(r.is_err(), "t={t} at={at}");
+                        assert!(gx.iter().all(|&v| v == 7.0), "t={t} at={at}: written");
+                    }
+                    // and the good batch still solves on this pool
+                    let mut y = vec![7.0f32; total];
+                    kern.soft_binary_argmax_rows(&x, rows, n, RowK::All(5.0), 1.5, &mut y)
+                        .unwrap();
+                    assert!(y.iter().all(|v| (0.0..=1.0).contains(v)));
+                });
+            }
+        }
+    }
+}
