@@ -7,8 +7,8 @@
 //! Groups `abi-forward/RxN` (ids `c-1t`, `c-2t`: the library's pool at one and two threads,
 //! `hs_set_num_threads`; `memcpy`: copy of the `rows·n` floats input → output; `sort`: the
 //! sort-based yardstick, row by row) and `abi-backward/RxN` (`c-1t`, `c-2t`, `memcpy`), for the
-//! shapes 65536×10, 16384×32, 16384×64, 4096×256 (short rows) and 10×8192, 1024×1024,
-//! 1×10^7 (the general solver).
+//! shapes 1×10 and 256×10 (the cost of a call), 65536×10, 16384×32, 16384×64, 4096×256 (short
+//! rows) and 10×8192, 1024×1024, 1×10^7 (the general solver).
 //!
 //! The library is loaded at run time (`dlopen`), so the same benchmark binary can time two
 //! builds of it: `HS_BENCH_LIB=/path/to/libhypersimplex.so` (default: `libhypersimplex.so`
@@ -33,7 +33,9 @@ mod common;
 use common::{configure, yardsticks};
 
 const TAU: f32 = 1.5;
-const SHAPES: [(usize, usize); 7] = [
+const SHAPES: [(usize, usize); 9] = [
+    (1, 10),
+    (256, 10),
     (65536, 10),
     (16384, 32),
     (16384, 64),

@@ -101,7 +101,7 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_vjp_f32(
     tau: f32,
     grad_x: *mut f32,
 ) -> i32 {
-    run(|| vjp(y, g, n, tau, grad_x))
+    run(n, || vjp(y, g, n, tau, grad_x))
 }
 
 /// Backward pass in double precision: as `hs_soft_binary_argmax_vjp_f32` with `double`.
@@ -116,7 +116,7 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_vjp_f64(
     tau: f64,
     grad_x: *mut f64,
 ) -> i32 {
-    run(|| vjp(y, g, n, tau, grad_x))
+    run(n, || vjp(y, g, n, tau, grad_x))
 }
 
 /// Row-wise backward pass (single precision): `grad_x[r] = Jᵀ_r g[r]` for every row of the
@@ -143,7 +143,9 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_vjp_rows_f32(
     tau: f32,
     grad_x: *mut f32,
 ) -> i32 {
-    run(|| vjp_rows(y, g, rows, n, tau, grad_x))
+    run(rows.saturating_mul(n), || {
+        vjp_rows(y, g, rows, n, tau, grad_x)
+    })
 }
 
 /// Row-wise backward pass in double precision: as `hs_soft_binary_argmax_vjp_rows_f32`.
@@ -159,5 +161,7 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_vjp_rows_f64(
     tau: f64,
     grad_x: *mut f64,
 ) -> i32 {
-    run(|| vjp_rows(y, g, rows, n, tau, grad_x))
+    run(rows.saturating_mul(n), || {
+        vjp_rows(y, g, rows, n, tau, grad_x)
+    })
 }

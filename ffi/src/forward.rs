@@ -114,7 +114,7 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_f32(
     tau: f32,
     y: *mut f32,
 ) -> i32 {
-    run(|| forward(x, n, k, tau, y))
+    run(n, || forward(x, n, k, tau, y))
 }
 
 /// Soft-Binary-Argmax@k in double precision: as `hs_soft_binary_argmax_f32` with `double`
@@ -130,7 +130,7 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_f64(
     tau: f64,
     y: *mut f64,
 ) -> i32 {
-    run(|| forward(x, n, k, tau, y))
+    run(n, || forward(x, n, k, tau, y))
 }
 
 /// Soft-Binary-Argmax@k of each row of a row-major `rows × n` matrix (single precision):
@@ -160,7 +160,9 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_rows_f32(
     tau: f32,
     y: *mut f32,
 ) -> i32 {
-    run(|| forward_rows(x, rows, n, k, tau, y))
+    run(rows.saturating_mul(n), || {
+        forward_rows(x, rows, n, k, tau, y)
+    })
 }
 
 /// Row-wise Soft-Binary-Argmax@k in double precision: as `hs_soft_binary_argmax_rows_f32`
@@ -177,5 +179,7 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_rows_f64(
     tau: f64,
     y: *mut f64,
 ) -> i32 {
-    run(|| forward_rows(x, rows, n, k, tau, y))
+    run(rows.saturating_mul(n), || {
+        forward_rows(x, rows, n, k, tau, y)
+    })
 }

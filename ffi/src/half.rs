@@ -348,7 +348,7 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_bf16(
     tau: f32,
     y: *mut u16,
 ) -> i32 {
-    run(|| forward::<Bf16>(x, n, k, tau, y))
+    run(n, || forward::<Bf16>(x, n, k, tau, y))
 }
 
 /// Backward pass on bf16 data: as `hs_soft_binary_argmax_vjp_f32` on the widened y and g,
@@ -366,7 +366,7 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_vjp_bf16(
     tau: f32,
     grad_x: *mut u16,
 ) -> i32 {
-    run(|| vjp::<Bf16>(y, g, n, tau, grad_x))
+    run(n, || vjp::<Bf16>(y, g, n, tau, grad_x))
 }
 
 /// Hard top-k mask on bf16 data: as `hs_binary_argmax_f32` (ties toward the lower index,
@@ -382,7 +382,7 @@ pub unsafe extern "C" fn hs_binary_argmax_bf16(
     k: usize,
     y: *mut u16,
 ) -> i32 {
-    run(|| topk::<Bf16>(x, n, k, y))
+    run(n, || topk::<Bf16>(x, n, k, y))
 }
 
 /// Row-wise Soft-Binary-Argmax@k on bf16 data: as `hs_soft_binary_argmax_rows_f32`
@@ -401,7 +401,9 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_rows_bf16(
     tau: f32,
     y: *mut u16,
 ) -> i32 {
-    run(|| forward_rows::<Bf16>(x, rows, n, k, tau, y))
+    run(rows.saturating_mul(n), || {
+        forward_rows::<Bf16>(x, rows, n, k, tau, y)
+    })
 }
 
 /// Row-wise backward pass on bf16 data: as `hs_soft_binary_argmax_vjp_rows_f32` (every row
@@ -420,7 +422,9 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_vjp_rows_bf16(
     tau: f32,
     grad_x: *mut u16,
 ) -> i32 {
-    run(|| vjp_rows::<Bf16>(y, g, rows, n, tau, grad_x))
+    run(rows.saturating_mul(n), || {
+        vjp_rows::<Bf16>(y, g, rows, n, tau, grad_x)
+    })
 }
 
 /// Multiclass HyperSimplex loss on bf16 logits (std build only): as
@@ -446,7 +450,7 @@ pub unsafe extern "C" fn hs_hypersimplex_loss_multiclass_bf16(
     loss: *mut f32,
     grad_logits: *mut u16,
 ) -> i32 {
-    run(|| {
+    run(batch.saturating_mul(classes), || {
         multiclass::<Bf16>(
             logits,
             labels,
@@ -481,7 +485,7 @@ pub unsafe extern "C" fn hs_hypersimplex_loss_bf16(
     loss: *mut f32,
     grad_x: *mut u16,
 ) -> i32 {
-    run(|| self::loss::<Bf16>(x, target, n, k, tau, loss, grad_x))
+    run(n, || self::loss::<Bf16>(x, target, n, k, tau, loss, grad_x))
 }
 
 /// Multiclass HyperSimplex loss on bf16 logits that also reports each class column's threshold
@@ -506,7 +510,7 @@ pub unsafe extern "C" fn hs_hypersimplex_loss_multiclass_lambda_bf16(
     grad_logits: *mut u16,
     lambda: *mut f64,
 ) -> i32 {
-    run(|| {
+    run(batch.saturating_mul(classes), || {
         multiclass::<Bf16>(
             logits,
             labels,
@@ -539,7 +543,7 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_f16(
     tau: f32,
     y: *mut u16,
 ) -> i32 {
-    run(|| forward::<F16>(x, n, k, tau, y))
+    run(n, || forward::<F16>(x, n, k, tau, y))
 }
 
 /// Backward pass on f16 data: as `hs_soft_binary_argmax_vjp_f32` on the widened y and g,
@@ -557,7 +561,7 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_vjp_f16(
     tau: f32,
     grad_x: *mut u16,
 ) -> i32 {
-    run(|| vjp::<F16>(y, g, n, tau, grad_x))
+    run(n, || vjp::<F16>(y, g, n, tau, grad_x))
 }
 
 /// Hard top-k mask on f16 data: as `hs_binary_argmax_f32` (ties toward the lower index,
@@ -573,7 +577,7 @@ pub unsafe extern "C" fn hs_binary_argmax_f16(
     k: usize,
     y: *mut u16,
 ) -> i32 {
-    run(|| topk::<F16>(x, n, k, y))
+    run(n, || topk::<F16>(x, n, k, y))
 }
 
 /// Row-wise Soft-Binary-Argmax@k on f16 data: as `hs_soft_binary_argmax_rows_f32`
@@ -592,7 +596,9 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_rows_f16(
     tau: f32,
     y: *mut u16,
 ) -> i32 {
-    run(|| forward_rows::<F16>(x, rows, n, k, tau, y))
+    run(rows.saturating_mul(n), || {
+        forward_rows::<F16>(x, rows, n, k, tau, y)
+    })
 }
 
 /// Row-wise backward pass on f16 data: as `hs_soft_binary_argmax_vjp_rows_f32` (every row
@@ -611,7 +617,9 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_vjp_rows_f16(
     tau: f32,
     grad_x: *mut u16,
 ) -> i32 {
-    run(|| vjp_rows::<F16>(y, g, rows, n, tau, grad_x))
+    run(rows.saturating_mul(n), || {
+        vjp_rows::<F16>(y, g, rows, n, tau, grad_x)
+    })
 }
 
 /// Multiclass HyperSimplex loss on f16 logits (std build only): as
@@ -637,7 +645,7 @@ pub unsafe extern "C" fn hs_hypersimplex_loss_multiclass_f16(
     loss: *mut f32,
     grad_logits: *mut u16,
 ) -> i32 {
-    run(|| {
+    run(batch.saturating_mul(classes), || {
         multiclass::<F16>(
             logits,
             labels,
@@ -672,7 +680,7 @@ pub unsafe extern "C" fn hs_hypersimplex_loss_f16(
     loss: *mut f32,
     grad_x: *mut u16,
 ) -> i32 {
-    run(|| self::loss::<F16>(x, target, n, k, tau, loss, grad_x))
+    run(n, || self::loss::<F16>(x, target, n, k, tau, loss, grad_x))
 }
 
 /// Multiclass HyperSimplex loss on f16 logits that also reports each class column's threshold
@@ -697,7 +705,7 @@ pub unsafe extern "C" fn hs_hypersimplex_loss_multiclass_lambda_f16(
     grad_logits: *mut u16,
     lambda: *mut f64,
 ) -> i32 {
-    run(|| {
+    run(batch.saturating_mul(classes), || {
         multiclass::<F16>(
             logits,
             labels,

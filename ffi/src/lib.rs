@@ -83,9 +83,13 @@ pub use status::*;
 
 /// Runs an ABI function body on the library's pool (`hypersimplex_simd::pool`): `Ok` →
 /// `HS_OK`, `Err(s)` → `s`; a panic → `HS_ERR_PANIC`.
+///
+/// `elements`: the values the call works on (`n`, `rows·n`, `batch·classes`, saturating): below
+/// `pool::POOL_MIN` the body runs on the calling thread (`pool::run_for`), since no operation
+/// splits such a call and the hand-over to the pool would cost more than the call (~12 µs).
 #[cfg(feature = "std")]
 #[inline]
-fn run<F: FnOnce() -> Result<(), i32>>(f: F) -> i32 {
+fn run<F: FnOnce() -> Result<(), i32>>(elements: usize, f: F) -> i32 {
     /// The body with its raw pointers, moved to the pool's thread for the duration of the call.
     struct Body<F>(F);
     // SAFETY: the body only reads and writes the caller's buffers through the pointers it
@@ -107,7 +111,7 @@ fn run<F: FnOnce() -> Result<(), i32>>(f: F) -> i32 {
     let body = Body(f);
     // A panic escaping `pool::run` itself (not the body) must not unwind into C either.
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        hypersimplex_simd::pool::run(move || body.call())
+        hypersimplex_simd::pool::run_for(elements, move || body.call())
     }))
     .unwrap_or(HS_ERR_PANIC)
 }
@@ -118,7 +122,8 @@ fn run<F: FnOnce() -> Result<(), i32>>(f: F) -> i32 {
 // its body (about 300 bytes more flash on the Cortex-M4F, where the budget is 8 KiB).
 #[cfg(not(feature = "std"))]
 #[inline]
-fn run<F: FnOnce() -> Result<(), i32>>(f: F) -> i32 {
+fn run<F: FnOnce() -> Result<(), i32>>(elements: usize, f: F) -> i32 {
+    let _ = elements;
     match f() {
         Ok(()) => HS_OK,
         Err(s) => s,
@@ -152,12 +157,15 @@ mod tests {
 
     #[test]
     fn panic_becomes_status() {
-        assert_eq!(run(|| Ok(())), HS_OK);
-        assert_eq!(run(|| Err(HS_ERR_INVALID_K)), HS_ERR_INVALID_K);
-        let prev = std::panic::take_hook();
-        std::panic::set_hook(std::boxed::Box::new(|_| {}));
-        let s = run(|| panic!("boom"));
-        std::panic::set_hook(prev);
-        assert_eq!(s, HS_ERR_PANIC);
+        // on the calling thread (a small call) and on the pool
+        for elements in [0, usize::MAX] {
+            assert_eq!(run(elements, || Ok(())), HS_OK);
+            assert_eq!(run(elements, || Err(HS_ERR_INVALID_K)), HS_ERR_INVALID_K);
+            let prev = std::panic::take_hook();
+            std::panic::set_hook(std::boxed::Box::new(|_| {}));
+            let s = run(elements, || panic!("boom"));
+            std::panic::set_hook(prev);
+            assert_eq!(s, HS_ERR_PANIC);
+        }
     }
 }

@@ -47,7 +47,9 @@ pub unsafe extern "C" fn hs_calibrated_argmax_f32(
     tau: f32,
     pred: *mut u32,
 ) -> i32 {
-    run(|| calibrated(logits, batch, classes, lambda, tau, pred))
+    run(batch.saturating_mul(classes), || {
+        calibrated(logits, batch, classes, lambda, tau, pred)
+    })
 }
 
 /// `hs_calibrated_argmax_f32` in double precision.
@@ -63,5 +65,7 @@ pub unsafe extern "C" fn hs_calibrated_argmax_f64(
     tau: f64,
     pred: *mut u32,
 ) -> i32 {
-    run(|| calibrated(logits, batch, classes, lambda, tau, pred))
+    run(batch.saturating_mul(classes), || {
+        calibrated(logits, batch, classes, lambda, tau, pred)
+    })
 }

@@ -10,7 +10,11 @@
 ///   number of CPUs the process may use (an invalid, empty or zero `RAYON_NUM_THREADS` is
 ///   ignored, never an error);
 /// * `n = 1`: every call runs on the calling thread and no worker thread is started;
-/// * `n > 1`: a pool of `n` threads (the calling thread waits while they work).
+/// * `n > 1`: a pool of `n` threads (the calling thread waits while they work). A call on
+///   fewer than 16384 values (`n`, `rows·n` or `batch·classes`) runs on the calling thread
+///   whatever the count: no function splits such a call, and handing it to the pool and
+///   back would cost more than the call itself (about 12 µs, against 1.3 µs for 256 rows of
+///   10).
 ///
 /// Takes effect for the next call; a pool already running finishes its calls first. Results
 /// are bitwise the same for every thread count. If threads cannot be started, calls run on the

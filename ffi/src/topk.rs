@@ -48,7 +48,7 @@ pub unsafe extern "C" fn hs_binary_argmax_f32(
     k: usize,
     y: *mut f32,
 ) -> i32 {
-    run(|| topk(x, n, k, y))
+    run(n, || topk(x, n, k, y))
 }
 
 /// Binary-Argmax@k in double precision: as `hs_binary_argmax_f32` with `double`.
@@ -62,5 +62,5 @@ pub unsafe extern "C" fn hs_binary_argmax_f64(
     k: usize,
     y: *mut f64,
 ) -> i32 {
-    run(|| topk(x, n, k, y))
+    run(n, || topk(x, n, k, y))
 }

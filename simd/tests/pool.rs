@@ -59,5 +59,30 @@ fn thread_counts_failures_and_results() {
     // Nested calls run where they are.
     let inner = pool::run(|| pool::run(rayon::current_num_threads));
     assert_eq!(inner, 2);
+
+    // `run_for`: a call below `POOL_MIN` values stays on the caller's thread (and keeps its
+    // passes there), a larger one goes to the pool; the same bits either way.
+    let small = &x[..pool::POOL_MIN - 1];
+    let on = |m: usize, v: &[f32]| {
+        pool::run_for(m, || {
+            let mut y = vec![0.0f32; v.len()];
+            hypersimplex_simd::soft_binary_argmax(v, 100.5, 1.5, &mut y).unwrap();
+            let bits: Vec<u32> = y.iter().map(|v| v.to_bits()).collect();
+            (bits, rayon::current_thread_index(), pool::current_threads())
+        })
+    };
+    let (here, idx, threads) = on(small.len(), small);
+    assert_eq!(idx, None, "a small call must run on the caller's thread");
+    assert_eq!(threads, 1, "and its passes there");
+    let (pooled, idx, threads) = on(pool::POOL_MIN, small);
+    assert!(
+        idx.is_some(),
+        "a call of POOL_MIN values must run on the pool"
+    );
+    assert_eq!(threads, 2);
+    assert_eq!(here, pooled);
+    // nested in a pooled call, a small call runs where it is
+    let nested = pool::run(|| pool::run_for(1, rayon::current_thread_index));
+    assert!(nested.is_some());
     pool::set_num_threads(0);
 }
