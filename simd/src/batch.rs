@@ -205,18 +205,23 @@ impl Kernels {
         if total == 0 {
             return Ok(());
         }
-        if rows > 1 {
-            // Every row must be known finite before any row is written: then no row's solve
-            // can fail, and each row is solved and written in one go (its last pass usually
-            // writing it, see `passes::WritingPasses`). One row needs no separate check:
-            // its own first pass is the check.
-            let fin =
-                crate::passes::all_blocks(x, use_pool(total), |c| T::all_finite(self, c, scale));
-            if !fin {
-                // NaN, an overflowing x/τ, or ±∞ masks: the first line that cannot be
-                // projected names the error (masks with a feasible k are fine).
-                check_rows(x, n, |i| k.get(i), scale)?;
+        if rows == 1 {
+            // One row: the single-vector route (the same bits, see `small`'s module docs;
+            // its own first pass is the check), without a block of 16 lanes to fill: a row
+            // of 10 took 200 ns through the block, 60 ns this way (`callbench`).
+            let k0 = k.get(0);
+            if small::single(self, x, k0, scale, tau, y).is_some() {
+                return Ok(());
             }
+            return self.project(x, k0, tau, scale, y).map(|_| ());
+        }
+        // Every row must be known finite before any row is written: then no row's solve can
+        // fail, and each row is solved and written in one go (its last pass usually writing
+        // it, see `passes::WritingPasses`).
+        if !crate::passes::all_blocks(x, use_pool(total), |c| T::all_finite(self, c, scale)) {
+            // NaN, an overflowing x/τ, or ±∞ masks: the first line that cannot be projected
+            // names the error (masks with a feasible k are fine).
+            check_rows(x, n, |i| k.get(i), scale)?;
         }
         let project = |(i, (xr, yr)): (usize, (&[T], &mut [T]))| {
             self.project(xr, k.get(i), tau, scale, yr).map(|_| ())
@@ -381,6 +386,12 @@ impl Kernels {
         let scale = check_tau(tau)?;
         if total == 0 {
             return Ok(());
+        }
+        if rows == 1 {
+            // One row: the single-vector VJP (the same mean and entries, bit for bit), without
+            // the block machinery: a row of 10 took 156 ns through it, 14 ns this way
+            // (`callbench`).
+            return self.soft_binary_argmax_vjp(y, g, tau, grad_x);
         }
         let limit = vjp_limit(scale);
         let small_inputs = |a: &[T], b: &[T]| small::vjp_inputs_small(self, a, b, limit);

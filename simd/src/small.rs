@@ -787,19 +787,22 @@ pub(crate) fn store_vjp_masked_values(
 }
 
 /// The rows of lane `i` of `idx[v]`: `(LANES·v + i)/n` for the `n` vectors of a block
-/// ([`Ops::store_vjp`]; `n ≤ VJP_SHORT_MAX`).
-fn row_index(n: usize) -> [ILane; VJP_SHORT_MAX] {
-    let mut idx = [[0i32; LANES]; VJP_SHORT_MAX];
-    // counted, not divided (this runs once per task)
-    let (mut row, mut col) = (0i32, 0usize);
-    for r in idx.iter_mut().take(n).flatten() {
-        *r = row.min(LANES as i32 - 1);
-        col += 1;
-        if col == n {
-            (row, col) = (row + 1, 0);
+/// ([`Ops::store_vjp`]; `n ≤ VJP_SHORT_MAX`), capped at `LANES − 1`.
+#[inline(always)]
+fn row_index(n: usize, idx: &mut [ILane; VJP_SHORT_MAX]) {
+    // `⌊p·m/2^20⌋` with `m = ⌈2^20/n⌉` is `⌊p/n⌋` for the positions `p < 8·96`: the product
+    // exceeds `p/n` by less than `p/2^20 < 1/96 ≤ 1/n`, which cannot reach the next integer
+    // (`rows_of_lanes` checks every n); branch-free, so it vectorizes (this runs once per
+    // call: counting with a branch per value was 40% of a two-row call at n = 10, and a
+    // table returned by value another 20%, for its copy)
+    let nn = n.clamp(1, VJP_SHORT_MAX) as u32;
+    let m = ((1u32 << 20) + nn - 1) / nn;
+    for (v, iv) in idx.iter_mut().take(n).enumerate() {
+        for (i, r) in iv.iter_mut().enumerate() {
+            let p = (LANES * v + i) as u32;
+            *r = ((p * m) >> 20).min(LANES as u32 - 1) as i32;
         }
     }
-    idx
 }
 
 /// Scales lanes of `x` in place into units, `z = fl(x·s)·u`, and returns per lane `(Σ z` in
@@ -948,6 +951,7 @@ pub(crate) struct KLanes {
 
 impl KLanes {
     /// The lanes of `ks` (validated) for rows of `n` elements.
+    #[inline(always)]
     pub(crate) fn new(ks: &[f64; BLOCK], n: usize) -> Self {
         let unit = Unit::for_len(n);
         let nf = n as f64;
@@ -971,7 +975,8 @@ impl KLanes {
         kl
     }
 
-    /// [`KLanes::new`] of `k` in every lane (a single row's: computed once).
+    /// [`KLanes::new`] of `k` in every lane (a single row's, or a batch's with one k).
+    #[inline(always)]
     pub(crate) fn splat(k: f64, n: usize) -> Self {
         let unit = Unit::for_len(n);
         let big = k_units(k, unit);
@@ -1476,14 +1481,23 @@ unsafe fn rows_body<O: Ops, T: Element, E>(
 ) -> Result<(), E> {
     let total = x.len().min(y.len()) / n.max(1);
     let mut ks = [0.0; BLOCK];
-    let mut kl = KLanes::new(&ks, n);
+    // the lanes' k: once for a batch with one k (every lane the same, `KLanes::splat`), else
+    // once per distinct block of k (a `PerRow` batch's first block always)
+    let mut kl = KLanes::splat(
+        match k {
+            RowK::All(v) => v,
+            RowK::PerRow(_) => 0.0,
+        },
+        n,
+    );
     let mut b = 0;
     while b < total {
         let m = (total - b).min(BLOCK);
         let (xb, yb) = (&x[b * n..(b + m) * n], &mut y[b * n..(b + m) * n]);
-        // the lanes' k once per distinct block of k (a batch with one k: once)
-        if block_ks(&mut ks, k, first_row + b, m, b == 0) {
-            kl = KLanes::new(&ks, n);
+        if let RowK::PerRow(all) = k {
+            if block_ks(&mut ks, all, first_row + b, m, b == 0) {
+                kl = KLanes::new(&ks, n);
+            }
         }
         // SAFETY: the caller guarantees `O`'s features.
         let done = unsafe { block_body::<O, T>(xb, n, m, &kl, scale, yb, zt, None) };
@@ -1498,40 +1512,32 @@ unsafe fn rows_body<O: Ops, T: Element, E>(
     Ok(())
 }
 
-/// Puts the k of rows `at..at + m` (`m ≤ BLOCK`) into `ks[..m]`; returns whether they differ
-/// from what `ks` held (always on the `first` block). One k for every row is read once; a
-/// `PerRow` slice is compared and copied as a slice (reading and comparing the rows' k one
-/// at a time had cost 5% at n = 10).
+/// Puts the k of rows `at..at + m` (`m ≤ BLOCK`) of a per-row array into `ks[..m]`; returns
+/// whether they differ from what `ks` held (always on the `first` block). The slice is
+/// compared and copied as a slice (reading and comparing the rows' k one at a time had cost 5%
+/// at n = 10). (A batch with one k takes `KLanes::splat` once instead.)
 #[inline(always)]
-fn block_ks(ks: &mut [f64; BLOCK], k: RowK<'_>, at: usize, m: usize, first: bool) -> bool {
+fn block_ks(ks: &mut [f64; BLOCK], all: &[f64], at: usize, m: usize, first: bool) -> bool {
     let ks = &mut ks[..m.min(BLOCK)];
-    match k {
-        RowK::All(v) => {
-            if first {
-                ks.fill(v);
+    match all.get(at..at + ks.len()) {
+        Some(src) => {
+            // a fold without early exit, so that it vectorizes
+            let same = src
+                .iter()
+                .zip(ks.iter())
+                .fold(true, |s, (a, b)| s & (a == b));
+            if first || !same {
+                ks.copy_from_slice(src);
             }
-            first
+            first || !same
         }
-        RowK::PerRow(all) => match all.get(at..at + ks.len()) {
-            Some(src) => {
-                // a fold without early exit, so that it vectorizes
-                let same = src
-                    .iter()
-                    .zip(ks.iter())
-                    .fold(true, |s, (a, b)| s & (a == b));
-                if first || !same {
-                    ks.copy_from_slice(src);
-                }
-                first || !same
+        // (a slice shorter than the rows, which validation rules out: NaN past its end)
+        None => {
+            for (r, kr) in ks.iter_mut().enumerate() {
+                *kr = all.get(at + r).copied().unwrap_or(f64::NAN);
             }
-            // (a slice shorter than the rows, which validation rules out: NaN past its end)
-            None => {
-                for (r, kr) in ks.iter_mut().enumerate() {
-                    *kr = k.get(at + r);
-                }
-                true
-            }
-        },
+            true
+        }
     }
 }
 
@@ -1838,7 +1844,8 @@ unsafe fn vjp_blocks_by<O: Ops, T: Element, const TWO: bool>(
     buf: &mut [Lane],
 ) {
     let m = n * LANES;
-    let idx = row_index(n);
+    let mut idx = [[0i32; LANES]; VJP_SHORT_MAX];
+    row_index(n, &mut idx);
     for ((yb, gb), ob) in y.chunks(m).zip(g.chunks(m)).zip(out.chunks_mut(m)) {
         // SAFETY: the caller guarantees `O`'s features; all memory is through references.
         unsafe {
@@ -1995,6 +2002,22 @@ mod tests {
     /// The VJP across rows gives, on every path, the bits of [`vjp_row`] (the scalar definition,
     /// which the single-vector VJP shares) for each row: rows of every length up to 16, with
     /// free entries, exact 0s and 1s, and a row with no free entry; partial blocks too.
+    /// [`row_index`]'s multiply-shift gives `min(⌊p/n⌋, LANES − 1)` at every position of every
+    /// short-row length.
+    #[test]
+    fn rows_of_lanes() {
+        for n in 1..=VJP_SHORT_MAX {
+            let mut idx = [[0i32; LANES]; VJP_SHORT_MAX];
+            row_index(n, &mut idx);
+            for (v, iv) in idx.iter().enumerate().take(n) {
+                for (i, &r) in iv.iter().enumerate() {
+                    let want = ((LANES * v + i) / n).min(LANES - 1) as i32;
+                    assert_eq!(r, want, "n={n} v={v} i={i}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn vjp_blocks_match_the_rows() {
         let mut next = xorshift(0x1234_5678_9abc_def1);
