@@ -141,8 +141,11 @@ fn reference_is_able_to_fail() {
 #[test]
 fn bad_rows_leave_every_output_untouched() {
     for kern in all_kernels() {
-        for n in [1usize, 5, 10, 64] {
-            let rows = 9;
+        // one row takes the single-vector route, nine the blocks
+        for (n, rows) in [1usize, 5, 10, 64]
+            .into_iter()
+            .flat_map(|n| [(n, 1), (n, 9)])
+        {
             for bad in [f32::NAN, f32::INFINITY] {
                 let mut x = vec![0.25f32; rows * n];
                 x[(rows - 1) * n] = bad; // the last row only
@@ -223,6 +226,39 @@ fn bad_rows_in_pooled_batches_leave_every_output_untouched() {
                     assert!(y.iter().all(|v| (0.0..=1.0).contains(v)));
                 });
             }
+        }
+    }
+}
+
+/// A batch of one row (the single-vector route) gives the bits that row gets inside a batch of
+/// 17 (the blocks), forward and VJP, for n = 1…300, four kinds of data and fractional k.
+#[test]
+fn one_row_batches_match_the_row_in_a_block() {
+    let mut rng = Rng(0x1_0e_2b10c);
+    for kern in all_kernels() {
+        for n in (1usize..=300).step_by(7).chain([8, 10, 16, 96, 97, 256]) {
+            let rows = 17;
+            let kind = n % 4;
+            let x: Vec<f32> = data(&mut rng, rows * n, kind);
+            let k = (n as f64 * 0.37).max(0.5).min(n as f64);
+            let at = 5; // a row in the first block, not its first lane
+            let mut yb = vec![0.0f32; rows * n];
+            kern.soft_binary_argmax_rows(&x, rows, n, RowK::All(k), 1.5, &mut yb)
+                .unwrap();
+            let xr = &x[at * n..(at + 1) * n];
+            let mut y1 = vec![7.0f32; n];
+            kern.soft_binary_argmax_rows(xr, 1, n, RowK::PerRow(&[k]), 1.5, &mut y1)
+                .unwrap();
+            assert_eq!(bits(&y1), bits(&yb[at * n..(at + 1) * n]), "forward n={n}");
+            let g: Vec<f32> = data(&mut rng, rows * n, 0);
+            let mut gb = vec![0.0f32; rows * n];
+            kern.soft_binary_argmax_vjp_rows(&yb, &g, rows, n, 1.5, &mut gb)
+                .unwrap();
+            let mut g1 = vec![7.0f32; n];
+            let yr = &yb[at * n..(at + 1) * n];
+            kern.soft_binary_argmax_vjp_rows(yr, &g[at * n..(at + 1) * n], 1, n, 1.5, &mut g1)
+                .unwrap();
+            assert_eq!(bits(&g1), bits(&gb[at * n..(at + 1) * n]), "VJP n={n}");
         }
     }
 }
