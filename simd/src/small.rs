@@ -208,14 +208,19 @@ pub(crate) unsafe trait Ops: Copy {
         let _ = n;
         false
     }
-    /// The VJP's `y` and `g` in lanes, each transposed as it is: `yt[i][j] = y[r·n + i]`,
-    /// `gt[i][j] = g[r·n + i]`, row `r = min(j, count − 1)` (`1 ≤ count ≤ LANES`; `y`, `g`
-    /// hold at least `count·n` values; `yt`, `gt`: `n` lanes each). The free set is then
-    /// taken in lanes ([`VjpSums::add_free`]) instead of by [`Ops::load_vjp`]'s sweep.
+    /// [`Ops::load_vjp`]'s masked `g` in lanes (`gt`: `g` where `0 < y < 1`, NaN elsewhere)
+    /// by another route: each tile of rows of `g` masked by its `y` before one transpose, with
+    /// nothing stored on the way (`scratch`, `n` lanes, is left unspecified, so
+    /// [`Ops::store_vjp_masked`] cannot follow). The default is [`Ops::load_vjp`]'s definition.
     #[inline(always)]
-    unsafe fn load_vjp_two(y: &[f32], g: &[f32], count: usize, yt: &mut [Lane], gt: &mut [Lane]) {
-        load_lanes_scalar(y, count, yt);
-        load_lanes_scalar(g, count, gt);
+    unsafe fn load_vjp_two(
+        y: &[f32],
+        g: &[f32],
+        count: usize,
+        scratch: &mut [Lane],
+        gt: &mut [Lane],
+    ) {
+        load_vjp_scalar(y, g, count, scratch, gt)
     }
     /// The VJP's output rows, from the rows themselves: `out[j·n + i] = (g[j·n + i] −
     /// mean_j)·s` where `0 < y[j·n + i] < 1`, `+0` elsewhere ([`vjp_value`]), for the rows
@@ -1858,19 +1863,16 @@ unsafe fn vjp_blocks_by<O: Ops, T: Element, const TWO: bool>(
                     let gt = &mut rest[..n];
                     if TWO {
                         O::load_vjp_two(yf, gf, rows, scratch, gt);
-                        for (yi, gi) in scratch.iter().zip(gt.iter()) {
-                            sums.add_free(yi, gi);
-                        }
                     } else {
                         O::load_vjp(yf, gf, rows, scratch, gt);
-                        for gi in gt.iter() {
-                            sums.add_masked(gi);
-                        }
-                        if O::vjp_store_masked() {
-                            let gm = &scratch.as_flattened()[..rows * n];
-                            O::store_vjp_masked(gm, n, &idx, sums.mean(), sv, of, rows);
-                            continue;
-                        }
+                    }
+                    for gi in gt.iter() {
+                        sums.add_masked(gi);
+                    }
+                    if !TWO && O::vjp_store_masked() {
+                        let gm = &scratch.as_flattened()[..rows * n];
+                        O::store_vjp_masked(gm, n, &idx, sums.mean(), sv, of, rows);
+                        continue;
                     }
                     O::store_vjp(yf, gf, n, &idx, sums.mean(), sv, of, rows)
                 }
@@ -1919,24 +1921,6 @@ impl<O: Ops> VjpSums<O> {
             let gv = O::load(gm);
             let free = O::eq(gv, gv);
             let gm = O::or_v(O::splat(0.0), free, gv);
-            self.cnt = O::sub_i(self.cnt, free);
-            self.s0 = O::add_d(self.s0, O::widen(gm, false));
-            self.s1 = O::add_d(self.s1, O::widen(gm, true));
-        }
-    }
-
-    /// Adds element `i` of the lanes: `g` (`gl`) where `0 < y < 1` (`yl`), `+0` elsewhere (as
-    /// [`VjpSums::add_masked`] of the masked `g`).
-    ///
-    /// # Safety
-    /// The CPU features of `O`.
-    #[inline(always)]
-    unsafe fn add_free(&mut self, yl: &Lane, gl: &Lane) {
-        // SAFETY: the caller guarantees `O`'s features.
-        unsafe {
-            let yv = O::load(yl);
-            let free = O::and(O::gt(yv, O::splat(0.0)), O::lt(yv, O::splat(1.0)));
-            let gm = O::or_v(O::splat(0.0), free, O::load(gl));
             self.cnt = O::sub_i(self.cnt, free);
             self.s0 = O::add_d(self.s0, O::widen(gm, false));
             self.s1 = O::add_d(self.s1, O::widen(gm, true));

@@ -683,6 +683,67 @@ unsafe fn walk_in<C: ColsIn>(rows: &[*const f32; 8], n: usize, sink: &mut C) {
     }
 }
 
+/// The VJP's masked `g` in lanes (`small::Ops::load_vjp_two`): the tiles of [`walk_in`] over
+/// the rows of `g` and of `y` together, each row vector of `g` replaced by NaN where its `y` is
+/// not in `(0, 1)` while still in registers, then only `g` transposed into `out` (columns
+/// `0..n`, `n ≥ 4`). Against transposing `y` too and taking the free set in lanes: about 30
+/// vector operations fewer per 8 × 8 tile, and nothing stored to be read back.
+///
+/// # Safety
+/// AVX2; each pointer valid for reading n values; `out` holds n lanes.
+#[inline(always)]
+unsafe fn walk_in_masked(
+    yr: &[*const f32; 8],
+    gr: &[*const f32; 8],
+    n: usize,
+    out: &mut [crate::small::Lane],
+) {
+    // SAFETY: AVX2; each tile reads columns `c..c + 8 ≤ n` or `c..c + 4 ≤ n` of each row and
+    // writes lanes `c..c + 8` or `c..c + 4` of `out` (n lanes).
+    unsafe {
+        let (zero, one, nan) = (
+            _mm256_setzero_ps(),
+            _mm256_set1_ps(1.0),
+            _mm256_set1_ps(f32::NAN),
+        );
+        let masked = |yv: __m256, gv: __m256| {
+            let free = _mm256_and_ps(
+                _mm256_cmp_ps::<_CMP_GT_OQ>(yv, zero),
+                _mm256_cmp_ps::<_CMP_LT_OQ>(yv, one),
+            );
+            _mm256_blendv_ps(nan, gv, free)
+        };
+        let mut c = 0;
+        while c + 8 <= n {
+            let mut t = [_mm256_setzero_ps(); 8];
+            for (j, v) in t.iter_mut().enumerate() {
+                *v = masked(_mm256_loadu_ps(yr[j].add(c)), _mm256_loadu_ps(gr[j].add(c)));
+            }
+            <F32x8 as crate::isa::Lanes>::transpose_tile(&mut t);
+            for (o, v) in out[c..c + 8].iter_mut().zip(t) {
+                _mm256_storeu_ps(o.as_mut_ptr(), v);
+            }
+            c += 8;
+        }
+        // 4-column tiles, the last one ending at n (its first columns again, the same values)
+        while c < n {
+            let at = c.min(n - 4);
+            let mut v = [_mm256_setzero_ps(); 4];
+            for (j, vj) in v.iter_mut().enumerate() {
+                let yv =
+                    _mm256_set_m128(_mm_loadu_ps(yr[j + 4].add(at)), _mm_loadu_ps(yr[j].add(at)));
+                let gv =
+                    _mm256_set_m128(_mm_loadu_ps(gr[j + 4].add(at)), _mm_loadu_ps(gr[j].add(at)));
+                *vj = masked(yv, gv);
+            }
+            for (o, col) in out[at..at + 4].iter_mut().zip(transpose4_halves(v)) {
+                _mm256_storeu_ps(o.as_mut_ptr(), col);
+            }
+            c += 4;
+        }
+    }
+}
+
 /// Writes columns `0..n` (`n ≥ 4`) of `src` into the rows whose bit of `mask` is set, by the
 /// tiles of [`walk_in`] (the last tile's first columns are written twice, with the same values).
 ///
@@ -792,19 +853,20 @@ fn vjp_fits(
     n >= 4 && gt.len() >= n && (1..=8).contains(&count) && y.len() >= total && g.len() >= total
 }
 
-/// Whether the VJP takes rows of `n` elements into lanes by two transposes, of `y` and of `g`
-/// ([`crate::small::Ops::load_vjp_two`], the free set then taken in lanes), rather than
-/// masking `g` in one sweep over the rows and transposing that from a scratch copy. The sweep
-/// stores whole vectors that the transpose's row loads then read across (a row of 10 starts
-/// at byte 40·j), and those loads wait for the stores; from 16 elements on the second
-/// transpose costs more than that wait, and where rows line up with the stores (n = 4, 8)
-/// there is no wait. Measured (`rowsbench`, 655360 elements, one thread, 2-core AMD, 5 Dec
-/// 2026, best of 3), µs, two transposes against the sweep: n = 5 440/556, 6 388/476, 7
-/// 367/453, 9 324/394, 10 316/367, 11 312/350, 12 296/340, 13 309/321, 15 301/314; n = 4
-/// 418/414, 8 301/304, 16 290/267, 24 275/245, 32 266/238.
+/// Whether the VJP takes rows of `n` elements into lanes by [`walk_in_masked`]
+/// ([`crate::small::Ops::load_vjp_two`]: each register tile of `g` masked by its `y`, then one
+/// transpose) rather than masking `g` in one sweep over the rows and transposing that from a
+/// scratch copy. The sweep stores whole vectors that the transpose's row loads then read
+/// across (a row of 10 starts at byte 40·j), and those loads wait for the stores; the masked
+/// walk stores nothing on the way, but the sweep's copy lets the output come from it
+/// ([`crate::small::Ops::store_vjp_masked`]), which pays off on longer rows. Measured
+/// (`rowsbench`, one thread, 2-core AMD, 5 Dec 2026), µs, masked walk against the sweep:
+/// 65536 × 10 267/310 (the walk there was two plain transposes then, 310); 32768 × 6 98/107,
+/// × 12 148/170, × 15 188/221; 16384 × 4 35/36, × 8 56/56, × 16 90/99, × 24 134/137, × 32
+/// 180/184, × 48 261/263, × 64 321/336, × 80 416/420, × 96 519/504.
 #[inline(always)]
 fn vjp_two_walks(n: usize) -> bool {
-    n < 16 && n != 4 && n != 8
+    n <= 64
 }
 
 /// The forward's output columns (`small::out_lane`).
@@ -1099,28 +1161,23 @@ unsafe impl crate::small::Ops for Small {
         y: &[f32],
         g: &[f32],
         count: usize,
-        yt: &mut [crate::small::Lane],
+        scratch: &mut [crate::small::Lane],
         gt: &mut [crate::small::Lane],
     ) {
-        let n = yt.len();
-        if !vjp_fits(y, g, count, yt, gt) {
-            crate::small::load_lanes_scalar(y, count, yt);
-            return crate::small::load_lanes_scalar(g, count, gt);
+        let n = scratch.len();
+        if !vjp_fits(y, g, count, scratch, gt) {
+            return crate::small::load_vjp_scalar(y, g, count, scratch, gt);
         }
         // SAFETY: AVX2; row `j.min(count − 1)` of `y` and `g` holds n ≥ 4 values (checked
-        // above).
+        // above), and `gt` holds n lanes.
         unsafe {
-            walk_in(
+            walk_in_masked(
                 &crate::small::row_ptrs(y, n, count),
-                n,
-                &mut Plain { out: yt },
-            );
-            walk_in(
                 &crate::small::row_ptrs(g, n, count),
                 n,
-                &mut Plain { out: gt },
-            );
-        }
+                gt,
+            )
+        };
     }
     #[inline(always)]
     unsafe fn store_vjp(
