@@ -49,11 +49,12 @@
 //! through [`Ops::store_rows`], which applies the last step on the way (AVX2: 8×8 tiles, then
 //! the 4-column tile ending at `n`; NEON: 4×4). The loop over blocks runs inside one call compiled for the
 //! path ([`rows`]), and a batch's k goes into lanes once per distinct block of k ([`KLanes`]).
-//! The VJP of short rows ([`vjp_rows`]) masks `g` by the free set in one sweep over the rows
-//! (NaN outside it; `g` is finite, checked first), transposes only that into lanes for the
-//! free-set sums (`f64`, in row order), and writes the output straight from the rows, each
-//! value's row mean put in place by a lane permute ([`Ops::store_vjp`]: `vpermps`, NEON's
-//! `tbl`).
+//! The VJP of short rows ([`vjp_rows`]) masks `g` by the free set (NaN outside it; `g` is
+//! finite, checked first), either in one sweep over the rows ([`Ops::load_vjp`]) or, on AVX2
+//! for rows of at most 64, tile by tile in registers ([`Ops::load_vjp_two`]), transposes only
+//! that into lanes for the free-set sums (`f64`, in row order), and writes the output
+//! straight from the rows, each value's row mean put in place by a lane permute
+//! ([`Ops::store_vjp`]: `vpermps`, NEON's `tbl`; after the sweep, from its masked copy).
 //!
 //! Accuracy (inside the window `|λ| ≤ 3`, the core's `frame::WINDOW`, so the free entries have
 //! `|z| < 4`): `z_i` is the general path's (half an ulp of `|z| < 4`, at most ε, plus the common
