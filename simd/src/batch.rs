@@ -298,14 +298,13 @@ impl Kernels {
         if small::applies::<T>(rows, tau) {
             // Short columns: transposed into rows for the short-row solver (the same bits as
             // each column alone), solved into scratch, then written.
-            let (mut xt, mut yt) = (with_room(total)?, zeroed(total)?);
-            xt.extend((0..cols).flat_map(|c| x.iter().skip(c).step_by(cols).copied()));
+            // Both ways by the blocked register-tile transpose of the multiclass loss (its
+            // finiteness answer unused: the solve reports bad columns); it replaced two scalar
+            // strided loops.
+            let (mut xt, mut yt) = (zeroed(total)?, zeroed(total)?);
+            T::transpose(self, x, cols, scale, &mut xt, rows);
             self.small_rows(&xt, rows, k, scale, tau, &mut yt, use_pool(total))?;
-            for (c, col) in yt.chunks_exact(rows).enumerate() {
-                for (o, &v) in y.iter_mut().skip(c).step_by(cols).zip(col) {
-                    *o = v;
-                }
-            }
+            T::transpose(self, &yt, rows, T::ONE, y, cols);
             return Ok(());
         }
         // Each column's λ, and its shifted frame where λ is large (`internal::frame`; the
