@@ -64,8 +64,17 @@ fn lines_per_task(len: usize) -> usize {
     (TASK_MIN / len.max(1)).max(1)
 }
 
-/// Validates a `lines × len` batch's k and τ (and the `PerRow` length); returns `1/τ`.
-fn check_lines<T: Element>(lines: usize, len: usize, k: RowK<'_>, tau: T) -> Result<T, Error> {
+/// Validates a `lines × len` batch's k and τ (and the `PerRow` length); returns `1/τ` and the
+/// batch's k, where a `PerRow` array whose entries are all the same value (bit for bit)
+/// becomes `All` of it: a scalar k broadcast to every row, as the Python binding passes it,
+/// then has its lanes' k built once instead of compared block by block (the same k for every
+/// row either way, so the same results).
+fn check_lines<'a, T: Element>(
+    lines: usize,
+    len: usize,
+    k: RowK<'a>,
+    tau: T,
+) -> Result<(T, RowK<'a>), Error> {
     if let RowK::PerRow(ks) = k {
         if ks.len() != lines {
             return Err(Error::LengthMismatch);
@@ -76,16 +85,31 @@ fn check_lines<T: Element>(lines: usize, len: usize, k: RowK<'_>, tau: T) -> Res
     // call per row cost a serial division per row, ~0.1 ms at 65536 rows)
     let scale = check_k_tau(len, 0.0, tau)?;
     let n = len as f64;
+    // on the pool for a batch that runs there (a serial pass over 65536 k cost 2 threads
+    // 13% at 65536 × 10)
+    let par = use_pool(lines.saturating_mul(len));
+    let k = match k {
+        RowK::PerRow(ks) => match ks.first() {
+            Some(&k0)
+                if crate::passes::all_blocks(ks, par, |c| {
+                    c.iter()
+                        .fold(true, |a, &k| a & (k.to_bits() == k0.to_bits()))
+                }) =>
+            {
+                RowK::All(k0)
+            }
+            _ => k,
+        },
+        all => all,
+    };
     let ok = match k {
         RowK::All(k) => lines == 0 || check_k_tau(len, k, tau).is_ok(),
-        // on the pool for a batch that runs there (a serial pass over 65536 k cost 2 threads
-        // 13% at 65536 × 10)
-        RowK::PerRow(ks) => crate::passes::all_blocks(ks, use_pool(lines * len), |c| {
+        RowK::PerRow(ks) => crate::passes::all_blocks(ks, par, |c| {
             c.iter().fold(true, |a, &k| a & (k >= 0.0) & (k <= n))
         }),
     };
     if ok {
-        Ok(scale)
+        Ok((scale, k))
     } else {
         Err(Error::InvalidK)
     }
@@ -201,7 +225,7 @@ impl Kernels {
         if x.len() != total || y.len() != total {
             return Err(Error::LengthMismatch);
         }
-        let scale = check_lines(rows, n, k, tau)?;
+        let (scale, k) = check_lines(rows, n, k, tau)?;
         if total == 0 {
             return Ok(());
         }
@@ -291,7 +315,7 @@ impl Kernels {
         if x.len() != total || y.len() != total {
             return Err(Error::LengthMismatch);
         }
-        let scale = check_lines(cols, rows, k, tau)?;
+        let (scale, k) = check_lines(cols, rows, k, tau)?;
         if total == 0 {
             return Ok(());
         }
