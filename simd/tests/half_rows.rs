@@ -141,6 +141,26 @@ fn masks_and_refusals<H: Half + Send + Sync>() {
         }
     }
     k.clear();
+    // a batch large enough for the pool (its checks split into blocks over the threads): NaN,
+    // then x/τ overflowing f32 (bf16 only: f16 cannot overflow it), in the last value
+    let (rows, n) = (2000usize, 10usize);
+    let xf = data::<f32>(&mut Rng(4), rows * n, 0);
+    let x: Vec<H> = xf.iter().map(|&v| H::from_f32(v)).collect();
+    let k = vec![4.5f64; rows];
+    for (bad, tau) in [(f32::NAN, 0.7f32), (f32::MAX, 1e-3)] {
+        let mut xb = x.clone();
+        xb[rows * n - 1] = H::from_f32(bad);
+        let want = hypersimplex::half::check_rows_half(&xb, xb.len(), n, &k, tau).map(|_| ());
+        assert!(want.is_err() || !bad.is_nan());
+        for kern in all_kernels() {
+            assert_eq!(rows_out(kern, &xb, n, &k, tau).map(|_| ()), want);
+        }
+    }
+    for kern in all_kernels() {
+        assert!(
+            rows_out(kern, &x, n, &k, 0.7).expect("valid") == single_rows(kern, &x, n, &k, 0.7)
+        );
+    }
 }
 
 #[test]

@@ -9,12 +9,14 @@
 //! one at a time through the half forward, with one scratch buffer for all of them.
 
 use hypersimplex::half::{check_rows_half, Half};
+use hypersimplex::internal::validate::tau_scale;
 use hypersimplex::Error;
 use rayon::prelude::*;
 
 use super::forward::grow;
 use super::Conv;
 use crate::batch::RowK;
+use crate::element::Element;
 use crate::platform::Kernels;
 
 /// Elements per block of short rows (two `f32` buffers of this size per task: 64 KiB).
@@ -39,7 +41,7 @@ impl Kernels {
         y: &mut [H],
         scratch: &mut Vec<f32>,
     ) -> Result<(), Error> {
-        check_rows_half(x, y.len(), n, k, tau)?;
+        self.check_half_rows(x, y.len(), n, k, tau)?;
         self.half_rows(Some(x), n, k, tau, y, scratch)
     }
 
@@ -56,8 +58,52 @@ impl Kernels {
         tau: f32,
         scratch: &mut Vec<f32>,
     ) -> Result<(), Error> {
-        check_rows_half(x, x.len(), n, k, tau)?;
+        self.check_half_rows(x, x.len(), n, k, tau)?;
         self.half_rows(None, n, k, tau, x, scratch)
+    }
+
+    /// `check_rows_half` (lengths, τ, every k, then every row's data), with its k and data
+    /// passes vectorized and, for a batch that runs on the pool, split over it: every k by a
+    /// fold, every `fl(widen(x)·s)` finite by blocks widened with the vector conversion. When
+    /// any of it fails, the core's check runs and names the error (so the errors and their
+    /// order are the core's). The core's passes are serial and scalar: 72 µs (bf16) and
+    /// 200 µs (f16) at 65536 × 10, against about 560 µs for the `f32` solve on one thread.
+    fn check_half_rows<H: Half + Sync>(
+        self,
+        x: &[H],
+        y_len: usize,
+        n: usize,
+        ks: &[f64],
+        tau: f32,
+    ) -> Result<f32, Error> {
+        let fast = || -> Option<f32> {
+            let total = ks.len().checked_mul(n)?;
+            if x.len() != total || y_len != total {
+                return None;
+            }
+            let scale = tau_scale(tau).ok()?;
+            let par = total >= crate::BATCH_PAR_MIN && crate::pool::current_threads() > 1;
+            let nf = n as f64;
+            let ks_ok = crate::passes::all_blocks(ks, par, |c| {
+                c.iter().fold(true, |a, &k| a & (k >= 0.0) & (k <= nf))
+            });
+            let conv = Conv::new(self);
+            let data_ok = || {
+                crate::passes::all_blocks(x, par, |c| {
+                    let mut buf = [0.0f32; 1024];
+                    c.chunks(buf.len()).all(|p| {
+                        let b = &mut buf[..p.len()];
+                        conv.widen(p, b);
+                        <f32 as Element>::all_finite(self, b, scale)
+                    })
+                })
+            };
+            (ks_ok && data_ok()).then_some(scale)
+        };
+        match fast() {
+            Some(scale) => Ok(scale),
+            None => check_rows_half(x, y_len, n, ks, tau),
+        }
     }
 
     /// The rows after the checks (no row can fail then, except for memory): from `x`, or from
