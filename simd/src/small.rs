@@ -805,7 +805,7 @@ fn row_index(n: usize, idx: &mut [ILane; VJP_SHORT_MAX]) {
     // call: counting with a branch per value was 40% of a two-row call at n = 10, and a
     // table returned by value another 20%, for its copy)
     let nn = n.clamp(1, VJP_SHORT_MAX) as u32;
-    let m = ((1u32 << 20) + nn - 1) / nn;
+    let m = (1u32 << 20).div_ceil(nn);
     for (v, iv) in idx.iter_mut().take(n).enumerate() {
         for (i, r) in iv.iter_mut().enumerate() {
             let p = (LANES * v + i) as u32;
