@@ -25,8 +25,9 @@
  *    counts above 2^24 stay exact; tau is in the units of x.
  *  - Thread-safe and reentrant: no global mutable state except the library's thread pool.
  *    The std build runs SIMD kernels chosen at run time (AVX2 on x86-64 CPUs that have it,
- *    NEON on aarch64, portable code otherwise) and splits batches of >= 16384 elements and
- *    vectors of >= 2^20 elements over its own pool (hs_set_num_threads; by default
+ *    NEON on aarch64, portable code otherwise) and splits batches of >= 32768 elements
+ *    (VJPs and predictions: >= 65536) and vectors of >= 2^20 elements over its own pool
+ *    (smaller calls run on the calling thread; hs_set_num_threads; by default
  *    RAYON_NUM_THREADS when it is a positive integer, else the CPU count; an invalid value is
  *    ignored); results are bitwise identical for every thread count. If the system refuses to
  *    start threads, calls run on the calling thread (retried a second later, nothing printed).
@@ -760,11 +761,13 @@ int32_t hs_calibrated_argmax_f64(const double *logits,
 //   number of CPUs the process may use (an invalid, empty or zero `RAYON_NUM_THREADS` is
 //   ignored, never an error);
 // * `n = 1`: every call runs on the calling thread and no worker thread is started;
-// * `n > 1`: a pool of `n` threads (the calling thread waits while they work). A call on
-//   fewer than 16384 values (`n`, `rows·n` or `batch·classes`) runs on the calling thread
-//   whatever the count: no function splits such a call, and handing it to the pool and
-//   back would cost more than the call itself (about 12 µs, against 2.2 µs for 256 rows of
-//   10).
+// * `n > 1`: a pool of `n` threads (the calling thread waits while they work). Smaller calls
+//   run on the calling thread whatever the count, where handing them to the pool and back
+//   (about 12 µs, and the data leaves the calling core's cache) was measured to cost more
+//   than it saves: batch projections and losses of fewer than 32768 values (`rows·n` or
+//   `batch·classes`), batch VJPs and predictions of fewer than 65536, single vectors
+//   (projection, VJP, loss) of fewer than 2^20 elements (below, nothing splits them), and
+//   the top-k mask (a selection) always.
 //
 // Takes effect for the next call; a pool already running finishes its calls first. Results
 // are bitwise the same for every thread count. If threads cannot be started, calls run on the

@@ -3,6 +3,7 @@
 
 use crate::backend;
 use crate::ptr::{disjoint, span, Region};
+use crate::Work::{Pass, Vector};
 use crate::{core_err, run};
 use hs_core::internal::{validate, vjp_mean_checked};
 
@@ -101,7 +102,7 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_vjp_f32(
     tau: f32,
     grad_x: *mut f32,
 ) -> i32 {
-    run(n, || vjp(y, g, n, tau, grad_x))
+    run(Vector, n, || vjp(y, g, n, tau, grad_x))
 }
 
 /// Backward pass in double precision: as `hs_soft_binary_argmax_vjp_f32` with `double`.
@@ -116,7 +117,7 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_vjp_f64(
     tau: f64,
     grad_x: *mut f64,
 ) -> i32 {
-    run(n, || vjp(y, g, n, tau, grad_x))
+    run(Vector, n, || vjp(y, g, n, tau, grad_x))
 }
 
 /// Row-wise backward pass (single precision): `grad_x[r] = Jᵀ_r g[r]` for every row of the
@@ -143,7 +144,7 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_vjp_rows_f32(
     tau: f32,
     grad_x: *mut f32,
 ) -> i32 {
-    run(rows.saturating_mul(n), || {
+    run(Pass, rows.saturating_mul(n), || {
         vjp_rows(y, g, rows, n, tau, grad_x)
     })
 }
@@ -161,7 +162,7 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_vjp_rows_f64(
     tau: f64,
     grad_x: *mut f64,
 ) -> i32 {
-    run(rows.saturating_mul(n), || {
+    run(Pass, rows.saturating_mul(n), || {
         vjp_rows(y, g, rows, n, tau, grad_x)
     })
 }

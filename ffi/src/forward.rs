@@ -2,6 +2,7 @@
 
 use crate::backend;
 use crate::ptr::{disjoint, span, Region};
+use crate::Work::{Solve, Vector};
 use crate::{core_err, run};
 use hs_core::internal::validate;
 
@@ -114,7 +115,7 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_f32(
     tau: f32,
     y: *mut f32,
 ) -> i32 {
-    run(n, || forward(x, n, k, tau, y))
+    run(Vector, n, || forward(x, n, k, tau, y))
 }
 
 /// Soft-Binary-Argmax@k in double precision: as `hs_soft_binary_argmax_f32` with `double`
@@ -130,7 +131,7 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_f64(
     tau: f64,
     y: *mut f64,
 ) -> i32 {
-    run(n, || forward(x, n, k, tau, y))
+    run(Vector, n, || forward(x, n, k, tau, y))
 }
 
 /// Soft-Binary-Argmax@k of each row of a row-major `rows × n` matrix (single precision):
@@ -160,7 +161,7 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_rows_f32(
     tau: f32,
     y: *mut f32,
 ) -> i32 {
-    run(rows.saturating_mul(n), || {
+    run(Solve, rows.saturating_mul(n), || {
         forward_rows(x, rows, n, k, tau, y)
     })
 }
@@ -179,7 +180,7 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_rows_f64(
     tau: f64,
     y: *mut f64,
 ) -> i32 {
-    run(rows.saturating_mul(n), || {
+    run(Solve, rows.saturating_mul(n), || {
         forward_rows(x, rows, n, k, tau, y)
     })
 }

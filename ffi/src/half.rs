@@ -17,6 +17,7 @@
 //! directly.
 
 use crate::ptr::{disjoint, span, Region};
+use crate::Work::{Pass, Serial, Solve, Vector};
 use crate::{core_err, run};
 use hs_core::half::{self as h, Bf16, Half, F16};
 
@@ -348,7 +349,7 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_bf16(
     tau: f32,
     y: *mut u16,
 ) -> i32 {
-    run(n, || forward::<Bf16>(x, n, k, tau, y))
+    run(Vector, n, || forward::<Bf16>(x, n, k, tau, y))
 }
 
 /// Backward pass on bf16 data: as `hs_soft_binary_argmax_vjp_f32` on the widened y and g,
@@ -366,7 +367,7 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_vjp_bf16(
     tau: f32,
     grad_x: *mut u16,
 ) -> i32 {
-    run(n, || vjp::<Bf16>(y, g, n, tau, grad_x))
+    run(Vector, n, || vjp::<Bf16>(y, g, n, tau, grad_x))
 }
 
 /// Hard top-k mask on bf16 data: as `hs_binary_argmax_f32` (ties toward the lower index,
@@ -382,7 +383,7 @@ pub unsafe extern "C" fn hs_binary_argmax_bf16(
     k: usize,
     y: *mut u16,
 ) -> i32 {
-    run(n, || topk::<Bf16>(x, n, k, y))
+    run(Serial, n, || topk::<Bf16>(x, n, k, y))
 }
 
 /// Row-wise Soft-Binary-Argmax@k on bf16 data: as `hs_soft_binary_argmax_rows_f32`
@@ -401,7 +402,7 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_rows_bf16(
     tau: f32,
     y: *mut u16,
 ) -> i32 {
-    run(rows.saturating_mul(n), || {
+    run(Solve, rows.saturating_mul(n), || {
         forward_rows::<Bf16>(x, rows, n, k, tau, y)
     })
 }
@@ -422,7 +423,7 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_vjp_rows_bf16(
     tau: f32,
     grad_x: *mut u16,
 ) -> i32 {
-    run(rows.saturating_mul(n), || {
+    run(Pass, rows.saturating_mul(n), || {
         vjp_rows::<Bf16>(y, g, rows, n, tau, grad_x)
     })
 }
@@ -450,7 +451,7 @@ pub unsafe extern "C" fn hs_hypersimplex_loss_multiclass_bf16(
     loss: *mut f32,
     grad_logits: *mut u16,
 ) -> i32 {
-    run(batch.saturating_mul(classes), || {
+    run(Solve, batch.saturating_mul(classes), || {
         multiclass::<Bf16>(
             logits,
             labels,
@@ -485,7 +486,9 @@ pub unsafe extern "C" fn hs_hypersimplex_loss_bf16(
     loss: *mut f32,
     grad_x: *mut u16,
 ) -> i32 {
-    run(n, || self::loss::<Bf16>(x, target, n, k, tau, loss, grad_x))
+    run(Vector, n, || {
+        self::loss::<Bf16>(x, target, n, k, tau, loss, grad_x)
+    })
 }
 
 /// Multiclass HyperSimplex loss on bf16 logits that also reports each class column's threshold
@@ -510,7 +513,7 @@ pub unsafe extern "C" fn hs_hypersimplex_loss_multiclass_lambda_bf16(
     grad_logits: *mut u16,
     lambda: *mut f64,
 ) -> i32 {
-    run(batch.saturating_mul(classes), || {
+    run(Solve, batch.saturating_mul(classes), || {
         multiclass::<Bf16>(
             logits,
             labels,
@@ -543,7 +546,7 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_f16(
     tau: f32,
     y: *mut u16,
 ) -> i32 {
-    run(n, || forward::<F16>(x, n, k, tau, y))
+    run(Vector, n, || forward::<F16>(x, n, k, tau, y))
 }
 
 /// Backward pass on f16 data: as `hs_soft_binary_argmax_vjp_f32` on the widened y and g,
@@ -561,7 +564,7 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_vjp_f16(
     tau: f32,
     grad_x: *mut u16,
 ) -> i32 {
-    run(n, || vjp::<F16>(y, g, n, tau, grad_x))
+    run(Vector, n, || vjp::<F16>(y, g, n, tau, grad_x))
 }
 
 /// Hard top-k mask on f16 data: as `hs_binary_argmax_f32` (ties toward the lower index,
@@ -577,7 +580,7 @@ pub unsafe extern "C" fn hs_binary_argmax_f16(
     k: usize,
     y: *mut u16,
 ) -> i32 {
-    run(n, || topk::<F16>(x, n, k, y))
+    run(Serial, n, || topk::<F16>(x, n, k, y))
 }
 
 /// Row-wise Soft-Binary-Argmax@k on f16 data: as `hs_soft_binary_argmax_rows_f32`
@@ -596,7 +599,7 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_rows_f16(
     tau: f32,
     y: *mut u16,
 ) -> i32 {
-    run(rows.saturating_mul(n), || {
+    run(Solve, rows.saturating_mul(n), || {
         forward_rows::<F16>(x, rows, n, k, tau, y)
     })
 }
@@ -617,7 +620,7 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_vjp_rows_f16(
     tau: f32,
     grad_x: *mut u16,
 ) -> i32 {
-    run(rows.saturating_mul(n), || {
+    run(Pass, rows.saturating_mul(n), || {
         vjp_rows::<F16>(y, g, rows, n, tau, grad_x)
     })
 }
@@ -645,7 +648,7 @@ pub unsafe extern "C" fn hs_hypersimplex_loss_multiclass_f16(
     loss: *mut f32,
     grad_logits: *mut u16,
 ) -> i32 {
-    run(batch.saturating_mul(classes), || {
+    run(Solve, batch.saturating_mul(classes), || {
         multiclass::<F16>(
             logits,
             labels,
@@ -680,7 +683,9 @@ pub unsafe extern "C" fn hs_hypersimplex_loss_f16(
     loss: *mut f32,
     grad_x: *mut u16,
 ) -> i32 {
-    run(n, || self::loss::<F16>(x, target, n, k, tau, loss, grad_x))
+    run(Vector, n, || {
+        self::loss::<F16>(x, target, n, k, tau, loss, grad_x)
+    })
 }
 
 /// Multiclass HyperSimplex loss on f16 logits that also reports each class column's threshold
@@ -705,7 +710,7 @@ pub unsafe extern "C" fn hs_hypersimplex_loss_multiclass_lambda_f16(
     grad_logits: *mut u16,
     lambda: *mut f64,
 ) -> i32 {
-    run(batch.saturating_mul(classes), || {
+    run(Solve, batch.saturating_mul(classes), || {
         multiclass::<F16>(
             logits,
             labels,

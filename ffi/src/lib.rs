@@ -81,15 +81,32 @@ pub mod status;
 
 pub use status::*;
 
+#[cfg(feature = "std")]
+use hypersimplex_simd::pool::Work;
+
+/// What a call computes (the std build's `pool::Work`, which picks the thread it runs on);
+/// unused without threads.
+#[cfg(not(feature = "std"))]
+#[derive(Clone, Copy)]
+#[allow(dead_code)]
+enum Work {
+    Solve,
+    Pass,
+    Vector,
+    Serial,
+}
+
 /// Runs an ABI function body on the library's pool (`hypersimplex_simd::pool`): `Ok` →
 /// `HS_OK`, `Err(s)` → `s`; a panic → `HS_ERR_PANIC`.
 ///
-/// `elements`: the values the call works on (`n`, `rows·n`, `batch·classes`, saturating): below
-/// `pool::POOL_MIN` the body runs on the calling thread (`pool::run_for`), since no operation
-/// splits such a call and the hand-over to the pool would cost more than the call (~12 µs).
+/// `work`: what the call computes; `elements`: the values it works on (`n`, `rows·n`,
+/// `batch·classes`, saturating). Below the size at which that kind of call gains from the pool
+/// (`pool::Work::min_elements`) the body runs on the calling thread (`pool::run_for`): the
+/// hand-over to the pool would cost more than it saves (~12 µs, and the data leaves the
+/// calling core's cache).
 #[cfg(feature = "std")]
 #[inline]
-fn run<F: FnOnce() -> Result<(), i32>>(elements: usize, f: F) -> i32 {
+fn run<F: FnOnce() -> Result<(), i32>>(work: Work, elements: usize, f: F) -> i32 {
     /// The body with its raw pointers, moved to the pool's thread for the duration of the call.
     struct Body<F>(F);
     // SAFETY: the body only reads and writes the caller's buffers through the pointers it
@@ -111,7 +128,7 @@ fn run<F: FnOnce() -> Result<(), i32>>(elements: usize, f: F) -> i32 {
     let body = Body(f);
     // A panic escaping `pool::run` itself (not the body) must not unwind into C either.
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        hypersimplex_simd::pool::run_for(elements, move || body.call())
+        hypersimplex_simd::pool::run_for(work, elements, move || body.call())
     }))
     .unwrap_or(HS_ERR_PANIC)
 }
@@ -122,8 +139,8 @@ fn run<F: FnOnce() -> Result<(), i32>>(elements: usize, f: F) -> i32 {
 // its body (about 300 bytes more flash on the Cortex-M4F, where the budget is 8 KiB).
 #[cfg(not(feature = "std"))]
 #[inline]
-fn run<F: FnOnce() -> Result<(), i32>>(elements: usize, f: F) -> i32 {
-    let _ = elements;
+fn run<F: FnOnce() -> Result<(), i32>>(work: Work, elements: usize, f: F) -> i32 {
+    let _ = (work, elements);
     match f() {
         Ok(()) => HS_OK,
         Err(s) => s,
@@ -159,11 +176,14 @@ mod tests {
     fn panic_becomes_status() {
         // on the calling thread (a small call) and on the pool
         for elements in [0, usize::MAX] {
-            assert_eq!(run(elements, || Ok(())), HS_OK);
-            assert_eq!(run(elements, || Err(HS_ERR_INVALID_K)), HS_ERR_INVALID_K);
+            assert_eq!(run(Work::Solve, elements, || Ok(())), HS_OK);
+            assert_eq!(
+                run(Work::Solve, elements, || Err(HS_ERR_INVALID_K)),
+                HS_ERR_INVALID_K
+            );
             let prev = std::panic::take_hook();
             std::panic::set_hook(std::boxed::Box::new(|_| {}));
-            let s = run(elements, || panic!("boom"));
+            let s = run(Work::Solve, elements, || panic!("boom"));
             std::panic::set_hook(prev);
             assert_eq!(s, HS_ERR_PANIC);
         }

@@ -5,6 +5,7 @@
 use crate::backend;
 use crate::ptr::{disjoint, span, Region};
 use crate::status::*;
+use crate::Work::{Solve, Vector};
 use crate::{core_err, run};
 use hs_core::{ClassK, Reduction};
 
@@ -251,7 +252,7 @@ pub unsafe extern "C" fn hs_hypersimplex_loss_f32(
     loss: *mut f32,
     grad_x: *mut f32,
 ) -> i32 {
-    run(n, || self::loss(x, target, n, k, tau, loss, grad_x))
+    run(Vector, n, || self::loss(x, target, n, k, tau, loss, grad_x))
 }
 
 /// Binary HyperSimplex loss in double precision: as `hs_hypersimplex_loss_f32` with `double`.
@@ -268,7 +269,7 @@ pub unsafe extern "C" fn hs_hypersimplex_loss_f64(
     loss: *mut f64,
     grad_x: *mut f64,
 ) -> i32 {
-    run(n, || self::loss(x, target, n, k, tau, loss, grad_x))
+    run(Vector, n, || self::loss(x, target, n, k, tau, loss, grad_x))
 }
 
 /// Multiclass HyperSimplex loss (single precision; std build only, since it allocates; the
@@ -314,7 +315,7 @@ pub unsafe extern "C" fn hs_hypersimplex_loss_multiclass_f32(
     loss: *mut f32,
     grad_logits: *mut f32,
 ) -> i32 {
-    run(batch.saturating_mul(classes), || {
+    run(Solve, batch.saturating_mul(classes), || {
         multiclass(
             logits,
             labels,
@@ -349,7 +350,7 @@ pub unsafe extern "C" fn hs_hypersimplex_loss_multiclass_f64(
     loss: *mut f64,
     grad_logits: *mut f64,
 ) -> i32 {
-    run(batch.saturating_mul(classes), || {
+    run(Solve, batch.saturating_mul(classes), || {
         multiclass(
             logits,
             labels,
@@ -394,7 +395,7 @@ pub unsafe extern "C" fn hs_hypersimplex_loss_multiclass_lambda_f32(
     grad_logits: *mut f32,
     lambda: *mut f64,
 ) -> i32 {
-    run(batch.saturating_mul(classes), || {
+    run(Solve, batch.saturating_mul(classes), || {
         multiclass(
             logits,
             labels,
@@ -429,7 +430,7 @@ pub unsafe extern "C" fn hs_hypersimplex_loss_multiclass_lambda_f64(
     grad_logits: *mut f64,
     lambda: *mut f64,
 ) -> i32 {
-    run(batch.saturating_mul(classes), || {
+    run(Solve, batch.saturating_mul(classes), || {
         multiclass(
             logits,
             labels,
@@ -470,7 +471,7 @@ pub unsafe extern "C" fn hs_hypersimplex_loss_multiclass_scratch_f32(
     scratch: *mut f32,
     scratch_len: usize,
 ) -> i32 {
-    run(batch.saturating_mul(classes), || {
+    run(Solve, batch.saturating_mul(classes), || {
         multiclass(
             logits,
             labels,
@@ -506,7 +507,7 @@ pub unsafe extern "C" fn hs_hypersimplex_loss_multiclass_scratch_f64(
     scratch: *mut f64,
     scratch_len: usize,
 ) -> i32 {
-    run(batch.saturating_mul(classes), || {
+    run(Solve, batch.saturating_mul(classes), || {
         multiclass(
             logits,
             labels,

@@ -3,6 +3,7 @@
 use crate::backend;
 use crate::ptr::{disjoint, span, Region};
 use crate::status::HS_ERR_INVALID_K;
+use crate::Work::Serial;
 use crate::{core_err, run};
 
 #[inline]
@@ -48,7 +49,7 @@ pub unsafe extern "C" fn hs_binary_argmax_f32(
     k: usize,
     y: *mut f32,
 ) -> i32 {
-    run(n, || topk(x, n, k, y))
+    run(Serial, n, || topk(x, n, k, y))
 }
 
 /// Binary-Argmax@k in double precision: as `hs_binary_argmax_f32` with `double`.
@@ -62,5 +63,5 @@ pub unsafe extern "C" fn hs_binary_argmax_f64(
     k: usize,
     y: *mut f64,
 ) -> i32 {
-    run(n, || topk(x, n, k, y))
+    run(Serial, n, || topk(x, n, k, y))
 }

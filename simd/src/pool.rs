@@ -142,13 +142,47 @@ fn pool() -> Option<Arc<ThreadPool>> {
     }
 }
 
-/// Calls on fewer elements than this run on the caller's thread whatever the pool's size
-/// ([`run_for`]): no operation splits work below [`crate::BATCH_PAR_MIN`] elements (the
-/// batches' threshold; single vectors split from `passes::PAR_MIN`, the working set from
-/// `WORKING_SET_PAR_MIN`, both larger), so the pool could only add its hand-over: about
-/// 12 µs per call (an empty call, 2-core AMD guest, 5 Dec 2026), against ~40 ns for the
-/// projection of a row of 10.
-pub const POOL_MIN: usize = crate::BATCH_PAR_MIN;
+/// What a call computes, for [`run_for`]'s choice between the pool and the caller's thread.
+///
+/// Handing a call to the pool and back costs about 12 µs on the 2-core AMD guest (an empty
+/// call), and more when the data sits in the calling core's cache: the pool's threads read it
+/// from a shared level. A call therefore goes to the pool only from the size at which it was
+/// measured faster there (`min_elements`), per kind: through the C ABI, one thread against two
+/// on that guest (5 Dec 2026, medians; before, every call of at least 2^14 values went to the
+/// pool):
+///
+/// | call | pool faster from | measured (1 thread ÷ 2) |
+/// |---|---|---|
+/// | batch projection (rows × n) | 2^15 values | 2048 × 10 1.07×, 4096 × 10 1.31×; 512 × 64 1.21×; 2 × 8192 0.37×, 4 × 8192 1.21× |
+/// | batch VJP | 2^16 | 4096 × 10 1.14×, 8192 × 10 1.35×; 512 × 64 0.92×, 1024 × 64 1.21×; 4 × 8192 0.69×, 10 × 8192 1.26× |
+/// | one vector (projection, VJP) | 2^20 | projection 2^19 0.66×, 2^20 1.19×, 10^7 1.74×; VJP 2^19 0.68×, 2^20 1.59× |
+/// | top-k mask | never | a selection on one thread: 0.94–1.01× at every size |
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Work {
+    /// A batch of lines, each solved for its λ: the rows and columns projections and the
+    /// multiclass losses.
+    Solve,
+    /// A batch of lines with a pass or two each and no solve: the VJPs of rows and columns, the
+    /// calibrated prediction.
+    Pass,
+    /// One vector: projection, loss or VJP (its passes split from [`crate::passes::PAR_MIN`]
+    /// values; below, the pool could only add its hand-over).
+    Vector,
+    /// Work that never splits (the hard top-k mask, a selection).
+    Serial,
+}
+
+impl Work {
+    /// The smallest call of this kind that runs on the pool (see [`Work`]).
+    pub const fn min_elements(self) -> usize {
+        match self {
+            Work::Solve => 1 << 15,
+            Work::Pass => 1 << 16,
+            Work::Vector => crate::passes::PAR_MIN,
+            Work::Serial => usize::MAX,
+        }
+    }
+}
 
 /// Runs `f` on the library's pool (see the module documentation), or on the caller's thread
 /// when the pool has one thread or cannot be built; nested calls run where they are.
@@ -162,11 +196,13 @@ pub fn run<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     }
 }
 
-/// [`run`] for a call on `elements` values: below [`POOL_MIN`] on the caller's thread (as with
-/// one thread: the pool is neither built nor woken), else [`run`]. Results are bitwise the
-/// same either way.
-pub fn run_for<R: Send>(elements: usize, f: impl FnOnce() -> R + Send) -> R {
-    if elements < POOL_MIN && !SEQUENTIAL.with(Cell::get) && rayon::current_thread_index().is_none()
+/// [`run`] for a call of kind `work` on `elements` values: below `work`'s
+/// [`min_elements`](Work::min_elements) on the caller's thread (as with one thread: the pool
+/// is neither built nor woken), else [`run`]. Results are bitwise the same either way.
+pub fn run_for<R: Send>(work: Work, elements: usize, f: impl FnOnce() -> R + Send) -> R {
+    if elements < work.min_elements()
+        && !SEQUENTIAL.with(Cell::get)
+        && rayon::current_thread_index().is_none()
     {
         here(f)
     } else {

@@ -60,29 +60,41 @@ fn thread_counts_failures_and_results() {
     let inner = pool::run(|| pool::run(rayon::current_num_threads));
     assert_eq!(inner, 2);
 
-    // `run_for`: a call below `POOL_MIN` values stays on the caller's thread (and keeps its
+    // `run_for`: a call below its kind's minimum stays on the caller's thread (and keeps its
     // passes there), a larger one goes to the pool; the same bits either way.
-    let small = &x[..pool::POOL_MIN - 1];
-    let on = |m: usize, v: &[f32]| {
-        pool::run_for(m, || {
+    let solve_min = pool::Work::Solve.min_elements();
+    let small = &x[..solve_min - 1];
+    let on = |w: pool::Work, m: usize, v: &[f32]| {
+        pool::run_for(w, m, || {
             let mut y = vec![0.0f32; v.len()];
             hypersimplex_simd::soft_binary_argmax(v, 100.5, 1.5, &mut y).unwrap();
             let bits: Vec<u32> = y.iter().map(|v| v.to_bits()).collect();
             (bits, rayon::current_thread_index(), pool::current_threads())
         })
     };
-    let (here, idx, threads) = on(small.len(), small);
+    let (here, idx, threads) = on(pool::Work::Solve, small.len(), small);
     assert_eq!(idx, None, "a small call must run on the caller's thread");
     assert_eq!(threads, 1, "and its passes there");
-    let (pooled, idx, threads) = on(pool::POOL_MIN, small);
+    let (pooled, idx, threads) = on(pool::Work::Solve, solve_min, small);
     assert!(
         idx.is_some(),
-        "a call of POOL_MIN values must run on the pool"
+        "a call of Work::Solve.min_elements() values must run on the pool"
     );
     assert_eq!(threads, 2);
     assert_eq!(here, pooled);
+    // each kind's threshold: a VJP batch from 2^16, one vector from passes::PAR_MIN, and work
+    // that never splits never
+    for (w, min) in [
+        (pool::Work::Pass, 1usize << 16),
+        (pool::Work::Vector, hypersimplex_simd::passes::PAR_MIN),
+    ] {
+        assert_eq!(w.min_elements(), min);
+        assert_eq!(on(w, min - 1, small).1, None, "{w:?} below its minimum");
+        assert!(on(w, min, small).1.is_some(), "{w:?} at its minimum");
+    }
+    assert_eq!(on(pool::Work::Serial, usize::MAX - 1, small).1, None);
     // nested in a pooled call, a small call runs where it is
-    let nested = pool::run(|| pool::run_for(1, rayon::current_thread_index));
+    let nested = pool::run(|| pool::run_for(pool::Work::Serial, 1, rayon::current_thread_index));
     assert!(nested.is_some());
     pool::set_num_threads(0);
 }
