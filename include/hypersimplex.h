@@ -285,9 +285,13 @@ int32_t hs_soft_binary_argmax_vjp_rows_f64(const double *y,
 //   every +inf in and every -inf out (`#(+inf) <= k <= n - #(-inf)`, std build);
 //   `y`: n outputs (0 or 1); `k`: `0 <= k <= n`.
 // * NULL: `x`, `y` may be NULL only when `n == 0`.
-// * Aliasing: `y == x` writes the mask over x (then by bisection: up to 37 passes over x for
-//   float, 69 for double, instead of an expected-linear selection); any other overlap is
-//   `HS_ERR_OVERLAP`.
+// * Aliasing: `y == x` writes the mask over x (the std build allocates a few percent of n
+//   for it from 2048 entries, as out of place; below, and in the no_std build, it finds the
+//   threshold by bisection: up to 37 passes over x for float, 69 for double); any other
+//   overlap is `HS_ERR_OVERLAP`.
+// * Method (std build, n >= 2048): the k-th largest value from one pass that counts the
+//   values above a sampled bracket and gathers those inside it (about 1 ns per value, 10x
+//   less than a selection on a copy); expected linear time, the same mask.
 //
 // Errors: `HS_ERR_INVALID_K` (k > n, or k outside the masks' range), `HS_ERR_NON_FINITE_INPUT`
 // (NaN; also ±inf in the no_std build), and the pointer errors. On

@@ -113,6 +113,10 @@ pub mod internal {
     pub mod rows {
         pub use crate::rows::*;
     }
+    /// The top-k mask's input checks.
+    pub mod topk {
+        pub use crate::topk::prepare;
+    }
     /// Element types, the solver arithmetic and the accumulators.
     pub mod real {
         pub use crate::real::*;

@@ -200,8 +200,12 @@ pub(crate) fn select<T: Real>(v: &mut [T], r: usize) -> T {
     }
 }
 
-/// Validates `(x, k)` for the hard mask and returns `k` as an integer.
-fn prepare<T: Real>(x: &[T], k: f64) -> Result<usize, Error> {
+/// Validates `(x, k)` for the hard mask and returns `k` as an integer (the checks of
+/// [`binary_argmax`], for implementations of the mask elsewhere: the SIMD crate's).
+///
+/// # Errors
+/// As [`binary_argmax`], less the length check.
+pub fn prepare<T: Real>(x: &[T], k: f64) -> Result<usize, Error> {
     // (The integer is taken again after the scan: keeping it live across the loop costs flash.)
     validate::integer_k(x.len(), k)?;
     if !validate::all_finite(x) {

@@ -75,12 +75,18 @@ pub(crate) fn vjp_in_place<T: Elem>(y: &[T], g: &mut [T], tau: T) -> Result<(), 
 /// Top-k mask of `x` into `y`.
 #[inline]
 pub(crate) fn binary_argmax<T: Elem>(x: &[T], k: f64, y: &mut [T]) -> Result<(), Error> {
+    #[cfg(feature = "std")]
+    return fast::binary_argmax(x, k, y);
+    #[cfg(not(feature = "std"))]
     hs_core::binary_argmax(x, k, y)
 }
 
 /// Top-k mask of `x` written over `x`.
 #[inline]
 pub(crate) fn binary_argmax_in_place<T: Elem>(x: &mut [T], k: f64) -> Result<(), Error> {
+    #[cfg(feature = "std")]
+    return fast::binary_argmax_in_place(x, k);
+    #[cfg(not(feature = "std"))]
     hs_core::binary_argmax_in_place(x, k)
 }
 

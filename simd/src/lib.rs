@@ -81,6 +81,7 @@ mod ops;
 mod platform;
 pub mod pool;
 mod small;
+mod topk;
 
 #[doc(hidden)]
 pub mod passes;
@@ -97,9 +98,10 @@ pub use batch::{
 };
 pub use element::{Element, VECTOR_MIN};
 pub use ops::{
-    binary_argmax, hypersimplex_loss, hypersimplex_loss_multiclass,
-    hypersimplex_loss_multiclass_lambda, soft_binary_argmax, soft_binary_argmax_in_place,
-    soft_binary_argmax_vjp, soft_binary_argmax_vjp_in_place, STREAM_FROM_BYTES,
+    hypersimplex_loss, hypersimplex_loss_multiclass, hypersimplex_loss_multiclass_lambda,
+    soft_binary_argmax, soft_binary_argmax_in_place, soft_binary_argmax_vjp,
+    soft_binary_argmax_vjp_in_place, STREAM_FROM_BYTES,
 };
 pub use platform::{active_path, detected_path, scalar_forced, set_force_scalar, Kernels, Path};
+pub use topk::{binary_argmax, binary_argmax_in_place, SAMPLED_MIN as TOPK_SAMPLED_MIN};
 pub use working_set::{WORKING_SET_FROM, WORKING_SET_SIGMAS};

@@ -468,15 +468,6 @@ pub fn soft_binary_argmax_in_place<T: Element>(
     Kernels::active().soft_binary_argmax_in_place(x, k, tau)
 }
 
-/// The hard top-k mask `r_k(x)` (ties → lower index): forwards to
-/// [`hypersimplex::binary_argmax`], which is a selection, not a streaming pass.
-///
-/// # Errors
-/// As [`hypersimplex::binary_argmax`].
-pub fn binary_argmax<T: Element>(x: &[T], k: f64, y: &mut [T]) -> Result<(), Error> {
-    hypersimplex::binary_argmax(x, k, y)
-}
-
 /// Vector-Jacobian product of Soft-Binary-Argmax@k from the forward output `y`:
 /// `(Jᵀg)_i = (1/τ)(g_i − mean_{j∈A} g_j)` on `A = {0 < y_j < 1}`, 0 elsewhere.
 ///

@@ -1,0 +1,250 @@
+//! The hard top-k mask `r_k(x)` for hosted builds: the k-th largest value from one pass that
+//! counts the entries above a sampled bracket and gathers those inside it, instead of a
+//! selection that reorders a copy of the whole vector.
+//!
+//! # Method
+//! The mask needs `t`, the k-th largest entry: `r_k(x)_i = 1` where `x_i > t`, and on the
+//! first `k − #{x > t}` entries equal to t (ties go to the lower index). For `n ≥
+//! SAMPLED_MIN` (Floyd and Rivest's idea, written from the rank argument):
+//! 1. a sample of `s` entries at evenly spaced positions (`s ≈ n^(2/3)/2`, see [`sample_len`]);
+//!    two of its order statistics, at the k-th largest's expected place in the sample `p =
+//!    k·s/n` less and plus a margin of about three standard deviations of that place
+//!    (`3·√(s·q·(1 − q))`, `q = k/n`), bracket `t` with high probability: `lo ≤ t ≤ hi`;
+//! 2. one pass over x counts `above = #{x > hi}` and gathers the entries in `[lo, hi]` (a few
+//!    percent of n);
+//! 3. `t` lies in the bracket exactly when `above < k ≤ above + #gathered`; it is then the
+//!    `(k − above)`-th largest gathered entry (a selection on the gathered few). Otherwise (the
+//!    sample misled, as on a periodic input whose period divides the sample's spacing) `t` comes
+//!    from a selection on a copy of all of x, as before: slower, never wrong;
+//! 4. the mask is written 64 entries at a time, compared with `t` without a branch per entry
+//!    (vectorized), except in the chunks that hold one of the ties still to be placed.
+//!
+//! The mask is unique, so every path writes the core's bits
+//! ([`hypersimplex::binary_argmax`], which this replaces from `SAMPLED_MIN` entries: below,
+//! the sample would cost more than it saves). Measured (one thread, f32, Gaussian logits, k =
+//! n/2, `cargo run --release -p hypersimplex-simd --example topkbench`, 2-core AMD, 5 Dec
+//! 2026): see the README's "Top-k mask".
+
+use core::cmp::Ordering;
+
+use hypersimplex::internal::topk::prepare;
+use hypersimplex::Error;
+
+use crate::element::Element;
+
+/// Vectors shorter than this take the core's selection (measured, `topkbench n n/2`, 2-core
+/// AMD: 1024 entries 2.05 ns per entry by the core against 2.23 sampled, 2048 2.58 against
+/// 1.74).
+pub const SAMPLED_MIN: usize = 1 << 11;
+
+/// Entries written (or scanned for ties) per step of the mask.
+const CHUNK: usize = 64;
+const _: () = assert!(CHUNK.is_power_of_two());
+
+/// Binary-Argmax@k, `y ← r_k(x)`: as [`hypersimplex::binary_argmax`] (the same bits and
+/// errors), by the sampled bracket of the module docs from `SAMPLED_MIN` entries.
+///
+/// # Errors
+/// As [`hypersimplex::binary_argmax`]; on error `y` is not modified.
+pub fn binary_argmax<T: Element>(x: &[T], k: f64, y: &mut [T]) -> Result<(), Error> {
+    if x.len() < SAMPLED_MIN {
+        return hypersimplex::binary_argmax(x, k, y);
+    }
+    if y.len() != x.len() {
+        return Err(Error::LengthMismatch);
+    }
+    let k = prepare(x, k)?;
+    match filled(k, x.len()) {
+        Some(v) => y.fill(v),
+        None => {
+            let (t, ties) = threshold(x, k).0;
+            write_mask(x, t, ties, y);
+        }
+    }
+    Ok(())
+}
+
+/// [`binary_argmax`] written over `x`: as [`hypersimplex::binary_argmax_in_place`] (the same
+/// bits and errors), by the sampled bracket (its gathered entries and, when the sample misleads,
+/// a copy of x, are allocated) instead of the core's bisection over the representable values.
+///
+/// # Errors
+/// As [`hypersimplex::binary_argmax_in_place`]; on error `x` is not modified.
+pub fn binary_argmax_in_place<T: Element>(x: &mut [T], k: f64) -> Result<(), Error> {
+    if x.len() < SAMPLED_MIN {
+        return hypersimplex::binary_argmax_in_place(x, k);
+    }
+    let k = prepare(x, k)?;
+    match filled(k, x.len()) {
+        Some(v) => x.fill(v),
+        None => {
+            let (t, mut ties) = threshold(x, k).0;
+            for c in x.chunks_mut(CHUNK) {
+                if ties > 0 && has(c, t) {
+                    for v in c.iter_mut() {
+                        let tie = *v == t && ties > 0;
+                        ties -= tie as usize;
+                        *v = mask_value(*v > t || tie);
+                    }
+                } else {
+                    c.iter_mut().for_each(|v| *v = mask_value(*v > t));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The mask's value for every entry when `k = 0` or `k = n`.
+fn filled<T: Element>(k: usize, n: usize) -> Option<T> {
+    match k {
+        0 => Some(T::ZERO),
+        _ if k >= n => Some(T::ONE),
+        _ => None,
+    }
+}
+
+/// 1 or 0.
+#[inline(always)]
+fn mask_value<T: Element>(one: bool) -> T {
+    if one {
+        T::ONE
+    } else {
+        T::ZERO
+    }
+}
+
+/// Whether `c` holds `t` (a fold without early exit, so that it vectorizes).
+#[inline(always)]
+fn has<T: Element>(c: &[T], t: T) -> bool {
+    c.iter().fold(false, |a, &v| a | (v == t))
+}
+
+/// Descending order (the entries are not NaN: [`prepare`] refused them).
+fn desc<T: Element>(a: &T, b: &T) -> Ordering {
+    b.partial_cmp(a).unwrap_or(Ordering::Equal)
+}
+
+/// The sample's length for `n` entries: `n^(2/3)/2`, at least 256 (see the module docs; the
+/// gathered entries are then about `6·√(q(1 − q))·n^(2/3)`, and the sample's two selections
+/// cost about as much as the selection on them).
+pub(crate) fn sample_len(n: usize) -> usize {
+    (((n as f64).powf(2.0 / 3.0) * 0.5) as usize).clamp(256, n)
+}
+
+/// `((t, k − #{x > t}), sampled)`: the k-th largest entry of `x` (`1 ≤ k < n`, no NaN) and the
+/// number of entries equal to it that the mask keeps; `sampled` is false when the bracket
+/// missed t and the whole vector was selected (for the tests).
+pub(crate) fn threshold<T: Element>(x: &[T], k: usize) -> ((T, usize), bool) {
+    let n = x.len();
+    let s = sample_len(n);
+    let stride = n / s;
+    let mut sample: Vec<T> = (0..s)
+        .filter_map(|i| x.get(i * stride + stride / 2))
+        .copied()
+        .collect();
+    // the k-th largest entry's place in the sample (descending, from 0), ± the margin
+    let q = k as f64 / n as f64;
+    let p = q * s as f64 - 0.5;
+    let margin = 3.0 * (s as f64 * q * (1.0 - q)).sqrt() + 2.0;
+    let at = |i: f64, sample: &mut [T]| -> Option<T> {
+        (i >= 0.0 && i < sample.len() as f64)
+            .then(|| *sample.select_nth_unstable_by(i as usize, desc).1)
+    };
+    // no bound on a side without one (±∞ order like any value: nothing is above +∞)
+    let hi = at((p - margin).floor(), &mut sample).unwrap_or(T::from_f64(f64::INFINITY));
+    let lo = at((p + margin).ceil(), &mut sample).unwrap_or(T::from_f64(f64::NEG_INFINITY));
+    drop(sample);
+    // one pass without a branch per entry: every entry is stored at the gathered end, which
+    // moves on only past an entry in `[lo, hi]` (a chunk at a time, into room made beforehand)
+    let mut above = 0usize;
+    let mut gathered: Vec<T> =
+        vec![T::ZERO; ((n as f64) * (2.0 * margin + 2.0) / s as f64 * 1.5) as usize + CHUNK];
+    let mut len = 0usize;
+    for c in x.chunks(CHUNK) {
+        if gathered.len() - len < CHUNK {
+            gathered.resize(2 * gathered.len(), T::ZERO);
+        }
+        let mut j = 0usize;
+        if let Some(w) = gathered.get_mut(len..len + CHUNK) {
+            for &v in c {
+                above += (v > hi) as usize;
+                // j ≤ the entry's index in the chunk < CHUNK (a power of two)
+                w[j & (CHUNK - 1)] = v;
+                j += ((v >= lo) & (v <= hi)) as usize;
+            }
+        }
+        len += j;
+    }
+    gathered.truncate(len);
+    if above < k && k - above <= gathered.len() {
+        let r = k - above - 1;
+        let (higher, &mut t, _) = gathered.select_nth_unstable_by(r, desc);
+        let over = above + higher.iter().filter(|&&v| v > t).count();
+        return ((t, k - over), true);
+    }
+    drop(gathered);
+    let mut all = x.to_vec();
+    let t = *all.select_nth_unstable_by(k - 1, desc).1;
+    let over = x.iter().filter(|&&v| v > t).count();
+    ((t, k - over), false)
+}
+
+/// Writes the mask of threshold `t` into `y`: 1 where `x > t` and on the first `ties` entries
+/// equal to t, 0 elsewhere.
+fn write_mask<T: Element>(x: &[T], t: T, mut ties: usize, y: &mut [T]) {
+    for (xc, yc) in x.chunks(CHUNK).zip(y.chunks_mut(CHUNK)) {
+        if ties > 0 && has(xc, t) {
+            for (o, &v) in yc.iter_mut().zip(xc) {
+                let tie = v == t && ties > 0;
+                ties -= tie as usize;
+                *o = mask_value(v > t || tie);
+            }
+        } else {
+            for (o, &v) in yc.iter_mut().zip(xc) {
+                *o = mask_value(v > t);
+            }
+        }
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bracket holds the threshold on typical inputs, and an input built against the
+    /// sample's positions takes the full selection, with the same threshold.
+    #[test]
+    fn bracket_and_fallback() {
+        let mut state = 7u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 40) as f32 / 16_777_216.0 - 0.5
+        };
+        for n in [SAMPLED_MIN, 10_000, 1 << 17] {
+            let x: Vec<f32> = (0..n).map(|_| next()).collect();
+            let mut sorted = x.clone();
+            sorted.sort_by(|a, b| b.total_cmp(a));
+            for k in [1, 2, n / 3, n / 2, n - 2, n - 1] {
+                let ((t, ties), sampled) = threshold(&x, k);
+                assert!(sampled, "n = {n}, k = {k}: the bracket missed");
+                assert_eq!(t, sorted[k - 1], "n = {n}, k = {k}");
+                let over = x.iter().filter(|&&v| v > t).count();
+                assert_eq!(ties, k - over, "n = {n}, k = {k}");
+            }
+            // every sampled position holds the maximum: the bracket is empty around rank n/2
+            let s = sample_len(n);
+            let stride = n / s;
+            let mut y = x.clone();
+            for i in 0..s {
+                y[i * stride + stride / 2] = 9.0;
+            }
+            let mut sorted = y.clone();
+            sorted.sort_by(|a, b| b.total_cmp(a));
+            let ((t, _), sampled) = threshold(&y, n / 2);
+            assert!(!sampled, "n = {n}: the sample should have missed");
+            assert_eq!(t, sorted[n / 2 - 1]);
+        }
+    }
+}
