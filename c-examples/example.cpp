@@ -76,6 +76,14 @@ int main() {
         std::vector<float> y = soft_binary_argmax(x, 2.0, 2.0f);
         expect("forward", y, {0.875f, 0.125f, 0.675f, 0.325f, 0.0f});
         expect("top-k", top_k(x, 2), {1, 0, 1, 0, 0});
+        {
+            // two rows of 5 (x and x reversed), k = 2 and 1, in one call
+            std::vector<float> xr(x), yr(10);
+            xr.insert(xr.end(), x.rbegin(), x.rend());
+            const std::size_t kr[2] = {2, 1};
+            hs::binary_argmax_rows(xr.data(), 2, 5, kr, yr.data());
+            expect("top-k rows", yr, {1, 0, 1, 0, 0, 0, 0, 0, 0, 1});
+        }
         expect("vjp", vjp(y, {1, 0, 0, 0, 0}, 2.0f), {0.375f, -0.125f, -0.125f, -0.125f, 0});
 
         std::vector<float> t = {1, 0, 1, 0, 0}, grad(5);

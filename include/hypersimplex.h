@@ -307,6 +307,33 @@ int32_t hs_binary_argmax_f32(const float *x, size_t n, size_t k, float *y);
 // `x` and `y` point to `n` valid elements each (or are NULL with `n == 0`).
 int32_t hs_binary_argmax_f64(const double *x, size_t n, size_t k, double *y);
 
+// Binary-Argmax@k of each row of a row-major `rows × n` matrix (single precision): `y[r] =`
+// the top-`k[r]` mask of `x[r]`, each row exactly as `hs_binary_argmax_f32` computes it.
+//
+// * `x`, `y`: `rows*n` floats, row-major; `k`: `rows` counts, each `<= n`.
+// * NULL: `x`, `y` may be NULL only when `rows*n == 0`; `k` only when `rows == 0`.
+// * Aliasing: `y == x` writes the masks over x; `y` must not overlap `k`; any other overlap is
+//   `HS_ERR_OVERLAP`.
+//
+// Every row is checked before any row is written; the std build splits batches of at least
+// 32768 values over its pool. Errors: `HS_ERR_LENGTH_MISMATCH` (`rows*n` overflows), then the
+// first failing row's: `HS_ERR_INVALID_K` (`k[r] > n`, or outside the row's ±inf masks'
+// range), `HS_ERR_NON_FINITE_INPUT` (NaN); and the pointer errors. On error `y` is unchanged.
+//
+// # Safety
+// `x`, `y` point to `rows*n` valid elements and `k` to `rows` (or NULL as above).
+int32_t hs_binary_argmax_rows_f32(const float *x, size_t rows, size_t n, const size_t *k, float *y);
+
+// Row-wise Binary-Argmax@k in double precision: as `hs_binary_argmax_rows_f32` with `double`.
+//
+// # Safety
+// `x`, `y` point to `rows*n` valid elements and `k` to `rows` (or NULL as above).
+int32_t hs_binary_argmax_rows_f64(const double *x,
+                                  size_t rows,
+                                  size_t n,
+                                  const size_t *k,
+                                  double *y);
+
 // Binary HyperSimplex loss (single precision):
 // `*loss = ½ ‖Π_Δ(n,k)(x/τ) − target‖²` and, when `grad_x` is not NULL, its gradient
 // `grad_x = Jᵀ(ŷ − target)`, i.e. `(r[i] − mean_{j∈A} r[j]) / τ` on the free set A of

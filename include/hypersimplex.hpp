@@ -71,6 +71,14 @@ inline int32_t topk(const float *x, std::size_t n, std::size_t k, float *y) {
 inline int32_t topk(const double *x, std::size_t n, std::size_t k, double *y) {
     return hs_binary_argmax_f64(x, n, k, y);
 }
+inline int32_t topk_rows(const float *x, std::size_t r, std::size_t n, const std::size_t *k,
+                         float *y) {
+    return hs_binary_argmax_rows_f32(x, r, n, k, y);
+}
+inline int32_t topk_rows(const double *x, std::size_t r, std::size_t n, const std::size_t *k,
+                         double *y) {
+    return hs_binary_argmax_rows_f64(x, r, n, k, y);
+}
 inline int32_t rows(const float *x, std::size_t r, std::size_t n, const double *k, float tau,
                     float *y) {
     return hs_soft_binary_argmax_rows_f32(x, r, n, k, tau, y);
@@ -191,6 +199,14 @@ inline void soft_binary_argmax_vjp(const T *y, const T *g, std::size_t n,
 template <class T>
 inline void binary_argmax(const T *x, std::size_t n, std::size_t k, T *y) {
     check(detail::topk(x, n, k, y));
+}
+
+/// The top-k mask of each row of a row-major rows × n matrix, with one k per row (float and
+/// double; every row is checked before any is written).
+template <class T>
+inline void binary_argmax_rows(const T *x, std::size_t rows, std::size_t n, const std::size_t *k,
+                               T *y) {
+    check(detail::topk_rows(x, rows, n, k, y));
 }
 
 /// Soft-Binary-Argmax of each row of a row-major rows × n matrix, with one k per row.

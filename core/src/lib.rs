@@ -115,7 +115,7 @@ pub mod internal {
     }
     /// The top-k mask's input checks.
     pub mod topk {
-        pub use crate::topk::prepare;
+        pub use crate::topk::{prepare, prepare_rows};
     }
     /// Element types, the solver arithmetic and the accumulators.
     pub mod real {

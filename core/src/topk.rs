@@ -219,6 +219,25 @@ pub fn prepare<T: Real>(x: &[T], k: f64) -> Result<usize, Error> {
     Ok(k as usize)
 }
 
+/// [`prepare`] of every row of a row-major matrix of `ks.len()` rows of `n` (row `r` with
+/// `k = ks[r]`, in order): the checks a row-wise top-k makes before it writes any row.
+///
+/// # Errors
+/// [`Error::LengthMismatch`] when `x` is not `ks.len()·n` long, then the first failing row's
+/// error (as [`binary_argmax`]'s).
+pub fn prepare_rows<T: Real>(x: &[T], n: usize, ks: &[usize]) -> Result<(), Error> {
+    if ks.len().checked_mul(n) != Some(x.len()) {
+        return Err(Error::LengthMismatch);
+    }
+    let mut rest = x;
+    for &k in ks {
+        let (row, tail) = rest.split_at_checked(n).ok_or(Error::LengthMismatch)?;
+        prepare(row, k as f64)?;
+        rest = tail;
+    }
+    Ok(())
+}
+
 /// Overwrites `v` (a copy of x, in the original order) with its top-k mask, given the k-th
 /// largest value `t`: every value `> t`, and the first `k − |{v > t}|` values equal to `t`.
 fn mask_in_place<T: Real>(v: &mut [T], t: T, k: usize) {

@@ -90,6 +90,48 @@ pub(crate) fn binary_argmax_in_place<T: Elem>(x: &mut [T], k: f64) -> Result<(),
     hs_core::binary_argmax_in_place(x, k)
 }
 
+/// Top-k masks of the rows of `x` (`ks.len()` rows of `n`) into `y`, every row checked first.
+#[inline]
+pub(crate) fn binary_argmax_rows<T: Elem>(
+    x: &[T],
+    n: usize,
+    ks: &[usize],
+    y: &mut [T],
+) -> Result<(), Error> {
+    #[cfg(feature = "std")]
+    return fast::binary_argmax_rows(x, n, ks, y);
+    #[cfg(not(feature = "std"))]
+    {
+        if y.len() != x.len() {
+            return Err(Error::LengthMismatch);
+        }
+        hs_core::internal::topk::prepare_rows(x, n, ks)?;
+        for ((xr, yr), &k) in x.chunks(n.max(1)).zip(y.chunks_mut(n.max(1))).zip(ks) {
+            hs_core::binary_argmax(xr, k as f64, yr)?;
+        }
+        Ok(())
+    }
+}
+
+/// Top-k masks of the rows of `x` written over `x`, every row checked first.
+#[inline]
+pub(crate) fn binary_argmax_rows_in_place<T: Elem>(
+    x: &mut [T],
+    n: usize,
+    ks: &[usize],
+) -> Result<(), Error> {
+    #[cfg(feature = "std")]
+    return fast::binary_argmax_rows_in_place(x, n, ks);
+    #[cfg(not(feature = "std"))]
+    {
+        hs_core::internal::topk::prepare_rows(x, n, ks)?;
+        for (xr, &k) in x.chunks_mut(n.max(1)).zip(ks) {
+            hs_core::binary_argmax_in_place(xr, k as f64)?;
+        }
+        Ok(())
+    }
+}
+
 /// Row-wise forward through the SIMD crate's batched entry point (parallel above a size
 /// threshold; every row validated before any is written).
 #[cfg(feature = "std")]

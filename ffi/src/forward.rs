@@ -1,7 +1,7 @@
 //! Forward: `hs_soft_binary_argmax_*` and its row-wise batch `hs_soft_binary_argmax_rows_*`.
 
 use crate::backend;
-use crate::ptr::{disjoint, span, Region};
+use crate::ptr::{disjoint, in_place_or, span, Region};
 use crate::Work::{Solve, Vector};
 use crate::{core_err, run};
 use hs_core::internal::validate;
@@ -10,15 +10,16 @@ use hs_core::internal::validate;
 fn forward<T: backend::Elem>(x: *const T, n: usize, k: f64, tau: T, y: *mut T) -> Result<(), i32> {
     let rx = Region::new(x, n)?;
     let ry = Region::new(y, n)?;
-    if ry.same(&rx) {
-        // SAFETY: one buffer, no other slice of it exists.
-        let xy = unsafe { ry.slice_mut() };
-        return backend::soft_binary_argmax_in_place(xy, k, tau).map_err(core_err);
+    // SAFETY: no slice of y exists.
+    unsafe {
+        in_place_or(
+            &rx,
+            &ry,
+            |xy| backend::soft_binary_argmax_in_place(xy, k, tau).map_err(core_err),
+            |xs, ys| backend::soft_binary_argmax(xs, k, tau, ys).map_err(core_err),
+        )
     }
-    disjoint(&ry, &[span(&rx)])?;
-    // SAFETY: checked regions; y does not overlap x.
-    let (xs, ys) = unsafe { (rx.slice(), ry.slice_mut()) };
-    backend::soft_binary_argmax(xs, k, tau, ys).map_err(core_err)
+    .map(drop)
 }
 
 #[inline]

@@ -224,15 +224,15 @@ fn topk<H: Half>(x: *const u16, n: usize, k: usize, y: *mut u16) -> Result<(), i
     if k > n {
         return Err(crate::status::HS_ERR_INVALID_K);
     }
-    if ry.same(&rx) {
-        // SAFETY: one buffer, no other slice of it exists.
-        let xy = unsafe { ry.slice_mut() };
-        return h::binary_argmax_half_in_place(xy, k as f64).map_err(core_err);
+    // SAFETY: no slice of y exists.
+    unsafe {
+        crate::ptr::in_place_or(
+            &rx,
+            &ry,
+            |xy| h::binary_argmax_half_in_place(xy, k as f64).map_err(core_err),
+            |xs, ys| h::binary_argmax_half(xs, k as f64, ys).map_err(core_err),
+        )
     }
-    disjoint(&ry, &[span(&rx)])?;
-    // SAFETY: y does not overlap x.
-    let (xs, ys) = unsafe { (rx.slice(), ry.slice_mut()) };
-    h::binary_argmax_half(xs, k as f64, ys).map_err(core_err)
 }
 
 #[inline]

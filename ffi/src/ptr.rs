@@ -127,3 +127,26 @@ pub(crate) fn disjoint<T>(out: &Region<T>, others: &[(usize, usize)]) -> Result<
 pub(crate) fn span<T>(r: &Region<T>) -> (usize, usize) {
     r.range()
 }
+
+/// A call whose output `y` may be its input `x` exactly (the documented in-place alias):
+/// `in_place` on the one buffer when `ry` is `rx`, else, when they do not overlap at all,
+/// `apart` on the two (a partial overlap is `HS_ERR_OVERLAP`).
+///
+/// # Safety
+/// As [`Region::slice`] for `rx` and [`Region::slice_mut`] for `ry`: no live slice of `ry`'s
+/// memory exists (slices of other regions the caller checked to be disjoint from it may).
+pub(crate) unsafe fn in_place_or<T, R>(
+    rx: &Region<T>,
+    ry: &Region<T>,
+    in_place: impl FnOnce(&mut [T]) -> Result<R, i32>,
+    apart: impl FnOnce(&[T], &mut [T]) -> Result<R, i32>,
+) -> Result<R, i32> {
+    if ry.same(rx) {
+        // SAFETY: one buffer, of which no other slice exists (the caller's guarantee).
+        return in_place(unsafe { ry.slice_mut() });
+    }
+    disjoint(ry, &[span(rx)])?;
+    // SAFETY: checked regions; y does not overlap x, and no other slice of y exists.
+    let (xs, ys) = unsafe { (rx.slice(), ry.slice_mut()) };
+    apart(xs, ys)
+}

@@ -1,9 +1,9 @@
 //! The hard top-k mask `hs_binary_argmax_*`.
 
 use crate::backend;
-use crate::ptr::{disjoint, span, Region};
+use crate::ptr::{disjoint, in_place_or, span, Region};
 use crate::status::HS_ERR_INVALID_K;
-use crate::Work::Serial;
+use crate::Work::{Serial, Solve};
 use crate::{core_err, run};
 
 #[inline]
@@ -13,15 +13,40 @@ fn topk<T: backend::Elem>(x: *const T, n: usize, k: usize, y: *mut T) -> Result<
     if k > n {
         return Err(HS_ERR_INVALID_K);
     }
-    if ry.same(&rx) {
-        // SAFETY: one buffer, no other slice of it exists.
-        let xy = unsafe { ry.slice_mut() };
-        return backend::binary_argmax_in_place(xy, k as f64).map_err(core_err);
+    // SAFETY: no slice of y exists.
+    unsafe {
+        in_place_or(
+            &rx,
+            &ry,
+            |xy| backend::binary_argmax_in_place(xy, k as f64).map_err(core_err),
+            |xs, ys| backend::binary_argmax(xs, k as f64, ys).map_err(core_err),
+        )
     }
-    disjoint(&ry, &[span(&rx)])?;
-    // SAFETY: y does not overlap x.
-    let (xs, ys) = unsafe { (rx.slice(), ry.slice_mut()) };
-    backend::binary_argmax(xs, k as f64, ys).map_err(core_err)
+}
+
+#[inline]
+fn topk_rows<T: backend::Elem>(
+    x: *const T,
+    rows: usize,
+    n: usize,
+    k: *const usize,
+    y: *mut T,
+) -> Result<(), i32> {
+    let rx = Region::new2(x, rows, n)?;
+    let ry = Region::new2(y, rows, n)?;
+    let rk = Region::new(k, rows)?;
+    disjoint(&ry, &[span(&rk)])?;
+    // SAFETY: checked region; y (the only buffer written) does not overlap k.
+    let ks = unsafe { rk.slice() };
+    // SAFETY: the only other slice, of k, does not overlap y.
+    unsafe {
+        in_place_or(
+            &rx,
+            &ry,
+            |xy| backend::binary_argmax_rows_in_place(xy, n, ks).map_err(core_err),
+            |xs, ys| backend::binary_argmax_rows(xs, n, ks, ys).map_err(core_err),
+        )
+    }
 }
 
 /// Binary-Argmax@k (single precision): the hard top-k mask, `y[i] = 1` for the k largest
@@ -68,4 +93,49 @@ pub unsafe extern "C" fn hs_binary_argmax_f64(
     y: *mut f64,
 ) -> i32 {
     run(Serial, n, || topk(x, n, k, y))
+}
+
+/// Binary-Argmax@k of each row of a row-major `rows × n` matrix (single precision): `y[r] =`
+/// the top-`k[r]` mask of `x[r]`, each row exactly as `hs_binary_argmax_f32` computes it.
+///
+/// * `x`, `y`: `rows*n` floats, row-major; `k`: `rows` counts, each `<= n`.
+/// * NULL: `x`, `y` may be NULL only when `rows*n == 0`; `k` only when `rows == 0`.
+/// * Aliasing: `y == x` writes the masks over x; `y` must not overlap `k`; any other overlap is
+///   `HS_ERR_OVERLAP`.
+///
+/// Every row is checked before any row is written; the std build splits batches of at least
+/// 32768 values over its pool. Errors: `HS_ERR_LENGTH_MISMATCH` (`rows*n` overflows), then the
+/// first failing row's: `HS_ERR_INVALID_K` (`k[r] > n`, or outside the row's ±inf masks'
+/// range), `HS_ERR_NON_FINITE_INPUT` (NaN); and the pointer errors. On error `y` is unchanged.
+///
+/// # Safety
+/// `x`, `y` point to `rows*n` valid elements and `k` to `rows` (or NULL as above).
+#[no_mangle]
+pub unsafe extern "C" fn hs_binary_argmax_rows_f32(
+    x: *const f32,
+    rows: usize,
+    n: usize,
+    k: *const usize,
+    y: *mut f32,
+) -> i32 {
+    run(Solve, rows.saturating_mul(n), || {
+        topk_rows(x, rows, n, k, y)
+    })
+}
+
+/// Row-wise Binary-Argmax@k in double precision: as `hs_binary_argmax_rows_f32` with `double`.
+///
+/// # Safety
+/// `x`, `y` point to `rows*n` valid elements and `k` to `rows` (or NULL as above).
+#[no_mangle]
+pub unsafe extern "C" fn hs_binary_argmax_rows_f64(
+    x: *const f64,
+    rows: usize,
+    n: usize,
+    k: *const usize,
+    y: *mut f64,
+) -> i32 {
+    run(Solve, rows.saturating_mul(n), || {
+        topk_rows(x, rows, n, k, y)
+    })
 }

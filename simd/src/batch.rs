@@ -55,12 +55,12 @@ impl RowK<'_> {
     }
 }
 
-fn use_pool(total: usize) -> bool {
+pub(crate) fn use_pool(total: usize) -> bool {
     total >= BATCH_PAR_MIN && crate::pool::current_threads() > 1
 }
 
 /// Lines per rayon task for lines of `len` elements.
-fn lines_per_task(len: usize) -> usize {
+pub(crate) fn lines_per_task(len: usize) -> usize {
     (TASK_MIN / len.max(1)).max(1)
 }
 

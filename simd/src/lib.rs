@@ -103,5 +103,8 @@ pub use ops::{
     soft_binary_argmax_vjp_in_place, STREAM_FROM_BYTES,
 };
 pub use platform::{active_path, detected_path, scalar_forced, set_force_scalar, Kernels, Path};
-pub use topk::{binary_argmax, binary_argmax_in_place, SAMPLED_MIN as TOPK_SAMPLED_MIN};
+pub use topk::{
+    binary_argmax, binary_argmax_in_place, binary_argmax_rows, binary_argmax_rows_in_place,
+    SAMPLED_MIN as TOPK_SAMPLED_MIN,
+};
 pub use working_set::{WORKING_SET_FROM, WORKING_SET_SIGMAS};

@@ -27,9 +27,12 @@
 
 use core::cmp::Ordering;
 
-use hypersimplex::internal::topk::prepare;
+use hypersimplex::internal::topk::{prepare, prepare_rows};
 use hypersimplex::Error;
 
+use rayon::prelude::*;
+
+use crate::batch::{lines_per_task, use_pool};
 use crate::element::Element;
 
 /// Vectors shorter than this take the core's selection (measured, `topkbench n n/2`, 2-core
@@ -90,6 +93,78 @@ pub fn binary_argmax_in_place<T: Element>(x: &mut [T], k: f64) -> Result<(), Err
                     c.iter_mut().for_each(|v| *v = mask_value(*v > t));
                 }
             }
+        }
+    }
+    Ok(())
+}
+
+/// Binary-Argmax@k of each row of a row-major `rows × n` matrix, `y[r] = r_{k[r]}(x[r])`
+/// (`rows = ks.len()`, row `r` at `x[r·n..]`), each row as [`binary_argmax`] computes it (the
+/// same bits). Every row is checked before any is written, so on error `y` is untouched; from
+/// [`crate::BATCH_PAR_MIN`] values the rows run on the current rayon pool.
+///
+/// # Errors
+/// [`Error::LengthMismatch`] (`x` or `y` not `rows·n` long), then the first failing row's
+/// error as [`binary_argmax`]'s ([`Error::InvalidK`] for `k[r] > n`, [`Error::NonFiniteInput`]
+/// for NaN, ±∞ masks that `k[r]` cannot keep).
+pub fn binary_argmax_rows<T: Element>(
+    x: &[T],
+    n: usize,
+    ks: &[usize],
+    y: &mut [T],
+) -> Result<(), Error> {
+    if y.len() != x.len() {
+        return Err(Error::LengthMismatch);
+    }
+    prepare_rows(x, n, ks)?;
+    if n > 0 {
+        let one = |(xr, yr, &k): (&[T], &mut [T], &usize)| {
+            let done = binary_argmax(xr, k as f64, yr);
+            debug_assert!(done.is_ok(), "a checked row failed");
+        };
+        if use_pool(x.len()) {
+            let per = lines_per_task(n);
+            x.par_chunks(per * n)
+                .zip(y.par_chunks_mut(per * n))
+                .zip(ks.par_chunks(per))
+                .for_each(|((xc, yc), kc)| {
+                    xc.chunks(n)
+                        .zip(yc.chunks_mut(n))
+                        .zip(kc)
+                        .for_each(|((a, b), k)| one((a, b, k)))
+                });
+        } else {
+            x.chunks(n)
+                .zip(y.chunks_mut(n))
+                .zip(ks)
+                .for_each(|((a, b), k)| one((a, b, k)));
+        }
+    }
+    Ok(())
+}
+
+/// [`binary_argmax_rows`] written over `x`, each row as [`binary_argmax_in_place`].
+///
+/// # Errors
+/// As [`binary_argmax_rows`]; on error `x` is not modified.
+pub fn binary_argmax_rows_in_place<T: Element>(
+    x: &mut [T],
+    n: usize,
+    ks: &[usize],
+) -> Result<(), Error> {
+    prepare_rows(x, n, ks)?;
+    if n > 0 {
+        let one = |(xr, &k): (&mut [T], &usize)| {
+            let done = binary_argmax_in_place(xr, k as f64);
+            debug_assert!(done.is_ok(), "a checked row failed");
+        };
+        if use_pool(x.len()) {
+            let per = lines_per_task(n);
+            x.par_chunks_mut(per * n)
+                .zip(ks.par_chunks(per))
+                .for_each(|(xc, kc)| xc.chunks_mut(n).zip(kc).for_each(one));
+        } else {
+            x.chunks_mut(n).zip(ks).for_each(one);
         }
     }
     Ok(())

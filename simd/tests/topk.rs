@@ -179,3 +179,56 @@ fn errors_leave_the_output_untouched() {
     );
     assert!(short.iter().all(|&o| o == 7.0));
 }
+
+/// The rows functions: each row as the single-vector call, on one thread and on a pool (the
+/// batch splits from `BATCH_PAR_MIN` values), in place too.
+#[test]
+fn rows_match_single_rows_on_any_pool() {
+    use hypersimplex_simd::{binary_argmax_rows, binary_argmax_rows_in_place, BATCH_PAR_MIN};
+    let mut u = lcg(11);
+    for (rows, n) in [(4000usize, 10usize), (9, 2 * TOPK_SAMPLED_MIN + 3), (2, 1)] {
+        assert!(rows * n >= BATCH_PAR_MIN || rows < 10);
+        let x: Vec<f32> = (0..rows * n)
+            .map(|_| ((u() * 16.0).floor() - 8.0) as f32)
+            .collect();
+        let ks: Vec<usize> = (0..rows).map(|r| (r * 5 + 3) % (n + 1)).collect();
+        let mut want = vec![0.0f32; rows * n];
+        for ((xr, yr), &k) in x.chunks(n).zip(want.chunks_mut(n)).zip(&ks) {
+            binary_argmax(xr, k as f64, yr).unwrap();
+        }
+        for threads in [1, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let mut y = vec![9.0f32; rows * n];
+                binary_argmax_rows(&x, n, &ks, &mut y).unwrap();
+                assert_eq!(y, want, "{rows} x {n}, {threads} threads");
+                let mut w = x.clone();
+                binary_argmax_rows_in_place(&mut w, n, &ks).unwrap();
+                assert_eq!(w, want, "{rows} x {n}, {threads} threads, in place");
+                // the first bad row (k > n in the last row) refuses the batch, nothing written
+                let mut bad = ks.clone();
+                *bad.last_mut().unwrap() = n + 1;
+                let mut y = vec![9.0f32; rows * n];
+                assert_eq!(
+                    binary_argmax_rows(&x, n, &bad, &mut y),
+                    Err(Error::InvalidK)
+                );
+                assert!(y.iter().all(|&v| v == 9.0));
+                assert_eq!(
+                    binary_argmax_rows(&x, n, &ks[1..], &mut y),
+                    Err(Error::LengthMismatch)
+                );
+            });
+        }
+    }
+    // rows of nothing: only k = 0
+    let mut none: [f32; 0] = [];
+    assert_eq!(binary_argmax_rows(&[], 0, &[0, 0], &mut none), Ok(()));
+    assert_eq!(
+        binary_argmax_rows(&[], 0, &[0, 1], &mut none),
+        Err(Error::InvalidK)
+    );
+}

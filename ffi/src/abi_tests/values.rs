@@ -466,3 +466,124 @@ fn multiclass_lambda_and_calibrated_argmax() {
     assert_eq!(s, HS_ERR_OVERLAP);
     assert!(l3 == 7.0 && g3.iter().all(|&v| v == 7.0));
 }
+
+/// `hs_binary_argmax_rows_*`: each row as the single-vector call (short rows and rows past the
+/// sampled threshold, in place too), every row checked before any is written, and the
+/// pointer refusals.
+#[test]
+fn topk_rows_match_single_calls_and_refuse_bad_rows() {
+    let mut s = 0x1234_5678u64;
+    let mut next = move || {
+        s = s
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        // values on a coarse grid: ties in every row
+        ((s >> 33) % 64) as f32 * 0.25 - 8.0
+    };
+    for (rows, n) in [
+        (0usize, 5usize),
+        (3, 1),
+        (7, 10),
+        (40, 33),
+        (3, 5000),
+        (5, 0),
+    ] {
+        let x: Vec<f32> = (0..rows * n).map(|_| next()).collect();
+        let ks: Vec<usize> = (0..rows)
+            .map(|r| if n == 0 { 0 } else { (r * 7 + 1) % (n + 1) })
+            .collect();
+        let mut want = vec![0.0f32; rows * n];
+        for r in 0..rows {
+            // SAFETY: row r of x and want, n values each.
+            let st = unsafe {
+                hs_binary_argmax_f32(
+                    x.as_ptr().add(r * n),
+                    n,
+                    ks[r],
+                    want.as_mut_ptr().add(r * n),
+                )
+            };
+            assert_eq!(st, HS_OK);
+        }
+        let mut y = vec![SENTINEL; rows * n];
+        // SAFETY: valid buffers of rows·n values and rows counts.
+        let st =
+            unsafe { hs_binary_argmax_rows_f32(x.as_ptr(), rows, n, ks.as_ptr(), y.as_mut_ptr()) };
+        assert_eq!(st, HS_OK, "{rows} x {n}");
+        assert_eq!(y, want, "{rows} x {n}");
+        let mut xy = x.clone();
+        // SAFETY: y == x, the in-place alias.
+        let st = unsafe {
+            hs_binary_argmax_rows_f32(xy.as_ptr(), rows, n, ks.as_ptr(), xy.as_mut_ptr())
+        };
+        assert_eq!(st, HS_OK);
+        assert_eq!(xy, want, "{rows} x {n} in place");
+        let xd: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+        let mut yd = vec![7.0f64; rows * n];
+        // SAFETY: as above, in double.
+        let st = unsafe {
+            hs_binary_argmax_rows_f64(xd.as_ptr(), rows, n, ks.as_ptr(), yd.as_mut_ptr())
+        };
+        assert_eq!(st, HS_OK);
+        assert!(
+            yd.iter().zip(&want).all(|(a, b)| *a == *b as f64),
+            "{rows} x {n} f64"
+        );
+    }
+    // a bad last row (NaN) or middle row (k > n): nothing written, in place or not
+    let (rows, n) = (6usize, 3000usize);
+    let x: Vec<f32> = (0..rows * n).map(|_| next()).collect();
+    let ks = vec![n / 2; rows];
+    let mut nan = x.clone();
+    nan[rows * n - 1] = f32::NAN;
+    let mut big = ks.clone();
+    big[3] = n + 1;
+    for (xs, kk, err) in [
+        (&nan, &ks, HS_ERR_NON_FINITE_INPUT),
+        (&x, &big, HS_ERR_INVALID_K),
+    ] {
+        let mut y = vec![SENTINEL; rows * n];
+        // SAFETY: valid buffers.
+        let st =
+            unsafe { hs_binary_argmax_rows_f32(xs.as_ptr(), rows, n, kk.as_ptr(), y.as_mut_ptr()) };
+        assert_eq!(st, err);
+        assert!(y.iter().all(|&v| v == SENTINEL), "output written on error");
+        let mut xy = xs.clone();
+        // SAFETY: in place.
+        let st = unsafe {
+            hs_binary_argmax_rows_f32(xy.as_ptr(), rows, n, kk.as_ptr(), xy.as_mut_ptr())
+        };
+        assert_eq!(st, err);
+        assert!(
+            xy.iter()
+                .zip(xs.iter())
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "x written on error"
+        );
+    }
+    let k1 = [1usize];
+    let mut y = [0.0f32; 4];
+    // SAFETY: NULL and overlapping pointers, refused before any access.
+    unsafe {
+        assert_eq!(
+            hs_binary_argmax_rows_f32(null(), 1, 4, k1.as_ptr(), y.as_mut_ptr()),
+            HS_ERR_NULL_POINTER
+        );
+        assert_eq!(
+            hs_binary_argmax_rows_f32(y.as_ptr(), 1, 4, null(), y.as_mut_ptr()),
+            HS_ERR_NULL_POINTER
+        );
+        assert_eq!(
+            hs_binary_argmax_rows_f32(null(), 0, 4, null(), null_mut()),
+            HS_OK
+        );
+        assert_eq!(
+            hs_binary_argmax_rows_f32(y.as_ptr().add(1), 1, 2, k1.as_ptr(), y.as_mut_ptr()),
+            HS_ERR_OVERLAP
+        );
+        assert_eq!(
+            hs_binary_argmax_rows_f32(y.as_ptr(), usize::MAX, 2, k1.as_ptr(), y.as_mut_ptr()),
+            HS_ERR_LENGTH_MISMATCH
+        );
+    }
+}

@@ -58,6 +58,7 @@ fn all<T: Real>(a: &mut [T], b: &mut [T], c: &mut [T], d: &mut [T]) -> u32 {
     );
     note(hypersimplex::soft_binary_argmax_in_place(b, k, tau).map(drop));
     note(hypersimplex::binary_argmax(a, k, c));
+    note(hypersimplex::internal::topk::prepare_rows(a, bb(2), &[bb(1), bb(2)]));
     note(hypersimplex::soft_binary_argmax_vjp(a, b, tau, c));
     note(hypersimplex::soft_binary_argmax_vjp_in_place(a, c, tau));
     note(hypersimplex::soft_binary_argmax_jvp(a, b, tau, c));
