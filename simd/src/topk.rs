@@ -1,29 +1,32 @@
-//! The hard top-k mask `r_k(x)` for hosted builds: the k-th largest value from one pass that
-//! counts the entries above a sampled bracket and gathers those inside it, instead of a
-//! selection that reorders a copy of the whole vector.
+//! The hard top-k mask `r_k(x)` for hosted builds, without the core's branch per entry.
 //!
 //! # Method
 //! The mask needs `t`, the k-th largest entry: `r_k(x)_i = 1` where `x_i > t`, and on the
-//! first `k − #{x > t}` entries equal to t (ties go to the lower index). For `n ≥
-//! SAMPLED_MIN` (Floyd and Rivest's idea, written from the rank argument):
-//! 1. a sample of `s` entries at evenly spaced positions (`s ≈ n^(2/3)/2`, see [`sample_len`]);
-//!    two of its order statistics, at the k-th largest's expected place in the sample `p =
-//!    k·s/n` less and plus a margin of about three standard deviations of that place
-//!    (`3·√(s·q·(1 − q))`, `q = k/n`), bracket `t` with high probability: `lo ≤ t ≤ hi`;
-//! 2. one pass over x counts `above = #{x > hi}` and gathers the entries in `[lo, hi]` (a few
-//!    percent of n);
-//! 3. `t` lies in the bracket exactly when `above < k ≤ above + #gathered`; it is then the
-//!    `(k − above)`-th largest gathered entry (a selection on the gathered few). Otherwise (the
-//!    sample misled, as on a periodic input whose period divides the sample's spacing) `t` comes
-//!    from a selection on a copy of all of x, as before: slower, never wrong;
-//! 4. the mask is written 64 entries at a time, compared with `t` without a branch per entry
-//!    (vectorized), except in the chunks that hold one of the ties still to be placed.
+//! first `k − #{x > t}` entries equal to t (ties go to the lower index). The core finds `t` by
+//! an introselect whose three-way partition branches on every entry (about 12–15 ns per entry
+//! on fresh data, most of it mispredictions), or in place by bisection. Here, by length:
+//! - up to `RANK_MAX` (24) entries, no threshold at all: `y_i = 1` when fewer than k entries
+//!   rank before `x_i` (`x_j > x_i`, or `x_j = x_i` with `j < i`), `n²` comparisons summed
+//!   without a branch ([`by_rank`]);
+//! - below [`SAMPLED_MIN`], the standard library's selection on a copy (the output buffer, or
+//!   the stack in place);
+//! - from [`SAMPLED_MIN`] (Floyd and Rivest's idea, written from the rank argument):
+//!   1. a sample of `s` entries at evenly spaced positions (`s ≈ n^(2/3)/2`, see
+//!      [`sample_len`]); two of its order statistics, at the k-th largest's expected place in
+//!      the sample `p = k·s/n` less and plus a margin of about three standard deviations of
+//!      that place (`3·√(s·q·(1 − q))`, `q = k/n`), bracket `t` with high probability: `lo ≤
+//!      t ≤ hi`;
+//!   2. one pass over x, without a branch per entry, counts `above = #{x > hi}` and gathers
+//!      the entries in `[lo, hi]` (a few percent of n);
+//!   3. `t` lies in the bracket exactly when `above < k ≤ above + #gathered`; it is then the
+//!      `(k − above)`-th largest gathered entry (a selection on the gathered few). Otherwise
+//!      (the sample misled, as on a periodic input whose period divides the sample's spacing)
+//!      `t` comes from a selection on a copy of all of x: slower, never wrong.
 //!
-//! The mask is unique, so every path writes the core's bits
-//! ([`hypersimplex::binary_argmax`], which this replaces from `SAMPLED_MIN` entries: below,
-//! the sample would cost more than it saves). Measured (one thread, f32, Gaussian logits, k =
-//! n/2, `cargo run --release -p hypersimplex-simd --example topkbench`, 2-core AMD, 5 Dec
-//! 2026): see the README's "Top-k mask".
+//! The mask is then written 64 entries at a time, compared with `t` (vectorized), with the
+//! ties placed without a branch in the chunks that hold one still to be placed. The mask is
+//! unique, so every path writes the core's bits ([`hypersimplex::binary_argmax`]). Measured:
+//! the README's "Top-k mask" (`cargo run --release -p hypersimplex-simd --example topkbench`).
 
 use core::cmp::Ordering;
 
@@ -35,67 +38,128 @@ use rayon::prelude::*;
 use crate::batch::{lines_per_task, use_pool};
 use crate::element::Element;
 
-/// Vectors shorter than this take the core's selection (measured, `topkbench n n/2`, 2-core
-/// AMD: 1024 entries 2.05 ns per entry by the core against 2.23 sampled, 2048 2.58 against
-/// 1.74).
-pub const SAMPLED_MIN: usize = 1 << 11;
+/// Vectors of at least this many entries take the sampled bracket, shorter ones a selection
+/// on a copy (measured, `topkbench n`, fresh rows of Gaussian logits, 2-core AMD: 2048 entries
+/// 1.61 ns per entry by the selection against 1.90 sampled, 4096 1.56 against 1.48, 2^20 1.32
+/// against 0.89).
+pub const SAMPLED_MIN: usize = 1 << 12;
+
+/// Vectors of at most this many entries take the ranks ([`by_rank`]) instead of a selection
+/// (measured, `topkbench n`: 17 entries 8.3 ns per entry against 10.7 by the selection, 32
+/// 9.5 against about 8).
+const RANK_MAX: usize = 24;
+/// The in-place mask copies vectors of at most this many entries to the stack for the
+/// selection (16 KiB of `f64`; up to 64 entries, 512 bytes), longer ones to the heap.
+const STACK_MAX: usize = 2048;
 
 /// Entries written (or scanned for ties) per step of the mask.
 const CHUNK: usize = 64;
 const _: () = assert!(CHUNK.is_power_of_two());
 
 /// Binary-Argmax@k, `y ← r_k(x)`: as [`hypersimplex::binary_argmax`] (the same bits and
-/// errors), by the sampled bracket of the module docs from `SAMPLED_MIN` entries.
+/// errors), by ranks, a selection or the sampled bracket (see the module docs).
 ///
 /// # Errors
 /// As [`hypersimplex::binary_argmax`]; on error `y` is not modified.
 pub fn binary_argmax<T: Element>(x: &[T], k: f64, y: &mut [T]) -> Result<(), Error> {
-    if x.len() < SAMPLED_MIN {
-        return hypersimplex::binary_argmax(x, k, y);
-    }
     if y.len() != x.len() {
         return Err(Error::LengthMismatch);
     }
     let k = prepare(x, k)?;
-    match filled(k, x.len()) {
-        Some(v) => y.fill(v),
-        None => {
-            let (t, ties) = threshold(x, k).0;
-            write_mask(x, t, ties, y);
-        }
-    }
+    mask(x, k, y);
     Ok(())
 }
 
+/// The mask of a checked `(x, k)` into `y` (as long as x): see [`binary_argmax`].
+fn mask<T: Element>(x: &[T], k: usize, y: &mut [T]) {
+    let n = x.len();
+    if let Some(v) = filled(k, n) {
+        y.fill(v);
+    } else if n <= RANK_MAX {
+        by_rank(x, k, y);
+    } else {
+        let (t, ties) = if n < SAMPLED_MIN {
+            // y is the selection's scratch, then the mask
+            y.copy_from_slice(x);
+            select_in(y, k)
+        } else {
+            threshold(x, k).0
+        };
+        write_mask(x, t, ties, y);
+    }
+}
+
 /// [`binary_argmax`] written over `x`: as [`hypersimplex::binary_argmax_in_place`] (the same
-/// bits and errors), by the sampled bracket (its gathered entries and, when the sample misleads,
-/// a copy of x, are allocated) instead of the core's bisection over the representable values.
+/// bits and errors), with a copy of x on the stack (up to `STACK_MAX` entries) or on the heap
+/// for the selection, and the sampled bracket's gathered entries, instead of the core's
+/// bisection over the representable values.
 ///
 /// # Errors
 /// As [`hypersimplex::binary_argmax_in_place`]; on error `x` is not modified.
 pub fn binary_argmax_in_place<T: Element>(x: &mut [T], k: f64) -> Result<(), Error> {
-    if x.len() < SAMPLED_MIN {
-        return hypersimplex::binary_argmax_in_place(x, k);
-    }
     let k = prepare(x, k)?;
-    match filled(k, x.len()) {
-        Some(v) => x.fill(v),
-        None => {
-            let (t, mut ties) = threshold(x, k).0;
-            for c in x.chunks_mut(CHUNK) {
-                if ties > 0 && has(c, t) {
-                    for v in c.iter_mut() {
-                        let tie = *v == t && ties > 0;
-                        ties -= tie as usize;
-                        *v = mask_value(*v > t || tie);
-                    }
-                } else {
-                    c.iter_mut().for_each(|v| *v = mask_value(*v > t));
-                }
+    mask_in_place(x, k);
+    Ok(())
+}
+
+/// The mask of a checked `(x, k)` written over x: see [`binary_argmax_in_place`].
+fn mask_in_place<T: Element>(x: &mut [T], k: usize) {
+    let n = x.len();
+    if let Some(v) = filled(k, n) {
+        x.fill(v);
+        return;
+    }
+    let (t, mut ties) = if n <= RANK_MAX {
+        let mut c = [T::ZERO; RANK_MAX];
+        c[..n].copy_from_slice(x);
+        by_rank(&c[..n], k, x);
+        return;
+    } else if n <= 64 {
+        let mut c = [T::ZERO; 64];
+        c[..n].copy_from_slice(x);
+        select_in(&mut c[..n], k)
+    } else if n <= STACK_MAX {
+        let mut c = [T::ZERO; STACK_MAX];
+        c[..n].copy_from_slice(x);
+        select_in(&mut c[..n], k)
+    } else if n < SAMPLED_MIN {
+        select_in(&mut x.to_vec(), k)
+    } else {
+        threshold(x, k).0
+    };
+    for c in x.chunks_mut(CHUNK) {
+        if ties > 0 && has(c, t) {
+            for v in c.iter_mut() {
+                let tie = (*v == t) & (ties > 0);
+                ties -= tie as usize;
+                *v = mask_value((*v > t) | tie);
             }
+        } else {
+            c.iter_mut().for_each(|v| *v = mask_value(*v > t));
         }
     }
-    Ok(())
+}
+
+/// The mask of `1 ≤ k < n ≤ RANK_MAX` entries by ranks: `y_i = 1` when fewer than k entries
+/// come before `x_i` (`x_j > x_i`, or `x_j = x_i` with `j < i`), `n²` comparisons without a
+/// branch, no selection.
+fn by_rank<T: Element>(x: &[T], k: usize, y: &mut [T]) {
+    for (i, (&xi, o)) in x.iter().zip(y.iter_mut()).enumerate() {
+        // two plain sums (they vectorize), not one with an index test
+        let above: u32 = x.iter().map(|&xj| (xj > xi) as u32).sum();
+        let tied: u32 = x
+            .get(..i)
+            .map_or(0, |h| h.iter().map(|&xj| (xj == xi) as u32).sum());
+        *o = mask_value(((above + tied) as usize) < k);
+    }
+}
+
+/// `(t, k − #{v > t})` of the k-th largest entry `t` of `v` (`1 ≤ k < v.len()`), reordering
+/// `v` (the standard library's selection).
+fn select_in<T: Element>(v: &mut [T], k: usize) -> (T, usize) {
+    let (higher, &mut t, _) = v.select_nth_unstable_by(k - 1, desc);
+    let over = higher.iter().filter(|&&w| w > t).count();
+    (t, k - over)
 }
 
 /// Binary-Argmax@k of each row of a row-major `rows × n` matrix, `y[r] = r_{k[r]}(x[r])`
@@ -118,10 +182,7 @@ pub fn binary_argmax_rows<T: Element>(
     }
     prepare_rows(x, n, ks)?;
     if n > 0 {
-        let one = |(xr, yr, &k): (&[T], &mut [T], &usize)| {
-            let done = binary_argmax(xr, k as f64, yr);
-            debug_assert!(done.is_ok(), "a checked row failed");
-        };
+        let one = |(xr, yr, &k): (&[T], &mut [T], &usize)| mask(xr, k, yr);
         if use_pool(x.len()) {
             let per = lines_per_task(n);
             x.par_chunks(per * n)
@@ -154,10 +215,7 @@ pub fn binary_argmax_rows_in_place<T: Element>(
 ) -> Result<(), Error> {
     prepare_rows(x, n, ks)?;
     if n > 0 {
-        let one = |(xr, &k): (&mut [T], &usize)| {
-            let done = binary_argmax_in_place(xr, k as f64);
-            debug_assert!(done.is_ok(), "a checked row failed");
-        };
+        let one = |(xr, &k): (&mut [T], &usize)| mask_in_place(xr, k);
         if use_pool(x.len()) {
             let per = lines_per_task(n);
             x.par_chunks_mut(per * n)
@@ -197,7 +255,13 @@ fn has<T: Element>(c: &[T], t: T) -> bool {
 
 /// Descending order (the entries are not NaN: [`prepare`] refused them).
 fn desc<T: Element>(a: &T, b: &T) -> Ordering {
-    b.partial_cmp(a).unwrap_or(Ordering::Equal)
+    if a > b {
+        Ordering::Less
+    } else if a < b {
+        Ordering::Greater
+    } else {
+        Ordering::Equal
+    }
 }
 
 /// The sample's length for `n` entries: `n^(2/3)/2`, at least 256 (see the module docs; the
@@ -253,16 +317,12 @@ pub(crate) fn threshold<T: Element>(x: &[T], k: usize) -> ((T, usize), bool) {
     }
     gathered.truncate(len);
     if above < k && k - above <= gathered.len() {
-        let r = k - above - 1;
-        let (higher, &mut t, _) = gathered.select_nth_unstable_by(r, desc);
-        let over = above + higher.iter().filter(|&&v| v > t).count();
-        return ((t, k - over), true);
+        // the (k − above)-th largest gathered entry; the entries above the bracket are above it
+        let (t, ties) = select_in(&mut gathered, k - above);
+        return ((t, ties), true);
     }
     drop(gathered);
-    let mut all = x.to_vec();
-    let t = *all.select_nth_unstable_by(k - 1, desc).1;
-    let over = x.iter().filter(|&&v| v > t).count();
-    ((t, k - over), false)
+    (select_in(&mut x.to_vec(), k), false)
 }
 
 /// Writes the mask of threshold `t` into `y`: 1 where `x > t` and on the first `ties` entries
@@ -271,9 +331,11 @@ fn write_mask<T: Element>(x: &[T], t: T, mut ties: usize, y: &mut [T]) {
     for (xc, yc) in x.chunks(CHUNK).zip(y.chunks_mut(CHUNK)) {
         if ties > 0 && has(xc, t) {
             for (o, &v) in yc.iter_mut().zip(xc) {
-                let tie = v == t && ties > 0;
+                // without a branch: whether an entry equals t is data (half of a short row's
+                // chunk would mispredict)
+                let tie = (v == t) & (ties > 0);
                 ties -= tie as usize;
-                *o = mask_value(v > t || tie);
+                *o = mask_value((v > t) | tie);
             }
         } else {
             for (o, &v) in yc.iter_mut().zip(xc) {
