@@ -26,7 +26,7 @@
  *  - Thread-safe and reentrant: no global mutable state except the library's thread pool.
  *    The std build runs SIMD kernels chosen at run time (AVX2 on x86-64 CPUs that have it,
  *    NEON on aarch64, portable code otherwise) and splits batches of >= 32768 elements
- *    (VJPs and predictions: >= 65536) and vectors of >= 2^20 elements over its own pool
+ *    (VJPs: >= 65536) and vectors of >= 2^20 elements over its own pool
  *    (smaller calls run on the calling thread; hs_set_num_threads; by default
  *    RAYON_NUM_THREADS when it is a positive integer, else the CPU count; an invalid value is
  *    ignored); results are bitwise identical for every thread count. If the system refuses to
@@ -795,10 +795,10 @@ int32_t hs_calibrated_argmax_f64(const double *logits,
 // * `n > 1`: a pool of `n` threads (the calling thread waits while they work). Smaller calls
 //   run on the calling thread whatever the count, where handing them to the pool and back
 //   (about 12 µs, and the data leaves the calling core's cache) was measured to cost more
-//   than it saves: batch projections and losses of fewer than 32768 values (`rows·n` or
-//   `batch·classes`), batch VJPs and predictions of fewer than 65536, single vectors
+//   than it saves: batch projections, losses and top-k masks of fewer than 32768 values
+//   (`rows·n` or `batch·classes`), batch VJPs of fewer than 65536, single vectors
 //   (projection, VJP, loss) of fewer than 2^20 elements (below, nothing splits them), and
-//   the top-k mask (a selection) always.
+//   a single vector's top-k mask and the calibrated prediction always (they do not split).
 //
 // Takes effect for the next call; a pool already running finishes its calls first. Results
 // are bitwise the same for every thread count. If threads cannot be started, calls run on the

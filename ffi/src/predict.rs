@@ -1,7 +1,7 @@
 //! Calibrated prediction: `hs_calibrated_argmax_*`.
 
 use crate::ptr::{disjoint, span, Region};
-use crate::Work::Pass;
+use crate::Work::Serial;
 use crate::{core_err, run};
 
 #[inline]
@@ -48,7 +48,7 @@ pub unsafe extern "C" fn hs_calibrated_argmax_f32(
     tau: f32,
     pred: *mut u32,
 ) -> i32 {
-    run(Pass, batch.saturating_mul(classes), || {
+    run(Serial, batch.saturating_mul(classes), || {
         calibrated(logits, batch, classes, lambda, tau, pred)
     })
 }
@@ -66,7 +66,7 @@ pub unsafe extern "C" fn hs_calibrated_argmax_f64(
     tau: f64,
     pred: *mut u32,
 ) -> i32 {
-    run(Pass, batch.saturating_mul(classes), || {
+    run(Serial, batch.saturating_mul(classes), || {
         calibrated(logits, batch, classes, lambda, tau, pred)
     })
 }

@@ -156,19 +156,19 @@ fn pool() -> Option<Arc<ThreadPool>> {
 /// | batch projection (rows × n) | 2^15 values | 2048 × 10 1.07×, 4096 × 10 1.31×; 512 × 64 1.21×; 2 × 8192 0.37×, 4 × 8192 1.21× |
 /// | batch VJP | 2^16 | 4096 × 10 1.14×, 8192 × 10 1.35×; 512 × 64 0.92×, 1024 × 64 1.21×; 4 × 8192 0.69×, 10 × 8192 1.26× |
 /// | one vector (projection, VJP) | 2^20 | projection 2^19 0.66×, 2^20 1.19×, 10^7 1.74×; VJP 2^19 0.68×, 2^20 1.59× |
-/// | top-k mask | never | a selection on one thread: 0.94–1.01× at every size |
+/// | top-k mask of one vector, calibrated prediction | never | they do not split: 0.94–1.01× at every size (top-k) |
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Work {
-    /// A batch of lines, each solved for its λ: the rows and columns projections and the
-    /// multiclass losses.
+    /// A batch of lines, each solved for its λ or its top-k threshold: the rows and columns
+    /// projections, the multiclass losses, the rows' top-k masks.
     Solve,
-    /// A batch of lines with a pass or two each and no solve: the VJPs of rows and columns, the
-    /// calibrated prediction.
+    /// A batch of lines with a pass or two each and no solve: the VJPs of rows and columns.
     Pass,
     /// One vector: projection, loss or VJP (its passes split from [`crate::passes::PAR_MIN`]
     /// values; below, the pool could only add its hand-over).
     Vector,
-    /// Work that never splits (the hard top-k mask, a selection).
+    /// Work that never splits: the hard top-k mask of one vector (a selection) and the
+    /// calibrated prediction (the core's, one pass per row).
     Serial,
 }
 
