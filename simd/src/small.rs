@@ -51,7 +51,7 @@
 //! path ([`rows`]), and a batch's k goes into lanes once per distinct block of k ([`KLanes`]).
 //! The VJP of short rows ([`vjp_rows`]) masks `g` by the free set (NaN outside it; `g` is
 //! finite, checked first), either in one sweep over the rows ([`Ops::load_vjp`]) or, on AVX2
-//! for rows of at most 64, tile by tile in registers ([`Ops::load_vjp_two`]), transposes only
+//! for rows of at most 64, tile by tile in registers ([`Ops::load_vjp_tiles`]), transposes only
 //! that into lanes for the free-set sums (`f64`, in row order), and writes the output
 //! straight from the rows, each value's row mean put in place by a lane permute
 //! ([`Ops::store_vjp`]: `vpermps`, NEON's `tbl`; after the sweep, from its masked copy).
@@ -205,10 +205,10 @@ pub(crate) unsafe trait Ops: Copy {
     unsafe fn load_vjp(y: &[f32], g: &[f32], count: usize, scratch: &mut [Lane], gt: &mut [Lane]) {
         load_vjp_scalar(y, g, count, scratch, gt)
     }
-    /// Whether the VJP of rows of `n` elements loads through [`Ops::load_vjp_two`] (an
+    /// Whether the VJP of rows of `n` elements loads through [`Ops::load_vjp_tiles`] (an
     /// implementation's choice by measurement: the same values either way).
     #[inline(always)]
-    fn vjp_two_walks(n: usize) -> bool {
+    fn vjp_by_tiles(n: usize) -> bool {
         let _ = n;
         false
     }
@@ -217,7 +217,7 @@ pub(crate) unsafe trait Ops: Copy {
     /// nothing stored on the way (`scratch`, `n` lanes, is left unspecified, so
     /// [`Ops::store_vjp_masked`] cannot follow). The default is [`Ops::load_vjp`]'s definition.
     #[inline(always)]
-    unsafe fn load_vjp_two(
+    unsafe fn load_vjp_tiles(
         y: &[f32],
         g: &[f32],
         count: usize,
@@ -1829,10 +1829,10 @@ unsafe fn vjp_blocks_body<O: Ops, T: Element>(
 }
 
 dispatched! {
-    /// [`vjp_blocks`] loading through [`Ops::load_vjp_two`] (for the rows whose
-    /// [`Ops::vjp_two_walks`] holds: a function of its own, so that neither loop's code
+    /// [`vjp_blocks`] loading through [`Ops::load_vjp_tiles`] (for the rows whose
+    /// [`Ops::vjp_by_tiles`] holds: a function of its own, so that neither loop's code
     /// shapes the other's).
-    fn vjp_blocks_two / vjp_blocks_two_avx2 => vjp_blocks_two_body(
+    fn vjp_blocks_tiles / vjp_blocks_tiles_avx2 => vjp_blocks_tiles_body(
         y: &[T],
         g: &[T],
         n: usize,
@@ -1842,12 +1842,12 @@ dispatched! {
     ) -> ()
 }
 
-/// See [`vjp_blocks_two`].
+/// See [`vjp_blocks_tiles`].
 ///
 /// # Safety
 /// The CPU features of `O`.
 #[inline(always)]
-unsafe fn vjp_blocks_two_body<O: Ops, T: Element>(
+unsafe fn vjp_blocks_tiles_body<O: Ops, T: Element>(
     y: &[T],
     g: &[T],
     n: usize,
@@ -1859,23 +1859,23 @@ unsafe fn vjp_blocks_two_body<O: Ops, T: Element>(
     unsafe { vjp_blocks_by::<O, T, true>(y, g, n, scale, out, buf) }
 }
 
-/// [`Ops::vjp_two_walks`] of `kern`'s path.
-fn vjp_two_walks(kern: Kernels, n: usize) -> bool {
+/// [`Ops::vjp_by_tiles`] of `kern`'s path.
+fn vjp_by_tiles(kern: Kernels, n: usize) -> bool {
     match kern.path() {
         #[cfg(target_arch = "x86_64")]
-        Path::Avx2 => <crate::isa::avx2::Small as Ops>::vjp_two_walks(n),
+        Path::Avx2 => <crate::isa::avx2::Small as Ops>::vjp_by_tiles(n),
         #[cfg(target_arch = "aarch64")]
-        Path::Neon => <crate::isa::neon::Small as Ops>::vjp_two_walks(n),
-        _ => <Portable as Ops>::vjp_two_walks(n),
+        Path::Neon => <crate::isa::neon::Small as Ops>::vjp_by_tiles(n),
+        _ => <Portable as Ops>::vjp_by_tiles(n),
     }
 }
 
-/// [`vjp_blocks_body`] with [`Ops::load_vjp_two`] (`TWO`) or [`Ops::load_vjp`].
+/// [`vjp_blocks_body`] with [`Ops::load_vjp_tiles`] (`TILES`) or [`Ops::load_vjp`].
 ///
 /// # Safety
 /// The CPU features of `O`.
 #[inline(always)]
-unsafe fn vjp_blocks_by<O: Ops, T: Element, const TWO: bool>(
+unsafe fn vjp_blocks_by<O: Ops, T: Element, const TILES: bool>(
     y: &[T],
     g: &[T],
     n: usize,
@@ -1896,15 +1896,15 @@ unsafe fn vjp_blocks_by<O: Ops, T: Element, const TWO: bool>(
                     let rows = (yf.len().min(gf.len()) / n).min(LANES);
                     let (scratch, rest) = buf.split_at_mut(n);
                     let gt = &mut rest[..n];
-                    if TWO {
-                        O::load_vjp_two(yf, gf, rows, scratch, gt);
+                    if TILES {
+                        O::load_vjp_tiles(yf, gf, rows, scratch, gt);
                     } else {
                         O::load_vjp(yf, gf, rows, scratch, gt);
                     }
                     for gi in gt.iter() {
                         sums.add_masked(gi);
                     }
-                    if !TWO && O::vjp_store_masked() {
+                    if !TILES && O::vjp_store_masked() {
                         let gm = &scratch.as_flattened()[..rows * n];
                         O::store_vjp_masked(gm, n, &idx, sums.mean(), sv, of, rows);
                         continue;
@@ -1996,8 +1996,8 @@ pub(crate) fn vjp_rows<T: Element>(
         }
         return;
     }
-    if vjp_two_walks(kern, n) {
-        with_buffer(n, |buf| vjp_blocks_two(kern, y, g, n, scale, out, buf))
+    if vjp_by_tiles(kern, n) {
+        with_buffer(n, |buf| vjp_blocks_tiles(kern, y, g, n, scale, out, buf))
     } else {
         with_buffer(n, |buf| vjp_blocks(kern, y, g, n, scale, out, buf))
     }
@@ -2087,7 +2087,7 @@ mod tests {
                         let mut got = vec![7.0f32; rows * n];
                         with_buffer(n, |buf| {
                             if two {
-                                vjp_blocks_two(kern, &y, &g, n, 1.0 / 0.7, &mut got, buf)
+                                vjp_blocks_tiles(kern, &y, &g, n, 1.0 / 0.7, &mut got, buf)
                             } else {
                                 vjp_blocks(kern, &y, &g, n, 1.0 / 0.7, &mut got, buf)
                             }

@@ -683,7 +683,7 @@ unsafe fn walk_in<C: ColsIn>(rows: &[*const f32; 8], n: usize, sink: &mut C) {
     }
 }
 
-/// The VJP's masked `g` in lanes (`small::Ops::load_vjp_two`): the tiles of [`walk_in`] over
+/// The VJP's masked `g` in lanes (`small::Ops::load_vjp_tiles`): the tiles of [`walk_in`] over
 /// the rows of `g` and of `y` together, each row vector of `g` replaced by NaN where its `y` is
 /// not in `(0, 1)` while still in registers, then only `g` transposed into `out` (columns
 /// `0..n`, `n ≥ 4`). Against transposing `y` too and taking the free set in lanes: about 30
@@ -854,7 +854,7 @@ fn vjp_fits(
 }
 
 /// Whether the VJP takes rows of `n` elements into lanes by [`walk_in_masked`]
-/// ([`crate::small::Ops::load_vjp_two`]: each register tile of `g` masked by its `y`, then one
+/// ([`crate::small::Ops::load_vjp_tiles`]: each register tile of `g` masked by its `y`, then one
 /// transpose) rather than masking `g` in one sweep over the rows and transposing that from a
 /// scratch copy. The sweep stores whole vectors that the transpose's row loads then read
 /// across (a row of 10 starts at byte 40·j), and those loads wait for the stores; the masked
@@ -865,7 +865,7 @@ fn vjp_fits(
 /// × 12 148/170, × 15 188/221; 16384 × 4 35/36, × 8 56/56, × 16 90/99, × 24 134/137, × 32
 /// 180/184, × 48 261/263, × 64 321/336, × 80 416/420, × 96 519/504.
 #[inline(always)]
-fn vjp_two_walks(n: usize) -> bool {
+fn vjp_by_tiles(n: usize) -> bool {
     n <= 64
 }
 
@@ -1153,11 +1153,11 @@ unsafe impl crate::small::Ops for Small {
         }
     }
     #[inline(always)]
-    fn vjp_two_walks(n: usize) -> bool {
-        vjp_two_walks(n)
+    fn vjp_by_tiles(n: usize) -> bool {
+        vjp_by_tiles(n)
     }
     #[inline(always)]
-    unsafe fn load_vjp_two(
+    unsafe fn load_vjp_tiles(
         y: &[f32],
         g: &[f32],
         count: usize,
