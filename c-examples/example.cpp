@@ -83,6 +83,11 @@ int main() {
             const std::size_t kr[2] = {2, 1};
             hs::binary_argmax_rows(xr.data(), 2, 5, kr, yr.data());
             expect("top-k rows", yr, {1, 0, 1, 0, 0, 0, 0, 0, 0, 1});
+        std::vector<hs::bf16> xrh(10), yrh(10);
+        for (size_t i = 0; i < 10; ++i) xrh[i] = to_bf16(xr[i]);
+        hs::binary_argmax_rows(xrh.data(), 2, 5, kr, yrh.data());
+        for (size_t i = 0; i < 10; ++i) yr[i] = from_bf16(yrh[i]);
+        expect("top-k rows (bf16)", yr, {1, 0, 1, 0, 0, 0, 0, 0, 0, 1});
         }
         expect("vjp", vjp(y, {1, 0, 0, 0, 0}, 2.0f), {0.375f, -0.125f, -0.125f, -0.125f, 0});
 

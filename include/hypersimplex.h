@@ -547,6 +547,18 @@ int32_t hs_soft_binary_argmax_vjp_bf16(const uint16_t *y,
 // `x` and `y` point to `n` valid elements each (or are NULL with `n == 0`).
 int32_t hs_binary_argmax_bf16(const uint16_t *x, size_t n, size_t k, uint16_t *y);
 
+// The top-k mask of each row of a row-major `rows × n` matrix of bf16 data: as
+// `hs_binary_argmax_rows_f32` (every row checked before any is written; `y == x` in place),
+// each row as `hs_binary_argmax_bf16` (on the calling thread).
+//
+// # Safety
+// `x`, `y` point to `rows*n` valid elements and `k` to `rows` (or NULL when empty).
+int32_t hs_binary_argmax_rows_bf16(const uint16_t *x,
+                                   size_t rows,
+                                   size_t n,
+                                   const size_t *k,
+                                   uint16_t *y);
+
 // Row-wise Soft-Binary-Argmax@k on bf16 data: as `hs_soft_binary_argmax_rows_f32`
 // (every row validated before any row is written; `y == x` in place), each row as
 // `hs_soft_binary_argmax_bf16`. Rows of at most 128 elements run in blocks through the float
@@ -666,6 +678,18 @@ int32_t hs_soft_binary_argmax_vjp_f16(const uint16_t *y,
 // # Safety
 // `x` and `y` point to `n` valid elements each (or are NULL with `n == 0`).
 int32_t hs_binary_argmax_f16(const uint16_t *x, size_t n, size_t k, uint16_t *y);
+
+// The top-k mask of each row of a row-major `rows × n` matrix of f16 data: as
+// `hs_binary_argmax_rows_f32` (every row checked before any is written; `y == x` in place),
+// each row as `hs_binary_argmax_f16` (on the calling thread).
+//
+// # Safety
+// `x`, `y` point to `rows*n` valid elements and `k` to `rows` (or NULL when empty).
+int32_t hs_binary_argmax_rows_f16(const uint16_t *x,
+                                  size_t rows,
+                                  size_t n,
+                                  const size_t *k,
+                                  uint16_t *y);
 
 // Row-wise Soft-Binary-Argmax@k on f16 data: as `hs_soft_binary_argmax_rows_f32`
 // (every row validated before any row is written; `y == x` in place), each row as

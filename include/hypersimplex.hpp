@@ -158,6 +158,10 @@ inline uint16_t *bits(H *p) {
     inline int32_t topk(const H *x, std::size_t n, std::size_t k, H *y) {                         \
         return hs_binary_argmax_##S(bits(x), n, k, bits(y));                                      \
     }                                                                                             \
+    inline int32_t topk_rows(const H *x, std::size_t r, std::size_t n, const std::size_t *k,     \
+                             H *y) {                                                              \
+        return hs_binary_argmax_rows_##S(bits(x), r, n, k, bits(y));                              \
+    }                                                                                             \
     inline int32_t rows(const H *x, std::size_t r, std::size_t n, const double *k, float tau,     \
                         H *y) {                                                                   \
         return hs_soft_binary_argmax_rows_##S(bits(x), r, n, k, tau, bits(y));                    \
@@ -201,8 +205,8 @@ inline void binary_argmax(const T *x, std::size_t n, std::size_t k, T *y) {
     check(detail::topk(x, n, k, y));
 }
 
-/// The top-k mask of each row of a row-major rows × n matrix, with one k per row (float and
-/// double; every row is checked before any is written).
+/// The top-k mask of each row of a row-major rows × n matrix, with one k per row (every row is
+/// checked before any is written).
 template <class T>
 inline void binary_argmax_rows(const T *x, std::size_t rows, std::size_t n, const std::size_t *k,
                                T *y) {

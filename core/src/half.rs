@@ -536,6 +536,60 @@ pub fn binary_argmax_half_in_place<H: Half>(x: &mut [H], k: f64) -> Result<(), E
     Ok(())
 }
 
+/// [`binary_argmax_half`] of each row of a row-major matrix of `ks.len()` rows of `n` (row `r`
+/// with `k = ks[r]`), every row checked before any is written.
+///
+/// # Errors
+/// [`Error::LengthMismatch`] (`x` or `y` not `ks.len()·n` long), then the first failing row's
+/// error as [`binary_argmax_half`]'s; on error `y` is not modified.
+pub fn binary_argmax_half_rows<H: Half>(
+    x: &[H],
+    n: usize,
+    ks: &[usize],
+    y: &mut [H],
+) -> Result<(), Error> {
+    if y.len() != x.len() {
+        return Err(Error::LengthMismatch);
+    }
+    crate::topk::rows_checked(x, n, ks, topk_k)?;
+    let (mut xr, mut yr) = (x, y);
+    for &k in ks {
+        let ((a, xt), (b, yt)) = match (xr.split_at_checked(n), yr.split_at_mut_checked(n)) {
+            (Some(xs), Some(ys)) => (xs, ys),
+            _ => break,
+        };
+        topk_write(a, k, |i, on| {
+            if let Some(o) = b.get_mut(i) {
+                *o = if on { H::ONE } else { H::ZERO };
+            }
+        });
+        (xr, yr) = (xt, yt);
+    }
+    Ok(())
+}
+
+/// [`binary_argmax_half_rows`] written over `x` (each row as [`binary_argmax_half_in_place`]).
+///
+/// # Errors
+/// As [`binary_argmax_half_rows`]; on error `x` is not modified.
+pub fn binary_argmax_half_rows_in_place<H: Half>(
+    x: &mut [H],
+    n: usize,
+    ks: &[usize],
+) -> Result<(), Error> {
+    crate::topk::rows_checked(x, n, ks, topk_k)?;
+    let mut rest = x;
+    for &k in ks {
+        let Some((row, tail)) = rest.split_at_mut_checked(n) else {
+            break;
+        };
+        // checked above: cannot fail
+        let _ = binary_argmax_half_in_place(row, k as f64);
+        rest = tail;
+    }
+    Ok(())
+}
+
 /// [`Error::ScaleOverflow`] unless every loss gradient entry (magnitude ≤ `2s`) is finite in
 /// the storage type (after the `f32` check, `validate::grad_scale`).
 #[doc(hidden)]

@@ -58,13 +58,24 @@ pub fn prepare<T: Real>(x: &[T], k: f64) -> Result<usize, Error> {
 /// [`Error::LengthMismatch`] when `x` is not `ks.len()·n` long, then the first failing row's
 /// error (as [`binary_argmax`]'s).
 pub fn prepare_rows<T: Real>(x: &[T], n: usize, ks: &[usize]) -> Result<(), Error> {
+    rows_checked(x, n, ks, prepare)
+}
+
+/// `check` of every row of a row-major matrix of `ks.len()` rows of `n` with its k, in order,
+/// after the shape ([`prepare_rows`], and the half-precision rows' checks).
+pub(crate) fn rows_checked<T>(
+    x: &[T],
+    n: usize,
+    ks: &[usize],
+    check: impl Fn(&[T], f64) -> Result<usize, Error>,
+) -> Result<(), Error> {
     if ks.len().checked_mul(n) != Some(x.len()) {
         return Err(Error::LengthMismatch);
     }
     let mut rest = x;
     for &k in ks {
         let (row, tail) = rest.split_at_checked(n).ok_or(Error::LengthMismatch)?;
-        prepare(row, k as f64)?;
+        check(row, k as f64)?;
         rest = tail;
     }
     Ok(())

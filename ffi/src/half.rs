@@ -236,6 +236,31 @@ fn topk<H: Half>(x: *const u16, n: usize, k: usize, y: *mut u16) -> Result<(), i
 }
 
 #[inline]
+fn topk_rows<H: Half>(
+    x: *const u16,
+    rows: usize,
+    n: usize,
+    k: *const usize,
+    y: *mut u16,
+) -> Result<(), i32> {
+    let rx = Region::new2(x.cast::<H>(), rows, n)?;
+    let ry = Region::new2(y.cast::<H>(), rows, n)?;
+    let rk = Region::new(k, rows)?;
+    disjoint(&ry, &[span(&rk)])?;
+    // SAFETY: checked region; y (the only buffer written) does not overlap k.
+    let ks = unsafe { rk.slice() };
+    // SAFETY: the only other slice, of k, does not overlap y.
+    unsafe {
+        crate::ptr::in_place_or(
+            &rx,
+            &ry,
+            |xy| h::binary_argmax_half_rows_in_place(xy, n, ks).map_err(core_err),
+            |xs, ys| h::binary_argmax_half_rows(xs, n, ks, ys).map_err(core_err),
+        )
+    }
+}
+
+#[inline]
 fn loss<H: Half + McStore>(
     x: *const u16,
     target: *const u16,
@@ -384,6 +409,25 @@ pub unsafe extern "C" fn hs_binary_argmax_bf16(
     y: *mut u16,
 ) -> i32 {
     run(Serial, n, || topk::<Bf16>(x, n, k, y))
+}
+
+/// The top-k mask of each row of a row-major `rows × n` matrix of bf16 data: as
+/// `hs_binary_argmax_rows_f32` (every row checked before any is written; `y == x` in place),
+/// each row as `hs_binary_argmax_bf16` (on the calling thread).
+///
+/// # Safety
+/// `x`, `y` point to `rows*n` valid elements and `k` to `rows` (or NULL when empty).
+#[no_mangle]
+pub unsafe extern "C" fn hs_binary_argmax_rows_bf16(
+    x: *const u16,
+    rows: usize,
+    n: usize,
+    k: *const usize,
+    y: *mut u16,
+) -> i32 {
+    run(Serial, rows.saturating_mul(n), || {
+        topk_rows::<Bf16>(x, rows, n, k, y)
+    })
 }
 
 /// Row-wise Soft-Binary-Argmax@k on bf16 data: as `hs_soft_binary_argmax_rows_f32`
@@ -581,6 +625,25 @@ pub unsafe extern "C" fn hs_binary_argmax_f16(
     y: *mut u16,
 ) -> i32 {
     run(Serial, n, || topk::<F16>(x, n, k, y))
+}
+
+/// The top-k mask of each row of a row-major `rows × n` matrix of f16 data: as
+/// `hs_binary_argmax_rows_f32` (every row checked before any is written; `y == x` in place),
+/// each row as `hs_binary_argmax_f16` (on the calling thread).
+///
+/// # Safety
+/// `x`, `y` point to `rows*n` valid elements and `k` to `rows` (or NULL when empty).
+#[no_mangle]
+pub unsafe extern "C" fn hs_binary_argmax_rows_f16(
+    x: *const u16,
+    rows: usize,
+    n: usize,
+    k: *const usize,
+    y: *mut u16,
+) -> i32 {
+    run(Serial, rows.saturating_mul(n), || {
+        topk_rows::<F16>(x, rows, n, k, y)
+    })
 }
 
 /// Row-wise Soft-Binary-Argmax@k on f16 data: as `hs_soft_binary_argmax_rows_f32`

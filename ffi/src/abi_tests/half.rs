@@ -49,6 +49,7 @@ struct Fmt {
     sba: unsafe extern "C" fn(*const u16, usize, f64, f32, *mut u16) -> i32,
     vjp: unsafe extern "C" fn(*const u16, *const u16, usize, f32, *mut u16) -> i32,
     topk: unsafe extern "C" fn(*const u16, usize, usize, *mut u16) -> i32,
+    topk_rows: unsafe extern "C" fn(*const u16, usize, usize, *const usize, *mut u16) -> i32,
     rows: unsafe extern "C" fn(*const u16, usize, usize, *const f64, f32, *mut u16) -> i32,
     vjp_rows: unsafe extern "C" fn(*const u16, *const u16, usize, usize, f32, *mut u16) -> i32,
     loss: Loss,
@@ -68,6 +69,7 @@ const FORMATS: [Fmt; 2] = [
         sba: hs_soft_binary_argmax_bf16,
         vjp: hs_soft_binary_argmax_vjp_bf16,
         topk: hs_binary_argmax_bf16,
+        topk_rows: hs_binary_argmax_rows_bf16,
         rows: hs_soft_binary_argmax_rows_bf16,
         vjp_rows: hs_soft_binary_argmax_vjp_rows_bf16,
         loss: hs_hypersimplex_loss_bf16,
@@ -85,6 +87,7 @@ const FORMATS: [Fmt; 2] = [
         sba: hs_soft_binary_argmax_f16,
         vjp: hs_soft_binary_argmax_vjp_f16,
         topk: hs_binary_argmax_f16,
+        topk_rows: hs_binary_argmax_rows_f16,
         rows: hs_soft_binary_argmax_rows_f16,
         vjp_rows: hs_soft_binary_argmax_vjp_rows_f16,
         loss: hs_hypersimplex_loss_f16,
@@ -258,6 +261,43 @@ fn half_forward_vjp_topk_rows_match_f32() {
             assert_eq!((f.vjp_rows)(y.as_ptr(), p, rows, n, 0.5, p), HS_OK);
         }
         assert_eq!(gi, o);
+        // top-k rows: the same as one call per row, in place too; a bad last row writes nothing
+        let kr: Vec<usize> = (0..rows).map(|r| (r * 7) % (n + 1)).collect();
+        let mut t = vec![0x1234u16; rows * n];
+        unsafe {
+            assert_eq!(
+                (f.topk_rows)(x.as_ptr(), rows, n, kr.as_ptr(), t.as_mut_ptr()),
+                HS_OK
+            );
+        }
+        for r in 0..rows {
+            let mut tr = vec![0u16; n];
+            unsafe {
+                assert_eq!(
+                    (f.topk)(x[r * n..].as_ptr(), n, kr[r], tr.as_mut_ptr()),
+                    HS_OK
+                );
+            }
+            assert_eq!(&t[r * n..(r + 1) * n], &tr[..], "{} top-k row {r}", f.name);
+        }
+        let mut ti = x.clone();
+        unsafe {
+            let p = ti.as_mut_ptr();
+            assert_eq!((f.topk_rows)(p, rows, n, kr.as_ptr(), p), HS_OK);
+        }
+        assert_eq!(ti, t);
+        let mut bad = x.clone();
+        bad[rows * n - 1] = f.nan;
+        let mut tb = vec![0x1234u16; rows * n];
+        unsafe {
+            let s = (f.topk_rows)(bad.as_ptr(), rows, n, kr.as_ptr(), tb.as_mut_ptr());
+            assert_eq!(s, HS_ERR_NON_FINITE_INPUT);
+        }
+        assert!(
+            tb.iter().all(|&v| v == 0x1234),
+            "{} top-k rows: written on error",
+            f.name
+        );
     }
 }
 

@@ -67,6 +67,7 @@ _FN.update(
             "soft_binary_argmax_rows",
             "soft_binary_argmax_vjp_rows",
             "binary_argmax",
+            "binary_argmax_rows",
             "hypersimplex_loss",
             "hypersimplex_loss_multiclass",
             "hypersimplex_loss_multiclass_lambda",
@@ -142,14 +143,10 @@ def _topk_rows(x2, k1, y2):
         _fail("HS_ERR_INVALID_K", f"k must lie in [0, {n}]")
     if not np.all(k1 == np.floor(k1)):
         _fail("HS_ERR_NON_INTEGER_K", "the top-k mask needs an integer k")
-    if x2.dtype in (_F32, _F64):  # one call for the batch (every row checked before any is written)
-        kz = np.ascontiguousarray(k1, dtype=np.uintp)
-        f = _FN["binary_argmax_rows", x2.dtype]
-        _check(f(_rd(x2), rows, n, ffi.from_buffer("size_t[]", kz), _wr(y2)))
-        return y2
-    f, px, py = _FN["binary_argmax", x2.dtype], _rd(x2), _wr(y2)
-    for r, k in enumerate(k1.tolist()):
-        _check(f(px + r * n, n, int(k), py + r * n))
+    # one call for the batch (every row checked before any is written)
+    kz = np.ascontiguousarray(k1, dtype=np.uintp)
+    f = _FN["binary_argmax_rows", x2.dtype]
+    _check(f(_rd(x2), rows, n, ffi.from_buffer("size_t[]", kz), _wr(y2)))
     return y2
 
 
