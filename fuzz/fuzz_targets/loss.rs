@@ -79,6 +79,21 @@ fn run<T: F>(b: &mut Bytes<'_>) {
         });
         let tol = 1e-3 * s + 64.0 * T::EPS * s * n as f64;
         let first = (0..n).find(|&i| free[i] && clear(y[i].to()));
+        // An entry exactly at a breakpoint (`d = x/τ − λ` at 0 or 1) is 0 or 1 in this y and
+        // may be free in the loss's ŷ, or the other way round: the fuzzer found sixteen 1/32
+        // and two 0 logits with k = ½, so λ = 0 exactly, y = 0 for the zeros here and a free
+        // entry there (18 free entries against 16: another mean). So the mean is not checked
+        // either when an entry that is 0 or 1 here lies within 1e-3 of a breakpoint (λ from a
+        // clearly free entry, `λ = x_j/τ − y_j`).
+        let at_breakpoint = first.is_some_and(|j| {
+            let lam = x[j].to() / tau.to() - y[j].to();
+            (0..n).any(|i| {
+                let yi = y[i].to();
+                let d = x[i].to() / tau.to() - lam;
+                (yi == 0.0 || yi == 1.0) && (d.abs() < 1e-3 || (d - 1.0).abs() < 1e-3)
+            })
+        });
+        let ambiguous = ambiguous || at_breakpoint;
         for i in 0..n {
             let v = gr[i].to();
             assert!(v.is_finite(), "gradient[{i}] not finite");
