@@ -1886,6 +1886,32 @@ unsafe fn vjp_blocks_by<O: Ops, T: Element, const TILES: bool>(
     let m = n * LANES;
     let mut idx = [[0i32; LANES]; VJP_SHORT_MAX];
     row_index(n, &mut idx);
+    // the tiles route, two blocks at a time (their sums are independent chains of `f64`
+    // additions, and one block's division and output overlap the other's)
+    let pairs = if TILES && buf.len() >= 3 * n {
+        match (T::as_f32(y), T::as_f32(g), T::as_f32_mut(out)) {
+            (Some(yf), Some(gf), Some(of)) => {
+                let p = (yf.len().min(gf.len()).min(of.len()) / (2 * m)) * 2 * m;
+                // SAFETY: the caller guarantees `O`'s features.
+                unsafe {
+                    vjp_pairs_tiles::<O>(
+                        &yf[..p],
+                        &gf[..p],
+                        n,
+                        scale.to_f64() as f32,
+                        &mut of[..p],
+                        buf,
+                        &idx,
+                    )
+                };
+                p
+            }
+            _ => 0,
+        }
+    } else {
+        0
+    };
+    let (y, g, out) = (&y[pairs..], &g[pairs..], &mut out[pairs..]);
     for ((yb, gb), ob) in y.chunks(m).zip(g.chunks(m)).zip(out.chunks_mut(m)) {
         // SAFETY: the caller guarantees `O`'s features; all memory is through references.
         unsafe {
@@ -1918,6 +1944,49 @@ unsafe fn vjp_blocks_by<O: Ops, T: Element, const TILES: bool>(
                     }
                 }
             }
+        }
+    }
+}
+
+/// [`vjp_blocks_by`]'s tiles route over whole pairs of blocks (`y`, `g`, `out`: a multiple of
+/// `2·LANES·n` values; `buf`: at least `3n` lanes): the same arithmetic per block, two blocks
+/// interleaved.
+///
+/// # Safety
+/// The CPU features of `O`.
+#[inline(always)]
+unsafe fn vjp_pairs_tiles<O: Ops>(
+    y: &[f32],
+    g: &[f32],
+    n: usize,
+    scale: f32,
+    out: &mut [f32],
+    buf: &mut [Lane],
+    idx: &[ILane],
+) {
+    let m = n * LANES;
+    let (scratch, rest) = buf.split_at_mut(n);
+    let (ga, rest) = rest.split_at_mut(n);
+    let gb = &mut rest[..n];
+    for ((yp, gp), op) in y
+        .chunks_exact(2 * m)
+        .zip(g.chunks_exact(2 * m))
+        .zip(out.chunks_exact_mut(2 * m))
+    {
+        let ((y0, y1), (g0, g1)) = (yp.split_at(m), gp.split_at(m));
+        let (o0, o1) = op.split_at_mut(m);
+        // SAFETY: the caller guarantees `O`'s features; all memory is through references.
+        unsafe {
+            O::load_vjp_tiles(y0, g0, LANES, scratch, ga);
+            O::load_vjp_tiles(y1, g1, LANES, scratch, gb);
+            let (mut s0, mut s1) = (VjpSums::<O>::new(), VjpSums::<O>::new());
+            for (a, b) in ga.iter().zip(gb.iter()) {
+                s0.add_masked(a);
+                s1.add_masked(b);
+            }
+            let sv = O::splat(scale);
+            O::store_vjp(y0, g0, n, idx, s0.mean(), sv, o0, LANES);
+            O::store_vjp(y1, g1, n, idx, s1.mean(), sv, o1, LANES);
         }
     }
 }
@@ -1997,7 +2066,10 @@ pub(crate) fn vjp_rows<T: Element>(
         return;
     }
     if vjp_by_tiles(kern, n) {
-        with_buffer(n, |buf| vjp_blocks_tiles(kern, y, g, n, scale, out, buf))
+        // three lanes per element: the pairs of blocks (see `vjp_pairs_tiles`)
+        with_buffer(2 * n, |buf| {
+            vjp_blocks_tiles(kern, y, g, n, scale, out, buf)
+        })
     } else {
         with_buffer(n, |buf| vjp_blocks(kern, y, g, n, scale, out, buf))
     }
@@ -2060,7 +2132,8 @@ mod tests {
             64,
             VJP_SHORT_MAX,
         ] {
-            for rows in [1usize, 5, 8, 19] {
+            // 19 and 35: one and two pairs of blocks (the tiles route's interleave) and a rest
+            for rows in [1usize, 5, 8, 19, 35] {
                 let y: Vec<f32> = (0..rows * n)
                     .map(|i| match (next() % 4, i / n) {
                         (_, 3) => 1.0, // no free entry in row 3
@@ -2085,7 +2158,7 @@ mod tests {
                     // both loading routes, whichever `vjp_rows` takes for this n
                     for two in [false, true] {
                         let mut got = vec![7.0f32; rows * n];
-                        with_buffer(n, |buf| {
+                        with_buffer(2 * n, |buf| {
                             if two {
                                 vjp_blocks_tiles(kern, &y, &g, n, 1.0 / 0.7, &mut got, buf)
                             } else {
