@@ -1,7 +1,7 @@
 //! Times the short-row batch (issue 14) on one thread: memcpy of the same bytes, the finiteness
 //! pre-pass, the rows forward and the rows VJP, medians of 31 runs.
 //! `cargo run --release -p hypersimplex-simd --example rowsbench -- [rows] [n] [reps] [per-row]`
-//! (`HS_THREADS=t`: a pool of t threads instead of one)
+//! (`HS_THREADS=t`: a pool of t threads instead of one; `HS_K=k`: k instead of n/2)
 use hypersimplex_simd::{Element, Kernels, RowK};
 mod common;
 use common::median_secs as med;
@@ -30,11 +30,16 @@ fn main() {
     // `per-row` as the fourth argument: k = n/2 through a per-row array, as the C ABI's
     // benchmark passes it
     let per_row = std::env::args().nth(4).is_some_and(|a| a == "per-row");
-    let kv = vec![n as f64 / 2.0; rows];
+    // `HS_K=k`: another k than n/2 (e.g. 1, the multi-label top-1 shape)
+    let k = std::env::var("HS_K")
+        .ok()
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(n as f64 / 2.0);
+    let kv = vec![k; rows];
     let kk = if per_row {
         RowK::PerRow(&kv)
     } else {
-        RowK::All(n as f64 / 2.0)
+        RowK::All(k)
     };
     pool.install(|| {
         let us = |v: f64| v * 1e6;

@@ -48,11 +48,14 @@ fn check<T: Element>(seed: u64) {
         let rows = 1 + rng.below(6);
         let x: Vec<T> = data(&mut rng, rows * n, n + seed as usize);
         let ks: Vec<f64> = (0..rows)
-            .map(|i| match i % 4 {
+            .map(|i| match i % 6 {
                 0 => 0.0,
                 1 => n as f64,
                 2 => (n as f64 * rng.unit() * 1e3).round() / 1e3,
-                _ => rng.below(n + 1) as f64,
+                3 => rng.below(n + 1) as f64,
+                // k ≤ 1 and n − k ≤ 1 (the short-row solver starts from a bound there)
+                4 => rng.unit().min(n as f64),
+                _ => (n as f64 - rng.unit()).max(0.0),
             })
             .collect();
         let mut first: Option<(Vec<u64>, Vec<u64>)> = None;
