@@ -19,7 +19,9 @@ def med(group, shape, ident):
 
 shapes = ["10x8192", "1024x1024", "65536x10", "16384x32", "16384x64", "4096x256", "1x100000", "1x10000000"]
 def elems_of(s):
-    return int(s.split("x")[0]) * int(s.split("x")[1])
+    # "RxN", or "RxNkK" (the abi suite's shapes with k = K)
+    r, n = s.split("x")
+    return int(r) * int(n.split("k")[0])
 
 elems = {s: elems_of(s) for s in shapes}
 ids = ["scalar", "simd-1t", "simd-all", "memcpy", "sort"]
@@ -64,10 +66,10 @@ for name, r, ok in rows:
 
 # Issue 14 through the C ABI (`cargo build --release -p hypersimplex-ffi && cargo bench -p
 # hypersimplex-benches --bench abi`): hs_soft_binary_argmax_rows_f32 / _vjp_rows_f32, k array.
-abi_shapes = ["1x10", "256x10", "65536x10", "16384x32", "16384x64", "4096x256", "10x8192", "1024x1024", "1x10000000"]
+abi_shapes = ["1x10", "256x10", "65536x10", "65536x10k1", "16384x32", "16384x64", "16384x64k1", "4096x256", "10x8192", "1024x1024", "1x10000000"]
 if any(med("abi-forward", s, "c-1t") is not None for s in abi_shapes):
     aids = ["c-1t", "c-2t", "memcpy", "sort"]
-    print("\nC ABI rows functions, ns per element (median), f32, tau=1.5, k=n/2; ratios to memcpy and sort of the same run\n")
+    print("\nC ABI rows functions, ns per element (median), f32, tau=1.5, k=n/2 (RxNkK: k=K); ratios to memcpy and sort of the same run\n")
     print(f"| op | shape | {' | '.join(aids)} | 1t / memcpy | sort / 1t | 1t / 2t |")
     print("|---|---|" + "---:|" * (len(aids) + 3))
     for g, name in [("abi-forward", "forward"), ("abi-backward", "VJP")]:

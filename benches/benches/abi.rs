@@ -8,7 +8,8 @@
 //! `hs_set_num_threads`; `memcpy`: copy of the `rows·n` floats input → output; `sort`: the
 //! sort-based yardstick, row by row) and `abi-backward/RxN` (`c-1t`, `c-2t`, `memcpy`), for the
 //! shapes 1×10 and 256×10 (the cost of a call), 65536×10, 16384×32, 16384×64, 4096×256 (short
-//! rows) and 10×8192, 1024×1024, 1×10^7 (the general solver).
+//! rows), 65536×10k1 and 16384×64k1 (short rows with k = 1) and 10×8192, 1024×1024, 1×10^7
+//! (the general solver).
 //!
 //! The library is loaded at run time (`dlopen`), so the same benchmark binary can time two
 //! builds of it: `HS_BENCH_LIB=/path/to/libhypersimplex.so` (default: `libhypersimplex.so`
@@ -33,16 +34,21 @@ mod common;
 use common::{configure, yardsticks};
 
 const TAU: f32 = 1.5;
-const SHAPES: [(usize, usize); 9] = [
-    (1, 10),
-    (256, 10),
-    (65536, 10),
-    (16384, 32),
-    (16384, 64),
-    (4096, 256),
-    (10, 8192),
-    (1024, 1024),
-    (1, 10_000_000),
+/// `(rows, n, k)`: `k = 0` stands for n/2; the `k1` shapes (k = 1 in every row, ids
+/// `RxNk1`) time the top-1 selection of multi-label use, where the short-row solver starts
+/// from a bound on the root.
+const SHAPES: [(usize, usize, usize); 11] = [
+    (1, 10, 0),
+    (256, 10, 0),
+    (65536, 10, 0),
+    (65536, 10, 1),
+    (16384, 32, 0),
+    (16384, 64, 0),
+    (16384, 64, 1),
+    (4096, 256, 0),
+    (10, 8192, 0),
+    (1024, 1024, 0),
+    (1, 10_000_000, 0),
 ];
 
 type Fwd = unsafe extern "C" fn(*const f32, usize, usize, *const f64, f32, *mut f32) -> i32;
@@ -108,10 +114,13 @@ fn bench_abi(c: &mut Criterion) {
         .map(|v| v.split(',').filter_map(|t| t.trim().parse().ok()).collect())
         .filter(|v: &Vec<usize>| !v.is_empty())
         .unwrap_or_else(|| vec![1, 2]);
-    for (rows, n) in SHAPES {
+    for (rows, n, k1) in SHAPES {
         let e = rows * n;
-        let shape = format!("{rows}x{n}");
-        let k = n as f64 / 2.0;
+        let (shape, k) = if k1 == 0 {
+            (format!("{rows}x{n}"), n as f64 / 2.0)
+        } else {
+            (format!("{rows}x{n}k{k1}"), k1 as f64)
+        };
         let ks = vec![k; rows];
         let x = gaussian_f32(e, 42);
         let gin = gaussian_f32(e, 7);
