@@ -1,7 +1,7 @@
 //! Forward: `hs_soft_binary_argmax_*` and its row-wise batch `hs_soft_binary_argmax_rows_*`.
 
 use crate::backend;
-use crate::ptr::{disjoint, in_place_or, span, Region};
+use crate::ptr::{disjoint, in_place_or, rows_regions, span, Region};
 use crate::Work::{Solve, Vector};
 use crate::{core_err, run};
 use hs_core::internal::validate;
@@ -31,10 +31,7 @@ fn forward_rows<T: backend::Elem>(
     tau: T,
     y: *mut T,
 ) -> Result<(), i32> {
-    let rx = Region::new2(x, rows, n)?;
-    let ry = Region::new2(y, rows, n)?;
-    let rk = Region::new(k, rows)?;
-    disjoint(&ry, &[span(&rk)])?;
+    let (rx, ry, rk) = rows_regions(x, y, k, rows, n)?;
     let in_place = ry.same(&rx);
     if !in_place {
         disjoint(&ry, &[span(&rx)])?;

@@ -16,7 +16,7 @@
 //! and the no_std build run the core crate's scalar `half` module, which reads the 16-bit data
 //! directly.
 
-use crate::ptr::{disjoint, span, Region};
+use crate::ptr::{disjoint, rows_regions, span, Region};
 use crate::Work::{Pass, Serial, Solve, Vector};
 use crate::{core_err, run};
 use hs_core::half::{self as h, Bf16, Half, F16};
@@ -104,10 +104,7 @@ fn forward_rows<H: Half + Send + Sync>(
     tau: f32,
     y: *mut u16,
 ) -> Result<(), i32> {
-    let rx = Region::new2(x.cast::<H>(), rows, n)?;
-    let ry = Region::new2(y.cast::<H>(), rows, n)?;
-    let rk = Region::new(k, rows)?;
-    disjoint(&ry, &[span(&rk)])?;
+    let (rx, ry, rk) = rows_regions(x.cast::<H>(), y.cast::<H>(), k, rows, n)?;
     // SAFETY: k is an input that no output overlaps (checked above).
     let ks = unsafe { rk.slice() };
     #[cfg(not(feature = "std"))]
@@ -243,10 +240,7 @@ fn topk_rows<H: Half>(
     k: *const usize,
     y: *mut u16,
 ) -> Result<(), i32> {
-    let rx = Region::new2(x.cast::<H>(), rows, n)?;
-    let ry = Region::new2(y.cast::<H>(), rows, n)?;
-    let rk = Region::new(k, rows)?;
-    disjoint(&ry, &[span(&rk)])?;
+    let (rx, ry, rk) = rows_regions(x.cast::<H>(), y.cast::<H>(), k, rows, n)?;
     // SAFETY: checked region; y (the only buffer written) does not overlap k.
     let ks = unsafe { rk.slice() };
     // SAFETY: the only other slice, of k, does not overlap y.

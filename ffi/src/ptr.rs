@@ -123,6 +123,26 @@ pub(crate) fn disjoint<T>(out: &Region<T>, others: &[(usize, usize)]) -> Result<
     }
 }
 
+/// The regions `(x, y, k)` of a rows call ([`rows_regions`]).
+pub(crate) type RowsRegions<T, K> = (Region<T>, Region<T>, Region<K>);
+
+/// The regions of a rows call: `x` and `y` of `rows·n` elements, `k` of `rows`, with `y`
+/// checked not to overlap `k` (whether `y` is `x`, or overlaps it, is the caller's to check:
+/// some calls allow the in-place alias).
+pub(crate) fn rows_regions<T, K>(
+    x: *const T,
+    y: *mut T,
+    k: *const K,
+    rows: usize,
+    n: usize,
+) -> Result<RowsRegions<T, K>, i32> {
+    let rx = Region::new2(x, rows, n)?;
+    let ry = Region::new2(y, rows, n)?;
+    let rk = Region::new(k, rows)?;
+    disjoint(&ry, &[span(&rk)])?;
+    Ok((rx, ry, rk))
+}
+
 /// The byte range of a region, for [`disjoint`] lists over mixed element types.
 pub(crate) fn span<T>(r: &Region<T>) -> (usize, usize) {
     r.range()

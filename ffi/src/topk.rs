@@ -1,7 +1,7 @@
 //! The hard top-k mask `hs_binary_argmax_*`.
 
 use crate::backend;
-use crate::ptr::{disjoint, in_place_or, span, Region};
+use crate::ptr::{in_place_or, rows_regions, Region};
 use crate::status::HS_ERR_INVALID_K;
 use crate::Work::{Serial, Solve};
 use crate::{core_err, run};
@@ -32,10 +32,7 @@ fn topk_rows<T: backend::Elem>(
     k: *const usize,
     y: *mut T,
 ) -> Result<(), i32> {
-    let rx = Region::new2(x, rows, n)?;
-    let ry = Region::new2(y, rows, n)?;
-    let rk = Region::new(k, rows)?;
-    disjoint(&ry, &[span(&rk)])?;
+    let (rx, ry, rk) = rows_regions(x, y, k, rows, n)?;
     // SAFETY: checked region; y (the only buffer written) does not overlap k.
     let ks = unsafe { rk.slice() };
     // SAFETY: the only other slice, of k, does not overlap y.
