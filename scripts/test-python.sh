@@ -59,8 +59,8 @@ jax_decls() {   # the handler source declares the C functions itself: they must 
     inc=$("$PY" -c 'import jax.ffi; print(jax.ffi.include_dir())') || return 1
     command -v c++ >/dev/null || need_pkgs g++ || return 1
     c++ -std=c++17 -fsyntax-only -I "$inc" -include include/hypersimplex.h "$src" || return 1
-    # negative control: a changed declaration (size_t k -> double k) must not compile
-    sed 's/size_t n, size_t k, float \*y/size_t n, double k, float *y/' "$src" >"$bad"
+    # negative control: a changed declaration (const size_t *k -> const double *k) must not compile
+    sed 's/size_t n, const size_t \*k, float \*y/size_t n, const double *k, float *y/' "$src" >"$bad"
     cmp -s "$src" "$bad" && { echo "negative control: the sed did not change the source"; return 1; }
     if c++ -std=c++17 -fsyntax-only -I "$inc" \
         -include include/hypersimplex.h "$bad" 2>/dev/null; then

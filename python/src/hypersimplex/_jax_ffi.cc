@@ -35,8 +35,9 @@ int32_t hs_soft_binary_argmax_vjp_rows_f32(const float *y, const float *g, size_
                                            float tau, float *grad_x);
 int32_t hs_soft_binary_argmax_vjp_rows_f64(const double *y, const double *g, size_t rows,
                                            size_t n, double tau, double *grad_x);
-int32_t hs_binary_argmax_f32(const float *x, size_t n, size_t k, float *y);
-int32_t hs_binary_argmax_f64(const double *x, size_t n, size_t k, double *y);
+int32_t hs_binary_argmax_rows_f32(const float *x, size_t rows, size_t n, const size_t *k, float *y);
+int32_t hs_binary_argmax_rows_f64(const double *x, size_t rows, size_t n, const size_t *k,
+                                  double *y);
 int32_t hs_hypersimplex_loss_f32(const float *x, const float *target, size_t n, double k,
                                  float tau, float *loss, float *grad_x);
 int32_t hs_hypersimplex_loss_f64(const double *x, const double *target, size_t n, double k,
@@ -54,7 +55,8 @@ int32_t hs_hypersimplex_loss_multiclass_f64(const double *logits, const uint32_t
                                          const double *k, float tau, uint16_t *y);               \
   int32_t hs_soft_binary_argmax_vjp_rows_##T(const uint16_t *y, const uint16_t *g, size_t rows,  \
                                              size_t n, float tau, uint16_t *grad_x);             \
-  int32_t hs_binary_argmax_##T(const uint16_t *x, size_t n, size_t k, uint16_t *y);              \
+  int32_t hs_binary_argmax_rows_##T(const uint16_t *x, size_t rows, size_t n, const size_t *k,   \
+                                    uint16_t *y);                                                \
   int32_t hs_hypersimplex_loss_##T(const uint16_t *x, const uint16_t *target, size_t n,          \
                                    double k, float tau, float *loss, uint16_t *grad_x);          \
   int32_t hs_hypersimplex_loss_multiclass_##T(const uint16_t *logits, const uint32_t *labels,    \
@@ -90,7 +92,7 @@ struct C;
     using R = REAL;                                                                              \
     static constexpr auto sba = hs_soft_binary_argmax_rows_##SUFFIX;                             \
     static constexpr auto vjp = hs_soft_binary_argmax_vjp_rows_##SUFFIX;                         \
-    static constexpr auto topk = hs_binary_argmax_##SUFFIX;                                      \
+    static constexpr auto topk = hs_binary_argmax_rows_##SUFFIX;                                 \
     static constexpr auto loss = hs_hypersimplex_loss_##SUFFIX;                                  \
     static constexpr auto mc = hs_hypersimplex_loss_multiclass_##SUFFIX;                         \
   };
@@ -179,16 +181,16 @@ struct TopK {
     using E = typename C<T>::E;
     std::vector<double> tmp;
     const double *kp = KDouble(k, tmp);
-    for (size_t r = 0; r < rows; ++r) {  // every k first: nothing is written on error
+    // the C function takes whole k: the checks of a real k first (nothing is written on error)
+    std::vector<size_t> ks(rows);
+    for (size_t r = 0; r < rows; ++r) {
       double kr = kp[r];
       if (!(kr >= 0.0 && kr <= static_cast<double>(n))) return Status(kInvalidK);
       if (kr != std::floor(kr)) return Status(kNonIntegerK);
+      ks[r] = static_cast<size_t>(kr);
     }
-    for (size_t r = 0; r < rows; ++r) {
-      int32_t s = C<T>::topk(In<E>(x) + r * n, n, static_cast<size_t>(kp[r]), Out<E>(y) + r * n);
-      if (s != 0) return Status(s);
-    }
-    return ffi::Error::Success();
+    // one call: every row checked before any is written, the rows on the library's pool
+    return Status(C<T>::topk(In<E>(x), rows, n, ks.data(), Out<E>(y)));
   }
 };
 
