@@ -203,6 +203,7 @@ def test_bad_input():
     assert _status(hsj.soft_binary_argmax, xn, 2)[0] == -5
     assert _status(hsj.binary_argmax, x, 2.5)[0] == -3
     assert _status(hsj.binary_argmax, x, 7)[0] == -2
+    assert _status(hsj.binary_argmax, xn, 2)[0] == -5  # NaN in the second row (one rows call)
     assert _status(hsj.hypersimplex_loss, x, t * 2)[0] == -9
     assert _status(hsj.hypersimplex_loss_multiclass, x, np.array([0, 1, 2, 6]))[0] == -7
     assert _status(hsj.hypersimplex_loss_multiclass, x, np.array([0, 1, 2, -1]))[0] == -7
