@@ -1262,8 +1262,9 @@ impl<O: Ops> Group<O> {
 ///
 /// Those are bounds on the root: for `k ≤ 1`, the largest entry alone gives `f(max z − k) ≥
 /// k`, so the root is at least `max z − k` (by the symmetry `z → −z`, `k → n − k`, at most
-/// `min z − 1 + (n − k)` when `n − k ≤ 1`). There f is convex (fewer entries free the higher λ)
-/// and Newton from below the root converges from one side, so the start stays below it.
+/// `min z − 1 + (n − k)` when `n − k ≤ 1`). On `[max z − 1, max z]`, which holds the start and
+/// the root, no entry is at 1 and entries only leave the free set as λ grows, so f is convex
+/// there and Newton from the bound approaches the root from below (up to rounding).
 /// Rows of a small k (top-1 of n labels) are where the all-free λ is far off: `rowsbench`,
 /// 65536 × 10 Gaussian rows, one thread, 2-core AMD, k = 1: 702 → 565 µs, k = ½: 645 → 532,
 /// k = 9: 699 → 558, k = 5 unchanged (515–521 µs); 16384 × 64, k = 1: 860 → 744; 4096 × 256,
