@@ -2478,7 +2478,18 @@ mod convergence {
     fn typical_rows_converge_in_a_few_passes() {
         let mut bits = super::tests::xorshift(0x2545_f491_4f6c_dd1d);
         let mut unit = || (bits() >> 11) as f64 / (1u64 << 53) as f64;
-        for n in [2usize, 10, 32, 64, 128, 256] {
+        // (n, bound on the mean, bound on the worst): the passes at 26de43a (2.98, 4.20, 4.87,
+        // 5.25, 5.67, 6.00; worst 3, 6, 6, 7, 7, 8) plus half a pass and one; before the start
+        // from a bound (`start_mu`), 5949077 took 3.03, 4.87, 5.67, 6.47, 7.08, 7.71 (worst 11),
+        // and every n but 2 fails these bounds
+        for (n, most, worst_most) in [
+            (2usize, 3.5, 4),
+            (10, 4.7, 7),
+            (32, 5.4, 7),
+            (64, 5.8, 8),
+            (128, 6.2, 8),
+            (256, 6.5, 9),
+        ] {
             let (mut blocks, mut passes, mut worst) = (0u32, 0u32, 0u32);
             for b in 0..200 {
                 // Box–Muller normals
@@ -2518,9 +2529,8 @@ mod convergence {
             }
             let mean = passes as f64 / blocks as f64;
             println!("n = {n}: mean passes per block {mean:.2}, worst {worst}");
-            // (at 5949077, before `start_mu`: 4.87 at n = 10 … 7.71 at n = 256, worst 11)
             assert!(
-                mean <= 6.5 && worst <= 9,
+                mean <= most && worst <= worst_most,
                 "n = {n}: mean {mean}, worst {worst}"
             );
         }
