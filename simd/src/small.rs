@@ -2011,6 +2011,8 @@ unsafe fn vjp_pairs_tiles<O: Ops>(
     let (scratch, rest) = buf.split_at_mut(n);
     let (ga, rest) = rest.split_at_mut(n);
     let gb = &mut rest[..n];
+    // SAFETY: the caller guarantees `O`'s features.
+    let sv = unsafe { O::splat(scale) };
     for ((yp, gp), op) in y
         .chunks_exact(2 * m)
         .zip(g.chunks_exact(2 * m))
@@ -2027,7 +2029,6 @@ unsafe fn vjp_pairs_tiles<O: Ops>(
                 s0.add_masked(a);
                 s1.add_masked(b);
             }
-            let sv = O::splat(scale);
             O::store_vjp(y0, g0, n, idx, s0.mean(), sv, o0, LANES);
             O::store_vjp(y1, g1, n, idx, s1.mean(), sv, o1, LANES);
         }
