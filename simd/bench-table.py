@@ -66,7 +66,7 @@ for name, r, ok in rows:
 
 # Issue 14 through the C ABI (`cargo build --release -p hypersimplex-ffi && cargo bench -p
 # hypersimplex-benches --bench abi`): hs_soft_binary_argmax_rows_f32 / _vjp_rows_f32, k array.
-abi_shapes = ["1x10", "256x10", "65536x10", "65536x10k1", "16384x32", "16384x64", "16384x64k1", "4096x256", "10x8192", "1024x1024", "1x10000000"]
+abi_shapes = ["1x10", "256x10", "65536x10", "65536x10k1", "16384x32", "16384x64", "16384x64k1", "4096x256", "4096x256k4", "10x8192", "1024x1024", "1x10000000"]
 if any(med("abi-forward", s, "c-1t") is not None for s in abi_shapes):
     aids = ["c-1t", "c-2t", "memcpy", "sort"]
     print("\nC ABI rows functions, ns per element (median), f32, tau=1.5, k=n/2 (RxNkK: k=K); ratios to memcpy and sort of the same run\n")

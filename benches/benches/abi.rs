@@ -8,8 +8,8 @@
 //! `hs_set_num_threads`; `memcpy`: copy of the `rows·n` floats input → output; `sort`: the
 //! sort-based yardstick, row by row) and `abi-backward/RxN` (`c-1t`, `c-2t`, `memcpy`), for the
 //! shapes 1×10 and 256×10 (the cost of a call), 65536×10, 16384×32, 16384×64, 4096×256 (short
-//! rows), 65536×10k1 and 16384×64k1 (short rows with k = 1) and 10×8192, 1024×1024, 1×10^7
-//! (the general solver).
+//! rows), 65536×10k1 and 16384×64k1 (short rows with k = 1), 4096×256k4 (k = 4) and 10×8192,
+//! 1024×1024, 1×10^7 (the general solver).
 //!
 //! The library is loaded at run time (`dlopen`), so the same benchmark binary can time two
 //! builds of it: `HS_BENCH_LIB=/path/to/libhypersimplex.so` (default: `libhypersimplex.so`
@@ -36,8 +36,9 @@ use common::{configure, yardsticks};
 const TAU: f32 = 1.5;
 /// `(rows, n, k)`: `k = 0` stands for n/2; the `k1` shapes (k = 1 in every row, ids
 /// `RxNk1`) time the top-1 selection of multi-label use, where the short-row solver starts
-/// from a bound on the root.
-const SHAPES: [(usize, usize, usize); 11] = [
+/// from a bound on the root, and `4096x256k4` a small k among many labels (the accelerated
+/// step of `small::accelerated`).
+const SHAPES: [(usize, usize, usize); 12] = [
     (1, 10, 0),
     (256, 10, 0),
     (65536, 10, 0),
@@ -46,6 +47,7 @@ const SHAPES: [(usize, usize, usize); 11] = [
     (16384, 64, 0),
     (16384, 64, 1),
     (4096, 256, 0),
+    (4096, 256, 4),
     (10, 8192, 0),
     (1024, 1024, 0),
     (1, 10_000_000, 0),

@@ -265,3 +265,59 @@ fn one_row_batches_match_the_row_in_a_block() {
         }
     }
 }
+
+/// Rows whose iteration takes the accelerated step (n ≥ 24, k < n/4 or k > 3n/4) run in their
+/// own copy of the block loop; a per-row k array switches to it at its first block with such a
+/// row. Every row of such batches (blocks without them first, then mixed blocks, then blocks
+/// without them again) gets the bits it gets alone (the single-vector route, which takes the
+/// step by the row's own k) and the projection of the f64 reference, on every path and at one
+/// and two threads.
+#[test]
+fn accelerated_rows_match_alone_across_blocks() {
+    let mut rng = Rng(0x00ac_ce1e);
+    for n in [23usize, 24, 40, 64, 100, 256] {
+        let rows = 16 * 12 + 5;
+        let x: Vec<f32> = data(&mut rng, rows * n, n % 4);
+        let nf = n as f64;
+        let ks: Vec<f64> = (0..rows)
+            .map(|r| match r % 5 {
+                // blocks 0–2 and 9–11: no accelerated row; blocks 3–8 mixed
+                _ if !(3..9).contains(&(r / 16)) => nf / 2.0,
+                0 => 1.0,
+                1 => (nf * 0.1 * rng.unit() * 1e3).round() / 1e3 + 0.5,
+                2 => nf - 1.5,
+                3 => nf * 0.8,
+                _ => nf * 0.4,
+            })
+            .collect();
+        let tau = 0.5f32; // z = 2x exactly
+        let mut first: Option<Vec<u64>> = None;
+        for kern in all_kernels() {
+            for t in [1, 2] {
+                let y = with_threads(t, || {
+                    let mut y = vec![7.0f32; rows * n];
+                    kern.soft_binary_argmax_rows(&x, rows, n, RowK::PerRow(&ks), tau, &mut y)
+                        .unwrap();
+                    y
+                });
+                match &first {
+                    None => first = Some(bits(&y)),
+                    Some(f) => assert!(*f == bits(&y), "n={n}: {} t={t} differs", kern.path()),
+                }
+                for r in 0..rows {
+                    let (xr, yr) = (&x[r * n..][..n], &y[r * n..][..n]);
+                    let mut y1 = vec![7.0f32; n];
+                    kern.soft_binary_argmax_rows(xr, 1, n, RowK::PerRow(&ks[r..=r]), tau, &mut y1)
+                        .unwrap();
+                    assert_eq!(bits(&y1), bits(yr), "n={n} row {r} k={}: alone", ks[r]);
+                    let z: Vec<f64> = xr.iter().map(|&v| v as f64 * 2.0).collect();
+                    let m = z.iter().fold(1.0f64, |a, v| a.max(v.abs())) + 1.0;
+                    let tol = 8.0 * f32::EPSILON as f64 * m;
+                    for (a, w) in yr.iter().zip(reference(&z, ks[r])) {
+                        assert!((*a as f64 - w).abs() <= tol, "n={n} row {r} k={}", ks[r]);
+                    }
+                }
+            }
+        }
+    }
+}

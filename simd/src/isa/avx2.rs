@@ -1363,6 +1363,11 @@ unsafe impl crate::small::Ops for Small {
         unsafe { _mm256_div_ps(a, b) }
     }
     #[inline(always)]
+    unsafe fn sqrt(a: __m256) -> __m256 {
+        // SAFETY: AVX2.
+        unsafe { _mm256_sqrt_ps(a) }
+    }
+    #[inline(always)]
     unsafe fn to_f32(i: __m256i) -> __m256 {
         // SAFETY: AVX2 (`cvtdq2ps` rounds to nearest even under the default MXCSR).
         unsafe { _mm256_cvtepi32_ps(i) }

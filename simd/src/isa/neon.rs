@@ -967,6 +967,11 @@ mod small_ops {
             unsafe { two!(vdivq_f32, a, b) }
         }
         #[inline(always)]
+        unsafe fn sqrt(a: V) -> V {
+            // SAFETY: NEON.
+            unsafe { one!(vsqrtq_f32, a) }
+        }
+        #[inline(always)]
         unsafe fn to_f32(i: I) -> V {
             // SAFETY: NEON (`scvtf`, to nearest).
             unsafe { one!(vcvtq_f32_s32, i) }
