@@ -1611,7 +1611,11 @@ pub(crate) fn rows<T: Element, E>(
     // with it. (One loop for both slowed k = n/2 by 4–8% in an earlier change of this kind:
     // the code layout of the loop.)
     let accel = match k {
-        RowK::All(v) => KLanes::splat(v, n).accel,
+        // `KLanes::splat(v, n).accel`, without building the lanes
+        RowK::All(v) => {
+            let unit = Unit::for_len(n);
+            accelerated((v * unit.d()) as f32, n, unit)
+        }
         RowK::PerRow(_) => false,
     };
     let total = x.len().min(y.len()) / n;
