@@ -132,12 +132,30 @@ fn run<T: F>(b: &mut Bytes<'_>) {
     if mag >= 1.0 / T::EPS {
         return;
     }
-    for (i, (p, q)) in g1.iter().zip(&g2).enumerate() {
-        let (p, q) = (p.to(), q.to());
-        assert!(
-            (p - q).abs() <= tol,
-            "gradients differ at {i}: {p} vs {q} (tol {tol:e})"
-        );
+    // The same flip happens below that magnitude when entries lie exactly at a breakpoint: ties
+    // (found by this target: 42 × 3, τ = 0.006, a class whose 27 tied logits of −10.25 sit at
+    // λ, free in one variant and at 0 in the other; `fuzz/regressions/multiclass/crash-11376e52…`).
+    // A class whose free set differs between the variants (its zero gradients differ: outside
+    // the free set the gradient is exactly 0) is left to the loss comparison above; the others
+    // must agree entry by entry.
+    for c in 0..classes {
+        let zeros = |g: &[T]| -> Vec<bool> {
+            g.iter()
+                .skip(c)
+                .step_by(classes)
+                .map(|v| v.to() == 0.0)
+                .collect()
+        };
+        if zeros(&g1) != zeros(&g2) {
+            continue;
+        }
+        for (i, (p, q)) in g1.iter().zip(&g2).enumerate().skip(c).step_by(classes) {
+            let (p, q) = (p.to(), q.to());
+            assert!(
+                (p - q).abs() <= tol,
+                "gradients differ at {i}: {p} vs {q} (tol {tol:e})"
+            );
+        }
     }
 }
 
