@@ -1,8 +1,9 @@
 //! Times the short-row batch (issue 14) on one thread: memcpy of the same bytes, the finiteness
 //! pre-pass, the rows forward and the rows VJP, medians of 31 runs.
 //! `cargo run --release -p hypersimplex-simd --example rowsbench -- [rows] [n] [reps] [per-row]`
-//! (`HS_THREADS=t`: a pool of t threads instead of one; `HS_K=k`: k instead of n/2)
-use hypersimplex_simd::{Element, Kernels, RowK};
+//! (`HS_THREADS=t`: a pool of t threads instead of one; `HS_K=k`: k instead of n/2;
+//! `HS_PATH=avx2`: that kernel path instead of the active one)
+use hypersimplex_simd::{Element, Kernels, Path, RowK};
 mod common;
 use common::median_secs as med;
 
@@ -17,7 +18,12 @@ fn main() {
     let total = rows * n;
     let x = common::normal_logits(total);
     let mut y = vec![0.0f32; total];
-    let kern = Kernels::active();
+    // `HS_PATH=avx2` (or another path's name): that path instead of the active one
+    let kern = std::env::var("HS_PATH")
+        .ok()
+        .and_then(|p| Path::ALL.into_iter().find(|q| q.name() == p))
+        .and_then(Kernels::new)
+        .unwrap_or_else(Kernels::active);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(
             std::env::var("HS_THREADS")
