@@ -25,7 +25,7 @@ macro_rules! dispatch {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: a `Kernels` with `Path::Avx2` exists only after `Path::is_supported`
             // confirmed (with `is_x86_feature_detected!`) that this CPU has AVX2.
-            Path::Avx2 => unsafe { crate::isa::avx2::$f::<Self::Avx2>($x $(, $a)*) },
+            Path::Avx2 | Path::Avx512 => unsafe { crate::isa::avx2::$f::<Self::Avx2>($x $(, $a)*) },
             #[cfg(target_arch = "aarch64")]
             // SAFETY: a `Kernels` with `Path::Neon` exists only after `Path::is_supported`
             // confirmed that this CPU has NEON (always true on aarch64).

@@ -94,7 +94,7 @@ impl Conv {
     /// The conversions for the path of `k`.
     pub(crate) fn new(k: Kernels) -> Self {
         #[cfg(target_arch = "x86_64")]
-        if k.path() == Path::Avx2 {
+        if matches!(k.path(), Path::Avx2 | Path::Avx512) {
             return if std::arch::is_x86_feature_detected!("f16c") {
                 Conv::F16c
             } else {

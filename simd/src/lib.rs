@@ -54,7 +54,7 @@
 //!   any.
 //!
 //! ## Paths
-//! [`active_path`] reports the kernels in use (`"avx2"`, `"neon"` or `"scalar"`);
+//! [`active_path`] reports the kernels in use (`"avx512"`, `"avx2"`, `"neon"` or `"scalar"`);
 //! `HYPERSIMPLEX_FORCE_SCALAR=1` or [`set_force_scalar`] forces the scalar path; [`Kernels`]
 //! runs any supported path explicitly (for tests and benchmarks).
 //!

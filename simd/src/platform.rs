@@ -4,7 +4,9 @@
 //!
 //! One portable build carries every path its target can have: on x86-64 the AVX2 kernels
 //! (compiled with `#[target_feature(enable = "avx2")]`, executed only when
-//! `is_x86_feature_detected!("avx2")` says the CPU has it; no kernel uses FMA), on aarch64 the NEON kernels (NEON is part
+//! `is_x86_feature_detected!("avx2")` says the CPU has it; no kernel uses FMA; where the CPU
+//! also has AVX-512 F, VL and DQ, [`Path::Avx512`] runs them with the short-row solver's passes
+//! on 16 lanes), on aarch64 the NEON kernels (NEON is part
 //! of the aarch64 baseline), and everywhere the portable scalar code of `hypersimplex`.
 //!
 //! [`active_path`] reports the path the free functions of this crate use. The scalar path can be
@@ -21,19 +23,23 @@ pub enum Path {
     Scalar,
     /// 256-bit AVX2 kernels (x86-64): 8 `f32` or 4 `f64` lanes.
     Avx2,
+    /// The AVX2 kernels, with the short-row solver's passes on 16 lanes of AVX-512 (x86-64 with
+    /// AVX-512 F, VL and DQ): the same results, bit for bit.
+    Avx512,
     /// 128-bit NEON kernels (aarch64): 4 `f32` or 2 `f64` lanes.
     Neon,
 }
 
 impl Path {
     /// Every path, best first.
-    pub const ALL: [Path; 3] = [Path::Avx2, Path::Neon, Path::Scalar];
+    pub const ALL: [Path; 4] = [Path::Avx512, Path::Avx2, Path::Neon, Path::Scalar];
 
-    /// A short lowercase name: `"scalar"`, `"avx2"` or `"neon"`.
+    /// A short lowercase name: `"scalar"`, `"avx2"`, `"avx512"` or `"neon"`.
     pub const fn name(self) -> &'static str {
         match self {
             Path::Scalar => "scalar",
             Path::Avx2 => "avx2",
+            Path::Avx512 => "avx512",
             Path::Neon => "neon",
         }
     }
@@ -43,6 +49,7 @@ impl Path {
         match self {
             Path::Scalar => true,
             Path::Avx2 => avx2_supported(),
+            Path::Avx512 => avx512_supported(),
             Path::Neon => neon_supported(),
         }
     }
@@ -65,6 +72,19 @@ fn avx2_supported() -> bool {
 }
 #[cfg(not(target_arch = "x86_64"))]
 fn avx2_supported() -> bool {
+    false
+}
+
+/// (Built where the compiler has the AVX-512 intrinsics, Rust 1.89 on: `simd/build.rs`.)
+#[cfg(all(target_arch = "x86_64", hs_avx512))]
+fn avx512_supported() -> bool {
+    avx2_supported()
+        && std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512vl")
+        && std::arch::is_x86_feature_detected!("avx512dq")
+}
+#[cfg(not(all(target_arch = "x86_64", hs_avx512)))]
+fn avx512_supported() -> bool {
     false
 }
 

@@ -344,6 +344,42 @@ pub(crate) unsafe trait Ops: Copy {
     unsafe fn add_d(a: Self::D, b: Self::D) -> Self::D;
     unsafe fn sub_d(a: Self::D, b: Self::D) -> Self::D;
     unsafe fn div_d(a: Self::D, b: Self::D) -> Self::D;
+    /// [`iterate2`]: the iteration of two blocks (an implementation may run it in code
+    /// compiled for other features than its callers').
+    #[inline(always)]
+    unsafe fn iterate2<const ACCEL: bool>(
+        a: &mut Started<Self>,
+        b: &mut Started<Self>,
+        z: [&[Lane]; 4],
+        n: usize,
+        shift: u32,
+    ) -> u32 {
+        // SAFETY: the caller guarantees `Self`'s features.
+        unsafe { iterate2::<Self, ACCEL>(a, b, z, n, shift) }
+    }
+    /// Whether the block loop runs both groups' passes through [`Ops::pass_pair`] (an
+    /// implementation whose vectors hold both groups at once); else each group's [`pass`]
+    /// runs by itself, interleaved with the other's update.
+    const PAIRED: bool = false;
+    /// [`pass_r`] of two groups (`z0.len() == z1.len()`) at once, `unit_f` the unit: the same
+    /// sums, bit for bit, as two calls.
+    #[inline(always)]
+    #[allow(clippy::type_complexity)]
+    unsafe fn pass_pair<const WITH_R: bool>(
+        z0: &[Lane],
+        z1: &[Lane],
+        mu0: Self::V,
+        mu1: Self::V,
+        unit_f: f32,
+    ) -> ((Self::I, Self::I, Self::V), (Self::I, Self::I, Self::V)) {
+        // SAFETY: the caller guarantees `Self`'s features.
+        unsafe {
+            (
+                pass_sums::<Self, WITH_R>(z0, mu0, unit_f),
+                pass_sums::<Self, WITH_R>(z1, mu1, unit_f),
+            )
+        }
+    }
 }
 
 /// [`Ops`] in plain Rust: the scalar path, and the reference for the others.
@@ -590,14 +626,19 @@ impl Row {
 
 /// Defines `$name(kern, args…)`: runs the generic body `$body::<O, T>(args…)` with the
 /// [`Ops`] of `kern`'s path: `isa::avx2::Small` through `$avx`, a `#[target_feature(enable =
-/// "avx2")]` copy (x86-64), else [`Portable`].
+/// "avx2")]` copy (x86-64; also for `Path::Avx512` unless a second name `$avx512` asks for an
+/// AVX-512 copy with `isa::avx2::Small512`), else [`Portable`].
 macro_rules! dispatched {
-    ($(#[$m:meta])* $vis:vis fn $name:ident / $avx:ident => $body:ident (
+    ($(#[$m:meta])* $vis:vis fn $name:ident / $avx:ident $(, $avx512:ident)? => $body:ident (
         $($a:ident : $t:ty),* $(,)?
     ) -> $r:ty) => {
         $(#[$m])*
         $vis fn $name<T: Element>(kern: Kernels, $($a: $t),*) -> $r {
             match kern.path() {
+                #[cfg(all(target_arch = "x86_64", hs_avx512))]
+                // SAFETY: a `Kernels` with `Path::Avx512` exists only after `Path::is_supported`
+                // confirmed AVX2 and AVX-512 F, VL and DQ (the AVX-512 copy, else AVX2's).
+                Path::Avx512 => unsafe { (dispatched!(@first $($avx512)? $avx))($($a),*) },
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: a `Kernels` with `Path::Avx2` exists only after `Path::is_supported`
                 // confirmed (with `is_x86_feature_detected!`) that this CPU has AVX2.
@@ -621,6 +662,23 @@ macro_rules! dispatched {
             // SAFETY: the caller guarantees AVX2, all `isa::avx2::Small` needs.
             unsafe { $body::<crate::isa::avx2::Small, T>($($a),*) }
         }
+
+        dispatched!(@avx512 $($avx512)? ; $body ; ($($a : $t),*) ; $r ; $(#[$m])*);
+    };
+    (@first $f:ident $($rest:ident)?) => { $f };
+    (@avx512 ; $($rest:tt)*) => {};
+    (@avx512 $avx512:ident ; $body:ident ; ($($a:ident : $t:ty),*) ; $r:ty ; $(#[$m:meta])*) => {
+        /// The generic body compiled for AVX-512 (`isa::avx2::Small512`).
+        ///
+        /// # Safety
+        /// The CPU must support AVX2 and AVX-512 F, VL and DQ.
+        #[cfg(all(target_arch = "x86_64", hs_avx512))]
+        #[target_feature(enable = "avx2,avx512f,avx512vl,avx512dq")]
+        $(#[$m])*
+        unsafe fn $avx512<T: Element>($($a: $t),*) -> $r {
+            // SAFETY: the caller guarantees AVX-512, all `isa::avx2::Small512` needs.
+            unsafe { $body::<crate::isa::avx2::Small512, T>($($a),*) }
+        }
     };
 }
 
@@ -632,7 +690,7 @@ dispatched! {
     /// [`Row`]. (The batch runs `block_body` inside its own loop; this entry is the tests'.)
     #[allow(clippy::too_many_arguments)]
     #[cfg_attr(not(test), allow(dead_code))]
-    pub(crate) fn block / block_avx2 => block_any(
+    pub(crate) fn block / block_avx2, block_avx512 => block_any(
         x: &[T],
         n: usize,
         rows: usize,
@@ -934,9 +992,23 @@ unsafe fn pass_r<O: Ops, const WITH_R: bool>(
     unit: Unit,
 ) -> (O::I, O::I, O::V) {
     // SAFETY: the caller guarantees `O`'s features.
+    unsafe { pass_sums::<O, WITH_R>(zt, mu, unit.f) }
+}
+
+/// [`pass_r`] with the unit as its value (`unit_f`), for [`Ops::pass_pair`].
+///
+/// # Safety
+/// The CPU features of `O`.
+#[inline(always)]
+pub(crate) unsafe fn pass_sums<O: Ops, const WITH_R: bool>(
+    zt: &[Lane],
+    mu: O::V,
+    unit_f: f32,
+) -> (O::I, O::I, O::V) {
+    // SAFETY: the caller guarantees `O`'s features.
     unsafe {
-        let half = O::splat(unit.f * 0.5);
-        let neg_half = O::splat(unit.f * -0.5);
+        let half = O::splat(unit_f * 0.5);
+        let neg_half = O::splat(unit_f * -0.5);
         let (mut q, mut cf) = (O::splat_i(0), O::splat_i(0));
         let mut r = O::splat(f32::INFINITY);
         for zi in zt {
@@ -1428,6 +1500,31 @@ unsafe fn block_body<O: Ops, T: Element, const ACCEL: bool>(
     }
 }
 
+/// [`blocks2_unit`] with the unit of the rows' length as a constant (see [`block_body`]).
+///
+/// # Safety
+/// The CPU features of `O`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn blocks2_body<O: Ops, T: Element, const ACCEL: bool>(
+    x: &[T],
+    n: usize,
+    rows: usize,
+    kl: [&KLanes; 2],
+    scale: T,
+    y: &mut [T],
+    zt: &mut [Lane],
+) -> u32 {
+    // SAFETY: the caller guarantees `O`'s features.
+    unsafe {
+        if kl[0].unit.shift == 24 {
+            blocks2_unit::<O, T, 24, ACCEL>(x, n, rows, kl, scale, y, zt)
+        } else {
+            blocks2_unit::<O, T, 23, ACCEL>(x, n, rows, kl, scale, y, zt)
+        }
+    }
+}
+
 /// [`block_body`] with the fixed-point unit `2^SHIFT`.
 ///
 /// # Safety
@@ -1445,7 +1542,6 @@ unsafe fn block_unit<O: Ops, T: Element, const SHIFT: u32, const ACCEL: bool>(
     details: Option<&mut [Row; BLOCK]>,
 ) -> u32 {
     let rows = rows.clamp(1, BLOCK);
-    let groups = rows.div_ceil(LANES);
     let (Some(x), Some(y), Some(zt)) = (
         x.get(..rows * n),
         y.get_mut(..rows * n),
@@ -1453,92 +1549,297 @@ unsafe fn block_unit<O: Ops, T: Element, const SHIFT: u32, const ACCEL: bool>(
     ) else {
         return 0;
     };
-    let valid = (1u32 << rows) - 1;
-    let lanes_of = |m: u32, g: usize| (m >> (g * LANES)) & ((1 << LANES) - 1);
-    // the rows of group g
-    let count = |g: usize| rows.saturating_sub(g * LANES).min(LANES);
     let unit = Unit::new(SHIFT);
-    let (zeros, ones) = (kl.zeros, kl.ones);
-    let (kf, kq, frac) = (&kl.kf, &kl.kq, &kl.frac);
-    let mut steps = 0u32;
     let (z0, z1) = zt.split_at_mut(n);
-    let mut done1 = 0u32;
     // SAFETY: the caller guarantees `O`'s features; all memory is through references.
     unsafe {
-        let (vs, uv) = (O::splat(scale.to_f64() as f32), O::splat(unit.f));
-        // Rows into lanes: row r is lane r % LANES of group r / LANES (the unused lanes of
-        // the last group repeat its last row, and are not live); a second group without
-        // rows repeats the first.
-        let x1 = if groups > 1 { &x[LANES * n..] } else { x };
-        let st0 = load_group::<O, T>(x, count(0), z0, vs, uv);
-        let st1 = load_group::<O, T>(x1, count(groups - 1), z1, vs, uv);
-        // Two groups in local variables (kept in registers or spilled, never stored as
-        // "select with the old value": x86 would turn that into slow masked stores).
-        let fill = zeros | ones;
-        let (mut g0, live0) = Group::<O>::new::<ACCEL>(
-            n,
-            st0,
-            &kf[0],
-            &kq[0],
-            lanes_of(valid, 0),
-            lanes_of(fill, 0),
-            unit,
-        );
-        let (mut g1, live1) = Group::<O>::new::<ACCEL>(
-            n,
-            st1,
-            &kf[1],
-            &kq[1],
-            lanes_of(valid, 1),
-            lanes_of(fill, 1),
-            unit,
-        );
+        let mut b = Started::<O>::load::<T, ACCEL>(x, n, rows, kl, scale, z0, z1, unit);
+        let mut steps = 0u32;
         // The iteration, the groups interleaved (independent chains of dependent steps).
-        while (O::any(g0.active) || O::any(g1.active)) && steps < MAX_STEPS {
+        while b.any() && steps < MAX_STEPS {
             steps += 1;
-            if O::any(g0.active) {
-                g0.step::<ACCEL>(z0, unit, steps == 1);
+            b.step::<ACCEL>(z0, z1, n, unit, steps == 1);
+        }
+        b.write(n, rows, kl, steps, y, z0, z1, unit, details)
+    }
+}
+
+/// [`block_unit`] for two blocks at once (`1 ≤ rows ≤ 2·BLOCK`; `kl[b]`: block `b`'s k; `zt`:
+/// at least `2·GROUPS·n` lanes): the two blocks' iterations interleave, for an [`Ops`] whose
+/// passes take both groups of a block at once ([`Ops::PAIRED`]: then one block alone would
+/// leave each update's latency exposed). Returns the rows written (bit `r` for row `r`). Each
+/// row's arithmetic is the same as in [`block_unit`], so the same bits.
+///
+/// # Safety
+/// The CPU features of `O`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn blocks2_unit<O: Ops, T: Element, const SHIFT: u32, const ACCEL: bool>(
+    x: &[T],
+    n: usize,
+    rows: usize,
+    kl: [&KLanes; 2],
+    scale: T,
+    y: &mut [T],
+    zt: &mut [Lane],
+) -> u32 {
+    let rows = rows.clamp(1, 2 * BLOCK);
+    let (Some(x), Some(y), Some(zt)) = (
+        x.get(..rows * n),
+        y.get_mut(..rows * n),
+        zt.get_mut(..2 * n * GROUPS),
+    ) else {
+        return 0;
+    };
+    let unit = Unit::new(SHIFT);
+    let (za, zb) = zt.split_at_mut(n * GROUPS);
+    let ((za0, za1), (zb0, zb1)) = (za.split_at_mut(n), zb.split_at_mut(n));
+    // (one block: the second repeats the first, without a lane to iterate, and is not written)
+    let ra = rows.min(BLOCK);
+    let rb = rows - ra;
+    let (xa, xb) = x.split_at(ra * n);
+    let (ya, yb) = y.split_at_mut(ra * n);
+    let (xb, kb, nb) = if rb > 0 {
+        (xb, kl[1], rb)
+    } else {
+        (xa, kl[0], ra)
+    };
+    // SAFETY: the caller guarantees `O`'s features; all memory is through references.
+    unsafe {
+        let mut a = Started::<O>::load::<T, ACCEL>(xa, n, ra, kl[0], scale, za0, za1, unit);
+        let mut b = Started::<O>::load::<T, ACCEL>(xb, n, nb, kb, scale, zb0, zb1, unit);
+        if rb == 0 {
+            b.g0.active = O::splat_i(0);
+            b.g1.active = O::splat_i(0);
+        }
+        let steps = O::iterate2::<ACCEL>(&mut a, &mut b, [za0, za1, zb0, zb1], n, SHIFT);
+        let da = a.write(n, ra, kl[0], steps, ya, za0, za1, unit, None);
+        if rb == 0 {
+            return da;
+        }
+        let db = b.write(n, rb, kl[1], steps, yb, zb0, zb1, unit, None);
+        da | db << BLOCK
+    }
+}
+
+/// The iteration of two blocks ([`blocks2_unit`]; `z`: their groups' lanes, `n` each, in the
+/// order `a.g0, a.g1, b.g0, b.g1`; `shift`: the unit's) until every lane is done or after
+/// [`MAX_STEPS`] passes; returns the passes. [`Ops::iterate2`]'s definition.
+///
+/// # Safety
+/// The CPU features of `O`.
+#[inline(always)]
+pub(crate) unsafe fn iterate2<O: Ops, const ACCEL: bool>(
+    a: &mut Started<O>,
+    b: &mut Started<O>,
+    z: [&[Lane]; 4],
+    n: usize,
+    shift: u32,
+) -> u32 {
+    let unit = Unit::new(shift);
+    let mut steps = 0u32;
+    // SAFETY: the caller guarantees `O`'s features.
+    unsafe {
+        let (mut ra, mut rb) = (a.any(), b.any());
+        while (ra || rb) && steps < MAX_STEPS {
+            steps += 1;
+            if ra {
+                a.step::<ACCEL>(z[0], z[1], n, unit, steps == 1);
             }
-            if O::any(g1.active) {
-                g1.step::<ACCEL>(z1, unit, steps == 1);
+            if rb {
+                b.step::<ACCEL>(z[2], z[3], n, unit, steps == 1);
+            }
+            (ra, rb) = (a.any(), b.any());
+        }
+    }
+    steps
+}
+
+/// A block's two groups, loaded and started ([`block_unit`]'s state).
+pub(crate) struct Started<O: Ops> {
+    g0: Group<O>,
+    g1: Group<O>,
+    live0: u32,
+    live1: u32,
+}
+
+impl<O: Ops> Started<O> {
+    /// Loads `1 ≤ rows ≤ BLOCK` rows of `x` (`rows·n` values) into the groups' lanes `z0`,
+    /// `z1` (`n` lanes each) and starts their iteration.
+    ///
+    /// # Safety
+    /// The CPU features of `O`.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn load<T: Element, const ACCEL: bool>(
+        x: &[T],
+        n: usize,
+        rows: usize,
+        kl: &KLanes,
+        scale: T,
+        z0: &mut [Lane],
+        z1: &mut [Lane],
+        unit: Unit,
+    ) -> Self {
+        let groups = rows.div_ceil(LANES);
+        let valid = (1u32 << rows) - 1;
+        let lanes_of = |m: u32, g: usize| (m >> (g * LANES)) & ((1 << LANES) - 1);
+        // the rows of group g
+        let count = |g: usize| rows.saturating_sub(g * LANES).min(LANES);
+        // SAFETY: the caller guarantees `O`'s features; all memory is through references.
+        unsafe {
+            let (vs, uv) = (O::splat(scale.to_f64() as f32), O::splat(unit.f));
+            // Rows into lanes: row r is lane r % LANES of group r / LANES (the unused lanes of
+            // the last group repeat its last row, and are not live); a second group without
+            // rows repeats the first.
+            let x1 = if groups > 1 { &x[LANES * n..] } else { x };
+            let st0 = load_group::<O, T>(x, count(0), z0, vs, uv);
+            let st1 = load_group::<O, T>(x1, count(groups - 1), z1, vs, uv);
+            // Two groups in local variables (kept in registers or spilled, never stored as
+            // "select with the old value": x86 would turn that into slow masked stores).
+            let fill = kl.zeros | kl.ones;
+            let (g0, live0) = Group::<O>::new::<ACCEL>(
+                n,
+                st0,
+                &kl.kf[0],
+                &kl.kq[0],
+                lanes_of(valid, 0),
+                lanes_of(fill, 0),
+                unit,
+            );
+            let (g1, live1) = Group::<O>::new::<ACCEL>(
+                n,
+                st1,
+                &kl.kf[1],
+                &kl.kq[1],
+                lanes_of(valid, 1),
+                lanes_of(fill, 1),
+                unit,
+            );
+            Started {
+                g0,
+                g1,
+                live0,
+                live1,
             }
         }
-        let (d0, d1) = match details {
-            Some(d) => {
-                let (a, b) = d.split_at_mut(LANES);
-                (Some(a), Some(b))
+    }
+
+    /// Whether a lane still iterates.
+    ///
+    /// # Safety
+    /// The CPU features of `O`.
+    #[inline(always)]
+    unsafe fn any(&self) -> bool {
+        // SAFETY: the caller guarantees `O`'s features.
+        unsafe { O::any(self.g0.active) || O::any(self.g1.active) }
+    }
+
+    /// One pass and update of each group with a lane still iterating ([`Group::step`]; both
+    /// passes at once with [`Ops::PAIRED`], a group that is done repeating its sums).
+    ///
+    /// # Safety
+    /// The CPU features of `O`.
+    #[inline(always)]
+    unsafe fn step<const ACCEL: bool>(
+        &mut self,
+        z0: &[Lane],
+        z1: &[Lane],
+        n: usize,
+        unit: Unit,
+        first: bool,
+    ) {
+        // SAFETY: the caller guarantees `O`'s features.
+        unsafe {
+            let (g0, g1) = (&mut self.g0, &mut self.g1);
+            if O::PAIRED {
+                let (s0, s1) = if first {
+                    O::pass_pair::<false>(z0, z1, g0.mu, g1.mu, unit.f)
+                } else {
+                    O::pass_pair::<true>(z0, z1, g0.mu, g1.mu, unit.f)
+                };
+                if O::any(g0.active) {
+                    g0.update::<ACCEL>(s0, n, unit);
+                }
+                if O::any(g1.active) {
+                    g1.update::<ACCEL>(s1, n, unit);
+                }
+            } else {
+                if O::any(g0.active) {
+                    g0.step::<ACCEL>(z0, unit, first);
+                }
+                if O::any(g1.active) {
+                    g1.step::<ACCEL>(z1, unit, first);
+                }
             }
-            None => (None, None),
-        };
-        let inv = O::splat(1.0 / unit.f);
-        let (y0, y1) = y.split_at_mut(count(0) * n);
-        let (zl, ol) = (lanes_of(zeros, 0), lanes_of(ones, 0));
-        let f0 = g0.finish(
-            n,
-            live0,
-            &frac[0],
-            zl,
-            ol,
-            steps,
-            unit,
-            d0.map(|d| (d, &*z0)),
-        );
-        let done0 = write_group::<O, T>(z0, y0, count(0), f0, uv, inv);
-        if groups > 1 {
-            let (zl, ol) = (lanes_of(zeros, 1), lanes_of(ones, 1));
-            let f1 = g1.finish(
+        }
+    }
+
+    /// After the iteration: writes the block's rows that are done (of its `1 ≤ rows ≤ BLOCK`
+    /// rows, `y`: `rows·n` values) and returns them (bit `r` for row `r`); with `details`, each
+    /// row's [`Row`].
+    ///
+    /// # Safety
+    /// The CPU features of `O`.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn write<T: Element>(
+        &self,
+        n: usize,
+        rows: usize,
+        kl: &KLanes,
+        steps: u32,
+        y: &mut [T],
+        z0: &[Lane],
+        z1: &[Lane],
+        unit: Unit,
+        details: Option<&mut [Row; BLOCK]>,
+    ) -> u32 {
+        let groups = rows.div_ceil(LANES);
+        let lanes_of = |m: u32, g: usize| (m >> (g * LANES)) & ((1 << LANES) - 1);
+        let count = |g: usize| rows.saturating_sub(g * LANES).min(LANES);
+        let (zeros, ones) = (kl.zeros, kl.ones);
+        let mut done1 = 0u32;
+        // SAFETY: the caller guarantees `O`'s features; all memory is through references.
+        unsafe {
+            let uv = O::splat(unit.f);
+            let (d0, d1) = match details {
+                Some(d) => {
+                    let (a, b) = d.split_at_mut(LANES);
+                    (Some(a), Some(b))
+                }
+                None => (None, None),
+            };
+            let inv = O::splat(1.0 / unit.f);
+            let (y0, y1) = y.split_at_mut(count(0) * n);
+            let (zl, ol) = (lanes_of(zeros, 0), lanes_of(ones, 0));
+            let f0 = self.g0.finish(
                 n,
-                live1,
-                &frac[1],
+                self.live0,
+                &kl.frac[0],
                 zl,
                 ol,
                 steps,
                 unit,
-                d1.map(|d| (d, &*z1)),
+                d0.map(|d| (d, z0)),
             );
-            done1 = write_group::<O, T>(z1, y1, count(1), f1, uv, inv);
+            let done0 = write_group::<O, T>(z0, y0, count(0), f0, uv, inv);
+            if groups > 1 {
+                let (zl, ol) = (lanes_of(zeros, 1), lanes_of(ones, 1));
+                let f1 = self.g1.finish(
+                    n,
+                    self.live1,
+                    &kl.frac[1],
+                    zl,
+                    ol,
+                    steps,
+                    unit,
+                    d1.map(|d| (d, z1)),
+                );
+                done1 = write_group::<O, T>(z1, y1, count(1), f1, uv, inv);
+            }
+            done0 | done1 << LANES
         }
-        done0 | done1 << LANES
     }
 }
 
@@ -1619,22 +1920,43 @@ pub(crate) fn rows<T: Element, E>(
         RowK::PerRow(_) => false,
     };
     let total = x.len().min(y.len()) / n;
-    with_buffer(n, |zt| {
+    // (two blocks' lanes where `rows_body` takes two blocks at a time)
+    let blocks = if kern.path() == Path::Avx512 { 2 } else { 1 };
+    with_buffer(blocks * n, |zt| {
         let mut from = 0;
         for accel in [accel, true] {
             let (xr, yr) = (&x[from * n..total * n], &mut y[from * n..total * n]);
             let (first, f) = (first_row + from, &mut fallback);
             from += match (kern.path(), accel) {
+                #[cfg(all(target_arch = "x86_64", hs_avx512))]
+                // SAFETY: a `Kernels` with `Path::Avx512` exists only after `Path::is_supported`
+                // confirmed AVX2 and AVX-512 F, VL and DQ.
+                (Path::Avx512, false) => unsafe {
+                    rows_avx2::<crate::isa::avx2::Small512, T, E, false>(
+                        xr, n, first, k, scale, yr, f, zt,
+                    )
+                },
+                #[cfg(all(target_arch = "x86_64", hs_avx512))]
+                // SAFETY: as above.
+                (Path::Avx512, true) => unsafe {
+                    rows_avx2::<crate::isa::avx2::Small512, T, E, true>(
+                        xr, n, first, k, scale, yr, f, zt,
+                    )
+                },
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: a `Kernels` with `Path::Avx2` exists only after `Path::is_supported`
                 // confirmed (with `is_x86_feature_detected!`) that this CPU has AVX2.
                 (Path::Avx2, false) => unsafe {
-                    rows_avx2::<T, E, false>(xr, n, first, k, scale, yr, f, zt)
+                    rows_avx2::<crate::isa::avx2::Small, T, E, false>(
+                        xr, n, first, k, scale, yr, f, zt,
+                    )
                 },
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: as above.
                 (Path::Avx2, true) => unsafe {
-                    rows_avx2::<T, E, true>(xr, n, first, k, scale, yr, f, zt)
+                    rows_avx2::<crate::isa::avx2::Small, T, E, true>(
+                        xr, n, first, k, scale, yr, f, zt,
+                    )
                 },
                 #[cfg(target_arch = "aarch64")]
                 // SAFETY: NEON is in the aarch64 baseline, all `isa::neon::Small` needs.
@@ -1667,14 +1989,15 @@ pub(crate) fn rows<T: Element, E>(
     })
 }
 
-/// [`rows_body`] compiled for AVX2.
+/// [`rows_body`] compiled for AVX2, with `isa::avx2::Small` or (`Path::Avx512`, whose
+/// iteration runs in its own AVX-512 function, `Ops::iterate2`) `isa::avx2::Small512`.
 ///
 /// # Safety
-/// The CPU must support AVX2.
+/// The CPU must support AVX2, and whatever `O` needs besides.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn rows_avx2<T: Element, E, const ACCEL: bool>(
+unsafe fn rows_avx2<O: Ops, T: Element, E, const ACCEL: bool>(
     x: &[T],
     n: usize,
     first_row: usize,
@@ -1684,12 +2007,8 @@ unsafe fn rows_avx2<T: Element, E, const ACCEL: bool>(
     fallback: impl FnMut(usize, &[T], &mut [T]) -> Result<(), E>,
     zt: &mut [Lane],
 ) -> Result<usize, E> {
-    // SAFETY: the caller guarantees AVX2, all `isa::avx2::Small` needs.
-    unsafe {
-        rows_body::<crate::isa::avx2::Small, T, E, ACCEL>(
-            x, n, first_row, k, scale, y, fallback, zt,
-        )
-    }
+    // SAFETY: the caller guarantees AVX2 and `O`'s features.
+    unsafe { rows_body::<O, T, E, ACCEL>(x, n, first_row, k, scale, y, fallback, zt) }
 }
 
 /// See [`rows`] (`n ≥ 1`; `zt` from [`with_buffer`]). Returns the rows done: all of them, or
@@ -1720,21 +2039,33 @@ unsafe fn rows_body<O: Ops, T: Element, E, const ACCEL: bool>(
         },
         n,
     );
+    // with `O::PAIRED`, two blocks at a time (`blocks2_unit`): the second block's lanes
+    let (mut ks2, mut kl2) = ([0.0; BLOCK], kl);
+    let span = if O::PAIRED { 2 * BLOCK } else { BLOCK };
     let mut b = 0;
     while b < total {
-        let m = (total - b).min(BLOCK);
+        let m = (total - b).min(span);
         let (xb, yb) = (&x[b * n..(b + m) * n], &mut y[b * n..(b + m) * n]);
         if let RowK::PerRow(all) = k {
-            if block_ks(&mut ks, all, first_row + b, m, b == 0) {
+            if block_ks(&mut ks, all, first_row + b, m.min(BLOCK), b == 0) {
                 kl = KLanes::new(&ks, n);
             }
+            if m > BLOCK && block_ks(&mut ks2, all, first_row + b + BLOCK, m - BLOCK, b == 0) {
+                kl2 = KLanes::new(&ks2, n);
+            }
         }
-        if !ACCEL && kl.accel {
+        if !ACCEL && (kl.accel || (m > BLOCK && kl2.accel)) {
             return Ok(b);
         }
         // SAFETY: the caller guarantees `O`'s features.
-        let done = unsafe { block_body::<O, T, ACCEL>(xb, n, m, &kl, scale, yb, zt, None) };
-        let mut left = !done & ((1u32 << m) - 1);
+        let done = unsafe {
+            if O::PAIRED {
+                blocks2_body::<O, T, ACCEL>(xb, n, m, [&kl, &kl2], scale, yb, zt)
+            } else {
+                block_body::<O, T, ACCEL>(xb, n, m, &kl, scale, yb, zt, None)
+            }
+        };
+        let mut left = !done & (u32::MAX >> (32 - m));
         while left != 0 {
             let r = left.trailing_zeros() as usize;
             left &= left - 1;
@@ -1774,8 +2105,9 @@ fn block_ks(ks: &mut [f64; BLOCK], all: &[f64], at: usize, m: usize, first: bool
     }
 }
 
-/// Runs `f` on a zeroed transposition buffer of `n ≤ SMALL_MAX` lanes on the stack (sized in
-/// four steps, so that short rows do not clear the longest buffer).
+/// Runs `f` on a zeroed transposition buffer of `GROUPS·n` lanes on the stack (`n ≤
+/// 2·SMALL_MAX`: two blocks of rows of up to `SMALL_MAX`; sized in steps, so that short rows
+/// do not clear the longest buffer).
 pub(crate) fn with_buffer<R>(n: usize, f: impl FnOnce(&mut [Lane]) -> R) -> R {
     if n <= 16 {
         f(&mut [[0.0; LANES]; 16 * GROUPS][..n * GROUPS])
@@ -1783,8 +2115,10 @@ pub(crate) fn with_buffer<R>(n: usize, f: impl FnOnce(&mut [Lane]) -> R) -> R {
         f(&mut [[0.0; LANES]; 64 * GROUPS][..n * GROUPS])
     } else if n <= 128 {
         f(&mut [[0.0; LANES]; 128 * GROUPS][..n * GROUPS])
+    } else if n <= SMALL_MAX {
+        f(&mut [[0.0; LANES]; SMALL_MAX * GROUPS][..n * GROUPS])
     } else {
-        f(&mut [[0.0; LANES]; SMALL_MAX * GROUPS][..n.min(SMALL_MAX) * GROUPS])
+        f(&mut [[0.0; LANES]; 2 * SMALL_MAX * GROUPS][..n.min(2 * SMALL_MAX) * GROUPS])
     }
 }
 
@@ -1983,7 +2317,7 @@ pub(crate) fn vjp_inputs_small<T: Element>(kern: Kernels, y: &[T], g: &[T], limi
         #[cfg(target_arch = "x86_64")]
         // SAFETY: a `Kernels` with `Path::Avx2` exists only after `Path::is_supported`
         // confirmed (with `is_x86_feature_detected!`) that this CPU has AVX2.
-        Path::Avx2 => unsafe { inputs_small_avx2(y, g, limit) },
+        Path::Avx2 | Path::Avx512 => unsafe { inputs_small_avx2(y, g, limit) },
         _ => inputs_small(y, g, limit),
     }
 }
@@ -2086,7 +2420,7 @@ unsafe fn vjp_blocks_tiles_body<O: Ops, T: Element>(
 fn vjp_by_tiles(kern: Kernels, n: usize) -> bool {
     match kern.path() {
         #[cfg(target_arch = "x86_64")]
-        Path::Avx2 => <crate::isa::avx2::Small as Ops>::vjp_by_tiles(n),
+        Path::Avx2 | Path::Avx512 => <crate::isa::avx2::Small as Ops>::vjp_by_tiles(n),
         #[cfg(target_arch = "aarch64")]
         Path::Neon => <crate::isa::neon::Small as Ops>::vjp_by_tiles(n),
         _ => <Portable as Ops>::vjp_by_tiles(n),
@@ -2303,6 +2637,8 @@ pub(crate) fn vjp_rows<T: Element>(
 mod tests {
     use super::*;
     use crate::platform::Path;
+    #[cfg(all(target_arch = "x86_64", hs_avx512))]
+    use core::arch::x86_64::{__m256, __m256i};
 
     /// xorshift64: a reproducible stream of bits.
     pub(super) fn xorshift(mut s: u64) -> impl FnMut() -> u64 {
@@ -2546,6 +2882,81 @@ mod tests {
         }
     }
 
+    /// `isa::avx2::Small512`: [`Portable`]'s bits on each primitive, and its 16-lane
+    /// [`Ops::pass_pair`] the bits of two [`pass_sums`] of [`Portable`] (with and without `R`),
+    /// on awkward values and on entries and μ placed so that `h` is exactly ±½ (the free-set
+    /// bound), 0 or one unit off it, for lengths 1–40 and both units.
+    ///
+    /// # Safety
+    /// AVX2 and AVX-512 F, VL and DQ.
+    #[cfg(all(target_arch = "x86_64", hs_avx512))]
+    #[target_feature(enable = "avx2,avx512f,avx512vl,avx512dq")]
+    unsafe fn primitives_match_512() {
+        type W = crate::isa::avx2::Small512;
+        // SAFETY: the caller guarantees the features.
+        unsafe { primitives_match::<W>() };
+        let mut next = xorshift(0x5151_7e57_0dd5_eed5);
+        let fb = |v: Lane| v.map(|x| if x.is_nan() { u32::MAX } else { x.to_bits() });
+        for trial in 0..2000 {
+            let len = 1 + (next() % 40) as usize;
+            let unit_f = if trial % 2 == 0 {
+                16_777_216.0
+            } else {
+                8_388_608.0
+            };
+            let half = unit_f * 0.5;
+            let mu: [Lane; 2] = core::array::from_fn(|_| {
+                core::array::from_fn(|_| match next() % 3 {
+                    0 => ((next() % 2001) as f32 - 1000.0) * (unit_f / 256.0),
+                    1 => (next() % 7) as f32 * half - 1.5 * unit_f,
+                    _ => f32::from_bits(next() as u32),
+                })
+            });
+            let mut z = vec![[0.0f32; LANES]; 2 * len];
+            for (i, zi) in z.iter_mut().enumerate() {
+                let g = i / len;
+                *zi = match next() % 3 {
+                    0 => awkward(&mut next),
+                    // h at, next to, or inside the free set's bound
+                    1 => core::array::from_fn(|j| {
+                        let off = [-half, half, 0.0, half + 1.0, -half - 1.0, half - 1.0];
+                        mu[g][j] + off[(next() % off.len() as u64) as usize]
+                    }),
+                    _ => core::array::from_fn(|_| {
+                        ((next() % 4001) as f32 - 2000.0) * (unit_f / 512.0)
+                    }),
+                };
+            }
+            let (z0, z1) = z.split_at(len);
+            let show = |r: (ILane, ILane, Lane)| (r.0, r.1, fb(r.2));
+            // SAFETY: the caller guarantees the features; `Portable` needs none.
+            unsafe {
+                let (m0, m1) = (W::load(&mu[0]), W::load(&mu[1]));
+                let got = |r: (__m256i, __m256i, __m256)| {
+                    let (mut q, mut c, mut v) = ([0i32; LANES], [0i32; LANES], [0.0f32; LANES]);
+                    W::store_i(&mut q, r.0);
+                    W::store_i(&mut c, r.1);
+                    W::store(&mut v, r.2);
+                    (q, c, fb(v))
+                };
+                let (a0, a1) = W::pass_pair::<true>(z0, z1, m0, m1, unit_f);
+                let (b0, b1) = W::pass_pair::<false>(z0, z1, m0, m1, unit_f);
+                let want = |zg: &[Lane], m: Lane, r: bool| {
+                    show(if r {
+                        pass_sums::<Portable, true>(zg, m, unit_f)
+                    } else {
+                        pass_sums::<Portable, false>(zg, m, unit_f)
+                    })
+                };
+                let t = format!("trial {trial}, len {len}");
+                assert_eq!(got(a0), want(z0, mu[0], true), "pass_pair group 0, {t}");
+                assert_eq!(got(a1), want(z1, mu[1], true), "pass_pair group 1, {t}");
+                assert_eq!(got(b0), want(z0, mu[0], false), "pass_pair without R, {t}");
+                assert_eq!(got(b1), want(z1, mu[1], false), "pass_pair without R, {t}");
+            }
+        }
+    }
+
     /// Every [`Ops`] implementation this machine can run computes [`Portable`]'s bits on each
     /// primitive (a mutation such as `fmin` for `min` or a saturating `round_i` fails here).
     #[test]
@@ -2556,6 +2967,9 @@ mod tests {
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: `Path::supported` lists AVX2 only when the CPU has it.
                 Path::Avx2 => unsafe { primitives_match::<crate::isa::avx2::Small>() },
+                #[cfg(all(target_arch = "x86_64", hs_avx512))]
+                // SAFETY: `Path::supported` lists AVX-512 only when the CPU has it.
+                Path::Avx512 => unsafe { primitives_match_512() },
                 #[cfg(target_arch = "aarch64")]
                 // SAFETY: NEON is in the aarch64 baseline.
                 Path::Neon => unsafe { primitives_match::<crate::isa::neon::Small>() },

@@ -1,5 +1,5 @@
 //! The kernels in use are the ones the machine should run: with `HYPERSIMPLEX_EXPECT_PATH`
-//! set (`avx2`, `neon` or `scalar`), the active path must be that one, and every path the
+//! set (`avx512`, `avx2`, `neon` or `scalar`), the active path must be that one, and every path the
 //! machine supports must be listed. The test scripts set it from `/proc/cpuinfo` (and to
 //! `scalar` with `HYPERSIMPLEX_FORCE_SCALAR=1`), so a dispatch that silently falls back to the
 //! scalar code fails the test command. Without the variable the test only checks consistency.

@@ -370,6 +370,11 @@ fn avx2_path_is_detected_where_the_cpu_has_it() {
         let has = std::arch::is_x86_feature_detected!("avx2")
             && std::arch::is_x86_feature_detected!("fma");
         assert_eq!(paths.contains(&Path::Avx2), has);
+        let wide = has
+            && std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+            && std::arch::is_x86_feature_detected!("avx512dq");
+        assert_eq!(paths.contains(&Path::Avx512), wide);
         assert_eq!(Kernels::new(Path::Neon), None);
     }
     #[cfg(target_arch = "aarch64")]

@@ -321,3 +321,65 @@ fn accelerated_rows_match_alone_across_blocks() {
         }
     }
 }
+
+/// Every batch size from 1 to 70 rows (one and two blocks of 16, the AVX-512 path's spans of
+/// two blocks, partial groups and partial blocks at the end) gives every row the bits of the
+/// scalar path, and each row the bits it gets alone, with one k and with a per-row k, on one
+/// thread (no split into tasks).
+#[test]
+fn every_batch_size_gives_each_row_its_bits() {
+    let mut rng = Rng(0x0b5e_0f5e);
+    let scalar = Kernels::scalar();
+    for n in [1usize, 4, 10, 33, 64] {
+        let most = 70;
+        let x: Vec<f32> = data(&mut rng, most * n, n % 4);
+        let ks: Vec<f64> = (0..most)
+            .map(|r| [n as f64 / 2.0, 1.0, n as f64 * 0.9, 0.25 * n as f64][r % 4])
+            .collect();
+        // each row alone (the single-vector route), by its own k
+        let alone: Vec<Vec<u64>> = (0..most)
+            .map(|r| {
+                let mut y = vec![7.0f32; n];
+                let xr = &x[r * n..(r + 1) * n];
+                scalar
+                    .soft_binary_argmax_rows(xr, 1, n, RowK::PerRow(&ks[r..r + 1]), 1.5, &mut y)
+                    .unwrap();
+                bits(&y)
+            })
+            .collect();
+        for kern in all_kernels() {
+            let name = kern.path().name();
+            with_threads(1, || {
+                for rows in 1..=most {
+                    let total = rows * n;
+                    let mut y = vec![7.0f32; total];
+                    kern.soft_binary_argmax_rows(
+                        &x[..total],
+                        rows,
+                        n,
+                        RowK::PerRow(&ks[..rows]),
+                        1.5,
+                        &mut y,
+                    )
+                    .unwrap();
+                    for (r, want) in alone.iter().take(rows).enumerate() {
+                        assert_eq!(
+                            &bits(&y[r * n..(r + 1) * n]),
+                            want,
+                            "{name} n={n} rows={rows} row {r} (per-row k)"
+                        );
+                    }
+                    let mut ya = vec![7.0f32; total];
+                    let mut ys = vec![8.0f32; total];
+                    let k = RowK::All(n as f64 * 0.3);
+                    kern.soft_binary_argmax_rows(&x[..total], rows, n, k, 1.5, &mut ya)
+                        .unwrap();
+                    scalar
+                        .soft_binary_argmax_rows(&x[..total], rows, n, k, 1.5, &mut ys)
+                        .unwrap();
+                    assert_eq!(bits(&ya), bits(&ys), "{name} n={n} rows={rows} (one k)");
+                }
+            });
+        }
+    }
+}

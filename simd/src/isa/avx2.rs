@@ -940,17 +940,151 @@ unsafe fn narrow_out(rows: &[*mut f32; 8], at: usize, mask: u32, cols: [__m256; 
 
 /// The short-row solver's primitives (`crate::small::Ops`; `crate::small::Portable` defines
 /// each one): 8 `f32` lanes in a `__m256`, 8 `i32` lanes (and masks) in a `__m256i`.
+///
+/// `SmallW<true>` ([`Small512`]) is the same, plus [`crate::small::Ops::pass_pair`] on 16 lanes
+/// of AVX-512 (F, VL, DQ; for code compiled with those features, after detection): both
+/// groups of a block in one `__m512`, and AVX-512's mask registers for the free-set count.
 #[derive(Clone, Copy)]
-pub(crate) struct Small;
+pub(crate) struct SmallW<const WIDE: bool>;
+/// The AVX2 primitives.
+pub(crate) type Small = SmallW<false>;
+/// The AVX2 primitives with the AVX-512 pass.
+#[cfg(hs_avx512)]
+pub(crate) type Small512 = SmallW<true>;
+
+/// [`crate::small::iterate2`] in code compiled for AVX-512 (F, VL, DQ), so that
+/// [`pass_pair_512`] inlines; the loading and the write stay in AVX2 code (compiled with
+/// AVX-512, LLVM rewrote their transposes and selects into mask-register and two-source permute
+/// forms that ran 15–30% slower on the AMD guest).
+///
+/// # Safety
+/// AVX2 and AVX-512 F, VL and DQ.
+#[cfg(all(target_arch = "x86_64", hs_avx512))]
+#[target_feature(enable = "avx2,avx512f,avx512vl,avx512dq")]
+unsafe fn iterate2_512<const WIDE: bool, const ACCEL: bool>(
+    a: &mut crate::small::Started<SmallW<WIDE>>,
+    b: &mut crate::small::Started<SmallW<WIDE>>,
+    z: [&[crate::small::Lane]; 4],
+    n: usize,
+    shift: u32,
+) -> u32 {
+    // SAFETY: the caller guarantees the features.
+    unsafe { crate::small::iterate2::<SmallW<WIDE>, ACCEL>(a, b, z, n, shift) }
+}
+
+/// `a` in lanes 0–7, `b` in 8–15.
+///
+/// # Safety
+/// AVX-512 F/DQ (inlined into code compiled with them).
+#[cfg(all(target_arch = "x86_64", hs_avx512))]
+#[inline(always)]
+unsafe fn join(a: __m256, b: __m256) -> __m512 {
+    // SAFETY: the caller guarantees AVX-512 F/DQ.
+    unsafe { _mm512_insertf32x8::<1>(_mm512_castps256_ps512(a), b) }
+}
+
+/// Two groups' pass sums ([`crate::small::pass_sums`]) in the lanes of one `__m512`: group 0
+/// in lanes 0–7, group 1 in 8–15; the same operations lane by lane (`vminps`, `vmaxps`,
+/// `vcvtps2dq`, `|h|` by clearing the sign), the count `#{|h| < ½}` through a mask register,
+/// so the same bits.
+///
+/// # Safety
+/// AVX-512 F, VL and DQ (inlined into code compiled with them); `z1.len() ≥ z0.len()`.
+#[cfg(all(target_arch = "x86_64", hs_avx512))]
+#[inline(always)]
+#[allow(clippy::type_complexity)]
+unsafe fn pass_pair_512<const WITH_R: bool>(
+    z0: &[crate::small::Lane],
+    z1: &[crate::small::Lane],
+    mu0: __m256,
+    mu1: __m256,
+    unit_f: f32,
+) -> ((__m256i, __m256i, __m256), (__m256i, __m256i, __m256)) {
+    // SAFETY: the caller guarantees AVX-512 F/VL/DQ; every load reads 8 `f32` of a `Lane`.
+    unsafe {
+        let mu = join(mu0, mu1);
+        let half = _mm512_set1_ps(unit_f * 0.5);
+        let neg_half = _mm512_set1_ps(unit_f * -0.5);
+        let one = _mm512_set1_epi32(1);
+        let (mut q, mut cf) = (_mm512_setzero_si512(), _mm512_setzero_si512());
+        let mut r = _mm512_set1_ps(f32::INFINITY);
+        for (a, b) in z0.iter().zip(z1) {
+            let z = join(_mm256_loadu_ps(a.as_ptr()), _mm256_loadu_ps(b.as_ptr()));
+            let h = _mm512_sub_ps(z, mu);
+            let c = _mm512_min_ps(_mm512_max_ps(h, neg_half), half);
+            q = _mm512_add_epi32(q, _mm512_cvtps_epi32(c));
+            let ah = _mm512_abs_ps(h);
+            let free = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(ah, half);
+            cf = _mm512_mask_add_epi32(cf, free, cf, one);
+            if WITH_R {
+                r = _mm512_min_ps(r, _mm512_abs_ps(_mm512_sub_ps(ah, half)));
+            }
+        }
+        if !WITH_R {
+            r = _mm512_setzero_ps();
+        }
+        let lo = (
+            _mm512_castsi512_si256(q),
+            _mm512_castsi512_si256(cf),
+            _mm512_castps512_ps256(r),
+        );
+        let hi = (
+            _mm512_extracti32x8_epi32::<1>(q),
+            _mm512_extracti32x8_epi32::<1>(cf),
+            _mm512_extractf32x8_ps::<1>(r),
+        );
+        (lo, hi)
+    }
+}
 
 // SAFETY: each primitive is the lane-wise IEEE operation of `small::Portable` (`minps`/`maxps`
 // return the second operand unless `a < b` / `a > b`, as the portable definitions;
 // `cvtps2dq` rounds to nearest even under the default MXCSR and gives `i32::MIN` out of
 // range). Every function needs AVX2, which the solver's callers have checked.
-unsafe impl crate::small::Ops for Small {
+unsafe impl<const WIDE: bool> crate::small::Ops for SmallW<WIDE> {
     type V = __m256;
     type I = __m256i;
     type D = __m256d;
+    const PAIRED: bool = WIDE;
+    #[inline(always)]
+    unsafe fn iterate2<const ACCEL: bool>(
+        a: &mut crate::small::Started<Self>,
+        b: &mut crate::small::Started<Self>,
+        z: [&[crate::small::Lane]; 4],
+        n: usize,
+        shift: u32,
+    ) -> u32 {
+        // SAFETY: `WIDE` (`Small512`) is only used after AVX-512 F/VL/DQ was detected; the
+        // AVX2 callers have AVX2.
+        unsafe {
+            #[cfg(hs_avx512)]
+            if WIDE {
+                return iterate2_512::<WIDE, ACCEL>(a, b, z, n, shift);
+            }
+            crate::small::iterate2::<Self, ACCEL>(a, b, z, n, shift)
+        }
+    }
+    #[inline(always)]
+    unsafe fn pass_pair<const WITH_R: bool>(
+        z0: &[crate::small::Lane],
+        z1: &[crate::small::Lane],
+        mu0: __m256,
+        mu1: __m256,
+        unit_f: f32,
+    ) -> ((__m256i, __m256i, __m256), (__m256i, __m256i, __m256)) {
+        // SAFETY: `WIDE` (`Small512`) is only used in code compiled with AVX-512 F/VL/DQ,
+        // after detection; the block's groups have the same length.
+        unsafe {
+            #[cfg(hs_avx512)]
+            if WIDE {
+                return pass_pair_512::<WITH_R>(z0, z1, mu0, mu1, unit_f);
+            }
+            (
+                crate::small::pass_sums::<Self, WITH_R>(z0, mu0, unit_f),
+                crate::small::pass_sums::<Self, WITH_R>(z1, mu1, unit_f),
+            )
+        }
+    }
     #[inline(always)]
     unsafe fn splat(v: f32) -> __m256 {
         // SAFETY: AVX2 (the trait's contract).
