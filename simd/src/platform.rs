@@ -16,8 +16,10 @@
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::OnceLock;
 
-/// A kernel implementation.
+/// A kernel implementation. Non-exhaustive: paths for more instruction sets may be added
+/// (`Avx512` was, in 0.2), so a `match` needs a wildcard arm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Path {
     /// The portable scalar code of the `hypersimplex` crate.
     Scalar,
