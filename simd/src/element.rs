@@ -23,8 +23,8 @@ macro_rules! dispatch {
         match $k.path() {
             _ if $x.len() < VECTOR_MIN => $scalar,
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: a `Kernels` with `Path::Avx2` exists only after `Path::is_supported`
-            // confirmed (with `is_x86_feature_detected!`) that this CPU has AVX2.
+            // SAFETY: a `Kernels` with `Path::Avx2` or `Path::Avx512` (which implies AVX2) exists
+            // only after `Path::is_supported` confirmed (with `is_x86_feature_detected!`) AVX2.
             Path::Avx2 | Path::Avx512 => unsafe { crate::isa::avx2::$f::<Self::Avx2>($x $(, $a)*) },
             #[cfg(target_arch = "aarch64")]
             // SAFETY: a `Kernels` with `Path::Neon` exists only after `Path::is_supported`

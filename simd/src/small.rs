@@ -2315,8 +2315,8 @@ pub(crate) fn single_in_place<T: Element>(
 pub(crate) fn vjp_inputs_small<T: Element>(kern: Kernels, y: &[T], g: &[T], limit: T) -> bool {
     match kern.path() {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: a `Kernels` with `Path::Avx2` exists only after `Path::is_supported`
-        // confirmed (with `is_x86_feature_detected!`) that this CPU has AVX2.
+        // SAFETY: a `Kernels` with `Path::Avx2` or `Path::Avx512` (which implies AVX2) exists
+        // only after `Path::is_supported` confirmed (with `is_x86_feature_detected!`) AVX2.
         Path::Avx2 | Path::Avx512 => unsafe { inputs_small_avx2(y, g, limit) },
         _ => inputs_small(y, g, limit),
     }
