@@ -1322,6 +1322,46 @@ impl<O: Ops> Group<O> {
         }
     }
 
+    /// [`Group::finish`] and the write of the group's `c` rows (`y`: `c·n` values) from its
+    /// lanes `zg`: group `g` of a block whose k is `kl`. Returns the rows written (bit `j` for
+    /// row `j` of the group).
+    ///
+    /// # Safety
+    /// The CPU features of `O`.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn finish_write<T: Element>(
+        &self,
+        g: usize,
+        n: usize,
+        live: u32,
+        kl: &KLanes,
+        steps: u32,
+        zg: &[Lane],
+        y: &mut [T],
+        c: usize,
+        unit: Unit,
+        uv: O::V,
+        inv: O::V,
+        details: Option<&mut [Row]>,
+    ) -> u32 {
+        let lanes_of = |m: u32| (m >> (g * LANES)) & ((1 << LANES) - 1);
+        // SAFETY: the caller guarantees `O`'s features.
+        unsafe {
+            let f = self.finish(
+                n,
+                live,
+                &kl.frac[g],
+                lanes_of(kl.zeros),
+                lanes_of(kl.ones),
+                steps,
+                unit,
+                details.map(|d| (d, zg)),
+            );
+            write_group::<O, T>(zg, y, c, f, uv, inv)
+        }
+    }
+
     /// One pass and one update (see the module docs).
     ///
     /// # Safety
@@ -1796,47 +1836,48 @@ impl<O: Ops> Started<O> {
         details: Option<&mut [Row; BLOCK]>,
     ) -> u32 {
         let groups = rows.div_ceil(LANES);
-        let lanes_of = |m: u32, g: usize| (m >> (g * LANES)) & ((1 << LANES) - 1);
         let count = |g: usize| rows.saturating_sub(g * LANES).min(LANES);
-        let (zeros, ones) = (kl.zeros, kl.ones);
-        let mut done1 = 0u32;
-        // SAFETY: the caller guarantees `O`'s features; all memory is through references.
+        let (d0, d1) = match details {
+            Some(d) => {
+                let (a, b) = d.split_at_mut(LANES);
+                (Some(a), Some(b))
+            }
+            None => (None, None),
+        };
+        let (y0, y1) = y.split_at_mut(count(0) * n);
+        // SAFETY: the caller guarantees `O`'s features.
         unsafe {
-            let uv = O::splat(unit.f);
-            let (d0, d1) = match details {
-                Some(d) => {
-                    let (a, b) = d.split_at_mut(LANES);
-                    (Some(a), Some(b))
-                }
-                None => (None, None),
-            };
-            let inv = O::splat(1.0 / unit.f);
-            let (y0, y1) = y.split_at_mut(count(0) * n);
-            let (zl, ol) = (lanes_of(zeros, 0), lanes_of(ones, 0));
-            let f0 = self.g0.finish(
+            let (uv, inv) = (O::splat(unit.f), O::splat(1.0 / unit.f));
+            let mut done1 = 0u32;
+            let done0 = self.g0.finish_write(
+                0,
                 n,
                 self.live0,
-                &kl.frac[0],
-                zl,
-                ol,
+                kl,
                 steps,
+                z0,
+                y0,
+                count(0),
                 unit,
-                d0.map(|d| (d, z0)),
+                uv,
+                inv,
+                d0,
             );
-            let done0 = write_group::<O, T>(z0, y0, count(0), f0, uv, inv);
             if groups > 1 {
-                let (zl, ol) = (lanes_of(zeros, 1), lanes_of(ones, 1));
-                let f1 = self.g1.finish(
+                done1 = self.g1.finish_write(
+                    1,
                     n,
                     self.live1,
-                    &kl.frac[1],
-                    zl,
-                    ol,
+                    kl,
                     steps,
+                    z1,
+                    y1,
+                    count(1),
                     unit,
-                    d1.map(|d| (d, z1)),
+                    uv,
+                    inv,
+                    d1,
                 );
-                done1 = write_group::<O, T>(z1, y1, count(1), f1, uv, inv);
             }
             done0 | done1 << LANES
         }
