@@ -11,4 +11,5 @@ PKGS="gcc g++ make pkg-config valgrind python3
 need_pkgs $PKGS
 command -v cargo >/dev/null || { echo "cargo (rustup stable) not found on PATH"; exit 1; }
 rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt 2>/dev/null || true
+rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy 2>/dev/null || true
 echo "dependencies: ok"

@@ -30,6 +30,13 @@ if cargo fmt --version >/dev/null 2>&1; then
 else
   echo "SKIP: fmt (rustfmt is not installed for this toolchain)"
 fi
+# clippy's default lints, warnings as errors (the intentional exceptions carry an `allow` and
+# the reason beside it)
+if cargo clippy --version >/dev/null 2>&1; then
+  step "clippy" cargo clippy -q --workspace --all-targets -- -D warnings
+else
+  echo "SKIP: clippy (not installed for this toolchain)"
+fi
 step "workspace tests (debug)" cargo test --workspace --all-targets -q
 step "core tests (release, incl. large n)" cargo test -p hypersimplex --release -q -- --include-ignored
 step "doc tests" cargo test --workspace --doc -q

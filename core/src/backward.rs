@@ -49,6 +49,8 @@ fn free_stats<T: Real>(y: &[T], g: &[T]) -> (usize, f64, bool, T) {
 /// near the largest finite value). Every entry is within `max|g| + |mean|` of the mean, so one
 /// comparison settles ordinary inputs; only above that bound are the free entries checked one
 /// by one.
+// `!(x <= MAX)` is the NaN-catching form of `x > MAX`: NaN fails every comparison.
+#[allow(clippy::neg_cmp_op_on_partial_ord)]
 pub fn vjp_mean_checked<T: Real>(y: &[T], g: &[T], scale: T) -> Result<T, Error> {
     let (count, sum, finite, amax) = free_stats(y, g);
     if !finite {

@@ -122,6 +122,8 @@ pub fn shift_for<T: Real>(sol: &Solution<T>, tau: T, scale: T) -> Option<Shift<T
 
 /// [`shift_for`] for a threshold λ of a projection with free entries possible (`0 < k < n`).
 #[inline(always)]
+// `!(τ ≤ bound)` also takes a NaN τ to the huge-τ frame: NaN fails every comparison.
+#[allow(clippy::neg_cmp_op_on_partial_ord)]
 pub fn shift_at<T: Real>(lambda: T, tau: T, scale: T) -> Option<Shift<T>> {
     if !(tau.to_f64() <= T::MAX.to_f64() * HUGE_TAU) {
         return Some(huge(tau));

@@ -380,6 +380,8 @@ impl Real for f32 {
         f32::from_bits(self.to_bits() & 0u32.wrapping_sub(free as u32))
     }
     #[inline(always)]
+    // not `clamp`: that returns NaN for NaN, `max`/`min` give 0
+    #[allow(clippy::manual_clamp)]
     fn to_fixed(self) -> i32 {
         // `max`/`min` return the non-NaN operand, so c is in [0, 1] even for NaN input.
         let c = self.max(0.0).min(1.0);
@@ -447,6 +449,8 @@ impl Real for f64 {
         f64::from_bits(self.to_bits() & 0u64.wrapping_sub(free as u64))
     }
     #[inline(always)]
+    // not `clamp`: that returns NaN for NaN, `max`/`min` give 0
+    #[allow(clippy::manual_clamp)]
     fn to_fixed(self) -> i32 {
         let c = self.max(0.0).min(1.0);
         // SAFETY: as for f32: c·2^23 + 0.5 is finite and in [0.5, 2^23 + 0.5].

@@ -186,7 +186,7 @@ fn near_max<T: Real + core::fmt::Debug>(tau: f64) {
     for sign in [1.0, -1.0] {
         let m = T::MAX.to_f64() * sign;
         let mut xr = vec![m, m, m, 5.0 * tau * sign.signum(), 3.0 * tau];
-        xr.extend(core::iter::repeat(1e-22).take(20));
+        xr.extend(core::iter::repeat_n(1e-22, 20));
         let n = xr.len();
         // −MAX entries free near the top (k just below n), +MAX entries free near the bottom
         let k = if sign < 0.0 {

@@ -154,7 +154,7 @@ pub(crate) fn vjp_rows<T: Elem>(
     tau: T,
     grad_x: &mut [T],
 ) -> Result<(), Error> {
-    let rows = if n == 0 { 0 } else { y.len() / n };
+    let rows = y.len().checked_div(n).unwrap_or(0);
     fast::soft_binary_argmax_vjp_rows(y, g, rows, n, tau, grad_x)
 }
 
@@ -243,6 +243,7 @@ pub(crate) fn loss_multiclass_scratch<T: Elem>(
 /// and per-thread buffers, each fallibly (`Error::OutOfMemory`).
 #[cfg(feature = "std")]
 #[inline]
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn loss_multiclass_alloc<T: Elem>(
     logits: &[T],
     labels: &[u32],

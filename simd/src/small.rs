@@ -487,7 +487,7 @@ unsafe impl Ops for Portable {
     unsafe fn round_i(d: Lane) -> ILane {
         lanes(d, |d| {
             let v = d.round_ties_even();
-            if v >= -2_147_483_648.0 && v < 2_147_483_648.0 {
+            if (-2_147_483_648.0..2_147_483_648.0).contains(&v) {
                 v as i32
             } else {
                 i32::MIN

@@ -102,7 +102,7 @@ fn check<T: hypersimplex_simd::Element>(rng: &mut Rng, batch: usize, classes: us
 
 #[test]
 fn lambda_matches_core() {
-    let mut rng = Rng(0xca11_b4a7_ed);
+    let mut rng = Rng(0xca_11b4_a7ed);
     for &(b, c) in &[(1, 1), (7, 3), (300, 10), (8192, 10), (40_000, 3)] {
         check::<f32>(&mut rng, b, c);
         check::<f64>(&mut rng, b, c);

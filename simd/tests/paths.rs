@@ -540,7 +540,7 @@ fn masked_as_core<T: Element + Real + core::fmt::Debug>(
         if exact {
             assert_eq!(bits(a), bits(b), "{:?} n={} {what}", k.path(), x.len());
         } else {
-            let m = magnitude(&vec![T::ONE; 1], T::ONE, info.lambda.max(core_info.lambda));
+            let m = magnitude(&[T::ONE], T::ONE, info.lambda.max(core_info.lambda));
             assert!(
                 max_ulps(a, b, m * 3.0) <= 8.0,
                 "{:?} n={} {what}",

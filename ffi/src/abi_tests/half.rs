@@ -641,13 +641,13 @@ fn half_binary_loss_is_the_rounded_f32_loss() {
         }
         // refusals leave the outputs untouched
         let x = data(f, 8, 2);
-        let mut tb = vec![(f.round)(0.0); 8];
+        let mut tb = [(f.round)(0.0); 8];
         tb[1] = (f.round)(1.5);
         let mut l = -1.0f32;
         let mut g = vec![9u16; 9];
         unsafe {
             let gp = g.as_mut_ptr();
-            let t = vec![(f.round)(0.5); 8];
+            let t = [(f.round)(0.5); 8];
             assert_eq!(
                 lf(x.as_ptr(), tb.as_ptr(), 8, 1.0, 1.0, &mut l, gp),
                 HS_ERR_INVALID_TARGET

@@ -493,15 +493,10 @@ fn topk_rows_match_single_calls_and_refuse_bad_rows() {
             .map(|r| if n == 0 { 0 } else { (r * 7 + 1) % (n + 1) })
             .collect();
         let mut want = vec![0.0f32; rows * n];
-        for r in 0..rows {
+        for (r, &kr) in ks.iter().enumerate().take(rows) {
             // SAFETY: row r of x and want, n values each.
             let st = unsafe {
-                hs_binary_argmax_f32(
-                    x.as_ptr().add(r * n),
-                    n,
-                    ks[r],
-                    want.as_mut_ptr().add(r * n),
-                )
+                hs_binary_argmax_f32(x.as_ptr().add(r * n), n, kr, want.as_mut_ptr().add(r * n))
             };
             assert_eq!(st, HS_OK);
         }

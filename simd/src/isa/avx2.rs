@@ -978,6 +978,9 @@ unsafe fn iterate2_512<const WIDE: bool, const ACCEL: bool>(
 /// AVX-512 F/DQ (inlined into code compiled with them).
 #[cfg(all(target_arch = "x86_64", hs_avx512))]
 #[inline(always)]
+// The AVX-512 intrinsics are stable from Rust 1.89, above the workspace's minimum (1.82):
+// `cfg(hs_avx512)` (simd/build.rs) builds this only with such a compiler.
+#[allow(clippy::incompatible_msrv)]
 unsafe fn join(a: __m256, b: __m256) -> __m512 {
     // SAFETY: the caller guarantees AVX-512 F/DQ.
     unsafe { _mm512_insertf32x8::<1>(_mm512_castps256_ps512(a), b) }
@@ -993,6 +996,9 @@ unsafe fn join(a: __m256, b: __m256) -> __m512 {
 #[cfg(all(target_arch = "x86_64", hs_avx512))]
 #[inline(always)]
 #[allow(clippy::type_complexity)]
+// The AVX-512 intrinsics are stable from Rust 1.89, above the workspace's minimum (1.82):
+// `cfg(hs_avx512)` (simd/build.rs) builds this only with such a compiler.
+#[allow(clippy::incompatible_msrv)]
 unsafe fn pass_pair_512<const WITH_R: bool>(
     z0: &[crate::small::Lane],
     z1: &[crate::small::Lane],
