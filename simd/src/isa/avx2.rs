@@ -745,14 +745,15 @@ unsafe fn walk_in_masked(
 }
 
 /// Writes columns `0..n` (`n ≥ 4`) of `src` into the rows whose bit of `mask` is set, by the
-/// tiles of [`walk_in`] (the last tile's first columns are written twice, with the same values).
+/// tiles of [`walk_in`] (the last tile's first columns are written twice, with the same values),
+/// except that two last columns go out as pairs ([`pair_out`]).
 ///
 /// # Safety
 /// AVX2; each pointer with its bit set valid for writing n values.
 #[inline(always)]
 unsafe fn walk_out<C: ColsOut>(rows: &[*mut f32; 8], n: usize, mask: u32, src: &C) {
-    // SAFETY: AVX2; each tile writes columns `c..c + 8 ≤ n` or `c..c + 4 ≤ n` of the rows
-    // with their bit set.
+    // SAFETY: AVX2; each tile writes columns `c..c + 8 ≤ n`, `c..c + 4 ≤ n` or `c..c + 2 = n`
+    // of the rows with their bit set.
     unsafe {
         let mut c = 0;
         while c + 8 <= n {
@@ -769,6 +770,12 @@ unsafe fn walk_out<C: ColsOut>(rows: &[*mut f32; 8], n: usize, mask: u32, src: &
             c += 8;
         }
         while c < n {
+            if n - c == 2 {
+                // two columns left (n = 10, 18, …): pairs of values, not a 4-column tile
+                // that would compute and write two columns again
+                pair_out(rows, c, mask, src.col(c), src.col(c + 1));
+                break;
+            }
             let at = c.min(n - 4);
             let cols = [
                 src.col(at),
@@ -778,6 +785,38 @@ unsafe fn walk_out<C: ColsOut>(rows: &[*mut f32; 8], n: usize, mask: u32, src: &
             ];
             narrow_out(rows, at, mask, cols);
             c += 4;
+        }
+    }
+}
+
+/// Columns `at` and `at + 1` (`a`, `b`: lane j for row j) into the rows whose bit of `mask` is
+/// set, one 8-byte store per row.
+///
+/// # Safety
+/// AVX2; each pointer with its bit set valid for writing `at + 2` values.
+#[inline(always)]
+unsafe fn pair_out(rows: &[*mut f32; 8], at: usize, mask: u32, a: __m256, b: __m256) {
+    // SAFETY: the caller's contract; the 8-byte stores are unaligned writes.
+    unsafe {
+        // (a_j, b_j) pairs: rows 0, 1 | 4, 5 in `lo`, rows 2, 3 | 6, 7 in `hi`
+        let (lo, hi) = (_mm256_unpacklo_ps(a, b), _mm256_unpackhi_ps(a, b));
+        let halves = [
+            _mm256_castps256_ps128(lo),
+            _mm256_castps256_ps128(hi),
+            _mm256_extractf128_ps::<1>(lo),
+            _mm256_extractf128_ps::<1>(hi),
+        ];
+        for (h, v) in halves.into_iter().enumerate() {
+            let v = _mm_castps_si128(v);
+            // rows 2h and 2h + 1 of the order 0, 1, 2, 3, 4, 5, 6, 7
+            let j = 2 * h;
+            if mask >> j & 1 != 0 {
+                _mm_storel_epi64(rows[j].add(at).cast(), v);
+            }
+            if mask >> (j + 1) & 1 != 0 {
+                let p = rows[j + 1].add(at).cast::<i64>();
+                p.write_unaligned(_mm_extract_epi64::<1>(v));
+            }
         }
     }
 }
