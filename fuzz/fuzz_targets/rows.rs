@@ -8,7 +8,9 @@ mod common;
 use common::*;
 
 fn run<T: F>(b: &mut Bytes<'_>) {
-    let rows = b.below(7);
+    // up to 40 rows: whole blocks of the short-row solver (16 rows, two groups of 8) and
+    // partial ones, with a k per row
+    let rows = b.below(41);
     let n = b.below(70);
     let tau = T::of(b.tau());
     let ks: Vec<f64> = (0..rows).map(|_| b.k(n)).collect();
