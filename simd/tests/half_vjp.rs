@@ -282,6 +282,25 @@ fn edges<H: Half + Send + Sync>(seed: u64) {
             assert_eq!(r, Err(Error::LengthMismatch));
             assert!(o.iter().all(|v| v.to_bits() == SENTINEL));
         }
+        // empty inputs (no rows, or rows of no elements): τ checked as the f32 functions
+        // check it (the fuzzer's `half` target found rows of 0 elements accepting τ = 0)
+        for tau in [0.0f32, -1.0, f32::NAN, f32::INFINITY, 0.7] {
+            let e: [H; 0] = [];
+            let mut o: [H; 0] = [];
+            let want = kern.soft_binary_argmax_vjp_rows(&[0f32; 0], &[], 0, 0, tau, &mut []);
+            for n in [0usize, 3] {
+                let r = kern.soft_binary_argmax_vjp_half_rows(&e, &e, n, tau, &mut o);
+                assert_eq!(r, want, "rows of {n}, tau {tau}");
+                let mut g: [H; 0] = [];
+                let r = kern.soft_binary_argmax_vjp_half_rows_in_place(&e, &mut g, n, tau);
+                assert_eq!(r, want, "in place, rows of {n}, tau {tau}");
+            }
+            let r = kern.soft_binary_argmax_vjp_half(&e, &e, tau, &mut o);
+            assert_eq!(
+                r,
+                kern.soft_binary_argmax_vjp(&[0f32; 0], &[], tau, &mut [])
+            );
+        }
     }
 }
 

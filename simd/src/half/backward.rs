@@ -256,7 +256,11 @@ impl Kernels {
         conv.widen(g.unwrap_or(out), gw);
         match rows {
             Some(r) if r > 0 => self.soft_binary_argmax_vjp_rows(yw, gw, n / r, r, tau, ow)?,
-            Some(_) => {}
+            // rows of no elements: nothing to compute, but τ is checked as the f32 function
+            // checks it (a fuzzer found `n = 0` with τ = 0 accepted here, refused in f32)
+            Some(_) => {
+                check_tau(tau)?;
+            }
             None => self.soft_binary_argmax_vjp(yw, gw, tau, ow)?,
         }
         if ow.iter().any(|v| v.abs() >= H::OVERFLOW) {
