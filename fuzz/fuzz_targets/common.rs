@@ -161,11 +161,34 @@ pub trait F: Copy + PartialEq + Debug + Default + 'static {
         s: *mut Self,
         sl: usize,
     ) -> i32;
+    /// `hs_hypersimplex_loss_multiclass_lambda_*`: `mc` plus each class column's λ.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn mc_lambda(
+        x: *const Self,
+        lab: *const u32,
+        b: usize,
+        c: usize,
+        k: *const f64,
+        tau: Self,
+        red: i32,
+        l: *mut Self,
+        g: *mut Self,
+        lam: *mut f64,
+    ) -> i32;
+    /// `hs_calibrated_argmax_*`.
+    unsafe fn calibrated(
+        x: *const Self,
+        b: usize,
+        c: usize,
+        lam: *const f64,
+        tau: Self,
+        pred: *mut u32,
+    ) -> i32;
 }
 
 macro_rules! element {
     ($t:ty, $eps:expr, $fw:ident, $vjp:ident, $topk:ident, $rows:ident, $vrows:ident,
-     $loss:ident, $mc:ident, $mcs:ident) => {
+     $loss:ident, $mc:ident, $mcs:ident, $mcl:ident, $cal:ident) => {
         impl F for $t {
             const EPS: f64 = $eps;
             const TINY: f64 = <$t>::from_bits(1) as f64;
@@ -253,6 +276,30 @@ macro_rules! element {
             ) -> i32 {
                 unsafe { hs_ffi::loss::$mcs(x, lab, b, c, k, tau, red, l, g, s, sl) }
             }
+            unsafe fn mc_lambda(
+                x: *const Self,
+                lab: *const u32,
+                b: usize,
+                c: usize,
+                k: *const f64,
+                tau: Self,
+                red: i32,
+                l: *mut Self,
+                g: *mut Self,
+                lam: *mut f64,
+            ) -> i32 {
+                unsafe { hs_ffi::loss::$mcl(x, lab, b, c, k, tau, red, l, g, lam) }
+            }
+            unsafe fn calibrated(
+                x: *const Self,
+                b: usize,
+                c: usize,
+                lam: *const f64,
+                tau: Self,
+                pred: *mut u32,
+            ) -> i32 {
+                unsafe { hs_ffi::predict::$cal(x, b, c, lam, tau, pred) }
+            }
         }
     };
 }
@@ -267,7 +314,9 @@ element!(
     hs_soft_binary_argmax_vjp_rows_f32,
     hs_hypersimplex_loss_f32,
     hs_hypersimplex_loss_multiclass_f32,
-    hs_hypersimplex_loss_multiclass_scratch_f32
+    hs_hypersimplex_loss_multiclass_scratch_f32,
+    hs_hypersimplex_loss_multiclass_lambda_f32,
+    hs_calibrated_argmax_f32
 );
 element!(
     f64,
@@ -279,7 +328,9 @@ element!(
     hs_soft_binary_argmax_vjp_rows_f64,
     hs_hypersimplex_loss_f64,
     hs_hypersimplex_loss_multiclass_f64,
-    hs_hypersimplex_loss_multiclass_scratch_f64
+    hs_hypersimplex_loss_multiclass_scratch_f64,
+    hs_hypersimplex_loss_multiclass_lambda_f64,
+    hs_calibrated_argmax_f64
 );
 
 /// `n` values of one vector (one magnitude for all).
@@ -414,4 +465,62 @@ pub fn check_projection<T: F>(x: &[T], tau: T, k: f64, y: &[T], what: &str) {
             );
         }
     }
+}
+
+// The half formats, written here from their definitions (not the library's conversions).
+
+/// bfloat16: the top 16 bits of an f32.
+pub fn widen_bf16(b: u16) -> f32 {
+    f32::from_bits(u32::from(b) << 16)
+}
+
+/// f32 → bfloat16, to nearest even (NaN stays NaN, quiet).
+pub fn narrow_bf16(v: f32) -> u16 {
+    let b = v.to_bits();
+    if v.is_nan() {
+        return ((b >> 16) as u16) | 0x0040;
+    }
+    ((b + 0x7fff + ((b >> 16) & 1)) >> 16) as u16
+}
+
+/// binary16: sign, 5 exponent bits (bias 15), 10 fraction bits; every value exact in f32.
+pub fn widen_f16(b: u16) -> f32 {
+    let sign = if b & 0x8000 != 0 { -1.0f32 } else { 1.0 };
+    let (e, m) = (i32::from((b >> 10) & 0x1f), f32::from(b & 0x3ff));
+    sign * match e {
+        0 => m * 2f32.powi(-24),
+        31 if m == 0.0 => f32::INFINITY,
+        31 => f32::NAN,
+        _ => (1.0 + m / 1024.0) * 2f32.powi(e - 15),
+    }
+}
+
+/// f32 → binary16, to nearest even (in f64, where every step below is exact).
+pub fn narrow_f16(v: f32) -> u16 {
+    let sign = if v.is_sign_negative() { 0x8000u16 } else { 0 };
+    if v.is_nan() {
+        return 0x7e00 | sign;
+    }
+    let a = f64::from(v.abs());
+    // 65520 lies halfway between the largest finite value, 65504 (odd fraction), and 2^16
+    if a >= 65520.0 {
+        return 0x7c00 | sign;
+    }
+    if a < 2f64.powi(-14) {
+        // subnormal (a fraction of 1024 rounds up to the smallest normal, encoded alike)
+        return sign | (a * 2f64.powi(24)).round_ties_even() as u16;
+    }
+    let mut e = a.log2().floor() as i32;
+    // guard the logarithm's rounding at powers of two
+    if 2f64.powi(e) > a {
+        e -= 1;
+    } else if 2f64.powi(e + 1) <= a {
+        e += 1;
+    }
+    let mut m = ((a / 2f64.powi(e) - 1.0) * 1024.0).round_ties_even() as u16;
+    if m == 1024 {
+        m = 0;
+        e += 1;
+    }
+    sign | (((e + 15) as u16) << 10) | m
 }

@@ -30,62 +30,6 @@ struct Format {
     loss: unsafe extern "C" fn(*const u16, *const u16, usize, f64, f32, *mut f32, *mut u16) -> i32,
 }
 
-/// bfloat16: the top 16 bits of an f32.
-fn widen_bf16(b: u16) -> f32 {
-    f32::from_bits(u32::from(b) << 16)
-}
-
-/// f32 → bfloat16, to nearest even (NaN stays NaN, quiet).
-fn narrow_bf16(v: f32) -> u16 {
-    let b = v.to_bits();
-    if v.is_nan() {
-        return ((b >> 16) as u16) | 0x0040;
-    }
-    ((b + 0x7fff + ((b >> 16) & 1)) >> 16) as u16
-}
-
-/// binary16: sign, 5 exponent bits (bias 15), 10 fraction bits; every value exact in f32.
-fn widen_f16(b: u16) -> f32 {
-    let sign = if b & 0x8000 != 0 { -1.0f32 } else { 1.0 };
-    let (e, m) = (i32::from((b >> 10) & 0x1f), f32::from(b & 0x3ff));
-    sign * match e {
-        0 => m * 2f32.powi(-24),
-        31 if m == 0.0 => f32::INFINITY,
-        31 => f32::NAN,
-        _ => (1.0 + m / 1024.0) * 2f32.powi(e - 15),
-    }
-}
-
-/// f32 → binary16, to nearest even (in f64, where every step below is exact).
-fn narrow_f16(v: f32) -> u16 {
-    let sign = if v.is_sign_negative() { 0x8000u16 } else { 0 };
-    if v.is_nan() {
-        return 0x7e00 | sign;
-    }
-    let a = f64::from(v.abs());
-    // 65520 lies halfway between the largest finite value, 65504 (odd fraction), and 2^16
-    if a >= 65520.0 {
-        return 0x7c00 | sign;
-    }
-    if a < 2f64.powi(-14) {
-        // subnormal (a fraction of 1024 rounds up to the smallest normal, encoded alike)
-        return sign | (a * 2f64.powi(24)).round_ties_even() as u16;
-    }
-    let mut e = a.log2().floor() as i32;
-    // guard the logarithm's rounding at powers of two
-    if 2f64.powi(e) > a {
-        e -= 1;
-    } else if 2f64.powi(e + 1) <= a {
-        e += 1;
-    }
-    let mut m = ((a / 2f64.powi(e) - 1.0) * 1024.0).round_ties_even() as u16;
-    if m == 1024 {
-        m = 0;
-        e += 1;
-    }
-    sign | (((e + 15) as u16) << 10) | m
-}
-
 const F16: Format = Format {
     name: "f16",
     max: 65504.0,
