@@ -10,7 +10,7 @@ set -u
 STEP_PREFIX=fuzz
 . "$(dirname "$0")/lib.sh"    # ROOT, LOG_DIR, step, step_log, summary
 SECONDS_PER=${1:-20}
-TARGETS="forward backward topk rows loss multiclass half lambda"
+TARGETS="forward backward topk rows loss multiclass half lambda sharded"
 CARGO_FUZZ_VERSION=0.13.2
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 export RUSTC_BOOTSTRAP=1

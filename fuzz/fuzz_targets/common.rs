@@ -85,6 +85,17 @@ impl Bytes<'_> {
     }
 }
 
+/// The fuzzer's first byte picks the element type: `f32` (even) or `f64` (odd); the rest is
+/// the run's.
+pub fn by_type(data: &[u8], f32_run: fn(&mut Bytes<'_>), f64_run: fn(&mut Bytes<'_>)) {
+    let mut b = Bytes(data);
+    if b.u8() & 1 == 0 {
+        f32_run(&mut b)
+    } else {
+        f64_run(&mut b)
+    }
+}
+
 /// Every status the header documents (never `HS_ERR_PANIC`).
 pub fn documented(s: i32) -> bool {
     s == HS_OK || (-10..=-1).contains(&s) || (-103..=-100).contains(&s)

@@ -159,11 +159,4 @@ fn run<T: F>(b: &mut Bytes<'_>) {
     }
 }
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let mut b = Bytes(data);
-    if b.u8() & 1 == 0 {
-        run::<f32>(&mut b)
-    } else {
-        run::<f64>(&mut b)
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| by_type(data, run::<f32>, run::<f64>));
