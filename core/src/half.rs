@@ -328,6 +328,17 @@ fn fits<H: Half>(v: f32) -> bool {
 /// `crate::backward::vjp_mean_checked` over half data: the mean of `g` on the free set of
 /// `y`, after checking that every output `(g_i − mean)·s` is finite in the storage type.
 fn vjp_mean_half<H: Half>(y: &[H], g: &[H], scale: f32) -> Result<f32, Error> {
+    match vjp_mean_levels::<H>(y, g, scale)? {
+        (mean, true) => Ok(mean),
+        (_, false) => Err(Error::ScaleOverflow),
+    }
+}
+
+/// [`vjp_mean_half`]'s checks in two levels: `Err` for what the `f32` VJP of the widened data
+/// refuses (a non-finite input, an output that overflows `f32`), else the mean and whether
+/// every output `(g_i − mean)·s` fits the storage type (the rows' order of errors needs the
+/// two apart, see [`check_vjp_rows_half`]).
+fn vjp_mean_levels<H: Half>(y: &[H], g: &[H], scale: f32) -> Result<(f32, bool), Error> {
     let mut count = 0usize;
     let mut sum = <<f32 as Real>::Sum as SumAcc<f32>>::ZERO;
     let mut finite = true;
@@ -345,7 +356,7 @@ fn vjp_mean_half<H: Half>(y: &[H], g: &[H], scale: f32) -> Result<f32, Error> {
         return Err(Error::NonFiniteInput);
     }
     if count == 0 {
-        return Ok(0.0);
+        return Ok((0.0, true));
     }
     type S = <f32 as Real>::Solver;
     let mean = f32::from_solver(
@@ -355,16 +366,18 @@ fn vjp_mean_half<H: Half>(y: &[H], g: &[H], scale: f32) -> Result<f32, Error> {
     if !mean.is_finite() {
         return Err(Error::ScaleOverflow);
     }
-    let ok = fits::<H>((amax + mean.abs()) * scale)
-        || y.iter().zip(g).all(|(&a, &b)| {
-            let a = a.to_f32();
-            !((a > 0.0) & (a < 1.0)) || fits::<H>((b.to_f32() - mean) * scale)
-        });
-    if ok {
-        Ok(mean)
-    } else {
-        Err(Error::ScaleOverflow)
+    // every free output passes `ok` (one comparison settles ordinary inputs)
+    let all = |ok: fn(f32) -> bool| {
+        ok((amax + mean.abs()) * scale)
+            || y.iter().zip(g).all(|(&a, &b)| {
+                let a = a.to_f32();
+                !((a > 0.0) & (a < 1.0)) || ok((b.to_f32() - mean) * scale)
+            })
+    };
+    if !all(f32::is_finite) {
+        return Err(Error::ScaleOverflow);
     }
+    Ok((mean, all(fits::<H>)))
 }
 
 /// One VJP output: `(g − mean)·s` on the free set, 0 elsewhere, rounded.
@@ -873,7 +886,8 @@ pub fn soft_binary_argmax_half_rows_in_place<H: Half>(
     })
 }
 
-/// The checks of the row-wise VJP: lengths, τ, then every row's data and overflow.
+/// The checks of the row-wise VJP: lengths, τ, then every row's data as the `f32` VJP of the
+/// widened rows checks it (its first failing row's status), then the format's overflow.
 fn check_vjp_rows_half<H: Half>(
     y: &[H],
     g: &[H],
@@ -889,7 +903,18 @@ fn check_vjp_rows_half<H: Half>(
         return Err(Error::LengthMismatch);
     }
     let scale = validate::tau_scale(tau)?;
-    crate::rows::pairs(y, g, n, |yr, gr| vjp_mean_half(yr, gr, scale))
+    // The f32 VJP's status on the widened rows first (its first failing row's), then the
+    // format's: a row whose outputs fit f32 but not `H` fails only where no row fails in f32.
+    let mut fits = true;
+    crate::rows::pairs(y, g, n, |yr, gr| {
+        fits &= vjp_mean_levels::<H>(yr, gr, scale)?.1;
+        Ok::<(), Error>(())
+    })?;
+    if fits {
+        Ok(())
+    } else {
+        Err(Error::ScaleOverflow)
+    }
 }
 
 /// [`soft_binary_argmax_vjp_half`] of each row of row-major `y`, `g` (rows of `n`). Every row

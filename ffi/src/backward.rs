@@ -131,7 +131,8 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_vjp_f64(
 /// Errors: `HS_ERR_LENGTH_MISMATCH` (`rows*n` overflows), `HS_ERR_INVALID_TAU`,
 /// `HS_ERR_SCALE_OVERFLOW`, `HS_ERR_NON_FINITE_INPUT`, `HS_ERR_OUT_OF_MEMORY` (std build: the
 /// per-row means, a few bytes per row), pointer errors; all rows are validated
-/// before any is written, and on error `grad_x` is unchanged.
+/// before any is written (where several rows fail, the first failing row's status), and on
+/// error `grad_x` is unchanged.
 ///
 /// # Safety
 /// All three pointers point to `rows*n` valid elements (or are NULL as above).

@@ -447,7 +447,9 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_rows_bf16(
 
 /// Row-wise backward pass on bf16 data: as `hs_soft_binary_argmax_vjp_rows_f32` (every row
 /// validated before any row is written; `grad_x == g` in place), each row as
-/// `hs_soft_binary_argmax_vjp_bf16`. Rows run one after another (rows of at least 2^20
+/// `hs_soft_binary_argmax_vjp_bf16`: the status is the f32 function's on the widened rows
+/// (where several rows fail, the first failing row's), and `HS_ERR_SCALE_OVERFLOW` where that
+/// succeeds but an output does not fit bf16. Rows run one after another (rows of at least 2^20
 /// elements split their passes over the library's thread pool).
 ///
 /// # Safety
@@ -663,7 +665,9 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_rows_f16(
 
 /// Row-wise backward pass on f16 data: as `hs_soft_binary_argmax_vjp_rows_f32` (every row
 /// validated before any row is written; `grad_x == g` in place), each row as
-/// `hs_soft_binary_argmax_vjp_f16`. Rows run one after another (rows of at least 2^20
+/// `hs_soft_binary_argmax_vjp_f16`: the status is the f32 function's on the widened rows
+/// (where several rows fail, the first failing row's), and `HS_ERR_SCALE_OVERFLOW` where that
+/// succeeds but an output does not fit f16. Rows run one after another (rows of at least 2^20
 /// elements split their passes over the library's thread pool).
 ///
 /// # Safety

@@ -432,3 +432,56 @@ fn core_half_vjp_is_the_rounded_core_f32_vjp() {
     core_fallback::<Bf16>(11);
     core_fallback::<F16>(12);
 }
+
+/// Several failing rows: the `f32` VJP's status on the widened rows (its first failing row's),
+/// and only where that succeeds the format's overflow (a row whose `f32` outputs do not fit
+/// the format), on every path, for short rows, rows the half kernels take and long rows, and
+/// in the core's half VJP (the no_std build's). The fuzzer's `half` target found f16 rows of
+/// 108 reporting an earlier row's f16 overflow where the f32 function reports a later NaN.
+#[test]
+fn several_failing_rows_report_the_f32_status_first() {
+    for kern in all_kernels() {
+        for n in [10usize, 120, 2000] {
+            for (ov, nan) in [(0usize, 1usize), (1, 0), (1, 3)] {
+                // f32: a row whose outputs overflow f32, and a row with a NaN (row 3: none)
+                let mut y = vec![0.5f32; 3 * n];
+                let mut g = vec![1.0f32; 3 * n];
+                (g[ov * n], g[ov * n + 1]) = (3e38, -3e38);
+                if nan < 3 {
+                    y[nan * n + 1] = f32::NAN;
+                }
+                let mut o = vec![0.0f32; 3 * n];
+                let want = if ov < nan {
+                    Err(Error::ScaleOverflow)
+                } else {
+                    Err(Error::NonFiniteInput)
+                };
+                let r = kern.soft_binary_argmax_vjp_rows(&y, &g, 3, n, 0.1, &mut o);
+                assert_eq!(r, want, "f32, n {n}, overflow row {ov}, NaN row {nan}");
+                // f16: a row whose outputs fit f32 but not f16, and a row with a NaN
+                let yh: Vec<F16> = y.iter().map(|&v| F16::from_f32(v)).collect();
+                let mut gh = vec![F16::from_f32(1.0); 3 * n];
+                (gh[ov * n], gh[ov * n + 1]) = (F16::from_f32(60000.0), F16::from_f32(-60000.0));
+                let want = if nan < 3 {
+                    Err(Error::NonFiniteInput)
+                } else {
+                    Err(Error::ScaleOverflow)
+                };
+                let mut oh = vec![F16::from_bits(SENTINEL); 3 * n];
+                let r = kern.soft_binary_argmax_vjp_half_rows(&yh, &gh, n, 0.1, &mut oh);
+                assert_eq!(r, want, "f16, n {n}, overflow row {ov}, NaN row {nan}");
+                assert!(oh.iter().all(|v| v.to_bits() == SENTINEL));
+                let r =
+                    hypersimplex::half::soft_binary_argmax_vjp_half_rows(&yh, &gh, n, 0.1, &mut oh);
+                assert_eq!(r, want, "core f16, n {n}, overflow row {ov}, NaN row {nan}");
+                let mut gi = gh.clone();
+                let r = kern.soft_binary_argmax_vjp_half_rows_in_place(&yh, &mut gi, n, 0.1);
+                assert_eq!(
+                    r, want,
+                    "f16 in place, n {n}, overflow row {ov}, NaN row {nan}"
+                );
+                assert_eq!(gi, gh);
+            }
+        }
+    }
+}

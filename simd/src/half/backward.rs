@@ -397,9 +397,13 @@ impl Kernels {
             .try_reserve_exact(y.len() / n)
             .map_err(|_| Error::OutOfMemory)?;
         for (yr, gr) in y.chunks(n).zip(g.chunks(n)) {
-            match half_mean(f, yr, gr, scale)? {
-                Mean::Ready(m) => means.push(m),
-                Mean::Core => return Ok(None),
+            match half_mean(f, yr, gr, scale) {
+                Ok(Mean::Ready(m)) => means.push(m),
+                // the core's checking pass, or an output that does not fit the format: the
+                // widened path decides, with the f32 VJP's status over every row first (its
+                // first failing row's) and the format's overflow only where that succeeds
+                Ok(Mean::Core) | Err(Error::ScaleOverflow) => return Ok(None),
+                Err(e) => return Err(e),
             }
         }
         Ok(Some((f, scale, means)))
