@@ -255,7 +255,8 @@ int32_t hs_soft_binary_argmax_vjp_f64(const double *y,
 // Errors: `HS_ERR_LENGTH_MISMATCH` (`rows*n` overflows), `HS_ERR_INVALID_TAU`,
 // `HS_ERR_SCALE_OVERFLOW`, `HS_ERR_NON_FINITE_INPUT`, `HS_ERR_OUT_OF_MEMORY` (std build: the
 // per-row means, a few bytes per row), pointer errors; all rows are validated
-// before any is written, and on error `grad_x` is unchanged.
+// before any is written (where several rows fail, the first failing row's status), and on
+// error `grad_x` is unchanged.
 //
 // # Safety
 // All three pointers point to `rows*n` valid elements (or are NULL as above).
@@ -575,7 +576,9 @@ int32_t hs_soft_binary_argmax_rows_bf16(const uint16_t *x,
 
 // Row-wise backward pass on bf16 data: as `hs_soft_binary_argmax_vjp_rows_f32` (every row
 // validated before any row is written; `grad_x == g` in place), each row as
-// `hs_soft_binary_argmax_vjp_bf16`. Rows run one after another (rows of at least 2^20
+// `hs_soft_binary_argmax_vjp_bf16`: the status is the f32 function's on the widened rows
+// (where several rows fail, the first failing row's), and `HS_ERR_SCALE_OVERFLOW` where that
+// succeeds but an output does not fit bf16. Rows run one after another (rows of at least 2^20
 // elements split their passes over the library's thread pool).
 //
 // # Safety
@@ -707,7 +710,9 @@ int32_t hs_soft_binary_argmax_rows_f16(const uint16_t *x,
 
 // Row-wise backward pass on f16 data: as `hs_soft_binary_argmax_vjp_rows_f32` (every row
 // validated before any row is written; `grad_x == g` in place), each row as
-// `hs_soft_binary_argmax_vjp_f16`. Rows run one after another (rows of at least 2^20
+// `hs_soft_binary_argmax_vjp_f16`: the status is the f32 function's on the widened rows
+// (where several rows fail, the first failing row's), and `HS_ERR_SCALE_OVERFLOW` where that
+// succeeds but an output does not fit f16. Rows run one after another (rows of at least 2^20
 // elements split their passes over the library's thread pool).
 //
 // # Safety
@@ -883,7 +888,9 @@ int32_t hs_soft_binary_argmax_sharded_f64(const double *x,
 // Sharded vector-Jacobian product (single precision): `y`, `g` are this rank's parts of the
 // global forward output and upstream gradient; `grad_x` gets this rank's part of `Jᵀg`
 // (`(g_i − mean_A g)/τ` on the global free set A). Two allreduce calls (the check with the
-// binade of `max|g|`, then `|A|` and `Σ_A g` as exact integers). Errors as
+// binade of `max|g|`, then `|A|` and `Σ_A g` as exact integers, each `g_i` put on the
+// fixed-point grid by itself: the result is bitwise the same for any number of ranks and any
+// split of the vector). Errors as
 // `hs_soft_binary_argmax_sharded_f32` (agreed across ranks), and `HS_ERR_SCALE_OVERFLOW` as
 // soon as `2·max|g|/τ` could overflow. No alias allowed. On error `grad_x` is unchanged.
 //

@@ -562,7 +562,9 @@ const VJP_BINS: usize = 128;
 /// Sharded [`soft_binary_argmax_vjp`](crate::soft_binary_argmax_vjp): `y`, `g` are this
 /// rank's parts of the global forward output and upstream gradient; writes this rank's part
 /// of `Jᵀg`. Two allreduce calls: the check (with the binade of `max |g|`, the reference
-/// point of the fixed-point sums) and `(|A|, Σ_A g)`.
+/// point of the fixed-point sums) and `(|A|, Σ_A g)`, each `g_i` put on the fixed-point grid
+/// (`2^-90` of that binade) by itself, so the result is bitwise the same for any number of
+/// ranks and any split.
 ///
 /// # Errors
 /// As the unsharded function, agreed across ranks, except that [`Error::ScaleOverflow`] is
@@ -626,13 +628,14 @@ pub fn soft_binary_argmax_vjp_sharded<T: Real, A: Allreduce + ?Sized>(
             }
             let mut sums = [0i64; 1 + LIMBS];
             let inv = pow2(-rexp);
-            let mut sum = 0.0f64;
             for (&a, &b) in y.iter().zip(g) {
                 let f = is_free(a);
                 sums[0] += f as i64;
-                sum += b.keep_if(f).to_f64() * inv;
+                // each term on the fixed-point grid by itself: the integer sums, and so the
+                // mean, do not depend on how the vector is split over ranks (a running f64
+                // sum per rank did, by its roundings: found by the `sharded` fuzz target)
+                encode(b.keep_if(f).to_f64() * inv, &mut sums[1..]);
             }
-            encode(sum, &mut sums[1..]);
             call(ar, &mut sums, &mut calls)?;
             if sums[0] > 0 {
                 T::from_f64(decode(&sums[1..]) * pow2(rexp) / sums[0] as f64)

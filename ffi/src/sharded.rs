@@ -208,7 +208,9 @@ pub unsafe extern "C" fn hs_soft_binary_argmax_sharded_f64(
 /// Sharded vector-Jacobian product (single precision): `y`, `g` are this rank's parts of the
 /// global forward output and upstream gradient; `grad_x` gets this rank's part of `Jᵀg`
 /// (`(g_i − mean_A g)/τ` on the global free set A). Two allreduce calls (the check with the
-/// binade of `max|g|`, then `|A|` and `Σ_A g` as exact integers). Errors as
+/// binade of `max|g|`, then `|A|` and `Σ_A g` as exact integers, each `g_i` put on the
+/// fixed-point grid by itself: the result is bitwise the same for any number of ranks and any
+/// split of the vector). Errors as
 /// `hs_soft_binary_argmax_sharded_f32` (agreed across ranks), and `HS_ERR_SCALE_OVERFLOW` as
 /// soon as `2·max|g|/τ` could overflow. No alias allowed. On error `grad_x` is unchanged.
 ///
