@@ -117,7 +117,7 @@ fn forward_and_vjp_match_unsharded() {
                 let s: f64 = ys.iter().sum();
                 assert!((s - k).abs() <= 1e-9 * n as f64, "sum {s} k {k}");
                 // Independent of the number of ranks: the forward up to the last bits of the
-                // local sums, the VJP bit for bit (each g_i on the fixed-point grid by itself)
+                // ranks' compensated sums, the VJP bit for bit (each g_i on the grid by itself)
                 match &first {
                     None => first = Some((ys, gs)),
                     Some((y1, g1)) => {
