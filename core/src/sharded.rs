@@ -5,13 +5,15 @@
 //! # Method
 //!
 //! λ depends on the data only through `|F(λ)|`, `|U(λ)|` and `Σ_F d_i` (see [`crate::solve`]).
-//! Each rank computes them over its rows (the sum in `f64`) and encodes its partial sum as
-//! integers (the integer part and three 30-bit limbs of the fraction; `d_i ∈ (0, 1)` needs no
-//! reference point, the VJP's `g` is scaled by a power of two that bounds `max|g|` on every
-//! rank), so the allreduce adds them exactly and every rank decodes the same numbers and takes
-//! the same steps, bit for bit, whatever order the engine adds in (a rank's own `f64` sum
-//! rounds as a sequential sum would: splitting the batch differently can change the last bits,
-//! never the agreement between ranks). The root finder is safeguarded
+//! Each rank computes them over its rows, each term `d_i ∈ (0, 1)` put on the fixed-point
+//! grid `2^-90` by itself and summed as integers ([`GridSum`]; the VJP's `g` is first scaled by
+//! a power of two that bounds `max|g|` on every rank, the loss's residuals lie in `[−1, 1]`),
+//! and sends the sum as an integer part and three 30-bit limbs of the fraction, so the
+//! allreduce adds them exactly, whatever order the engine adds in. The global integer sums
+//! are then the same for any number of ranks and any split of the data, and every rank
+//! decodes them to the same `f64` ([`decode`]): the projection, the VJP, the loss and its
+//! gradient are bitwise the same on every rank and for every number of ranks (the grid's
+//! truncation, under `2^-90` per term, is far below the contract's 4ε). The root finder is safeguarded
 //! Newton on a bracket (at most [`MAX_NEWTON_SHARDED`] trial points), then bisection over
 //! the representable values of the element type (at most 64 more), so every call makes a
 //! bounded number of allreduce calls ([`max_allreduces`]). A Newton step that lands on the
@@ -29,7 +31,7 @@ use crate::error::Error;
 use crate::frame::Replay;
 use crate::kernel::write_clip;
 use crate::loss::{ClassK, Reduction};
-use crate::real::{ordered_gap, ordered_mid, Real, SumAcc, TwoSumF64};
+use crate::real::{ordered_gap, ordered_mid, Real};
 use crate::validate;
 
 /// A sum-allreduce over all ranks: adds `values` element-wise across ranks, in place, and
@@ -86,34 +88,100 @@ const DIGEST_CHUNKS: usize = 4;
 /// `[ranks, rows, errors…, digest (chunk, chunk²)…, extra…]`.
 const HEADER: usize = 2 + ERR_SLOTS + 2 * DIGEST_CHUNKS;
 
-/// Adds the fixed-point encoding of `v` (`|v| < 2^52`: a rank's partial sum) to `out`: its
-/// integer part and three 30-bit limbs of the fraction (grid 2^-90). Deterministic, so every
-/// rank decodes the same integer sums to the same bits.
-#[inline]
-fn encode(v: f64, out: &mut [i64]) {
-    let neg = v < 0.0;
-    let v = if neg { -v } else { v };
-    let i = v as i64; // v ≥ 0: truncation is floor (saturating for out-of-range input)
-    let m = (v - i as f64) * LIMB; // the fraction is exact below 2^52
-    let a = m as i64;
-    let r = (m - a as f64) * LIMB;
-    let b = r as i64;
-    let c = ((r - b as f64) * LIMB + 0.5) as i64;
-    let s = if neg { -1 } else { 1 };
-    if let [o, o0, o1, o2, ..] = out {
-        *o = o.wrapping_add(s * i);
-        *o0 += s * a;
-        *o1 += s * b;
-        *o2 += s * c;
+/// `2^60`.
+const P60: f64 = 1152921504606846976.0;
+/// `2^30 − 1`: the bits of a 30-bit limb.
+const MASK30: i128 = (1 << 30) - 1;
+
+/// An exact sum of terms `|v| < 2` on the fixed-point grid `2^-90`: each term is put on the
+/// grid by itself (an error below `2^-90`) and the integers are summed
+/// exactly, so the total does not depend on the order of the terms or on how they are split
+/// over ranks. (A rank's compensated `f64` sum, encoded once, rounded differently for
+/// different splits: the `sharded` fuzz target found forward outputs 1 ulp apart between one
+/// and two ranks.)
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct GridSum {
+    /// In units of `2^-30`: each term's part on that grid ([`GridSum::add`]; `|·| ≤ 2^31` per
+    /// term, so that `2^32` terms fit).
+    top: i64,
+    /// In units of `2^-60`: the terms of [`GridSum::add_coarse`].
+    hi: i128,
+    /// In units of `2^-90`: the rest of each term ([`GridSum::add`]; `|·| ≤ 2^59` per term).
+    lo: i128,
+}
+
+impl GridSum {
+    /// Adds `v` (`|v| < 2`; NaN adds 0; larger values are not summed exactly, and no path here
+    /// passes them).
+    #[inline(always)]
+    pub(crate) fn add(&mut self, v: f64) {
+        // v = q + r: q is v rounded to the grid 2^-30 (adding and subtracting C rounds there:
+        // ulp(C) = 2^-30, and C ± 2 stays in C's binade), r = v − q is exact (|r| ≤ 2^-31;
+        // v and q are multiples of ulp(v) or of 2^-30, within 53 bits of each other)
+        const C: f64 = 1.5 * 4194304.0; // 1.5·2^22
+        let q = (v + C) - C;
+        let r = v - q;
+        // q·2^30 is an integer (|·| ≤ 2^31), r·2^90 is truncated toward zero (|·| ≤ 2^59):
+        // two independent conversions
+        self.top += (q * LIMB) as i64;
+        self.lo += (r * (P60 * LIMB)) as i64 as i128;
+    }
+
+    /// [`GridSum::add`] on the coarser grid `2^-60` (one conversion instead of two): for the
+    /// terms of `f32` data, where the error, below `2^-60` per term, stays far below `f32`'s ε
+    /// (`n·2^-60` in Σ, so λ moves by at most `n·2^-60/|F|`).
+    #[inline(always)]
+    pub(crate) fn add_coarse(&mut self, v: f64) {
+        self.hi += (v * P60) as i64 as i128;
+    }
+
+    /// [`GridSum::add`] for terms of `T` data: [`GridSum::add_coarse`] for `f32` (and
+    /// narrower), the full grid for `f64`.
+    #[inline(always)]
+    pub(crate) fn add_for<T: Real>(&mut self, v: f64) {
+        if T::BITS <= 32 {
+            self.add_coarse(v)
+        } else {
+            self.add(v)
+        }
+    }
+
+    /// Adds the sum to `out` as an integer part and three 30-bit fractional limbs (each in
+    /// `[0, 2^30)`): `[⌊S⌋, a, b, c]` with `S = ⌊S⌋ + a·2^-30 + b·2^-60 + c·2^-90`.
+    #[inline]
+    pub(crate) fn emit(&self, out: &mut [i64]) {
+        // carry the low part's whole units of 2^-60 up (floor, so that 0 ≤ c < 2^30)
+        let hi = self.hi + ((self.top as i128) << 30) + (self.lo >> 30);
+        let c = self.lo & MASK30;
+        let int = hi >> 60;
+        let frac = hi & ((1 << 60) - 1);
+        if let [o, o0, o1, o2, ..] = out {
+            *o = o.wrapping_add(int as i64);
+            *o0 = o0.wrapping_add((frac >> 30) as i64);
+            *o1 = o1.wrapping_add((frac & MASK30) as i64);
+            *o2 = o2.wrapping_add(c as i64);
+        }
     }
 }
 
-/// The value of summed limbs (a fixed evaluation order: every rank gets the same bits).
+/// The value of summed limbs `[i, a, b, c]` (`i + a·2^-30 + b·2^-60 + c·2^-90`, as
+/// [`GridSum::emit`] writes them, added over ranks): the carries are propagated first, so that
+/// equal sums decode to the same bits whatever limbs they were added from, then the exact
+/// value is rounded once to `f64`.
 #[inline]
 fn decode(l: &[i64]) -> f64 {
-    match l {
-        [i, a, b, c, ..] => ((*c as f64 / LIMB + *b as f64) / LIMB + *a as f64) / LIMB + *i as f64,
-        _ => 0.0,
+    let [i, a, b, c, ..] = *l else {
+        return 0.0;
+    };
+    let (i, a, b, c) = (i as i128, a as i128, b as i128, c as i128);
+    let b = b + (c >> 30);
+    let a = a + (b >> 30);
+    let i = i + (a >> 30);
+    let frac = ((a & MASK30) << 60) | ((b & MASK30) << 30) | (c & MASK30);
+    // |i| < 2^37 on every path here (a rank's terms are below 2 in magnitude); else two roundings
+    match i.checked_mul(1 << 90).and_then(|v| v.checked_add(frac)) {
+        Some(v) if i.unsigned_abs() < 1 << 36 => v as f64 * pow2(-90),
+        _ => i as f64 + frac as f64 * pow2(-90),
     }
 }
 
@@ -197,19 +265,18 @@ const PIECE: usize = 2 + LIMBS;
 fn local_piece<T: Real>(col: impl Iterator<Item = T>, scale: T, lambda: T, out: &mut [i64]) {
     out.iter_mut().for_each(|v| *v = 0);
     let (mut free, mut upper) = (0i64, 0i64);
-    // compensated (issue 13: the sum of a large free set no longer moves λ by many ε)
-    let mut sum = TwoSumF64::default();
+    // each term on the grid by itself: the global sum does not depend on the split
+    let mut sum = GridSum::default();
     for x in col {
-        // Branch-free (a branch on the set is mispredicted on mixed data); 0 encodes as 0.
+        // Branch-free (a branch on the set is mispredicted on mixed data); 0 adds 0.
         let d = x * scale - lambda;
         let f = (d > T::ZERO) & (d < T::ONE);
         upper += (d >= T::ONE) as i64;
         free += f as i64;
-        sum.add(d.free_part(f).to_f64());
+        sum.add_for::<T>(d.free_part(f).to_f64());
     }
     let mut acc = [0i64; LIMBS];
-    encode(sum.hi, &mut acc);
-    encode(sum.lo, &mut acc);
+    sum.emit(&mut acc);
     if let [f, u, rest @ ..] = out {
         *f = free;
         *u = upper;
@@ -491,7 +558,8 @@ const TAG_LOSS: u64 = 3;
 /// global vector, `k` the global k; writes this rank's part of `y = Π_Δ(n,k)(x/τ)`.
 /// Accurate as the unsharded function (within `4·ε` of the exact projection at every scale:
 /// where λ is large every rank shifts its entries by the same float and the solve repeats;
-/// the free-set sums are compensated before the exact integer allreduce).
+/// the free-set sums are exact on the fixed-point grid `2^-90`, [`GridSum`]), and bitwise the
+/// same for any number of ranks and any split of the vector.
 ///
 /// # Errors
 /// As the unsharded function (agreed across ranks: every rank returns the same error), and
@@ -628,14 +696,16 @@ pub fn soft_binary_argmax_vjp_sharded<T: Real, A: Allreduce + ?Sized>(
             }
             let mut sums = [0i64; 1 + LIMBS];
             let inv = pow2(-rexp);
+            // each term (|g_i|·2^-rexp < 1) on the fixed-point grid by itself: the integer
+            // sums, and so the mean, do not depend on how the vector is split over ranks (a
+            // running f64 sum per rank did, by its roundings: found by the `sharded` fuzz target)
+            let mut acc = GridSum::default();
             for (&a, &b) in y.iter().zip(g) {
                 let f = is_free(a);
                 sums[0] += f as i64;
-                // each term on the fixed-point grid by itself: the integer sums, and so the
-                // mean, do not depend on how the vector is split over ranks (a running f64
-                // sum per rank did, by its roundings: found by the `sharded` fuzz target)
-                encode(b.keep_if(f).to_f64() * inv, &mut sums[1..]);
+                acc.add(b.keep_if(f).to_f64() * inv);
             }
+            acc.emit(&mut sums[1..]);
             call(ar, &mut sums, &mut calls)?;
             if sums[0] > 0 {
                 T::from_f64(decode(&sums[1..]) * pow2(rexp) / sums[0] as f64)
@@ -798,22 +868,21 @@ pub fn hypersimplex_loss_multiclass_sharded<T: Real, A: Allreduce + ?Sized>(
     fin.iter_mut().for_each(|v| *v = 0);
     for (c, (s, out)) in states.iter().zip(fin.chunks_exact_mut(FINAL)).enumerate() {
         let mut free = 0i64;
-        let (mut sr, mut sq) = (TwoSumF64::default(), TwoSumF64::default());
+        // (|r| ≤ 1: each term on the grid by itself, as in `local_piece`)
+        let (mut sr, mut sq) = (GridSum::default(), GridSum::default());
         let fs = s.scale(scale);
         for (x, &l) in column(c).zip(labels) {
             let d = s.value(x) * fs - s.lam;
             let r = d.clip01() - if l as usize == c { T::ONE } else { T::ZERO };
             let f = (d > T::ZERO) & (d < T::ONE);
             free += f as i64;
-            sr.add(r.keep_if(f).to_f64());
+            sr.add_for::<T>(r.keep_if(f).to_f64());
             let r = r.to_f64();
-            sq.add(0.5 * (r * r));
+            sq.add_for::<T>(0.5 * (r * r));
         }
         out[0] = free;
-        encode(sr.hi, &mut out[1..1 + LIMBS]);
-        encode(sr.lo, &mut out[1..1 + LIMBS]);
-        encode(sq.hi, &mut out[1 + LIMBS..]);
-        encode(sq.lo, &mut out[1 + LIMBS..]);
+        sr.emit(&mut out[1..1 + LIMBS]);
+        sq.emit(&mut out[1 + LIMBS..]);
     }
     call(ar, fin, &mut calls)?;
     let total = n as f64 * classes as f64;
@@ -857,4 +926,97 @@ pub fn hypersimplex_loss_multiclass_sharded<T: Real, A: Allreduce + ?Sized>(
             global_len: n,
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Terms that are multiples of `2^-80` (exact on the grid) in `[−1, 1)`, from a seed.
+    fn terms(seed: u64, n: usize) -> Vec<i128> {
+        let mut s = seed | 1;
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                // a random magnitude: the low bits of a 2^80-scaled term, or small ones
+                let m = ((s as i128) << 16) >> (s % 64);
+                let m = m % (1i128 << 80);
+                if s & 1 == 1 {
+                    -m
+                } else {
+                    m
+                }
+            })
+            .collect()
+    }
+
+    fn emit_of(t: &[i128]) -> [i64; LIMBS] {
+        let mut acc = GridSum::default();
+        for &v in t {
+            acc.add(v as f64 * pow2(-80));
+        }
+        let mut out = [0i64; LIMBS];
+        acc.emit(&mut out);
+        out
+    }
+
+    /// Exact sums of grid terms, whatever the split: the limbs of the parts, added, decode to
+    /// the exact sum rounded once (also where the limbs carry differently).
+    #[test]
+    fn grid_sums_are_exact_and_independent_of_the_split() {
+        for seed in 1..50u64 {
+            let t = terms(seed, 1 + (seed as usize * 7) % 97);
+            // only terms exact in f64 (53 bits) are exact on input
+            let t: Vec<i128> = t.into_iter().map(|v| (v as f64) as i128).collect();
+            let exact: i128 = t.iter().sum();
+            let want = exact as f64 * pow2(-80);
+            let whole = emit_of(&t);
+            assert_eq!(decode(&whole).to_bits(), want.to_bits(), "seed {seed}");
+            for cut in 0..=t.len() {
+                let (a, b) = t.split_at(cut);
+                let (ea, eb) = (emit_of(a), emit_of(b));
+                let sum: Vec<i64> = ea.iter().zip(&eb).map(|(x, y)| x + y).collect();
+                assert_eq!(
+                    decode(&sum).to_bits(),
+                    want.to_bits(),
+                    "seed {seed} cut {cut}"
+                );
+            }
+        }
+    }
+
+    /// Each term goes onto the grid `2^-90` with an error below `2^-90`.
+    #[test]
+    fn grid_truncation_is_below_the_grid() {
+        for &v in &[
+            1e-30f64,
+            -1e-30,
+            0.1,
+            -0.1,
+            1.0 - f64::EPSILON,
+            -(1.0 - f64::EPSILON),
+            1.5,
+            3.0f64.powi(-40),
+        ] {
+            let mut acc = GridSum::default();
+            acc.add(v);
+            let mut out = [0i64; LIMBS];
+            acc.emit(&mut out);
+            let got = decode(&out);
+            let err = v - got;
+            assert!(err.abs() < pow2(-90), "{v}: {got}");
+        }
+        // equal values with other carries decode alike
+        assert_eq!(decode(&[0, 1 << 30, 0, 0]), decode(&[1, 0, 0, 0]));
+        assert_eq!(decode(&[2, -(1 << 30), 5, 0]), decode(&[1, 0, 4, 1 << 30]));
+        assert_eq!(decode(&[0, 0, 0, -1]), -pow2(-90));
+        // NaN adds nothing and panics nowhere
+        let mut acc = GridSum::default();
+        acc.add(f64::NAN);
+        let mut out = [0i64; LIMBS];
+        acc.emit(&mut out);
+        assert_eq!(out, [0; LIMBS]);
+    }
 }
