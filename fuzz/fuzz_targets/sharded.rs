@@ -5,7 +5,8 @@
 //! fixed-point grid by itself: this target found per-rank f64 sums moving the last bits of the
 //! VJP and of the forward), the loss the same bits on every rank of a call; outputs untouched
 //! on error. An allreduce that fails (on every rank, at
-//! the same call) gives `HS_ERR_COLLECTIVE` everywhere, with outputs untouched. A library that
+//! the same call) gives `HS_ERR_COLLECTIVE` everywhere, with outputs untouched, and so does one
+//! rank passing another k, τ or reduction than the others. A library that
 //! made the ranks disagree on the number or the length of the allreduce calls would hang here
 //! (libFuzzer's timeout) or abort (the length check).
 #![no_main]
@@ -226,6 +227,15 @@ fn compare<T: F>(
     }
 }
 
+/// Every rank of a call where one rank passed other parameters: `HS_ERR_COLLECTIVE`, the
+/// outputs untouched.
+fn skewed<T: F>(what: &str, out: &[((i32, Vec<T>), usize)]) {
+    for (r, ((s, o), _)) in out.iter().enumerate() {
+        assert_eq!(*s, HS_ERR_COLLECTIVE, "{what}: rank {r}'s status");
+        untouched(o, what);
+    }
+}
+
 fn run<T: Sharded>(b: &mut Bytes<'_>) {
     let ranks = 2 + b.below(3);
     let fail_at = if b.u8() < 40 { b.below(12) } else { usize::MAX };
@@ -253,6 +263,20 @@ fn run<T: Sharded>(b: &mut Bytes<'_>) {
     .collect();
     // the forward: each d_i on the grid by itself, bit for bit
     compare("forward", (one.0 .0, &one.0 .1, one.1), &many, fail_at, 0.0);
+    // one rank with another k (its last bit flipped): the parameter check makes every rank
+    // return HS_ERR_COLLECTIVE, outputs untouched
+    if b.u8() < 40 {
+        let odd = b.below(ranks);
+        let k2 = f64::from_bits(k.to_bits() ^ 1);
+        let out = group(ranks, usize::MAX, |r, ctx| {
+            let xs = &x[cut[r]..cut[r + 1]];
+            let mut y = vec![T::SENTINEL; xs.len()];
+            let kr = if r == odd { k2 } else { k };
+            let s = unsafe { T::sh_fwd(xs.as_ptr(), xs.len(), kr, tau, ctx, y.as_mut_ptr()) };
+            (s, y)
+        });
+        skewed("forward, one rank with another k", &out);
+    }
 
     // the VJP at the forward's output (or any y)
     let y = if one.0 .0 == HS_OK {
@@ -289,6 +313,24 @@ fn run<T: Sharded>(b: &mut Bytes<'_>) {
     }
     // the VJP: each g_i on the grid by itself, bit for bit
     compare("vjp", (one.0 .0, &one.0 .1, one.1), &many, fail_at, 0.0);
+    // one rank with another τ
+    let tau2 = T::of(if tau.to().is_finite() {
+        tau.to() * 0.5 + 1.0
+    } else {
+        1.0
+    });
+    if b.u8() < 40 && tau2.bits() != tau.bits() {
+        let odd = b.below(ranks);
+        let out = group(ranks, usize::MAX, |r, ctx| {
+            let (lo, hi) = (cut[r], cut[r + 1]);
+            let mut o = vec![T::SENTINEL; hi - lo];
+            let t = if r == odd { tau2 } else { tau };
+            let (yp, gp) = (y[lo..hi].as_ptr(), g[lo..hi].as_ptr());
+            let s = unsafe { T::sh_vjp(yp, gp, hi - lo, t, ctx, o.as_mut_ptr()) };
+            (s, o)
+        });
+        skewed("vjp, one rank with another tau", &out);
+    }
 
     // the multiclass loss, the batch's rows split over the ranks
     let batch = b.below(30);
@@ -309,7 +351,7 @@ fn run<T: Sharded>(b: &mut Bytes<'_>) {
     let with_grad = b.u8() & 1 == 0;
     let xm: Vec<T> = vector(b, batch * classes);
     let cut = cuts(b, batch, ranks);
-    let mc = |lo: usize, hi: usize, ctx: *mut c_void| {
+    let mc = |lo: usize, hi: usize, ctx: *mut c_void, red: i32| {
         let mut l = T::SENTINEL;
         let mut gr = vec![T::SENTINEL; (hi - lo) * classes];
         let gp = if with_grad {
@@ -337,11 +379,24 @@ fn run<T: Sharded>(b: &mut Bytes<'_>) {
         out.extend(gr);
         (s, out)
     };
-    let one = &group(1, usize::MAX, |_, ctx| mc(0, batch, ctx))[0];
-    let many: Vec<(i32, Vec<T>)> = group(ranks, fail_at, |r, ctx| mc(cut[r], cut[r + 1], ctx))
+    let one = &group(1, usize::MAX, |_, ctx| mc(0, batch, ctx, red))[0];
+    let many: Vec<(i32, Vec<T>)> = group(ranks, fail_at, |r, ctx| mc(cut[r], cut[r + 1], ctx, red))
         .into_iter()
         .map(|(o, _)| o)
         .collect();
+    // one rank with the other reduction
+    if b.u8() < 40 {
+        let odd = b.below(ranks);
+        let other = if red == HS_REDUCTION_SUM {
+            HS_REDUCTION_MEAN
+        } else {
+            HS_REDUCTION_SUM
+        };
+        let out = group(ranks, usize::MAX, |r, ctx| {
+            mc(cut[r], cut[r + 1], ctx, if r == odd { other } else { red })
+        });
+        skewed("multiclass, one rank with the other reduction", &out);
+    }
     // every rank's loss is the global loss, the same bits on every rank of the call and as
     // one rank's; the gradient's rows put together are one rank's, bit for bit
     let (s1, out1, calls) = (one.0 .0, &one.0 .1, one.1);
