@@ -1,13 +1,79 @@
 //! `hs_binary_argmax_f32/_f64`: documented status only; on error the output is untouched; on
 //! success exactly k ones, on the k largest entries (ties: lower index), in place the same; on
 //! the ranks (n ≤ 24), the selection and the sampled bracket (n ≥ 4096) of the std build.
+//! `hs_binary_argmax_rows_f32/_f64` (up to 40 rows, a k per row): each row bit for bit the
+//! single-vector call's, the status the first failing row's, nothing written on error, in
+//! place the same.
 #![no_main]
 
 #[path = "common.rs"]
 mod common;
 use common::*;
 
-fn run<T: F>(b: &mut Bytes<'_>) {
+/// The rows functions.
+trait Rows: F {
+    unsafe fn topk_rows(x: *const Self, r: usize, n: usize, k: *const usize, y: *mut Self) -> i32;
+}
+impl Rows for f32 {
+    unsafe fn topk_rows(x: *const f32, r: usize, n: usize, k: *const usize, y: *mut f32) -> i32 {
+        unsafe { hs_ffi::topk::hs_binary_argmax_rows_f32(x, r, n, k, y) }
+    }
+}
+impl Rows for f64 {
+    unsafe fn topk_rows(x: *const f64, r: usize, n: usize, k: *const usize, y: *mut f64) -> i32 {
+        unsafe { hs_ffi::topk::hs_binary_argmax_rows_f64(x, r, n, k, y) }
+    }
+}
+
+/// Rows of one length, each k its own: against the single-vector function row by row.
+fn rows<T: Rows>(b: &mut Bytes<'_>) {
+    let r = b.below(41);
+    let n = b.below(70);
+    let ks: Vec<usize> = (0..r)
+        .map(|_| if b.u8() < 8 { n + 1 } else { b.below(n + 1) })
+        .collect();
+    let x: Vec<T> = vector(b, r * n);
+    let mut y = vec![T::SENTINEL; r * n];
+    // SAFETY: buffers of r·n values and r counts.
+    let s = unsafe { T::topk_rows(x.as_ptr(), r, n, ks.as_ptr(), y.as_mut_ptr()) };
+    check_status(s, "topk rows");
+    let mut xi = x.clone();
+    // SAFETY: as above, in place.
+    let si = unsafe { T::topk_rows(xi.as_ptr(), r, n, ks.as_ptr(), xi.as_mut_ptr()) };
+    assert_eq!(s, si, "topk rows in place: other status");
+    // row by row: the first failing row's status, else every row's mask
+    let mut want = HS_OK;
+    let mut single = vec![T::SENTINEL; r * n];
+    for (i, &k) in ks.iter().enumerate() {
+        let (xr, yr) = (&x[i * n..][..n], &mut single[i * n..][..n]);
+        // SAFETY: buffers of n values.
+        let st = unsafe { T::topk(xr.as_ptr(), n, k, yr.as_mut_ptr()) };
+        if st != HS_OK {
+            want = st;
+            break;
+        }
+    }
+    assert_eq!(
+        s, want,
+        "topk rows: status against row by row (n {n}, ks {ks:?})"
+    );
+    if s != HS_OK {
+        untouched(&y, "topk rows");
+        assert_eq!(
+            bits(&xi),
+            bits(&x),
+            "topk rows in place: x changed on error"
+        );
+        return;
+    }
+    assert_eq!(bits(&y), bits(&single), "topk rows against row by row");
+    assert_eq!(bits(&xi), bits(&y), "topk rows in place: other bits");
+}
+
+fn run<T: Rows>(b: &mut Bytes<'_>) {
+    if b.u8() & 3 == 0 {
+        return rows::<T>(b);
+    }
     // short vectors (ranks, the selection), and one in eight past the sampled bracket's 4096
     let n = if b.u8() & 7 == 0 {
         4096 + b.below(2000)
