@@ -850,9 +850,10 @@ size_t hs_get_num_threads(void);
 // * `allreduce(values, len, ctx)`: the caller's int64 sum-allreduce (see
 //   `hs_allreduce_i64`), called on this thread. A call makes at most 1 + 40 + 32 + 2 (f32) or
 //   1 + 40 + 64 + 2 (f64) allreduce calls, each of 6 to 27 values; ordinary data 4 to 12.
-// * The partial sums are exact integers (each term put on the fixed-point grid `2^-90` by
-//   itself), so every rank computes the same λ bit for bit whatever order the engine adds in,
-//   and the result is bitwise the same for any number of ranks and any split of the vector.
+// * The partial sums are exact integers (each term put on the fixed-point grid `2^-60` by
+//   itself; `2^-90` in double precision), so every rank computes the same λ bit for bit
+//   whatever order the engine adds in, and the result is bitwise the same for any number of
+//   ranks and any split of the vector.
 // * Value errors (`HS_ERR_INVALID_TAU`, `HS_ERR_INVALID_K`, `HS_ERR_NON_FINITE_INPUT`,
 //   `HS_ERR_SCALE_OVERFLOW`) found on any rank are agreed on: every rank returns the same
 //   status. `HS_ERR_COLLECTIVE`: the callback failed (non-zero) or the ranks' `k` or `tau`

@@ -6,14 +6,16 @@
 //!
 //! λ depends on the data only through `|F(λ)|`, `|U(λ)|` and `Σ_F d_i` (see [`crate::solve`]).
 //! Each rank computes them over its rows, each term `d_i ∈ (0, 1)` put on the fixed-point
-//! grid `2^-90` by itself and summed as integers ([`GridSum`]; the VJP's `g` is first scaled by
+//! grid `2^-90` (`2^-60` for `f32` data) by itself and summed as integers ([`GridSum`]; the
+//! VJP's `g` is first scaled by
 //! a power of two that bounds `max|g|` on every rank, the loss's residuals lie in `[−1, 1]`),
 //! and sends the sum as an integer part and three 30-bit limbs of the fraction, so the
 //! allreduce adds them exactly, whatever order the engine adds in. The global integer sums
 //! are then the same for any number of ranks and any split of the data, and every rank
 //! decodes them to the same `f64` ([`decode`]): the projection, the VJP, the loss and its
 //! gradient are bitwise the same on every rank and for every number of ranks (the grid's
-//! truncation, under `2^-90` per term, is far below the contract's 4ε). The root finder is safeguarded
+//! rounding, under `2^-90` per term, `2^-60` for `f32`, is far below the contract's 4ε).
+//! The root finder is safeguarded
 //! Newton on a bracket (at most [`MAX_NEWTON_SHARDED`] trial points), then bisection over
 //! the representable values of the element type (at most 64 more), so every call makes a
 //! bounded number of allreduce calls ([`max_allreduces`]). A Newton step that lands on the
@@ -101,8 +103,8 @@ const MASK30: i128 = (1 << 30) - 1;
 /// and two ranks.)
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct GridSum {
-    /// In units of `2^-30`: each term's part on that grid ([`GridSum::add`]; `|·| ≤ 2^31` per
-    /// term, so that `2^32` terms fit).
+    /// In units of `2^-30`: each term's part on that grid ([`GridSum::add`]; `|·| ≤ 2^30` per
+    /// term of `|v| ≤ 1`, as every path here passes, so that `2^32` terms add exactly).
     top: i64,
     /// In units of `2^-60`: the terms of [`GridSum::add_coarse`].
     hi: i128,
@@ -123,7 +125,7 @@ impl GridSum {
         let r = v - q;
         // q·2^30 is an integer (|·| ≤ 2^31), r·2^90 is truncated toward zero (|·| ≤ 2^59):
         // two independent conversions
-        self.top += (q * LIMB) as i64;
+        self.top = self.top.wrapping_add((q * LIMB) as i64);
         self.lo += (r * (P60 * LIMB)) as i64 as i128;
     }
 
@@ -558,7 +560,7 @@ const TAG_LOSS: u64 = 3;
 /// global vector, `k` the global k; writes this rank's part of `y = Π_Δ(n,k)(x/τ)`.
 /// Accurate as the unsharded function (within `4·ε` of the exact projection at every scale:
 /// where λ is large every rank shifts its entries by the same float and the solve repeats;
-/// the free-set sums are exact on the fixed-point grid `2^-90`, [`GridSum`]), and bitwise the
+/// the free-set sums are exact sums on a fixed-point grid), and bitwise the
 /// same for any number of ranks and any split of the vector.
 ///
 /// # Errors
