@@ -34,6 +34,9 @@ fi
 # the reason beside it)
 if cargo clippy --version >/dev/null 2>&1; then
   step "clippy" cargo clippy -q --workspace --all-targets -- -D warnings
+  # the fuzz crate is its own workspace (built by scripts/fuzz.sh with cargo-fuzz)
+  step "fuzz crate: fmt and clippy" bash -c \
+    "cd fuzz && cargo fmt -- --check && cargo clippy -q --all-targets -- -D warnings"
 else
   echo "SKIP: clippy (not installed for this toolchain)"
 fi

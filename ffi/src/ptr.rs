@@ -8,7 +8,7 @@
 use crate::status::{
     HS_ERR_LENGTH_MISMATCH, HS_ERR_MISALIGNED, HS_ERR_NULL_POINTER, HS_ERR_OVERLAP,
 };
-use core::mem::{align_of, size_of};
+use core::mem::size_of;
 use core::ptr::NonNull;
 
 /// A checked buffer: `len` elements of `T` at `ptr` (dangling, never dereferenced, when
@@ -40,7 +40,7 @@ impl<T> Region<T> {
         if ptr.is_null() {
             return Err(HS_ERR_NULL_POINTER);
         }
-        if (ptr as usize) % align_of::<T>() != 0 {
+        if !ptr.is_aligned() {
             return Err(HS_ERR_MISALIGNED);
         }
         let bytes = len

@@ -121,6 +121,7 @@ pub trait F: Copy + PartialEq + Debug + Default + 'static {
     unsafe fn forward(x: *const Self, n: usize, k: f64, tau: Self, y: *mut Self) -> i32;
     unsafe fn vjp(y: *const Self, g: *const Self, n: usize, tau: Self, o: *mut Self) -> i32;
     unsafe fn topk(x: *const Self, n: usize, k: usize, y: *mut Self) -> i32;
+    unsafe fn topk_rows(x: *const Self, r: usize, n: usize, k: *const usize, y: *mut Self) -> i32;
     unsafe fn rows(
         x: *const Self,
         r: usize,
@@ -198,7 +199,7 @@ pub trait F: Copy + PartialEq + Debug + Default + 'static {
 }
 
 macro_rules! element {
-    ($t:ty, $eps:expr, $fw:ident, $vjp:ident, $topk:ident, $rows:ident, $vrows:ident,
+    ($t:ty, $eps:expr, $fw:ident, $vjp:ident, $topk:ident, $trows:ident, $rows:ident, $vrows:ident,
      $loss:ident, $mc:ident, $mcs:ident, $mcl:ident, $cal:ident) => {
         impl F for $t {
             const EPS: f64 = $eps;
@@ -227,6 +228,15 @@ macro_rules! element {
             }
             unsafe fn topk(x: *const Self, n: usize, k: usize, y: *mut Self) -> i32 {
                 unsafe { hs_ffi::topk::$topk(x, n, k, y) }
+            }
+            unsafe fn topk_rows(
+                x: *const Self,
+                r: usize,
+                n: usize,
+                k: *const usize,
+                y: *mut Self,
+            ) -> i32 {
+                unsafe { hs_ffi::topk::$trows(x, r, n, k, y) }
             }
             unsafe fn rows(
                 x: *const Self,
@@ -321,6 +331,7 @@ element!(
     hs_soft_binary_argmax_f32,
     hs_soft_binary_argmax_vjp_f32,
     hs_binary_argmax_f32,
+    hs_binary_argmax_rows_f32,
     hs_soft_binary_argmax_rows_f32,
     hs_soft_binary_argmax_vjp_rows_f32,
     hs_hypersimplex_loss_f32,
@@ -335,6 +346,7 @@ element!(
     hs_soft_binary_argmax_f64,
     hs_soft_binary_argmax_vjp_f64,
     hs_binary_argmax_f64,
+    hs_binary_argmax_rows_f64,
     hs_soft_binary_argmax_rows_f64,
     hs_soft_binary_argmax_vjp_rows_f64,
     hs_hypersimplex_loss_f64,

@@ -89,6 +89,8 @@ fn untouched16(v: &[u16], what: &str) {
 /// Checks a half result against the f32 one: the same status, or (`overflow_ok`) the
 /// format's refusal where a rounded f32 output is infinite; then the rounded outputs, or
 /// untouched outputs.
+// the two results side by side (status and outputs of each), as the checks read them
+#[allow(clippy::too_many_arguments)]
 fn agree(
     f: &Format,
     what: &str,

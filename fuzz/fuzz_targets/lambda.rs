@@ -197,26 +197,27 @@ fn half_multiclass(b: &mut Bytes<'_>) {
         *mut f64,
     ) -> i32;
     let bf = b.u8() & 1 == 0;
-    let (name, max, widen, narrow, mc, mcl): (_, f64, fn(u16) -> f32, fn(f32) -> u16, Mc, McL) =
-        if bf {
-            (
-                "bf16",
-                3.3895313892515355e38,
-                widen_bf16,
-                narrow_bf16,
-                half::hs_hypersimplex_loss_multiclass_bf16,
-                half::hs_hypersimplex_loss_multiclass_lambda_bf16,
-            )
-        } else {
-            (
-                "f16",
-                65504.0,
-                widen_f16,
-                narrow_f16,
-                half::hs_hypersimplex_loss_multiclass_f16,
-                half::hs_hypersimplex_loss_multiclass_lambda_f16,
-            )
-        };
+    type Widen = fn(u16) -> f32;
+    type Narrow = fn(f32) -> u16;
+    let (name, max, widen, narrow, mc, mcl): (_, f64, Widen, Narrow, Mc, McL) = if bf {
+        (
+            "bf16",
+            3.3895313892515355e38,
+            widen_bf16,
+            narrow_bf16,
+            half::hs_hypersimplex_loss_multiclass_bf16,
+            half::hs_hypersimplex_loss_multiclass_lambda_bf16,
+        )
+    } else {
+        (
+            "f16",
+            65504.0,
+            widen_f16,
+            narrow_f16,
+            half::hs_hypersimplex_loss_multiclass_f16,
+            half::hs_hypersimplex_loss_multiclass_lambda_f16,
+        )
+    };
     let c = Case::new(b);
     let (batch, classes) = (c.batch, c.classes);
     let m = batch * classes;

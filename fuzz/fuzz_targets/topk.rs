@@ -10,23 +10,8 @@
 mod common;
 use common::*;
 
-/// The rows functions.
-trait Rows: F {
-    unsafe fn topk_rows(x: *const Self, r: usize, n: usize, k: *const usize, y: *mut Self) -> i32;
-}
-impl Rows for f32 {
-    unsafe fn topk_rows(x: *const f32, r: usize, n: usize, k: *const usize, y: *mut f32) -> i32 {
-        unsafe { hs_ffi::topk::hs_binary_argmax_rows_f32(x, r, n, k, y) }
-    }
-}
-impl Rows for f64 {
-    unsafe fn topk_rows(x: *const f64, r: usize, n: usize, k: *const usize, y: *mut f64) -> i32 {
-        unsafe { hs_ffi::topk::hs_binary_argmax_rows_f64(x, r, n, k, y) }
-    }
-}
-
 /// Rows of one length, each k its own: against the single-vector function row by row.
-fn rows<T: Rows>(b: &mut Bytes<'_>) {
+fn rows<T: F>(b: &mut Bytes<'_>) {
     let r = b.below(41);
     let n = b.below(70);
     let ks: Vec<usize> = (0..r)
@@ -70,7 +55,7 @@ fn rows<T: Rows>(b: &mut Bytes<'_>) {
     assert_eq!(bits(&xi), bits(&y), "topk rows in place: other bits");
 }
 
-fn run<T: Rows>(b: &mut Bytes<'_>) {
+fn run<T: F>(b: &mut Bytes<'_>) {
     if b.u8() & 3 == 0 {
         return rows::<T>(b);
     }
