@@ -49,10 +49,16 @@ step "core is no_std with no dependencies" core_nostd_tree
 # instead of AVX2/NEON, one thread instead of rayon's pool (results must be bitwise the same),
 # and the C ABI without its std feature (core only, caller scratch). Release builds of the two
 # crates whose code paths these switch (the debug workspace run above covers the default).
-step "simd + ffi tests, HYPERSIMPLEX_FORCE_SCALAR=1 (release)" \
-  env HYPERSIMPLEX_FORCE_SCALAR=1 cargo test -q --release -p hypersimplex-simd -p hypersimplex-ffi
-step "simd + ffi tests, RAYON_NUM_THREADS=1 (release)" \
-  env RAYON_NUM_THREADS=1 cargo test -q --release -p hypersimplex-simd -p hypersimplex-ffi
+# One package per cargo call: built together, the ffi's dev-dependencies (cbindgen) turn on
+# features of shared crates (bitflags' std, under proptest), which gives simd's test binaries
+# other hashes than `-p hypersimplex-simd` alone (scripts/test-simd.sh) and compiled them twice
+# (about 5 minutes of a CI run).
+simd_ffi_tests() {   # simd_ffi_tests VAR=VALUE: both packages' tests with that environment
+  env "$@" cargo test -q --release -p hypersimplex-simd &&
+    env "$@" cargo test -q --release -p hypersimplex-ffi
+}
+step "simd + ffi tests, HYPERSIMPLEX_FORCE_SCALAR=1 (release)" simd_ffi_tests HYPERSIMPLEX_FORCE_SCALAR=1
+step "simd + ffi tests, RAYON_NUM_THREADS=1 (release)" simd_ffi_tests RAYON_NUM_THREADS=1
 step "ffi ABI tests without default features (no_std build over core)" \
   cargo test -q -p hypersimplex-ffi --no-default-features --lib
 for s in bench ffi cmake simd simd-aarch64 firmware demo python mpi; do

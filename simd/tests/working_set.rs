@@ -161,7 +161,8 @@ fn pieces<T: Element>(n: usize, seed: u64) {
                     let t = j as f64 / 8.0;
                     lams.push(T::from_f64(a.to_f64() * (1.0 - t) + b.to_f64() * t));
                 }
-                for &v in x.iter().take(2000) {
+                // (`quick()`: the first 200 entries' λ only)
+                for &v in x.iter().take(if quick() { 200 } else { 2000 }) {
                     let l = v * s;
                     if l >= a && l <= b {
                         lams.push(l); // some d_i exactly 0 or 1
@@ -311,13 +312,17 @@ fn solve_all<T: Element>(n: usize, seed: u64) {
 #[test]
 fn working_set_projection_matches_reference_f32() {
     solve_all::<f32>(WORKING_SET_FROM, 31);
-    solve_all::<f32>(100_003, 32);
+    if !quick() {
+        solve_all::<f32>(100_003, 32);
+    }
 }
 
 #[test]
 fn working_set_projection_matches_reference_f64() {
     solve_all::<f64>(WORKING_SET_FROM + 5, 33);
-    solve_all::<f64>(70_001, 34);
+    if !quick() {
+        solve_all::<f64>(70_001, 34);
+    }
 }
 
 #[test]

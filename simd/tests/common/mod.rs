@@ -45,6 +45,14 @@ pub fn data<T: Real>(rng: &mut Rng, n: usize, kind: usize) -> Vec<T> {
         .collect()
 }
 
+/// Whether the tests whose cost is their size take a subset of their cases: in debug builds
+/// (the workspace's debug run, there to catch integer overflow on every path, where the
+/// sort-based references are ten times slower) and where `HYPERSIMPLEX_QUICK_TESTS` is set
+/// (`scripts/test-simd-aarch64.sh`, under qemu). The release run on the host takes every case.
+pub fn quick() -> bool {
+    cfg!(debug_assertions) || std::env::var_os("HYPERSIMPLEX_QUICK_TESTS").is_some()
+}
+
 /// Every kernel path this machine supports (scalar included).
 pub fn all_kernels() -> Vec<Kernels> {
     Path::supported()
