@@ -4,11 +4,11 @@
 # Builds `cargo test -p hypersimplex-simd --release` for aarch64-unknown-linux-gnu with Debian's
 # rustc-web and `-Z build-std` (rustup here has only the x86-64 target), runs every test binary
 # under qemu-aarch64, then checks the disassembly of the NEON kernels. The cross settings are
-# passed as --config flags: nothing here changes host builds. No debug info (the workspace's
-# release profile keeps it for benchmarks; the disassembly checks read symbols only): 512 ->
-# 471 s for a cold build here. Build output is cached in
-# target/aarch64 (first run ~8 min on 2 cores, later runs seconds); the tests under qemu take
-# ~6 min with HYPERSIMPLEX_QUICK_TESTS.
+# passed as --config flags: nothing here changes host builds. The build has no debug info (the
+# workspace's release profile keeps it for benchmarks; the disassembly checks read symbols
+# only): a cold build 512 -> 471 s here. Build output is cached in target/aarch64 (first run
+# ~8 min on 2 cores, later runs seconds); the tests under qemu take ~6 min with
+# HYPERSIMPLEX_QUICK_TESTS.
 # Prints PASS/FAIL lines (logs under target/logs); exits non-zero on failure.
 set -u
 STEP_PREFIX=simd-aarch64
