@@ -548,8 +548,9 @@ fn split_at(n: usize, cuts: &[usize]) -> Vec<(usize, usize)> {
 /// The projection (f64 and f32) and the VJP are the same bits for every number of ranks and
 /// every split (the multiclass loss: `multiclass_matches_unsharded`), on data where per-rank
 /// `f64` sums round differently: entries over many binades (down to 2^-60 of the others),
-/// fractional k, f64 and f32, 1–7 ranks at random cut points (the `sharded` fuzz target found an f64 forward 1 ulp apart between 1 and 2 ranks
-/// with the earlier compensated per-rank sums; its input is in `fuzz/regressions/sharded/`).
+/// fractional k, f64 and f32, 1–7 ranks at random cut points (the `sharded` fuzz target found
+/// an f64 forward 1 ulp apart between 1 and 2 ranks with the earlier compensated per-rank
+/// sums; its input is in `fuzz/regressions/sharded/`).
 #[test]
 fn results_are_bitwise_independent_of_the_split() {
     let mut s = 0x9e37_79b9_7f4a_7c15u64;
