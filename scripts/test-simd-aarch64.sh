@@ -52,7 +52,7 @@ a64_active_path() {
 step "active path is neon" a64_active_path
 
 neon_disassembly() {
-BIN=$(ls -t $TDIR/$TARGET/release/deps/paths-* 2>/dev/null | grep -v '\.d$' | head -1)
+BIN=$(ls -t $TDIR/$TARGET/release/deps/kernels-* 2>/dev/null | grep -v '\.d$' | head -1)
 if [ -z "$BIN" ]; then
   echo "no test binary"; return 1
 else
@@ -78,13 +78,14 @@ fi
 step "NEON kernels use 128-bit vector instructions, no fused multiply-add" neon_disassembly
 
 neon_half_disassembly() {
-  # The half-precision conversions and fused writes of half/neon.rs (issue 15), in the binary
-  # of tests/half_forward.rs: f16 with fcvtl/fcvtl2 and fcvtn/fcvtn2, bf16 with shll/shll2 by 16
+  # The half-precision conversions and fused writes of half/neon.rs (issue 15), in the kernels'
+  # test binary (tests/kernels/half_forward.rs): f16 with fcvtl/fcvtl2 and fcvtn/fcvtn2, bf16
+  # with shll/shll2 by 16
   # and uzp2, the write with fmaxnm/fminnm, the forward's fused first pass (piece_stats_widen_*)
   # and writing last pass (piece_write_*) with the same conversions, and no fused multiply-add
   # in any of them. (The functions are #[inline(never)], so their symbols exist.)
   local bin
-  bin=$(ls -t $TDIR/$TARGET/release/deps/half_forward-* 2>/dev/null | grep -v '\.d$' | head -1)
+  bin=$(ls -t $TDIR/$TARGET/release/deps/kernels-* 2>/dev/null | grep -v '\.d$' | head -1)
   [ -n "$bin" ] || { echo "no test binary"; return 1; }
   local dis
   dis=$(aarch64-linux-gnu-objdump -d --no-show-raw-insn -C "$bin")

@@ -40,7 +40,7 @@ active_path() {
 step "active path" active_path
 
 avx2_disassembly() {
-exe=$(cargo test -p hypersimplex-simd --release --test paths --no-run 2>&1 | grep -oE '\(([^)]*paths-[0-9a-f]+)\)' | tr -d '()' | tail -1)
+exe=$(cargo test -p hypersimplex-simd --release --test kernels --no-run 2>&1 | grep -oE '\(([^)]*kernels-[0-9a-f]+)\)' | tr -d '()' | tail -1)
 if [ -z "$exe" ] || [ ! -f "$exe" ]; then
   echo "test binary not found"; return 1
 else
@@ -63,11 +63,8 @@ else
   grep -E 'vcvttps2dq|vmulps|vsubps|vcmp' <<<"$(fn_bodies 'hypersimplex_simd::isa::avx2::piece')" | head -6 | sed 's/^/    /'
   # (built with rustc >= 1.89 only: simd/build.rs)
   if [ "$(rustc --version | awk '{print $2}' | cut -d. -f2)" -ge 89 ]; then
-    # the short-row solver's AVX-512 iteration (in the short-row tests' binary): 512-bit passes
-    # (zmm), no FMA
-    rows_exe=$(cargo test -p hypersimplex-simd --release --test small_rows --no-run 2>&1 |
-      grep -oE '\(([^)]*small_rows-[0-9a-f]+)\)' | tr -d '()' | tail -1)
-    dis=$(objdump -d --no-show-raw-insn -C "$rows_exe")
+    # the short-row solver's AVX-512 iteration (the same binary: the short-row tests are in
+    # it): 512-bit passes (zmm), no FMA
     bodies=$(fn_bodies "hypersimplex_simd::isa::avx2::iterate2_512")
     zmm=$(grep -c 'zmm' <<<"$bodies")
     fma=$(grep -cE 'vfn?m(add|sub)' <<<"$bodies")

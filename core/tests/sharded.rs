@@ -453,7 +453,7 @@ fn sharded_accuracy_huge_tau() {
 /// Logits at both ends of the range (`±MAX`, τ = 1) beside moderate ones: a trial λ at one end
 /// makes `d = z − λ` overflow for entries at the other, which must not poison the free-set
 /// sum (`∞·0`). The sharded forward matches the unsharded one (itself checked against an
-/// exact block reference in the SIMD crate's `tests/extremes.rs`) on 1–4 ranks.
+/// exact block reference in the SIMD crate's `tests/kernels/extremes.rs`) on 1–4 ranks.
 #[test]
 fn sharded_forward_with_max_logits() {
     let m = f64::MAX;

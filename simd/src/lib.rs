@@ -36,7 +36,7 @@
 //!   The working-set solver sums the elements free throughout its bracket as
 //!   `Σ fl(z_i − b) + m·(b − λ)`, which differs from `Σ fl(z_i − λ)` by at most about one
 //!   rounding per element. Either can move λ by a few units in the last place. Tested bound
-//!   (`tests/paths.rs`, `tests/working_set.rs`): with `M = max(1, max_i |x_i/τ|, |λ|)` and ε
+//!   (`tests/kernels/paths.rs`, `tests/kernels/working_set.rs`): with `M = max(1, max_i |x_i/τ|, |λ|)` and ε
 //!   the element type's epsilon, `|y_i − y_i^core| ≤ 16·ε·M` (the core crate's own accuracy
 //!   bound is `8·ε·M`, which the working-set results also meet against an independent `f64`
 //!   reference), and the piece counts at a given λ are identical.
@@ -46,7 +46,7 @@
 //!   shifted by a float near `τ·λ` and solved again with these kernels' passes (for τ >
 //!   `MAX/64` always, in a frame pre-scaled by `2^-8`); the `f64`
 //!   free-set sums are compensated (TwoSum). The losses compute `ŷ` and the gradient in that
-//!   frame too. Tested in `tests/scale.rs` against a double-double reference (every path, in
+//!   frame too. Tested in `tests/kernels/scale.rs` against a double-double reference (every path, in
 //!   place, masks, rows, columns, the working set, the losses, beyond `|x/τ| = 2/ε`, τ from
 //!   `MAX/60` to `MAX`).
 //! * Results are bitwise identical for every number of threads.

@@ -1,5 +1,5 @@
 //! A reference projection accurate far beyond `f64`: the exact projection of the real numbers
-//! `x_i/τ`, rounded once to `f64` (shared by `core/tests/scale.rs` and `simd/tests/scale.rs`).
+//! `x_i/τ`, rounded once to `f64` (shared by `core/tests/scale.rs` and `simd/tests/kernels/scale.rs`).
 //!
 //! Independent of the crates' algorithms: an `f64` bisection finds the threshold roughly, the
 //! inputs are re-expressed exactly as `x_i − c` (`c` a float near `τ·λ`, the difference kept as

@@ -64,7 +64,7 @@
 //! Newton point rounds to λ, at most `2^-25` when `|δ| < R` stopped it, as that test's δ takes
 //! k rounded to the unit), half an ulp of μ (at most ε), `fl₃₂(δ − ½)` `2^-25`, the last
 //! subtraction `2^-25`: within about `3·ε` of the exact projection (`3.3·ε` with the `2^23`
-//! unit; the contract: 4ε; the worst measured, `tests/accuracy_table.rs`: 2.1ε).
+//! unit; the contract: 4ε; the worst measured, `tests/kernels/accuracy_table.rs`: 2.1ε).
 //!
 //! The files: `ops.rs` the primitives ([`Ops`], [`Portable`] and the one-value-at-a-time forms
 //! the vector implementations share), `solve.rs` the iteration on lanes (a pass, a group's

@@ -71,7 +71,7 @@ pub(super) unsafe fn pass<O: Ops>(zt: &[Lane], mu: O::V, unit: Unit) -> (O::I, O
 /// first pass of every row goes without (see the module docs; `rowsbench`, one thread, 2-core
 /// AMD, 5 Dec 2026: 65536 × 10 544–560 → 535–539 µs, 10240 × 64 340–352 → 322, 2560 × 256
 /// 329–340 → 314; `singlebench`: single vectors within ±3%, the same worst accuracy in
-/// `tests/accuracy_table.rs`).
+/// `tests/kernels/accuracy_table.rs`).
 ///
 /// # Safety
 /// The CPU features of `O`.

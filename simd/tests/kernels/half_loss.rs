@@ -5,9 +5,7 @@
 //! one class, short and long batches, rows longer than the widening block (segments), ±∞
 //! masks, NaN and every refusal, which leaves the gradient and λ untouched.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use hypersimplex::half::{self as core_half, Bf16, Half, F16};
 use hypersimplex_simd::{ClassK, Error, Kernels, McStore, Reduction};
 

@@ -4,9 +4,7 @@
 //! and with 1 and 4 threads, for short and long rows, per-row k (0, n, fractional), ties, ±∞
 //! masks and τ > MAX/64 (outside the short-row solver); refusals leave the output untouched.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use hypersimplex::half::{Bf16, Half, F16};
 use hypersimplex_simd::{Error, Kernels};
 

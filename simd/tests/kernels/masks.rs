@@ -2,9 +2,7 @@
 //! the top-k mask agree with the core crate (whose masked projection `core/tests/masks.rs`
 //! checks against the f64 reference); an infeasible row refuses the whole batch.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use hypersimplex_simd::{Error, RowK};
 
 /// `rows × n` values with a mask pattern per row and a feasible per-row k.

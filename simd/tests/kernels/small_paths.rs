@@ -10,9 +10,8 @@
 //! on every kernel path and thread count. Run also with `HYPERSIMPLEX_FORCE_SCALAR=1` and
 //! `RAYON_NUM_THREADS=1` (the free functions then take the scalar path / one thread).
 
-mod common;
-
-use common::*;
+use crate::common;
+use crate::common::*;
 use hypersimplex_simd::{Element, Error, Kernels, RowK};
 
 /// Exact projection of `z` onto Δ(n, k) in f64, by bisection on the breakpoints `z_i` and

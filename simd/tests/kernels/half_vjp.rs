@@ -5,9 +5,7 @@
 //! for an output too large for the format), which leave the output untouched; and one
 //! comparison with an independent `f64` reference.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use hypersimplex::half::{Bf16, Half, F16};
 use hypersimplex_simd::passes::{BLOCK, PAR_MIN};
 use hypersimplex_simd::{Error, Kernels};

@@ -3,9 +3,7 @@
 //! zeros outside the free set) or its error (`ScaleOverflow`, `NonFiniteInput`) with the
 //! output untouched.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use hypersimplex_simd::{Element, Error};
 
 fn core_vjp<T: Element>(y: &[T], g: &[T], tau: T) -> Result<Vec<T>, Error> {

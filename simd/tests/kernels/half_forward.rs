@@ -5,9 +5,7 @@
 //! 16-bit data through the working-set solver (checked with the `half_streams` hook), inputs
 //! that mislead the sample fall back to a widened copy: both are covered.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use hypersimplex::half::{Bf16, Half, F16};
 use hypersimplex_simd::half::CHUNK;
 use hypersimplex_simd::passes::{BLOCK, PAR_MIN};

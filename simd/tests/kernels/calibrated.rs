@@ -4,9 +4,7 @@
 //! command also runs this with `HYPERSIMPLEX_FORCE_SCALAR=1` and `RAYON_NUM_THREADS=1`), and
 //! asking for λ changes neither the loss nor the gradient.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use hypersimplex::{ClassK, Reduction};
 
 fn check<T: hypersimplex_simd::Element>(rng: &mut Rng, batch: usize, classes: usize) {

@@ -12,9 +12,7 @@
 //! more than 1 from every moderate value, so the blocks never share a free set. The binary
 //! and multiclass losses are checked against the loss of that projection.
 
-mod common;
-
-use common::{all_kernels, neumaier, reference, Rng};
+use crate::common::{all_kernels, neumaier, reference, Rng};
 use hypersimplex::{ClassK, Real, Reduction};
 use hypersimplex_simd::Element;
 

@@ -4,11 +4,9 @@
 //! and against the core crate, on ordinary and adversarial inputs (including inputs built so
 //! that the strided sample misleads the bracket, which must fall back to the full solve).
 
-mod common;
-
 use std::mem::MaybeUninit;
 
-use common::*;
+use crate::common::*;
 use hypersimplex::internal::kernel::{Passes, ScalarPasses};
 use hypersimplex::Real;
 use hypersimplex_simd::passes::BLOCK;

@@ -3,9 +3,7 @@
 //! (within 16·ε·M of core, the documented bound), for lengths around the lane counts, offset
 //! (unaligned) sub-slices, both element types, and several thread counts.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use hypersimplex::internal::kernel::{Passes, ScalarPasses};
 use hypersimplex::Real;
 use hypersimplex_simd::passes::{SimdPasses, PAR_MIN};

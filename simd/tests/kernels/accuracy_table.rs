@@ -4,11 +4,9 @@
 //! `|Σy − k|/ε` against the exact projection (`core/tests/exact`), over the cases of
 //! `exact::cases`. Run with `--nocapture` to see it; it fails if an entry breaks the bound.
 
-mod common;
-#[path = "../../core/tests/exact/mod.rs"]
-mod exact;
+use crate::exact;
 
-use common::*;
+use crate::common::*;
 use hypersimplex_simd::{Element, RowK, WORKING_SET_FROM};
 
 fn table<T: Element>(name: &str) {

@@ -3,9 +3,7 @@
 //! (and, for f32, between kernel paths); bad rows leaving every output untouched. Written for
 //! issue 14's short-row path; it checks the general path as it stands.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use hypersimplex_simd::{Element, Error, Kernels, RowK};
 
 /// Exact projection of `z` (f64) onto Δ(n, k) by sorting the breakpoints `z_i`, `z_i − 1`

@@ -2,9 +2,7 @@
 //! within the documented bound), for every path and several thread counts, and the
 //! "validate everything before writing anything" contract.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use hypersimplex::{ClassK, Reduction};
 use hypersimplex_simd::{Element, Error, Kernels, RowK};
 

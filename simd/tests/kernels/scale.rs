@@ -4,11 +4,9 @@
 //! set), in place, rows and columns, `f32` and `f64`, one and two threads; `f32` results are
 //! bitwise the same for every thread count and in place.
 
-mod common;
-#[path = "../../core/tests/exact/mod.rs"]
-mod exact;
+use crate::exact;
 
-use common::*;
+use crate::common::*;
 use hypersimplex_simd::{Element, RowK, WORKING_SET_FROM};
 
 const ULPS: f64 = 4.0;
