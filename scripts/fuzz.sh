@@ -6,6 +6,8 @@
 # corpus (fuzz/corpus/<target>; new inputs go to target/fuzz-corpus/, not into the repository).
 # Prints one PASS/FAIL line per target with its executions; exits non-zero on any finding (the
 # input is saved under target/fuzz-artifacts/<target>/: add it to fuzz/regressions/<target>/).
+# The targets run FUZZ_JOBS at a time (default: the number of cores; each libFuzzer process is
+# single-threaded), so every target still gets SECONDS of its own.
 set -u
 STEP_PREFIX=fuzz
 . "$(dirname "$0")/lib.sh"    # ROOT, LOG_DIR, step, step_log, summary
@@ -23,8 +25,8 @@ step_log "install cargo-fuzz $CARGO_FUZZ_VERSION" install_cargo_fuzz || { summar
 # -O: release with debug assertions (the targets' own checks stay on); ASan is cargo-fuzz's default.
 step_log "build the fuzz targets" bash -c "cd fuzz && cargo fuzz build -O" || { summary; exit 1; }
 
-total=0
-run_target() {
+JOBS=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
+run_target() {   # run_target T: regressions, then the timed run; "RUNS" on the last line
     local t=$1 log="$LOG_DIR/fuzz-run-$1.log" work="$TARGET_DIR/fuzz-corpus/$1"
     local art="$TARGET_DIR/fuzz-artifacts/$1/"
     mkdir -p "$work" "$art" "fuzz/corpus/$t"
@@ -39,12 +41,32 @@ run_target() {
     local st=$? runs
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
     echo "$t: ${runs:-0} executions in ${SECONDS_PER}s"
-    total=$((total + ${runs:-0}))
     [ "$st" = 0 ] || { grep -E 'panicked|SUMMARY|assert' "$log" | head -5; echo "(log: $log)"; }
     return "$st"
 }
-for t in $TARGETS; do
-    step "$t (${SECONDS_PER}s)" run_target "$t"
+# start_target T: runs T in the background of a batch, its output and status kept for report_target
+start_target() {
+    rm -f "$LOG_DIR/fuzz-run-$1.out" "$LOG_DIR/fuzz-run-$1.status"
+    { run_target "$1" >"$LOG_DIR/fuzz-run-$1.out" 2>&1; echo $? >"$LOG_DIR/fuzz-run-$1.status"; } &
+}
+total=0
+report_target() {   # report_target T: prints T's output, adds its executions, returns its status
+    local st runs
+    cat "$LOG_DIR/fuzz-run-$1.out"
+    runs=$(grep -o '^[a-z]*: [0-9]* executions' "$LOG_DIR/fuzz-run-$1.out" | grep -o '[0-9][0-9]*' | tail -1)
+    total=$((total + ${runs:-0}))
+    st=$(cat "$LOG_DIR/fuzz-run-$1.status" 2>/dev/null) || st=1
+    return "${st:-1}"
+}
+set -- $TARGETS
+while [ $# -gt 0 ]; do
+    batch=()
+    while [ $# -gt 0 ] && [ ${#batch[@]} -lt "$JOBS" ]; do batch+=("$1"); shift; done
+    for t in "${batch[@]}"; do start_target "$t"; done
+    wait
+    for t in "${batch[@]}"; do
+        step "$t (${SECONDS_PER}s, $JOBS at a time)" report_target "$t"
+    done
 done
 echo "fuzz: $total executions in total"
 summary
