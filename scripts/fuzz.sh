@@ -26,7 +26,7 @@ step_log "install cargo-fuzz $CARGO_FUZZ_VERSION" install_cargo_fuzz || { summar
 step_log "build the fuzz targets" bash -c "cd fuzz && cargo fuzz build -O" || { summary; exit 1; }
 
 JOBS=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
-run_target() {   # run_target T: regressions, then the timed run; "RUNS" on the last line
+run_target() {   # run_target T: its regressions, then the timed run; prints "T: N executions in Ss"
     local t=$1 log="$LOG_DIR/fuzz-run-$1.log" work="$TARGET_DIR/fuzz-corpus/$1"
     local art="$TARGET_DIR/fuzz-artifacts/$1/"
     mkdir -p "$work" "$art" "fuzz/corpus/$t"

@@ -79,11 +79,11 @@ step "NEON kernels use 128-bit vector instructions, no fused multiply-add" neon_
 
 neon_half_disassembly() {
   # The half-precision conversions and fused writes of half/neon.rs (issue 15), in the kernels'
-  # test binary (tests/kernels/half_forward.rs): f16 with fcvtl/fcvtl2 and fcvtn/fcvtn2, bf16
-  # with shll/shll2 by 16
-  # and uzp2, the write with fmaxnm/fminnm, the forward's fused first pass (piece_stats_widen_*)
-  # and writing last pass (piece_write_*) with the same conversions, and no fused multiply-add
-  # in any of them. (The functions are #[inline(never)], so their symbols exist.)
+  # test binary (tests/kernels/half_forward.rs calls them): f16 with fcvtl/fcvtl2 and
+  # fcvtn/fcvtn2, bf16 with shll/shll2 by 16 and uzp2, the write with fmaxnm/fminnm, the
+  # forward's fused first pass (piece_stats_widen_*) and writing last pass (piece_write_*) with
+  # the same conversions, and no fused multiply-add in any of them. (The functions are
+  # #[inline(never)], so their symbols exist.)
   local bin
   bin=$(ls -t $TDIR/$TARGET/release/deps/kernels-* 2>/dev/null | grep -v '\.d$' | head -1)
   [ -n "$bin" ] || { echo "no test binary"; return 1; }
