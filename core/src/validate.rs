@@ -30,13 +30,14 @@ pub fn tau_scale<T: Real>(tau: T) -> Result<T, Error> {
 
 /// The bound on `|g_i|` below which no VJP entry `(g_i − mean)·s` can overflow: with every
 /// `|g_i| ≤ L` the mean is in `[−L, L]`, `|g_i − mean| ≤ 2L` and `2L·s ≤ MAX/2`. Inputs above it
-/// take the checking pass `backward::vjp_mean_checked`.
+/// take the checking pass `backward::vjp_mean_checked`. (`(MAX/4)/s`, not `MAX/(4s)`: `4s`
+/// overflows for `s > MAX/4`, which made `L = 0`.)
 #[inline]
 pub fn vjp_limit<T: Real>(scale: T) -> T {
     let two = T::ONE + T::ONE;
     let four = two + two;
     if scale > T::ONE {
-        T::MAX / (four * scale)
+        T::MAX / four / scale
     } else {
         T::MAX / four
     }

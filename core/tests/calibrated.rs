@@ -251,4 +251,7 @@ fn calibrated_argmax_refuses_bad_input_untouched() {
     calibrated_argmax(&x, 2, &[f64::INFINITY, f64::INFINITY], 1.0, &mut pred).unwrap();
     assert_eq!(pred, [0, 0]);
     calibrated_argmax::<f64>(&[], 3, &[0.0; 3], 1.0, &mut []).unwrap();
+    // no classes and no samples: nothing to predict, and nothing wrong (only `classes == 0`
+    // with `batch > 0` is refused, above)
+    calibrated_argmax::<f64>(&[], 0, &[], 1.0, &mut []).unwrap();
 }

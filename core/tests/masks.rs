@@ -282,7 +282,10 @@ fn nan_and_overflow_with_masks() {
 
 /// Multiclass logits with masks: `−∞` at classes a sample cannot have, `+∞` at a few true
 /// labels. Each column against the masked reference: loss, gradient (0 at masks) and λ.
-fn multiclass_masks<T: TestReal>() {
+/// `offset` is added to every finite logit: a large one puts λ outside the core's window, so
+/// the columns are re-solved in the shifted frame with their sentinels (mutation testing found
+/// no test of masks there: mapping `−∞` like `+∞` passed every test).
+fn multiclass_masks<T: TestReal>(offset: f64) {
     use hypersimplex::{
         hypersimplex_loss_multiclass_lambda, multiclass_scratch_len, ClassK, Reduction,
     };
@@ -290,7 +293,7 @@ fn multiclass_masks<T: TestReal>() {
     let mut rng = Rand::new(99);
     let labels: Vec<u32> = (0..b).map(|i| (i % c) as u32).collect();
     let mut x: Vec<T> = (0..b * c)
-        .map(|_| T::from_f64(rng.normal() * 2.0))
+        .map(|_| T::from_f64(offset + rng.normal() * 2.0))
         .collect();
     for i in 0..b {
         let l = labels[i] as usize;
@@ -351,11 +354,15 @@ fn multiclass_masks<T: TestReal>() {
                 T::NAME
             );
             if xc[i].to_f64().is_finite() {
+                // λ_c is documented accurate to about ε·max(1, |λ_c|) (the first solve's)
                 let yl = (xc[i].to_f64() / tau.to_f64() - lam[col]).clamp(0.0, 1.0);
+                let tol_lam = tol * 10.0 + 4.0 * T::EPS * lam[col].abs().max(1.0);
                 assert!(
-                    (yl - y[i]).abs() <= tol * 10.0,
-                    "{} λ of column {col}",
-                    T::NAME
+                    (yl - y[i]).abs() <= tol_lam,
+                    "{} λ of column {col}: {yl} vs {} (λ {})",
+                    T::NAME,
+                    y[i],
+                    lam[col]
                 );
             } else {
                 assert_eq!(gi, 0.0);
@@ -372,9 +379,65 @@ fn multiclass_masks<T: TestReal>() {
 
 #[test]
 fn multiclass_masks_f32() {
-    multiclass_masks::<f32>();
+    multiclass_masks::<f32>(0.0);
+    multiclass_masks::<f32>(40.0);
+    multiclass_masks::<f32>(-3.0e4);
 }
 #[test]
 fn multiclass_masks_f64() {
-    multiclass_masks::<f64>();
+    multiclass_masks::<f64>(0.0);
+    multiclass_masks::<f64>(40.0);
+    multiclass_masks::<f64>(-3.0e4);
+}
+
+/// `ClassK::of_class`, the `k_c` the multiclass functions check masked columns against: the
+/// count of `c` among the labels, the fixed value, or the `c`-th entry (0 past the end). Then
+/// a batch whose class 0 has more labels (3) than unmasked entries (2) is `InvalidK`, its
+/// gradient untouched, while the same logits with one label of class 0 solve (mutation testing
+/// found no test that read `k_c` from the labels on the masked path).
+#[test]
+fn multiclass_masked_columns_take_k_from_label_counts() {
+    use hypersimplex::{hypersimplex_loss_multiclass, multiclass_scratch_len, ClassK, Reduction};
+    let labels = [0u32, 0, 2, 0, 1];
+    assert_eq!(ClassK::LabelCounts.of_class(&labels, 0), 3.0);
+    assert_eq!(ClassK::LabelCounts.of_class(&labels, 1), 1.0);
+    assert_eq!(ClassK::LabelCounts.of_class(&labels, 3), 0.0);
+    assert_eq!(ClassK::Fixed(2.5).of_class(&labels, 7), 2.5);
+    assert_eq!(ClassK::PerClass(&[1.0, 0.5]).of_class(&labels, 1), 0.5);
+    assert_eq!(ClassK::PerClass(&[1.0, 0.5]).of_class(&labels, 2), 0.0);
+
+    let ninf = f32::NEG_INFINITY;
+    let (b, c) = (4usize, 2usize);
+    // class 0's column: two of four entries masked; class 1's: none
+    let x = [ninf, 0.5, ninf, -0.5, 1.0, 0.0, 0.5, 2.0];
+    let mut s = vec![0.0f32; multiclass_scratch_len(b, c)];
+    let mut g = [7.0f32; 8];
+    let r = hypersimplex_loss_multiclass(
+        &x,
+        &[0, 0, 0, 1],
+        c,
+        ClassK::LabelCounts,
+        1.0,
+        Reduction::Sum,
+        Some(&mut g[..]),
+        &mut s,
+    );
+    assert_eq!(r, Err(Error::InvalidK));
+    assert_eq!(g, [7.0; 8]);
+    let r = hypersimplex_loss_multiclass(
+        &x,
+        &[1, 0, 1, 1],
+        c,
+        ClassK::LabelCounts,
+        1.0,
+        Reduction::Sum,
+        Some(&mut g[..]),
+        &mut s,
+    );
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(
+        (g[0], g[2]),
+        (0.0, 0.0),
+        "masked entries have a zero gradient"
+    );
 }

@@ -50,6 +50,29 @@ fn overflowing_result_is_an_error_and_output_untouched() {
     assert_eq!(out, [9.0; 2]);
 }
 
+/// The quick bound `(max|g| + |mean|)·s` must not be trusted below its true value: here
+/// `max|g| − |mean|` would fit in f32 while the free entry `g_1 − mean = −0.8·MAX` times
+/// `s = 2` does not (found by mutation testing: a `−` for the `+` passed every other test).
+#[test]
+fn overflow_beyond_max_g_less_mean_is_an_error() {
+    let m = f32::MAX;
+    let y = [0.5f32, 0.5, 0.5];
+    let g = [0.6 * m, -0.6 * m, 0.6 * m]; // mean 0.2·MAX; (g − mean)·2 = 0.8, −1.6, 0.8 ·MAX
+    let mut out = [9.0f32; 3];
+    assert_eq!(
+        soft_binary_argmax_vjp(&y, &g, 0.5, &mut out),
+        Err(Error::ScaleOverflow)
+    );
+    assert_eq!(out, [9.0; 3]);
+    // τ = 1: the largest, 0.8·MAX, fits, and every entry matches (g − mean) in f64
+    soft_binary_argmax_vjp(&y, &g, 1.0, &mut out).unwrap();
+    let mean = g.iter().map(|&v| v as f64).sum::<f64>() / 3.0;
+    for (o, gi) in out.iter().zip(g) {
+        let want = gi as f64 - mean;
+        assert!((*o as f64 - want).abs() <= 4.0 * f32::EPSILON as f64 * want.abs());
+    }
+}
+
 /// Random y (free and clipped) and g with magnitudes up to f32::MAX, τ from 1e-3 to 1e3,
 /// against the f64 reference: where the reference's largest free entry is clearly finite in
 /// f32 the call succeeds and matches; where it clearly overflows the call fails.
@@ -148,4 +171,27 @@ fn loss_gradient_with_overflowing_scale_is_an_error() {
     assert_eq!(g, [7.0; 4]);
     // simd agrees (checked in simd's tests); a normal τ works
     assert!(hypersimplex_loss(&x, &t, 2.0, 1e-30, Some(&mut g[..])).is_ok());
+}
+
+/// `internal::validate::vjp_limit(s)`, the bound under which the vector kernels skip the
+/// checking pass: with every `|g_i| ≤ L`, `|g_i − mean|·s ≤ 2L·s ≤ MAX/2`, so no entry can
+/// overflow; and `L` is not needlessly small: `MAX/(4·max(s, 1))` up to rounding. (Only the
+/// `simd` crate calls it; mutation testing of this crate alone found it untested here.)
+#[test]
+fn vjp_limit_is_the_documented_bound() {
+    use hypersimplex::internal::validate::vjp_limit;
+    fn check(l: f64, s: f64, max: f64) {
+        // (L/MAX)·max(s, 1) = 1/4 to rounding; with s ≤ 1 the product 2L·s ≤ MAX/2 follows
+        let r = (l / max) * s.max(1.0);
+        assert!(
+            (r - 0.25).abs() <= 0.25 * 1e-6,
+            "s {s:e}: L {l:e} gives {r}"
+        );
+    }
+    for s in [1e-30f32, 0.5, 1.0, 1.5, 2.0, 3.0e5, 1e10, 1e38, f32::MAX] {
+        check(vjp_limit(s) as f64, s as f64, f32::MAX as f64);
+    }
+    for s in [1e-300f64, 0.25, 1.0, 7.0, 1e100, 1e300] {
+        check(vjp_limit(s), s, f64::MAX);
+    }
 }
