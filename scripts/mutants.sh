@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Mutation testing with cargo-mutants: does a crate's own test suite notice small changes to its
+# code (an operator swapped, a condition negated, a function body replaced by a default)?
+# Not part of the test command: the core's files below take about 45 minutes on 2 cores.
+#
+#   bash scripts/mutants.sh core              # the core's checks, errors, losses, rows, top-k
+#   bash scripts/mutants.sh ffi               # the C ABI's pointer and status handling
+#   bash scripts/mutants.sh ffi-nostd         # its no_std backend and run()
+#   bash scripts/mutants.sh core --iterate    # again, skipping what the last run caught
+#
+# Results go to target/mutants-<set>/mutants.out/ (missed.txt: the survivors). The survivors of
+# the last full runs and why each is harmless are listed in README.md ("Mutation testing").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VERSION=27.1.0
+if ! cargo mutants --version 2>/dev/null | grep -qF "$VERSION"; then
+    cargo install --locked cargo-mutants --version "$VERSION"
+fi
+
+set_name=${1:-core}
+shift || true
+case "$set_name" in
+core)
+    pkg=hypersimplex
+    files=(core/src/{backward,error,forward,loss,predict,rows,topk,validate}.rs)
+    ;;
+ffi)
+    pkg=hypersimplex-ffi
+    files=(ffi/src/{ptr,status}.rs)
+    ;;
+ffi-nostd)
+    # the no_std build's own code (the backend over the core crate, `run`), as
+    # `cargo test -p hypersimplex-ffi --no-default-features --lib` tests it
+    pkg=hypersimplex-ffi
+    files=(ffi/src/{backend,lib}.rs)
+    set -- --no-default-features --cargo-test-arg=--lib "$@"
+    ;;
+*)
+    echo "usage: $0 [core|ffi|ffi-nostd] [cargo-mutants options]" >&2
+    exit 2
+    ;;
+esac
+
+args=()
+for f in "${files[@]}"; do
+    args+=(-f "$f")
+done
+# The tests in debug with opt-level 1 and no debug info: a mutant rebuilds in seconds and the
+# suites run about as fast as in release; debug assertions and overflow checks stay on.
+export CARGO_PROFILE_DEV_OPT_LEVEL=1 CARGO_PROFILE_DEV_DEBUG=0
+exec cargo mutants -p "$pkg" "${args[@]}" -j "$(nproc)" --timeout 240 --copy-target false \
+    -o "target/mutants-$set_name" "$@"
