@@ -441,3 +441,73 @@ fn multiclass_masked_columns_take_k_from_label_counts() {
         "masked entries have a zero gradient"
     );
 }
+
+/// `k` at an end of its feasible range: every finite entry exactly 0 (`k = #(+∞)`) or exactly 1
+/// (`k = n − #(−∞)`), and the reported λ as documented: `max z` (as for `k = 0`), or below
+/// `min z − 1` by at most `1 + 2^-10·|min z|`. (A solve on the sentinels gives the same `y` but
+/// may stop anywhere on the flat piece: mutation testing found no test of λ there.)
+fn ends_report_the_documented_lambda<T: TestReal>() {
+    let inf = T::from_f64(f64::INFINITY);
+    let ninf = T::from_f64(f64::NEG_INFINITY);
+    let (pi, ni) = (f64::INFINITY, f64::NEG_INFINITY);
+    for (x, tau) in [
+        (vec![pi, 0.3, -1.2, 2.1, ni, 0.9], 1.5),
+        (vec![ni, -0.4, pi, pi, 1.7, -2.5, 0.0], 0.9),
+        (vec![0.25, ni, pi], 2.0),
+    ] {
+        let x: Vec<T> = x.iter().map(|&v| T::from_f64(v)).collect();
+        let tau = T::from_f64(tau);
+        let n = x.len();
+        let p = x.iter().filter(|v| **v == inf).count();
+        let m = x.iter().filter(|v| **v == ninf).count();
+        let s = T::ONE / tau;
+        let z: Vec<f64> = x
+            .iter()
+            .filter(|v| v.to_f64().is_finite())
+            .map(|&v| (v * s).to_f64())
+            .collect();
+        let (zmin, zmax) = z
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+                (a.min(v), b.max(v))
+            });
+        for (k, fill) in [(p, 0.0), (n - m, 1.0)] {
+            let mut y = vec![T::from_f64(7.0); n];
+            let info = soft_binary_argmax(&x, k as f64, tau, &mut y).unwrap();
+            for (xi, yi) in x.iter().zip(&y) {
+                let want = match xi.to_f64() {
+                    v if v == f64::INFINITY => 1.0,
+                    v if v == f64::NEG_INFINITY => 0.0,
+                    _ => fill,
+                };
+                assert_eq!(yi.to_f64(), want, "{} k={k}", T::NAME);
+            }
+            let tol = 4.0 * T::EPS * zmax.abs().max(1.0);
+            if fill == 0.0 {
+                assert!(
+                    (info.lambda - zmax).abs() <= tol,
+                    "{} k={k}: λ {} vs max z {zmax}",
+                    T::NAME,
+                    info.lambda
+                );
+            } else {
+                let low = zmin - 2.0 - zmin.abs() / 1024.0;
+                assert!(
+                    info.lambda <= zmin - 1.0 && info.lambda >= low - tol,
+                    "{} k={k}: λ {} vs min z {zmin}",
+                    T::NAME,
+                    info.lambda
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn ends_report_the_documented_lambda_f32() {
+    ends_report_the_documented_lambda::<f32>();
+}
+#[test]
+fn ends_report_the_documented_lambda_f64() {
+    ends_report_the_documented_lambda::<f64>();
+}
