@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Mutation testing with cargo-mutants: does a crate's own test suite notice small changes to its
 # code (an operator swapped, a condition negated, a function body replaced by a default)?
-# Not part of the test command: the core's files below take about 45 minutes on 2 cores.
+# Not part of the test command: the core set below takes about an hour on 2 cores.
 #
-#   bash scripts/mutants.sh core              # the core's checks, errors, losses, rows, top-k
+#   bash scripts/mutants.sh core              # the core: checks, errors, masks, losses, rows, top-k
 #   bash scripts/mutants.sh ffi               # the C ABI's pointer and status handling
 #   bash scripts/mutants.sh ffi-nostd         # its no_std backend and run()
 #   bash scripts/mutants.sh core --iterate    # again, skipping what the last run caught
@@ -23,7 +23,7 @@ shift || true
 case "$set_name" in
 core)
     pkg=hypersimplex
-    files=(core/src/{backward,error,forward,loss,predict,rows,topk,validate}.rs)
+    files=(core/src/{backward,error,forward,loss,mask,predict,rows,topk,validate}.rs)
     ;;
 ffi)
     pkg=hypersimplex-ffi

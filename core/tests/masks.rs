@@ -272,6 +272,15 @@ fn nan_and_overflow_with_masks() {
         Err(Error::ScaleOverflow)
     );
     assert_eq!(y, [7.0; 3]);
+    // the sentinel itself finite (1.7017e38), its z = x·2 not: found by mutation testing
+    // (checking the sentinel alone, or x + s for x·s, passed every other test)
+    assert_eq!(
+        soft_binary_argmax(&[f32::INFINITY, 1.7e38, 0.0], 1.0, 0.5, &mut y),
+        Err(Error::ScaleOverflow)
+    );
+    assert_eq!(y, [7.0; 3]);
+    assert!(soft_binary_argmax(&[f32::INFINITY, 1.6e38, 0.0], 1.0, 0.5, &mut y).is_ok());
+    assert_eq!(y, [1.0, 0.0, 0.0]);
     let mut y = [7.0f64; 3];
     assert_eq!(
         soft_binary_argmax(&[f64::NEG_INFINITY, f64::NAN, 0.0], 1.0, 1.0, &mut y),

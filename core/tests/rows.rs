@@ -359,3 +359,38 @@ fn row_loops_visit_each_row_once_in_order() {
     let r = rows::triples(&x, &b, &mut o, 3, |ar, _, _| Err::<(), _>(ar[0] + 1));
     assert_eq!(r, Err(1));
 }
+
+/// `internal::mask::check_rows`, how a batch whose finiteness check failed is checked before
+/// any row is written: each row with its own k (by index), in order, the first failing row's
+/// error; n = 0 checks nothing. (Tested only through `simd`/`ffi` before; mutation testing.)
+#[test]
+fn mask_check_rows_takes_each_rows_k_in_order() {
+    use hypersimplex::internal::mask::check_rows;
+    let (pi, ni) = (f32::INFINITY, f32::NEG_INFINITY);
+    // row 0: one +∞ (k ≥ 1); row 1: two −∞ of 3 (k ≤ 1); row 2: finite
+    let x = [pi, 0.5, 1.0, ni, ni, 2.0, 0.1, 0.2, 0.3];
+    let ks = [1.0, 1.0, 3.0];
+    assert_eq!(check_rows(&x, 3, |i| ks[i], 1.0), Ok(()));
+    // row 1 with k = 2 > 3 − #(−∞): InvalidK, found only if row 1 gets its own k
+    let ks = [1.0, 2.0, 0.0];
+    assert_eq!(check_rows(&x, 3, |i| ks[i], 1.0), Err(Error::InvalidK));
+    // row 0 with k = 0 < #(+∞) fails first, before row 1's NaN
+    let mut xn = x;
+    xn[4] = f32::NAN;
+    let ks = [0.0, 1.0, 1.0];
+    assert_eq!(check_rows(&xn, 3, |i| ks[i], 1.0), Err(Error::InvalidK));
+    let ks = [1.0, 1.0, 1.0];
+    assert_eq!(
+        check_rows(&xn, 3, |i| ks[i], 1.0),
+        Err(Error::NonFiniteInput)
+    );
+    // the last row's sentinel overflows in z (1.7e38·2)
+    let xo = [pi, 0.5, 1.0, ni, ni, 2.0, pi, 1.7e38, 0.3];
+    let ks = [1.0, 1.0, 1.0];
+    assert_eq!(
+        check_rows(&xo, 3, |i| ks[i], 2.0),
+        Err(Error::ScaleOverflow)
+    );
+    assert_eq!(check_rows(&xo, 3, |i| ks[i], 1.0), Ok(()));
+    assert_eq!(check_rows(&xo, 0, |_| f64::NAN, 1.0), Ok(()));
+}
