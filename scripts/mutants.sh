@@ -4,6 +4,7 @@
 # Not part of the test command: the core set below takes about an hour on 2 cores.
 #
 #   bash scripts/mutants.sh core              # the core: checks, errors, masks, losses, rows, top-k
+#   bash scripts/mutants.sh core-solver       # the core's root finder: solve, frame, real
 #   bash scripts/mutants.sh ffi               # the C ABI's pointer and status handling
 #   bash scripts/mutants.sh ffi-nostd         # its no_std backend and run()
 #   bash scripts/mutants.sh core --iterate    # again, skipping what the last run caught
@@ -25,6 +26,10 @@ core)
     pkg=hypersimplex
     files=(core/src/{backward,error,forward,loss,mask,predict,rows,topk,validate}.rs)
     ;;
+core-solver)
+    pkg=hypersimplex
+    files=(core/src/{solve,frame,real}.rs)
+    ;;
 ffi)
     pkg=hypersimplex-ffi
     files=(ffi/src/{ptr,status}.rs)
@@ -37,7 +42,7 @@ ffi-nostd)
     set -- --no-default-features --cargo-test-arg=--lib "$@"
     ;;
 *)
-    echo "usage: $0 [core|ffi|ffi-nostd] [cargo-mutants options]" >&2
+    echo "usage: $0 [core|core-solver|ffi|ffi-nostd] [cargo-mutants options]" >&2
     exit 2
     ;;
 esac
