@@ -1,0 +1,127 @@
+//! The root finder (`internal::solve::solve`) through passes of the test's own, found needed by
+//! mutation testing of `core/src/solve.rs` (`bash scripts/mutants.sh core-solver`): a bracket
+//! supplied by the passes (as the `simd` crate's working-set passes supply one) is honoured, and
+//! the λ reported for `k = n` makes every `fl(z_i − λ) ≥ 1`.
+
+mod common;
+
+use common::Rand;
+use hypersimplex::internal::kernel::{Passes, Piece, ScalarPasses, Stats};
+use hypersimplex::internal::solve::{solve, Fill};
+use hypersimplex::{soft_binary_argmax, Real};
+
+/// Scalar passes that also report a bracket `[a, b]` and record every λ the solver asks about.
+struct Bracketed<'a> {
+    inner: ScalarPasses<'a, f64, [f64]>,
+    bracket: (f64, f64),
+    asked: Vec<f64>,
+}
+
+impl Passes<f64> for Bracketed<'_> {
+    fn len(&self) -> usize {
+        self.inner.len()
+    }
+    fn stats(&mut self) -> Stats<f64> {
+        self.inner.stats()
+    }
+    fn piece(&mut self, lambda: f64) -> Piece {
+        self.asked.push(lambda);
+        self.inner.piece(lambda)
+    }
+    fn gaps(&mut self, lambda: f64) -> Option<(f64, f64)> {
+        self.inner.gaps(lambda)
+    }
+    fn bracket(&self) -> Option<(f64, f64)> {
+        Some(self.bracket)
+    }
+}
+
+/// `f(λ) = Σ clip(z_i − λ, 0, 1)`, in `f64` as the passes compute `d`.
+fn f(z: &[f64], lambda: f64) -> f64 {
+    z.iter().map(|&v| (v - lambda).clamp(0.0, 1.0)).sum()
+}
+
+#[test]
+fn the_passes_bracket_is_honoured() {
+    let mut rng = Rand::new(7);
+    let mut checked = 0;
+    for case in 0..40 {
+        let n = 20 + 9 * case;
+        // a clipped majority far from the rest: the all-free start (Σz − k)/n lies far
+        // from the root, outside the bracket below
+        let z: Vec<f64> = (0..n)
+            .map(|i| {
+                if i % 4 == 0 {
+                    rng.range(4.0, 6.0)
+                } else {
+                    rng.range(-40.0, -20.0)
+                }
+            })
+            .collect();
+        let k = 1.0 + rng.range(0.0, (n / 4 - 2) as f64);
+        let root = solve(&mut ScalarPasses::new(&z[..], 1.0), k, None)
+            .expect("solve")
+            .lambda;
+        let w = rng.range(0.01, 0.2);
+        let (a, b) = (root - w, root + w * rng.range(0.5, 2.0));
+        assert!(f(&z, a) >= k && f(&z, b) <= k, "a bracket of the root");
+        let mut p = Bracketed {
+            inner: ScalarPasses::new(&z[..], 1.0),
+            bracket: (a, b),
+            asked: Vec::new(),
+        };
+        let s = solve(&mut p, k, None).expect("solve with a bracket");
+        assert_eq!(s.fill, Fill::Clip);
+        for &l in &p.asked {
+            assert!(
+                (a..=b).contains(&l),
+                "case {case}: f asked at {l} outside the bracket [{a}, {b}]"
+            );
+        }
+        assert!(
+            (f(&z, s.lambda) - k).abs() <= 1e-12 * n as f64,
+            "case {case}: f(λ) = {} for k = {k}",
+            f(&z, s.lambda)
+        );
+        let all_free = (z.iter().sum::<f64>() - k) / n as f64;
+        checked += usize::from(!(a..=b).contains(&all_free));
+    }
+    // the start had to be moved into the bracket
+    assert!(checked >= 30, "{checked}");
+}
+
+/// `k = n`: every `y_i = 1`, and the reported λ keeps `fl(z_i − λ) ≥ 1` for every i (the
+/// losses recompute ŷ from λ); where `min z − 1` is not finite, λ = −∞.
+fn k_equals_n<T: Real + core::fmt::Debug>() {
+    let mut rng = Rand::new(11);
+    for n in [1usize, 2, 7, 64] {
+        let x: Vec<T> = (0..n).map(|_| T::from_f64(rng.normal() * 3.0)).collect();
+        let tau = T::from_f64(0.7);
+        let mut y = vec![T::ZERO; n];
+        let p = soft_binary_argmax(&x, n as f64, tau, &mut y).expect("k = n");
+        assert!(y.iter().all(|&v| v == T::ONE));
+        assert_eq!((p.free, p.upper), (0, n));
+        let lam = T::from_f64(p.lambda);
+        assert!(p.lambda.is_finite(), "n = {n}: λ = {}", p.lambda);
+        let s = T::ONE / tau;
+        for &v in &x {
+            assert!(v * s - lam >= T::ONE, "n = {n}: z − λ < 1 at x = {v:?}");
+        }
+    }
+    // the lowest finite value: min z − 1 saturates, no finite λ will do
+    let x = [T::LOWEST, T::ZERO, T::ONE];
+    let mut y = [T::ZERO; 3];
+    let p = soft_binary_argmax(&x, 3.0, T::ONE, &mut y).expect("k = n");
+    assert_eq!(p.lambda, f64::NEG_INFINITY);
+    assert_eq!(y, [T::ONE; 3]);
+}
+
+#[test]
+fn k_equals_n_f32() {
+    k_equals_n::<f32>();
+}
+
+#[test]
+fn k_equals_n_f64() {
+    k_equals_n::<f64>();
+}
