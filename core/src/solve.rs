@@ -207,8 +207,10 @@ fn newton<T: Real, R: Passes<T> + ?Sized>(
             Some(T::from_solver(
                 lam.to_solver() + g / W::<T>::from_usize(piece.free),
             ))
-        } else if let Some((up, down)) = r.gaps(lam).filter(|_| jumps) {
+        } else if let Some((up, down)) = if jumps { r.gaps(lam) } else { None } {
             // Flat piece (no slope): jump to the breakpoint in the direction of the root.
+            // (Where the last jump did not halve the bracket, the pass for the gaps is not
+            // taken at all: the step is a bisection.)
             passes += 1;
             // Past the breakpoint the slope is at least 1, so the root lies within |g| of
             // it; a step of at most 1 (one clip ramp) lands in the dense region near the root

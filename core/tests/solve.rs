@@ -125,3 +125,114 @@ fn k_equals_n_f32() {
 fn k_equals_n_f64() {
     k_equals_n::<f64>();
 }
+
+/// Scalar passes that count the solver's passes over the data.
+struct Counted<'a> {
+    inner: ScalarPasses<'a, f64, [f64]>,
+    calls: u32,
+}
+
+impl Passes<f64> for Counted<'_> {
+    fn len(&self) -> usize {
+        self.inner.len()
+    }
+    fn stats(&mut self) -> Stats<f64> {
+        self.calls += 1;
+        self.inner.stats()
+    }
+    fn piece(&mut self, lambda: f64) -> Piece {
+        self.calls += 1;
+        self.inner.piece(lambda)
+    }
+    fn piece_and_stats(&mut self, lambda: f64) -> (Piece, Stats<f64>) {
+        self.calls += 1;
+        self.inner.piece_and_stats(lambda)
+    }
+    fn gaps(&mut self, lambda: f64) -> Option<(f64, f64)> {
+        self.calls += 1;
+        self.inner.gaps(lambda)
+    }
+}
+
+/// Inputs of every kind the solver treats differently: Gaussian, all free at the root, ties,
+/// data spread over many binades (flat pieces, breakpoint jumps, bisection), widely spaced
+/// integers (f = k on a flat piece), with integer and fractional k.
+fn kinds(rng: &mut Rand) -> Vec<(Vec<f64>, f64)> {
+    let mut out = Vec::new();
+    for n in [1usize, 2, 5, 17, 100, 1000] {
+        let gauss: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+        let narrow: Vec<f64> = (0..n).map(|_| rng.range(0.0, 0.9)).collect();
+        let ties: Vec<f64> = (0..n).map(|i| (i % 3) as f64 * 0.25).collect();
+        let spread: Vec<f64> = (0..n)
+            .map(|_| {
+                let e = rng.range(-30.0, 30.0);
+                let s = if rng.uniform() < 0.5 { -1.0 } else { 1.0 };
+                s * 10f64.powf(e)
+            })
+            .collect();
+        let spaced: Vec<f64> = (0..n).map(|i| 10.0 * i as f64).collect();
+        for z in [gauss, narrow, ties, spread, spaced] {
+            for k in [
+                0.0,
+                1.0,
+                n as f64 * 0.37,
+                (n / 2) as f64,
+                n as f64 - 0.5,
+                n as f64,
+            ] {
+                if k <= n as f64 && k >= 0.0 {
+                    out.push((z.clone(), k));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_reported_passes_are_the_passes_taken() {
+    let mut rng = Rand::new(3);
+    for (case, (z, k)) in kinds(&mut rng).into_iter().enumerate() {
+        for guess in [None, Some(z[0] - 0.5)] {
+            let mut p = Counted {
+                inner: ScalarPasses::new(&z[..], 1.0),
+                calls: 0,
+            };
+            let s = solve(&mut p, k, guess).expect("solve");
+            assert_eq!(
+                s.passes,
+                p.calls,
+                "case {case} (n = {}, k = {k}, guess {guess:?})",
+                z.len()
+            );
+        }
+    }
+}
+
+/// Where every entry is free at the root, the all-free start `(Σz − k)/n` is the root: one
+/// pass for the statistics, one at the start, and the solver stops there (or after one
+/// Newton step of rounding size).
+#[test]
+fn an_all_free_root_is_found_from_the_start() {
+    let mut rng = Rand::new(5);
+    for n in [2usize, 3, 10, 64, 500] {
+        for _ in 0..20 {
+            let z: Vec<f64> = (0..n).map(|_| rng.range(-0.15, 0.15)).collect();
+            let k = n as f64 * rng.range(0.35, 0.65);
+            let start = (z.iter().sum::<f64>() - k) / n as f64;
+            assert!(z.iter().all(|&v| v - start > 0.0 && v - start < 1.0));
+            let mut p = Counted {
+                inner: ScalarPasses::new(&z[..], 1.0),
+                calls: 0,
+            };
+            let s = solve(&mut p, k, None).expect("solve");
+            assert_eq!(s.free, n);
+            assert!(
+                s.passes <= 3,
+                "n = {n}: {} passes from the all-free start",
+                s.passes
+            );
+            assert!((s.lambda - start).abs() <= 4.0 * f64::EPSILON * (1.0 + start.abs()));
+        }
+    }
+}
