@@ -154,6 +154,14 @@ impl Passes<f64> for Counted<'_> {
     }
 }
 
+/// `±m·2^e`, `m ∈ [1, 2)`, `e` uniform in [−100, 100] (about 1e-30..1e30), exact on every
+/// platform (no `powf`).
+fn spread_value(rng: &mut Rand) -> f64 {
+    let e = rng.below(201) as i64 - 100;
+    let s = if rng.uniform() < 0.5 { -1.0 } else { 1.0 };
+    s * rng.range(1.0, 2.0) * f64::from_bits(((1023 + e) as u64) << 52)
+}
+
 /// Inputs of every kind the solver treats differently: Gaussian, all free at the root, ties,
 /// data spread over many binades (flat pieces, breakpoint jumps, bisection), widely spaced
 /// integers (f = k on a flat piece), with integer and fractional k.
@@ -163,13 +171,7 @@ fn kinds(rng: &mut Rand) -> Vec<(Vec<f64>, f64)> {
         let gauss: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
         let narrow: Vec<f64> = (0..n).map(|_| rng.range(0.0, 0.9)).collect();
         let ties: Vec<f64> = (0..n).map(|i| (i % 3) as f64 * 0.25).collect();
-        let spread: Vec<f64> = (0..n)
-            .map(|_| {
-                let e = rng.range(-30.0, 30.0);
-                let s = if rng.uniform() < 0.5 { -1.0 } else { 1.0 };
-                s * 10f64.powf(e)
-            })
-            .collect();
+        let spread: Vec<f64> = (0..n).map(|_| spread_value(rng)).collect();
         let spaced: Vec<f64> = (0..n).map(|i| 10.0 * i as f64).collect();
         for z in [gauss, narrow, ties, spread, spaced] {
             for k in [
@@ -236,3 +238,37 @@ fn an_all_free_root_is_found_from_the_start() {
         }
     }
 }
+
+/// The safeguards' speed, in passes (deterministic, unlike time): over every kind of input of
+/// [`kinds`] and data spread over 1e-30..1e30 in both signs, the solver's total and worst pass
+/// counts stay at what the breakpoint jumps and the binade-aware midpoint give (measured 7 Dec
+/// 2026; a change that makes them slower, e.g. a jump in the wrong direction or a midpoint
+/// halving in value over many binades, still finds the root, but shows here).
+#[test]
+fn the_safeguards_take_few_passes() {
+    let mut rng = Rand::new(17);
+    let (mut total, mut worst, mut cases) = (0u32, 0u32, 0u32);
+    let mut inputs = kinds(&mut rng);
+    for n in [3usize, 30, 300] {
+        for _ in 0..20 {
+            let z: Vec<f64> = (0..n).map(|_| spread_value(&mut rng)).collect();
+            let k = rng.range(0.0, n as f64);
+            inputs.push((z, k));
+        }
+    }
+    for (z, k) in &inputs {
+        let s = solve(&mut ScalarPasses::new(&z[..], 1.0), *k, None).expect("solve");
+        total += s.passes;
+        worst = worst.max(s.passes);
+        cases += 1;
+    }
+    eprintln!("{cases} solves: {total} passes, worst {worst}");
+    assert!(total <= TOTAL_PASSES, "{total} passes in all");
+    assert!(worst <= WORST_PASSES, "worst {worst} passes");
+}
+
+/// The measured totals (7 Dec 2026; the inputs are exact on every platform, so the counts are
+/// too): lower them when the solver gets faster. The worst case is a spread input with a
+/// fractional k that runs out of Newton trials ([`MAX_NEWTON`](hypersimplex::internal::solve::MAX_NEWTON)) and bisects.
+const TOTAL_PASSES: u32 = 2406;
+const WORST_PASSES: u32 = 139;
