@@ -239,7 +239,7 @@ fn an_all_free_root_is_found_from_the_start() {
     }
 }
 
-/// The safeguards' speed, in passes (deterministic, unlike time): over every kind of input of
+/// The safeguards' speed, in passes (deterministic, unlike time), and their answer: over every kind of input of
 /// [`kinds`] and data spread over 1e-30..1e30 in both signs, the solver's total and worst pass
 /// counts stay at what the breakpoint jumps and the binade-aware midpoint give (measured 7 Dec
 /// 2026; a change that makes them slower, e.g. a jump in the wrong direction or a midpoint
@@ -258,6 +258,20 @@ fn the_safeguards_take_few_passes() {
     }
     for (z, k) in &inputs {
         let s = solve(&mut ScalarPasses::new(&z[..], 1.0), *k, None).expect("solve");
+        if s.fill == Fill::Clip {
+            // the root lies within the rounding of the passes' sums of λ: f(λ − δ) ≥ k ≥ f(λ + δ)
+            let n = z.len() as f64;
+            let delta = 4.0 * (n + 1.0) * f64::EPSILON * s.lambda.abs().max(1.0);
+            let mut p = ScalarPasses::new(&z[..], 1.0);
+            let (below, above) = (p.piece(s.lambda - delta), p.piece(s.lambda + delta));
+            assert!(
+                below.excess(*k) >= 0.0 && above.excess(*k) <= 0.0,
+                "n = {n}, k = {k}: λ = {} is not the root: f − k = {} and {} on either side",
+                s.lambda,
+                below.excess(*k),
+                above.excess(*k)
+            );
+        }
         total += s.passes;
         worst = worst.max(s.passes);
         cases += 1;
