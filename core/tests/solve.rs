@@ -162,6 +162,20 @@ fn spread_value(rng: &mut Rand) -> f64 {
     s * rng.range(1.0, 2.0) * f64::from_bits(((1023 + e) as u64) << 52)
 }
 
+/// Data spread over 1e-30..1e30 in both signs with a fractional k: some run out of Newton
+/// trials and bisect.
+fn spread_inputs(rng: &mut Rand) -> Vec<(Vec<f64>, f64)> {
+    let mut out = Vec::new();
+    for n in [3usize, 30, 300] {
+        for _ in 0..20 {
+            let z: Vec<f64> = (0..n).map(|_| spread_value(rng)).collect();
+            let k = rng.range(0.0, n as f64);
+            out.push((z, k));
+        }
+    }
+    out
+}
+
 /// Inputs of every kind the solver treats differently: Gaussian, all free at the root, ties,
 /// data spread over many binades (flat pieces, breakpoint jumps, bisection), widely spaced
 /// integers (f = k on a flat piece), with integer and fractional k.
@@ -194,7 +208,9 @@ fn kinds(rng: &mut Rand) -> Vec<(Vec<f64>, f64)> {
 #[test]
 fn the_reported_passes_are_the_passes_taken() {
     let mut rng = Rand::new(3);
-    for (case, (z, k)) in kinds(&mut rng).into_iter().enumerate() {
+    let mut inputs = kinds(&mut rng);
+    inputs.extend(spread_inputs(&mut rng));
+    for (case, (z, k)) in inputs.into_iter().enumerate() {
         for guess in [None, Some(z[0] - 0.5)] {
             let mut p = Counted {
                 inner: ScalarPasses::new(&z[..], 1.0),
@@ -249,13 +265,7 @@ fn the_safeguards_take_few_passes() {
     let mut rng = Rand::new(17);
     let (mut total, mut worst, mut cases) = (0u32, 0u32, 0u32);
     let mut inputs = kinds(&mut rng);
-    for n in [3usize, 30, 300] {
-        for _ in 0..20 {
-            let z: Vec<f64> = (0..n).map(|_| spread_value(&mut rng)).collect();
-            let k = rng.range(0.0, n as f64);
-            inputs.push((z, k));
-        }
-    }
+    inputs.extend(spread_inputs(&mut rng));
     for (z, k) in &inputs {
         let s = solve(&mut ScalarPasses::new(&z[..], 1.0), *k, None).expect("solve");
         if s.fill == Fill::Clip {
