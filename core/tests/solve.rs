@@ -1,7 +1,9 @@
 //! The root finder (`internal::solve::solve`) through passes of the test's own, found needed by
 //! mutation testing of `core/src/solve.rs` (`bash scripts/mutants.sh core-solver`): a bracket
-//! supplied by the passes (as the `simd` crate's working-set passes supply one) is honoured, and
-//! the λ reported for `k = n` makes every `fl(z_i − λ) ≥ 1`.
+//! supplied by the passes (as the `simd` crate's working-set passes supply one) is honoured,
+//! the λ reported for `k = n` makes every `fl(z_i − λ) ≥ 1`, the reported passes are the passes
+//! taken, an all-free root is found from the start, and the safeguards find the root in the
+//! passes measured for them.
 
 mod common;
 
