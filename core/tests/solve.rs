@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::Rand;
+use common::{f_of, Rand};
 use hypersimplex::internal::kernel::{Passes, Piece, ScalarPasses, Stats};
 use hypersimplex::internal::solve::{solve, Fill};
 use hypersimplex::{soft_binary_argmax, Real};
@@ -38,11 +38,6 @@ impl Passes<f64> for Bracketed<'_> {
     }
 }
 
-/// `f(λ) = Σ clip(z_i − λ, 0, 1)`, in `f64` as the passes compute `d`.
-fn f(z: &[f64], lambda: f64) -> f64 {
-    z.iter().map(|&v| (v - lambda).clamp(0.0, 1.0)).sum()
-}
-
 #[test]
 fn the_passes_bracket_is_honoured() {
     let mut rng = Rand::new(7);
@@ -66,7 +61,10 @@ fn the_passes_bracket_is_honoured() {
             .lambda;
         let w = rng.range(0.01, 0.2);
         let (a, b) = (root - w, root + w * rng.range(0.5, 2.0));
-        assert!(f(&z, a) >= k && f(&z, b) <= k, "a bracket of the root");
+        assert!(
+            f_of(&z, a) >= k && f_of(&z, b) <= k,
+            "a bracket of the root"
+        );
         let mut p = Bracketed {
             inner: ScalarPasses::new(&z[..], 1.0),
             bracket: (a, b),
@@ -81,9 +79,9 @@ fn the_passes_bracket_is_honoured() {
             );
         }
         assert!(
-            (f(&z, s.lambda) - k).abs() <= 1e-12 * n as f64,
+            (f_of(&z, s.lambda) - k).abs() <= 1e-12 * n as f64,
             "case {case}: f(λ) = {} for k = {k}",
-            f(&z, s.lambda)
+            f_of(&z, s.lambda)
         );
         let all_free = (z.iter().sum::<f64>() - k) / n as f64;
         checked += usize::from(!(a..=b).contains(&all_free));
