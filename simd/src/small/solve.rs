@@ -324,8 +324,8 @@ impl<O: Ops> Group<O> {
     /// converged pass's exact sums, 0 when `|F| = 0`), for `y_i = clip(fl(z_i − μ) − fl₃₂(δ −
     /// ½))` (zeros where k ≤ 0, ones where k ≥ n: `zeros`, `ones`, with μ = 0 and δ = ±∞).
     /// Returns the lanes done (live, converged and, unless filled, with λ = μ − ½ inside
-    /// [`LAMBDA_WINDOW`]), μ and `fl₃₂(δ − ½)`; with `details` (and the group's lanes, for `|U|`),
-    /// each lane's [`Row`]
+    /// [`LAMBDA_WINDOW`]), μ and `fl₃₂(δ − ½)`; with `details` (and each lane's `|U|` at μ, as
+    /// [`upper_count`] gives it for rows in lanes), each lane's [`Row`]
     /// (`passes`: the block's).
     ///
     /// # Safety
@@ -341,7 +341,7 @@ impl<O: Ops> Group<O> {
         ones: u32,
         steps: u32,
         unit: Unit,
-        details: Option<(&mut [Row], &[Lane])>,
+        details: Option<(&mut [Row], O::I)>,
     ) -> (u32, O::V, O::V) {
         // SAFETY: the caller guarantees `O`'s features.
         unsafe {
@@ -375,14 +375,14 @@ impl<O: Ops> Group<O> {
                 dv = O::load(&delta);
                 lv = O::load(&lam);
             }
-            if let Some((out, zt)) = details {
+            if let Some((out, upper)) = details {
                 let mut dd = [[0.0f64; 4]; 2];
                 O::store_d(&mut dd[0], d0);
                 O::store_d(&mut dd[1], d1);
                 let (mut lam, mut cf, mut cu) = ([0.0f32; LANES], [0i32; LANES], [0i32; LANES]);
                 O::store(&mut lam, self.mu);
                 O::store_i(&mut cf, self.prev_cf);
-                O::store_i(&mut cu, upper_count::<O>(zt, self.mu, unit));
+                O::store_i(&mut cu, upper);
                 for (j, o) in out.iter_mut().take(LANES).enumerate() {
                     let d = if cf[j] > 0 { dd[j / 4][j % 4] } else { 0.0 };
                     *o = Row {
@@ -448,7 +448,7 @@ impl<O: Ops> Group<O> {
                 lanes_of(kl.ones),
                 steps,
                 unit,
-                details.map(|d| (d, zg)),
+                details.map(|d| (d, upper_count::<O>(zg, self.mu, unit))),
             );
             write_group::<O, T>(zg, y, c, f, uv, inv)
         }
@@ -1120,6 +1120,10 @@ pub(super) unsafe fn single_solve<O: Ops, T: Element, const ACCEL: bool>(
             g.update::<ACCEL>(totals, len, unit);
         }
         let (zl, ol) = (kl.zeros & all, kl.ones & all);
+        // |U|: the row's entries lie across the lanes, so the lanes' counts add up
+        let mut cu = [0i32; LANES];
+        O::store_i(&mut cu, upper_count::<O>(zh, g.mu, unit));
+        let upper = O::splat_i(cu.iter().fold(0i32, |s, &v| s.wrapping_add(v)));
         let (done, lv, dv) = g.finish(
             n,
             live,
@@ -1128,7 +1132,7 @@ pub(super) unsafe fn single_solve<O: Ops, T: Element, const ACCEL: bool>(
             ol,
             steps,
             unit,
-            Some((&mut rows[..], &*zh)),
+            Some((&mut rows[..], upper)),
         );
         if done & 1 == 0 {
             return Row {

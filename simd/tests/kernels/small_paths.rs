@@ -578,3 +578,47 @@ fn rows_whose_sum_overflows_the_units_are_exact() {
         }
     }
 }
+
+/// A single vector's [`hypersimplex::Projection`] reports the core's `free` and `upper` (the
+/// sizes of F and U at λ, `free` = #{0 < y < 1}, `upper` = #{y = 1}) on every path, short
+/// rows included: the short path spreads one row across the lanes, so `|U|` is the sum of the
+/// lanes' counts (it once reported lane 0's, `upper = 1` for a row with 15 ones at n = 64).
+/// Smooth random rows (no entry within rounding of a breakpoint), n = 1…300, fractional k
+/// from 0.5 to n − 0.5 (an integer k can leave λ free in a gap between entries, where the
+/// sets depend on the end of the gap a solver stops at; a fractional k needs a free entry,
+/// so λ and the sets are unique).
+#[test]
+fn single_vector_counts_match_the_core() {
+    let mut rng = Rng(77);
+    for n in 1..=300usize {
+        let x: Vec<f32> = (0..n).map(|_| rng.normal() as f32).collect();
+        let tau = 0.75f32;
+        let nf = n as f64;
+        for k in [
+            0.5,
+            1.25,
+            nf / 3.0 + 0.125,
+            nf / 2.0 + 0.25,
+            nf - 1.5,
+            nf - 0.5,
+        ] {
+            if k <= 0.0 || k >= n as f64 {
+                continue;
+            }
+            let mut yc = vec![0.0f32; n];
+            let q = hypersimplex::soft_binary_argmax(&x, k, tau, &mut yc).unwrap();
+            let ones = yc.iter().filter(|&&v| v == 1.0).count();
+            let free = yc.iter().filter(|&&v| v > 0.0 && v < 1.0).count();
+            assert_eq!((q.free, q.upper), (free, ones), "core n={n} k={k}");
+            for kern in all_kernels() {
+                let mut y = vec![0.0f32; n];
+                let p = kern.soft_binary_argmax(&x, k, tau, &mut y).unwrap();
+                let what = format!("{} n={n} k={k}", kern.path());
+                assert_eq!((p.free, p.upper), (q.free, q.upper), "{what}");
+                let mut yi = x.clone();
+                let pi = kern.soft_binary_argmax_in_place(&mut yi, k, tau).unwrap();
+                assert_eq!((pi.free, pi.upper), (q.free, q.upper), "{what} in place");
+            }
+        }
+    }
+}
