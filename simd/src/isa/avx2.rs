@@ -1511,6 +1511,43 @@ unsafe impl<const WIDE: bool> crate::small::Ops for SmallW<WIDE> {
         unsafe { _mm256_testz_si256(m, m) == 0 }
     }
     #[inline(always)]
+    unsafe fn hsum2_i(a: __m256i, b: __m256i) -> (i32, i32) {
+        // SAFETY: AVX2. Lanes `[a01, a23, b01, b23 | a45, a67, b45, b67]`, then `[a0–3, b0–3,
+        // … | a4–7, b4–7, …]`, then the halves added (wrapping, so in any order the sums).
+        unsafe {
+            let s = _mm256_hadd_epi32(a, b);
+            let s = _mm256_hadd_epi32(s, s);
+            let t = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256::<1>(s));
+            (_mm_cvtsi128_si32(t), _mm_extract_epi32::<1>(t))
+        }
+    }
+    #[inline(always)]
+    unsafe fn hmin(a: __m256) -> f32 {
+        // SAFETY: AVX2. The halves, then pairs of lanes: without NaN, the least lane.
+        unsafe {
+            let m = _mm_min_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps::<1>(a));
+            let m = _mm_min_ps(m, _mm_movehl_ps(m, m));
+            _mm_cvtss_f32(_mm_min_ss(m, _mm_movehdup_ps(m)))
+        }
+    }
+    #[inline(always)]
+    unsafe fn hstats(sum: __m256, lo: __m256, hi: __m256) -> (f32, f32, f32) {
+        // SAFETY: AVX2. `hadd` twice leaves `(s0 + s1) + (s2 + s3)` in lane 0 and `(s4 + s5)
+        // + (s6 + s7)` in lane 4: the tree of `combine_stats`.
+        unsafe {
+            let h = _mm256_hadd_ps(sum, sum);
+            let h = _mm256_hadd_ps(h, h);
+            let s = _mm_add_ss(_mm256_castps256_ps128(h), _mm256_extractf128_ps::<1>(h));
+            let l = _mm_min_ps(_mm256_castps256_ps128(lo), _mm256_extractf128_ps::<1>(lo));
+            let l = _mm_min_ps(l, _mm_movehl_ps(l, l));
+            let l = _mm_min_ss(l, _mm_movehdup_ps(l));
+            let h = _mm_max_ps(_mm256_castps256_ps128(hi), _mm256_extractf128_ps::<1>(hi));
+            let h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+            let h = _mm_max_ss(h, _mm_movehdup_ps(h));
+            (_mm_cvtss_f32(s), _mm_cvtss_f32(l), _mm_cvtss_f32(h))
+        }
+    }
+    #[inline(always)]
     unsafe fn bits(m: __m256i) -> u32 {
         // SAFETY: AVX2.
         unsafe { _mm256_movemask_ps(_mm256_castsi256_ps(m)) as u32 }

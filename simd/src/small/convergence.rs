@@ -33,7 +33,7 @@ fn typical_rows_converge_in_a_few_passes() {
                 1 => 1.0f64.min(n as f64 - 0.5),
                 _ => n as f64 * 0.3,
             });
-            let mut zt = vec![[0.0f32; LANES]; n * GROUPS];
+            let mut zt = vec![[0.0f32; LANES]; block_lanes(n)];
             let mut y = vec![0.0f32; n * BLOCK];
             let mut res = [Row::default(); BLOCK];
             // SAFETY: `Portable` needs no CPU feature.

@@ -268,6 +268,7 @@ pub(crate) fn with_buffer<R>(n: usize, f: impl FnOnce(&mut [Lane]) -> R) -> R {
 mod convergence;
 mod ops;
 mod rows;
+mod rowwise;
 mod solve;
 #[cfg(test)]
 mod tests;
@@ -275,5 +276,6 @@ mod vjp;
 
 pub(crate) use ops::*;
 pub(crate) use rows::*;
+pub(crate) use rowwise::*;
 pub(crate) use solve::*;
 pub(crate) use vjp::*;

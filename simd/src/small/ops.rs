@@ -203,6 +203,39 @@ pub(crate) unsafe trait Ops: Copy {
         // SAFETY: the caller guarantees `Self`'s features.
         unsafe { iterate2::<Self, ACCEL>(a, b, z, n, shift) }
     }
+    /// The sums of the lanes of `a` and of `b` (wrapping: exact in any order).
+    #[inline(always)]
+    unsafe fn hsum2_i(a: Self::I, b: Self::I) -> (i32, i32) {
+        let (mut x, mut y) = ([0i32; LANES], [0i32; LANES]);
+        // SAFETY: the caller guarantees `Self`'s features.
+        unsafe { (Self::store_i(&mut x, a), Self::store_i(&mut y, b)) };
+        let total = |v: [i32; LANES]| v.iter().fold(0i32, |s, &w| s.wrapping_add(w));
+        (total(x), total(y))
+    }
+    /// The least lane of `a`, whose lanes are not NaN (then the same in any order, but for
+    /// the sign of a zero, which the one caller, [`pass`]'s `R ≥ +0`, never has).
+    #[inline(always)]
+    unsafe fn hmin(a: Self::V) -> f32 {
+        let mut x = [0.0f32; LANES];
+        // SAFETY: the caller guarantees `Self`'s features.
+        unsafe { Self::store(&mut x, a) };
+        x.iter()
+            .fold(f32::INFINITY, |m, &v| if v < m { v } else { m })
+    }
+    /// A row's `(Σz, min z, max z)` from its per-lane partials: [`combine_stats`].
+    #[inline(always)]
+    unsafe fn hstats(sum: Self::V, lo: Self::V, hi: Self::V) -> (f32, f32, f32) {
+        let (mut s, mut l, mut h) = ([0.0f32; LANES], [0.0f32; LANES], [0.0f32; LANES]);
+        // SAFETY: the caller guarantees `Self`'s features.
+        unsafe {
+            (
+                Self::store(&mut s, sum),
+                Self::store(&mut l, lo),
+                Self::store(&mut h, hi),
+            )
+        };
+        combine_stats(&s, &l, &h)
+    }
     /// Whether the block loop runs both groups' passes through [`Ops::pass_pair`] (an
     /// implementation whose vectors hold both groups at once); else each group's [`pass`]
     /// runs by itself, interleaved with the other's update.

@@ -36,7 +36,8 @@ pub(crate) fn rows<T: Element, E>(
     let total = x.len().min(y.len()) / n;
     // (two blocks' lanes where `rows_body` takes two blocks at a time)
     let blocks = if kern.path() == Path::Avx512 { 2 } else { 1 };
-    with_buffer(blocks * n, |zt| {
+    // (`with_buffer(m)` holds `GROUPS·m` lanes)
+    with_buffer(blocks * block_lanes(n) / GROUPS, |zt| {
         let mut from = 0;
         for accel in [accel, true] {
             let (xr, yr) = (&x[from * n..total * n], &mut y[from * n..total * n]);

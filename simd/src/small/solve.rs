@@ -8,7 +8,7 @@ dispatched! {
     /// Solves and writes rows `x[r·n..(r+1)·n]` for `r < rows` (`1 ≤ rows ≤ BLOCK`,
     /// `1 ≤ n ≤ SMALL_MAX`), with the rows' k (`kl`, built from validated k for this n) and
     /// `scale = 1/τ` in `T`. Returns the rows written (bit `r`); the others are left to the
-    /// general solver. `zt` holds at least `GROUPS·n` lanes; `details` receives each row's
+    /// general solver. `zt` holds at least [`block_lanes`]`(n)` lanes; `details` receives each row's
     /// [`Row`]. (The batch runs `block_body` inside its own loop; this entry is the tests'.)
     #[allow(clippy::too_many_arguments)]
     #[cfg_attr(not(test), allow(dead_code))]
@@ -102,19 +102,37 @@ pub(crate) unsafe fn pass_sums<O: Ops, const WITH_R: bool>(
         let (mut q, mut cf) = (O::splat_i(0), O::splat_i(0));
         let mut r = O::splat(f32::INFINITY);
         for zi in zt {
-            let h = O::sub(O::load(zi), mu);
-            // round(h) on F, ±½ (exact) on U and L: |·| ≤ ½·unit ≤ 2^23, a sum over at most
-            // 256 entries within 2^30 in magnitude
-            q = O::add_i(q, O::round_i(O::min(O::max(h, neg_half), half)));
-            let ah = O::abs(h);
-            cf = O::sub_i(cf, O::lt(ah, half));
-            // the distance to the nearer breakpoint, `||h| − ½|`: exact for |h| ∈ [¼, 1]
-            // (Sterbenz), else within 2^-24 of it, relative (the margin of `Group::update`)
-            if WITH_R {
-                r = O::min(r, O::abs(O::sub(ah, half)));
-            }
+            pass_entry::<O, WITH_R>(O::load(zi), mu, (half, neg_half), (&mut q, &mut cf, &mut r));
         }
         (q, cf, if WITH_R { r } else { O::splat(0.0) })
+    }
+}
+
+/// One vector of [`pass_sums`]: `z` at `mu` into the sums `(q, cf, r)` (`half`, `neg_half`:
+/// `±unit/2`).
+///
+/// # Safety
+/// The CPU features of `O`.
+#[inline(always)]
+pub(super) unsafe fn pass_entry<O: Ops, const WITH_R: bool>(
+    z: O::V,
+    mu: O::V,
+    (half, neg_half): (O::V, O::V),
+    (q, cf, r): (&mut O::I, &mut O::I, &mut O::V),
+) {
+    // SAFETY: the caller guarantees `O`'s features.
+    unsafe {
+        let h = O::sub(z, mu);
+        // round(h) on F, ±½ (exact) on U and L: |·| ≤ ½·unit ≤ 2^23, a sum over at most
+        // 256 entries within 2^30 in magnitude
+        *q = O::add_i(*q, O::round_i(O::min(O::max(h, neg_half), half)));
+        let ah = O::abs(h);
+        *cf = O::sub_i(*cf, O::lt(ah, half));
+        // the distance to the nearer breakpoint, `||h| − ½|`: exact for |h| ∈ [¼, 1]
+        // (Sterbenz), else within 2^-24 of it, relative (the margin of `Group::update`)
+        if WITH_R {
+            *r = O::min(*r, O::abs(O::sub(ah, half)));
+        }
     }
 }
 
@@ -165,11 +183,11 @@ pub(super) fn k_units(k: f64, unit: Unit) -> i32 {
 #[derive(Clone, Copy)]
 pub(crate) struct KLanes {
     unit: Unit,
-    kf: [Lane; GROUPS],
-    kq: [ILane; GROUPS],
-    frac: [[f64; LANES]; GROUPS],
-    zeros: u32,
-    ones: u32,
+    pub(super) kf: [Lane; GROUPS],
+    pub(super) kq: [ILane; GROUPS],
+    pub(super) frac: [[f64; LANES]; GROUPS],
+    pub(super) zeros: u32,
+    pub(super) ones: u32,
     /// Some row takes the accelerated step ([`accelerated`]; the loop copy with
     /// [`Group::update`]'s `ACCEL`).
     pub(crate) accel: bool,
@@ -239,11 +257,11 @@ impl KLanes {
 #[derive(Clone, Copy)]
 pub(super) struct Group<O: Ops> {
     /// `μ = λ + ½` in units (see [`pass`]), and the bracket `(lo, hi)` around the root's μ.
-    mu: O::V,
+    pub(super) mu: O::V,
     lo: O::V,
     hi: O::V,
     /// Lanes still iterating.
-    active: O::I,
+    pub(super) active: O::I,
     /// The last pass's `f(λ)·unit − K` and `|F|` (of the converged λ, for a lane that has
     /// converged: its λ stays, and each later pass recomputes the same values).
     prev_ex: O::I,
@@ -272,7 +290,7 @@ impl<O: Ops> Group<O> {
     /// The CPU features of `O`.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    unsafe fn new<const ACCEL: bool>(
+    pub(super) unsafe fn new<const ACCEL: bool>(
         n: usize,
         (sum, lo, hi): (O::V, O::V, O::V),
         kf: &Lane,
@@ -332,7 +350,7 @@ impl<O: Ops> Group<O> {
     /// The CPU features of `O`.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    unsafe fn finish(
+    pub(super) unsafe fn finish(
         &self,
         n: usize,
         live: u32,
@@ -477,7 +495,7 @@ impl<O: Ops> Group<O> {
     /// # Safety
     /// The CPU features of `O`.
     #[inline(always)]
-    unsafe fn update<const ACCEL: bool>(
+    pub(super) unsafe fn update<const ACCEL: bool>(
         &mut self,
         (q, cf, r): (O::I, O::I, O::V),
         len: usize,
@@ -680,6 +698,12 @@ pub(super) unsafe fn block_unit<O: Ops, T: Element, const SHIFT: u32, const ACCE
     zt: &mut [Lane],
     details: Option<&mut [Row; BLOCK]>,
 ) -> u32 {
+    if rowwise(n) {
+        // SAFETY: the caller guarantees `O`'s features.
+        return unsafe {
+            rowwise_block::<O, T, SHIFT, ACCEL>(x, n, rows, kl, scale, y, zt, details)
+        };
+    }
     let rows = rows.clamp(1, BLOCK);
     let (Some(x), Some(y), Some(zt)) = (
         x.get(..rows * n),
@@ -723,6 +747,22 @@ pub(super) unsafe fn blocks2_unit<O: Ops, T: Element, const SHIFT: u32, const AC
     zt: &mut [Lane],
 ) -> u32 {
     let rows = rows.clamp(1, 2 * BLOCK);
+    if rowwise(n) {
+        // one block after the other (each row's passes are its own: no update waits on them)
+        let ra = rows.min(BLOCK);
+        let (xa, xb) = x.split_at(ra * n);
+        let (ya, yb) = y.split_at_mut(ra * n);
+        // SAFETY: the caller guarantees `O`'s features.
+        return unsafe {
+            let da = rowwise_block::<O, T, SHIFT, ACCEL>(xa, n, ra, kl[0], scale, ya, zt, None);
+            if rows == ra {
+                return da;
+            }
+            let db =
+                rowwise_block::<O, T, SHIFT, ACCEL>(xb, n, rows - ra, kl[1], scale, yb, zt, None);
+            da | db << BLOCK
+        };
+    }
     let (Some(x), Some(y), Some(zt)) = (
         x.get(..rows * n),
         y.get_mut(..rows * n),
@@ -1054,18 +1094,34 @@ pub(super) unsafe fn single_body<O: Ops, T: Element>(
     let n = x.len().min(y.len()).min(zh.len() * LANES);
     let unit = kl.unit;
     let (sf, uf) = (scale.to_f64() as f32, unit.f);
-    // z = fl(x·s)·u, as `scale_lanes`, and the start's statistics in the batch's order
+    // z = fl(x·s)·u, as `scale_lanes`, and the start's statistics in the batch's order: in
+    // entry order into one sum (rows in lanes), or into LANES partial sums (rows of at least
+    // `ROWWISE_FROM`, solved where they lie)
     let (mut sum, mut lo, mut hi) = (0.0f32, f32::INFINITY, f32::NEG_INFINITY);
+    let (mut ps, mut pl) = ([0.0f32; LANES], [f32::INFINITY; LANES]);
+    let mut ph = [f32::NEG_INFINITY; LANES];
+    let by_lane = rowwise(n);
     for (i, &v) in x.iter().take(n).enumerate() {
         let z = v.to_f64() as f32 * sf * uf;
         if let Some(o) = zh.get_mut(i / LANES).and_then(|l| l.get_mut(i % LANES)) {
             *o = z;
         }
-        sum += z;
-        lo = if lo < z { lo } else { z };
-        hi = if hi > z { hi } else { z };
+        if by_lane {
+            let j = i % LANES;
+            ps[j] += z;
+            pl[j] = if pl[j] < z { pl[j] } else { z };
+            ph[j] = if ph[j] > z { ph[j] } else { z };
+        } else {
+            sum += z;
+            lo = if lo < z { lo } else { z };
+            hi = if hi > z { hi } else { z };
+        }
     }
-    let st = (sum, lo, hi);
+    let st = if by_lane {
+        combine_stats(&ps, &pl, &ph)
+    } else {
+        (sum, lo, hi)
+    };
     // SAFETY: the caller guarantees `O`'s features.
     unsafe {
         if kl.accel {

@@ -186,6 +186,23 @@ unsafe fn primitives_match<O: Ops>() {
             assert_eq!(i(O::lt(oa, ob)), P::lt(a, b), "lt {t}");
             assert_eq!(i(O::eq(oa, ob)), P::eq(a, b), "eq {t}");
             assert_eq!(i(O::abs_le(oa, ob)), P::abs_le(a, b), "abs_le {t}");
+            // the reductions of rows solved where they lie: integer sums (wrapping), and
+            // without NaN the least lane and a row's statistics (the tree sum bit for bit;
+            // `min` and `max` by value: the sign of a zero there is left open)
+            assert_eq!(O::hsum2_i(oia, oib), P::hsum2_i(ia, ib), "hsum2_i {t}");
+            if !a.iter().chain(&b).any(|x| x.is_nan()) {
+                let a0 = a.map(|x| x.abs());
+                assert_eq!(O::hmin(O::load(&a0)), P::hmin(a0), "hmin {t}");
+                let (s, l, h) = O::hstats(oa, oa, ob);
+                let (ps, pl, ph) = P::hstats(a, a, b);
+                assert_eq!(
+                    (fb([s; LANES]), l, h),
+                    (fb([ps; LANES]), pl, ph),
+                    "hstats {t}"
+                );
+                let tree = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+                assert_eq!(fb([ps; LANES]), fb([tree; LANES]), "hstats' tree {t}");
+            }
             let inside = a.map(|x| x.abs() < 2_147_483_648.0);
             let within =
                 |r: ILane| core::array::from_fn::<_, LANES, _>(|j| inside[j].then_some(r[j]));
@@ -369,7 +386,7 @@ fn blocks_match_the_portable_twin() {
                 2 => (next() % (n as u64 + 1)) as f64,
                 _ => n as f64 * 0.37,
             });
-            let mut zt = vec![[0.0f32; LANES]; n * GROUPS];
+            let mut zt = vec![[0.0f32; LANES]; block_lanes(n)];
             let mut want = vec![7.0f32; n * BLOCK];
             let mut rw = [Row::default(); BLOCK];
             // SAFETY: `Portable` needs no CPU feature.
