@@ -49,6 +49,11 @@
 //! through [`Ops::store_rows`], which applies the last step on the way (AVX2: 8×8 tiles, then
 //! the 4-column tile ending at `n`; NEON: 4×4). The loop over blocks runs inside one call compiled for the
 //! path ([`rows`]), and a batch's k goes into lanes once per distinct block of k ([`KLanes`]).
+//! Rows of at least [`ROWWISE_FROM`] (112) elements are not transposed: each is scaled and
+//! written where it lies, and a pass runs over one row at its own μ, its exact sums added
+//! across the lanes into the row's lane of its group, so the update above is unchanged and a
+//! row that has converged skips its group's later passes (`rowwise.rs`; their start's `Σz` is
+//! summed in 8 partial sums, as a single vector of that length sums it).
 //! The VJP of short rows ([`vjp_rows`]) masks `g` by the free set (NaN outside it; `g` is
 //! finite, checked first), either in one sweep over the rows ([`Ops::load_vjp`]) or, on AVX2
 //! for rows of at most 64, tile by tile in registers ([`Ops::load_vjp_tiles`]), transposes only
@@ -69,7 +74,8 @@
 //! The files: `ops.rs` the primitives ([`Ops`], [`Portable`] and the one-value-at-a-time forms
 //! the vector implementations share), `solve.rs` the iteration on lanes (a pass, a group's
 //! update, the start, a block's interleaved groups, the last step and the write; single
-//! vectors too), `rows.rs` the entry points (batches of rows and single vectors), `vjp.rs` the
+//! vectors too), `rowwise.rs` the rows solved where they lie, `rows.rs` the entry points
+//! (batches of rows and single vectors), `vjp.rs` the
 //! VJP across rows; the tests beside them (`tests.rs`, `convergence.rs`).
 
 use hypersimplex::Projection;
