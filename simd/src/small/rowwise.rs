@@ -108,6 +108,35 @@ unsafe fn load_row<O: Ops, T: Element>(
     }
 }
 
+/// [`rowwise_block`] with the unit of the rows' length as a constant, and the accelerated
+/// step where the block's rows take it (`kl.accel`).
+///
+/// # Safety
+/// The CPU features of `O`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn rowwise_body<O: Ops, T: Element>(
+    x: &[T],
+    n: usize,
+    rows: usize,
+    kl: &KLanes,
+    scale: T,
+    y: &mut [T],
+    zr: &mut [Lane],
+    details: Option<&mut [Row; BLOCK]>,
+) -> u32 {
+    let a = (x, n, rows, kl, scale, y, zr, details);
+    // SAFETY: the caller guarantees `O`'s features.
+    unsafe {
+        match (kl.unit.shift == 24, kl.accel) {
+            (true, false) => rowwise_block::<O, T, 24, false>(a),
+            (true, true) => rowwise_block::<O, T, 24, true>(a),
+            (false, false) => rowwise_block::<O, T, 23, false>(a),
+            (false, true) => rowwise_block::<O, T, 23, true>(a),
+        }
+    }
+}
+
 /// [`block_body`] for rows of `n ≥` [`ROWWISE_FROM`] elements, solved where they lie (see the
 /// module docs); `zr` holds at least `BLOCK·⌈n/LANES⌉` lanes. Returns the rows written (bit
 /// `r` for row `r`); with `details`, each row's [`Row`] (`passes`: the block's).
@@ -116,15 +145,18 @@ unsafe fn load_row<O: Ops, T: Element>(
 /// The CPU features of `O`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(super) unsafe fn rowwise_block<O: Ops, T: Element, const SHIFT: u32, const ACCEL: bool>(
-    x: &[T],
-    n: usize,
-    rows: usize,
-    kl: &KLanes,
-    scale: T,
-    y: &mut [T],
-    zr: &mut [Lane],
-    mut details: Option<&mut [Row; BLOCK]>,
+#[allow(clippy::type_complexity)]
+unsafe fn rowwise_block<O: Ops, T: Element, const SHIFT: u32, const ACCEL: bool>(
+    (x, n, rows, kl, scale, y, zr, mut details): (
+        &[T],
+        usize,
+        usize,
+        &KLanes,
+        T,
+        &mut [T],
+        &mut [Lane],
+        Option<&mut [Row; BLOCK]>,
+    ),
 ) -> u32 {
     let rows = rows.clamp(1, BLOCK);
     let nl = n.div_ceil(LANES);

@@ -42,6 +42,9 @@ pub(super) unsafe fn block_any<O: Ops, T: Element>(
 ) -> u32 {
     // SAFETY: the caller guarantees `O`'s features.
     unsafe {
+        if rowwise(n) {
+            return rowwise_body::<O, T>(x, n, rows, kl, scale, y, zt, details);
+        }
         if kl.accel {
             block_body::<O, T, true>(x, n, rows, kl, scale, y, zt, details)
         } else {
@@ -182,7 +185,7 @@ pub(super) fn k_units(k: f64, unit: Unit) -> i32 {
 /// (a batch with one k: once per task).
 #[derive(Clone, Copy)]
 pub(crate) struct KLanes {
-    unit: Unit,
+    pub(super) unit: Unit,
     pub(super) kf: [Lane; GROUPS],
     pub(super) kq: [ILane; GROUPS],
     pub(super) frac: [[f64; LANES]; GROUPS],
@@ -698,12 +701,6 @@ pub(super) unsafe fn block_unit<O: Ops, T: Element, const SHIFT: u32, const ACCE
     zt: &mut [Lane],
     details: Option<&mut [Row; BLOCK]>,
 ) -> u32 {
-    if rowwise(n) {
-        // SAFETY: the caller guarantees `O`'s features.
-        return unsafe {
-            rowwise_block::<O, T, SHIFT, ACCEL>(x, n, rows, kl, scale, y, zt, details)
-        };
-    }
     let rows = rows.clamp(1, BLOCK);
     let (Some(x), Some(y), Some(zt)) = (
         x.get(..rows * n),
@@ -747,22 +744,6 @@ pub(super) unsafe fn blocks2_unit<O: Ops, T: Element, const SHIFT: u32, const AC
     zt: &mut [Lane],
 ) -> u32 {
     let rows = rows.clamp(1, 2 * BLOCK);
-    if rowwise(n) {
-        // one block after the other (each row's passes are its own: no update waits on them)
-        let ra = rows.min(BLOCK);
-        let (xa, xb) = x.split_at(ra * n);
-        let (ya, yb) = y.split_at_mut(ra * n);
-        // SAFETY: the caller guarantees `O`'s features.
-        return unsafe {
-            let da = rowwise_block::<O, T, SHIFT, ACCEL>(xa, n, ra, kl[0], scale, ya, zt, None);
-            if rows == ra {
-                return da;
-            }
-            let db =
-                rowwise_block::<O, T, SHIFT, ACCEL>(xb, n, rows - ra, kl[1], scale, yb, zt, None);
-            da | db << BLOCK
-        };
-    }
     let (Some(x), Some(y), Some(zt)) = (
         x.get(..rows * n),
         y.get_mut(..rows * n),
