@@ -63,7 +63,7 @@ pub(crate) fn combine_stats(sum: &Lane, lo: &Lane, hi: &Lane) -> (f32, f32, f32)
 /// # Safety
 /// The CPU features of `O`.
 #[inline(always)]
-unsafe fn load_row<O: Ops, T: Element>(
+pub(super) unsafe fn load_row<O: Ops, T: Element>(
     x: &[T],
     zr: &mut [Lane],
     (s, u): (O::V, O::V),

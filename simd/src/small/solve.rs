@@ -1075,32 +1075,24 @@ pub(super) unsafe fn single_body<O: Ops, T: Element>(
     let n = x.len().min(y.len()).min(zh.len() * LANES);
     let unit = kl.unit;
     let (sf, uf) = (scale.to_f64() as f32, unit.f);
-    // z = fl(x·s)·u, as `scale_lanes`, and the start's statistics in the batch's order: in
-    // entry order into one sum (rows in lanes), or into LANES partial sums (rows of at least
-    // `ROWWISE_FROM`, solved where they lie)
-    let (mut sum, mut lo, mut hi) = (0.0f32, f32::INFINITY, f32::NEG_INFINITY);
-    let (mut ps, mut pl) = ([0.0f32; LANES], [f32::INFINITY; LANES]);
-    let mut ph = [f32::NEG_INFINITY; LANES];
-    let by_lane = rowwise(n);
-    for (i, &v) in x.iter().take(n).enumerate() {
-        let z = v.to_f64() as f32 * sf * uf;
-        if let Some(o) = zh.get_mut(i / LANES).and_then(|l| l.get_mut(i % LANES)) {
-            *o = z;
-        }
-        if by_lane {
-            let j = i % LANES;
-            ps[j] += z;
-            pl[j] = if pl[j] < z { pl[j] } else { z };
-            ph[j] = if ph[j] > z { ph[j] } else { z };
-        } else {
+    // z = fl(x·s)·u, as `scale_lanes`, and the start's statistics in the batch's order: for
+    // rows solved where they lie, as the batch loads them ([`load_row`]: LANES partial sums);
+    // else in entry order into one sum (rows in lanes)
+    let st = if rowwise(n) {
+        let (xs, zs) = (&x[..n], &mut zh[..n.div_ceil(LANES)]);
+        // SAFETY: the caller guarantees `O`'s features.
+        unsafe { load_row::<O, T>(xs, zs, (O::splat(sf), O::splat(uf)), (sf, uf)) }
+    } else {
+        let (mut sum, mut lo, mut hi) = (0.0f32, f32::INFINITY, f32::NEG_INFINITY);
+        for (i, &v) in x.iter().take(n).enumerate() {
+            let z = v.to_f64() as f32 * sf * uf;
+            if let Some(o) = zh.get_mut(i / LANES).and_then(|l| l.get_mut(i % LANES)) {
+                *o = z;
+            }
             sum += z;
             lo = if lo < z { lo } else { z };
             hi = if hi > z { hi } else { z };
         }
-    }
-    let st = if by_lane {
-        combine_stats(&ps, &pl, &ph)
-    } else {
         (sum, lo, hi)
     };
     // SAFETY: the caller guarantees `O`'s features.
