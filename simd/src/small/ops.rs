@@ -222,7 +222,9 @@ pub(crate) unsafe trait Ops: Copy {
         x.iter()
             .fold(f32::INFINITY, |m, &v| if v < m { v } else { m })
     }
-    /// A row's `(Σz, min z, max z)` from its per-lane partials: [`combine_stats`].
+    /// A row's `(Σz, min z, max z)` from its per-lane partials: [`combine_stats`] (an
+    /// implementation computes `Σz` bit for bit; `min` and `max` by value, the sign of a zero
+    /// and NaN lanes left open, which no result depends on: see there).
     #[inline(always)]
     unsafe fn hstats(sum: Self::V, lo: Self::V, hi: Self::V) -> (f32, f32, f32) {
         let (mut s, mut l, mut h) = ([0.0f32; LANES], [0.0f32; LANES], [0.0f32; LANES]);

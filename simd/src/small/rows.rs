@@ -36,7 +36,6 @@ pub(crate) fn rows<T: Element, E>(
     let total = x.len().min(y.len()) / n;
     // (two blocks' lanes where `rows_body` takes two blocks at a time)
     let blocks = if kern.path() == Path::Avx512 { 2 } else { 1 };
-    // (`with_buffer(m)` holds `GROUPS·m` lanes)
     // Rows solved where they lie ([`rowwise`]) run in their own copy of the loop (each block
     // picks its step), so the loop of rows in lanes keeps its code (with both in one loop,
     // n = 10 and 32 measured 4–8% slower).

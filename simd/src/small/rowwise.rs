@@ -14,9 +14,10 @@
 //! The start needs the row's `Σz`, whose rounding depends on the order of the additions: here
 //! it is summed in [`LANES`] partial sums (entry `i` into partial `i mod LANES`, in order),
 //! added as a tree ([`combine_stats`]), and so is a single vector's of the same length
-//! ([`single_body`]), which therefore gets the same bits as the row in a batch. Every path and
-//! thread count runs the same arithmetic (the primitives are [`Ops`]', the reductions exact or
-//! written out here), so they agree bitwise as for shorter rows.
+//! ([`single_body`], through [`load_row`]), which therefore gets the same bits as the row in a
+//! batch. Every path and thread count runs the same arithmetic (the primitives are [`Ops`]',
+//! the reductions exact, or the same tree, see [`combine_stats`]), so they agree bitwise as for
+//! shorter rows.
 
 use super::*;
 
@@ -44,7 +45,11 @@ pub(crate) const fn block_lanes(n: usize) -> usize {
 /// A row's `(Σz, min z, max z)` from its per-lane partials (lane `j`: the entries `i ≡ j mod
 /// LANES` in order, `Σ` from `+0`, `min` as `a < b ? a : b` from `+∞`, `max` as `a > b ? a :
 /// b` from `−∞`): `Σ` as the tree `((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))`, `min`
-/// and `max` folded from lane 0 up.
+/// and `max` folded from lane 0 up. [`Ops::hstats`] may take `min` and `max` in another order
+/// (AVX2: a tree): the same values, but for the sign of a zero and when a lane is NaN, and
+/// neither changes a result: the start and the bracket use them only as `min z − ½`,
+/// `max z + ½`, `max z − k + ½` and `min z + (n − k) − ½` with `k > 0` and `n − k > 0`, where
+/// `±0` give the same value, and a row with a NaN has a NaN `Σz` and goes to the general path.
 #[inline(always)]
 pub(crate) fn combine_stats(sum: &Lane, lo: &Lane, hi: &Lane) -> (f32, f32, f32) {
     let s = ((sum[0] + sum[1]) + (sum[2] + sum[3])) + ((sum[4] + sum[5]) + (sum[6] + sum[7]));
