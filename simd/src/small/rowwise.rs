@@ -21,7 +21,7 @@
 
 use super::*;
 
-/// Rows of at least this many elements take the row layout ([`rowwise`]), shorter ones the
+/// Rows of at least this many elements take the row layout ([`rowwise()`]), shorter ones the
 /// transposition into lanes. Measured (one thread, `rowsbench`, 2-core AMD EPYC without
 /// AVX-512, 7 Dec 2026): see the README's "Short rows".
 pub(crate) const ROWWISE_FROM: usize = 112;
@@ -33,7 +33,7 @@ pub(crate) const fn rowwise(n: usize) -> bool {
 }
 
 /// The lanes of the buffer a block of rows of `n` elements needs: `GROUPS·n` for rows in
-/// lanes, `BLOCK·⌈n/LANES⌉` for rows where they lie ([`rowwise`]).
+/// lanes, `BLOCK·⌈n/LANES⌉` for rows where they lie ([`rowwise()`]).
 pub(crate) const fn block_lanes(n: usize) -> usize {
     if rowwise(n) {
         BLOCK * n.div_ceil(LANES)
