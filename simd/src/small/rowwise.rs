@@ -142,6 +142,25 @@ pub(super) unsafe fn rowwise_body<O: Ops, T: Element>(
     }
 }
 
+/// [`Group::new`] from a group's statistics in arrays (`st`: `Σz`, `min z`, `max z` per lane),
+/// its k, and its valid and filled lanes.
+///
+/// # Safety
+/// The CPU features of `O`.
+#[inline(always)]
+#[allow(clippy::type_complexity)]
+unsafe fn start_group<O: Ops, const ACCEL: bool>(
+    n: usize,
+    (st, kf, kq, valid, fill): (&[Lane; 3], &Lane, &ILane, u32, u32),
+    unit: Unit,
+) -> (Group<O>, u32) {
+    // SAFETY: the caller guarantees `O`'s features.
+    unsafe {
+        let stats = (O::load(&st[0]), O::load(&st[1]), O::load(&st[2]));
+        Group::<O>::new::<ACCEL>(n, stats, kf, kq, valid, fill, unit)
+    }
+}
+
 /// [`block_body`] for rows of `n ≥` [`ROWWISE_FROM`] elements, solved where they lie (see the
 /// module docs); `zr` holds at least `BLOCK·⌈n/LANES⌉` lanes. Returns the rows written (bit
 /// `r` for row `r`); with `details`, each row's [`Row`] (`passes`: the block's).
@@ -192,22 +211,20 @@ unsafe fn rowwise_block<O: Ops, T: Element, const SHIFT: u32, const ACCEL: bool>
             let (g, j) = (r / LANES, r % LANES);
             (st[g][0][j], st[g][1][j], st[g][2][j]) = last;
         }
-        let mut gs = [0, 1].map(|_| None);
-        for (g, (gr, s)) in gs.iter_mut().zip(&st).enumerate() {
-            *gr = Some(Group::<O>::new::<ACCEL>(
-                n,
-                (O::load(&s[0]), O::load(&s[1]), O::load(&s[2])),
+        // (a function, not a closure: a closure does not inherit the caller's CPU features)
+        let start = |g: usize| {
+            (
+                &st[g],
                 &kl.kf[g],
                 &kl.kq[g],
                 lanes_of(valid, g),
                 lanes_of(fill, g),
-                unit,
-            ));
-        }
-        let [Some(g0), Some(g1)] = gs else {
-            return 0;
+            )
         };
-        let mut gs = [g0, g1];
+        let mut gs = [
+            start_group::<O, ACCEL>(n, start(0), unit),
+            start_group::<O, ACCEL>(n, start(1), unit),
+        ];
         // each lane's last sums (a lane that has converged keeps them: `Group::update` takes
         // them again with every later pass of its group)
         let mut q = [[0i32; LANES]; GROUPS];
