@@ -1114,6 +1114,49 @@ unsafe fn pass_pair_512<const WITH_R: bool>(
     }
 }
 
+/// The even and the odd lanes of rows (a, b), `[a0, a2, b0, b2 | a4, a6, b4, b6]` and `[a1,
+/// a3, b1, b3 | …]`, combined by `min` (`MIN`) or `max`: `hadd`'s layout.
+///
+/// # Safety
+/// AVX2.
+#[inline(always)]
+unsafe fn fold_pair<const MIN: bool>(a: __m256, b: __m256) -> __m256 {
+    // SAFETY: AVX2 (the caller's contract).
+    unsafe {
+        let e = _mm256_shuffle_ps::<0x88>(a, b);
+        let o = _mm256_shuffle_ps::<0xDD>(a, b);
+        if MIN {
+            _mm256_min_ps(e, o)
+        } else {
+            _mm256_max_ps(e, o)
+        }
+    }
+}
+
+/// Lane r: the least (`MIN`) or greatest lane of `v[r]`, without NaN lanes (the order of the
+/// comparisons is open: the same value, but for the sign of a zero).
+///
+/// # Safety
+/// AVX2.
+#[inline(always)]
+unsafe fn fold8<const MIN: bool>(v: &[__m256; 8]) -> __m256 {
+    // SAFETY: AVX2 (the caller's contract).
+    unsafe {
+        let pair = fold_pair::<MIN>;
+        let a = pair(pair(v[0], v[1]), pair(v[2], v[3]));
+        let b = pair(pair(v[4], v[5]), pair(v[6], v[7]));
+        let (l, h) = (
+            _mm256_permute2f128_ps::<0x20>(a, b),
+            _mm256_permute2f128_ps::<0x31>(a, b),
+        );
+        if MIN {
+            _mm256_min_ps(l, h)
+        } else {
+            _mm256_max_ps(l, h)
+        }
+    }
+}
+
 // SAFETY: each primitive is the lane-wise IEEE operation of `small::Portable` (`minps`/`maxps`
 // return the second operand unless `a < b` / `a > b`, as the portable definitions;
 // `cvtps2dq` rounds to nearest even under the default MXCSR and gives `i32::MIN` out of
@@ -1545,6 +1588,51 @@ unsafe impl<const WIDE: bool> crate::small::Ops for SmallW<WIDE> {
             let h = _mm_max_ps(h, _mm_movehl_ps(h, h));
             let h = _mm_max_ss(h, _mm_movehdup_ps(h));
             (_mm_cvtss_f32(s), _mm_cvtss_f32(l), _mm_cvtss_f32(h))
+        }
+    }
+    #[inline(always)]
+    unsafe fn hsum8_i(v: &[__m256i; 8]) -> __m256i {
+        // SAFETY: AVX2. `hadd` of rows (a, b) gives `[a01, a23, b01, b23 | a45, a67, b45,
+        // b67]`, of two such `[a0–3, b0–3, c0–3, d0–3 | a4–7, …]`; the 128-bit halves of rows
+        // 0–3 and 4–7 regrouped and added: row r's sum in lane r (wrapping: any order).
+        unsafe {
+            let a = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+            let b = _mm256_hadd_epi32(_mm256_hadd_epi32(v[4], v[5]), _mm256_hadd_epi32(v[6], v[7]));
+            _mm256_add_epi32(
+                _mm256_permute2x128_si256::<0x20>(a, b),
+                _mm256_permute2x128_si256::<0x31>(a, b),
+            )
+        }
+    }
+    #[inline(always)]
+    unsafe fn hmin8(v: &[__m256; 8]) -> __m256 {
+        // SAFETY: AVX2. `hadd`'s layout with `min` (even and odd lanes of two rows), then the
+        // halves: row r's least lane in lane r (without NaN, in any order).
+        unsafe { fold8::<true>(v) }
+    }
+    #[inline(always)]
+    unsafe fn hstats8(
+        sum: &[__m256; 8],
+        lo: &[__m256; 8],
+        hi: &[__m256; 8],
+    ) -> (__m256, __m256, __m256) {
+        // SAFETY: AVX2. `hadd` twice leaves row r's `(s0 + s1) + (s2 + s3)` and `(s4 + s5) +
+        // (s6 + s7)` in the two halves (lane r mod 4), their sum is `combine_stats`' tree;
+        // `min` and `max` as `hmin8`.
+        unsafe {
+            let a = _mm256_hadd_ps(
+                _mm256_hadd_ps(sum[0], sum[1]),
+                _mm256_hadd_ps(sum[2], sum[3]),
+            );
+            let b = _mm256_hadd_ps(
+                _mm256_hadd_ps(sum[4], sum[5]),
+                _mm256_hadd_ps(sum[6], sum[7]),
+            );
+            let s = _mm256_add_ps(
+                _mm256_permute2f128_ps::<0x20>(a, b),
+                _mm256_permute2f128_ps::<0x31>(a, b),
+            );
+            (s, fold8::<true>(lo), fold8::<false>(hi))
         }
     }
     #[inline(always)]

@@ -238,6 +238,48 @@ pub(crate) unsafe trait Ops: Copy {
         };
         combine_stats(&s, &l, &h)
     }
+    /// Eight rows' per-lane partial sums at once: lane `r` of the result is the wrapping sum
+    /// of the lanes of `v[r]` (exact in any order, so each lane equals [`Ops::hsum2_i`]'s).
+    #[inline(always)]
+    unsafe fn hsum8_i(v: &[Self::I; LANES]) -> Self::I {
+        let mut out = [0i32; LANES];
+        for (o, &w) in out.iter_mut().zip(v) {
+            // SAFETY: the caller guarantees `Self`'s features.
+            *o = unsafe { Self::hsum2_i(w, w).0 };
+        }
+        // SAFETY: the caller guarantees `Self`'s features.
+        unsafe { Self::load_i(&out) }
+    }
+    /// Eight rows' per-lane minima at once: lane `r` of the result is the least lane of
+    /// `v[r]`, whose lanes are not NaN (each lane equals [`Ops::hmin`]'s, see there).
+    #[inline(always)]
+    unsafe fn hmin8(v: &[Self::V; LANES]) -> Self::V {
+        let mut out = [0.0f32; LANES];
+        for (o, &w) in out.iter_mut().zip(v) {
+            // SAFETY: the caller guarantees `Self`'s features.
+            *o = unsafe { Self::hmin(w) };
+        }
+        // SAFETY: the caller guarantees `Self`'s features.
+        unsafe { Self::load(&out) }
+    }
+    /// Eight rows' `(Σz, min z, max z)` at once (`v[r]`: row `r`'s per-lane partials, as
+    /// [`Ops::hstats`] takes them): lane `r` of each result is [`Ops::hstats`]' value for row
+    /// `r`, `Σz` bit for bit ([`combine_stats`]' tree).
+    #[inline(always)]
+    #[allow(clippy::type_complexity)]
+    unsafe fn hstats8(
+        sum: &[Self::V; LANES],
+        lo: &[Self::V; LANES],
+        hi: &[Self::V; LANES],
+    ) -> (Self::V, Self::V, Self::V) {
+        let (mut s, mut l, mut h) = ([0.0f32; LANES], [0.0f32; LANES], [0.0f32; LANES]);
+        for r in 0..LANES {
+            // SAFETY: the caller guarantees `Self`'s features.
+            (s[r], l[r], h[r]) = unsafe { Self::hstats(sum[r], lo[r], hi[r]) };
+        }
+        // SAFETY: the caller guarantees `Self`'s features.
+        unsafe { (Self::load(&s), Self::load(&l), Self::load(&h)) }
+    }
     /// Whether the block loop runs both groups' passes through [`Ops::pass_pair`] (an
     /// implementation whose vectors hold both groups at once); else each group's [`pass`]
     /// runs by itself, interleaved with the other's update.

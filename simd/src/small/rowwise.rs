@@ -71,9 +71,28 @@ pub(crate) fn combine_stats(sum: &Lane, lo: &Lane, hi: &Lane) -> (f32, f32, f32)
 pub(super) unsafe fn load_row<O: Ops, T: Element>(
     x: &[T],
     zr: &mut [Lane],
+    sv: (O::V, O::V),
+    sc: (f32, f32),
+) -> (f32, f32, f32) {
+    // SAFETY: the caller guarantees `O`'s features.
+    unsafe {
+        let (sum, lo, hi) = load_row_v::<O, T>(x, zr, sv, sc);
+        O::hstats(sum, lo, hi)
+    }
+}
+
+/// [`load_row`] with the row's per-lane partials of `(Σz, min z, max z)` (lane `j`: the
+/// entries `i ≡ j mod LANES`, as [`combine_stats`] takes them) in place of their reduction.
+///
+/// # Safety
+/// The CPU features of `O`.
+#[inline(always)]
+unsafe fn load_row_v<O: Ops, T: Element>(
+    x: &[T],
+    zr: &mut [Lane],
     (s, u): (O::V, O::V),
     (sf, uf): (f32, f32),
-) -> (f32, f32, f32) {
+) -> (O::V, O::V, O::V) {
     let full = x.len() / LANES;
     // SAFETY: the caller guarantees `O`'s features; all memory is through references.
     unsafe {
@@ -109,7 +128,7 @@ pub(super) unsafe fn load_row<O: Ops, T: Element>(
                 (sum, lo, hi) = (O::add(sum, a), O::min(lo, b), O::max(hi, c));
             }
         }
-        O::hstats(sum, lo, hi)
+        (sum, lo, hi)
     }
 }
 
@@ -142,7 +161,8 @@ pub(super) unsafe fn rowwise_body<O: Ops, T: Element>(
     }
 }
 
-/// [`Group::new`] from a group's statistics in arrays (`st`: `Σz`, `min z`, `max z` per lane),
+/// [`Group::new`] from a group's rows' per-lane statistics (`st`: the partials of `Σz`,
+/// `min z`, `max z` of the group's row `j` at index `j`, reduced here by [`Ops::hstats8`]),
 /// its k, and its valid and filled lanes.
 ///
 /// # Safety
@@ -151,12 +171,12 @@ pub(super) unsafe fn rowwise_body<O: Ops, T: Element>(
 #[allow(clippy::type_complexity)]
 unsafe fn start_group<O: Ops, const ACCEL: bool>(
     n: usize,
-    (st, kf, kq, valid, fill): (&[Lane; 3], &Lane, &ILane, u32, u32),
+    (st, kf, kq, valid, fill): (&[[O::V; LANES]; 3], &Lane, &ILane, u32, u32),
     unit: Unit,
 ) -> (Group<O>, u32) {
     // SAFETY: the caller guarantees `O`'s features.
     unsafe {
-        let stats = (O::load(&st[0]), O::load(&st[1]), O::load(&st[2]));
+        let stats = O::hstats8(&st[0], &st[1], &st[2]);
         Group::<O>::new::<ACCEL>(n, stats, kf, kq, valid, fill, unit)
     }
 }
@@ -202,11 +222,12 @@ unsafe fn rowwise_block<O: Ops, T: Element, const SHIFT: u32, const ACCEL: bool>
         let sv = (O::splat(sf), O::splat(uf));
         // the start's statistics, lane r % LANES of group r / LANES (lanes without a row repeat
         // the last row's, and are not live)
-        let mut st = [[[0.0f32; LANES]; 3]; GROUPS];
-        let mut last = (0.0, 0.0, 0.0);
+        let zero = O::splat(0.0);
+        let mut st = [[[zero; LANES]; 3]; GROUPS];
+        let mut last = (zero, zero, zero);
         for r in 0..BLOCK {
             if r < rows {
-                last = load_row::<O, T>(&x[r * n..][..n], &mut zr[r * nl..][..nl], sv, (sf, uf));
+                last = load_row_v::<O, T>(&x[r * n..][..n], &mut zr[r * nl..][..nl], sv, (sf, uf));
             }
             let (g, j) = (r / LANES, r % LANES);
             (st[g][0][j], st[g][1][j], st[g][2][j]) = last;
@@ -225,11 +246,12 @@ unsafe fn rowwise_block<O: Ops, T: Element, const SHIFT: u32, const ACCEL: bool>
             start_group::<O, ACCEL>(n, start(0), unit),
             start_group::<O, ACCEL>(n, start(1), unit),
         ];
-        // each lane's last sums (a lane that has converged keeps them: `Group::update` takes
-        // them again with every later pass of its group)
-        let mut q = [[0i32; LANES]; GROUPS];
-        let mut cf = [[0i32; LANES]; GROUPS];
-        let mut rr = [[0.0f32; LANES]; GROUPS];
+        // each row's last pass, per lane (a row that has converged keeps it: `Group::update`
+        // takes its sums again with every later pass of its group)
+        let zi = O::splat_i(0);
+        let mut q = [[zi; LANES]; GROUPS];
+        let mut cf = [[zi; LANES]; GROUPS];
+        let mut rr = [[zero; LANES]; GROUPS];
         let len = nl * LANES;
         let mut steps = 0u32;
         while steps < MAX_STEPS {
@@ -249,7 +271,7 @@ unsafe fn rowwise_block<O: Ops, T: Element, const SHIFT: u32, const ACCEL: bool>
                 } else {
                     group_passes::<O, true>(rows_g, nl, grp.mu, act[g], sums, unit);
                 }
-                let sums = (O::load_i(&q[g]), O::load_i(&cf[g]), O::load(&rr[g]));
+                let sums = (O::hsum8_i(&q[g]), O::hsum8_i(&cf[g]), O::hmin8(&rr[g]));
                 grp.update::<ACCEL>(sums, len, unit);
             }
         }
@@ -302,19 +324,21 @@ unsafe fn rowwise_block<O: Ops, T: Element, const SHIFT: u32, const ACCEL: bool>
 }
 
 /// The passes of a group's rows `j` whose bit of `act` is set (`zg`: the group's rows, `nl`
-/// vectors each, from row 0), each at its lane of `mu`: [`pass_r`]'s sums, added across the
-/// lanes into lane `j` of `q`, `cf` and `r`. Two rows at a time, their passes interleaved (one
-/// row's pass of a few vectors leaves its sums' chains and reductions exposed).
+/// vectors each, from row 0), each at its lane of `mu`: [`pass_r`]'s per-lane sums into
+/// `q[j]`, `cf[j]` and `r[j]` (added across the lanes later, eight rows at once:
+/// [`Ops::hsum8_i`], [`Ops::hmin8`]). Two rows at a time, their passes interleaved (one row's
+/// pass of a few vectors leaves its sums' chains exposed).
 ///
 /// # Safety
 /// The CPU features of `O`.
 #[inline(always)]
+#[allow(clippy::type_complexity)]
 unsafe fn group_passes<O: Ops, const WITH_R: bool>(
     zg: &[Lane],
     nl: usize,
     mu: O::V,
     act: u32,
-    (q, cf, r): (&mut ILane, &mut ILane, &mut Lane),
+    (q, cf, r): (&mut [O::I; LANES], &mut [O::I; LANES], &mut [O::V; LANES]),
     unit: Unit,
 ) {
     // SAFETY: the caller guarantees `O`'s features; all memory is through references.
@@ -327,17 +351,14 @@ unsafe fn group_passes<O: Ops, const WITH_R: bool>(
             let a = left.trailing_zeros() as usize;
             left &= left - 1;
             if left == 0 {
-                let (sq, sc, sr) = pass_r::<O, WITH_R>(row(a), O::splat(m[a]), unit);
-                (q[a], cf[a]) = O::hsum2_i(sq, sc);
-                r[a] = O::hmin(sr);
+                (q[a], cf[a], r[a]) = pass_r::<O, WITH_R>(row(a), O::splat(m[a]), unit);
                 break;
             }
             let b = left.trailing_zeros() as usize;
             left &= left - 1;
             let (sa, sb) = pass2::<O, WITH_R>(row(a), row(b), O::splat(m[a]), O::splat(m[b]), unit);
-            (q[a], q[b]) = O::hsum2_i(sa.0, sb.0);
-            (cf[a], cf[b]) = O::hsum2_i(sa.1, sb.1);
-            (r[a], r[b]) = (O::hmin(sa.2), O::hmin(sb.2));
+            (q[a], cf[a], r[a]) = sa;
+            (q[b], cf[b], r[b]) = sb;
         }
     }
 }

@@ -203,6 +203,45 @@ unsafe fn primitives_match<O: Ops>() {
                 let tree = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
                 assert_eq!(fb([ps; LANES]), fb([tree; LANES]), "hstats' tree {t}");
             }
+            // the same reductions eight rows at once (row r into lane r): each lane the
+            // one-row reduction's value
+            let rows: [Lane; LANES] = core::array::from_fn(|r| match r {
+                0 => a,
+                1 => b,
+                _ => awkward(&mut next),
+            });
+            let irows: [ILane; LANES] =
+                core::array::from_fn(|_| core::array::from_fn(|_| next() as i32 >> (next() % 32)));
+            let per_row_i: ILane = core::array::from_fn(|r| P::hsum2_i(irows[r], irows[r]).0);
+            assert_eq!(
+                i(O::hsum8_i(&irows.map(|v| O::load_i(&v)))),
+                per_row_i,
+                "hsum8_i {t}"
+            );
+            assert_eq!(P::hsum8_i(&irows), per_row_i, "Portable::hsum8_i {t}");
+            if !rows.iter().flatten().any(|x| x.is_nan()) {
+                let pos = rows.map(|v| v.map(f32::abs));
+                let mins: Lane = core::array::from_fn(|r| P::hmin(pos[r]));
+                assert_eq!(
+                    vx(O::hmin8(&pos.map(|v| O::load(&v)))),
+                    exact(mins),
+                    "hmin8 {t}"
+                );
+                let lo = rows.map(|v| v.map(|x| x * 0.5));
+                let hi: [Lane; LANES] = core::array::from_fn(|r| rows[(r + 3) % LANES]);
+                let want: [(f32, f32, f32); LANES] =
+                    core::array::from_fn(|r| P::hstats(rows[r], lo[r], hi[r]));
+                let ld = |v: [Lane; LANES]| v.map(|w| O::load(&w));
+                let (s8, l8, h8) = O::hstats8(&ld(rows), &ld(lo), &ld(hi));
+                let val = |a: O::V| {
+                    let mut o = [0.0f32; LANES];
+                    O::store(&mut o, a);
+                    o
+                };
+                assert_eq!(v(s8), fb(want.map(|w| w.0)), "hstats8 sums {t}");
+                assert_eq!(val(l8), want.map(|w| w.1), "hstats8 minima {t}");
+                assert_eq!(val(h8), want.map(|w| w.2), "hstats8 maxima {t}");
+            }
             let inside = a.map(|x| x.abs() < 2_147_483_648.0);
             let within =
                 |r: ILane| core::array::from_fn::<_, LANES, _>(|j| inside[j].then_some(r[j]));
