@@ -7,6 +7,7 @@
 #   bash scripts/mutants.sh core-solver       # the core's root finder: solve, frame, real
 #   bash scripts/mutants.sh ffi               # the C ABI's pointer and status handling
 #   bash scripts/mutants.sh ffi-nostd         # its no_std backend and run()
+#   bash scripts/mutants.sh simd-rowwise      # the short rows solved where they lie
 #   bash scripts/mutants.sh core --iterate    # again, skipping what the last run caught
 #
 # Results go to target/mutants-<set>/mutants.out/ (missed.txt: the survivors). The survivors of
@@ -41,8 +42,16 @@ ffi-nostd)
     files=(ffi/src/{backend,lib}.rs)
     set -- --no-default-features --cargo-test-arg=--lib "$@"
     ;;
+simd-rowwise)
+    # the row layout's safe functions (cargo-mutants leaves `unsafe fn` alone: the kernels'
+    # bodies are covered by the bitwise comparisons with `Portable` instead), against the
+    # simd crate's library and kernel tests
+    pkg=hypersimplex-simd
+    files=(simd/src/small/rowwise.rs)
+    set -- --cargo-test-arg=--lib --cargo-test-arg=--test=kernels "$@"
+    ;;
 *)
-    echo "usage: $0 [core|core-solver|ffi|ffi-nostd] [cargo-mutants options]" >&2
+    echo "usage: $0 [core|core-solver|ffi|ffi-nostd|simd-rowwise] [cargo-mutants options]" >&2
     exit 2
     ;;
 esac
