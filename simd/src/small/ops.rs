@@ -243,9 +243,9 @@ pub(crate) unsafe trait Ops: Copy {
     #[inline(always)]
     unsafe fn hsum8_i(v: &[Self::I; LANES]) -> Self::I {
         let mut out = [0i32; LANES];
-        for (o, &w) in out.iter_mut().zip(v) {
+        for (o, w) in out.chunks_exact_mut(2).zip(v.chunks_exact(2)) {
             // SAFETY: the caller guarantees `Self`'s features.
-            *o = unsafe { Self::hsum2_i(w, w).0 };
+            (o[0], o[1]) = unsafe { Self::hsum2_i(w[0], w[1]) };
         }
         // SAFETY: the caller guarantees `Self`'s features.
         unsafe { Self::load_i(&out) }
