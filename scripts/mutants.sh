@@ -48,7 +48,7 @@ simd-rowwise)
     # simd crate's library and kernel tests
     pkg=hypersimplex-simd
     files=(simd/src/small/rowwise.rs)
-    set -- --cargo-test-arg=--lib --cargo-test-arg=--test=kernels "$@"
+    set -- --cargo-arg=--lib --cargo-arg=--test=kernels "$@"
     ;;
 *)
     echo "usage: $0 [core|core-solver|ffi|ffi-nostd|simd-rowwise] [cargo-mutants options]" >&2
