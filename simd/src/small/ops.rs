@@ -262,9 +262,9 @@ pub(crate) unsafe trait Ops: Copy {
         // SAFETY: the caller guarantees `Self`'s features.
         unsafe { Self::load(&out) }
     }
-    /// Eight rows' `(Σz, min z, max z)` at once (`v[r]`: row `r`'s per-lane partials, as
-    /// [`Ops::hstats`] takes them): lane `r` of each result is [`Ops::hstats`]' value for row
-    /// `r`, `Σz` bit for bit ([`combine_stats`]' tree).
+    /// Eight rows' `(Σz, min z, max z)` at once (`sum[r]`, `lo[r]`, `hi[r]`: row `r`'s per-lane
+    /// partials, as [`Ops::hstats`] takes them): lane `r` of each result is [`Ops::hstats`]'
+    /// value for row `r`, `Σz` bit for bit ([`combine_stats`]' tree).
     #[inline(always)]
     #[allow(clippy::type_complexity)]
     unsafe fn hstats8(
