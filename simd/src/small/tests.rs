@@ -399,6 +399,25 @@ fn primitives_match_the_portable_twin() {
     println!("{tested} vector implementations checked");
 }
 
+/// [`block_any`] on [`Portable`], in a frame of its own: in a debug build the inlined solver
+/// takes about 0.6 MB of stack, which inlined into the test's frame beside the vector paths'
+/// own (about 1.5 MB, called from it) overflowed a 2 MB test thread.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn portable_block(
+    x: &[f32],
+    n: usize,
+    rows: usize,
+    kl: &KLanes,
+    scale: f32,
+    y: &mut [f32],
+    zt: &mut [Lane],
+    details: Option<&mut [Row; BLOCK]>,
+) -> u32 {
+    // SAFETY: `Portable` needs no CPU feature.
+    unsafe { block_any::<Portable, f32>(x, n, rows, kl, scale, y, zt, details) }
+}
+
 /// Every [`Ops`] implementation gives the bits of [`Portable`] on the primitives and on whole
 /// blocks: data at the breakpoints (`d = 0`, `d = 1`), signed zeros, ties, a spread of
 /// magnitudes, every k class.
@@ -428,19 +447,16 @@ fn blocks_match_the_portable_twin() {
             let mut zt = vec![[0.0f32; LANES]; block_lanes(n)];
             let mut want = vec![7.0f32; n * BLOCK];
             let mut rw = [Row::default(); BLOCK];
-            // SAFETY: `Portable` needs no CPU feature.
-            let dw = unsafe {
-                block_any::<Portable, f32>(
-                    &x,
-                    n,
-                    rows,
-                    &KLanes::new(&ks, n),
-                    0.75,
-                    &mut want,
-                    &mut zt,
-                    Some(&mut rw),
-                )
-            };
+            let dw = portable_block(
+                &x,
+                n,
+                rows,
+                &KLanes::new(&ks, n),
+                0.75,
+                &mut want,
+                &mut zt,
+                Some(&mut rw),
+            );
             // only rows of the block are written, and (typical data) most of them
             assert_eq!(dw >> rows, 0, "n = {n}, rows = {rows}");
             assert!(want[rows * n..].iter().all(|&v| v == 7.0));
