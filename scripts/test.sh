@@ -4,7 +4,7 @@
 # Rust unit/integration/property tests, the no_std checks, the C ABI (C, C++, sanitizers, valgrind,
 # Python), the SIMD paths (host AVX2 and aarch64 NEON under qemu), the Cortex-M4F firmware under
 # qemu-system-arm with the link-time no-panic proof, and the training demo's checks (its PyTorch
-# script is skipped with a message where torch is not installed).
+# script runs in the Python step, with the project venv's torch).
 # Prints one PASS/FAIL line per step and a closing "N passed, M failed" line; exits non-zero on failure.
 # Logs of the steps that write them go to target/logs/.
 set -u

@@ -205,6 +205,17 @@ macro_rules! dispatched {
     ) -> $r:ty) => {
         $(#[$m])*
         $vis fn $name<T: Element>(kern: Kernels, $($a: $t),*) -> $r {
+            /// The generic body in a frame of its own: inlined here, a debug build would keep
+            /// the stack slots of every instance in the dispatcher's frame (hundreds of KB
+            /// each) beneath the AVX2 copy's.
+            ///
+            /// # Safety
+            /// The CPU features of `O`.
+            #[inline(never)]
+            unsafe fn plain<O: Ops, T: Element>($($a: $t),*) -> $r {
+                // SAFETY: the caller guarantees `O`'s features.
+                unsafe { $body::<O, T>($($a),*) }
+            }
             match kern.path() {
                 #[cfg(all(target_arch = "x86_64", hs_avx512))]
                 // SAFETY: a `Kernels` with `Path::Avx512` exists only after `Path::is_supported`
@@ -216,9 +227,9 @@ macro_rules! dispatched {
                 Path::Avx2 => unsafe { $avx($($a),*) },
                 #[cfg(target_arch = "aarch64")]
                 // SAFETY: NEON is in the aarch64 baseline, all `isa::neon::Small` needs.
-                Path::Neon => unsafe { $body::<crate::isa::neon::Small, T>($($a),*) },
+                Path::Neon => unsafe { plain::<crate::isa::neon::Small, T>($($a),*) },
                 // SAFETY: `Portable` needs no CPU feature.
-                _ => unsafe { $body::<Portable, T>($($a),*) },
+                _ => unsafe { plain::<Portable, T>($($a),*) },
             }
         }
 

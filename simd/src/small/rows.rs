@@ -73,9 +73,9 @@ pub(crate) fn rows<T: Element, E>(
                 Path::Avx2 => unsafe { run!(rows_avx2, crate::isa::avx2::Small) },
                 #[cfg(target_arch = "aarch64")]
                 // SAFETY: NEON is in the aarch64 baseline, all `isa::neon::Small` needs.
-                Path::Neon => unsafe { run!(rows_body, crate::isa::neon::Small) },
+                Path::Neon => unsafe { run!(rows_plain, crate::isa::neon::Small) },
                 // SAFETY: `Portable` needs no CPU feature.
-                _ => unsafe { run!(rows_body, Portable) },
+                _ => unsafe { run!(rows_plain, Portable) },
             }?;
             if accel || from >= total {
                 break;
@@ -104,6 +104,28 @@ pub(super) unsafe fn rows_avx2<O: Ops, T: Element, E, const ACCEL: bool, const R
     zt: &mut [Lane],
 ) -> Result<usize, E> {
     // SAFETY: the caller guarantees AVX2 and `O`'s features.
+    unsafe { rows_body::<O, T, E, ACCEL, RW>(x, n, first_row, k, scale, y, fallback, zt) }
+}
+
+/// [`rows_body`] in a frame of its own (the paths without a `#[target_feature]` copy): inlined
+/// into [`rows`], a debug build would keep the stack slots of its three instances in `rows`'
+/// frame (about 900 KB) beneath the AVX2 copy's (about 800 KB), near a 2 MB thread's limit.
+///
+/// # Safety
+/// The CPU features of `O`.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn rows_plain<O: Ops, T: Element, E, const ACCEL: bool, const RW: bool>(
+    x: &[T],
+    n: usize,
+    first_row: usize,
+    k: RowK<'_>,
+    scale: T,
+    y: &mut [T],
+    fallback: impl FnMut(usize, &[T], &mut [T]) -> Result<(), E>,
+    zt: &mut [Lane],
+) -> Result<usize, E> {
+    // SAFETY: the caller guarantees `O`'s features.
     unsafe { rows_body::<O, T, E, ACCEL, RW>(x, n, first_row, k, scale, y, fallback, zt) }
 }
 

@@ -381,3 +381,36 @@ fn every_batch_size_gives_each_row_its_bits() {
         }
     }
 }
+
+/// The rows functions and the single-vector route fit a thread of 1.25 MiB (rayon's and the
+/// test harness's threads have 2 MiB) on every path, in a debug build too, where the solver's
+/// inlined instances keep their stack slots (the AVX2 copy's frame is about 800 KB there): with
+/// the portable instances inlined into the dispatcher, the AVX2 route took about 1.75 MB.
+#[test]
+fn short_rows_fit_a_small_thread_stack() {
+    for path in hypersimplex_simd::Path::supported() {
+        let kern = Kernels::new(path).unwrap();
+        std::thread::Builder::new()
+            .stack_size(1280 << 10)
+            .spawn(move || {
+                let mut rng = Rng(0x5ac4);
+                for n in [10usize, 64, 256] {
+                    for rows in [1usize, 40] {
+                        let x: Vec<f32> = data(&mut rng, rows * n, 0);
+                        let mut y = vec![0.0f32; rows * n];
+                        let k = RowK::All(n as f64 / 3.0);
+                        kern.soft_binary_argmax_rows(&x, rows, n, k, 1.5, &mut y)
+                            .unwrap();
+                        let s: f64 = y[..n].iter().map(|&v| v as f64).sum();
+                        assert!(
+                            (s - n as f64 / 3.0).abs() < 1e-3 * n as f64,
+                            "{path} {n}: {s}"
+                        );
+                    }
+                }
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+}
