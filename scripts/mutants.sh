@@ -5,6 +5,7 @@
 #
 #   bash scripts/mutants.sh core              # the core: checks, errors, masks, losses, rows, top-k
 #   bash scripts/mutants.sh core-solver       # the core's root finder: solve, frame, real
+#   bash scripts/mutants.sh core-kernel       # the core's scalar passes (kernel.rs)
 #   bash scripts/mutants.sh ffi               # the C ABI's pointer and status handling
 #   bash scripts/mutants.sh ffi-nostd         # its no_std backend and run()
 #   bash scripts/mutants.sh simd-rowwise      # the short rows solved where they lie
@@ -31,6 +32,11 @@ core-solver)
     pkg=hypersimplex
     files=(core/src/{solve,frame,real}.rs)
     ;;
+core-kernel)
+    # the scalar passes (every path's reference, the portable path's kernels)
+    pkg=hypersimplex
+    files=(core/src/kernel.rs)
+    ;;
 ffi)
     pkg=hypersimplex-ffi
     files=(ffi/src/{ptr,status}.rs)
@@ -51,7 +57,7 @@ simd-rowwise)
     set -- --cargo-arg=--lib --cargo-arg=--test=kernels "$@"
     ;;
 *)
-    echo "usage: $0 [core|core-solver|ffi|ffi-nostd|simd-rowwise] [cargo-mutants options]" >&2
+    echo "usage: $0 [core|core-solver|core-kernel|ffi|ffi-nostd|simd-rowwise] [cargo-mutants options]" >&2
     exit 2
     ;;
 esac

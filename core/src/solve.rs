@@ -21,10 +21,11 @@
 //! small in practice and bounded in the worst case: the adversarial grid of
 //! `tests/passes.rs` (inputs spread from 1e-30 to 1e30, Cauchy tails, huge outliers, ties,
 //! subnormals) needs at most 34 passes, ordinary data 3–6 (n ≥ 2048) or 4–11 (smaller n, whose
-//! start is the cruder all-free estimate). Not every input is that quick: entries spread from
-//! 1e-30 to 1e30 in both signs with a fractional k can use up the Newton trials and then
-//! bisect (half of such entries have `|z| < 1`, so their breakpoints crowd 0 and −1;
-//! `tests/solve.rs`: 139 passes for one such input of 300; 2406 over its 240 inputs).
+//! start is the cruder all-free estimate). The slowest inputs known are entries spread from
+//! 1e-30 to 1e30 in both signs with a fractional k, where most trial points fall on flat
+//! pieces (`tests/solve.rs`: at most 33 passes for such an input of 300, 1438 over its 240
+//! inputs of every kind; 139 and 2406 before a bracket holding 0 was split at 0 whatever its
+//! ends' size, when such inputs used up the Newton trials halving `[−9e28, 6e27]` in value).
 //!
 //! Why this method and not sorting, bisection or selection: `docs/design.md`.
 
@@ -329,14 +330,22 @@ fn bisect<T: Real, R: Passes<T> + ?Sized>(
 ///
 /// A moderate bracket is halved in value, `(lo + hi)/2`. A bracket spanning many binades (inputs
 /// from 1e-30 to 1e30, huge outliers) would take ~100 such halvings to close, so it is split at
-/// 0 when it straddles 0, and otherwise halved in representable-value order, which for
-/// same-signed ends is close to the geometric mean: a factor 2^60 of range closes in ~6 steps.
+/// 0 when it straddles 0 (and is wider than 256: the size of its ends says nothing of the
+/// root's), and otherwise halved in representable-value order, which for same-signed ends is
+/// close to the geometric mean: a factor 2^60 of range closes in ~6 steps.
 fn midpoint<T: Real>(lo: T, hi: T) -> T {
     let (l, h) = (lo.to_solver(), hi.to_solver());
     let half = W::<T>::HALF;
     let zero = W::<T>::ZERO;
     let arith = T::from_solver(half * l + half * h);
-    let near = if l.abs() < h.abs() { l.abs() } else { h.abs() };
+    // (0 inside the bracket: its width is measured against 1)
+    let near = if l < zero && h > zero {
+        zero
+    } else if l.abs() < h.abs() {
+        l.abs()
+    } else {
+        h.abs()
+    };
     let wide = half * h - half * l > W::<T>::from_f64(128.0) * (W::<T>::ONE + near);
     let m = if !wide {
         arith
