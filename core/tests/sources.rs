@@ -133,6 +133,14 @@ fn mapped_passes_are_the_slice_passes_bit_for_bit() {
             assert_eq!(a.gaps(lam), b.gaps(lam));
             assert_eq!(a.gaps(lam), Some(gaps_scalar(&flat[..], 1.25f32, lam)));
         }
+        // a non-finite value in any block (the last one here) makes the statistics say so
+        let mut bad = x.clone();
+        bad[n - 1] = f64::INFINITY;
+        let mut c = MappedPasses::new(&bad[..], read, 1.25f32);
+        assert!(
+            !c.stats().finite && !c.piece_and_stats(0.0).1.finite,
+            "n = {n}"
+        );
     }
 }
 
