@@ -12,6 +12,7 @@ use common::Rand;
 use hypersimplex::internal::kernel::{
     gaps_scalar, Mapped, MappedPasses, Passes, Piece, ScalarPasses, Source, Stats, Strided,
 };
+use hypersimplex::Real;
 
 /// What `src` visits, one at a time and four at a time (the groups, then the remainder).
 fn visits<S: Source<f64> + ?Sized>(src: &S) -> (Vec<f64>, Vec<f64>) {
@@ -186,4 +187,97 @@ fn the_passes_defaults() {
     let s = hypersimplex::internal::solve::solve(&mut p, 1.5, None).unwrap();
     let f: f64 = p.0.iter().map(|&z| (z - s.lambda).clamp(0.0, 1.0)).sum();
     assert!((f - 1.5).abs() < 1e-12, "f(λ) = {f}");
+}
+
+/// The passes by their definition: `d_i = fl(fl(x_i·s) − λ)` in the element type, free where
+/// `0 < d_i < 1`, upper where `d_i ≥ 1` (`±∞` when `x·s` and λ lie at opposite ends of the
+/// range), and the statistics of `fl(x_i·s)`.
+fn direct<T: Real>(x: &[T], s: T, lambda: T) -> (usize, usize, f64, f64, f64, f64) {
+    let (mut free, mut upper, mut sum) = (0, 0, 0.0);
+    let z: Vec<T> = x.iter().map(|&v| v * s).collect();
+    for &zi in &z {
+        let d = zi - lambda;
+        if d >= T::ONE {
+            upper += 1;
+        } else if d > T::ZERO {
+            free += 1;
+            sum += d.to_f64();
+        }
+    }
+    let min = z.iter().map(|v| v.to_f64()).fold(f64::INFINITY, f64::min);
+    let max = z
+        .iter()
+        .map(|v| v.to_f64())
+        .fold(f64::NEG_INFINITY, f64::max);
+    let total = z.iter().map(|v| v.to_f64()).sum();
+    (free, upper, sum, min, max, total)
+}
+
+fn check_direct<T: Real, S: Source<T> + ?Sized>(src: &S, x: &[T], s: T, lambdas: &[T], ctx: &str) {
+    let mut p = ScalarPasses::new(src, s);
+    let st = p.stats();
+    let (_, _, _, min, max, total) = direct(x, s, T::ZERO);
+    let mag: f64 = x.iter().map(|&v| (v * s).to_f64().abs()).sum();
+    let eps = T::EPSILON.to_f64();
+    assert_eq!((st.min.to_f64(), st.max.to_f64()), (min, max), "{ctx}");
+    // (Σz may overflow where the entries do not: it only seeds the start)
+    if mag.is_finite() {
+        assert!(
+            (st.sum - total).abs() <= 64.0 * eps * mag,
+            "{ctx}: Σz {} for {total}",
+            st.sum
+        );
+    }
+    assert!(st.finite, "{ctx}");
+    for &lam in lambdas {
+        let (free, upper, sum, ..) = direct(x, s, lam);
+        for (q, how) in [(p.piece(lam), "piece"), (p.piece_and_stats(lam).0, "fused")] {
+            assert_eq!((q.free, q.upper), (free, upper), "{ctx} {how} λ = {lam:?}");
+            // (f32 slices sum the free set in 2^-23 fixed point: within 2^-23 per entry)
+            let tol = 64.0 * eps * sum.abs() + free as f64 * eps;
+            assert!(
+                (q.sum_free - sum).abs() <= tol,
+                "{ctx} {how} λ = {lam:?}: {} for {sum}",
+                q.sum_free
+            );
+        }
+    }
+}
+
+fn passes_by_definition<T: Real>(seed: u64) {
+    let mut rng = Rand::new(seed);
+    let s = T::from_f64(0.75);
+    for n in [1usize, 3, 4, 5, 9, 64, 513, 1500] {
+        let x: Vec<T> = (0..n).map(|_| T::from_f64(2.0 * rng.normal())).collect();
+        let lambdas: Vec<T> = [-3.0, -0.5, 0.0, 0.3, 1.1, 4.0]
+            .into_iter()
+            .map(T::from_f64)
+            .collect();
+        check_direct(&x[..], &x, s, &lambdas, &format!("slice n = {n}"));
+        // the same values as a column (the four-at-a-time path for f32 too)
+        let wide: Vec<T> = x.iter().flat_map(|&v| [v, T::ZERO]).collect();
+        check_direct(
+            &Strided::new(&wide, 0, 2),
+            &x,
+            s,
+            &lambdas,
+            &format!("column n = {n}"),
+        );
+    }
+    // logits near both ends of the range with λ near either end: `d` overflows to ±∞ (the
+    // passes then redo the sum without the NaN that `∞·0` would give)
+    let big = T::MAX * T::from_f64(0.75);
+    let x: Vec<T> = [1.0, -1.0, 0.5, 1.0, -1.0, 0.25, 1.0]
+        .into_iter()
+        .map(|v| big * T::from_f64(v))
+        .collect();
+    let lambdas = [-big, big, T::ZERO, big - big * T::from_f64(0.5)];
+    check_direct(&x[..], &x, T::ONE, &lambdas, "huge");
+    check_direct(&Strided::new(&x, 0, 1), &x, T::ONE, &lambdas, "huge column");
+}
+
+#[test]
+fn scalar_passes_compute_their_definition() {
+    passes_by_definition::<f64>(47);
+    passes_by_definition::<f32>(53);
 }
