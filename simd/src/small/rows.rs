@@ -107,13 +107,14 @@ pub(super) unsafe fn rows_avx2<O: Ops, T: Element, E, const ACCEL: bool, const R
     unsafe { rows_body::<O, T, E, ACCEL, RW>(x, n, first_row, k, scale, y, fallback, zt) }
 }
 
-/// [`rows_body`] in a frame of its own (the paths without a `#[target_feature]` copy): inlined
-/// into [`rows`], a debug build would keep the stack slots of its three instances in `rows`'
-/// frame (about 900 KB) beneath the AVX2 copy's (about 800 KB), near a 2 MB thread's limit.
+/// [`rows_body`] in a frame of its own in debug builds (the paths without a `#[target_feature]`
+/// copy): inlined into [`rows`], a debug build would keep the stack slots of its three
+/// instances in `rows`' frame (about 900 KB) beneath the AVX2 copy's (about 800 KB), near a
+/// 2 MB thread's limit. (Optimized builds inline it.)
 ///
 /// # Safety
 /// The CPU features of `O`.
-#[inline(never)]
+#[cfg_attr(debug_assertions, inline(never))]
 #[allow(clippy::too_many_arguments)]
 unsafe fn rows_plain<O: Ops, T: Element, E, const ACCEL: bool, const RW: bool>(
     x: &[T],
