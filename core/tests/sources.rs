@@ -289,6 +289,17 @@ fn passes_by_definition<T: Real>(seed: u64) {
     let lambdas = [-big, big, T::ZERO, big - big * T::from_f64(0.5)];
     check_direct(&x[..], &x, T::ONE, &lambdas, "huge");
     check_direct(&Strided::new(&x, 0, 1), &x, T::ONE, &lambdas, "huge column");
+    // the same at scale ½: the redo must scale as the fast pass does (at λ = −big, `z = −big/2`
+    // is upper, but `−big + ½` or `−2·big` would not be)
+    let half = T::from_f64(0.5);
+    check_direct(&x[..], &x, half, &lambdas, "huge, scaled");
+    check_direct(
+        &Strided::new(&x, 0, 1),
+        &x,
+        half,
+        &lambdas,
+        "huge column, scaled",
+    );
 }
 
 #[test]
