@@ -6,6 +6,8 @@
 #   bash scripts/mutants.sh core              # the core: checks, errors, masks, losses, rows, top-k
 #   bash scripts/mutants.sh core-solver       # the core's root finder: solve, frame, real
 #   bash scripts/mutants.sh core-kernel       # the core's scalar passes (kernel.rs)
+#   bash scripts/mutants.sh core-half         # the core's half-precision functions (half.rs)
+#   bash scripts/mutants.sh core-sharded      # the sharded (multi-process) entry points
 #   bash scripts/mutants.sh ffi               # the C ABI's pointer and status handling
 #   bash scripts/mutants.sh ffi-nostd         # its no_std backend and run()
 #   bash scripts/mutants.sh simd-rowwise      # the short rows solved where they lie
@@ -37,6 +39,14 @@ core-kernel)
     pkg=hypersimplex
     files=(core/src/kernel.rs)
     ;;
+core-half)
+    pkg=hypersimplex
+    files=(core/src/half.rs)
+    ;;
+core-sharded)
+    pkg=hypersimplex
+    files=(core/src/sharded.rs)
+    ;;
 ffi)
     pkg=hypersimplex-ffi
     files=(ffi/src/{ptr,status}.rs)
@@ -57,7 +67,7 @@ simd-rowwise)
     set -- --cargo-arg=--lib --cargo-arg=--test=kernels "$@"
     ;;
 *)
-    echo "usage: $0 [core|core-solver|core-kernel|ffi|ffi-nostd|simd-rowwise] [cargo-mutants options]" >&2
+    echo "usage: $0 [core|core-solver|core-kernel|core-half|core-sharded|ffi|ffi-nostd|simd-rowwise] [cargo-mutants options]" >&2
     exit 2
     ;;
 esac

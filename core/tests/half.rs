@@ -13,9 +13,9 @@ mod common;
 use common::*;
 use hypersimplex::half::{
     bf16_to_f32, binary_argmax_half, binary_argmax_half_in_place, f16_to_f32, f32_to_bf16,
-    f32_to_f16, hypersimplex_loss_half, hypersimplex_loss_multiclass_half, soft_binary_argmax_half,
-    soft_binary_argmax_half_in_place, soft_binary_argmax_vjp_half,
-    soft_binary_argmax_vjp_half_in_place, Bf16, Half, F16,
+    f32_to_f16, hypersimplex_loss_half, hypersimplex_loss_multiclass_half, narrow,
+    soft_binary_argmax_half, soft_binary_argmax_half_in_place, soft_binary_argmax_vjp_half,
+    soft_binary_argmax_vjp_half_in_place, widen, Bf16, Half, F16,
 };
 use hypersimplex::{
     hypersimplex_loss_multiclass, soft_binary_argmax, ClassK, Error, Real, Reduction,
@@ -172,6 +172,64 @@ fn narrowing_rounds_to_nearest_even() {
     // NaN outputs are quiet
     assert_eq!(f32_to_f16(f32::from_bits(0x7f80_0001)) & 0x7e00, 0x7e00);
     assert_eq!(f32_to_bf16(f32::from_bits(0x7f80_0001)) & 0x7fc0, 0x7fc0);
+}
+
+/// The slice forms `widen` and `narrow`: each element as the scalar conversion (checked above
+/// against the reference), over the common length, the rest of `dst` untouched.
+fn slices<H: Fmt>() {
+    let all: Vec<H> = (0..=u16::MAX).map(H::from_bits).collect();
+    let mut w = vec![7.0f32; all.len() + 3];
+    widen(&all, &mut w);
+    for (b, (&h, &v)) in all.iter().zip(&w).enumerate() {
+        let r = H::ref_to_f32(h.to_bits());
+        assert!(
+            v.to_bits() == r.to_bits() || (v.is_nan() && r.is_nan()),
+            "{} widen {b:#06x}",
+            H::NAME
+        );
+    }
+    assert_eq!(
+        w[all.len()..],
+        [7.0; 3],
+        "{}: widen wrote past src",
+        H::NAME
+    );
+    // a shorter destination takes the first elements only
+    let mut short = [7.0f32; 2];
+    widen(&all[0x3c00..], &mut short);
+    assert_eq!(
+        short.map(f32::to_bits),
+        [0x3c00, 0x3c01].map(|b| H::ref_to_f32(b).to_bits())
+    );
+
+    let cases = narrowing_cases::<H>();
+    let marker = H::from_bits(0x1234);
+    let mut n = vec![marker; cases.len() + 3];
+    narrow(&cases, &mut n);
+    for (&x, &h) in cases.iter().zip(&n) {
+        let r = H::ref_from_f32(x);
+        assert!(
+            h.to_bits() == r || (x.is_nan() && h.is_nan()),
+            "{} narrow {x:e}: {:#06x} vs {r:#06x}",
+            H::NAME,
+            h.to_bits()
+        );
+    }
+    assert_eq!(
+        n[cases.len()..],
+        [marker; 3],
+        "{}: narrow wrote past src",
+        H::NAME
+    );
+    let mut short = [marker; 1];
+    narrow(&[1.0, 2.0], &mut short);
+    assert_eq!(short[0].to_bits(), H::ref_from_f32(1.0));
+}
+
+#[test]
+fn slice_conversions_match_the_scalar_ones() {
+    slices::<Bf16>();
+    slices::<F16>();
 }
 
 #[test]

@@ -2,7 +2,8 @@
 //! pre-pass, the rows forward and the rows VJP, medians of 31 runs.
 //! `cargo run --release -p hypersimplex-simd --example rowsbench -- [rows] [n] [reps] [per-row]`
 //! (`HS_THREADS=t`: a pool of t threads instead of one; `HS_K=k`: k instead of n/2;
-//! `HS_PATH=avx2`: that kernel path instead of the active one)
+//! `HS_PATH=avx2`: that kernel path instead of the active one; `HS_ONLY=forward`: the forward
+//! alone, without the yardsticks, for a profiler)
 use hypersimplex_simd::{Element, Kernels, Path, RowK};
 mod common;
 use common::median_secs as med;
@@ -49,6 +50,15 @@ fn main() {
     };
     pool.install(|| {
         let us = |v: f64| v * 1e6;
+        // `HS_ONLY=forward`: the forward alone (for profilers), no yardsticks
+        if std::env::var("HS_ONLY").is_ok_and(|v| v == "forward") {
+            let fwd = med(reps, || {
+                kern.soft_binary_argmax_rows(&x, rows, n, kk, 1.5, &mut y)
+                    .unwrap()
+            });
+            println!("forward  {:9.2} us", us(fwd));
+            return;
+        }
         println!("path {} rows {rows} n {n}", kern.path());
         let copy = med(reps, || y.copy_from_slice(&x));
         println!("memcpy   {:9.2} us", us(copy));
