@@ -617,6 +617,58 @@ fn vjp_matches_the_reference() {
     vjp_suite::<F16>();
 }
 
+/// The storage type's overflow check of the VJP, where the quick bound `(max|g| + |mean|)·s`
+/// does not settle it and each free output is checked: clipped entries may hold any `g`, and a
+/// free output of exactly the overflow threshold (65520 for f16, which rounds to ∞) is refused.
+#[test]
+fn vjp_checks_each_free_output_against_the_storage_range() {
+    let h = |v: &[f64]| to_h::<F16>(v);
+    let run = |y: &[f64], g: &[f64], tau: f32| {
+        let (y, g) = (h(y), h(g));
+        let mut out = vec![F16(0x1234); y.len()];
+        let r = soft_binary_argmax_vjp_half(&y, &g, tau, &mut out);
+        let mut gi = g.clone();
+        let ri = soft_binary_argmax_vjp_half_in_place(&y, &mut gi, tau);
+        assert_eq!(r, ri);
+        match r {
+            Ok(()) => assert_eq!(gi, out),
+            Err(_) => {
+                assert!(out.iter().all(|v| v.0 == 0x1234), "output written on error");
+                assert_eq!(gi, g, "g written on error");
+            }
+        }
+        r.map(|()| wide(&out))
+    };
+    // huge g on the clipped entries (y = 0 and y = 1) only: the free outputs are ±2
+    assert_eq!(
+        run(&[0.5, 0.5, 0.0, 1.0], &[1.0, 3.0, 60000.0, -60000.0], 0.5),
+        Ok(vec![-2.0, 2.0, 0.0, 0.0])
+    );
+    // large g whose deviations from the mean are small: (g − 45056)·1 = ±4096
+    assert_eq!(
+        run(&[0.5, 0.5], &[40960.0, 49152.0], 1.0),
+        Ok(vec![-4096.0, 4096.0])
+    );
+    // a free output of (−30000 − 15000)·2 = −90000: beyond f16 (but not f32)
+    let g = [-30000.0, 30000.0, 30000.0, 30000.0];
+    assert_eq!(run(&[0.5; 4], &g, 0.5), Err(Error::ScaleOverflow));
+    let mut gf = vec![0.0f32; 4];
+    let yf = [0.5f32; 4];
+    let g32: Vec<f32> = g.iter().map(|&v| v as f32).collect();
+    hypersimplex::soft_binary_argmax_vjp(&yf, &g32, 0.5, &mut gf).unwrap();
+    // exactly the threshold: (32768 − 8)·2 = 65520 rounds to ∞ in f16
+    assert_eq!(F16::from_f32(65520.0).to_bits(), 0x7c00);
+    assert_eq!(
+        run(&[0.5, 0.5], &[32768.0, -32752.0], 0.5),
+        Err(Error::ScaleOverflow)
+    );
+    // one step below it is the largest finite f16
+    assert_eq!(
+        run(&[0.5, 0.5], &[32752.0, -32752.0], 0.5),
+        Ok(vec![65504.0, -65504.0])
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Top-k
 

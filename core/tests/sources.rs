@@ -4,18 +4,21 @@
 //! values copied into one slice; `Piece::excess` is `f(λ) − k`; and the trait's defaults are
 //! what the solver relies on. Found needed by mutation testing of `core/src/kernel.rs` (`bash
 //! scripts/mutants.sh core-kernel`): the strided source's four-at-a-time visit is used by no
-//! solve in this crate, and the mapped passes' block size changed no result the other tests see.
+//! solve in this crate, and the mapped passes' block size changed no result the other tests see;
+//! of `core/src/half.rs` (`core-half`): the half slice's four-at-a-time visit feeds only the
+//! masked solve's start statistics, which no result showed.
 
 mod common;
 
 use common::Rand;
+use hypersimplex::half::{Half, HalfSlice, F16};
 use hypersimplex::internal::kernel::{
     gaps_scalar, Mapped, MappedPasses, Passes, Piece, ScalarPasses, Source, Stats, Strided,
 };
 use hypersimplex::Real;
 
 /// What `src` visits, one at a time and four at a time (the groups, then the remainder).
-fn visits<S: Source<f64> + ?Sized>(src: &S) -> (Vec<f64>, Vec<f64>) {
+fn visits<T: Real, S: Source<T> + ?Sized>(src: &S) -> (Vec<T>, Vec<T>) {
     let mut one = Vec::new();
     src.for_each(|v| one.push(v));
     let mut four = Vec::new();
@@ -65,6 +68,14 @@ fn sources_visit_exactly_their_elements_in_order() {
         assert_eq!(m.len(), len);
         assert_eq!(m.is_empty(), len == 0);
         assert!(m.as_slice().is_none());
+        // half-precision storage read as `f32` (`half.rs`, the masked solve's source)
+        let halves: Vec<F16> = small.iter().map(|&v| F16::from_f32(v)).collect();
+        let h = HalfSlice(&halves[..]);
+        let (one, four) = visits(&h);
+        assert_eq!((&one, &four), (&small, &small));
+        assert_eq!(h.len(), len);
+        assert_eq!(h.is_empty(), len == 0);
+        assert!(h.as_slice().is_none());
     }
 }
 
