@@ -13,12 +13,14 @@ mod common;
 use common::*;
 use hypersimplex::half::{
     bf16_to_f32, binary_argmax_half, binary_argmax_half_in_place, f16_to_f32, f32_to_bf16,
-    f32_to_f16, hypersimplex_loss_half, hypersimplex_loss_multiclass_half, narrow,
-    soft_binary_argmax_half, soft_binary_argmax_half_in_place, soft_binary_argmax_vjp_half,
+    f32_to_f16, hypersimplex_loss_half, hypersimplex_loss_multiclass_half,
+    hypersimplex_loss_multiclass_lambda_half, narrow, soft_binary_argmax_half,
+    soft_binary_argmax_half_in_place, soft_binary_argmax_vjp_half,
     soft_binary_argmax_vjp_half_in_place, widen, Bf16, Half, F16,
 };
 use hypersimplex::{
-    hypersimplex_loss_multiclass, soft_binary_argmax, ClassK, Error, Real, Reduction,
+    hypersimplex_loss_multiclass, hypersimplex_loss_multiclass_lambda, soft_binary_argmax, ClassK,
+    Error, Real, Reduction,
 };
 use std::cell::Cell;
 
@@ -553,6 +555,13 @@ fn argument_errors_leave_outputs_untouched() {
         hypersimplex_loss_half(&x, &to_h::<F16>(&[0.0, 1.5, 0.0]), 1.0, 1.0, None),
         Err(Error::InvalidTarget)
     );
+    // a gradient buffer of another length (the target's is right)
+    let mut g4 = vec![F16(9); 4];
+    assert_eq!(
+        hypersimplex_loss_half(&x, &t, 1.0, 1.0, Some(&mut g4)),
+        Err(Error::LengthMismatch)
+    );
+    assert!(g4.iter().all(|v| v.0 == 9));
     assert!(y.iter().all(|v| v.0 == 9));
     // the same τ without a gradient is fine, and bf16 has the f32 range
     assert!(hypersimplex_loss_half(&x, &t, 1.0, 1e-5, None).is_ok());
@@ -829,9 +838,47 @@ fn multiclass_suite<H: Fmt>() {
                     for (a, &b) in g.iter().zip(&gf) {
                         assert_eq!(*a, H::from_f32(b), "{} multiclass grad", H::NAME);
                     }
+                    // with the thresholds: the same loss and gradient, and the f32 λ_c
+                    let (mut lam, mut lamf) = (vec![9.0; classes], vec![9.0; classes]);
+                    let mut g2 = vec![H::ZERO; batch * classes];
+                    let l2 = hypersimplex_loss_multiclass_lambda_half(
+                        &x,
+                        &labels,
+                        classes,
+                        k,
+                        tau,
+                        red,
+                        Some(&mut g2),
+                        &mut scratch,
+                        &mut lam,
+                    )
+                    .unwrap();
+                    hypersimplex_loss_multiclass_lambda(
+                        &xf, &labels, classes, k, tau, red, None, &mut sf, &mut lamf,
+                    )
+                    .unwrap();
+                    assert_eq!((l2.to_bits(), &g2), (l.to_bits(), &g));
+                    assert_eq!(lam, lamf, "{} λ_c", H::NAME);
                 }
             }
         }
+        // a λ buffer of another length than `classes`
+        let mut lam = vec![9.0; classes + 1];
+        assert_eq!(
+            hypersimplex_loss_multiclass_lambda_half(
+                &x,
+                &labels,
+                classes,
+                ClassK::LabelCounts,
+                1.0,
+                Reduction::Sum,
+                None,
+                &mut vec![0.0f32; batch],
+                &mut lam,
+            ),
+            Err(Error::LengthMismatch)
+        );
+        assert!(lam.iter().all(|&v| v == 9.0));
         // short scratch
         let mut s = vec![0.0f32; batch - 1];
         assert_eq!(
@@ -877,6 +924,44 @@ fn multiclass_suite<H: Fmt>() {
     )
     .unwrap();
     assert!(l.is_finite());
+    // every column checked before any gradient is written: the last column's masks leave
+    // fewer finite entries than its k (3 × 2, column 1 holds two −∞), or its x·(1/τ)
+    // overflows (60000·1e36; the other entries fit)
+    let ninf = H::from_f32(f32::NEG_INFINITY);
+    let h = |v: f32| H::from_f32(v);
+    let masked = [h(0.5), h(0.1), h(-0.2), ninf, h(0.3), ninf];
+    let big = [h(0.5), h(0.1), h(-0.2), h(0.7), h(0.3), h(60000.0)];
+    for (x, k, tau, err) in [
+        (masked, 2.0, 1.0, Error::InvalidK),
+        (big, 1.0, 1e-36, Error::ScaleOverflow),
+    ] {
+        if tau < 1e-30 && H::NAME == "f16" {
+            // (2/τ does not fit f16: refused before any column, which is not this check)
+            continue;
+        }
+        let mut g = vec![h(7.0); 6];
+        let mut s = [0.0f32; 3];
+        assert_eq!(
+            hypersimplex_loss_multiclass_half(
+                &x,
+                &[0, 1, 0],
+                2,
+                ClassK::Fixed(k),
+                tau,
+                Reduction::Sum,
+                Some(&mut g),
+                &mut s
+            ),
+            Err(err),
+            "{}",
+            H::NAME
+        );
+        assert!(
+            g.iter().all(|&v| v == h(7.0)),
+            "{}: gradient written",
+            H::NAME
+        );
+    }
 }
 
 #[test]

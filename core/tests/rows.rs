@@ -241,6 +241,65 @@ fn bad_rows_leave_output_untouched_f16() {
     bad_rows_leave_output_untouched::<F16>();
 }
 
+/// Overflow in the last row only, of `x·(1/τ)` in `f32` (forward) or of a VJP output in the
+/// storage type but not in `f32` (f16: 65504 is its largest value): that row's
+/// `ScaleOverflow`, and no row written; an output buffer of the wrong length for the VJP.
+#[test]
+fn overflow_in_the_last_row_leaves_output_untouched() {
+    let (rows, n) = (4usize, 5usize);
+    let mut r = Rand::new(0x5eed_0004);
+    let good: Vec<f64> = (0..rows * n).map(|_| r.normal()).collect();
+    let sentinel = F16::from_f32(7.0);
+    // forward: |x|·1e36 fits f32 for the Gaussian rows, 60000·1e36 does not
+    let mut x: Vec<F16> = halves(&good);
+    x[rows * n - 1] = F16::from_f32(60000.0);
+    let ks = [1.0, 2.5, 0.0, 5.0];
+    let mut y = vec![sentinel; x.len()];
+    assert_eq!(
+        soft_binary_argmax_half_rows(&x, n, &ks, 1e-36, &mut y),
+        Err(Error::ScaleOverflow)
+    );
+    assert!(y.iter().all(|v| *v == sentinel));
+    let mut xy = x.clone();
+    assert_eq!(
+        soft_binary_argmax_half_rows_in_place(&mut xy, n, &ks, 1e-36),
+        Err(Error::ScaleOverflow)
+    );
+    assert_eq!(bits(&xy), bits(&x));
+
+    // VJP: the last row's free outputs are (±30000)·4, beyond f16 but not f32
+    let mut yv = vec![F16::from_f32(0.5); rows * n];
+    let mut g: Vec<F16> = halves(&good);
+    let last = (rows - 1) * n;
+    g[last] = F16::from_f32(-30000.0);
+    g[last + 1] = F16::from_f32(30000.0);
+    for v in &mut yv[last + 2..] {
+        *v = F16::ZERO;
+    }
+    let mut out = vec![sentinel; g.len()];
+    assert_eq!(
+        soft_binary_argmax_vjp_half_rows(&yv, &g, n, 0.25, &mut out),
+        Err(Error::ScaleOverflow)
+    );
+    assert!(out.iter().all(|v| *v == sentinel));
+    let mut gi = g.clone();
+    assert_eq!(
+        soft_binary_argmax_vjp_half_rows_in_place(&yv, &mut gi, n, 0.25),
+        Err(Error::ScaleOverflow)
+    );
+    assert_eq!(bits(&gi), bits(&g));
+    // the same rows at τ = 1 fit: (±30000)·1
+    soft_binary_argmax_vjp_half_rows(&yv, &g, n, 1.0, &mut out).unwrap();
+    assert_eq!(out[last].to_f32(), -30000.0);
+    // an output of the wrong length, with y and g of the right one
+    let mut short = vec![sentinel; g.len() - n];
+    assert_eq!(
+        soft_binary_argmax_vjp_half_rows(&yv, &g, n, 1.0, &mut short),
+        Err(Error::LengthMismatch)
+    );
+    assert!(short.iter().all(|v| *v == sentinel));
+}
+
 /// `prepare_rows`: the shape first, then each row's checks in order (the first failing row's
 /// error).
 #[test]
