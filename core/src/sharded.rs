@@ -1021,4 +1021,43 @@ mod tests {
         acc.emit(&mut out);
         assert_eq!(out, [0; LIMBS]);
     }
+
+    /// `f64` terms go onto the grid `2^-90`, `f32` ones (and narrower) onto `2^-60`: of a term
+    /// `2^-80 + 2^-58`, the fine grid keeps both bits and the coarse one `2^-58` only.
+    #[test]
+    fn each_element_type_takes_its_grid() {
+        let v = pow2(-80) + pow2(-58);
+        let sum_for = |fine: bool| {
+            let mut acc = GridSum::default();
+            if fine {
+                acc.add_for::<f64>(v);
+            } else {
+                acc.add_for::<f32>(v);
+            }
+            let mut out = [0i64; LIMBS];
+            acc.emit(&mut out);
+            decode(&out)
+        };
+        assert_eq!(sum_for(true), v);
+        assert_eq!(sum_for(false), pow2(-58));
+        // the coarse grid truncates toward zero, as the fine one does below 2^-90
+        let mut acc = GridSum::default();
+        acc.add_coarse(-(pow2(-59) + pow2(-70)));
+        let mut out = [0i64; LIMBS];
+        acc.emit(&mut out);
+        assert_eq!(decode(&out), -pow2(-59));
+    }
+
+    /// The bound on allreduce calls, from its parts: the parameter check, per solve (the first
+    /// and one per shifted frame: 8 for `f32`, 24 for `f64`) 40 Newton trial points, a
+    /// bisection over the element's bits and two final evaluations, and the loss's final sums.
+    #[test]
+    fn allreduce_bound_is_the_sum_of_its_parts() {
+        #[cfg(not(target_os = "none"))]
+        {
+            assert_eq!(max_allreduces(32), 1 + 9 * (40 + 32 + 2) + 1);
+            assert_eq!(max_allreduces(64), 1 + 25 * (40 + 64 + 2) + 1);
+        }
+        assert_eq!(MAX_NEWTON_SHARDED, 40);
+    }
 }
