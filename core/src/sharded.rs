@@ -1014,6 +1014,10 @@ mod tests {
         assert_eq!(decode(&[0, 1 << 30, 0, 0]), decode(&[1, 0, 0, 0]));
         assert_eq!(decode(&[2, -(1 << 30), 5, 0]), decode(&[1, 0, 4, 1 << 30]));
         assert_eq!(decode(&[0, 0, 0, -1]), -pow2(-90));
+        // an integer part beyond 2^36 (more than 2^35 terms over all ranks): the integer and
+        // the fraction rounded apart, then added
+        assert_eq!(decode(&[1 << 40, 1 << 29, 0, 0]), pow2(40) + 0.5);
+        assert_eq!(decode(&[-(1 << 40), 0, 1 << 29, 0]), -pow2(40) + pow2(-31));
         // NaN adds nothing and panics nowhere
         let mut acc = GridSum::default();
         acc.add(f64::NAN);
