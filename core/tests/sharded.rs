@@ -305,6 +305,45 @@ fn errors_are_agreed_and_outputs_untouched() {
     for (e, _) in &res {
         assert_eq!(*e, Some(Error::InvalidK));
     }
+    // An early error (a length) on one rank outranks a k no rank can take (k > global n):
+    // every rank reports the length.
+    let res = run(2, |r, ar| {
+        let mut y = vec![7.0; if r == 0 { 1 } else { 2 }];
+        (
+            soft_binary_argmax_sharded(&[0.1, 0.2], 10.0, 1.0, ar, &mut y).err(),
+            y,
+        )
+    });
+    for (r, (e, y)) in res.iter().enumerate() {
+        assert_eq!(*e, Some(Error::LengthMismatch), "rank {r}");
+        assert!(y.iter().all(|&v| v == 7.0));
+    }
+    // No data on any rank: k = 0 is the only k, and it is fine.
+    let res = run(3, |_, ar| {
+        let mut y: Vec<f64> = vec![];
+        soft_binary_argmax_sharded(&[], 0.0, 1.0, ar, &mut y).map(|i| i.global_len)
+    });
+    assert!(res.iter().all(|r| *r == Ok(0)), "{res:?}");
+    // A broken allreduce that reports success but sums nothing (or a negative row count):
+    // the header shows it.
+    for bad in [0i64, -5] {
+        let mut zeroing = |v: &mut [i64]| {
+            v.iter_mut().for_each(|x| *x = 0);
+            if let Some(r) = v.get_mut(1) {
+                *r = bad;
+            }
+            if let Some(p) = v.first_mut() {
+                *p = if bad < 0 { 1 } else { 0 };
+            }
+            true
+        };
+        let mut y = vec![7.0; 3];
+        assert_eq!(
+            soft_binary_argmax_sharded(&[0.1, 0.2, 0.9], 1.5, 1.0, &mut zeroing, &mut y).err(),
+            Some(Error::Collective)
+        );
+        assert_eq!(y, vec![7.0; 3]);
+    }
     // A callback failing at its second call.
     let res = run(2, |_, ar| {
         let mut calls = 0;
