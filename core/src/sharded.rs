@@ -1052,6 +1052,22 @@ mod tests {
         assert_eq!(decode(&out), -pow2(-59));
     }
 
+    /// `pow2` against powers of two built by exact doubling and halving from 1, over and past
+    /// the whole range (normal, subnormal, 0 below `2^-1074`, ∞ above `2^1023`).
+    #[test]
+    fn pow2_is_exact_over_the_range() {
+        let mut up = 1.0f64;
+        for e in 0..=1100 {
+            assert_eq!(pow2(e).to_bits(), up.to_bits(), "2^{e}");
+            up *= 2.0;
+        }
+        let mut down = 1.0f64;
+        for e in 0..=1100 {
+            assert_eq!(pow2(-e).to_bits(), down.to_bits(), "2^-{e}");
+            down /= 2.0;
+        }
+    }
+
     /// The bound on allreduce calls, from its parts: the parameter check, per solve (the first
     /// and one per shifted frame: 8 for `f32`, 24 for `f64`) 40 Newton trial points, a
     /// bisection over the element's bits and two final evaluations, and the loss's final sums.
