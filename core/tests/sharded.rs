@@ -402,6 +402,35 @@ fn errors_are_agreed_and_outputs_untouched() {
         );
         assert_eq!(y, vec![7.0; 3]);
     }
+    // A VJP whose outputs (g − mean)/τ overflow: ScaleOverflow on every rank, as unsharded
+    // (g = ±1e300 on the free set, τ = 1e-10), and nothing written; the same g at τ = 1 fits.
+    let (yv, gv) = ([0.5f64, 0.25, 0.5, 0.75], [1e300f64, -1e300, 3.0, -2.0]);
+    let mut o = [7.0; 4];
+    assert_eq!(
+        soft_binary_argmax_vjp(&yv, &gv, 1e-10, &mut o),
+        Err(Error::ScaleOverflow)
+    );
+    for tau in [1e-10, 1.0] {
+        let res = run(2, move |r, ar| {
+            let mut o = vec![7.0; 2];
+            let e = soft_binary_argmax_vjp_sharded(
+                &yv[2 * r..][..2],
+                &gv[2 * r..][..2],
+                tau,
+                ar,
+                &mut o,
+            );
+            (e.err(), o)
+        });
+        for (e, o) in &res {
+            if tau < 1.0 {
+                assert_eq!(*e, Some(Error::ScaleOverflow));
+                assert_eq!(o, &vec![7.0; 2]);
+            } else {
+                assert_eq!(*e, None);
+            }
+        }
+    }
     // A callback failing at its second call.
     let res = run(2, |_, ar| {
         let mut calls = 0;
