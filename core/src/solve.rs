@@ -21,8 +21,8 @@
 //! small in practice and bounded in the worst case: the adversarial grid of
 //! `tests/passes.rs` (inputs spread from 1e-30 to 1e30, Cauchy tails, huge outliers, ties,
 //! subnormals) needs at most 50 passes per call (`Projection::passes`, which counts a solve
-//! and its re-solve in a shifted frame together), ordinary data 3–6 (n ≥ 2048) or 4–11 (smaller n, whose
-//! start is the cruder all-free estimate). The slowest inputs known are entries spread from
+//! and its re-solve in a shifted frame together), ordinary data 3–6 (n ≥ 2048) or 4–11
+//! (smaller n, whose start is the cruder all-free estimate). The slowest inputs known are entries spread from
 //! 1e-30 to 1e30 in both signs with a fractional k, where most trial points fall on flat
 //! pieces (`tests/solve.rs`: at most 33 passes for such an input of 300, 1438 over its 240
 //! inputs of every kind; 139 and 2406 before a bracket holding 0 was split at 0 whatever its

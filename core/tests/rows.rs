@@ -241,9 +241,9 @@ fn bad_rows_leave_output_untouched_f16() {
     bad_rows_leave_output_untouched::<F16>();
 }
 
-/// Overflow in the last row only, of `x·(1/τ)` in `f32` (forward) or of a VJP output in the
-/// storage type but not in `f32` (f16: 65504 is its largest value): that row's
-/// `ScaleOverflow`, and no row written; an output buffer of the wrong length for the VJP.
+/// Overflow in the last row only: of `x·(1/τ)` in `f32` (forward), or of a VJP output beyond
+/// the storage type's range but within `f32`'s (f16: 65504 is its largest value). That row's
+/// `ScaleOverflow`, and no row written; also an output buffer of the wrong length for the VJP.
 #[test]
 fn overflow_in_the_last_row_leaves_output_untouched() {
     let (rows, n) = (4usize, 5usize);
