@@ -80,6 +80,18 @@ fn data(n: usize, seed: u64) -> Vec<f64> {
         .collect()
 }
 
+/// Each rank's allreduce count for the sharded forward of `x` (τ = 0.5) over `p` ranks.
+fn allreduce_counts(x: &[f64], k: f64, p: usize) -> Vec<u32> {
+    let (x, n) = (x.to_vec(), x.len());
+    run(p, move |r, ar| {
+        let (a, b) = ranges(n, p)[r];
+        let mut ys = vec![0.0; b - a];
+        soft_binary_argmax_sharded(&x[a..b], k, 0.5, ar, &mut ys)
+            .unwrap()
+            .allreduces
+    })
+}
+
 /// Few allreduce calls on ordinary data: the check, then Newton from the all-free start,
 /// which lands on the root's piece in a few steps (the bound `max_allreduces` allows a
 /// bisection over all the bits as well). A regression guard: the count is the same for any
@@ -90,18 +102,7 @@ fn few_allreduces_on_ordinary_data() {
     for &n in &[100usize, 1000, 10_000] {
         let x = data(n, n as u64 + 5);
         for k in [1.0, n as f64 / 10.0, n as f64 / 2.0, n as f64 - 1.5] {
-            let mut counts = vec![];
-            for p in 1..=3 {
-                let x2 = x.clone();
-                let c = run(p, move |r, ar| {
-                    let (a, b) = ranges(n, p)[r];
-                    let mut ys = vec![0.0; b - a];
-                    soft_binary_argmax_sharded(&x2[a..b], k, 0.5, ar, &mut ys)
-                        .unwrap()
-                        .allreduces
-                });
-                counts.extend(c);
-            }
+            let counts: Vec<u32> = (1..=3).flat_map(|p| allreduce_counts(&x, k, p)).collect();
             assert!(counts.iter().all(|&c| c == counts[0]), "{counts:?}");
             eprintln!("n={n} k={k}: {} allreduces", counts[0]);
             worst = worst.max(counts[0]);
@@ -119,14 +120,7 @@ fn few_allreduces_on_ordinary_data() {
         (near, 437.5, 3),
     ] {
         for p in 1..=2 {
-            let x2 = x.clone();
-            let c = run(p, move |r, ar| {
-                let (a, b) = ranges(n, p)[r];
-                let mut ys = vec![0.0; b - a];
-                soft_binary_argmax_sharded(&x2[a..b], k, 0.5, ar, &mut ys)
-                    .unwrap()
-                    .allreduces
-            });
+            let c = allreduce_counts(&x, k, p);
             assert!(
                 c.iter().all(|&c| c == want),
                 "k={k} p={p}: {c:?}, not {want}"
