@@ -132,6 +132,67 @@ fn few_allreduces_on_ordinary_data() {
     assert!(worst <= 12, "{worst} allreduces");
 }
 
+/// The multiclass loss solves its classes together, one allreduce per iteration for all of
+/// them, each from the all-free start on its own column's `Σ round(z)`, as the forward: so it
+/// makes the check, as many solver calls as its slowest class makes in the sharded forward of
+/// that column (one call fewer than the forward's count, its check), and the final sums.
+#[test]
+fn multiclass_allreduces_follow_the_slowest_column() {
+    let (b, c) = (301usize, 5usize);
+    let logits = data(b * c, 17);
+    let labels: Vec<u32> = (0..b).map(|i| ((i * 31) % c) as u32).collect();
+    let counts: Vec<f64> = (0..c)
+        .map(|j| labels.iter().filter(|&&l| l as usize == j).count() as f64)
+        .collect();
+    let ks = [1.0, 30.5, 150.0, 299.25, 2.0];
+    for kind in 0..3 {
+        let kc = |j: usize| match kind {
+            0 => counts[j],
+            1 => 75.5,
+            _ => ks[j],
+        };
+        let slowest = (0..c)
+            .map(|j| {
+                let col: Vec<f64> = (0..b).map(|i| logits[i * c + j]).collect();
+                allreduce_counts(&col, kc(j), 1)[0]
+            })
+            .max()
+            .unwrap();
+        for p in [1usize, 3] {
+            let (lg, lb) = (logits.clone(), labels.clone());
+            let calls = run(p, move |r, ar| {
+                let (a, e) = ranges(b, p)[r];
+                let k = match kind {
+                    0 => ClassK::LabelCounts,
+                    1 => ClassK::Fixed(75.5),
+                    _ => ClassK::PerClass(&ks),
+                };
+                let mut st = vec![ColumnState::default(); c];
+                let mut buf = vec![0i64; multiclass_buf_len(c)];
+                hypersimplex_loss_multiclass_sharded(
+                    &lg[a * c..e * c],
+                    &lb[a..e],
+                    c,
+                    k,
+                    0.5,
+                    Reduction::Sum,
+                    None,
+                    ar,
+                    &mut st,
+                    &mut buf,
+                )
+                .unwrap()
+                .1
+                .allreduces
+            });
+            assert!(
+                calls.iter().all(|&n| n == slowest + 1),
+                "{kind} {p}: {calls:?}, slowest {slowest}"
+            );
+        }
+    }
+}
+
 #[test]
 fn forward_and_vjp_match_unsharded() {
     for &n in &[1usize, 7, 100, 1000] {
@@ -289,6 +350,220 @@ fn multiclass_matches_unsharded() {
                 }
             }
         }
+    }
+}
+
+/// The multiclass loss's k, checked against the global batch (4 rows on 2 ranks) as the
+/// unsharded loss checks it against the whole batch: a per-class k of the wrong length,
+/// negative, NaN or above the global batch is an error on every rank, the same error as
+/// unsharded, and the gradients are untouched; k at 0 and at the global batch are fine.
+#[test]
+fn multiclass_k_checked_against_the_global_batch() {
+    let logits = [0.1f64, 0.2, 0.3, 0.4, -0.5, 0.6, 0.7, -0.8];
+    let labels = [0u32, 1, 1, 0];
+    let cases: [&[f64]; 9] = [
+        &[1.0],
+        &[1.0, 1.0, 1.0],
+        &[1.0, -0.5],
+        &[f64::NAN, 1.0],
+        &[4.5, 1.0],
+        &[-0.5],
+        &[4.25],
+        &[0.0, 4.0],
+        &[4.0],
+    ];
+    for (i, &ks) in cases.iter().enumerate() {
+        let k = move |ks: &'static [f64]| {
+            if ks.len() == 1 && i >= 5 {
+                ClassK::Fixed(ks[0])
+            } else {
+                ClassK::PerClass(ks)
+            }
+        };
+        let mut g = vec![7.0; 8];
+        let mut scratch = vec![0.0; 4];
+        let want = hypersimplex_loss_multiclass(
+            &logits,
+            &labels,
+            2,
+            k(ks),
+            1.0,
+            Reduction::Mean,
+            Some(&mut g),
+            &mut scratch,
+        )
+        .err();
+        assert_eq!(want.is_none(), i >= 7, "case {i}: {want:?}");
+        let res = run(2, move |r, ar| {
+            let mut g = vec![7.0; 4];
+            let mut st = vec![ColumnState::default(); 2];
+            let mut buf = vec![0i64; multiclass_buf_len(2)];
+            let e = hypersimplex_loss_multiclass_sharded(
+                &logits[4 * r..][..4],
+                &labels[2 * r..][..2],
+                2,
+                k(ks),
+                1.0,
+                Reduction::Mean,
+                Some(&mut g),
+                ar,
+                &mut st,
+                &mut buf,
+            )
+            .err();
+            (e, g)
+        });
+        for (e, g) in &res {
+            assert_eq!(*e, want, "case {i}");
+            assert_eq!(g.iter().all(|&v| v == 7.0), want.is_some(), "case {i}");
+        }
+    }
+}
+
+/// Columns with no free entry (a class at k = 0 and one at k = the global batch: every ŷ is
+/// 0 or 1) have a zero gradient, not the NaN of an empty free-set mean, as unsharded; an empty
+/// global batch has loss 0 under either reduction, as unsharded (no 0/0).
+#[test]
+fn multiclass_empty_free_sets_and_empty_batch() {
+    let (b, c) = (10usize, 3usize);
+    let logits = data(b * c, 23);
+    let labels: Vec<u32> = (0..b).map(|i| (i % c) as u32).collect();
+    let ks = [0.0, b as f64, 4.5];
+    for red in [Reduction::Sum, Reduction::Mean] {
+        let mut g = vec![7.0; b * c];
+        let mut scratch = vec![0.0; b];
+        let want = hypersimplex_loss_multiclass(
+            &logits,
+            &labels,
+            c,
+            ClassK::PerClass(&ks),
+            0.5,
+            red,
+            Some(&mut g),
+            &mut scratch,
+        )
+        .unwrap();
+        for p in 1..=2 {
+            let (lg, lb) = (logits.clone(), labels.clone());
+            let parts = run(p, move |r, ar| {
+                let (a, e) = ranges(b, p)[r];
+                let mut gs = vec![7.0; (e - a) * c];
+                let mut st = vec![ColumnState::default(); c];
+                let mut buf = vec![0i64; multiclass_buf_len(c)];
+                let (l, _) = hypersimplex_loss_multiclass_sharded(
+                    &lg[a * c..e * c],
+                    &lb[a..e],
+                    c,
+                    ClassK::PerClass(&ks),
+                    0.5,
+                    red,
+                    Some(&mut gs),
+                    ar,
+                    &mut st,
+                    &mut buf,
+                )
+                .unwrap();
+                (l, gs)
+            });
+            let gs: Vec<f64> = parts.iter().flat_map(|q| q.1.clone()).collect();
+            assert!((parts[0].0 - want).abs() <= 1e-12 * (1.0 + want.abs()));
+            for i in 0..b * c {
+                if i % c < 2 {
+                    assert_eq!(gs[i], 0.0, "{red:?} {p}: g[{i}]");
+                }
+                assert!(
+                    (gs[i] - g[i]).abs() <= 1e-12,
+                    "{red:?} {p}: g[{i}] {} {}",
+                    gs[i],
+                    g[i]
+                );
+            }
+        }
+        // no rows on any rank
+        let mut scratch: Vec<f64> = vec![];
+        let want = hypersimplex_loss_multiclass(
+            &[],
+            &[],
+            c,
+            ClassK::Fixed(0.0),
+            0.5,
+            red,
+            Some(&mut []),
+            &mut scratch,
+        );
+        assert_eq!(want, Ok(0.0));
+        let res = run(2, move |_, ar| {
+            let mut st = vec![ColumnState::default(); c];
+            let mut buf = vec![0i64; multiclass_buf_len(c)];
+            hypersimplex_loss_multiclass_sharded(
+                &[],
+                &[],
+                c,
+                ClassK::Fixed(0.0),
+                0.5,
+                red,
+                Some(&mut []),
+                ar,
+                &mut st,
+                &mut buf,
+            )
+            .map(|(l, i): (f64, _)| (l.to_bits(), i.global_len))
+        });
+        assert!(
+            res.iter().all(|r| *r == Ok((0.0f64.to_bits(), 0))),
+            "{red:?} {res:?}"
+        );
+    }
+}
+
+/// The multiclass loss's scratch: `states` shorter than `classes` or `buf` shorter than
+/// [`multiclass_buf_len`] is `ScratchTooSmall` (checked before any allreduce, the gradient
+/// untouched), each alone; longer ones are fine and give the same bits as exact lengths.
+#[test]
+fn multiclass_scratch_lengths() {
+    let (b, c) = (6usize, 3usize);
+    let logits = data(b * c, 5);
+    let labels: Vec<u32> = (0..b).map(|i| (i % c) as u32).collect();
+    let solve = |states: usize, buf: usize| {
+        let mut g = vec![7.0; b * c];
+        let mut st = vec![ColumnState::default(); states];
+        let mut bf = vec![0i64; buf];
+        let mut calls = 0;
+        let mut one_rank = |_: &mut [i64]| {
+            calls += 1;
+            true
+        };
+        let r = hypersimplex_loss_multiclass_sharded(
+            &logits,
+            &labels,
+            c,
+            ClassK::LabelCounts,
+            0.7,
+            Reduction::Mean,
+            Some(&mut g),
+            &mut one_rank,
+            &mut st,
+            &mut bf,
+        )
+        .map(|(l, _)| l.to_bits());
+        (r, g.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), calls)
+    };
+    let len = multiclass_buf_len(c);
+    let (exact, g, calls) = solve(c, len);
+    assert!(exact.is_ok() && calls >= 2, "{exact:?} {calls}");
+    assert!(g.iter().all(|&v| v != 7.0f64.to_bits()));
+    for (states, buf) in [(c - 1, len), (c, len - 1), (0, len), (c, 0)] {
+        let (r, g2, calls) = solve(states, buf);
+        assert_eq!(r, Err(Error::ScratchTooSmall), "{states} {buf}");
+        assert_eq!(calls, 0);
+        assert!(g2.iter().all(|&v| v == 7.0f64.to_bits()));
+    }
+    for (states, buf) in [(c + 3, len), (c, len + 5), (c + 1, len + 1)] {
+        assert_eq!(
+            solve(states, buf),
+            (exact, g.clone(), calls),
+            "{states} {buf}"
+        );
     }
 }
 
