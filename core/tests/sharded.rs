@@ -68,6 +68,25 @@ fn run<R: Send + 'static>(
     hs.into_iter().map(|h| h.join().unwrap()).collect()
 }
 
+/// The sharded multiclass loss on one rank, with scratch of the lengths it needs.
+#[allow(clippy::too_many_arguments)]
+fn mc_rank<T: hypersimplex::Real>(
+    logits: &[T],
+    labels: &[u32],
+    classes: usize,
+    k: ClassK<'_>,
+    tau: T,
+    reduction: Reduction,
+    grad: Option<&mut [T]>,
+    ar: &mut dyn FnMut(&mut [i64]) -> bool,
+) -> Result<(T, hypersimplex::ShardedInfo), Error> {
+    let mut st = vec![ColumnState::default(); classes];
+    let mut buf = vec![0i64; multiclass_buf_len(classes)];
+    hypersimplex_loss_multiclass_sharded(
+        logits, labels, classes, k, tau, reduction, grad, ar, &mut st, &mut buf,
+    )
+}
+
 fn data(n: usize, seed: u64) -> Vec<f64> {
     let mut s = seed;
     (0..n)
@@ -167,9 +186,7 @@ fn multiclass_allreduces_follow_the_slowest_column() {
                     1 => ClassK::Fixed(75.5),
                     _ => ClassK::PerClass(&ks),
                 };
-                let mut st = vec![ColumnState::default(); c];
-                let mut buf = vec![0i64; multiclass_buf_len(c)];
-                hypersimplex_loss_multiclass_sharded(
+                mc_rank(
                     &lg[a * c..e * c],
                     &lb[a..e],
                     c,
@@ -178,8 +195,6 @@ fn multiclass_allreduces_follow_the_slowest_column() {
                     Reduction::Sum,
                     None,
                     ar,
-                    &mut st,
-                    &mut buf,
                 )
                 .unwrap()
                 .1
@@ -301,9 +316,7 @@ fn multiclass_matches_unsharded() {
                         _ => ClassK::PerClass(&ks),
                     };
                     let mut gs = vec![0.0; (e - a) * c];
-                    let mut st = vec![ColumnState::default(); c];
-                    let mut buf = vec![0i64; multiclass_buf_len(c)];
-                    let (l, _) = hypersimplex_loss_multiclass_sharded(
+                    let (l, _) = mc_rank(
                         &lg[a * c..e * c],
                         &lb[a..e],
                         c,
@@ -312,8 +325,6 @@ fn multiclass_matches_unsharded() {
                         red,
                         Some(&mut gs),
                         ar,
-                        &mut st,
-                        &mut buf,
                     )
                     .unwrap();
                     (l, gs)
@@ -396,9 +407,7 @@ fn multiclass_k_checked_against_the_global_batch() {
         assert_eq!(want.is_none(), i >= 7, "case {i}: {want:?}");
         let res = run(2, move |r, ar| {
             let mut g = vec![7.0; 4];
-            let mut st = vec![ColumnState::default(); 2];
-            let mut buf = vec![0i64; multiclass_buf_len(2)];
-            let e = hypersimplex_loss_multiclass_sharded(
+            let e = mc_rank(
                 &logits[4 * r..][..4],
                 &labels[2 * r..][..2],
                 2,
@@ -407,8 +416,6 @@ fn multiclass_k_checked_against_the_global_batch() {
                 Reduction::Mean,
                 Some(&mut g),
                 ar,
-                &mut st,
-                &mut buf,
             )
             .err();
             (e, g)
@@ -448,9 +455,7 @@ fn multiclass_empty_free_sets_and_empty_batch() {
             let parts = run(p, move |r, ar| {
                 let (a, e) = ranges(b, p)[r];
                 let mut gs = vec![7.0; (e - a) * c];
-                let mut st = vec![ColumnState::default(); c];
-                let mut buf = vec![0i64; multiclass_buf_len(c)];
-                let (l, _) = hypersimplex_loss_multiclass_sharded(
+                let (l, _) = mc_rank(
                     &lg[a * c..e * c],
                     &lb[a..e],
                     c,
@@ -459,8 +464,6 @@ fn multiclass_empty_free_sets_and_empty_batch() {
                     red,
                     Some(&mut gs),
                     ar,
-                    &mut st,
-                    &mut buf,
                 )
                 .unwrap();
                 (l, gs)
@@ -493,21 +496,8 @@ fn multiclass_empty_free_sets_and_empty_batch() {
         );
         assert_eq!(want, Ok(0.0));
         let res = run(2, move |_, ar| {
-            let mut st = vec![ColumnState::default(); c];
-            let mut buf = vec![0i64; multiclass_buf_len(c)];
-            hypersimplex_loss_multiclass_sharded(
-                &[],
-                &[],
-                c,
-                ClassK::Fixed(0.0),
-                0.5,
-                red,
-                Some(&mut []),
-                ar,
-                &mut st,
-                &mut buf,
-            )
-            .map(|(l, i): (f64, _)| (l.to_bits(), i.global_len))
+            mc_rank(&[], &[], c, ClassK::Fixed(0.0), 0.5, red, Some(&mut []), ar)
+                .map(|(l, i): (f64, _)| (l.to_bits(), i.global_len))
         });
         assert!(
             res.iter().all(|r| *r == Ok((0.0f64.to_bits(), 0))),
@@ -600,9 +590,7 @@ fn errors_are_agreed_and_outputs_untouched() {
     let res = run(2, |r, ar| {
         let labels = if r == 0 { vec![0u32, 5] } else { vec![1, 0] };
         let mut g = vec![7.0; 4];
-        let mut st = vec![ColumnState::default(); 2];
-        let mut buf = vec![0i64; multiclass_buf_len(2)];
-        let e = hypersimplex_loss_multiclass_sharded(
+        let e = mc_rank(
             &[0.1, 0.2, 0.3, 0.4],
             &labels,
             2,
@@ -611,8 +599,6 @@ fn errors_are_agreed_and_outputs_untouched() {
             Reduction::Sum,
             Some(&mut g),
             ar,
-            &mut st,
-            &mut buf,
         )
         .err();
         (e, g)
@@ -792,9 +778,7 @@ fn sharded_scale<T: hypersimplex::Real + Send + Sync + 'static>(huge: bool) {
             let parts = run(2, move |r, ar| {
                 let (a, e) = ranges(b, 2)[r];
                 let mut gs = vec![T::ZERO; (e - a) * c];
-                let mut st = vec![ColumnState::default(); c];
-                let mut buf = vec![0i64; multiclass_buf_len(c)];
-                let (l, _) = hypersimplex_loss_multiclass_sharded(
+                let (l, _) = mc_rank(
                     &lg[a * c..e * c],
                     &lb[a..e],
                     c,
@@ -803,8 +787,6 @@ fn sharded_scale<T: hypersimplex::Real + Send + Sync + 'static>(huge: bool) {
                     Reduction::Sum,
                     Some(&mut gs),
                     ar,
-                    &mut st,
-                    &mut buf,
                 )
                 .unwrap();
                 (l.to_f64(), gs)
