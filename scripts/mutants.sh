@@ -6,7 +6,7 @@
 #   bash scripts/mutants.sh core              # the core: checks, errors, masks, losses, rows, top-k
 #   bash scripts/mutants.sh core-solver       # the core's root finder: solve, frame, real
 #   bash scripts/mutants.sh core-kernel       # the core's scalar passes (kernel.rs)
-#   bash scripts/mutants.sh core-half         # the core's half-precision functions (half.rs)
+#   bash scripts/mutants.sh core-half         # the core's half-precision functions and conversions
 #   bash scripts/mutants.sh core-sharded      # the sharded (multi-process) entry points
 #   bash scripts/mutants.sh ffi               # the C ABI's pointer and status handling
 #   bash scripts/mutants.sh ffi-nostd         # its no_std backend and run()
@@ -41,7 +41,7 @@ core-kernel)
     ;;
 core-half)
     pkg=hypersimplex
-    files=(core/src/half.rs)
+    files=(core/src/half.rs core/src/half/convert.rs)
     ;;
 core-sharded)
     pkg=hypersimplex
