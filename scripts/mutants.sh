@@ -9,6 +9,7 @@
 #   bash scripts/mutants.sh core-half         # the core's half-precision functions and conversions
 #   bash scripts/mutants.sh core-sharded      # the sharded (multi-process) entry points
 #   bash scripts/mutants.sh ffi               # the C ABI's pointer and status handling
+#   bash scripts/mutants.sh ffi-loss          # the C ABI's losses (argument and overlap checks)
 #   bash scripts/mutants.sh ffi-nostd         # its no_std backend and run()
 #   bash scripts/mutants.sh simd-rowwise      # the short rows solved where they lie
 #   bash scripts/mutants.sh core --iterate    # again, skipping what the last run caught
@@ -51,6 +52,13 @@ ffi)
     pkg=hypersimplex-ffi
     files=(ffi/src/{ptr,status}.rs)
     ;;
+ffi-loss)
+    # the losses' argument checks (leaving out `loss_regions`' 320 replacements of its result,
+    # which cannot compile: `Region::new` takes a pointer and a length)
+    pkg=hypersimplex-ffi
+    files=(ffi/src/loss.rs)
+    set -- -E 'replace loss_regions -> ' "$@"
+    ;;
 ffi-nostd)
     # the no_std build's own code (the backend over the core crate, `run`), as
     # `cargo test -p hypersimplex-ffi --no-default-features --lib` tests it
@@ -67,7 +75,7 @@ simd-rowwise)
     set -- --cargo-arg=--lib --cargo-arg=--test=kernels "$@"
     ;;
 *)
-    echo "usage: $0 [core|core-solver|core-kernel|core-half|core-sharded|ffi|ffi-nostd|simd-rowwise] [cargo-mutants options]" >&2
+    echo "usage: $0 [core|core-solver|core-kernel|core-half|core-sharded|ffi|ffi-loss|ffi-nostd|simd-rowwise] [cargo-mutants options]" >&2
     exit 2
     ;;
 esac

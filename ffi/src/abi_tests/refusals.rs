@@ -476,3 +476,77 @@ fn bad_row_anywhere_in_a_batch_is_refused_untouched() {
         }
     }
 }
+
+/// The multiclass family's outputs against its inputs and each other: `loss`, the gradient,
+/// the caller's scratch and the thresholds `lambda` inside `logits`, `labels` or `k`, or inside
+/// each other, are each `HS_ERR_OVERLAP`, with every output (and input) as it was.
+#[cfg(feature = "std")]
+#[test]
+fn multiclass_outputs_may_not_overlap_inputs_or_each_other() {
+    // logits 2 × 3 in the bytes of three f64 zeros (so that λ, f64, can alias them too)
+    let mut lx = [0.0f64; 3];
+    let mut labels = [0u32, 2];
+    let mut k = [1.0f64, 1.0, 0.0];
+    // loss at the start of 24 aligned bytes (so that λ, f64, can alias it)
+    #[repr(align(8))]
+    struct Aligned([f32; 6]);
+    let mut la = Aligned([SENTINEL; 6]);
+    let loss = &mut la.0;
+    let mut gl = [SENTINEL; 6];
+    let mut lam = [f64::from(SENTINEL); 3];
+    let xp = lx.as_mut_ptr().cast::<f32>();
+    let (labp, kp) = (labels.as_mut_ptr(), k.as_mut_ptr());
+    let (lp, glp, lamp) = (loss.as_mut_ptr(), gl.as_mut_ptr(), lam.as_mut_ptr());
+    // SAFETY (all calls): every pointer is valid for the lengths the calls read and write.
+    unsafe {
+        let plain = |l: *mut f32, g: *mut f32| {
+            hs_hypersimplex_loss_multiclass_f32(xp, labp, 2, 3, kp, 1.0, 0, l, g)
+        };
+        for (name, l, g) in [
+            ("loss inside logits", xp.add(4), glp),
+            ("loss inside labels", labp.add(1).cast::<f32>(), glp),
+            ("loss inside k", kp.add(2).cast::<f32>(), glp),
+            ("grad == logits", lp, xp),
+            ("grad over labels", lp, labp.cast::<f32>()),
+            ("grad over k", lp, kp.cast::<f32>()),
+            ("loss inside grad", glp.add(5), glp),
+        ] {
+            let s = plain(l, g);
+            expect_refused(name, HS_ERR_OVERLAP, s, &[loss, &gl]);
+        }
+        let scratch = |sp: *mut f32, len: usize| {
+            hs_hypersimplex_loss_multiclass_scratch_f32(
+                xp, labp, 2, 3, kp, 1.0, 0, lp, glp, sp, len,
+            )
+        };
+        for (name, sp, len) in [
+            ("scratch inside logits", xp.add(1), 2),
+            ("scratch over labels", labp.cast::<f32>(), 2),
+            ("scratch over k", kp.cast::<f32>(), 2),
+            ("scratch over loss", lp, 1),
+            ("scratch over grad", glp.add(4), 2),
+        ] {
+            let s = scratch(sp, len.max(2));
+            expect_refused(name, HS_ERR_OVERLAP, s, &[loss, &gl]);
+        }
+        let with_lambda = |lm: *mut f64| {
+            hs_hypersimplex_loss_multiclass_lambda_f32(xp, labp, 2, 3, kp, 1.0, 0, lp, glp, lm)
+        };
+        for (name, lm) in [
+            ("lambda == logits", lx.as_mut_ptr()),
+            ("lambda over labels", labp.cast::<f64>()),
+            ("lambda == k", kp),
+            ("lambda over loss", lp.cast::<f64>()),
+            ("lambda over grad", glp.add(2).cast::<f64>()),
+        ] {
+            let s = with_lambda(lm);
+            expect_refused(name, HS_ERR_OVERLAP, s, &[loss, &gl]);
+            assert!(lam.iter().all(|&v| v == f64::from(SENTINEL)), "{name}");
+        }
+        assert_eq!((lx, labels, k), ([0.0; 3], [0, 2], [1.0, 1.0, 0.0]));
+        // the same buffers, apart: accepted
+        assert_eq!(with_lambda(lamp), HS_OK);
+        assert!(loss[0].is_finite() && loss[1..].iter().all(|&v| v == SENTINEL));
+        assert!(lam.iter().all(|v| v.is_finite()));
+    }
+}
