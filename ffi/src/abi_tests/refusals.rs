@@ -383,7 +383,8 @@ fn bad_input_gives_specific_status_and_untouched_outputs() {
 /// A bad row anywhere in a batch of short or long rows (first, middle, last; a batch small
 /// enough for one thread and one the pool splits): the out-of-place rows functions leave the
 /// finiteness, mask and VJP checks to the SIMD batch (issue 14), which must still refuse with
-/// the status the row gets alone and write nothing.
+/// the status the row gets alone and write nothing; in place (`y = x`, `grad_x = g`), where
+/// the C ABI checks every row itself and then solves them one by one, likewise.
 #[test]
 fn bad_row_anywhere_in_a_batch_is_refused_untouched() {
     for n in [1usize, 10, 64, 128, 129, 300] {
@@ -429,6 +430,18 @@ fn bad_row_anywhere_in_a_batch_is_refused_untouched() {
                         )
                     };
                     expect_refused(&format!("{what} rows x={bad}"), want, s, &[&y, &alone]);
+                    // in place (y = x): checked before any row is overwritten
+                    let mut xi = x.clone();
+                    // SAFETY: as above; y is x itself, a documented alias.
+                    let s = unsafe {
+                        let p = xi.as_mut_ptr();
+                        hs_soft_binary_argmax_rows_f32(p, rows, n, ks.as_ptr(), tau, p)
+                    };
+                    assert_eq!(s, want, "{what} rows in place x={bad}");
+                    assert!(
+                        same_bits(&xi, &x),
+                        "{what} rows in place x={bad}: x modified"
+                    );
                 }
                 // VJP: NaN in g, ±∞ in y, and an overflowing entry (g ≈ ±MAX on a free row, τ < 1)
                 let y = vec![0.5f32; rows * n];
@@ -461,10 +474,23 @@ fn bad_row_anywhere_in_a_batch_is_refused_untouched() {
                             gx.as_mut_ptr(),
                         )
                     };
+                    // in place (grad_x = g), where the rows are solved one by one after
+                    // the checks: a bad row must stop the call before the first row
+                    let mut gi = g.clone();
+                    // SAFETY: as above; grad_x is g itself, a documented alias.
+                    let si = unsafe {
+                        let p = gi.as_mut_ptr();
+                        hs_soft_binary_argmax_vjp_rows_f32(yv.as_ptr(), p, rows, n, tau, p)
+                    };
+                    assert_eq!(si, want, "{what} vjp in place y={yb} g={gb}");
                     if want == HS_OK {
                         assert_eq!(s, HS_OK, "{what} vjp y={yb} g={gb}");
                         continue;
                     }
+                    assert!(
+                        same_bits(&gi, &g),
+                        "{what} vjp in place y={yb} g={gb}: g modified"
+                    );
                     expect_refused(
                         &format!("{what} vjp y={yb} g={gb}"),
                         want,
@@ -475,6 +501,11 @@ fn bad_row_anywhere_in_a_batch_is_refused_untouched() {
             }
         }
     }
+}
+
+/// The same floats bit for bit (NaN included).
+fn same_bits(a: &[f32], b: &[f32]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(p, q)| p.to_bits() == q.to_bits())
 }
 
 /// The multiclass family's outputs against its inputs and each other: `loss`, the gradient,
