@@ -10,6 +10,7 @@
 #   bash scripts/mutants.sh core-sharded      # the sharded (multi-process) entry points
 #   bash scripts/mutants.sh ffi               # the C ABI's pointer and status handling
 #   bash scripts/mutants.sh ffi-loss          # the C ABI's losses (argument and overlap checks)
+#   bash scripts/mutants.sh ffi-entry         # the C ABI's other entry points (forward, VJP, half, ...)
 #   bash scripts/mutants.sh ffi-nostd         # its no_std backend and run()
 #   bash scripts/mutants.sh simd-rowwise      # the short rows solved where they lie
 #   bash scripts/mutants.sh core --iterate    # again, skipping what the last run caught
@@ -59,6 +60,11 @@ ffi-loss)
     files=(ffi/src/loss.rs)
     set -- -E 'replace loss_regions -> ' "$@"
     ;;
+ffi-entry)
+    # the other entry points' checks (the C ABI's losses: ffi-loss)
+    pkg=hypersimplex-ffi
+    files=(ffi/src/{forward,backward,half,predict,sharded,threads,topk}.rs)
+    ;;
 ffi-nostd)
     # the no_std build's own code (the backend over the core crate, `run`), as
     # `cargo test -p hypersimplex-ffi --no-default-features --lib` tests it
@@ -75,7 +81,7 @@ simd-rowwise)
     set -- --cargo-arg=--lib --cargo-arg=--test=kernels "$@"
     ;;
 *)
-    echo "usage: $0 [core|core-solver|core-kernel|core-half|core-sharded|ffi|ffi-loss|ffi-nostd|simd-rowwise] [cargo-mutants options]" >&2
+    echo "usage: $0 [core|core-solver|core-kernel|core-half|core-sharded|ffi|ffi-loss|ffi-entry|ffi-nostd|simd-rowwise] [cargo-mutants options]" >&2
     exit 2
     ;;
 esac

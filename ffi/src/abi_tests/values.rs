@@ -582,3 +582,40 @@ fn topk_rows_match_single_calls_and_refuse_bad_rows() {
         );
     }
 }
+
+/// `hs_set_num_threads` and `hs_get_num_threads`: the count set is the count reported (1: no
+/// pool), 0 restores the documented default (`RAYON_NUM_THREADS` when it is a positive
+/// integer, else the CPUs the process may use), every call returns `HS_OK`, and a batch large
+/// enough for the pool to split (65536 values) gives the same bits on 3, 1 and the default
+/// number of threads.
+#[cfg(feature = "std")]
+#[test]
+fn thread_count_round_trips_and_leaves_results_alone() {
+    use crate::threads::{hs_get_num_threads, hs_set_num_threads};
+    let default = std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let (rows, n) = (4096usize, 16usize);
+    let x: Vec<f32> = (0..rows * n)
+        .map(|i| ((i * 7919 % 1000) as f32 - 500.0) / 300.0)
+        .collect();
+    let ks = vec![3.5f64; rows];
+    let mut outs = vec![];
+    for t in [3usize, 1, 0] {
+        assert_eq!(hs_set_num_threads(t), HS_OK);
+        assert_eq!(hs_get_num_threads(), if t == 0 { default } else { t });
+        let mut y = vec![SENTINEL; rows * n];
+        // SAFETY: x holds rows·n floats, ks rows doubles, y rows·n floats.
+        let s = unsafe {
+            hs_soft_binary_argmax_rows_f32(x.as_ptr(), rows, n, ks.as_ptr(), 1.0, y.as_mut_ptr())
+        };
+        assert_eq!(s, HS_OK);
+        outs.push(y.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+    }
+    assert!(
+        outs.iter().all(|o| *o == outs[0]),
+        "results depend on the thread count"
+    );
+}
