@@ -514,20 +514,22 @@ fn same_bits(a: &[f32], b: &[f32]) -> bool {
 #[cfg(feature = "std")]
 #[test]
 fn multiclass_outputs_may_not_overlap_inputs_or_each_other() {
-    // logits 2 × 3 in the bytes of three f64 zeros (so that λ, f64, can alias them too)
-    let mut lx = [0.0f64; 3];
-    let mut labels = [0u32, 2];
-    let mut k = [1.0f64, 1.0, 0.0];
-    // loss at the start of 24 aligned bytes (so that λ, f64, can alias it)
+    // Every buffer 8-byte aligned and at least 24 bytes long, so that any of them can hold the
+    // λ of 3 classes (f64) or a gradient of 2 × 3 (f32) and no overlap tried below reaches
+    // past its buffer: logits 2 × 3 in the bytes of three f64 zeros, labels, k and loss at the
+    // start of theirs, the gradient in the first 6 of 8 floats.
     #[repr(align(8))]
-    struct Aligned([f32; 6]);
-    let mut la = Aligned([SENTINEL; 6]);
-    let loss = &mut la.0;
-    let mut gl = [SENTINEL; 6];
-    let mut lam = [f64::from(SENTINEL); 3];
-    let xp = lx.as_mut_ptr().cast::<f32>();
-    let (labp, kp) = (labels.as_mut_ptr(), k.as_mut_ptr());
-    let (lp, glp, lamp) = (loss.as_mut_ptr(), gl.as_mut_ptr(), lam.as_mut_ptr());
+    struct Al<T>(T);
+    let mut lx = Al([0.0f64; 3]);
+    let mut labels = Al([0u32, 2, 0, 0, 0, 0]);
+    let mut k = Al([1.0f64, 1.0, 0.0]);
+    let mut la = Al([SENTINEL; 6]);
+    let mut ga = Al([SENTINEL; 8]);
+    let mut lam = Al([f64::from(SENTINEL); 3]);
+    let (loss, gl) = (&mut la.0, &mut ga.0);
+    let xp = lx.0.as_mut_ptr().cast::<f32>();
+    let (labp, kp) = (labels.0.as_mut_ptr(), k.0.as_mut_ptr());
+    let (lp, glp, lamp) = (loss.as_mut_ptr(), gl.as_mut_ptr(), lam.0.as_mut_ptr());
     // SAFETY (all calls): every pointer is valid for the lengths the calls read and write.
     unsafe {
         let plain = |l: *mut f32, g: *mut f32| {
@@ -543,41 +545,46 @@ fn multiclass_outputs_may_not_overlap_inputs_or_each_other() {
             ("loss inside grad", glp.add(5), glp),
         ] {
             let s = plain(l, g);
-            expect_refused(name, HS_ERR_OVERLAP, s, &[loss, &gl]);
+            expect_refused(name, HS_ERR_OVERLAP, s, &[loss, gl]);
         }
         let scratch = |sp: *mut f32, len: usize| {
             hs_hypersimplex_loss_multiclass_scratch_f32(
                 xp, labp, 2, 3, kp, 1.0, 0, lp, glp, sp, len,
             )
         };
-        for (name, sp, len) in [
-            ("scratch inside logits", xp.add(1), 2),
-            ("scratch over labels", labp.cast::<f32>(), 2),
-            ("scratch over k", kp.cast::<f32>(), 2),
-            ("scratch over loss", lp, 1),
-            ("scratch over grad", glp.add(4), 2),
+        // (2 floats: the batch, the least scratch the call takes)
+        for (name, sp) in [
+            ("scratch inside logits", xp.add(1)),
+            ("scratch over labels", labp.cast::<f32>()),
+            ("scratch over k", kp.cast::<f32>()),
+            ("scratch over loss", lp),
+            ("scratch over grad", glp.add(4)),
         ] {
-            let s = scratch(sp, len.max(2));
-            expect_refused(name, HS_ERR_OVERLAP, s, &[loss, &gl]);
+            let s = scratch(sp, 2);
+            expect_refused(name, HS_ERR_OVERLAP, s, &[loss, gl]);
         }
         let with_lambda = |lm: *mut f64| {
             hs_hypersimplex_loss_multiclass_lambda_f32(xp, labp, 2, 3, kp, 1.0, 0, lp, glp, lm)
         };
         for (name, lm) in [
-            ("lambda == logits", lx.as_mut_ptr()),
+            ("lambda == logits", lx.0.as_mut_ptr()),
             ("lambda over labels", labp.cast::<f64>()),
             ("lambda == k", kp),
             ("lambda over loss", lp.cast::<f64>()),
             ("lambda over grad", glp.add(2).cast::<f64>()),
         ] {
             let s = with_lambda(lm);
-            expect_refused(name, HS_ERR_OVERLAP, s, &[loss, &gl]);
-            assert!(lam.iter().all(|&v| v == f64::from(SENTINEL)), "{name}");
+            expect_refused(name, HS_ERR_OVERLAP, s, &[loss, gl]);
+            assert!(lam.0.iter().all(|&v| v == f64::from(SENTINEL)), "{name}");
         }
-        assert_eq!((lx, labels, k), ([0.0; 3], [0, 2], [1.0, 1.0, 0.0]));
+        assert_eq!(
+            (lx.0, labels.0, k.0),
+            ([0.0; 3], [0, 2, 0, 0, 0, 0], [1.0, 1.0, 0.0])
+        );
         // the same buffers, apart: accepted
         assert_eq!(with_lambda(lamp), HS_OK);
         assert!(loss[0].is_finite() && loss[1..].iter().all(|&v| v == SENTINEL));
-        assert!(lam.iter().all(|v| v.is_finite()));
+        assert!(lam.0.iter().all(|v| v.is_finite()));
+        assert!(gl[..6].iter().all(|v| v.is_finite()) && gl[6..] == [SENTINEL; 2]);
     }
 }
