@@ -372,46 +372,40 @@ fn multiclass_matches_unsharded() {
 fn multiclass_k_checked_against_the_global_batch() {
     let logits = [0.1f64, 0.2, 0.3, 0.4, -0.5, 0.6, 0.7, -0.8];
     let labels = [0u32, 1, 1, 0];
-    let cases: [&[f64]; 9] = [
-        &[1.0],
-        &[1.0, 1.0, 1.0],
-        &[1.0, -0.5],
-        &[f64::NAN, 1.0],
-        &[4.5, 1.0],
-        &[-0.5],
-        &[4.25],
-        &[0.0, 4.0],
-        &[4.0],
+    // (k, whether it is valid for 2 classes and 4 rows)
+    let cases: [(ClassK<'static>, bool); 9] = [
+        (ClassK::PerClass(&[1.0]), false),
+        (ClassK::PerClass(&[1.0, 1.0, 1.0]), false),
+        (ClassK::PerClass(&[1.0, -0.5]), false),
+        (ClassK::PerClass(&[f64::NAN, 1.0]), false),
+        (ClassK::PerClass(&[4.5, 1.0]), false),
+        (ClassK::Fixed(-0.5), false),
+        (ClassK::Fixed(4.25), false),
+        (ClassK::PerClass(&[0.0, 4.0]), true),
+        (ClassK::Fixed(4.0), true),
     ];
-    for (i, &ks) in cases.iter().enumerate() {
-        let k = move |ks: &'static [f64]| {
-            if ks.len() == 1 && i >= 5 {
-                ClassK::Fixed(ks[0])
-            } else {
-                ClassK::PerClass(ks)
-            }
-        };
+    for (i, (k, valid)) in cases.into_iter().enumerate() {
         let mut g = vec![7.0; 8];
         let mut scratch = vec![0.0; 4];
         let want = hypersimplex_loss_multiclass(
             &logits,
             &labels,
             2,
-            k(ks),
+            k,
             1.0,
             Reduction::Mean,
             Some(&mut g),
             &mut scratch,
         )
         .err();
-        assert_eq!(want.is_none(), i >= 7, "case {i}: {want:?}");
+        assert_eq!(want.is_none(), valid, "case {i}: {want:?}");
         let res = run(2, move |r, ar| {
             let mut g = vec![7.0; 4];
             let e = mc_rank(
                 &logits[4 * r..][..4],
                 &labels[2 * r..][..2],
                 2,
-                k(ks),
+                k,
                 1.0,
                 Reduction::Mean,
                 Some(&mut g),
