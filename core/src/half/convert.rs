@@ -42,8 +42,9 @@ pub fn f16_to_f32(h: u16) -> f32 {
 pub const F16_OVERFLOW: f32 = 65520.0;
 
 /// `f32` → `f16` bits, round to nearest even; NaN gives a quiet NaN of the same sign and
-/// the payload's top 9 bits, magnitudes from 65520 up give `±∞`, and values below 2^-14 round to subnormals. Every case
-/// is computed and one selected (no branches), so that slice loops vectorize.
+/// the payload's top 9 bits, magnitudes from 65520 up give `±∞`, and values below 2^-14
+/// round to subnormals. Every case is computed and one selected (no branches), so that slice
+/// loops vectorize.
 #[inline(always)]
 pub fn f32_to_f16(v: f32) -> u16 {
     let b = v.to_bits();
