@@ -318,3 +318,36 @@ fn scalar_passes_compute_their_definition() {
     passes_by_definition::<f64>(47);
     passes_by_definition::<f32>(53);
 }
+
+/// `Real::to_fixed`, the fixed-point value of `clip(v, 0, 1)` in units of `2^-23` that the
+/// `f32` passes sum as integers, against its documented properties for both types (the `f64`
+/// one is used by no pass: `f64::FIXED_SUM` is false; mutation testing of `real.rs` found it
+/// untested): in `[0, 2^23]`, within one unit of `clip(v, 0, 1)·2^23`, exact on multiples of
+/// `2^-23`, non-decreasing in `v`, and 0 for NaN.
+#[test]
+fn to_fixed_is_the_clipped_value_in_units_of_2_pow_minus_23() {
+    fn check<T: Real>() {
+        let unit = 8_388_608.0f64;
+        let mut vs: Vec<f64> = vec![-1e30, -1.0, -0.0, 0.0, 1e-40, 1.0, 1.5, 1e30, f64::MAX];
+        let mut r = Rand::new(7);
+        vs.extend((0..2000).map(|_| r.range(-0.1, 1.1)));
+        vs.extend((0..=64).map(|m| (m as f64 * 131_072.0 + (m % 3) as f64) / unit));
+        vs.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let mut last = i32::MIN;
+        for &v in &vs {
+            let x = T::from_f64(v);
+            let q = x.to_fixed();
+            let exact = x.to_f64().clamp(0.0, 1.0) * unit;
+            assert!((0..=1 << 23).contains(&q), "{v:e}: {q}");
+            assert!((q as f64 - exact).abs() <= 1.0, "{v:e}: {q} vs {exact}");
+            if exact == exact.round() {
+                assert_eq!(q as f64, exact, "{v:e}: a multiple of the unit");
+            }
+            assert!(q >= last, "{v:e}: {q} after {last}");
+            last = q;
+        }
+        assert_eq!(T::from_f64(f64::NAN).to_fixed(), 0);
+    }
+    check::<f32>();
+    check::<f64>();
+}
