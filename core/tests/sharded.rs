@@ -87,6 +87,30 @@ fn mc_rank<T: hypersimplex::Real>(
     )
 }
 
+/// The unsharded multiclass loss on the whole batch (`labels.len()` rows) and its gradient.
+fn mc_whole<T: hypersimplex::Real>(
+    logits: &[T],
+    labels: &[u32],
+    classes: usize,
+    k: ClassK<'_>,
+    tau: T,
+    reduction: Reduction,
+) -> Result<(T, Vec<T>), Error> {
+    let mut g = vec![T::ZERO; logits.len()];
+    let mut scratch = vec![T::ZERO; labels.len()];
+    hypersimplex_loss_multiclass(
+        logits,
+        labels,
+        classes,
+        k,
+        tau,
+        reduction,
+        Some(&mut g),
+        &mut scratch,
+    )
+    .map(|l| (l, g))
+}
+
 fn data(n: usize, seed: u64) -> Vec<f64> {
     let mut s = seed;
     (0..n)
@@ -292,19 +316,7 @@ fn multiclass_matches_unsharded() {
                 1 => ClassK::Fixed(150.5),
                 _ => ClassK::PerClass(&ks),
             };
-            let mut g = vec![0.0; b * c];
-            let mut scratch = vec![0.0; b];
-            let l = hypersimplex_loss_multiclass(
-                &logits,
-                &labels,
-                c,
-                k,
-                0.5,
-                red,
-                Some(&mut g),
-                &mut scratch,
-            )
-            .unwrap();
+            let (l, g) = mc_whole(&logits, &labels, c, k, 0.5, red).unwrap();
             let mut first: Option<(u64, Vec<u64>)> = None;
             for p in 1..=4 {
                 let (lg, lb, ks) = (logits.clone(), labels.clone(), ks.clone());
@@ -385,19 +397,7 @@ fn multiclass_k_checked_against_the_global_batch() {
         (ClassK::Fixed(4.0), true),
     ];
     for (i, (k, valid)) in cases.into_iter().enumerate() {
-        let mut g = vec![7.0; 8];
-        let mut scratch = vec![0.0; 4];
-        let want = hypersimplex_loss_multiclass(
-            &logits,
-            &labels,
-            2,
-            k,
-            1.0,
-            Reduction::Mean,
-            Some(&mut g),
-            &mut scratch,
-        )
-        .err();
+        let want = mc_whole(&logits, &labels, 2, k, 1.0, Reduction::Mean).err();
         assert_eq!(want.is_none(), valid, "case {i}: {want:?}");
         let res = run(2, move |r, ar| {
             let mut g = vec![7.0; 4];
@@ -431,19 +431,7 @@ fn multiclass_empty_free_sets_and_empty_batch() {
     let labels: Vec<u32> = (0..b).map(|i| (i % c) as u32).collect();
     let ks = [0.0, b as f64, 4.5];
     for red in [Reduction::Sum, Reduction::Mean] {
-        let mut g = vec![7.0; b * c];
-        let mut scratch = vec![0.0; b];
-        let want = hypersimplex_loss_multiclass(
-            &logits,
-            &labels,
-            c,
-            ClassK::PerClass(&ks),
-            0.5,
-            red,
-            Some(&mut g),
-            &mut scratch,
-        )
-        .unwrap();
+        let (want, g) = mc_whole(&logits, &labels, c, ClassK::PerClass(&ks), 0.5, red).unwrap();
         for p in 1..=2 {
             let (lg, lb) = (logits.clone(), labels.clone());
             let parts = run(p, move |r, ar| {
@@ -477,18 +465,8 @@ fn multiclass_empty_free_sets_and_empty_batch() {
             }
         }
         // no rows on any rank
-        let mut scratch: Vec<f64> = vec![];
-        let want = hypersimplex_loss_multiclass(
-            &[],
-            &[],
-            c,
-            ClassK::Fixed(0.0),
-            0.5,
-            red,
-            Some(&mut []),
-            &mut scratch,
-        );
-        assert_eq!(want, Ok(0.0));
+        let want = mc_whole(&[], &[], c, ClassK::Fixed(0.0), 0.5f64, red);
+        assert_eq!(want, Ok((0.0, vec![])));
         let res = run(2, move |_, ar| {
             mc_rank(&[], &[], c, ClassK::Fixed(0.0), 0.5, red, Some(&mut []), ar)
                 .map(|(l, i): (f64, _)| (l.to_bits(), i.global_len))
@@ -754,21 +732,9 @@ fn sharded_scale<T: hypersimplex::Real + Send + Sync + 'static>(huge: bool) {
             let lg: Vec<T> = (0..b * c).map(|j| x[(j / c + 7 * (j % c)) % n]).collect();
             let lb: Vec<u32> = (0..b).map(|i| (i % 3 == 0) as u32).collect();
             let kc = (case.k / 2.0).min(b as f64);
-            let mut g = vec![T::ZERO; b * c];
-            let mut scratch = vec![T::ZERO; b];
             let k = ClassK::Fixed(kc);
-            let l = hypersimplex_loss_multiclass(
-                &lg,
-                &lb,
-                c,
-                k,
-                tau,
-                Reduction::Sum,
-                Some(&mut g),
-                &mut scratch,
-            )
-            .unwrap()
-            .to_f64();
+            let (l, g) = mc_whole(&lg, &lb, c, k, tau, Reduction::Sum).unwrap();
+            let l = l.to_f64();
             let parts = run(2, move |r, ar| {
                 let (a, e) = ranges(b, 2)[r];
                 let mut gs = vec![T::ZERO; (e - a) * c];
