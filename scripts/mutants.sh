@@ -13,6 +13,7 @@
 #   bash scripts/mutants.sh ffi-entry         # the C ABI's other entry points (forward, VJP, half, ...)
 #   bash scripts/mutants.sh ffi-nostd         # its no_std backend and run()
 #   bash scripts/mutants.sh simd-rowwise      # the short rows solved where they lie
+#   bash scripts/mutants.sh simd-small        # the short rows' entry points and their VJP
 #   bash scripts/mutants.sh core --iterate    # again, skipping what the last run caught
 #
 # Results go to target/mutants-<set>/mutants.out/ (missed.txt: the survivors). The survivors of
@@ -80,8 +81,16 @@ simd-rowwise)
     files=(simd/src/small/rowwise.rs)
     set -- --cargo-arg=--lib --cargo-arg=--test=kernels "$@"
     ;;
+simd-small)
+    # the short rows' safe entry points (batches, single vectors) and their VJP, leaving out
+    # the match arms of the paths an x86-64 machine without AVX-512 cannot run (tested where
+    # they run: `scripts/test-simd-aarch64.sh`, the AVX-512 guests)
+    pkg=hypersimplex-simd
+    files=(simd/src/small/{rows,vjp}.rs)
+    set -- --cargo-arg=--lib --cargo-arg=--test=kernels -E 'Path::Neon' -E 'Path::Avx512 in rows' "$@"
+    ;;
 *)
-    echo "usage: $0 [core|core-solver|core-kernel|core-half|core-sharded|ffi|ffi-loss|ffi-entry|ffi-nostd|simd-rowwise] [cargo-mutants options]" >&2
+    echo "usage: $0 [core|core-solver|core-kernel|core-half|core-sharded|ffi|ffi-loss|ffi-entry|ffi-nostd|simd-rowwise|simd-small] [cargo-mutants options]" >&2
     exit 2
     ;;
 esac
@@ -93,5 +102,7 @@ done
 # The tests in debug with opt-level 1 and no debug info: a mutant rebuilds in seconds and the
 # suites run about as fast as in release; debug assertions and overflow checks stay on.
 export CARGO_PROFILE_DEV_OPT_LEVEL=1 CARGO_PROFILE_DEV_DEBUG=0
+# (a fresh clone has no target/ yet)
+mkdir -p target
 exec cargo mutants -p "$pkg" "${args[@]}" -j "$(nproc)" --timeout 240 --copy-target false \
     -o "target/mutants-$set_name" "$@"

@@ -13,9 +13,6 @@ pub(super) fn xorshift(mut s: u64) -> impl FnMut() -> u64 {
     }
 }
 
-/// The VJP across rows gives, on every path, the bits of [`vjp_row`] (the scalar definition,
-/// which the single-vector VJP shares) for each row: rows of every length up to 16, with
-/// free entries, exact 0s and 1s, and a row with no free entry; partial blocks too.
 /// [`row_index`]'s multiply-shift gives `min(⌊p/n⌋, LANES − 1)` at every position of every
 /// short-row length.
 #[test]
@@ -32,6 +29,42 @@ fn rows_of_lanes() {
     }
 }
 
+/// [`block_ks`]: the rows' k copied in, `true` whenever they differ from what the block held
+/// (and on the first block), and, past the end of a slice shorter than the rows (which
+/// validation rules out), NaN for each missing k.
+#[test]
+fn block_ks_reports_and_copies_the_rows_k() {
+    let all: Vec<f64> = (0..40).map(|r| (r % 7) as f64 + 0.5).collect();
+    let mut ks = [-1.0f64; BLOCK];
+    // the first block copies whatever `ks` held
+    assert!(block_ks(&mut ks, &all, 0, BLOCK, true));
+    assert_eq!(ks[..], all[..BLOCK]);
+    // the same values again: nothing to do, on the first block still reported
+    assert!(!block_ks(&mut ks, &all, 0, BLOCK, false));
+    assert!(block_ks(&mut ks, &all, 0, BLOCK, true));
+    // rows 7..7 + BLOCK (k repeats every 7 rows): the same k, not reported, `ks` unchanged
+    assert!(!block_ks(&mut ks, &all, 7, BLOCK, false));
+    assert_eq!(ks[..], all[..BLOCK]);
+    // one row differs: reported and copied
+    assert!(block_ks(&mut ks, &all, 1, BLOCK, false));
+    assert_eq!(ks[..], all[1..1 + BLOCK]);
+    // a partial block of 3 rows: only `ks[..3]` is read and written
+    let before = ks;
+    assert!(block_ks(&mut ks, &all, 30, 3, false));
+    assert_eq!(ks[..3], all[30..33]);
+    assert_eq!(ks[3..], before[3..]);
+    // a slice ending inside the block: the rows it holds, NaN past its end, always reported
+    let short = &all[..BLOCK / 2 + 3];
+    let at = BLOCK / 2;
+    assert!(block_ks(&mut ks, short, at, 5, false));
+    assert_eq!(ks[..3], all[at..at + 3]);
+    assert!(ks[3].is_nan() && ks[4].is_nan(), "{:?}", &ks[..5]);
+    assert_eq!(ks[5..], before[5..]);
+}
+
+/// The VJP across rows gives, on every path, the bits of [`vjp_row`] (the scalar definition,
+/// which the single-vector VJP shares) for each row: rows of every length up to 16, with
+/// free entries, exact 0s and 1s, and a row with no free entry; partial blocks too.
 #[test]
 fn vjp_blocks_match_the_rows() {
     let mut next = xorshift(0x1234_5678_9abc_def1);

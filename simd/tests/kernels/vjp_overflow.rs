@@ -154,3 +154,66 @@ fn loss_gradient_with_overflowing_scale_is_an_error_on_every_path() {
         assert!(g.iter().all(|&v| v == 7.0));
     }
 }
+
+/// The rows' fast check (`|y| ≤ MAX` and `|g|` within the bound where no entry can overflow,
+/// on every value, before the short rows' VJP runs in lanes) when *every* value fails it, which
+/// random rows never give: every `|g|` beyond the bound (entries that overflow: the core's
+/// `ScaleOverflow`; or no free entry: zeros) and every `y` infinite (`NonFiniteInput`). The
+/// rows function must give the core's result of each row, or its error with the output
+/// untouched, on every path.
+#[test]
+fn rows_whose_every_value_fails_the_fast_check_match_core() {
+    fn rows_vs_core(y: &[f32], g: &[f32], n: usize, tau: f32, want_err: Option<Error>) {
+        let rows = y.len() / n;
+        let want: Result<Vec<f32>, Error> = y
+            .chunks(n)
+            .zip(g.chunks(n))
+            .map(|(yr, gr)| core_vjp(yr, gr, tau))
+            .collect::<Result<Vec<Vec<f32>>, Error>>()
+            .map(|r| r.concat());
+        assert_eq!(want.as_ref().err().copied(), want_err, "n={n}: the core");
+        for k in all_kernels() {
+            let name = k.path().name();
+            let mut out = vec![7.0f32; y.len()];
+            let got = k.soft_binary_argmax_vjp_rows(y, g, rows, n, tau, &mut out);
+            match &want {
+                Ok(w) => {
+                    assert_eq!(got, Ok(()), "{name} n={n} rows={rows}");
+                    assert_eq!(bits(w), bits(&out), "{name} n={n} rows={rows}");
+                }
+                Err(e) => {
+                    assert_eq!(got, Err(*e), "{name} n={n} rows={rows}");
+                    assert!(out.iter().all(|&v| v == 7.0), "{name}: output written");
+                }
+            }
+        }
+    }
+    let tau = 0.5f32;
+    let big = 0.9 * f32::MAX;
+    for n in [2usize, 5, 10, 16, 64, 96] {
+        for rows in [2usize, 3, 9, 17, 40] {
+            let total = n * rows;
+            let free = vec![0.5f32; total];
+            let alternating: Vec<f32> = (0..total)
+                .map(|i| if i % 2 == 0 { big } else { -big })
+                .collect();
+            // free entries whose (g − mean)/τ overflows
+            rows_vs_core(&free, &alternating, n, tau, Some(Error::ScaleOverflow));
+            // no free entry: every output 0, whatever g
+            let bounds: Vec<f32> = (0..total).map(|i| (i % 3 == 0) as u8 as f32).collect();
+            rows_vs_core(&bounds, &alternating, n, tau, None);
+            // every y infinite, g ordinary
+            let inf: Vec<f32> = (0..total)
+                .map(|i| {
+                    if i % 2 == 0 {
+                        f32::INFINITY
+                    } else {
+                        f32::NEG_INFINITY
+                    }
+                })
+                .collect();
+            let g: Vec<f32> = (0..total).map(|i| (i % 7) as f32 - 3.0).collect();
+            rows_vs_core(&inf, &g, n, tau, Some(Error::NonFiniteInput));
+        }
+    }
+}
