@@ -14,6 +14,7 @@
 #   bash scripts/mutants.sh ffi-nostd         # its no_std backend and run()
 #   bash scripts/mutants.sh simd-rowwise      # the short rows solved where they lie
 #   bash scripts/mutants.sh simd-small        # the short rows' entry points and their VJP
+#   bash scripts/mutants.sh simd-pool         # the thread pool (thread count, fallbacks)
 #   bash scripts/mutants.sh core --iterate    # again, skipping what the last run caught
 #
 # Results go to target/mutants-<set>/mutants.out/ (missed.txt: the survivors). The survivors of
@@ -89,8 +90,14 @@ simd-small)
     files=(simd/src/small/{rows,vjp}.rs)
     set -- --cargo-arg=--lib --cargo-arg=--test=kernels -E 'Path::Neon' -E 'Path::Avx512 in rows' "$@"
     ;;
+simd-pool)
+    # the pool behind the batched entry points, against its own tests and the kernel tests
+    pkg=hypersimplex-simd
+    files=(simd/src/pool.rs)
+    set -- --cargo-arg=--lib --cargo-arg=--test=pool --cargo-arg=--test=kernels "$@"
+    ;;
 *)
-    echo "usage: $0 [core|core-solver|core-kernel|core-half|core-sharded|ffi|ffi-loss|ffi-entry|ffi-nostd|simd-rowwise|simd-small] [cargo-mutants options]" >&2
+    echo "usage: $0 [core|core-solver|core-kernel|core-half|core-sharded|ffi|ffi-loss|ffi-entry|ffi-nostd|simd-rowwise|simd-small|simd-pool] [cargo-mutants options]" >&2
     exit 2
     ;;
 esac

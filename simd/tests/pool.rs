@@ -2,6 +2,9 @@
 //! caller's thread, recovery from a failed start, and results independent of all of it.
 //! One test function: the pool is process-wide state.
 
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
 use hypersimplex_simd::pool;
 
 fn forward_bits(x: &[f32]) -> (Vec<u32>, Option<usize>, usize) {
@@ -96,5 +99,90 @@ fn thread_counts_failures_and_results() {
     // nested in a pooled call, a small call runs where it is
     let nested = pool::run(|| pool::run_for(pool::Work::Serial, 1, rayon::current_thread_index));
     assert!(nested.is_some());
+    // and a call nested in one kept on the caller's thread stays there
+    let kept = pool::run_for(pool::Work::Serial, 1, || {
+        pool::run(|| (rayon::current_thread_index(), pool::current_threads()))
+    });
+    assert_eq!(
+        kept,
+        (None, 1),
+        "a call inside a sequential one must stay on its thread"
+    );
+
+    // The pool is built once and reused: successive calls run on the same two workers.
+    pool::set_num_threads(2);
+    let workers: HashSet<_> = (0..32)
+        .map(|_| pool::run(|| std::thread::current().id()))
+        .collect();
+    assert!(
+        (1..=2).contains(&workers.len()),
+        "{} distinct workers for a pool of 2",
+        workers.len()
+    );
+
+    // After a refused start the next calls within a second do not try again (they run on the
+    // caller's thread although starting would now succeed); a second later the pool is built.
+    pool::set_num_threads(2);
+    pool::fail_next_builds(1);
+    let t = Instant::now();
+    assert_eq!(
+        pool::run(rayon::current_thread_index),
+        None,
+        "a refused start"
+    );
+    let again = pool::run(rayon::current_thread_index);
+    // (meaningful only within that second: a machine that stalled longer skips the check)
+    if t.elapsed() < Duration::from_millis(900) {
+        assert_eq!(again, None, "retried at once");
+    }
+    std::thread::sleep(Duration::from_millis(1100));
+    let (later, idx, threads) = forward_bits(&x);
+    assert!(idx.is_some(), "not retried a second later");
+    assert_eq!((threads, &later), (2, &one));
+
+    // Setting the count releases the workers of the pool it replaces (they exit once their
+    // pool is dropped, which takes a moment), and one thread starts none.
+    #[cfg(target_os = "linux")]
+    {
+        let workers = || {
+            std::fs::read_dir("/proc/self/task")
+                .map(|d| {
+                    d.filter_map(Result::ok)
+                        .filter(|e| {
+                            std::fs::read_to_string(e.path().join("comm"))
+                                .is_ok_and(|c| c.starts_with("hypersimplex-"))
+                        })
+                        .count()
+                })
+                .unwrap_or(0)
+        };
+        let settle = |want: usize| {
+            let t = Instant::now();
+            while workers() != want && t.elapsed() < Duration::from_secs(20) {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            workers()
+        };
+        pool::set_num_threads(3);
+        let _ = forward_bits(&x);
+        assert_eq!(settle(3), 3, "a pool of three workers");
+        pool::set_num_threads(1);
+        let _ = forward_bits(&x);
+        assert_eq!(settle(0), 0, "the workers of a released pool must exit");
+    }
+
+    // `RAYON_NUM_THREADS`, when a positive integer, sets the default count (this binary's only
+    // test, so nothing else reads the environment meanwhile).
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for (value, want) in [(" 3 ", 3), ("1", 1), ("0", cpus), ("-2", cpus), ("x", cpus)] {
+        std::env::set_var("RAYON_NUM_THREADS", value);
+        assert_eq!(
+            pool::default_num_threads(),
+            want,
+            "RAYON_NUM_THREADS={value:?}"
+        );
+    }
+    std::env::remove_var("RAYON_NUM_THREADS");
+    assert_eq!(pool::default_num_threads(), cpus);
     pool::set_num_threads(0);
 }
