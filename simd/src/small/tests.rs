@@ -13,6 +13,24 @@ pub(super) fn xorshift(mut s: u64) -> impl FnMut() -> u64 {
     }
 }
 
+/// [`applies`]: the short-row solver takes `f32` rows of 1..=`SMALL_MAX` elements with τ up
+/// to `MAX/64` (`HUGE_TAU`); longer rows, `f64` rows and larger τ (where `fl(1/τ)` may be
+/// subnormal) go to the general path. Both meet the same contract, so no result shows which
+/// ran: this pins the routing itself.
+#[test]
+fn short_solver_routing() {
+    let edge = f32::MAX / 64.0;
+    for n in [1, 2, 10, 64, SMALL_MAX] {
+        assert!(applies::<f32>(n, 1.5f32), "n={n}");
+        assert!(applies::<f32>(n, 1e-30f32), "n={n}");
+        assert!(applies::<f32>(n, edge), "n={n} τ=MAX/64");
+        assert!(!applies::<f32>(n, edge * 1.001), "n={n} τ>MAX/64");
+        assert!(!applies::<f32>(n, f32::MAX), "n={n} τ=MAX");
+        assert!(!applies::<f64>(n, 1.5f64), "n={n} f64");
+    }
+    assert!(!applies::<f32>(SMALL_MAX + 1, 1.5f32));
+}
+
 /// [`row_index`]'s multiply-shift gives `min(⌊p/n⌋, LANES − 1)` at every position of every
 /// short-row length.
 #[test]
