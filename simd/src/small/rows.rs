@@ -34,12 +34,17 @@ pub(crate) fn rows<T: Element, E>(
         RowK::PerRow(_) => false,
     };
     let total = x.len().min(y.len()) / n;
-    // (two blocks' lanes where `rows_body` takes two blocks at a time)
-    let blocks = if kern.path() == Path::Avx512 { 2 } else { 1 };
     // Rows solved where they lie ([`rowwise`]) run in their own copy of the loop (each block
     // picks its step), so the loop of rows in lanes keeps its code (with both in one loop,
     // n = 10 and 32 measured 4–8% slower).
     let rw = rowwise(n);
+    // `Path::Avx512` takes two blocks of rows in lanes at a time (`Small512`, `O::PAIRED`);
+    // a batch of one block runs `Small`'s iteration instead (the same bits): two blocks'
+    // buffer and a second block loaded only to be left idle had made batches of 2–16 rows of
+    // 10 take 1.6× the time (0.43 against 0.26 µs, `rowsbench 2 10`, 8 Dec). The row layout
+    // has no paired iteration.
+    let paired = kern.path() == Path::Avx512 && !rw && total > BLOCK;
+    let blocks = if paired { 2 } else { 1 };
     let accel = accel || rw;
     // (`with_buffer(m)` holds `GROUPS·m` lanes)
     with_buffer(blocks * block_lanes(n) / GROUPS, |zt| {
@@ -66,11 +71,12 @@ pub(crate) fn rows<T: Element, E>(
                 #[cfg(all(target_arch = "x86_64", hs_avx512))]
                 // SAFETY: a `Kernels` with `Path::Avx512` exists only after `Path::is_supported`
                 // confirmed AVX2 and AVX-512 F, VL and DQ.
-                Path::Avx512 => unsafe { run!(rows_avx2, crate::isa::avx2::Small512) },
+                Path::Avx512 if paired => unsafe { run!(rows_avx2, crate::isa::avx2::Small512) },
                 #[cfg(target_arch = "x86_64")]
-                // SAFETY: a `Kernels` with `Path::Avx2` exists only after `Path::is_supported`
-                // confirmed (with `is_x86_feature_detected!`) that this CPU has AVX2.
-                Path::Avx2 => unsafe { run!(rows_avx2, crate::isa::avx2::Small) },
+                // SAFETY: a `Kernels` with `Path::Avx2`, or `Path::Avx512` (which implies it),
+                // exists only after `Path::is_supported` confirmed (with
+                // `is_x86_feature_detected!`) that this CPU has AVX2.
+                Path::Avx2 | Path::Avx512 => unsafe { run!(rows_avx2, crate::isa::avx2::Small) },
                 #[cfg(target_arch = "aarch64")]
                 // SAFETY: NEON is in the aarch64 baseline, all `isa::neon::Small` needs.
                 Path::Neon => unsafe { run!(rows_plain, crate::isa::neon::Small) },

@@ -4,9 +4,10 @@
 use super::*;
 
 /// The rows of lane `i` of `idx[v]`: `(LANES·v + i)/n` for the `n` vectors of a block
-/// ([`Ops::store_vjp`]; `n ≤ VJP_SHORT_MAX`), capped at `LANES − 1`.
+/// ([`Ops::store_vjp`]; `n ≤ VJP_SHORT_MAX`), capped at `LANES − 1` (the first `min(n,
+/// idx.len())` vectors).
 #[inline(always)]
-pub(super) fn row_index(n: usize, idx: &mut [ILane; VJP_SHORT_MAX]) {
+pub(super) fn row_index(n: usize, idx: &mut [ILane]) {
     // `⌊p·m/2^20⌋` with `m = ⌈2^20/n⌉` is `⌊p/n⌋` for the positions `p < 8·96`: the product
     // exceeds `p/n` by less than `p/2^20 < 1/96 ≤ 1/n`, which cannot reach the next integer
     // (`rows_of_lanes` checks every n); branch-free, so it vectorizes (this runs once per
@@ -154,8 +155,18 @@ pub(super) unsafe fn vjp_blocks_by<O: Ops, T: Element, const TILES: bool>(
     buf: &mut [Lane],
 ) {
     let m = n * LANES;
-    let mut idx = [[0i32; LANES]; VJP_SHORT_MAX];
-    row_index(n, &mut idx);
+    // (in two sizes: clearing the longest table took a tenth of a small call's time)
+    let (mut short, long);
+    let idx: &[ILane] = if n <= 16 {
+        short = [[0i32; LANES]; 16];
+        row_index(n, &mut short);
+        &short
+    } else {
+        let mut l = [[0i32; LANES]; VJP_SHORT_MAX];
+        row_index(n, &mut l);
+        long = l;
+        &long
+    };
     // the tiles route, two blocks at a time (their sums are independent chains of `f64`
     // additions, and one block's division and output overlap the other's)
     let pairs = if TILES && buf.len() >= 3 * n {
@@ -171,7 +182,7 @@ pub(super) unsafe fn vjp_blocks_by<O: Ops, T: Element, const TILES: bool>(
                         scale.to_f64() as f32,
                         &mut of[..p],
                         buf,
-                        &idx,
+                        idx,
                     )
                 };
                 p
@@ -202,10 +213,10 @@ pub(super) unsafe fn vjp_blocks_by<O: Ops, T: Element, const TILES: bool>(
                     }
                     if !TILES && O::vjp_store_masked() {
                         let gm = &scratch.as_flattened()[..rows * n];
-                        O::store_vjp_masked(gm, n, &idx, sums.mean(), sv, of, rows);
+                        O::store_vjp_masked(gm, n, idx, sums.mean(), sv, of, rows);
                         continue;
                     }
-                    O::store_vjp(yf, gf, n, &idx, sums.mean(), sv, of, rows)
+                    O::store_vjp(yf, gf, n, idx, sums.mean(), sv, of, rows)
                 }
                 // other element types (which `vjp_rows` does not send here): row by row
                 _ => {
@@ -337,8 +348,10 @@ pub(crate) fn vjp_rows<T: Element>(
         return;
     }
     if vjp_by_tiles(kern, n) {
-        // three lanes per element: the pairs of blocks (see `vjp_pairs_tiles`)
-        with_buffer(2 * n, |buf| {
+        // three lanes per element for the pairs of blocks (see `vjp_pairs_tiles`), two
+        // without a pair (a buffer cleared in vain had cost a fifth of a small call)
+        let pairs = y.len().min(g.len()) >= 2 * LANES * n;
+        with_buffer(if pairs { 2 * n } else { n }, |buf| {
             vjp_blocks_tiles(kern, y, g, n, scale, out, buf)
         })
     } else {
