@@ -16,7 +16,7 @@ fn main() {
     let reps = 2000;
     let ns = |s: f64| s * 1e9 / reps as f64;
     println!("path {} n {n}: ns per call", kern.path());
-    for rows in [1usize, 2, 4, 8, 16, 256] {
+    for rows in [1usize, 2, 3, 4, 6, 8, 16, 256] {
         let x = common::normal_logits(rows * n);
         let g: Vec<f32> = x.iter().map(|v| v * 0.3).collect();
         let mut y = vec![0.0f32; rows * n];

@@ -330,7 +330,12 @@ impl<O: Ops> VjpSums<O> {
     }
 }
 
-/// [`vjp_block_body`] over `rows × n` row-major rows (all of whose inputs passed
+/// Batches of fewer rows take [`vjp_row`] row by row in [`vjp_rows`] (the same bits): below
+/// this count a block's fixed cost (the row-index table, the transposition, the lanes' `f64`
+/// division) exceeds the rows' own (`callbench`, 8 Dec 2026: see the README's "Short rows").
+pub(crate) const VJP_LANES_FROM: usize = 4;
+
+/// [`vjp_blocks_body`] over `rows × n` row-major rows (all of whose inputs passed
 /// [`vjp_inputs_small`]), block by block, for `f32` rows; other element types row by row
 /// ([`vjp_row`]: the lanes are `f32`).
 pub(crate) fn vjp_rows<T: Element>(
@@ -341,7 +346,9 @@ pub(crate) fn vjp_rows<T: Element>(
     scale: T,
     out: &mut [T],
 ) {
-    if core::mem::size_of::<T>() != 4 {
+    // (`f32` rows in lanes from `VJP_LANES_FROM` rows on: fewer are cheaper one by one)
+    let rows = y.len().min(g.len()) / n.max(1);
+    if core::mem::size_of::<T>() != 4 || rows < VJP_LANES_FROM {
         for ((yr, gr), o) in y.chunks(n).zip(g.chunks(n)).zip(out.chunks_mut(n)) {
             vjp_row(yr, gr, scale, o);
         }

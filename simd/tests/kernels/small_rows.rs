@@ -260,6 +260,22 @@ fn one_row_batches_match_the_row_in_a_block() {
             kern.soft_binary_argmax_vjp_rows(yr, &g[at * n..(at + 1) * n], 1, n, 1.5, &mut g1)
                 .unwrap();
             assert_eq!(bits(&g1), bits(&gb[at * n..(at + 1) * n]), "VJP n={n}");
+            // batches of a few rows (the VJP takes 2 and 3 one by one, 4 in lanes)
+            for few in [2usize, 3, 4] {
+                let (yf, gf) = (&yb[..few * n], &g[..few * n]);
+                let mut of = vec![7.0f32; few * n];
+                kern.soft_binary_argmax_vjp_rows(yf, gf, few, n, 1.5, &mut of)
+                    .unwrap();
+                assert_eq!(bits(&of), bits(&gb[..few * n]), "VJP n={n}, {few} rows");
+                let mut yfw = vec![7.0f32; few * n];
+                kern.soft_binary_argmax_rows(&x[..few * n], few, n, RowK::All(k), 1.5, &mut yfw)
+                    .unwrap();
+                assert_eq!(
+                    bits(&yfw),
+                    bits(&yb[..few * n]),
+                    "forward n={n}, {few} rows"
+                );
+            }
         }
     }
 }
