@@ -15,6 +15,8 @@
 #   bash scripts/mutants.sh simd-rowwise      # the short rows solved where they lie
 #   bash scripts/mutants.sh simd-small        # the short rows' entry points and their VJP
 #   bash scripts/mutants.sh simd-pool         # the thread pool (thread count, fallbacks)
+#   bash scripts/mutants.sh simd-platform     # path detection (set HYPERSIMPLEX_EXPECT_PATH to
+#                                             # this machine's path, as scripts/test-simd.sh does)
 #   bash scripts/mutants.sh core --iterate    # again, skipping what the last run caught
 #
 # Results go to target/mutants-<set>/mutants.out/ (missed.txt: the survivors). The survivors of
@@ -84,12 +86,14 @@ simd-rowwise)
     ;;
 simd-small)
     # the short rows' safe entry points (batches, single vectors) and their VJP, leaving out
-    # the match arms of the paths an x86-64 machine without AVX-512 cannot run (tested where
-    # they run: `scripts/test-simd-aarch64.sh`, the AVX-512 guests)
+    # what an x86-64 machine without AVX-512 cannot run (tested where it runs:
+    # `scripts/test-simd-aarch64.sh`, the AVX-512 guests): the NEON arms, and the guard that
+    # sends batches of more than one block to the AVX-512 iteration (whose mutants change the
+    # speed, not the bits, where it runs)
     pkg=hypersimplex-simd
     # (and `small/mod.rs` without `with_buffer`'s stack sizes: the routing, the unit, the block)
     files=(simd/src/small/{rows,vjp,mod}.rs)
-    set -- --cargo-arg=--lib --cargo-arg=--test=kernels -E 'Path::Neon' -E 'Path::Avx512 in rows' \
+    set -- --cargo-arg=--lib --cargo-arg=--test=kernels -E 'Path::Neon' -E 'match guard paired' \
         -E 'in with_buffer' "$@"
     ;;
 simd-pool)
@@ -98,8 +102,16 @@ simd-pool)
     files=(simd/src/pool.rs)
     set -- --cargo-arg=--lib --cargo-arg=--test=pool --cargo-arg=--test=kernels "$@"
     ;;
+simd-platform)
+    # the choice of path (CPUID decoding, forcing the scalar path), against the library's unit
+    # tests, the kernel tests and the active-path test
+    pkg=hypersimplex-simd
+    files=(simd/src/platform.rs)
+    set -- --cargo-arg=--lib --cargo-arg=--test=kernels --cargo-arg=--test=active_path \
+        --cargo-arg=--test=force_scalar "$@"
+    ;;
 *)
-    echo "usage: $0 [core|core-solver|core-kernel|core-half|core-sharded|ffi|ffi-loss|ffi-entry|ffi-nostd|simd-rowwise|simd-small|simd-pool] [cargo-mutants options]" >&2
+    echo "usage: $0 [core|core-solver|core-kernel|core-half|core-sharded|ffi|ffi-loss|ffi-entry|ffi-nostd|simd-rowwise|simd-small|simd-pool|simd-platform] [cargo-mutants options]" >&2
     exit 2
     ;;
 esac
