@@ -34,12 +34,14 @@ fn force_scalar_by_environment_and_by_function() {
     assert_eq!(active_path(), detected_path());
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        let best = if Path::Avx512.is_supported() {
-            Path::Avx512
+        // `avx512` where supported, but `avx2` on AMD Zen 4 (`detected_path`; which one this
+        // machine gets is pinned by `active_path.rs` with `HYPERSIMPLEX_EXPECT_PATH`)
+        let active = active_path();
+        if Path::Avx512.is_supported() {
+            assert!(matches!(active, Path::Avx512 | Path::Avx2), "{active}");
         } else {
-            Path::Avx2
-        };
-        assert_eq!(active_path(), best);
+            assert_eq!(active, Path::Avx2);
+        }
     }
     #[cfg(target_arch = "aarch64")]
     assert_eq!(active_path(), Path::Neon);
