@@ -136,7 +136,7 @@ fn avx512_split() -> bool {
 /// (leaf 1: EAX): "AuthenticAMD" and family 19h (the base family, plus the extended family
 /// where the base is 0xF).
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-pub(crate) fn splits_512(vendor: &[u32; 3], signature: u32) -> bool {
+fn splits_512(vendor: &[u32; 3], signature: u32) -> bool {
     let amd = *vendor == [0x6874_7541, 0x6974_6e65, 0x444d_4163]; // "Auth" "enti" "cAMD"
     let base = (signature >> 8) & 0xF;
     let family = if base == 0xF {

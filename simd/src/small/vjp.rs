@@ -357,7 +357,7 @@ pub(crate) fn vjp_rows<T: Element>(
     if vjp_by_tiles(kern, n) {
         // three lanes per element for the pairs of blocks (see `vjp_pairs_tiles`), two
         // without a pair (a buffer cleared in vain had cost a fifth of a small call)
-        let pairs = y.len().min(g.len()) >= 2 * LANES * n;
+        let pairs = rows >= 2 * LANES;
         with_buffer(if pairs { 2 * n } else { n }, |buf| {
             vjp_blocks_tiles(kern, y, g, n, scale, out, buf)
         })
